@@ -1,0 +1,5 @@
+"""Entry point for ``python -m observatoire``."""
+
+from observatoire.cli import main
+
+raise SystemExit(main())
