@@ -1,0 +1,163 @@
+"""What a notebook calls first: the edition it works for, where its outputs go, its facts.
+
+Why. Every notebook of a letter needs the same four things: the edition (theme and year), the folder its
+figures, tables and facts go to, the letter's chart style, and a facts collector. Gathering them in one object
+keeps notebooks short and identical in shape (parameters cell, then ``ctx = EditionContext(theme, year,
+notebook, output_dir)``), and makes the output folder a parameter papermill can set, with a sensible default
+(``build/<theme>/<year>/outputs``) when a notebook is run by hand in JupyterLab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire import paths
+from observatoire.charts import apply_style, save_figure
+from observatoire.facts import Facts
+from observatoire.tables import save_table
+
+__all__ = ["EditionContext", "default_output_dir"]
+
+
+def default_output_dir(theme: str, year: int) -> Path:
+    """``build/<theme>/<year>/outputs`` (``build`` is ``observatoire.paths.BUILD``).
+
+    Parameters
+    ----------
+    theme : str
+        Theme of the edition.
+    year : int
+        Year of the edition.
+
+    Returns
+    -------
+    Path
+    """
+    return paths.BUILD / theme / str(int(year)) / "outputs"
+
+
+class EditionContext:
+    """The edition a notebook works for: output folder, chart style and facts.
+
+    Parameters
+    ----------
+    theme : str
+        Theme of the edition (e.g. ``"annual"``).
+    year : int or str
+        Year of the edition (papermill may pass it as a string).
+    notebook : str
+        Name of the notebook: its facts go to ``facts/<notebook>.json``.
+    output_dir : str or Path, optional
+        Output folder; None or ``""`` means :func:`default_output_dir`. A relative path is taken from the
+        current working directory. Created when absent.
+
+    Attributes
+    ----------
+    theme, year, notebook : str, int, str
+    output_dir : Path
+        Absolute output folder.
+    facts : Facts
+        The notebook's facts; ``finish()`` saves them.
+    figures, tables : list of dict
+        Metadata of what this notebook saved, in order.
+
+    Examples
+    --------
+    >>> ctx = EditionContext("annual", 2024, "01_national", output_dir)  # doctest: +SKIP
+    >>> ctx.facts.add("victimes", 122610, unit="victimes", source_id="ssmsi_dep_2024", edition="2024")
+    ... # doctest: +SKIP
+    >>> ctx.finish()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, theme: str, year: int | str, notebook: str, output_dir: str | Path | None = None
+    ) -> None:
+        if not isinstance(theme, str) or not theme.strip():
+            raise ValueError(f"EditionContext: theme must be a non-empty string, got {theme!r}")
+        try:
+            year_int = int(year)
+        except (TypeError, ValueError):
+            raise ValueError(f"EditionContext: year must be an integer, got {year!r}") from None
+        if isinstance(year, bool) or not 1900 <= year_int <= 2200:
+            raise ValueError(f"EditionContext: year {year!r} is not a plausible edition year")
+        self.theme = theme.strip()
+        self.year = year_int
+        self.facts = Facts(notebook, self.theme, self.year)
+        self.notebook = notebook
+        if output_dir is None or (isinstance(output_dir, str) and not output_dir.strip()):
+            resolved = default_output_dir(self.theme, self.year)
+        else:
+            resolved = Path(output_dir).expanduser()
+        self.output_dir = resolved.resolve()
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.figures: list[dict] = []
+        self.tables: list[dict] = []
+        apply_style()
+
+    def __repr__(self) -> str:
+        return (
+            f"EditionContext(theme={self.theme!r}, year={self.year}, notebook={self.notebook!r}, "
+            f"output_dir={str(self.output_dir)!r})"
+        )
+
+    def save_figure(
+        self,
+        fig,
+        name: str,
+        data: pd.DataFrame | pd.Series,
+        *,
+        title: str,
+        source: str,
+        alt: str,
+        note: str | None = None,
+        caption: str | None = None,
+    ) -> dict:
+        """:func:`observatoire.charts.save_figure` into this edition's output folder.
+
+        Returns
+        -------
+        dict
+            The figure's metadata.
+        """
+        meta = save_figure(
+            fig, name, self.output_dir, data, title=title, source=source, alt=alt, note=note, caption=caption
+        )
+        self.figures.append(meta)
+        return meta
+
+    def save_table(
+        self,
+        df: pd.DataFrame,
+        name: str,
+        *,
+        title: str,
+        source: str,
+        columns: Mapping[str, str] | Iterable[str] | None = None,
+        formats: Mapping[str, str] | None = None,
+        note: str | None = None,
+    ) -> dict:
+        """:func:`observatoire.tables.save_table` into this edition's output folder.
+
+        Returns
+        -------
+        dict
+            The table's metadata.
+        """
+        meta = save_table(
+            df, name, self.output_dir, title=title, source=source, columns=columns, formats=formats, note=note
+        )
+        self.tables.append(meta)
+        return meta
+
+    def finish(self) -> Path:
+        """Save the notebook's facts to ``output_dir/facts/<notebook>.json`` and return the path.
+
+        Returns
+        -------
+        Path
+            The facts file.
+        """
+        return self.facts.save(self.output_dir)

@@ -1,0 +1,347 @@
+"""The facts file: every number the prose of a letter cites, with its source and edition.
+
+Why. A number typed by hand into the text of a letter is a number nobody re-checks when the data are revised.
+Here a notebook *declares* each number it wants the letter to cite (``facts.add("victimes_2023", 122610, ...)``);
+the number is formatted once, the French way, and written with its source, the edition of that source, its
+reference year and its unit to ``facts/<notebook>.json``. The publication then cites it through Quarto's
+``{{< var key >}}``: change the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
+
+A missing value is recorded as missing (``value: null``, ``available: false``, text "donnée non disponible") and
+never replaced by a neighbouring year. A fact may carry a French sentence template (``sentence``, using
+``{value}``, ``{year}`` and ``{label}``) and a template for when the value is missing (``missing``); the chosen
+sentence becomes the variable ``<key>_phrase``, so the prose never says "increased by donnée non disponible".
+
+File format (``facts/<notebook>.json``, sorted keys, UTF-8, two-space indent, trailing newline)::
+
+    {"facts": {"<key>": {"available": true, "decimals": 0, "edition": "2024", "key": "<key>",
+                         "kind": "number", "label": null, "note": null, "notebook": "<notebook>",
+                         "phrase": null, "ref_year": 2023, "source_id": "ssmsi_dep_2024", "text": "122 610",
+                         "unit": "victimes", "value": 122610}},
+     "notebook": "<notebook>", "theme": "annual", "year": 2024}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+
+from observatoire.errors import InputError
+from observatoire.formatting import KINDS, NBSP, NOT_AVAILABLE, format_value, is_missing
+
+__all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN", "PHRASE_SUFFIX"]
+
+#: Allowed fact keys (they become Quarto variable names).
+KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
+#: Suffix of the variable holding a fact's sentence.
+PHRASE_SUFFIX = "_phrase"
+_NOTEBOOK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_FIELDS = ("value", "year", "label")
+
+
+def _normalise_value(key: str, value: object, kind: str) -> int | float | str | None:
+    """Return a JSON-ready value: int, float, str (kind text) or None (missing)."""
+    if is_missing(value):
+        return None
+    if kind == "text":
+        if not isinstance(value, str):
+            raise TypeError(f"fact {key!r}: kind 'text' needs a str value, got {type(value).__name__}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+        raise TypeError(f"fact {key!r}: kind {kind!r} needs a number, got {type(value).__name__}: {value!r}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = float(value)  # type: ignore[arg-type]
+    if math.isinf(number):
+        raise ValueError(f"fact {key!r}: infinite value (check the denominator)")
+    return number
+
+
+def _render(key: str, which: str, template: str, **fields: object) -> str:
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"fact {key!r}: {which} template {template!r} is invalid ({exc!r}); it may use only "
+            + ", ".join("{" + f + "}" for f in _FIELDS)
+        ) from None
+
+
+class Facts:
+    """The facts one notebook declares for one edition.
+
+    Parameters
+    ----------
+    notebook : str
+        Notebook name (file stem of ``facts/<notebook>.json``).
+    theme : str
+        Theme of the edition (e.g. ``"annual"``).
+    year : int
+        Year of the edition; the default ``{year}`` of sentences.
+    """
+
+    def __init__(self, notebook: str, theme: str, year: int) -> None:
+        if not isinstance(notebook, str) or not _NOTEBOOK.match(notebook):
+            raise ValueError(f"Facts: notebook name {notebook!r} must match {_NOTEBOOK.pattern}")
+        if not isinstance(theme, str) or not theme.strip():
+            raise ValueError(f"Facts: theme must be a non-empty string, got {theme!r}")
+        self.notebook = notebook
+        self.theme = theme
+        self.year = int(year)
+        self._records: dict[str, dict] = {}
+
+    def __repr__(self) -> str:
+        return f"Facts(notebook={self.notebook!r}, theme={self.theme!r}, year={self.year}, n={len(self)})"
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._records
+
+    def __getitem__(self, key: str) -> dict:
+        return dict(self._records[key])
+
+    @property
+    def records(self) -> dict[str, dict]:
+        """A copy of the records, by key (sorted)."""
+        return {k: dict(self._records[k]) for k in sorted(self._records)}
+
+    def text(self, key: str) -> str:
+        """The formatted text of fact ``key``."""
+        return self._records[key]["text"]
+
+    def add(
+        self,
+        key: str,
+        value: object,
+        *,
+        unit: str,
+        source_id: str,
+        edition: str,
+        kind: str = "number",
+        decimals: int = 0,
+        ref_year: int | None = None,
+        sentence: str | None = None,
+        missing: str | None = None,
+        note: str | None = None,
+        label: str | None = None,
+    ) -> str:
+        """Declare one fact and return its formatted text.
+
+        Parameters
+        ----------
+        key : str
+            Variable name: ``[a-z0-9_]+``, unique in the edition, not ending in ``_phrase``.
+        value : number, str or None
+            The value (a fraction for ``kind="change"``, a percentage for ``"percent"``, a str for ``"text"``).
+            None, NaN and ``pd.NA`` record a missing fact (text :data:`~observatoire.formatting.NOT_AVAILABLE`).
+        unit : str
+            Unit of the value ("victimes", "pour 1 000 habitants", "%" ...).
+        source_id : str
+            Id of the source in ``data/sources.yml`` (required).
+        edition : str
+            Edition of that source (required; an int is accepted and stored as str).
+        kind : {"number", "percent", "change", "rate", "signed", "text"}, default "number"
+            How the value is formatted.
+        decimals : int, default 0
+            Decimal places shown.
+        ref_year : int, optional
+            Year the value refers to; the ``{year}`` of the templates (default: the edition's year).
+        sentence : str, optional
+            French sentence template using ``{value}``, ``{year}``, ``{label}``; gives ``<key>_phrase``.
+        missing : str, optional
+            Sentence used instead when the value is missing (requires ``sentence``); by default
+            "<label> : donnée non disponible pour <year>."
+        note : str, optional
+            Note for the reader of the facts file (definition, caveat).
+        label : str, optional
+            Short French name of the figure, used by ``{label}`` and the default missing sentence (an addition
+            to docs/API.md).
+
+        Returns
+        -------
+        str
+            The formatted text (what ``{{< var key >}}`` prints).
+
+        Raises
+        ------
+        ValueError
+            For a bad or duplicate key, an empty source_id/edition/unit, an unknown kind or a bad template.
+        TypeError
+            For a value of the wrong type for its kind.
+        """
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise ValueError(f"fact key {key!r} must match {KEY_PATTERN.pattern}")
+        if key.endswith(PHRASE_SUFFIX):
+            raise ValueError(f"fact key {key!r} must not end in {PHRASE_SUFFIX!r} (reserved for sentences)")
+        if key in self._records:
+            raise ValueError(f"fact {key!r} defined twice in notebook {self.notebook!r}")
+        if kind not in KINDS:
+            raise ValueError(f"fact {key!r}: kind must be one of {KINDS}, got {kind!r}")
+        if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral) or decimals < 0:
+            raise ValueError(f"fact {key!r}: decimals must be a non-negative integer, got {decimals!r}")
+        if not isinstance(source_id, str) or not source_id.strip():
+            raise ValueError(f"fact {key!r}: source_id is required")
+        if isinstance(edition, int) and not isinstance(edition, bool):
+            edition = str(edition)
+        if not isinstance(edition, str) or not edition.strip():
+            raise ValueError(f"fact {key!r}: edition is required (a non-empty string)")
+        if not isinstance(unit, str):
+            raise ValueError(f"fact {key!r}: unit must be a string")
+        if missing is not None and sentence is None:
+            raise ValueError(
+                f"fact {key!r}: a 'missing' sentence needs a 'sentence' for when the value exists"
+            )
+        if ref_year is not None:
+            ref_year = int(ref_year)
+
+        clean = _normalise_value(key, value, kind)
+        available = clean is not None
+        text = format_value(clean, kind, int(decimals)) if available else NOT_AVAILABLE
+        year = ref_year if ref_year is not None else self.year
+        fields = {"year": year, "label": label or ""}
+        phrase = None
+        if sentence is not None:
+            # Both templates are checked now, so a typo surfaces even in the year the data exist.
+            when_present = _render(key, "sentence", sentence, value=text, **fields)
+            when_missing = (
+                _render(key, "missing", missing, value=NOT_AVAILABLE, **fields)
+                if missing is not None
+                else (
+                    f"{label}{NBSP}: donnée non disponible pour {year}."
+                    if label
+                    else f"Donnée non disponible pour {year}."
+                )
+            )
+            phrase = when_present if available else when_missing
+
+        self._records[key] = {
+            "key": key,
+            "value": clean,
+            "text": text,
+            "phrase": phrase,
+            "label": label,
+            "unit": unit,
+            "kind": kind,
+            "decimals": int(decimals),
+            "source_id": source_id.strip(),
+            "edition": edition.strip(),
+            "ref_year": ref_year,
+            "note": note,
+            "notebook": self.notebook,
+            "available": available,
+        }
+        return text
+
+    def to_json(self) -> str:
+        """The facts file's text (sorted keys, UTF-8 characters kept, trailing newline)."""
+        payload = {"facts": self.records, "notebook": self.notebook, "theme": self.theme, "year": self.year}
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``out_dir/facts/<notebook>.json`` (atomically) and return its path.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            The edition's output folder.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        folder = Path(out_dir) / "facts"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.notebook}.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+
+def _read_file(path: Path) -> dict[str, dict]:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"line {exc.lineno}", f"not valid JSON ({exc.msg})") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "whole file", "not UTF-8 text") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("facts"), dict):
+        raise InputError(path, "whole file", "a facts file is an object with a 'facts' mapping")
+    records = payload["facts"]
+    for key, record in records.items():
+        if not KEY_PATTERN.match(key) or key.endswith(PHRASE_SUFFIX):
+            raise InputError(
+                path,
+                f"key '{key}'",
+                f"fact keys must match {KEY_PATTERN.pattern}, not end in '{PHRASE_SUFFIX}'",
+            )
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise InputError(path, f"key '{key}'", "a fact record is an object with a 'text' string")
+        if record.get("phrase") is not None and not isinstance(record["phrase"], str):
+            raise InputError(path, f"key '{key}'", "'phrase' must be a string or null")
+    return records
+
+
+def load_facts(out_dir: str | Path) -> dict[str, dict]:
+    """Merge every ``out_dir/facts/*.json`` of an edition.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The edition's output folder.
+
+    Returns
+    -------
+    dict
+        ``{key: record}`` sorted by key (an empty folder gives an empty dict).
+
+    Raises
+    ------
+    InputError
+        When the facts folder is absent, a file is not a valid facts file, or a key is defined in two files
+        (``place`` is ``"key '<k>'"``, the rule names the other file).
+    """
+    folder = Path(out_dir) / "facts"
+    if not folder.is_dir():
+        raise InputError(folder, "whole folder", "no facts folder: run the edition's notebooks first")
+    merged: dict[str, dict] = {}
+    origin: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.json")):
+        for key, record in _read_file(path).items():
+            if key in merged:
+                raise InputError(path, f"key '{key}'", f"fact defined twice (also in {origin[key].name})")
+            merged[key] = record
+            origin[key] = path
+    return {k: merged[k] for k in sorted(merged)}
+
+
+def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
+    """Flatten facts into Quarto variables: ``{key: text, key_phrase: sentence}``.
+
+    Parameters
+    ----------
+    facts : mapping or Facts
+        Records by key, as :func:`load_facts` returns them (or a :class:`Facts`).
+
+    Returns
+    -------
+    dict of str to str
+        Sorted by key; every value a string. ``<key>_phrase`` exists for facts declared with a sentence.
+    """
+    records = facts.records if isinstance(facts, Facts) else facts
+    variables: dict[str, str] = {}
+    for key, record in records.items():
+        variables[key] = str(record["text"])
+        if record.get("phrase") is not None:
+            variables[f"{key}{PHRASE_SUFFIX}"] = str(record["phrase"])
+    clash = [k for k in records if k.endswith(PHRASE_SUFFIX)]
+    if clash:
+        raise ValueError(f"fact keys {clash} end in {PHRASE_SUFFIX!r} and would clash with sentences")
+    return {k: variables[k] for k in sorted(variables)}

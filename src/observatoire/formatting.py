@@ -1,0 +1,320 @@
+"""French number, percent and change formatting for the letters.
+
+Every number a reader sees (prose, tables, chart axes) goes through this module, so the letter's typography is
+decided once: thousands separated by U+202F (narrow no-break space, as the Imprimerie nationale and CLDR ``fr``
+write them), a decimal comma, U+202F before ``%``, U+2212 (the true minus sign, not a hyphen) for negatives and an
+explicit ``+`` on positive changes, so that a rise and a fall never look alike.
+
+Rounding is done here, not by babel: babel rounds half to even on the binary float, while French statistical
+publications round half away from zero on the decimal figure (9,85 -> 9,9). Each value is therefore converted
+through its shortest ``repr`` to :class:`decimal.Decimal`, rounded half away from zero, then handed to babel's
+``fr_FR`` pattern for grouping. A result that rounds to zero is printed without sign ("0,0", never "−0,0").
+
+A missing value (None, NaN, ``pd.NA``) is printed as :data:`NOT_AVAILABLE`: missing is missing, never zero.
+An infinite value is a bug upstream (a division by zero) and raises ``ValueError`` rather than print "∞".
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_decimal
+
+__all__ = [
+    "NOT_AVAILABLE",
+    "NNBSP",
+    "NBSP",
+    "MINUS",
+    "KINDS",
+    "is_missing",
+    "format_number",
+    "format_percent",
+    "format_change",
+    "format_rate",
+    "format_signed",
+    "format_interval",
+    "format_p_value",
+    "format_value",
+]
+
+#: Text printed in place of a missing figure.
+NOT_AVAILABLE = "donnée non disponible"
+#: U+202F narrow no-break space: thousands separator and space before ``%`` (and before ``;``).
+NNBSP = "\u202f"
+#: U+00A0 no-break space: the space before ``:`` in French.
+NBSP = "\u00a0"
+#: U+2212 minus sign.
+MINUS = "\u2212"
+#: The kinds of value :func:`format_value` (and the facts and tables modules) know.
+KINDS = ("number", "percent", "change", "rate", "signed", "text")
+
+_LOCALE = "fr_FR"
+_SPACES = ("\u00a0", "\u202f", " ")
+
+
+def is_missing(value: object) -> bool:
+    """Return True when ``value`` is None, NaN or ``pd.NA`` (a missing figure).
+
+    Parameters
+    ----------
+    value : object
+        Any value.
+
+    Returns
+    -------
+    bool
+        True for None, float NaN, numpy NaN, ``pd.NA`` and ``pd.NaT``; False otherwise.
+    """
+    if value is None:
+        return True
+    if isinstance(value, numbers.Number):
+        try:
+            return bool(math.isnan(value))  # type: ignore[arg-type]
+        except TypeError:
+            return False
+    # pd.NA, pd.NaT and the like, without importing pandas here.
+    return type(value).__name__ in {"NAType", "NaTType"}
+
+
+def _to_decimal(value: object) -> Decimal:
+    """Convert a finite real number to Decimal through its shortest repr (so 0.1 stays 0.1)."""
+    if isinstance(value, Decimal):
+        dec = value
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"expected a number, got {type(value).__name__}: {value!r}")
+    elif isinstance(value, numbers.Integral):
+        dec = Decimal(int(value))
+    else:
+        as_float = float(value)
+        if math.isinf(as_float):
+            raise ValueError(f"cannot format an infinite value ({value!r}): check the denominator upstream")
+        dec = Decimal(repr(as_float))
+    if not dec.is_finite():
+        raise ValueError(f"cannot format a non-finite value ({value!r})")
+    return dec
+
+
+def _check_decimals(decimals: int) -> int:
+    if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral) or decimals < 0:
+        raise ValueError(f"decimals must be a non-negative integer, got {decimals!r}")
+    return int(decimals)
+
+
+def _round(dec: Decimal, decimals: int) -> Decimal:
+    """Round half away from zero to ``decimals`` places; a result of zero loses its sign."""
+    rounded = dec.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if rounded.is_zero():
+        rounded = abs(rounded)
+    return rounded
+
+
+def _fr(rounded: Decimal, decimals: int) -> str:
+    """Group and punctuate an already rounded Decimal the French way."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    text = format_decimal(rounded, format=pattern, locale=_LOCALE)
+    for space in _SPACES:
+        text = text.replace(space, NNBSP)
+    return text.replace("-", MINUS).replace("\u2013", MINUS)
+
+
+def format_number(value: object, decimals: int = 0) -> str:
+    """Format a number the French way.
+
+    Parameters
+    ----------
+    value : int, float, Decimal, numpy number or None
+        The number. None, NaN and ``pd.NA`` are missing.
+    decimals : int, default 0
+        Decimal places shown (rounded half away from zero).
+
+    Returns
+    -------
+    str
+        ``122610`` -> ``"122 610"`` (U+202F), ``9.8`` with ``decimals=1`` -> ``"9,8"``, ``-3`` -> ``"−3"``
+        (U+2212); :data:`NOT_AVAILABLE` for a missing value.
+
+    Raises
+    ------
+    ValueError
+        For an infinite value or a negative ``decimals``.
+    TypeError
+        For a value that is not a number (a string, a bool).
+    """
+    decimals = _check_decimals(decimals)
+    if is_missing(value):
+        return NOT_AVAILABLE
+    return _fr(_round(_to_decimal(value), decimals), decimals)
+
+
+def format_rate(value: object, decimals: int = 1) -> str:
+    """Format a rate (per 1,000 inhabitants, say): :func:`format_number` with one decimal by default.
+
+    Parameters
+    ----------
+    value : number or None
+        The rate.
+    decimals : int, default 1
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+        ``9.84`` -> ``"9,8"``; :data:`NOT_AVAILABLE` when missing.
+    """
+    return format_number(value, decimals)
+
+
+def format_percent(value: object, decimals: int = 0) -> str:
+    """Format a value already expressed in percent.
+
+    Parameters
+    ----------
+    value : number or None
+        The percentage (``85.3`` means 85,3 %), not a fraction.
+    decimals : int, default 0
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+        ``85.3`` with ``decimals=1`` -> ``"85,3 %"`` with U+202F before ``%``; :data:`NOT_AVAILABLE` when missing.
+    """
+    decimals = _check_decimals(decimals)
+    if is_missing(value):
+        return NOT_AVAILABLE
+    return _fr(_round(_to_decimal(value), decimals), decimals) + NNBSP + "%"
+
+
+def _signed(rounded: Decimal, decimals: int) -> str:
+    text = _fr(rounded, decimals)
+    return "+" + text if rounded > 0 else text
+
+
+def format_change(rel: object, decimals: int = 1) -> str:
+    """Format a relative change given as a fraction, with an explicit sign.
+
+    Parameters
+    ----------
+    rel : number or None
+        The relative change as a fraction: ``0.053`` is a rise of 5,3 %.
+    decimals : int, default 1
+        Decimal places of the percentage shown.
+
+    Returns
+    -------
+    str
+        ``0.053`` -> ``"+5,3 %"``, ``-0.021`` -> ``"−2,1 %"`` (U+2212), a change that rounds to zero ->
+        ``"0,0 %"`` (no sign); :data:`NOT_AVAILABLE` when missing.
+    """
+    decimals = _check_decimals(decimals)
+    if is_missing(rel):
+        return NOT_AVAILABLE
+    rounded = _round(_to_decimal(rel) * 100, decimals)
+    return _signed(rounded, decimals) + NNBSP + "%"
+
+
+def format_signed(value: object, decimals: int = 0) -> str:
+    """Format an absolute difference with an explicit sign (``+1 234``, ``−56``).
+
+    Parameters
+    ----------
+    value : number or None
+        The difference.
+    decimals : int, default 0
+        Decimal places shown.
+
+    Returns
+    -------
+    str
+        ``1234`` -> ``"+1 234"``, ``-56`` -> ``"−56"``, ``0`` -> ``"0"``; :data:`NOT_AVAILABLE` when missing.
+    """
+    decimals = _check_decimals(decimals)
+    if is_missing(value):
+        return NOT_AVAILABLE
+    return _signed(_round(_to_decimal(value), decimals), decimals)
+
+
+def format_value(value: object, kind: str = "number", decimals: int = 0) -> str:
+    """Format ``value`` according to its kind (the dispatcher used by facts and tables).
+
+    Parameters
+    ----------
+    value : number, str or None
+        The value.
+    kind : {"number", "percent", "change", "rate", "signed", "text"}
+        ``percent`` expects a value in percent, ``change`` a fraction, ``text`` any value (printed with ``str``).
+    decimals : int, default 0
+        Decimal places shown (ignored for ``text``).
+
+    Returns
+    -------
+    str
+        The formatted value, or :data:`NOT_AVAILABLE` when missing.
+    """
+    if kind == "text":
+        return NOT_AVAILABLE if is_missing(value) else str(value)
+    formatters = {
+        "number": format_number,
+        "rate": format_rate,
+        "percent": format_percent,
+        "change": format_change,
+        "signed": format_signed,
+    }
+    try:
+        formatter = formatters[kind]
+    except KeyError:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}") from None
+    return formatter(value, decimals)
+
+
+def format_interval(low: object, high: object, decimals: int = 1, kind: str = "number") -> str:
+    """Format a confidence interval the French way: ``[9,1 ; 10,4]``.
+
+    Parameters
+    ----------
+    low, high : number or None
+        The bounds.
+    decimals : int, default 1
+        Decimal places of each bound.
+    kind : str, default "number"
+        How each bound is formatted (see :func:`format_value`); ``"change"`` gives ``[+4,1 % ; +6,3 %]``.
+
+    Returns
+    -------
+    str
+        ``"[9,1 ; 10,4]"`` with U+202F before the semicolon (French typography); :data:`NOT_AVAILABLE` when a
+        bound is missing.
+    """
+    if is_missing(low) or is_missing(high):
+        return NOT_AVAILABLE
+    return f"[{format_value(low, kind, decimals)}{NNBSP}; {format_value(high, kind, decimals)}]"
+
+
+def format_p_value(p: object, threshold: float = 0.001) -> str:
+    """Format a p-value for a sentence: ``p < 0,001`` below the threshold, else ``p = 0,032``.
+
+    Parameters
+    ----------
+    p : float or None
+        The p-value, between 0 and 1.
+    threshold : float, default 0.001
+        Below it the value is given as an inequality, as is customary.
+
+    Returns
+    -------
+    str
+        ``"p < 0,001"``, ``"p = 0,03"`` (two significant figures, at least two decimals) or
+        :data:`NOT_AVAILABLE` when missing.
+    """
+    if is_missing(p):
+        return NOT_AVAILABLE
+    value = float(p)  # type: ignore[arg-type]
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"a p-value lies between 0 and 1, got {value!r}")
+    if value < threshold:
+        decimals = max(0, -Decimal(repr(threshold)).adjusted())
+        return f"p{NBSP}<{NBSP}{format_number(threshold, decimals)}"
+    decimals = max(2, 1 - Decimal(repr(value)).adjusted()) if value > 0 else 2
+    return f"p{NBSP}={NBSP}{format_number(value, decimals)}"

@@ -1,0 +1,262 @@
+"""Tables of the letters: raw values for reuse, a French-formatted Markdown table for the letter.
+
+Why two files. The CSV keeps the raw values (full precision, decimal point) so that anyone can reuse or check the
+numbers; the Markdown file is what the reader sees, formatted once here with the same typography as the prose
+(:mod:`observatoire.formatting`). The Markdown is a pandoc/Quarto pipe table followed, after a blank line, by the
+caption line ``: <title> {#tbl-<name>}`` and nothing else, so that ``{{< include >}}`` of the file gives a
+numbered, cross-referenceable table (``@tbl-<name>``). Source and note live in the JSON metadata beside it.
+
+A missing cell is printed "—" (never 0, never blank) and the note then says "— : donnée non disponible."
+Files are written atomically and byte-identically for the same input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from observatoire.formatting import KINDS, NBSP, format_value, is_missing
+
+__all__ = ["MISSING_CELL", "MISSING_NOTE", "save_table", "format_column", "to_markdown"]
+
+#: What a missing cell shows.
+MISSING_CELL = "—"
+#: Sentence added to the note when a table has missing cells.
+MISSING_NOTE = f"{MISSING_CELL}{NBSP}: donnée non disponible."
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_YEAR_NAMES = {"year", "annee", "année", "an"}
+
+
+def _parse_format(spec: str) -> tuple[str, int]:
+    """``"percent:1"`` -> ``("percent", 1)``; ``"text"`` and ``"year"`` take no decimals."""
+    kind, _, decimals = spec.partition(":")
+    kind = kind.strip()
+    if kind in ("text", "year"):
+        return kind, 0
+    if kind not in KINDS:
+        raise ValueError(
+            f"unknown table format {spec!r}; expected number|percent|change|rate|signed[:decimals],"
+            " text or year"
+        )
+    try:
+        n = int(decimals) if decimals else (1 if kind in ("rate", "change") else 0)
+    except ValueError:
+        raise ValueError(f"bad decimals in table format {spec!r}") from None
+    if n < 0:
+        raise ValueError(f"bad decimals in table format {spec!r}")
+    return kind, n
+
+
+def _default_format(name: str, series: pd.Series) -> str:
+    """Format used when none is given: years plainly, whole numbers with 0 decimals, other floats with 1."""
+    if str(name).strip().lower() in _YEAR_NAMES and pd.api.types.is_numeric_dtype(series):
+        return "year"
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        return "text"
+    values = series.dropna()
+    if pd.api.types.is_integer_dtype(series) or (len(values) and (values % 1 == 0).all()):
+        return "number:0"
+    return "number:1"
+
+
+def format_column(series: pd.Series, spec: str) -> list[str]:
+    """Format one column for display.
+
+    Parameters
+    ----------
+    series : Series
+        The raw values.
+    spec : str
+        ``"number:0"``, ``"percent:1"`` (values in percent), ``"change:1"`` (fractions), ``"rate:1"``,
+        ``"signed:0"`` (absolute differences), ``"year"`` (plain integer) or ``"text"``.
+
+    Returns
+    -------
+    list of str
+        One cell per value; missing values give :data:`MISSING_CELL`.
+    """
+    kind, decimals = _parse_format(spec)
+    cells = []
+    for value in series.tolist():
+        if is_missing(value):
+            cells.append(MISSING_CELL)
+        elif kind == "year":
+            cells.append(f"{int(value)}")
+        elif kind == "text":
+            cells.append(str(value))
+        else:
+            cells.append(format_value(value, kind, decimals))
+    return cells
+
+
+def _escape(cell: str) -> str:
+    """One line, pipes escaped; U+202F and U+00A0 are kept (``str.split()`` would eat them)."""
+    return re.sub(r"[ \t\r\n]+", " ", str(cell)).strip().replace("|", "\\|")
+
+
+def to_markdown(
+    df: pd.DataFrame,
+    title: str,
+    name: str,
+    formats: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[str, bool]:
+    """Render a pipe table and its caption line.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The columns to show, in order.
+    title : str
+        Caption.
+    name : str
+        Cross-reference name (``tbl-<name>``).
+    formats : mapping, optional
+        Column -> format spec (see :func:`format_column`); others get a default by dtype.
+    headers : mapping, optional
+        Column -> header shown.
+
+    Returns
+    -------
+    (str, bool)
+        The Markdown text (ending with a newline) and whether any cell was missing.
+    """
+    formats = dict(formats or {})
+    headers = dict(headers or {})
+    columns, aligns, any_missing = [], [], False
+    for col in df.columns:
+        spec = formats.get(col) or _default_format(col, df[col])
+        cells = format_column(df[col], spec)
+        any_missing = any_missing or bool(df[col].isna().any())
+        columns.append(cells)
+        aligns.append("---" if _parse_format(spec)[0] in ("text", "year") else "--:")
+    header = [_escape(headers.get(col, str(col))) for col in df.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
+    for row in zip(*columns, strict=True) if columns else []:
+        lines.append("| " + " | ".join(_escape(c) for c in row) + " |")
+    lines += ["", f": {_escape(title)} {{#tbl-{name}}}"]
+    return "\n".join(lines) + "\n", any_missing
+
+
+def _write(path: Path, content: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def _select(df: pd.DataFrame, columns: Mapping[str, str] | Iterable[str] | None) -> tuple[pd.DataFrame, dict]:
+    if columns is None:
+        return df, {}
+    if isinstance(columns, Mapping):
+        wanted, headers = list(columns), {k: str(v) for k, v in columns.items()}
+    else:
+        wanted, headers = list(columns), {}
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise KeyError(f"save_table: column(s) {missing} not in the table (columns: {list(df.columns)})")
+    return df[wanted], headers
+
+
+def save_table(
+    df: pd.DataFrame,
+    name: str,
+    out_dir: str | Path,
+    *,
+    title: str,
+    source: str,
+    columns: Mapping[str, str] | Iterable[str] | None = None,
+    formats: Mapping[str, str] | None = None,
+    note: str | None = None,
+) -> dict:
+    """Write a table as CSV (raw values), Markdown (French formatting, caption) and JSON metadata.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table (a named index is kept as a first column).
+    name : str
+        File stem and cross-reference label (``@tbl-<name>``): lower-case letters, digits, ``-``, ``_``.
+    out_dir : str or Path
+        The edition's output folder; files go to ``out_dir/tables/``.
+    title : str
+        Caption of the table.
+    source : str
+        Where the numbers come from (required).
+    columns : mapping or list, optional
+        Columns to keep, in order; a mapping ``{column: header}`` also renames them in the Markdown (the CSV
+        keeps the original names). Default: every column, headers as named.
+    formats : mapping, optional
+        ``{column: spec}`` with spec ``"number:0"``, ``"percent:1"``, ``"change:1"``, ``"rate:1"``,
+        ``"signed:0"``, ``"year"`` or ``"text"``. Default: a column named year/annee prints plainly, whole
+        numbers with no decimals, other numbers with one, anything else as text.
+    note : str, optional
+        Note for the reader; "— : donnée non disponible." is appended when a cell is missing.
+
+    Returns
+    -------
+    dict
+        The metadata written to ``<name>.json``: ``name, title, source, note, files, columns`` (name, header,
+        format), ``n_rows`` and ``sha256`` of the CSV and Markdown files.
+
+    Raises
+    ------
+    ValueError
+        For a bad name, an empty title or source, or an unknown format.
+    KeyError
+        For a column that is not in the table.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"save_table: name {name!r} must match {_NAME.pattern}")
+    for label, value in (("title", title), ("source", source)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(
+                f"save_table: {label} is required and must be a non-empty string (got {value!r})"
+            )
+    if any(level is not None for level in df.index.names):
+        df = df.reset_index()
+    table, headers = _select(df, columns)
+    if table.columns.duplicated().any():
+        raise ValueError(
+            f"save_table: duplicate column names {list(table.columns[table.columns.duplicated()])}"
+        )
+    formats = dict(formats or {})
+    unknown = [c for c in formats if c not in table.columns]
+    if unknown:
+        raise KeyError(f"save_table: formats given for absent column(s) {unknown}")
+    specs = {col: formats.get(col) or _default_format(col, table[col]) for col in table.columns}
+    for spec in specs.values():
+        _parse_format(spec)
+
+    markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers)
+    notes = [n for n in ((note or "").strip(), MISSING_NOTE if any_missing else "") if n]
+    full_note = " ".join(notes) or None
+    csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    md_bytes = markdown.encode("utf-8")
+
+    folder = Path(out_dir) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"csv": f"{name}.csv", "md": f"{name}.md"}
+    _write(folder / files["csv"], csv_bytes)
+    _write(folder / files["md"], md_bytes)
+    meta = {
+        "name": name,
+        "title": title.strip(),
+        "source": source.strip(),
+        "note": full_note,
+        "files": files,
+        "columns": [
+            {"name": str(col), "header": headers.get(col, str(col)), "format": specs[col]}
+            for col in table.columns
+        ],
+        "n_rows": int(len(table)),
+        "sha256": {"csv": hashlib.sha256(csv_bytes).hexdigest(), "md": hashlib.sha256(md_bytes).hexdigest()},
+    }
+    text = json.dumps(meta, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    _write(folder / f"{name}.json", text.encode("utf-8"))
+    return meta

@@ -1,0 +1,217 @@
+"""Facts: formatting, missing values, sentences, validation, stable files, merge and duplicates."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatoire.errors import InputError
+from observatoire.facts import Facts, load_facts, to_variables
+from observatoire.formatting import NOT_AVAILABLE
+
+COMMON = {"source_id": "ssmsi_dep_2024", "edition": "2024"}
+
+
+def _facts(notebook: str = "01_national") -> Facts:
+    return Facts(notebook, "annual", 2024)
+
+
+def test_add_returns_french_text_and_records_everything():
+    facts = _facts()
+    assert facts.add("victimes", 122610, unit="victimes", ref_year=2023, **COMMON) == "122\u202f610"
+    assert facts.add("taux", 9.84, unit="pour 1 000 habitants", kind="rate", decimals=1, **COMMON) == "9,8"
+    assert facts.add("evol", -0.021, unit="%", kind="change", decimals=1, **COMMON) == "\u22122,1\u202f%"
+    assert facts.add("part", 85.3, unit="%", kind="percent", decimals=1, **COMMON) == "85,3\u202f%"
+    assert facts.add("source", "SSMSI", unit="", kind="text", **COMMON) == "SSMSI"
+    record = facts["victimes"]
+    assert record == {
+        "key": "victimes",
+        "value": 122610,
+        "text": "122\u202f610",
+        "phrase": None,
+        "label": None,
+        "unit": "victimes",
+        "kind": "number",
+        "decimals": 0,
+        "source_id": "ssmsi_dep_2024",
+        "edition": "2024",
+        "ref_year": 2023,
+        "note": None,
+        "notebook": "01_national",
+        "available": True,
+    }
+    assert isinstance(facts["taux"]["value"], float)
+
+
+def test_numpy_values_become_plain_json_numbers():
+    facts = _facts()
+    facts.add("a", np.int64(5), unit="", **COMMON)
+    facts.add("b", np.float64(0.25), unit="", kind="change", **COMMON)
+    assert type(facts["a"]["value"]) is int and type(facts["b"]["value"]) is float
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
+def test_missing_value_is_recorded_as_missing(missing):
+    facts = _facts()
+    text = facts.add("victimes", missing, unit="victimes", **COMMON)
+    assert text == NOT_AVAILABLE
+    record = facts["victimes"]
+    assert record["value"] is None and record["available"] is False and record["text"] == NOT_AVAILABLE
+
+
+def test_sentences_and_missing_sentences():
+    facts = _facts()
+    facts.add(
+        "hausse",
+        0.052,
+        unit="%",
+        kind="change",
+        decimals=1,
+        ref_year=2023,
+        **COMMON,
+        sentence="En {year}, le nombre de victimes a évolué de {value}.",
+        missing="L'évolution {year} n'est pas encore publiée.",
+    )
+    facts.add(
+        "absent",
+        None,
+        unit="%",
+        kind="change",
+        ref_year=2023,
+        **COMMON,
+        sentence="En {year}, le nombre de victimes a évolué de {value}.",
+        missing="L'évolution {year} n'est pas encore publiée.",
+    )
+    facts.add(
+        "absent_defaut",
+        None,
+        unit="victimes",
+        label="Féminicides",
+        **COMMON,
+        sentence="{label} : {value} en {year}.",
+    )
+    facts.add("absent_sans_label", math.nan, unit="victimes", ref_year=2022, **COMMON, sentence="{value}")
+    assert facts["hausse"]["phrase"] == "En 2023, le nombre de victimes a évolué de +5,2\u202f%."
+    assert facts["absent"]["phrase"] == "L'évolution 2023 n'est pas encore publiée."
+    assert facts["absent_defaut"]["phrase"] == "Féminicides\u00a0: donnée non disponible pour 2024."
+    assert facts["absent_sans_label"]["phrase"] == "Donnée non disponible pour 2022."
+
+
+def test_templates_are_checked_even_when_not_used():
+    facts = _facts()
+    with pytest.raises(ValueError, match="template"):
+        facts.add("a", 1, unit="", **COMMON, sentence="{valeur}")
+    with pytest.raises(ValueError, match="template"):
+        facts.add("b", 1, unit="", **COMMON, sentence="{value}", missing="{annee}")
+    with pytest.raises(ValueError, match="needs a 'sentence'"):
+        facts.add("c", 1, unit="", **COMMON, missing="Non disponible.")
+
+
+@pytest.mark.parametrize("key", ["Victimes", "taux-2023", "", "é", "x_phrase"])
+def test_bad_keys_are_refused(key):
+    with pytest.raises(ValueError, match="key"):
+        _facts().add(key, 1, unit="", **COMMON)
+
+
+def test_duplicate_key_in_one_notebook_is_refused():
+    facts = _facts()
+    facts.add("victimes", 1, unit="", **COMMON)
+    with pytest.raises(ValueError, match="defined twice"):
+        facts.add("victimes", 2, unit="", **COMMON)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"source_id": ""}, ValueError),
+        ({"edition": " "}, ValueError),
+        ({"kind": "money"}, ValueError),
+        ({"decimals": -1}, ValueError),
+    ],
+)
+def test_required_fields_and_kinds(kwargs, error):
+    args = {"unit": "", **COMMON, **kwargs}
+    with pytest.raises(error):
+        _facts().add("k", 1, **args)
+
+
+def test_wrong_value_types():
+    with pytest.raises(TypeError):
+        _facts().add("k", "12", unit="", **COMMON)
+    with pytest.raises(TypeError):
+        _facts().add("k", 12, unit="", kind="text", **COMMON)
+    with pytest.raises(ValueError, match="infinite"):
+        _facts().add("k", math.inf, unit="", **COMMON)
+
+
+def test_save_is_sorted_stable_and_utf8(tmp_path):
+    facts = _facts()
+    facts.add("zeta", 2, unit="", **COMMON)
+    facts.add("alpha", 0.1, unit="", kind="change", **COMMON, sentence="Hausse de {value}.")
+    path = facts.save(tmp_path)
+    assert path == tmp_path / "facts" / "01_national.json"
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("}\n") and "\u202f" in text  # not escaped as \\u202f
+    payload = json.loads(text)
+    assert list(payload["facts"]) == ["alpha", "zeta"]
+    assert list(payload["facts"]["alpha"]) == sorted(payload["facts"]["alpha"])
+    assert (payload["notebook"], payload["theme"], payload["year"]) == ("01_national", "annual", 2024)
+    first = path.read_bytes()
+    facts.save(tmp_path)
+    assert path.read_bytes() == first
+
+
+def test_load_facts_merges_and_to_variables_flattens(tmp_path):
+    one, two = _facts("01_national"), _facts("02_departements")
+    one.add("victimes", 122610, unit="victimes", **COMMON, sentence="{value} victimes en {year}.")
+    two.add("taux_max", 15.26, unit="‰", kind="rate", decimals=1, **COMMON)
+    two.add("absent", None, unit="", **COMMON)
+    one.save(tmp_path)
+    two.save(tmp_path)
+    merged = load_facts(tmp_path)
+    assert list(merged) == ["absent", "taux_max", "victimes"]
+    assert merged["taux_max"]["notebook"] == "02_departements"
+    variables = to_variables(merged)
+    assert variables == {
+        "absent": NOT_AVAILABLE,
+        "taux_max": "15,3",
+        "victimes": "122\u202f610",
+        "victimes_phrase": "122\u202f610 victimes en 2024.",
+    }
+    assert all(isinstance(v, str) for v in variables.values())
+    assert to_variables(one) == {
+        "victimes": "122\u202f610",
+        "victimes_phrase": "122\u202f610 victimes en 2024.",
+    }
+
+
+def test_a_key_in_two_files_raises_input_error(tmp_path):
+    one, two = _facts("01_national"), _facts("02_departements")
+    one.add("victimes", 1, unit="", **COMMON)
+    two.add("victimes", 2, unit="", **COMMON)
+    one.save(tmp_path)
+    two.save(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_facts(tmp_path)
+    error = info.value
+    assert error.place == "key 'victimes'"
+    assert error.rule == "fact defined twice (also in 01_national.json)"
+    assert error.file.endswith("02_departements.json")
+
+
+def test_load_facts_reports_bad_files(tmp_path):
+    with pytest.raises(InputError, match="no facts folder"):
+        load_facts(tmp_path)
+    folder = tmp_path / "facts"
+    folder.mkdir()
+    assert load_facts(tmp_path) == {}
+    (folder / "broken.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid JSON"):
+        load_facts(tmp_path)
+    (folder / "broken.json").write_text('{"facts": {"k": {"value": 1}}}', encoding="utf-8")
+    with pytest.raises(InputError, match="'text'"):
+        load_facts(tmp_path)
