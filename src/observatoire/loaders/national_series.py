@@ -1,0 +1,230 @@
+"""National annual figures compiled from published sources (DAV, SSMSI Interstats, MIPROF, Justice, FNSF ...).
+
+Why a loader and a curated copy: these figures are read by hand from publications, so each row carries its
+source (title, URL, date) and a note; the letters cite them as published. Two compilation files exist
+(``national_series_vff.csv`` and ``national_series_supplement.csv``, see data/sources.yml). The project commits
+their union as ``data/curated/national_series.csv``: every row of both files, in file order, values exactly as
+written (the text of each field is copied, never re-formatted), plus a column ``compiled_in`` holding the source
+id of the file the row comes from. Nothing is filled, merged or dropped: where two sources disagree, both rows
+stay and ``note`` says so. :func:`rebuild_curated` writes that copy; ``tests/test_loaders.py`` checks that the
+committed copy equals the rebuild from the raw files.
+
+Validation (one :class:`~observatoire.errors.InputError` per broken rule): UTF-8, comma-separated, the exact
+header; indicator ids in snake_case (``[a-z0-9_]+``: these ids are the project's own, so the rule is their
+form, not a list); years 1950 to the current year (the compilation has a 1982 estimate and early-2025 figures);
+values numeric and present (negative values are allowed: some rows are changes in percent); sex empty, female,
+male or total; every row cites a source title and URL (the date may be empty: two rows have none); no two rows
+for one (indicator, year, sex, unit, source_url).
+
+Harmonised form: ``geo_level`` "france", ``geo_code`` "FR", ``age_group`` "all" (ages, when restricted, are in
+``unit``, e.g. "women 18-75 per year"). An empty ``sex`` means the figure is not split by sex; it becomes
+``"total"`` (the whole population the indicator covers; the indicator and unit say whom).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from observatoire.errors import InputError
+from observatoire.loaders import schema
+
+RAW_COLUMNS: tuple[str, ...] = (
+    "indicator",
+    "year",
+    "value",
+    "unit",
+    "sex",
+    "source_title",
+    "source_url",
+    "source_date",
+    "note",
+)
+CURATED_COLUMNS: tuple[str, ...] = RAW_COLUMNS + ("compiled_in",)
+LAYOUTS: Mapping[str, tuple[str, ...]] = {"compilation": RAW_COLUMNS, "curated": CURATED_COLUMNS}
+#: The two compilation files, in the order the curated copy lists them.
+COMPILATIONS: tuple[str, ...] = ("national_series_vff", "national_series_supplement")
+FIRST_YEAR = 1950
+EXTRA_COLUMNS: tuple[str, ...] = ("source_title", "source_url", "source_date", "note", "compiled_in")
+
+NATIONAL_SCHEMA = schema.HARMONISED.add_columns(
+    {
+        "source_title": pa.Column(str),
+        "source_url": pa.Column(str),
+        "source_date": pa.Column(str),
+        "note": pa.Column(str),
+        "compiled_in": pa.Column(str, pa.Check.str_length(min_value=1)),
+    }
+)
+
+
+def _read(path: Path) -> tuple[str, pd.DataFrame]:
+    """Read and check a compilation or curated file; return its layout and its string rows (by line)."""
+    layout, raw = schema.read_delimited(path, ",", LAYOUTS)
+    ids = raw["indicator"]
+    bad = ~ids.str.fullmatch(r"[a-z0-9_]+").fillna(False).astype(bool)
+    if bad.any():
+        line = ids.index[bad.to_numpy()][0]
+        raise InputError(
+            path,
+            schema.place(line, "indicator"),
+            f"unknown indicator {ids.loc[line]!r}: indicator ids are snake_case ([a-z0-9_]+)",
+        )
+    schema.parse_years(raw["year"], path, "year", minimum=FIRST_YEAR)
+    schema.parse_numbers(raw["value"], path, "value")
+    schema.check_known(raw["sex"], ("", "female", "male", "total"), path, "sex", "sex")
+    for column in ("unit", "source_title", "source_url"):
+        empty = raw[column].str.strip() == ""
+        if empty.any():
+            line = raw.index[empty.to_numpy()][0]
+            raise InputError(
+                path, schema.place(line, column), f"empty value: every figure needs its {column}"
+            )
+    if layout == "curated":
+        schema.check_known(raw["compiled_in"], COMPILATIONS, path, "compiled_in", "compilation")
+    schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)
+    return layout, raw
+
+
+def _harmonise(raw: pd.DataFrame, path: Path, source_ids: pd.Series, editions: pd.Series) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "indicator": raw["indicator"],
+            "year": raw["year"].str.strip().astype("int64"),
+            "geo_level": "france",
+            "geo_code": "FR",
+            "sex": raw["sex"].where(raw["sex"] != "", "total"),
+            "age_group": "all",
+            "value": schema.parse_numbers(raw["value"], path, "value"),
+            "unit": raw["unit"],
+            "source_id": source_ids,
+            "edition": editions,
+            "source_title": raw["source_title"],
+            "source_url": raw["source_url"],
+            "source_date": raw["source_date"],
+            "note": raw["note"],
+            "compiled_in": source_ids,
+        },
+        index=raw.index,
+    )
+    for column in EXTRA_COLUMNS:
+        table[column] = table[column].astype("str")
+    return schema.deliver(table, path, extra=EXTRA_COLUMNS, schema=NATIONAL_SCHEMA, names={"value": "value"})
+
+
+def load(path: str | Path, source_id: str, edition: str) -> pd.DataFrame:
+    """Load one compilation file (``national_series_vff.csv`` or the supplement) as the harmonised table.
+
+    Parameters
+    ----------
+    path : str or Path
+        The raw compilation file (or the curated copy, whose ``compiled_in`` then gives each row's source id).
+    source_id, edition : str
+        Its id in ``data/sources.yml`` and its edition.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Harmonised columns (geo FR), then ``source_title, source_url, source_date, note, compiled_in``.
+
+    Raises
+    ------
+    InputError
+        When the file breaks a rule (see the module docstring).
+    """
+    path = Path(path)
+    layout, raw = _read(path)
+    if layout == "curated":
+        ids = raw["compiled_in"]
+    else:
+        ids = pd.Series(source_id, index=raw.index)
+    return _harmonise(raw, path, ids, pd.Series(edition, index=raw.index))
+
+
+def load_curated(path: str | Path, editions: Mapping[str, str]) -> pd.DataFrame:
+    """Load the curated copy, each row with the source id and edition of the compilation it comes from.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``data/curated/national_series.csv``.
+    editions : mapping of str to str
+        Edition of each compilation source id (from the catalogue).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`load`.
+    """
+    path = Path(path)
+    layout, raw = _read(path)
+    if layout != "curated":
+        raise InputError(path, "column 'compiled_in'", "missing column 'compiled_in' (curated copy expected)")
+    ids = raw["compiled_in"]
+    missing = sorted(set(ids) - set(editions))
+    if missing:
+        raise InputError(path, "column 'compiled_in'", f"no edition known for {', '.join(missing)}")
+    return _harmonise(raw, path, ids, ids.map(dict(editions)))
+
+
+def curated_rows(files: Mapping[str, str | Path]) -> list[list[str]]:
+    """Return the curated copy's rows (header first) from the compilation files, each one checked first.
+
+    Parameters
+    ----------
+    files : mapping of str to path
+        Compilation source id to raw file, for each id of :data:`COMPILATIONS`.
+
+    Returns
+    -------
+    list of list of str
+        The header (``CURATED_COLUMNS``) then every row of each file, in :data:`COMPILATIONS` order and file order,
+        fields exactly as read, with ``compiled_in`` appended.
+    """
+    rows: list[list[str]] = [list(CURATED_COLUMNS)]
+    for source_id in COMPILATIONS:
+        path = Path(files[source_id])
+        layout, raw = _read(path)
+        if layout != "compilation":
+            raise InputError(path, "line 1", "a raw compilation file is expected, not the curated copy")
+        for record in raw.loc[:, list(RAW_COLUMNS)].itertuples(index=False):
+            rows.append([*record, source_id])
+    return rows
+
+
+def rebuild_curated(files: Mapping[str, str | Path], target: str | Path) -> Path:
+    """Write the curated copy from the compilation files (UTF-8, comma-separated, ``\\n`` line ends).
+
+    The file is written to a temporary name beside ``target`` and renamed, and only after both inputs passed
+    every check, so a failure leaves ``target`` as it was.
+
+    Parameters
+    ----------
+    files : mapping of str to path
+        Compilation source id to raw file (``national_series_vff``, ``national_series_supplement``).
+    target : str or Path
+        Where to write (the committed copy is ``data/curated/national_series.csv``).
+
+    Returns
+    -------
+    Path
+        ``target``.
+    """
+    target = Path(target)
+    rows = curated_rows(files)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out, lineterminator="\n").writerows(rows)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return target

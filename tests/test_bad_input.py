@@ -1,0 +1,311 @@
+"""Bad input: every malformed file gives one InputError naming the file, the place and the rule; nothing written.
+
+The corpus is ``tests/data/bad/`` (see its README.md): small files cut from the real layouts, each broken one way.
+INSEE rules that need a real workbook are tested on in-memory copies of a real sheet with one cell changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatoire import catalogue, datasets, geography, paths
+from observatoire.errors import InputError
+from observatoire.loaders import insee_population, national_series, schema
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+#: file -> (loader, place, rule phrase)
+CASES: dict[str, tuple[str, str, str]] = {
+    "ssmsi_wrong_separator.csv": ("ssmsi_departement", "line 1", "wrong separator: expected ';'"),
+    "ssmsi_latin1.csv": ("ssmsi_departement", "line 6", "not valid UTF-8"),
+    "ssmsi_missing_column.csv": (
+        "ssmsi_departement",
+        "column 'taux_pour_mille'",
+        "missing column 'taux_pour_mille'",
+    ),
+    "ssmsi_renamed_column.csv": ("ssmsi_departement", "column 'nombre'", "'nb_victimes': renamed?"),
+    "ssmsi_unknown_indicator.csv": (
+        "ssmsi_departement",
+        "line 8, column 'indicateur'",
+        "unknown indicator 'Violences sexuelles et sexistes'",
+    ),
+    "ssmsi_duplicate_key.csv": ("ssmsi_departement", "line 10", "duplicate row for key"),
+    "ssmsi_negative_count.csv": ("ssmsi_departement", "line 5, column 'nombre'", "negative value '-312'"),
+    "ssmsi_empty_count.csv": ("ssmsi_departement", "line 7, column 'nombre'", "empty value"),
+    "ssmsi_non_numeric_count.csv": (
+        "ssmsi_departement",
+        "line 9, column 'nombre'",
+        "non-numeric value 'n.d.'",
+    ),
+    "ssmsi_year_out_of_range.csv": (
+        "ssmsi_departement",
+        "line 12, column 'annee'",
+        "year out of range: 2042",
+    ),
+    "ssmsi_truncated.csv": ("ssmsi_departement", "line 14", "truncated file: the last line has 5"),
+    "ssmsi_truncated_quote.csv": (
+        "ssmsi_departement",
+        "line 14",
+        "truncated file: it ends inside a quoted field",
+    ),
+    "ssmsi_empty.csv": ("ssmsi_departement", "whole file", "empty file"),
+    "ssmsi_header_only.csv": ("ssmsi_departement", "whole file", "empty file: a header but no data rows"),
+    "ssmsi_unknown_departement.csv": (
+        "ssmsi_departement",
+        "line 6, column 'Code_departement'",
+        "unknown département code '20'",
+    ),
+    "legacy_na_rate.csv": ("ssmsi_departement", "line 4, column 'tauxpourmille'", "missing value 'NA'"),
+    "legacy_year_out_of_range.csv": (
+        "ssmsi_departement",
+        "line 7, column 'annee'",
+        "year out of range: 2099",
+    ),
+    "geo2025_wrong_unit.csv": (
+        "ssmsi_departement",
+        "line 3, column 'unite_de_compte'",
+        "is not the unit of indicator 'Violences physiques intrafamiliales'",
+    ),
+    "geo2025_unknown_departement.csv": (
+        "ssmsi_departement",
+        "line 13, column 'code_departement'",
+        "unknown département code '977'",
+    ),
+    "region_unknown_code.csv": ("ssmsi_region", "line 9, column 'Code_region'", "unknown région code '05'"),
+    "national_missing_source.csv": ("national_series", "line 6, column 'source_url'", "needs its source_url"),
+    "national_wrong_separator.csv": ("national_series", "line 1", "wrong separator: expected ','"),
+    "reference_missing_departement.csv": ("geography_reference", "whole file", "département(s) 976 missing"),
+    "insee_not_a_workbook.xls": ("insee_population", "whole file", "not a readable Excel 97-2003 workbook"),
+}
+
+
+def _snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
+    """Every file under the folders, with size and modification time.
+
+    ``build/`` is left out on purpose: other tests (run in parallel by ``make test``) write there. ``data/raw/``
+    is compared by file names only, since a parallel worker's fetch may still be renaming a verified copy.
+    """
+    state = {}
+    for folder in folders:
+        if folder.exists():
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    stat = path.stat()
+                    state[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return state
+
+
+def _raw_names() -> set[str]:
+    return {p.name for p in paths.RAW.iterdir()} if paths.RAW.exists() else set()
+
+
+def test_corpus_and_cases_match():
+    files = {p.name for p in BAD.iterdir() if p.name != "README.md"}
+    assert files == set(CASES)
+    readme = (BAD / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in readme for name in CASES)
+    assert len(CASES) >= 13
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_file_gives_one_clear_input_error(name, tmp_path):
+    loader, place, phrase = CASES[name]
+    path = tmp_path / name
+    shutil.copyfile(BAD / name, path)
+    before = _snapshot(tmp_path, paths.CURATED, BAD), _raw_names()
+    with pytest.raises(InputError) as caught:
+        datasets.load_file(path, loader, "bad_source", "2024")
+    error = caught.value
+    message = str(error)
+    assert message.startswith(f"{name}: "), message
+    assert error.place == place, message
+    assert phrase in error.rule, message
+    assert Path(error.file).name == name
+    assert (_snapshot(tmp_path, paths.CURATED, BAD), _raw_names()) == before  # nothing written
+
+
+def test_real_layouts_pass_the_same_rules(raw_data):
+    """The rules accept every real file (the corpus is rejected, the published files are not)."""
+    for source in catalogue.load_catalogue().values():
+        datasets.load_file(catalogue.raw_path(source.id), source.loader, source.id, source.edition)
+
+
+def test_datasets_load_of_a_bad_file_writes_nothing_and_caches_nothing(raw_data, monkeypatch):
+    bad = BAD / "ssmsi_negative_count.csv"
+    datasets.clear_cache()
+    before = _snapshot(paths.CURATED, BAD), _raw_names()
+    monkeypatch.setattr(catalogue, "ensure", lambda source_id: bad)
+    with pytest.raises(
+        InputError, match=r"ssmsi_negative_count\.csv: line 5, column 'nombre': negative value"
+    ):
+        datasets.ssmsi_departement("ssmsi_dep_2024")
+    with pytest.raises(InputError):
+        datasets.ssmsi_national("ssmsi_dep_2024")
+    monkeypatch.undo()
+    assert (_snapshot(paths.CURATED, BAD), _raw_names()) == before
+    assert len(datasets.ssmsi_departement("ssmsi_dep_2024")) == 15_453  # the failure was not cached
+
+
+def test_rebuild_of_the_curated_copy_leaves_the_target_alone_on_bad_input(raw_data, tmp_path):
+    target = tmp_path / "national_series.csv"
+    target.write_text("previous content\n", encoding="utf-8")
+    files = {
+        "national_series_vff": catalogue.raw_path("national_series_vff"),
+        "national_series_supplement": BAD / "national_missing_source.csv",
+    }
+    with pytest.raises(InputError, match="source_url"):
+        national_series.rebuild_curated(files, target)
+    assert target.read_text(encoding="utf-8") == "previous content\n"
+    assert sorted(os.listdir(tmp_path)) == ["national_series.csv"]  # no temporary file left
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# INSEE rules on a real sheet with one cell changed
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sheet_2024(raw_data) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.read_excel(
+            catalogue.raw_path("insee_pop_gca"), sheet_name="2024", header=None, engine="xlrd"
+        )
+
+
+def _row_of(cells: pd.DataFrame, label: str) -> int:
+    return int(np.flatnonzero(cells[0].astype(str).str.strip() == label)[0])
+
+
+def test_real_sheet_parses(sheet_2024):
+    long, subtotals, provisional = insee_population.parse_sheet(sheet_2024, 2024, Path("gca.xls"))
+    assert provisional and long["geo_code"].nunique() == 101
+    assert set(subtotals["subtotal"]) == set(insee_population.SUBTOTALS)
+
+
+@pytest.mark.parametrize(
+    ("change", "place", "phrase"),
+    [
+        ("women", "sheet '2024', row 6", "men + women != total for age group 0-19"),
+        ("band", "sheet '2024', row 6", "age bands do not add up to the Total column"),
+        ("code", "sheet '2024', row 6", "unknown département code '99'"),
+        ("subtotal", "sheet '2024', row 109", "subtotal 'France métropolitaine et DOM' (total, all)"),
+        ("empty", "sheet '2024', row 6, column 3", "empty value for total 0-19"),
+        ("negative", "sheet '2024', row 6, column 3", "whole number >= 0"),
+        ("title", "sheet '2024', row 2", "the sheet's title says 'Année 2023'"),
+        ("duplicate", "sheet '2024', row 7", "duplicate row for département 01"),
+    ],
+)
+def test_insee_sheet_rules(sheet_2024, change, place, phrase):
+    cells = sheet_2024.copy()
+    ain = _row_of(cells, "01")
+    if change == "women":  # women 0-19 of Ain + 1: men + women no longer equal the total
+        cells.iat[ain, 14] = cells.iat[ain, 14] + 1
+    elif change == "band":  # every sex's 0-19 + 1 keeps men + women = total but breaks the Total column
+        for column in (2, 8, 14):
+            cells.iat[ain, column] = cells.iat[ain, column] + 1
+        cells.iat[ain, 2] = cells.iat[ain, 8] + cells.iat[ain, 14]
+    elif change == "code":
+        cells.iat[ain, 0] = "99"
+    elif change == "subtotal":
+        row = _row_of(cells, "France métropolitaine et DOM")
+        cells.iat[row, 7] = cells.iat[row, 7] + 10
+    elif change == "empty":
+        cells.iat[ain, 2] = np.nan
+    elif change == "negative":
+        cells.iat[ain, 2] = -5.0
+    elif change == "title":
+        cells.iat[1, 0] = "Année 2023"
+    elif change == "duplicate":
+        cells.iloc[ain + 1] = cells.iloc[ain]
+    with pytest.raises(InputError) as caught:
+        insee_population.parse_sheet(cells, 2024, Path("estim-pop.xls"))
+    assert caught.value.place == place, str(caught.value)
+    assert phrase in caught.value.rule, str(caught.value)
+    assert str(caught.value).startswith("estim-pop.xls: ")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Helpers: pandera failures become InputErrors that name the line and the file's column
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _frame(**changes) -> pd.DataFrame:
+    row = {
+        "indicator": "Violences sexuelles",
+        "year": 2024,
+        "geo_level": "departement",
+        "geo_code": "01",
+        "sex": "total",
+        "age_group": "all",
+        "value": 3.0,
+        "unit": "Victime",
+        "source_id": "s",
+        "edition": "e",
+    }
+    frame = pd.DataFrame([row, row, row], index=pd.Index([2, 3, 4], name="line"))
+    for column, value in changes.items():
+        frame.loc[3, column] = value
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "phrase"),
+    [
+        ("geo_level", "commune", "geo_level must be departement/region/france"),
+        ("geo_code", "1", "geo_code must be a canonical"),
+        ("sex", "women", "sex must be total/female/male"),
+        ("age_group", "15 à 19 ans", "age_group must be all, a-b or a+"),
+        ("indicator", "", "must not be empty"),
+    ],
+)
+def test_schema_failures_name_line_and_column(column, value, phrase):
+    with pytest.raises(InputError) as caught:
+        schema.validate(_frame(**{column: value}), schema.HARMONISED, "f.csv", names={"geo_code": "Code_dep"})
+    shown = "Code_dep" if column == "geo_code" else column
+    assert caught.value.place == f"line 3, column '{shown}'"
+    assert phrase in caught.value.rule
+
+
+def test_schema_missing_column():
+    with pytest.raises(InputError, match="column 'unit'"):
+        schema.validate(_frame().drop(columns="unit"), schema.HARMONISED, "f.csv")
+
+
+def test_separator_and_encoding_helpers(tmp_path):
+    tabbed = tmp_path / "t.csv"
+    tabbed.write_text("a\tb\n1\t2\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"line 1: wrong separator: expected ';', the header is split by '\\t'"
+    ):
+        schema.read_delimited(tabbed, ";", {"x": ("a", "b")})
+    blank = tmp_path / "b.csv"
+    blank.write_text("a;b\n1;2\n\n3;4\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 3: blank line inside the table"):
+        schema.read_delimited(blank, ";", {"x": ("a", "b")})
+    extra = tmp_path / "e.csv"
+    extra.write_text("a;b\n1;2;3\n4;5\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 2: line has 3 fields where the header has 2"):
+        schema.read_delimited(extra, ";", {"x": ("a", "b")})
+    crlf = tmp_path / "c.csv"
+    crlf.write_bytes(b"\xef\xbb\xbfa;b\r\n1;2\r\n3;4\r\n\r\n")
+    layout, frame = schema.read_delimited(crlf, ";", {"x": ("a", "b")})
+    assert layout == "x" and frame.index.tolist() == [2, 3] and frame["b"].tolist() == ["2", "4"]
+    with pytest.raises(InputError, match="missing file|cannot be read"):
+        schema.read_text(tmp_path / "absent.csv")
+    repeated = tmp_path / "r.csv"
+    repeated.write_text("a;a\n1;2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate column name"):
+        schema.read_delimited(repeated, ";", {"x": ("a", "b")})
+
+
+def test_geography_errors_are_input_errors():
+    with pytest.raises(InputError, match=r"x\.csv: line 4: unknown département code '00'"):
+        geography.normalise_departement("00", "x.csv", "line 4")

@@ -1,0 +1,323 @@
+"""The loaders on the real files: harmonised shape, layouts detected from headers, names kept, editions apart."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+
+import pandas as pd
+import pytest
+
+from observatoire import catalogue, datasets, paths
+from observatoire.loaders import (
+    LOADER_NAMES,
+    get_loader,
+    insee_population,
+    national_series,
+    schema,
+    ssmsi_departement,
+)
+from observatoire.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
+
+HARMONISED = list(schema.HARMONISED_COLUMNS)
+SSMSI_COLUMNS = HARMONISED + ["population", "published_rate", "population_vintage"]
+
+
+def test_every_catalogue_loader_exists():
+    for source in catalogue.load_catalogue().values():
+        assert source.loader in LOADER_NAMES
+        assert callable(get_loader(source.loader))
+    with pytest.raises(KeyError):
+        get_loader("nope")
+
+
+def test_indicator_constants():
+    assert INTRAFAMILY == "Coups et blessures volontaires intrafamiliaux"
+    assert SEXUAL == "Violences sexuelles"
+    assert INTRAFAMILY_2025 == "Violences physiques intrafamiliales"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# SSMSI
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source_id", "rows", "years", "indicators"),
+    [
+        ("ssmsi_dep_2024", 15_453, range(2016, 2025), 17),
+        ("ssmsi_dep_2024_geo2025", 16_362, range(2016, 2025), 18),
+        ("ssmsi_dep_2023", 13_056 - 128, range(2016, 2024), 16),
+    ],
+)
+def test_ssmsi_departement_tables(raw_data, source_id, rows, years, indicators):
+    table = datasets.ssmsi_departement(source_id)
+    source = catalogue.get_source(source_id)
+    assert list(table.columns) == SSMSI_COLUMNS
+    assert len(table) == rows
+    assert sorted(table["year"].unique()) == list(years)
+    assert table["indicator"].nunique() == indicators
+    assert table["geo_code"].nunique() == 101
+    assert set(table["geo_level"]) == {"departement"}
+    assert set(table["sex"]) == {"total"} and set(table["age_group"]) == {"all"}
+    assert set(table["source_id"]) == {source_id} and set(table["edition"]) == {source.edition}
+    assert set(table["unit"]) <= {"Victime", "Victime entendue", "Infraction", "Véhicule", "Mis en cause"}
+    assert table[["value", "population", "published_rate", "population_vintage"]].notna().all().all()
+    assert table["year"].dtype == "int64" and table["value"].dtype == "float64"
+    assert str(table["geo_code"].dtype) == "str"
+    assert set(table["indicator"]) <= set(
+        ssmsi_departement.known_indicators(
+            {
+                "ssmsi_dep_2024": "edition-2024",
+                "ssmsi_dep_2024_geo2025": "geo2025",
+                "ssmsi_dep_2023": "legacy-2023",
+            }[source_id]
+        )
+    )
+
+
+def test_ssmsi_names_are_kept_as_published(raw_data):
+    """The 2025 nomenclature's broader indicator is never renamed to the old one, nor the other way round."""
+    old = datasets.ssmsi_departement("ssmsi_dep_2024")
+    new = datasets.ssmsi_departement("ssmsi_dep_2024_geo2025")
+    legacy = datasets.ssmsi_departement("ssmsi_dep_2023")
+    assert INTRAFAMILY in set(old["indicator"]) and INTRAFAMILY_2025 not in set(old["indicator"])
+    assert INTRAFAMILY_2025 in set(new["indicator"]) and INTRAFAMILY not in set(new["indicator"])
+    assert INTRAFAMILY in set(legacy["indicator"]) and SEXUAL in set(legacy["indicator"])
+    assert set(legacy["indicator"]) < set(old["indicator"])  # the legacy classes are edition 2024's strings
+    assert "Tentatives d'homicide" in set(new["indicator"]) and "Tentatives d'homicides" in set(
+        old["indicator"]
+    )
+
+
+def test_ssmsi_codes_are_padded_and_units_capitalised(raw_data):
+    new = datasets.ssmsi_departement("ssmsi_dep_2024_geo2025")
+    assert {"01", "09", "2A", "2B", "971", "976"} <= set(new["geo_code"]) and "1" not in set(new["geo_code"])
+    legacy = datasets.ssmsi_departement("ssmsi_dep_2023")
+    victims = legacy[legacy["indicator"] == SEXUAL]
+    assert set(victims["unit"]) == {"Victime"}
+    assert set(legacy["unit"]) == {"Victime", "Victime entendue", "Infraction", "Véhicule", "Mis en cause"}
+
+
+def test_ssmsi_values_match_the_raw_cells(raw_data):
+    table = datasets.ssmsi_departement("ssmsi_dep_2024").set_index(["indicator", "year", "geo_code"])
+    row = table.loc[(SEXUAL, 2024, "01")]
+    assert row["value"] == 1073 and row["population"] == 671_289
+    assert row["published_rate"] == pytest.approx(1.5984174, abs=1e-12)
+    assert row["population_vintage"] == 2022
+    legacy = datasets.ssmsi_departement("ssmsi_dep_2023").set_index(["indicator", "year", "geo_code"])
+    assert legacy.loc[("Homicides", 2016, "01"), "published_rate"] == pytest.approx(7.83177350511023e-03)
+    new = datasets.ssmsi_departement("ssmsi_dep_2024_geo2025").set_index(["indicator", "year", "geo_code"])
+    assert new.loc[("Homicides", 2016, "02"), "published_rate"] == pytest.approx(0.018652)
+
+
+def test_legacy_unlocalised_rows_are_set_apart_and_counted(raw_data):
+    path = catalogue.raw_path("ssmsi_dep_2023")
+    apart = ssmsi_departement.unlocalised(path, "ssmsi_dep_2023", "2023")
+    assert list(apart.columns) == ["indicator", "year", "unit", "value", "source_id", "edition"]
+    assert len(apart) == 128 and apart["value"].sum() == 1
+    assert apart.loc[apart["value"] == 1, ["indicator", "year"]].values.tolist() == [[SEXUAL, 2023]]
+    table = ssmsi_departement.load(path, "ssmsi_dep_2023", "2023")
+    totals = ssmsi_departement.national_totals(table, apart)
+    assert set(totals["geo_level"]) == {"france"} and set(totals["geo_code"]) == {"FR"}
+    vs = totals[(totals["indicator"] == SEXUAL) & (totals["year"] == 2023)]
+    assert vs["value"].item() == 94_864
+    without = ssmsi_departement.national_totals(table)
+    assert without.query("indicator == @SEXUAL and year == 2023")["value"].item() == 94_863
+    # layouts without such rows return an empty frame of the same shape
+    none = ssmsi_departement.unlocalised(catalogue.raw_path("ssmsi_dep_2024"), "ssmsi_dep_2024", "2024")
+    assert none.empty and list(none.columns) == list(apart.columns)
+
+
+@pytest.mark.parametrize(
+    ("source_id", "disguise"),
+    [
+        ("ssmsi_dep_2024", "donnee-dep-2023.csv"),
+        ("ssmsi_dep_2023", "donnee-dep-data.gouv-2024-geographie2025-produit-le2025-06-04.csv"),
+        ("ssmsi_dep_2024_geo2025", "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv"),
+    ],
+)
+def test_layout_comes_from_the_header_not_the_file_name(raw_data, tmp_path, source_id, disguise):
+    source = catalogue.get_source(source_id)
+    copy = tmp_path / disguise
+    shutil.copyfile(catalogue.raw_path(source_id), copy)
+    loaded = ssmsi_departement.load(copy, source_id, source.edition)
+    pd.testing.assert_frame_equal(loaded, datasets.ssmsi_departement(source_id))
+
+
+def test_ssmsi_region(raw_data):
+    table = datasets.ssmsi_region()
+    assert list(table.columns) == SSMSI_COLUMNS
+    assert len(table) == 2_916 and table["geo_code"].nunique() == 18
+    assert set(table["geo_level"]) == {"region"}
+    assert "Usage de stupéfiants (AFD)" in set(table["indicator"])
+    with pytest.raises(ValueError, match="loader"):
+        datasets.ssmsi_region("ssmsi_dep_2024")
+
+
+def test_ssmsi_loads_well_under_a_second(raw_data):
+    """CPU time, not wall time: other jobs on the machine must not make this test flaky."""
+    path = catalogue.raw_path("ssmsi_dep_2024")
+    timings = []
+    for _ in range(3):
+        start = time.process_time()
+        ssmsi_departement.read_ssmsi(path, "ssmsi_dep_2024", "2024", ssmsi_departement.LAYOUTS, "departement")
+        timings.append(time.process_time() - start)
+    assert min(timings) < 1.0, timings
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# INSEE
+# ----------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source_id", "bands", "last_year", "provisional"),
+    [
+        ("insee_pop_gca", ["0-19", "20-39", "40-59", "60-74", "75+"], 2024, [2022, 2023, 2024]),
+        ("insee_pop_aq", [f"{a}-{a + 4}" for a in range(0, 95, 5)] + ["95+"], 2023, [2021, 2022, 2023]),
+    ],
+)
+def test_insee_tables(raw_data, source_id, bands, last_year, provisional):
+    pop = datasets.population(source_id)
+    assert list(pop.columns) == HARMONISED + ["provisional"]
+    assert set(pop["indicator"]) == {"population"} and set(pop["unit"]) == {"persons"}
+    assert set(pop["geo_level"]) == {"departement"}
+    assert set(pop["sex"]) == {"female", "male", "total"}
+    recent = pop[pop["year"] >= 1999]
+    assert sorted(set(recent["age_group"])) == sorted(bands + ["all"])
+    assert pop["year"].min() == 1975 and pop["year"].max() == last_year
+    assert pop.attrs["provisional_years"] == provisional
+    assert sorted(pop.loc[pop["provisional"], "year"].unique()) == provisional
+    assert not pop.duplicated(["year", "geo_code", "sex", "age_group"]).any()
+    assert pop["geo_code"].str.fullmatch(r"\d{2}|2[AB]|97[1-6]").all()  # subtotal rows dropped
+
+
+def test_insee_values_match_the_workbook(raw_data):
+    gca = datasets.population("insee_pop_gca").set_index(["year", "geo_code", "sex", "age_group"])["value"]
+    assert gca[(2024, "01", "total", "0-19")] == 171_336
+    assert gca[(2024, "01", "total", "all")] == 679_498
+    assert gca[(2024, "976", "total", "all")] == 320_901
+    aq = datasets.population("insee_pop_aq").set_index(["year", "geo_code", "sex", "age_group"])["value"]
+    assert aq[(2023, "01", "total", "0-4")] == 37_167
+    assert aq[(1995, "971", "total", "90+")] == 1_133  # 1990-1998: overseas block with a 90+ band
+    assert (1995, "01", "total", "90-94") in aq.index
+
+
+def test_insee_reads_in_a_couple_of_seconds(raw_data):
+    """CPU time of a first (uncached) and a second (cached) load of each workbook."""
+    for source_id in ("insee_pop_gca", "insee_pop_aq"):
+        path = catalogue.raw_path(source_id)
+        insee_population._parse.cache_clear()
+        insee_population._delivered.cache_clear()
+        start = time.process_time()
+        insee_population.load(path, source_id, "x")
+        elapsed = time.process_time() - start
+        assert elapsed < 3.0, (source_id, elapsed)
+        start = time.process_time()
+        insee_population.load(path, source_id, "x")
+        assert time.process_time() - start < 0.5  # cached
+
+
+def test_women_population(raw_data):
+    women = datasets.women_population(2023, 15, 64)
+    assert list(women.columns) == ["geo_code", "value"] and women["geo_code"].tolist() == ["FR"]
+    assert women.attrs["source_id"] == "insee_pop_aq" and women.attrs["provisional"] is True
+    aq = datasets.population("insee_pop_aq")
+    bands = [f"{a}-{a + 4}" for a in range(15, 65, 5)]
+    chosen = aq[(aq["year"] == 2023) & (aq["sex"] == "female") & aq["age_group"].isin(bands)]
+    expected = chosen["value"].sum()
+    assert women["value"].item() == expected
+    by_dep = datasets.women_population(2023, 15, 64, geo_level="departement")
+    assert len(by_dep) == 101 and by_dep["value"].sum() == expected
+    by_region = datasets.women_population(2023, 15, 64, geo_level="region")
+    assert len(by_region) == 18 and by_region["value"].sum() == expected
+    all_ages = datasets.women_population(2024, 0, None)
+    assert all_ages["value"].item() == 35_255_688 and all_ages.attrs["source_id"] == "insee_pop_gca"
+    with pytest.raises(datasets.MissingData, match="2024"):
+        datasets.women_population(2024, 15, 64)  # never the neighbouring year
+    with pytest.raises(LookupError):
+        datasets.women_population(1960, 15, 64)
+    with pytest.raises(datasets.MissingData):
+        datasets.women_population(2023, 16, 64)  # no band starts at 16
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reference and national series
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_geography_reference(raw_data):
+    ref = datasets.geography()
+    assert len(ref) == 101 and ref["is_overseas"].sum() == 5
+    assert datasets.load("geo_reference").equals(ref)
+
+
+def _raw_compilation_rows(source_id):
+    with open(catalogue.raw_path(source_id), encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_curated_national_series_equals_the_rebuild(raw_data, tmp_path):
+    files = {sid: catalogue.raw_path(sid) for sid in national_series.COMPILATIONS}
+    rebuilt = national_series.rebuild_curated(files, tmp_path / "national_series.csv")
+    committed = paths.CURATED / "national_series.csv"
+    assert committed.read_bytes() == rebuilt.read_bytes()
+
+
+def test_curated_copy_changes_no_value(raw_data):
+    with open(paths.CURATED / "national_series.csv", encoding="utf-8", newline="") as handle:
+        curated = list(csv.reader(handle))
+    assert curated[0] == list(national_series.CURATED_COLUMNS)
+    expected = []
+    for source_id in national_series.COMPILATIONS:
+        raw = _raw_compilation_rows(source_id)
+        assert raw[0] == list(national_series.RAW_COLUMNS)
+        expected += [row + [source_id] for row in raw[1:]]
+    assert curated[1:] == expected
+    assert len(expected) == 171 + 148
+
+
+def test_national_series(raw_data):
+    ns = datasets.national_series()
+    assert list(ns.columns) == HARMONISED + list(national_series.EXTRA_COLUMNS)
+    assert len(ns) == 319
+    assert set(ns["geo_level"]) == {"france"} and set(ns["geo_code"]) == {"FR"}
+    assert ns["compiled_in"].value_counts().to_dict() == {
+        "national_series_vff": 171,
+        "national_series_supplement": 148,
+    }
+    assert (ns["source_id"] == ns["compiled_in"]).all()
+    assert set(ns["edition"]) == {catalogue.get_source("national_series_vff").edition}
+    killed = ns.query("indicator == 'morts_violentes_couple' and year == 2016").set_index("sex")["value"]
+    assert killed.to_dict() == {"female": 123, "male": 34, "total": 157}
+    # an empty sex means "not split by sex": harmonised as total, the raw copy keeps the empty cell
+    assert set(ns["sex"]) == {"female", "male", "total"}
+    # disagreeing sources are both kept
+    assert len(ns.query("indicator == 'bracelets_anti_rapprochement_actifs' and year == 2022")) == 2
+    one = national_series.load(catalogue.raw_path("national_series_vff"), "national_series_vff", "2025-11")
+    assert len(one) == 171 and set(one["compiled_in"]) == {"national_series_vff"}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# datasets: cache and copies
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def test_datasets_cache_returns_copies(raw_data):
+    first = datasets.ssmsi_departement()
+    first.loc[:, "value"] = -1.0
+    del first["population"]
+    second = datasets.ssmsi_departement()
+    assert (second["value"] >= 0).all() and "population" in second
+    assert datasets.population("insee_pop_gca").attrs["provisional_years"] == [2022, 2023, 2024]
+
+
+def test_every_source_loads_through_datasets(raw_data):
+    for source_id in catalogue.load_catalogue():
+        table = datasets.load(source_id)
+        assert len(table) > 0
+        if source_id != "geo_reference":
+            assert list(table.columns[: len(HARMONISED)]) == HARMONISED
+            schema.HARMONISED.validate(table)
