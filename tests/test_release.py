@@ -1,0 +1,356 @@
+"""Releases: atomic publication, no silent overwrite, the cache, variants.
+
+The stages that call other modules (fetch, validate, notebooks, facts, lint, render, index) are replaced by fakes
+that count their calls, so these tests check the release's own logic in well under a second each; the tests
+marked e2e run the real fixture notebook, or the whole annual letter when its notebooks exist.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from observatoire import manifest as mf
+from observatoire import release, themes
+from observatoire.errors import InputError
+from observatoire.release import ReleaseError, build_edition
+
+FIXTURES = Path(__file__).parent / "data" / "notebooks"
+# The real stages, kept before the `fakes` fixture replaces them.
+_REAL_EXECUTE = release._execute
+_REAL_EXPORT = release.export_notebook_html
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A one-notebook theme ('fixture') in tmp_path, with a publication, build and site folders."""
+    (tmp_path / "notebooks" / "fixture").mkdir(parents=True)
+    shutil.copy(FIXTURES / "good.ipynb", tmp_path / "notebooks" / "fixture" / "good.ipynb")
+    publication = tmp_path / "publications" / "fixture"
+    publication.mkdir(parents=True)
+    (publication / "index.qmd").write_text(
+        "---\ntitle: Fixture\n---\n\nTexte {{< var fact >}}.\n", encoding="utf-8"
+    )
+    declaration = {
+        "schema_version": 1,
+        "themes": [
+            {
+                "id": "fixture",
+                "title": "Lettre d'essai",
+                "notebooks": ["good.ipynb"],
+                "publication": "fixture",
+                "sources": ["geo_reference"],
+                "years": {"first": 2020, "last": 2024},
+                "parameters": {"label": "défaut"},
+            }
+        ],
+    }
+    themes_yml = tmp_path / "publications" / "themes.yml"
+    themes_yml.write_text(yaml.safe_dump(declaration, allow_unicode=True), encoding="utf-8")
+    theme = themes.load_themes(themes_yml, notebooks_root=tmp_path / "notebooks")["fixture"]
+    return SimpleNamespace(
+        root=tmp_path, theme=theme, publication=publication, site=tmp_path / "_site", build=tmp_path / "build"
+    )
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """Replace every stage that calls another module; count the calls."""
+    calls = {"fetch": 0, "validate": 0, "execute": 0, "render": 0, "index": 0, "lint": 0}
+
+    def fetch(ids):
+        calls["fetch"] += 1
+        return []
+
+    def validate(ids):
+        calls["validate"] += 1
+
+    def execute(jobs, **kwargs):
+        calls["execute"] += 1
+        for job in jobs:
+            out = Path(job.parameters["output_dir"])
+            (out / "figures").mkdir(parents=True, exist_ok=True)
+            (out / "figures" / "fig.svg").write_text(
+                f"<svg>{job.parameters['label']}</svg>", encoding="utf-8"
+            )
+            (out / "facts").mkdir(parents=True, exist_ok=True)
+            Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(job.input, job.output)
+        return {}
+
+    def render(project_dir, out_dir):
+        calls["render"] += 1
+        text = (project_dir / "index.qmd").read_text(encoding="utf-8")
+        variables = yaml.safe_load((project_dir / "_variables.yml").read_text(encoding="utf-8"))
+        (out_dir / "index.html").write_text(
+            text.replace("{{< var fact >}}", variables["fact"]), encoding="utf-8"
+        )
+        (out_dir / "lettre.pdf").write_bytes(b"%PDF-fake " + variables["year"].encode())
+        return SimpleNamespace(
+            renderer="fake", html=out_dir / "index.html", pdf=out_dir / "lettre.pdf", version="1"
+        )
+
+    def lint(project_dir):
+        calls["lint"] += 1
+        return []
+
+    def write_index(site_dir, editions):
+        calls["index"] += 1
+        body = "".join(
+            f"<li>{e['theme_title']} {e['year']} {e['html']} {e['notebooks']}</li>" for e in editions
+        )
+        (site_dir / "index.html").write_text(f"<ul>{body}</ul>", encoding="utf-8")
+
+    def export(executed, target, parameters, build_dir):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"<html>{executed.name}</html>", encoding="utf-8")
+
+    monkeypatch.setattr(release, "_fetch", fetch)
+    monkeypatch.setattr(release, "_validate", validate)
+    monkeypatch.setattr(release, "_execute", execute)
+    monkeypatch.setattr(release, "_facts_variables", lambda out: {"fact": "122 610"})
+    monkeypatch.setattr(release, "_lint", lint)
+    monkeypatch.setattr(release, "_render", render)
+    monkeypatch.setattr(release, "_write_index", write_index)
+    monkeypatch.setattr(release, "export_notebook_html", export)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    return calls
+
+
+def build(project, year=2024, **kwargs):
+    return build_edition(
+        project.theme, year, site_dir=project.site, build_dir=project.build, progress=False, **kwargs
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder with its bytes (and every folder, hidden ones included)."""
+    if not folder.exists():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else b"<dir>")
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def test_publish_writes_edition_manifest_and_index(project, fakes):
+    result = build(project)
+    edition = project.site / "fixture" / "2024"
+    assert result.status == "published" and result.site_path == edition
+    assert (edition / "index.html").read_text(encoding="utf-8").endswith("Texte 122 610.\n")
+    data = json.loads((edition / "manifest.json").read_text(encoding="utf-8"))
+    assert data["theme"] == "fixture" and data["year"] == 2024
+    assert data["parameters"] == {"label": "défaut"}
+    assert data["letter"] == {"html": "index.html", "pdf": "lettre.pdf"}
+    assert data["renderer"] == {"name": "fake", "version": "1"}
+    assert data["built_at"] == "2023-11-14T22:13:20Z"
+    assert data["replaced"] is None
+    assert [i["source_id"] for i in data["inputs"]] == ["geo_reference"]
+    assert list(data["outputs"]) == sorted(data["outputs"])
+    assert "figures/fig.svg" in data["outputs"] and "notebooks/good.html" in data["outputs"]
+    assert mf.verify_outputs(edition, data) == []
+    assert (edition / "manifest.json").read_text(encoding="utf-8") == mf.dumps(data)
+    index = (project.site / "index.html").read_text(encoding="utf-8")
+    assert "Lettre d'essai 2024 fixture/2024/index.html ['fixture/2024/notebooks/good.html']" in index
+    staged = yaml.safe_load((result.build_dir / "publication" / "_variables.yml").read_text(encoding="utf-8"))
+    assert staged["year"] == "2024" and staged["theme"] == "fixture" and staged["fact"] == "122 610"
+    assert (result.build_dir / "publication" / "figures" / "fig.svg").exists()
+    project_meta = yaml.safe_load(
+        (result.build_dir / "publication" / "_quarto.yml").read_text(encoding="utf-8")
+    )
+    assert project_meta["year"] == "2024" and project_meta["theme_title"] == "Lettre d'essai"
+    assert set(result.timings) == set(release.STAGES)
+    assert not list(project.site.glob(".staging-*"))
+
+
+def test_no_change_rebuild_is_a_cache_hit(project, fakes):
+    build(project)
+    counts = dict(fakes)
+    again = build(project)
+    assert again.status == "unchanged" and again.skipped
+    assert fakes == counts  # no stage ran again
+    assert list(again.timings) == ["plan"]
+
+
+def test_damaged_edition_is_not_a_cache_hit(project, fakes):
+    build(project)
+    (project.site / "fixture" / "2024" / "lettre.pdf").write_bytes(b"tampered")
+    with pytest.raises(ReleaseError, match="files differ from its manifest"):
+        build(project)
+    assert build(project, force=True).status == "replaced"
+
+
+def test_changed_input_needs_force_and_is_recorded(project, fakes):
+    first = build(project)
+    before = snapshot(project.site)
+    (project.publication / "index.qmd").write_text(
+        "---\ntitle: Fixture\n---\n\nAutre texte.\n", encoding="utf-8"
+    )
+    with pytest.raises(ReleaseError) as caught:
+        build(project)
+    message = str(caught.value)
+    assert "already published" in message and "publication:index.qmd" in message
+    assert "make release YEAR=2024 THEME=fixture FORCE=1" in message
+    assert snapshot(project.site) == before
+    forced = build(project, force=True)
+    assert forced.status == "replaced"
+    replaced = forced.manifest["replaced"]
+    assert replaced["build_key"] == first.build_key
+    assert replaced["outputs"] == first.manifest["outputs"]
+    assert (
+        (project.site / "fixture" / "2024" / "index.html")
+        .read_text(encoding="utf-8")
+        .endswith("Autre texte.\n")
+    )
+    assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("failing", ["_render", "_lint", "_execute", "_facts_variables"])
+def test_failure_at_any_stage_leaves_site_untouched(project, fakes, monkeypatch, failing):
+    build(project)
+    before = snapshot(project.site)
+    (project.publication / "index.qmd").write_text("changed\n", encoding="utf-8")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"{failing} failed on purpose")
+
+    monkeypatch.setattr(release, failing, boom)
+    with pytest.raises(RuntimeError, match="on purpose"):
+        build(project, force=True)
+    assert snapshot(project.site) == before
+
+
+def test_failure_while_publishing_leaves_no_staging(project, fakes, monkeypatch):
+    build(project)
+    before = snapshot(project.site)
+    (project.publication / "index.qmd").write_text("changed\n", encoding="utf-8")
+    real_copy = release._copy_tree
+
+    def copy_then_fail(origin, target, **kwargs):
+        real_copy(origin, target, **kwargs)
+        if project.site in target.parents:
+            raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(release, "_copy_tree", copy_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        build(project, force=True)
+    assert snapshot(project.site) == before
+
+
+def test_first_publish_failure_leaves_no_site(project, fakes, monkeypatch):
+    monkeypatch.setattr(release, "_render", lambda *a: (_ for _ in ()).throw(RuntimeError("render failed")))
+    with pytest.raises(RuntimeError, match="render failed"):
+        build(project)
+    assert not project.site.exists()
+
+
+def test_variant_is_built_apart_and_never_published(project, fakes):
+    with pytest.raises(ReleaseError, match="variant"):
+        build(project, overrides={"label": "autre"})
+    result = build(project, overrides={"label": "autre"}, publish=False)
+    assert result.status == "built" and result.variant == "label-autre"
+    assert result.build_dir == project.build / "fixture" / "2024+label-autre"
+    assert (result.build_dir / "site" / "manifest.json").exists()
+    assert not project.site.exists()
+    # Overriding with the default value is the standard edition, not a variant.
+    assert release.variant_name(project.theme, 2024, {"label": "défaut"}) is None
+    assert build(project, overrides={"label": "autre"}, publish=False).status == "unchanged"
+
+
+def test_unknown_override_is_refused(project, fakes):
+    with pytest.raises(InputError, match="unknown parameter"):
+        build(project, overrides={"lable": "x"}, publish=False)
+
+
+def test_theme_parameter_no_notebook_defines_is_refused(project, fakes):
+    data = yaml.safe_load(project.theme.themes_file.read_text(encoding="utf-8"))
+    data["themes"][0]["parameters"]["seuil"] = 20
+    project.theme.themes_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    theme = themes.load_themes(project.theme.themes_file, notebooks_root=project.root / "notebooks")[
+        "fixture"
+    ]
+    with pytest.raises(InputError, match="parameters.seuil"):
+        build_edition(theme, 2024, site_dir=project.site, build_dir=project.build)
+
+
+def test_theme_without_its_files_is_reported(project, fakes):
+    (project.root / "notebooks" / "fixture" / "good.ipynb").unlink()
+    with pytest.raises(InputError, match="not buildable yet: missing .*good.ipynb"):
+        build(project)
+
+
+def test_build_key_changes_with_parameters_and_notebook_code(project):
+    theme = project.theme
+    base = release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
+    other = release.key_inputs(theme, 2024, {"label": "x"}, "observatoire")
+    assert mf.changed_inputs(base, other) == ["parameters"]
+    notebook = project.root / "notebooks" / "fixture" / "good.ipynb"
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    nb["cells"][0]["outputs"] = []  # outputs or execution counts do not matter ...
+    nb["metadata"]["papermill"] = {"duration": 1.0}
+    notebook.write_text(json.dumps(nb), encoding="utf-8")
+    assert release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire") == base
+    nb["cells"][2]["source"] = "print('changed')"  # ... code does
+    notebook.write_text(json.dumps(nb), encoding="utf-8")
+    changed = release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
+    assert mf.changed_inputs(base, changed) == ["notebook:good.ipynb"]
+
+
+@pytest.mark.e2e
+def test_fixture_edition_end_to_end(project, fakes, monkeypatch):
+    """Real papermill run and real notebook HTML export; rendering is still a fake."""
+    monkeypatch.setattr(release, "_execute", _REAL_EXECUTE)
+    monkeypatch.setattr(release, "export_notebook_html", _REAL_EXPORT)
+    first = build(project)
+    page = (project.site / "fixture" / "2024" / "notebooks" / "good.html").read_text(encoding="utf-8")
+    assert "Notebook exécuté" in page and "défaut" in page
+    assert str(project.build.resolve()) not in page  # absolute build paths are replaced
+    assert (first.build_dir / "outputs" / "facts" / "good.json").exists()
+    second = build(project, force=True)
+    assert second.manifest["outputs"] == first.manifest["outputs"]  # deterministic, notebook HTML included
+
+
+@pytest.mark.e2e
+def test_annual_letter_end_to_end(tmp_path):
+    """The real 2024 annual letter into a temporary site; then a no-change rebuild under 3 s."""
+    annual = themes.get_theme("annual")
+    if not annual.buildable:
+        pytest.skip("annual theme not buildable yet: " + "; ".join(annual.missing()))
+    site, build_dir = tmp_path / "_site", tmp_path / "build"
+    result = build_edition("annual", 2024, site_dir=site, build_dir=build_dir, progress=False)
+    assert result.status == "published"
+    assert mf.verify_outputs(site / "annual" / "2024", result.manifest) == []
+    assert (site / "index.html").exists()
+    started = time.perf_counter()
+    again = build_edition("annual", 2024, site_dir=site, build_dir=build_dir, progress=False)
+    assert again.status == "unchanged"
+    assert time.perf_counter() - started < 3
+
+
+def test_leftovers_of_an_interrupted_release_are_cleaned(project, fakes):
+    build(project)
+    edition = project.site / "fixture" / "2024"
+    before = snapshot(edition)
+    # A crash between the two renames leaves the old edition aside and a staging folder behind.
+    aside = project.site / ".replaced-fixture-2024-abcd1234"
+    edition.rename(aside)
+    (project.site / ".staging-fixture-2024-zz").mkdir()
+    (project.site / ".staging-fixture-2024-zz" / "index.html").write_text("partial", encoding="utf-8")
+    (project.publication / "index.qmd").write_text("changed\n", encoding="utf-8")
+    with pytest.raises(ReleaseError, match="FORCE=1"):
+        build(project)  # the restored edition is still protected
+    assert snapshot(edition) == before
+    assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
+
+
+def test_two_builds_of_one_edition_cannot_run_at_once(project, fakes):
+    with release._edition_lock(project.build / "fixture" / "2024"):
+        with pytest.raises(ReleaseError, match="another build"):
+            build(project)
+    assert build(project).status == "published"
