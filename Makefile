@@ -9,6 +9,7 @@ YEAR        ?=
 THEME       ?= annual
 FORCE       ?=
 OLD         ?=
+SET         ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 
@@ -29,14 +30,14 @@ $(STAMP): requirements.lock.txt pyproject.toml
 
 venv: $(STAMP) ## Create .venv from the pinned versions (only when they changed)
 
-data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or $$OBSERVATOIRE_MIRROR) or the publishers, checksums verified
+data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE_MIRROR) or the publishers, checksums verified
 	$(PY) -m observatoire data
 
 letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
 	$(PY) -m observatoire letter $(if $(FORCE),--force)
 
-release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1]
-	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force)
+release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
+	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes

@@ -12,6 +12,9 @@ project as it was.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -52,9 +55,49 @@ def load_file(path: str | Path, loader: str, source_id: str, edition: str) -> pd
 
 
 @functools.cache
+def _loader_code_digest() -> str:
+    """Hash of the code that turns a raw file into a table: a change to it invalidates the disk cache."""
+    digest = hashlib.sha256()
+    for path in sorted((paths.ROOT / "src" / "observatoire" / "loaders").glob("*.py")) + [
+        paths.ROOT / "src" / "observatoire" / "geography.py"
+    ]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(pd.__version__.encode())
+    return digest.hexdigest()[:16]
+
+
+def _cache_file(source: catalogue.Source) -> Path:
+    return paths.BUILD / "cache" / f"{source.id}-{source.sha256[:16]}-{_loader_code_digest()}.pickle"
+
+
+@functools.cache
 def _cached(source_id: str) -> pd.DataFrame:
+    """Load a source once per process, and once per (file checksum, loader code) on disk.
+
+    The disk cache is what keeps a release fast: the validate stage parses each raw file once and the notebooks,
+    each in its own kernel, read the validated table back instead of parsing the file again (the INSEE
+    workbooks take seconds). The key holds the raw file's sha256 (verified by ``catalogue.ensure`` first) and a
+    hash of the loader code, so a new edition or a loader change is never served a stale table.
+    """
     source = catalogue.get_source(source_id)
-    return load_file(catalogue.ensure(source_id), source.loader, source_id, source.edition)
+    raw = catalogue.ensure(source_id)
+    cache = _cache_file(source)
+    if cache.is_file():
+        try:
+            return pd.read_pickle(cache)
+        except Exception:  # a corrupt cache entry is rebuilt, never trusted
+            cache.unlink(missing_ok=True)
+    table = load_file(raw, source.loader, source_id, source.edition)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+    os.close(handle)
+    try:
+        table.to_pickle(temporary)
+        os.replace(temporary, cache)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return table
 
 
 def load(source_id: str) -> pd.DataFrame:

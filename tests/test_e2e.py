@@ -1,0 +1,229 @@
+"""End to end, as a reader sees it: each letter built from the real data, then read in Chromium and as PDF pages.
+
+The annual letter is built twice from the same inputs: every output (figures, CSV, facts, tables, notebooks' HTML,
+letter HTML and PDF) must be byte-identical, only the manifest's build time may differ. Each thematic letter is
+built once. The HTML is opened in headless Chromium (the page loads, every image decodes, no broken link to a data
+file, a screenshot kept in tests/artifacts/); the PDF is read with poppler (page count, the key figures in its
+text, every page rendered to a non-blank PNG).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image
+import pytest
+
+from observatoire import paths, release, themes
+
+pytestmark = pytest.mark.e2e
+
+ARTIFACTS = paths.ROOT / "tests" / "artifacts"
+THEMATIC = ["traite", "violences_sexuelles", "outre_mer"]
+VAR = re.compile(r"\{\{<\s*var\s+([a-z0-9_]+)\s*>\}\}")
+
+
+def _require(tool: str) -> str:
+    found = shutil.which(tool)
+    assert found, f"{tool} is missing: run `make system-deps` (Debian packages chromium and poppler-utils)"
+    return found
+
+
+def _build(theme: str, year: int, tmp: Path, force: bool = False) -> release.EditionResult:
+    return release.build_edition(
+        theme, year, site_dir=tmp / "site", build_dir=tmp / "build", force=force, progress=False
+    )
+
+
+@pytest.fixture(scope="module")
+def annual(tmp_path_factory):
+    """The 2024 annual letter built twice into the same folders; the output checksums of both builds."""
+    tmp = tmp_path_factory.mktemp("annual")
+    first = _build("annual", 2024, tmp)
+    second = _build("annual", 2024, tmp, force=True)
+    return first, second
+
+
+def _letter(theme: str, tmp_path_factory) -> release.EditionResult:
+    year = themes.get_theme(theme).years[-1]
+    return _build(theme, year, tmp_path_factory.mktemp(theme))
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+        self.lang: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang")
+        if tag == "a" and values.get("href"):
+            self.hrefs.append(values["href"])
+        if tag == "img":
+            self.images.append(values)
+
+
+def _key_figure_texts(result: release.EditionResult) -> list[str]:
+    """Texts of the facts shown in the key-figures band of the letter (read from the staged publication)."""
+    index = (result.build_dir / "publication" / "index.qmd").read_text(encoding="utf-8")
+    band = index.split(".key-figures", 1)[1].split("\n:::\n", 1)[0] if ".key-figures" in index else ""
+    keys = VAR.findall(band)
+    facts = {}
+    for path in (result.site_path / "facts").glob("*.json"):
+        facts.update(json.loads(path.read_text(encoding="utf-8"))["facts"])
+    return [facts[k]["text"] for k in keys if k in facts]
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[\s\u202f\u00a0]+", " ", text)
+
+
+def check_html_in_chromium(result: release.EditionResult, name: str) -> None:
+    chromium = _require("chromium")
+    page = result.site_path / "index.html"
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    assert parser.lang == "fr"
+    assert parser.images, "the letter shows no figure"
+    assert all((img.get("alt") or "").strip() for img in parser.images), "an image has no alt text"
+    data_links = [h for h in parser.hrefs if h.endswith(".csv")]
+    assert data_links, "no data download link"
+    for href in data_links:
+        assert (page.parent / href).is_file(), f"broken data link: {href}"
+    notebook_links = [h for h in parser.hrefs if h.startswith("notebooks/")]
+    for href in notebook_links:
+        assert (page.parent / href).is_file(), f"broken notebook link: {href}"
+
+    # Let the browser decode every image and write the verdict into the DOM it dumps.
+    probe = page.parent / "_probe.html"
+    script = (
+        "<script>window.addEventListener('load',()=>{const r=[...document.images].map(i=>i.complete&&"
+        "i.naturalWidth>0);document.body.setAttribute('data-images',r.join(','));});</script></body>"
+    )
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script), encoding="utf-8")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={page.parent / '.chromium'}",
+        "--virtual-time-budget=5000",
+    ]
+    try:
+        dom = subprocess.run(
+            [chromium, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120, check=True
+        ).stdout
+        verdict = re.search(r'data-images="([^"]*)"', dom)
+        assert verdict, "the page did not finish loading in Chromium"
+        decoded = verdict.group(1).split(",")
+        assert len(decoded) == len(parser.images)
+        assert all(v == "true" for v in decoded), f"images that did not render: {decoded.count('false')}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / f"{name}.png"
+        subprocess.run(
+            [chromium, *flags, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+        picture = matplotlib.image.imread(shot)
+        assert picture.shape[0] == 1600 and picture.std() > 0.01, "the screenshot is blank"
+    finally:
+        probe.unlink(missing_ok=True)
+        shutil.rmtree(page.parent / ".chromium", ignore_errors=True)
+    text = _normalise(re.sub(r"<[^>]+>", " ", dom))
+    for figure in _key_figure_texts(result):
+        assert _normalise(figure) in text, f"key figure {figure!r} not on the page"
+    assert "{{<" not in text
+
+
+def check_pdf(result: release.EditionResult, name: str, min_pages: int) -> None:
+    pdfinfo, pdftotext, pdftoppm = (_require(t) for t in ("pdfinfo", "pdftotext", "pdftoppm"))
+    pdf = result.site_path / "letter.pdf"
+    info = subprocess.run([pdfinfo, str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert min_pages <= pages <= 40
+    assert re.search(r"Page size:\s+595(\.\d+)? x 841(\.\d+)? pts", info), "the PDF is not A4"
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if line.strip()), "a font is not embedded"
+    text = _normalise(subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout)
+    assert "Observatoire national des violences faites aux femmes" in text
+    assert "Sources et méthodes" in text
+    assert "3919" in text
+    for figure in _key_figure_texts(result):
+        assert _normalise(figure) in text, f"key figure {figure!r} not in the PDF text"
+    assert "{{<" not in text
+    out = ARTIFACTS / f"{name}-pdf"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    subprocess.run([pdftoppm, "-png", "-r", "40", str(pdf), str(out / "page")], check=True)
+    rendered = sorted(out.glob("page*.png"))
+    assert len(rendered) == pages
+    for png in rendered:
+        assert matplotlib.image.imread(png).std() > 0.01, f"{png.name} is blank"
+
+
+@pytest.mark.xdist_group("annual")
+def test_annual_letter_published_with_manifest(annual):
+    first, second = annual
+    assert first.status == "published" and second.status == "replaced"
+    site = second.site_path
+    for name in ("index.html", "letter.pdf", "manifest.json"):
+        assert (site / name).is_file()
+    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["theme"] == "annual" and int(manifest["year"]) == 2024
+    assert manifest["renderer"]["name"] in {"quarto", "pandoc+typst"}
+    assert {i["source_id"] for i in manifest["inputs"]} >= {"ssmsi_dep_2024", "insee_pop_gca"}
+    assert manifest["replaced"], "a forced rebuild must record the edition it replaced"
+    assert (site.parent.parent / "index.html").is_file()
+    assert "annual/2024/index.html" in (site.parent.parent / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (site / "notebooks").glob("*.html")) == [
+        "01_morts_violentes_couple.html",
+        "02_violences_couple_intrafamiliales.html",
+        "03_violences_sexuelles.html",
+        "04_enquetes_victimation.html",
+        "05_protection_accompagnement.html",
+    ]
+
+
+@pytest.mark.xdist_group("annual")
+def test_annual_letter_is_byte_for_byte_reproducible(annual):
+    first, second = annual
+    a, b = first.manifest["outputs"], second.manifest["outputs"]
+    assert set(a) == set(b)
+    different = sorted(name for name in a if a[name] != b[name])
+    assert different == [], f"outputs differ between two builds of the same inputs: {different}"
+    assert len(a) > 30
+    assert any(n.endswith(".pdf") for n in a) and any(n.endswith(".svg") for n in a)
+
+
+@pytest.mark.xdist_group("annual")
+def test_annual_letter_html_in_chromium(annual):
+    check_html_in_chromium(annual[1], "annual-2024")
+
+
+@pytest.mark.xdist_group("annual")
+def test_annual_letter_pdf(annual):
+    check_pdf(annual[1], "annual-2024", min_pages=4)
+
+
+@pytest.mark.xdist_group("themes")
+@pytest.mark.parametrize("theme", THEMATIC)
+def test_thematic_letter_end_to_end(theme, tmp_path_factory):
+    result = _letter(theme, tmp_path_factory)
+    assert result.status == "published"
+    check_html_in_chromium(result, f"{theme}-{result.year}")
+    check_pdf(result, f"{theme}-{result.year}", min_pages=2)
+    index = (result.site_path.parent.parent / "index.html").read_text(encoding="utf-8")
+    assert f"{theme}/{result.year}/index.html" in index
