@@ -1,0 +1,207 @@
+"""Sexual violence recorded by police and gendarmerie: what the national publications add (section 3).
+
+The départemental base counts victims of "Violences sexuelles" without sex or age (see
+:mod:`observatoire.indicators.recorded`). The share of women and of minors among the victims are known only from
+SSMSI's national publications and the MIPROF letters, for some years, and the national totals those
+publications print can differ from the sum of the base (date of extraction, scope such as "hors cadre
+familial", rounding). This module lists them for a year, never borrowing another year's share.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from observatoire.indicators import published
+
+SHARE_WOMEN = "victimes_violences_sexuelles_enregistrees_part_femmes"
+SHARE_WOMEN_ADULTS = "part_femmes_victimes_majeures_violences_sexuelles_enregistrees"
+SHARE_MINORS = "victimes_violences_sexuelles_enregistrees_part_mineurs"
+SHARE_WOMEN_OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_part_femmes"
+SHARE_MINORS_OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_part_mineurs"
+TOTAL = "victimes_violences_sexuelles_enregistrees"
+TOTAL_MIPROF = "victimes_violences_sexuelles_enregistrees_lettre_miprof"
+RAPES = "victimes_viols_tentatives_enregistrees"
+OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_enregistrees"
+WITHIN_COUPLE = "violences_sexuelles_conjugales_enregistrees"
+MINORS = "victimes_violences_sexuelles_enregistrees_mineurs"
+
+#: Shares shown in the table: (series id, sex, French label).
+SHARES = (
+    (SHARE_WOMEN, "female", "Part des femmes parmi les victimes"),
+    (SHARE_WOMEN_ADULTS, "female", "Part des femmes parmi les victimes majeures"),
+    (SHARE_MINORS, None, "Part des mineurs parmi les victimes"),
+    (SHARE_WOMEN_OUTSIDE_FAMILY, "female", "Part des femmes parmi les victimes hors cadre familial"),
+    (SHARE_MINORS_OUTSIDE_FAMILY, None, "Part des mineurs parmi les victimes hors cadre familial"),
+)
+
+#: Published counts compared with the base total: (series id, sex, French label).
+PUBLISHED_COUNTS = (
+    (TOTAL, None, "Victimes de violences sexuelles, total national publié (SSMSI)"),
+    (TOTAL_MIPROF, None, "Victimes de violences sexuelles, chiffre de la Lettre de l'Observatoire"),
+    (RAPES, None, "dont victimes de viols ou tentatives de viol"),
+    (OUTSIDE_FAMILY, None, "Victimes de violences sexuelles hors cadre familial"),
+    (WITHIN_COUPLE, None, "Victimes de violences sexuelles au sein du couple"),
+    (MINORS, None, "Victimes mineures de violences sexuelles"),
+)
+
+
+def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    """Published shares of women and minors among victims, every year up to ``last_year``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``annee, mesure, valeur, qualificatif, source, note`` (percent), sorted by measure and year.
+    """
+    out = []
+    for indicator, sex, label in SHARES:
+        for _, r in published.rows(ns, indicator, sex).iterrows():
+            if r["year"] > last_year:
+                continue
+            pub = published.pick(ns, indicator, int(r["year"]), sex)
+            if pub is None or (pub.value != r["value"] or pub.source_title != r["source_title"]):
+                continue  # alternatives are listed once, through the chosen row's note
+            out.append(
+                {
+                    "annee": pub.year,
+                    "mesure": label,
+                    "valeur": pub.value,
+                    "qualificatif": pub.qualifier,
+                    "source": pub.source_title,
+                    "note": pub.note,
+                }
+            )
+    return pd.DataFrame(out, columns=["annee", "mesure", "valeur", "qualificatif", "source", "note"])
+
+
+def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) -> pd.DataFrame:
+    """The base total for ``year`` beside every national count published for the same year.
+
+    Parameters
+    ----------
+    ns : DataFrame
+        The national series.
+    analysis : observatoire.indicators.recorded.Analysis
+        The analysed "Violences sexuelles" indicator.
+    year : int
+    edition : str
+        Edition of the SSMSI base.
+    """
+    from observatoire.indicators.recorded import published_vs_base
+
+    pubs, labels = [], []
+    for indicator, sex, label in PUBLISHED_COUNTS:
+        pub = published.pick(ns, indicator, year, sex)
+        if pub is not None:
+            pubs.append(pub)
+            labels.append(label)
+    return published_vs_base(
+        analysis.value("count"),
+        pubs,
+        labels,
+        "Victimes de violences sexuelles, somme de la base départementale",
+        year,
+        edition,
+    )
+
+
+def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
+    """Declare the facts of section 3 that come from the national series (same keys every year).
+
+    Keys: ``vs_part_femmes``, ``vs_part_femmes_majeures``, ``vs_part_mineurs``, ``vs_viols``,
+    ``vs_hors_famille``, ``vs_publie_lettre``.
+    """
+    common = dict(year=year, edition=edition)
+    published.add_fact(
+        facts,
+        "vs_part_femmes",
+        published.pick(ns, SHARE_WOMEN, year, "female"),
+        kind="percent",
+        unit="%",
+        **common,
+        sentence="Selon les publications nationales, les femmes représentent {qualifier}{value} des victimes de "
+        "violences sexuelles enregistrées en {year}.",
+        missing="La part des femmes parmi les victimes de violences sexuelles enregistrées n'est pas publiée pour "
+        "{year}.",
+    )
+    published.add_fact(
+        facts,
+        "vs_part_femmes_majeures",
+        published.pick(ns, SHARE_WOMEN_ADULTS, year, "female"),
+        kind="percent",
+        unit="%",
+        **common,
+        sentence="Parmi les victimes majeures, {qualifier}{value} sont des femmes.",
+        missing="La part des femmes parmi les victimes majeures n'est pas publiée pour {year}.",
+    )
+    published.add_fact(
+        facts,
+        "vs_part_mineurs",
+        published.pick(ns, SHARE_MINORS, year, None),
+        kind="percent",
+        unit="%",
+        **common,
+        sentence="Les mineurs représentent {qualifier}{value} des victimes de violences sexuelles enregistrées en "
+        "{year}.",
+        missing="La part des mineurs parmi les victimes de violences sexuelles enregistrées n'est pas publiée "
+        "pour {year}.",
+    )
+    published.add_fact(
+        facts,
+        "vs_viols",
+        published.pick(ns, RAPES, year, None),
+        unit="victimes",
+        **common,
+        sentence="{qualifier}{value} victimes de viols ou tentatives de viol ont été enregistrées en {year}.",
+        missing="Le nombre de victimes de viols ou tentatives de viol enregistrées n'est pas publié pour {year}.",
+    )
+    published.add_fact(
+        facts,
+        "vs_hors_famille",
+        published.pick(ns, OUTSIDE_FAMILY, year, None),
+        unit="victimes",
+        **common,
+        sentence="{qualifier}{value} victimes l'ont été hors du cadre familial.",
+        missing="Le nombre de victimes de violences sexuelles hors cadre familial n'est pas publié pour {year}.",
+    )
+    published.add_fact(
+        facts,
+        "vs_publie_lettre",
+        published.pick(ns, TOTAL_MIPROF, year, None),
+        unit="victimes",
+        **common,
+        sentence="La Lettre de l'Observatoire de l'année retient {qualifier}{value} victimes, sur un champ qui "
+        "diffère de celui de la base départementale.",
+        missing="Aucun autre total national n'a été retenu pour {year}.",
+    )
+
+
+def add_revision_fact(facts, rev: dict | None, year: int, *, source_id: str, edition: str) -> None:
+    """Declare ``vs_revision``: how much an edition of the base revised a past year (text with its phrase).
+
+    Parameters
+    ----------
+    rev : dict or None
+        From :func:`observatoire.indicators.recorded.revision` (None: the other edition is not available).
+    """
+    from observatoire.formatting import format_number
+
+    text = None
+    if rev is not None and rev["older"] != rev["newer"]:
+        text = (
+            f"{format_number(rev['older'])} victimes de violences sexuelles en {rev['year']} dans l'édition "
+            f"{rev['older_edition']} de la base, {format_number(rev['newer'])} dans l'édition "
+            f"{rev['newer_edition']}"
+        )
+    facts.add(
+        "vs_revision",
+        text,
+        kind="text",
+        unit="",
+        source_id=source_id,
+        edition=edition,
+        ref_year=year,
+        sentence="Exemple de révision : {value}.",
+        missing="Aucune autre édition de la base n'est disponible pour illustrer les révisions.",
+        note="plus forte révision relative entre deux éditions de la base départementale, années communes",
+    )

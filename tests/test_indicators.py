@@ -1,0 +1,502 @@
+"""Unit tests of the annual letter's domain logic (``observatoire.indicators``), with asserted values.
+
+Values are checked against the raw files (SSMSI base edition 2024, INSEE population workbooks, the national
+series) and recomputed by hand where the logic computes something. The rule tested most: a figure missing for
+the year asked is None (a missing fact), never the figure of a neighbouring year.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from observatoire.facts import Facts
+from observatoire.formatting import NOT_AVAILABLE
+from observatoire.indicators import homicides, protection, published, recorded, sexual, surveys, wording
+
+INTRAFAMILY = "Coups et blessures volontaires intrafamiliaux"
+SEXUAL = "Violences sexuelles"
+
+
+# Fixtures ------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ns(raw_data):
+    from observatoire import datasets
+
+    return datasets.national_series()
+
+
+@pytest.fixture(scope="module")
+def ssmsi(raw_data):
+    from observatoire import datasets
+
+    return datasets.ssmsi_departement("ssmsi_dep_2024")
+
+
+@pytest.fixture(scope="module")
+def pop_dep(raw_data):
+    from observatoire import datasets
+
+    return recorded.population_by(datasets.population("insee_pop_gca"), "departement")
+
+
+@pytest.fixture(scope="module")
+def geo(raw_data):
+    from observatoire import datasets
+
+    return datasets.geography()
+
+
+@pytest.fixture(scope="module")
+def analysis_vs_2024(ssmsi, pop_dep, geo):
+    return recorded.Analysis(ssmsi, SEXUAL, 2024, pop_dep, geo)
+
+
+def _rows(**columns) -> pd.DataFrame:
+    """A small national-series table: every column a list of the same length."""
+    n = len(next(iter(columns.values())))
+    base = {
+        "sex": ["total"] * n,
+        "unit": ["persons"] * n,
+        "source_id": ["national_series_vff"] * n,
+        "source_title": [f"source {i}" for i in range(n)],
+        "source_url": [""] * n,
+        "source_date": [""] * n,
+        "note": [""] * n,
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+# published ------------------------------------------------------------------------------------------------------
+
+
+def test_pick_prefers_the_main_table_and_keeps_the_alternative():
+    ns = _rows(
+        indicator=["x", "x"],
+        year=[2021, 2021],
+        value=[509.0, 245.0],
+        source_id=["national_series_supplement", "national_series_vff"],
+    )
+    chosen = published.pick(ns, "x", 2021)
+    assert chosen.value == 245.0
+    assert chosen.origin == "national_series_vff"
+    assert [a.value for a in chosen.alternatives] == [509.0]
+
+
+def test_pick_never_returns_a_neighbouring_year():
+    ns = _rows(indicator=["x", "x"], year=[2020, 2022], value=[1.0, 3.0])
+    assert published.pick(ns, "x", 2021) is None
+    assert published.series(ns, "x").to_dict() == {2020: 1.0, 2022: 3.0}  # no 2021, not filled
+
+
+def test_pick_skips_part_year_figures():
+    ns = _rows(
+        indicator=["x"], year=[2011], value=[584.0], note=["period Oct-May (7 months), not a full year"]
+    )
+    assert published.pick(ns, "x", 2011) is None
+
+
+@pytest.mark.parametrize(
+    "note, qualifier",
+    [
+        ('"plus de 100 000" (lower bound; first time above 100 000)', "plus de"),
+        ('"seulement 1 400 ordonnances en 2017" (rounded)', "environ"),
+        ("~87%", "environ"),
+        ('"près de 123 000 victimes"', "près de"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_qualifier_from_note(note, qualifier):
+    assert published.qualifier_from_note(note) == qualifier
+
+
+def test_real_series_precedence_and_gaps(ns):
+    bar_2021 = published.pick(ns, "bracelets_anti_rapprochement_actifs", 2021, sex=None)
+    assert bar_2021.value == 245 and [a.value for a in bar_2021.alternatives] == [509]
+    assert published.pick(ns, "morts_violentes_couple", 2007, "male") is None  # gap in the series
+    assert published.pick(ns, "ordonnances_protection_delivrees", 2011, sex=None) is None  # 7 months only
+    calls_2024 = published.pick(ns, "appels_3919_pris_en_charge", 2024, sex=None)
+    assert calls_2024.value == 100000 and calls_2024.qualifier == "plus de"
+
+
+def test_add_fact_records_missing_as_none_and_displays_the_qualifier(ns):
+    facts = Facts("t", "annual", 2024)
+    pub = published.pick(ns, "appels_3919_pris_en_charge", 2024, sex=None)
+    published.add_fact(
+        facts,
+        "calls",
+        pub,
+        year=2024,
+        unit="appels",
+        edition="2025-11",
+        display=True,
+        sentence="{qualifier}{value} appels en {year}.",
+        missing="Pas de chiffre en {year}.",
+    )
+    published.add_fact(
+        facts,
+        "none",
+        None,
+        year=2024,
+        unit="appels",
+        edition="2025-11",
+        display=True,
+        sentence="{qualifier}{value} appels.",
+        missing="Pas de chiffre en {year}.",
+    )
+    rec = facts.records
+    assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series"
+    assert rec["calls"]["phrase"] == "Plus de 100\u202f000 appels en 2024."
+    assert rec["calls_affiche"]["text"] == "plus de 100\u202f000"
+    assert rec["none"]["value"] is None and rec["none"]["text"] == NOT_AVAILABLE
+    assert rec["none"]["phrase"] == "Pas de chiffre en 2024."
+    assert rec["none_affiche"]["value"] is None
+
+
+# homicides ------------------------------------------------------------------------------------------------------
+
+
+def test_scope_break():
+    assert homicides.scope_of(2015) == homicides.SCOPE_BEFORE
+    assert homicides.scope_of(2016) == homicides.SCOPE_FROM
+    assert not homicides.same_scope(2015, 2016)
+    assert homicides.same_scope(2016, 2017)
+
+
+def test_no_change_across_the_scope_break(ns):
+    current, previous, test = homicides.change_on_year(ns, 2016, "female")
+    assert current.value == 123 and previous.value == 115
+    assert test is None
+
+
+def test_change_on_year_2024(ns):
+    current, previous, test = homicides.change_on_year(ns, 2024, "female")
+    assert (current.value, previous.value) == (107, 96)
+    assert test.change == pytest.approx(107 / 96 - 1)
+    # Exact conditional test by hand: given n = 203, 107 ~ Binomial(203, 1/2) under "no change".
+    n = 203
+    p_by_hand = min(1.0, 2 * min(stats.binom.cdf(107, n, 0.5), stats.binom.sf(106, n, 0.5)))
+    assert test.p_value == pytest.approx(p_by_hand)
+    assert not test.significant
+
+
+def test_trend_since_break_uses_only_same_scope_years(ns):
+    result = homicides.trend_since_break(ns, 2024, "female")
+    assert (result.first_year, result.last_year, result.n_years) == (2016, 2024, 9)
+    assert result.annual_change < 0
+    assert homicides.trend_since_break(ns, 2017, "female").estimable is False  # two years only
+
+
+def test_share_of_women_and_headline_table(ns):
+    assert homicides.share_of_women(ns, 2024) == pytest.approx(100 * 107 / 138)
+    table = homicides.figures_for_year(ns, 2024)
+    ref = table.loc[table["retenu"] == "chiffre de référence"]
+    assert ref["valeur"].tolist() == [107]
+    assert "autre publication ou autre champ" in set(table["retenu"])  # the MIPROF letter's count
+
+
+def test_deaths_table_shows_the_overlap_figures(ns):
+    table = homicides.deaths_table(ns, 2024)
+    overlap = table.loc[table["serie"] != "série principale"]
+    assert set(overlap["annee"]) == {2015, 2016}
+    assert (
+        table.loc[(table["serie"] == "série principale") & (table["sexe"] == "Femmes"), "annee"].max() == 2024
+    )
+    assert table["annee"].max() <= 2024
+    assert homicides.deaths_table(ns, 2017)["annee"].max() == 2017  # never a later year
+
+
+def _keys(facts: Facts) -> set[str]:
+    return set(facts.records)
+
+
+def test_homicide_facts_same_keys_every_year_and_missing_not_borrowed(ns):
+    f17, f24 = Facts("a", "annual", 2017), Facts("a", "annual", 2024)
+    homicides.add_facts(f17, ns, 2017, "2025-11")
+    homicides.add_facts(f24, ns, 2024, "2025-11")
+    assert _keys(f17) == _keys(f24)
+    # Children killed: published for 2016 (25) and 2018 (21), not for 2017.
+    assert f17.records["mvc_enfants"]["value"] is None
+    assert f17.records["mvc_enfants"]["text"] == NOT_AVAILABLE
+    assert f17.records["mvc_femmes_tendance"]["value"] is None
+    assert f24.records["mvc_femmes"]["value"] == 107
+    assert f24.records["mvc_femmes_evol_signif"]["value"] == "non significative"
+
+
+# recorded: national ---------------------------------------------------------------------------------------------
+
+
+def test_national_totals_2024(ssmsi):
+    vs = recorded.national_totals(ssmsi, SEXUAL).set_index("year")["count"]
+    cbv = recorded.national_totals(ssmsi, INTRAFAMILY).set_index("year")["count"]
+    assert vs[2024] == 122_610
+    assert cbv[2024] == 192_978
+    assert vs[2016] == 51_913  # edition 2024 (edition 2023 says 37 742: a revision)
+    assert cbv[2023] == 191_679
+
+
+def test_national_rate_uses_the_insee_estimate_of_the_same_year(analysis_vs_2024):
+    row = analysis_vs_2024.totals.set_index("year").loc[2024]
+    assert row["population"] == 68_373_433  # INSEE, 1 January 2024 (provisional), sum of the 101 départements
+    assert row["rate"] == pytest.approx(122_610 / 68_373_433 * 1000)
+    assert row["ssmsi_rate"] == pytest.approx(122_610 / 68_017_091 * 1000)  # census 2022 population
+
+
+def test_national_change_2024(analysis_vs_2024):
+    test = analysis_vs_2024.change
+    assert test.change == pytest.approx(122_610 / 114_079 - 1)
+    assert test.significant
+
+
+def test_missing_year_gives_none_not_a_neighbour(ssmsi, pop_dep, geo):
+    a = recorded.Analysis(ssmsi, SEXUAL, 2025, pop_dep, geo)
+    assert not a.covered
+    assert a.value("count") is None
+    assert a.national_rate is None
+    assert a.departements.empty
+    assert a.change is None
+    assert all(v is None for v in a.summary.values())
+    assert recorded.value_for(a.totals, 2015, "count") is None
+
+
+def test_missing_year_facts_keep_the_same_keys(ssmsi, pop_dep, geo, analysis_vs_2024):
+    f25, f24 = Facts("b", "annual", 2025), Facts("b", "annual", 2024)
+    for facts, analysis in (
+        (f25, recorded.Analysis(ssmsi, SEXUAL, 2025, pop_dep, geo)),
+        (f24, analysis_vs_2024),
+    ):
+        recorded.add_facts(
+            facts,
+            "vs",
+            analysis,
+            source_id="ssmsi_dep_2024",
+            edition="2024",
+            pop_edition="x",
+            what="victimes de violences sexuelles",
+        )
+    assert _keys(f25) == _keys(f24)
+    assert f25.records["vs_total"]["value"] is None
+    assert f24.records["vs_total"]["value"] == 122_610
+
+
+def test_older_edition_does_not_cover_2024(raw_data, pop_dep, geo):
+    from observatoire import datasets
+
+    old = datasets.ssmsi_departement("ssmsi_dep_2023")
+    a = recorded.Analysis(old, SEXUAL, 2024, pop_dep, geo, national=datasets.ssmsi_national("ssmsi_dep_2023"))
+    assert a.value("count") is None  # not the 2023 figure
+    assert recorded.value_for(a.totals, 2023, "count") == pytest.approx(
+        recorded.national_totals(old, SEXUAL).set_index("year").loc[2023, "count"]
+        + 1  # one un-localised victim
+    )
+
+
+# recorded: départements -----------------------------------------------------------------------------------------
+
+
+def test_departement_rate_recomputed_by_hand(analysis_vs_2024):
+    dep = analysis_vs_2024.departements.set_index("code")
+    assert len(dep) == 101
+    lozere = dep.loc["48"]
+    # Lozère, 2024: 148 victims of sexual violence (SSMSI base); 76 647 inhabitants on 1 January 2024 (INSEE).
+    assert lozere["count"] == 148
+    assert lozere["population"] == 76_647
+    assert lozere["rate"] == pytest.approx(148 / 76_647 * 1000)
+    low = stats.chi2.ppf(0.025, 2 * 148) / 2 / 76_647 * 1000
+    high = stats.chi2.ppf(0.975, 2 * 149) / 2 / 76_647 * 1000
+    assert (lozere["rate_low"], lozere["rate_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert lozere["outre_mer"] is np.False_ or lozere["outre_mer"] is False
+    assert dep["outre_mer"].sum() == 5
+
+
+def test_departement_ranks_and_changes(analysis_vs_2024):
+    dep = analysis_vs_2024.departements
+    assert dep["rank"].iloc[0] == 1 and dep["rate"].is_monotonic_decreasing
+    assert dep.loc[dep["rank"] == 1, "nom"].item() == "Paris"
+    row = dep.set_index("code").loc["48"]
+    assert row["change_rel"] == pytest.approx(row["count"] / row["previous"] - 1)
+    # Benjamini-Hochberg never makes a p-value smaller.
+    assert (dep["p_adjusted"] >= dep["p_value"] - 1e-12).all()
+    assert not (dep["significant_fdr"] & ~dep["significant"]).any()
+
+
+def test_departement_summary_counts(analysis_vs_2024):
+    s = analysis_vs_2024.summary
+    dep = analysis_vs_2024.departements
+    rate = analysis_vs_2024.national_rate
+    assert s["n_departements"] == 101
+    assert s["n_above"] == int((dep["rate_low"] > rate).sum())
+    assert s["n_below"] == int((dep["rate_high"] < rate).sum())
+    assert s["max_nom"] == "Paris"
+    assert s["ratio_max_min"] == pytest.approx(dep["rate"].max() / dep["rate"].min())
+
+
+def test_extremes_table(analysis_vs_2024):
+    table = recorded.extremes(analysis_vs_2024.departements, n=5)
+    assert len(table) == 10
+    assert table["rang"].tolist()[:5] == [1, 2, 3, 4, 5]
+    assert table["rang"].tolist()[-1] == 101
+
+
+def test_small_counts_are_flagged():
+    ssmsi = pd.DataFrame(
+        {
+            "indicator": [SEXUAL] * 2,
+            "unit": ["Victime"] * 2,
+            "geo_level": ["departement"] * 2,
+            "geo_code": ["01", "02"],
+            "year": [2024, 2024],
+            "value": [5.0, 500.0],
+        }
+    )
+    pop = pd.DataFrame({"geo_code": ["01", "02"], "year": [2024, 2024], "population": [10_000.0, 100_000.0]})
+    geo = pd.DataFrame(
+        {
+            "code_departement": ["01", "02"],
+            "nom_departement": ["A", "B"],
+            "code_region": ["1", "1"],
+            "nom_region": ["R", "R"],
+            "is_overseas": [False, True],
+        }
+    )
+    dep = recorded.departement_table(ssmsi, SEXUAL, 2024, pop, geo).set_index("code")
+    assert dep.loc["01", "small_count"] and not dep.loc["02", "small_count"]
+    assert dep.loc["01", "rate"] == pytest.approx(0.5)
+    assert dep["previous"].isna().all()  # no 2023 rows: no change, not a borrowed one
+    assert recorded.departement_summary(dep.reset_index(), 1.0)["n_up"] is None
+
+
+def test_revision_between_editions(raw_data, ssmsi):
+    from observatoire import datasets
+
+    rev = recorded.revision(datasets.ssmsi_departement("ssmsi_dep_2023"), ssmsi, SEXUAL)
+    assert rev == {
+        "year": 2016,
+        "older": 37_742.0,
+        "newer": 51_913.0,
+        "older_edition": "2023",
+        "newer_edition": "2024",
+    }
+
+
+# recorded: conjugal violence (national series) ------------------------------------------------------------------
+
+
+def test_conjugal_table_published_and_computed(ns):
+    women = {2019: 20_000_000.0, 2020: 20_000_000.0}
+
+    def women_15_64(year):
+        if year not in women:
+            raise LookupError(year)
+        return women[year]
+
+    table = recorded.conjugal_table(ns, 2024, women_15_64).set_index("year")
+    assert table.loc[2019, "share_origin"] == "calculé"
+    assert table.loc[2019, "share"] == pytest.approx(100 * 125_840 / 142_310)
+    assert table.loc[2023, "share_origin"] == "publié" and table.loc[2023, "share"] == 85
+    assert table.loc[2022, "rate_origin"] == "publié" and table.loc[2022, "rate"] == 9.8
+    assert table.loc[2019, "rate"] == pytest.approx(125_840 / 20_000_000 * 1000)
+    assert pd.isna(table.loc[2024, "rate"])  # neither published nor computable: missing
+    assert table.loc[2024, "change_rel"] == pytest.approx(272_400 / 271_263 - 1)
+    assert 2017 not in table.index  # no published total: absent, never filled
+
+
+def test_conjugal_change_is_missing_without_the_previous_year(ns):
+    _, previous, test = recorded.conjugal_change(ns, 2018)
+    assert previous is None and test is None
+
+
+# sexual ----------------------------------------------------------------------------------------------------------
+
+
+def test_sexual_shares_only_for_published_years(ns):
+    facts = Facts("c", "annual", 2023)
+    sexual.add_facts(facts, ns, 2023, "2025-11")
+    rec = facts.records
+    assert rec["vs_part_mineurs"]["value"] == 57
+    assert rec["vs_part_femmes"]["value"] is None  # published for 2022 and 2024, not 2023
+    shares = sexual.shares_table(ns, 2023)
+    assert shares["annee"].max() <= 2023
+
+
+# surveys ---------------------------------------------------------------------------------------------------------
+
+
+def test_survey_break_and_estimates(ns):
+    table = surveys.survey_table(ns, 2024)
+    assert surveys.break_between(table) == (2019, 2021)
+    assert surveys.estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2024) is None
+    last = surveys.latest_estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2024)
+    assert (last["enquete"], last["year"], last["value"]) == ("VRS", 2023, 376_000)
+    cvs = surveys.estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2018)
+    assert cvs["enquete"] == "CVS" and cvs["periode"] == "moyenne annuelle 2011-2018"
+    assert cvs["ages"] == surveys.CVS_AGES
+
+
+def test_survey_chart_keeps_surveys_apart_and_measures_comparable(ns):
+    data = surveys.chart_data(surveys.survey_table(ns, 2024))
+    assert set(data["enquete"]) == {"CVS", "VRS"}
+    # Harassment and image-based abuse is not "sexual violence" in the chart's sense.
+    assert not (data["milliers"] > 1000).any()
+
+
+def test_survey_facts_same_keys_and_latest_carries_its_year(ns):
+    f17, f24 = Facts("d", "annual", 2017), Facts("d", "annual", 2024)
+    surveys.add_facts(f17, surveys.survey_table(ns, 2017), 2017, "2025-11")
+    surveys.add_facts(f24, surveys.survey_table(ns, 2024), 2024, "2025-11")
+    assert _keys(f17) == _keys(f24)
+    latest = f24.records["enq_vc_femmes_dernier"]
+    assert latest["ref_year"] == 2023 and "2024" in latest["phrase"] and "2023" in latest["phrase"]
+    assert f24.records["enq_vc_femmes"]["value"] is None
+
+
+# protection ------------------------------------------------------------------------------------------------------
+
+
+def test_protection_chart_segments_leave_gaps(ns):
+    data = protection.chart_data(protection.measures_table(ns, 2024))
+    calls = data.loc[data["mesure"] == "pris en charge"].set_index("year")["segment"]
+    assert calls[2019] == calls[2020] == calls[2021] == calls[2022]
+    assert len({calls[2017], calls[2019], calls[2024]}) == 3  # 2018 and 2023 missing: three runs
+    assert 2011 not in set(data.loc[data["famille"] == protection.FAMILIES[0], "year"])  # part-year figure
+
+
+def test_protection_availability_says_missing(ns):
+    table = protection.availability(protection.measures_table(ns, 2024), 2024).set_index("mesure")
+    op = table.loc["délivrées"]
+    assert pd.isna(op["valeur_annee"]) and op["derniere_annee"] == 2021
+    assert table.loc["pris en charge", "valeur_annee"] == 100000
+
+
+def test_protection_facts(ns):
+    facts = Facts("e", "annual", 2024)
+    protection.add_facts(facts, ns, 2024, "2025-11")
+    rec = facts.records
+    assert rec["op_delivrees"]["value"] is None
+    assert rec["bar_actifs"]["value"] == 983
+    assert rec["appels_3919"]["phrase"].startswith("Le 3919 a pris en charge plus de 100")
+    assert rec["prot_n_disponibles"]["value"] == 2
+
+
+# wording ---------------------------------------------------------------------------------------------------------
+
+
+def test_trend_sentence_says_the_direction_with_the_verb():
+    from observatoire.statistics import TrendResult
+
+    down = TrendResult(-0.027, -0.05, -0.004, 0.02, "poisson", 1.0, 2016, 2024, 9)
+    text = wording.trend_sentence(down, "le nombre")
+    assert "diminue en moyenne de 2,7\u202f% par an" in text and "statistiquement significative" in text
+    flat = TrendResult(0.01, -0.02, 0.04, 0.4, "negative_binomial", 3.0, 2016, 2024, 9)
+    assert "n'est pas statistiquement significative" in wording.trend_sentence(flat, "le nombre")
+    short = TrendResult(math.nan, math.nan, math.nan, math.nan, "", math.nan, 2016, 2017, 2, reason="x")
+    assert wording.trend_sentence(short, "le nombre") is None
+    assert "n'en compte que deux" in wording.trend_unavailable(short)
