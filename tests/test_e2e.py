@@ -74,7 +74,7 @@ class _Links(HTMLParser):
 def _key_figure_texts(result: release.EditionResult) -> list[str]:
     """Texts of the facts shown in the key-figures band of the letter (read from the staged publication)."""
     index = (result.build_dir / "publication" / "index.qmd").read_text(encoding="utf-8")
-    band = index.split(".key-figures", 1)[1].split("\n:::\n", 1)[0] if ".key-figures" in index else ""
+    band = index.split(".key-figures", 1)[1].split("\n## ", 1)[0] if ".key-figures" in index else ""
     keys = VAR.findall(band)
     facts = {}
     for path in (result.site_path / "facts").glob("*.json"):
@@ -194,7 +194,11 @@ def test_annual_letter_published_with_manifest(annual):
         "03_violences_sexuelles.html",
         "04_enquetes_victimation.html",
         "05_protection_accompagnement.html",
+        "06_revisions.html",
     ]
+    letter = (site / "index.html").read_text(encoding="utf-8")
+    assert "Voir les calculs" in letter and 'href="notebooks/06_revisions.html"' in letter
+    assert "Révisions" in letter and "révisés par l'édition 2024" in letter
 
 
 @pytest.mark.xdist_group("annual")

@@ -13,6 +13,7 @@ computed) in ``sources.yml``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -72,6 +73,21 @@ def sha256_of(path: Path) -> str:
 
 
 def load_catalogue(path: Path | None = None) -> dict[str, Source]:
+    """Read and check ``data/sources.yml`` (cached while the file is unchanged); see :func:`read_catalogue`."""
+    path = Path(path or paths.SOURCES_YML)
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_catalogue(path)
+    return dict(_cached_catalogue(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_catalogue(path: str, mtime_ns: int, size: int) -> dict[str, Source]:
+    return read_catalogue(Path(path))
+
+
+def read_catalogue(path: Path | None = None) -> dict[str, Source]:
     """Read and check ``data/sources.yml``.
 
     Parameters
@@ -91,7 +107,7 @@ def load_catalogue(path: Path | None = None) -> dict[str, Source]:
     """
     path = Path(path or paths.SOURCES_YML)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"line {mark.line + 1}" if mark else "whole file"

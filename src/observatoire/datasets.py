@@ -67,7 +67,7 @@ def _loader_code_digest() -> str:
 
 
 def _cache_file(source: catalogue.Source) -> Path:
-    return paths.BUILD / "cache" / f"{source.id}-{source.sha256[:16]}-{_loader_code_digest()}.pickle"
+    return paths.CACHE / f"{source.id}-{source.sha256[:16]}-{_loader_code_digest()}.pickle"
 
 
 @functools.cache

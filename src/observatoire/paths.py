@@ -19,6 +19,8 @@ PUBLICATIONS = ROOT / "publications"
 THEMES_YML = PUBLICATIONS / "themes.yml"
 BUILD = Path(os.environ.get("OBSERVATOIRE_BUILD", ROOT / "build"))
 SITE = Path(os.environ.get("OBSERVATOIRE_SITE", ROOT / "_site"))
+#: Parsed, validated source tables keyed by raw-file checksum and loader code (safe to delete at any time).
+CACHE = Path(os.environ.get("OBSERVATOIRE_CACHE", ROOT / ".cache" / "tables"))
 
 #: Kernel name registered by ``make lab`` and used by papermill and nbval.
 KERNEL_NAME = "observatoire"

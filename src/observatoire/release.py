@@ -392,6 +392,35 @@ def meta_values(
     return values
 
 
+def _notebook_title(notebook: Path) -> str:
+    """The first Markdown heading of a notebook (its title), or its file stem."""
+    import json
+
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return notebook.stem
+
+
+def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
+    """Write the "Voir les calculs" section the letter includes: a link to each executed notebook's HTML page.
+
+    Generated at staging time from the theme's notebook list, so the links always match what was run; every
+    publication includes it with ``{{< include _calculs.qmd >}}``.
+    """
+    lines = [
+        "## Voir les calculs",
+        "",
+        "Chaque chiffre de cette lettre est calculé par un notebook exécuté pour cette édition. Ses pages montrent "
+        "les paramètres utilisés, le code et les résultats intermédiaires :",
+        "",
+    ]
+    lines += [f"- [{_notebook_title(nb)}](notebooks/{nb.stem}.html)" for nb in notebooks]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def export_notebook_html(
     executed: Path, target: Path, parameters: Mapping[str, Any], build_dir: Path
 ) -> None:
@@ -741,6 +770,7 @@ def _build_locked(
             )
         _dump_yaml(project / "_variables.yml", {**variables, **meta})
         _add_project_meta(project / "_quarto.yml", meta)
+        write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in jobs])
 
     with _stage(timings, "lint"):
         problems = _lint(project)

@@ -1,0 +1,49 @@
+"""Revisions between editions: the right previous edition, year-by-year values, the letter's sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from observatoire import datasets
+from observatoire.facts import Facts
+from observatoire.indicators import revisions
+from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+
+
+def test_previous_source_is_the_earlier_yearly_edition():
+    assert revisions.previous_source("ssmsi_dep_2024") == "ssmsi_dep_2023"
+    assert revisions.previous_source("ssmsi_dep_2023") is None
+    # a re-release in another geography is not an earlier edition
+    assert revisions.previous_source("ssmsi_dep_2024_geo2025") is None
+
+
+@pytest.fixture(scope="module")
+def table(raw_data):
+    return revisions.revision_table(
+        datasets.ssmsi_national("ssmsi_dep_2023"),
+        datasets.ssmsi_national("ssmsi_dep_2024"),
+        {SEXUAL: "Violences sexuelles", INTRAFAMILY: "CBV intrafamiliaux"},
+    )
+
+
+def test_revision_table_values(table):
+    assert len(table) == 16  # 2016-2023, two indicators
+    vs2016 = table[(table["indicateur"] == "Violences sexuelles") & (table["annee"] == 2016)].iloc[0]
+    assert (vs2016["valeur_precedente"], vs2016["valeur"], vs2016["revision"]) == (37742, 51913, 14171)
+    cbv2023 = table[(table["indicateur"] == "CBV intrafamiliaux") & (table["annee"] == 2023)].iloc[0]
+    assert (cbv2023["valeur_precedente"], cbv2023["valeur"]) == (212615, 191679)
+    assert cbv2023["revision_rel"] == pytest.approx(191679 / 212615 - 1)
+
+
+def test_revision_sentence_and_missing_case(table):
+    facts = Facts("06_revisions", "annual", 2024)
+    revisions.add_revision_facts(facts, table, source_id="ssmsi_dep_2024", edition="2024", source_label="base")
+    record = facts.records["rev_n_revisees"]
+    assert record["value"] == 16
+    assert "de 2016 à 2023" in record["phrase"] and "+37,5\u202f%" in record["phrase"]
+    assert "−9,8\u202f%" in record["phrase"]
+
+    none = Facts("06_revisions", "annual", 2023)
+    revisions.add_revision_facts(none, None, source_id="ssmsi_dep_2023", edition="2023", source_label="base")
+    assert none.records["rev_n_revisees"]["value"] is None
+    assert "ne peuvent pas être mesurées" in none.records["rev_n_revisees"]["phrase"]
