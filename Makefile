@@ -53,10 +53,11 @@ system-deps: ## Install Debian's chromium and poppler-utils (browser and PDF che
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; fi
 
 test: $(STAMP) system-deps ## Run the whole test suite (unit, data, notebooks under nbval, end-to-end, browser, PDF)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-kernel-name observatoire \
+		--nbval-sanitize-with tests/nbval/sanitize.cfg tests
 
 test-fast: $(STAMP) ## Unit and data tests only
-	$(PY) -m pytest -m "not e2e" -n 2
+	$(PY) -m pytest -m "not e2e" -n 2 --dist loadscope tests
 
 refresh-nbval: $(STAMP) ## Re-run the notebooks and store their outputs as nbval references (review the diff!)
 	$(PY) -m observatoire refresh-nbval

@@ -18,3 +18,7 @@ def raw_data() -> Path:
     """Fetch every raw file of the catalogue once; return ``data/raw/``."""
     catalogue.fetch(quiet=True)
     return paths.RAW
+
+
+# Fixture notebooks (one fails on purpose) and test artefacts are data, not tests for nbval to collect.
+collect_ignore_glob = ["data/*", "artifacts/*"]

@@ -1,4 +1,6 @@
-"""End to end, as a reader sees it: each letter built from the real data, then read in Chromium and as PDF pages.
+"""Checks shared by the end-to-end tests: build a letter, read it as a reader would (Chromium, poppler).
+
+End to end, as a reader sees it: each letter built from the real data, then read in Chromium and as PDF pages.
 
 The annual letter is built twice from the same inputs: every output (figures, CSV, facts, tables, notebooks' HTML,
 letter HTML and PDF) must be byte-identical, only the manifest's build time may differ. Each thematic letter is
@@ -17,11 +19,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import matplotlib.image
-import pytest
 
 from observatoire import paths, release, themes
-
-pytestmark = pytest.mark.e2e
 
 ARTIFACTS = paths.ROOT / "tests" / "artifacts"
 THEMATIC = ["traite", "violences_sexuelles", "outre_mer"]
@@ -34,24 +33,15 @@ def _require(tool: str) -> str:
     return found
 
 
-def _build(theme: str, year: int, tmp: Path, force: bool = False) -> release.EditionResult:
+def build(theme: str, year: int, tmp: Path, force: bool = False) -> release.EditionResult:
     return release.build_edition(
         theme, year, site_dir=tmp / "site", build_dir=tmp / "build", force=force, progress=False
     )
 
 
-@pytest.fixture(scope="module")
-def annual(tmp_path_factory):
-    """The 2024 annual letter built twice into the same folders; the output checksums of both builds."""
-    tmp = tmp_path_factory.mktemp("annual")
-    first = _build("annual", 2024, tmp)
-    second = _build("annual", 2024, tmp, force=True)
-    return first, second
-
-
-def _letter(theme: str, tmp_path_factory) -> release.EditionResult:
+def letter(theme: str, tmp_path_factory) -> release.EditionResult:
     year = themes.get_theme(theme).years[-1]
-    return _build(theme, year, tmp_path_factory.mktemp(theme))
+    return build(theme, year, tmp_path_factory.mktemp(theme))
 
 
 class _Links(HTMLParser):
@@ -122,7 +112,11 @@ def check_html_in_chromium(result: release.EditionResult, name: str) -> None:
     ]
     try:
         dom = subprocess.run(
-            [chromium, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120, check=True
+            [chromium, *flags, "--dump-dom", probe.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         ).stdout
         verdict = re.search(r'data-images="([^"]*)"', dom)
         assert verdict, "the page did not finish loading in Chromium"
@@ -156,8 +150,12 @@ def check_pdf(result: release.EditionResult, name: str, min_pages: int) -> None:
     assert min_pages <= pages <= 40
     assert re.search(r"Page size:\s+595(\.\d+)? x 841(\.\d+)? pts", info), "the PDF is not A4"
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if line.strip()), "a font is not embedded"
-    text = _normalise(subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout)
+    assert all(line.split()[-5] == "yes" for line in fonts.splitlines()[2:] if line.strip()), (
+        "a font is not embedded"
+    )
+    text = _normalise(
+        subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    )
     assert "Observatoire national des violences faites aux femmes" in text
     assert "Sources et méthodes" in text
     assert "3919" in text
@@ -172,62 +170,3 @@ def check_pdf(result: release.EditionResult, name: str, min_pages: int) -> None:
     assert len(rendered) == pages
     for png in rendered:
         assert matplotlib.image.imread(png).std() > 0.01, f"{png.name} is blank"
-
-
-@pytest.mark.xdist_group("annual")
-def test_annual_letter_published_with_manifest(annual):
-    first, second = annual
-    assert first.status == "published" and second.status == "replaced"
-    site = second.site_path
-    for name in ("index.html", "letter.pdf", "manifest.json"):
-        assert (site / name).is_file()
-    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["theme"] == "annual" and int(manifest["year"]) == 2024
-    assert manifest["renderer"]["name"] in {"quarto", "pandoc+typst"}
-    assert {i["source_id"] for i in manifest["inputs"]} >= {"ssmsi_dep_2024", "insee_pop_gca"}
-    assert manifest["replaced"], "a forced rebuild must record the edition it replaced"
-    assert (site.parent.parent / "index.html").is_file()
-    assert "annual/2024/index.html" in (site.parent.parent / "index.html").read_text(encoding="utf-8")
-    assert sorted(p.name for p in (site / "notebooks").glob("*.html")) == [
-        "01_morts_violentes_couple.html",
-        "02_violences_couple_intrafamiliales.html",
-        "03_violences_sexuelles.html",
-        "04_enquetes_victimation.html",
-        "05_protection_accompagnement.html",
-        "06_revisions.html",
-    ]
-    letter = (site / "index.html").read_text(encoding="utf-8")
-    assert "Voir les calculs" in letter and 'href="notebooks/06_revisions.html"' in letter
-    assert "Révisions" in letter and "révisés par l'édition 2024" in letter
-
-
-@pytest.mark.xdist_group("annual")
-def test_annual_letter_is_byte_for_byte_reproducible(annual):
-    first, second = annual
-    a, b = first.manifest["outputs"], second.manifest["outputs"]
-    assert set(a) == set(b)
-    different = sorted(name for name in a if a[name] != b[name])
-    assert different == [], f"outputs differ between two builds of the same inputs: {different}"
-    assert len(a) > 30
-    assert any(n.endswith(".pdf") for n in a) and any(n.endswith(".svg") for n in a)
-
-
-@pytest.mark.xdist_group("annual")
-def test_annual_letter_html_in_chromium(annual):
-    check_html_in_chromium(annual[1], "annual-2024")
-
-
-@pytest.mark.xdist_group("annual")
-def test_annual_letter_pdf(annual):
-    check_pdf(annual[1], "annual-2024", min_pages=4)
-
-
-@pytest.mark.xdist_group("themes")
-@pytest.mark.parametrize("theme", THEMATIC)
-def test_thematic_letter_end_to_end(theme, tmp_path_factory):
-    result = _letter(theme, tmp_path_factory)
-    assert result.status == "published"
-    check_html_in_chromium(result, f"{theme}-{result.year}")
-    check_pdf(result, f"{theme}-{result.year}", min_pages=2)
-    index = (result.site_path.parent.parent / "index.html").read_text(encoding="utf-8")
-    assert f"{theme}/{result.year}/index.html" in index

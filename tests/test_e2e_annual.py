@@ -1,0 +1,67 @@
+"""End to end: the 2024 annual letter, built twice from the same inputs, read as a reader would.
+
+Every output of the two builds (figures, CSV, facts, tables, notebooks' HTML, letter HTML and PDF) must be
+byte-identical; only the manifest's build time may differ.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from e2e_checks import build, check_html_in_chromium, check_pdf
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def annual(tmp_path_factory):
+    """The 2024 annual letter built twice into the same folders; the output checksums of both builds."""
+    tmp = tmp_path_factory.mktemp("annual")
+    first = build("annual", 2024, tmp)
+    second = build("annual", 2024, tmp, force=True)
+    return first, second
+
+
+def test_annual_letter_published_with_manifest(annual):
+    first, second = annual
+    assert first.status == "published" and second.status == "replaced"
+    site = second.site_path
+    for name in ("index.html", "letter.pdf", "manifest.json"):
+        assert (site / name).is_file()
+    manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["theme"] == "annual" and int(manifest["year"]) == 2024
+    assert manifest["renderer"]["name"] in {"quarto", "pandoc+typst"}
+    assert {i["source_id"] for i in manifest["inputs"]} >= {"ssmsi_dep_2024", "insee_pop_gca"}
+    assert manifest["replaced"], "a forced rebuild must record the edition it replaced"
+    assert (site.parent.parent / "index.html").is_file()
+    assert "annual/2024/index.html" in (site.parent.parent / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (site / "notebooks").glob("*.html")) == [
+        "01_morts_violentes_couple.html",
+        "02_violences_couple_intrafamiliales.html",
+        "03_violences_sexuelles.html",
+        "04_enquetes_victimation.html",
+        "05_protection_accompagnement.html",
+        "06_revisions.html",
+    ]
+    letter = (site / "index.html").read_text(encoding="utf-8")
+    assert "Voir les calculs" in letter and 'href="notebooks/06_revisions.html"' in letter
+    assert "Révisions" in letter and "révisés par l" in letter
+
+
+def test_annual_letter_is_byte_for_byte_reproducible(annual):
+    first, second = annual
+    a, b = first.manifest["outputs"], second.manifest["outputs"]
+    assert set(a) == set(b)
+    different = sorted(name for name in a if a[name] != b[name])
+    assert different == [], f"outputs differ between two builds of the same inputs: {different}"
+    assert len(a) > 30
+    assert any(n.endswith(".pdf") for n in a) and any(n.endswith(".svg") for n in a)
+
+
+def test_annual_letter_html_in_chromium(annual):
+    check_html_in_chromium(annual[1], "annual-2024")
+
+
+def test_annual_letter_pdf(annual):
+    check_pdf(annual[1], "annual-2024", min_pages=4)
