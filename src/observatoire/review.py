@@ -52,9 +52,9 @@ def _keep_marked_outputs(executed: dict, source: dict) -> dict:
         keep = MARKER in text
         target["outputs"] = [o for o in run.get("outputs", []) if o.get("output_type") != "display_data"] if keep else []
         for output in target["outputs"]:
-            output.pop("execution_count", None)
             output.get("metadata", {}).clear()
-        target["execution_count"] = None
+        # nbval refuses a reference cell with outputs but no execution count ("unrun reference cell").
+        target["execution_count"] = run.get("execution_count") if keep else None
         target["metadata"].pop("execution", None)
         target["metadata"].pop("papermill", None)
     result["metadata"].pop("papermill", None)
