@@ -37,7 +37,9 @@ def test_revision_table_values(table):
 
 def test_revision_sentence_and_missing_case(table):
     facts = Facts("06_revisions", "annual", 2024)
-    revisions.add_revision_facts(facts, table, source_id="ssmsi_dep_2024", edition="2024", source_label="base")
+    revisions.add_revision_facts(
+        facts, table, source_id="ssmsi_dep_2024", edition="2024", source_label="base"
+    )
     record = facts.records["rev_n_revisees"]
     assert record["value"] == 16
     assert "de 2016 à 2023" in record["phrase"] and "+37,5\u202f%" in record["phrase"]

@@ -107,7 +107,9 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
     """
     path = Path(path or paths.SOURCES_YML)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        document = yaml.load(
+            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"line {mark.line + 1}" if mark else "whole file"
@@ -122,7 +124,9 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
             raise InputError(path, where, "each source must be a mapping")
         missing = [name for name in REQUIRED_FIELDS if name not in entry]
         if missing:
-            raise InputError(path, f"{where} ({entry.get('id', '?')})", f"missing field(s): {', '.join(missing)}")
+            raise InputError(
+                path, f"{where} ({entry.get('id', '?')})", f"missing field(s): {', '.join(missing)}"
+            )
         source_id = str(entry["id"])
         if source_id in sources:
             raise InputError(path, where, f"source id '{source_id}' appears twice")
@@ -134,7 +138,12 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
         known = {name: entry[name] for name in REQUIRED_FIELDS}
         extra = {k: v for k, v in entry.items() if k not in REQUIRED_FIELDS and k != "notes"}
         sources[source_id] = Source(
-            **{**known, "id": source_id, "edition": str(entry["edition"]), "produced": str(entry["produced"])},
+            **{
+                **known,
+                "id": source_id,
+                "edition": str(entry["edition"]),
+                "produced": str(entry["produced"]),
+            },
             notes=str(entry.get("notes", "") or ""),
             extra=extra,
         )
@@ -164,7 +173,9 @@ def verify(source: Source, path: Path) -> None:
         Naming the file and both checksums when they differ, or when the file is missing.
     """
     if not path.is_file():
-        raise InputError(path, "whole file", f"missing: source '{source.id}' expects {source.file} (run `make data`)")
+        raise InputError(
+            path, "whole file", f"missing: source '{source.id}' expects {source.file} (run `make data`)"
+        )
     actual = sha256_of(path)
     if actual != source.sha256:
         raise InputError(
@@ -209,7 +220,11 @@ def _download(source: Source, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         try:
             fetched = pooch.retrieve(
-                source.url, known_hash=f"sha256:{source.sha256}", fname=target.name, path=scratch, progressbar=False
+                source.url,
+                known_hash=f"sha256:{source.sha256}",
+                fname=target.name,
+                path=scratch,
+                progressbar=False,
             )
         except ValueError as exc:  # pooch's checksum mismatch
             raise InputError(target, "whole file", f"download from {source.url}: {exc}") from exc

@@ -61,7 +61,11 @@ class DiffReport:
 
 
 def _find_manifest(outputs: Path) -> dict[str, Any]:
-    for candidate in (outputs / "manifest.json", outputs.parent / "manifest.json", outputs.parent / "site" / "manifest.json"):
+    for candidate in (
+        outputs / "manifest.json",
+        outputs.parent / "manifest.json",
+        outputs.parent / "site" / "manifest.json",
+    ):
         if candidate.is_file():
             return json.loads(candidate.read_text(encoding="utf-8"))
     return {}
@@ -80,7 +84,9 @@ def _read_facts(outputs: Path) -> dict[str, dict[str, Any]]:
         document = json.loads(path.read_text(encoding="utf-8"))
         records = document.get("facts", document) if isinstance(document, dict) else document
         if isinstance(records, dict):
-            records = [{"key": k, **v} if isinstance(v, dict) else {"key": k, "value": v} for k, v in records.items()]
+            records = [
+                {"key": k, **v} if isinstance(v, dict) else {"key": k, "value": v} for k, v in records.items()
+            ]
         for record in records:
             if isinstance(record, dict) and "key" in record:
                 facts[record["key"]] = record
@@ -139,7 +145,9 @@ def explain(source_old: str | None, source_new: str | None, report: DiffReport) 
             f"{new.get('file', '?')} (edition {new.get('edition', '?')})"
         )
     if old and new:
-        return f"same input ({source_new}, sha256 {str(new.get('sha256', ''))[:12]}): change of code or method"
+        return (
+            f"same input ({source_new}, sha256 {str(new.get('sha256', ''))[:12]}): change of code or method"
+        )
     return f"source {source_new or '?'}: inputs not recorded in a manifest"
 
 
@@ -174,8 +182,14 @@ def _compare_tables(old_dir: Path, new_dir: Path, report: DiffReport) -> None:
     for name in sorted(set(old_tables) & set(new_tables)):
         a = pd.read_csv(old_tables[name], dtype=str, keep_default_na=False)
         b = pd.read_csv(new_tables[name], dtype=str, keep_default_na=False)
-        keys = [c for c in a.columns if c in b.columns and not _numeric_column(a[c]) and not _numeric_column(b[c])]
-        keys += [c for c in ("year", "annee", "geo_code", "code") if c in a.columns and c in b.columns and c not in keys]
+        keys = [
+            c for c in a.columns if c in b.columns and not _numeric_column(a[c]) and not _numeric_column(b[c])
+        ]
+        keys += [
+            c
+            for c in ("year", "annee", "geo_code", "code")
+            if c in a.columns and c in b.columns and c not in keys
+        ]
         values = [c for c in a.columns if c in b.columns and c not in keys]
         if not keys:
             a, b = a.reset_index(), b.reset_index()
@@ -228,7 +242,9 @@ def _fmt(value: Any) -> str:
     number = _number(value)
     if number is None:
         return "—" if value in (None, "") else str(value)
-    return f"{number:,.0f}".replace(",", "\u202f") if number.is_integer() else f"{number:.4g}".replace(".", ",")
+    return (
+        f"{number:,.0f}".replace(",", "\u202f") if number.is_integer() else f"{number:.4g}".replace(".", ",")
+    )
 
 
 def _fmt_rel(rel: float | None) -> str:
@@ -260,9 +276,14 @@ def to_markdown(report: DiffReport) -> str:
         if not rows:
             lines.append("Aucun.")
             continue
-        lines += ["| élément | ancienne valeur | nouvelle valeur | variation | explication |", "| --- | ---: | ---: | ---: | --- |"]
+        lines += [
+            "| élément | ancienne valeur | nouvelle valeur | variation | explication |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
         for c in rows:
-            lines.append(f"| {c.item} | {_fmt(c.old)} | {_fmt(c.new)} | {_fmt_rel(c.relative)} | {c.explanation} |")
+            lines.append(
+                f"| {c.item} | {_fmt(c.old)} | {_fmt(c.new)} | {_fmt_rel(c.relative)} | {c.explanation} |"
+            )
     if report.added or report.removed:
         lines += ["", "## Éléments ajoutés ou retirés", ""]
         lines += [f"- ajouté : {item}" for item in report.added]
@@ -314,10 +335,14 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             for source in ("ssmsi_dep_2023", "ssmsi_dep_2024")
         ]
         old, new = (result.build_dir / "outputs" for result in built)
-        report = compare(old, new, f"{theme} {year}, SSMSI édition 2023", f"{theme} {year}, SSMSI édition 2024")
+        report = compare(
+            old, new, f"{theme} {year}, SSMSI édition 2023", f"{theme} {year}, SSMSI édition 2024"
+        )
         out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
     md, page = write_report(report, out_dir)
-    print(f"{len(report.changes)} changed values ({len(report.revised_facts)} key figures), {report.unchanged} unchanged.")
+    print(
+        f"{len(report.changes)} changed values ({len(report.revised_facts)} key figures), {report.unchanged} unchanged."
+    )
     for change in report.revised_facts[:15]:
         print(f"  {change.item}: {_fmt(change.old)} -> {_fmt(change.new)} ({_fmt_rel(change.relative)})")
     print(f"Report: {md}\n        {page}")
@@ -326,7 +351,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Register ``diff`` on the command line."""
-    parser = commands.add_parser("diff", help="compare two builds of a letter (default: 2023 on SSMSI 2023 vs 2024)")
+    parser = commands.add_parser(
+        "diff", help="compare two builds of a letter (default: 2023 on SSMSI 2023 vs 2024)"
+    )
     parser.add_argument("--old", help="old outputs folder")
     parser.add_argument("--new", help="new outputs folder")
     parser.add_argument("--theme", default="annual")

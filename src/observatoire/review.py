@@ -50,7 +50,9 @@ def _keep_marked_outputs(executed: dict, source: dict) -> dict:
     for target, run in zip(source_code, executed_code, strict=True):
         text = "".join(target["source"]) if isinstance(target["source"], list) else target["source"]
         keep = MARKER in text
-        target["outputs"] = [o for o in run.get("outputs", []) if o.get("output_type") != "display_data"] if keep else []
+        target["outputs"] = (
+            [o for o in run.get("outputs", []) if o.get("output_type") != "display_data"] if keep else []
+        )
         for output in target["outputs"]:
             output.get("metadata", {}).clear()
         # nbval refuses a reference cell with outputs but no execution count ("unrun reference cell").

@@ -125,7 +125,9 @@ def summary_sentence(table: pd.DataFrame, source_label: str) -> str | None:
     )
 
 
-def add_revision_facts(facts, table: pd.DataFrame | None, *, source_id: str, edition: str, source_label: str) -> None:
+def add_revision_facts(
+    facts, table: pd.DataFrame | None, *, source_id: str, edition: str, source_label: str
+) -> None:
     """Declare ``rev_n_revisees`` (how many published values changed) and its sentence ``rev_n_revisees_phrase``.
 
     Parameters
