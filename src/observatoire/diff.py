@@ -242,9 +242,9 @@ def _fmt(value: Any) -> str:
     number = _number(value)
     if number is None:
         return "—" if value in (None, "") else str(value)
-    return (
-        f"{number:,.0f}".replace(",", "\u202f") if number.is_integer() else f"{number:.4g}".replace(".", ",")
-    )
+    if number.is_integer():  # French usage: no separator below 10 000 (so years read as years)
+        return f"{number:,.0f}".replace(",", "\u202f") if abs(number) >= 10000 else f"{number:.0f}"
+    return f"{number:.4g}".replace(".", ",")
 
 
 def _fmt_rel(rel: float | None) -> str:
