@@ -9,7 +9,7 @@ Choices, and why:
 * **Denominator.** Rates use the INSEE estimates of the population on 1 January of the same year
   (``insee_pop_gca``), not the ``insee_pop`` column of the SSMSI file: the latter is a census population that
   stops at millésime 2022 (2023 and 2024 reuse it) and, for Mayotte, is the same figure (256 518) for every year,
-  while INSEE's estimate goes from about 235 000 to 321 000 over 2016-2024. :func:`denominator_gap` measures the
+  while INSEE's estimate goes from about 241 000 to 321 000 over 2016-2024. :func:`denominator_gap` measures the
   gap so the letter can state it.
 * **Intervals.** A rate gets the exact Poisson interval of its count, the population being taken as known
   (``observatoire.statistics.add_rates``). A rate ratio against a reference area gets the exact conditional
@@ -39,23 +39,38 @@ from scipy import stats
 from observatoire.geography import METROPOLITAN, OVERSEAS
 
 __all__ = [
+    "AGE_GROUPS",
+    "AREA_NAMES",
     "FRANCE",
     "MAYOTTE",
     "MAYOTTE_FIRST_YEAR",
     "METRO",
     "OVERSEAS_NAMES",
     "OVERSEAS_SLUGS",
+    "SMALL_COUNT",
     "FunnelResult",
+    "age_structure_long",
     "aggregate_areas",
+    "catalogue_edition",
+    "check_year",
     "compare_to_reference",
     "counts_by_departement",
     "denominator_gap",
+    "edition_of",
+    "extremes",
     "funnel",
     "funnel_curve",
+    "funnel_figure",
     "funnel_limits",
+    "label_with_code",
     "overdispersion",
+    "panel",
     "population_by_departement",
+    "rate_with_ssmsi_population",
     "rates",
+    "ratio_long",
+    "source_text",
+    "trend_table",
     "trends",
     "women_age_structure",
 ]
@@ -213,7 +228,9 @@ def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: st
         raise KeyError("the SSMSI table has no 'population' column (the loader's insee_pop)")
     left = rows[["year", "population"]].rename(columns={"population": "ssmsi_population"})
     pop = population_by_departement(population)
-    right = pop[pop["geo_code"] == code][["year", "population"]].rename(columns={"population": "insee_population"})
+    right = pop[pop["geo_code"] == code][["year", "population"]].rename(
+        columns={"population": "insee_population"}
+    )
     out = left.merge(right, on="year", how="left").sort_values("year").reset_index(drop=True)
     out["year"] = out["year"].astype(int)
     out["gap"] = out["insee_population"] / out["ssmsi_population"] - 1
@@ -497,7 +514,9 @@ def trends(
     out = []
     for code, group in period.groupby("geo_code", sort=True):
         group = group.sort_values("year")
-        result = trend(group["year"], group["count"], exposure=group["population"], family=family, level=level)
+        result = trend(
+            group["year"], group["count"], exposure=group["population"], family=family, level=level
+        )
         direction = "non significative"
         if result.significant:
             direction = "hausse" if result.annual_change > 0 else "baisse"
@@ -543,7 +562,9 @@ def women_age_structure(population: pd.DataFrame, year: int, codes: tuple[str, .
         ``women_<g>`` and ``share_<g>`` (percent of women in that group). An area without an estimate for the
         year (Mayotte before 2014) is absent.
     """
-    pop = population[(population["geo_level"] == "departement") & (population["year"].astype(int) == int(year))]
+    pop = population[
+        (population["geo_level"] == "departement") & (population["year"].astype(int) == int(year))
+    ]
     women = pop[(pop["sex"] == "female") & pop["age_group"].isin(AGE_GROUPS)]
     wide = women.pivot_table(index="geo_code", columns="age_group", values="value", aggfunc="sum")
     total = population_by_departement(pop, "total")
@@ -616,7 +637,8 @@ def check_year(df: pd.DataFrame, year: int) -> None:
     if int(year) not in years:
         raise LookupError(
             f"no recorded count for {year} in this SSMSI edition (years available: {years[0]}-{years[-1]})"
-            if years else f"no recorded count for {year}"
+            if years
+            else f"no recorded count for {year}"
         )
 
 
@@ -674,7 +696,9 @@ def extremes(df: pd.DataFrame, column: str, n: int = 10, largest: bool = True) -
 SMALL_COUNT = 100
 
 
-def funnel_figure(result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000):
+def funnel_figure(
+    result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000
+):
     """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
 
     Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
@@ -692,11 +716,19 @@ def funnel_figure(result: FunnelResult, label: str = "area", highlight: str = "i
 
     charts.apply_style()
     table = result.table
-    curve = funnel_curve(table["population"].min() * 0.8, table["population"].max() * 1.2, result.target_rate,
-                         result.levels, per=per, phi=result.phi)
+    curve = funnel_curve(
+        table["population"].min() * 0.8,
+        table["population"].max() * 1.2,
+        result.target_rate,
+        result.levels,
+        per=per,
+        phi=result.phi,
+    )
     fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
-    styles = {0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
-              0.998: dict(color=charts.GREY, linestyle="-", linewidth=0.9)}
+    styles = {
+        0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
+        0.998: dict(color=charts.GREY, linestyle="-", linewidth=0.9),
+    }
     for level, part in curve.groupby("level"):
         style = styles.get(level, dict(color=charts.GREY, linewidth=0.8))
         ax.plot(part["population"], part["low"], **style)
@@ -710,8 +742,14 @@ def funnel_figure(result: FunnelResult, label: str = "area", highlight: str = "i
     tag = _level_tag(max(result.levels))
     flagged = table[table[f"outside_adj_{tag}"] != ""]
     for _, row in flagged.iterrows():
-        ax.annotate(str(row[label]), (row["population"], row["rate"]), xytext=(3, 2), textcoords="offset points",
-                    fontsize=6.5, color="#333333")
+        ax.annotate(
+            str(row[label]),
+            (row["population"], row["rate"]),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="#333333",
+        )
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(charts.french_formatter(0))
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
@@ -727,9 +765,25 @@ def funnel_figure(result: FunnelResult, label: str = "area", highlight: str = "i
         Line2D([], [], **styles[0.998]),
         Line2D([], [], color="black", linestyle=":", linewidth=1.0),
     ]
-    labels = ["Métropole", "Outre-mer", "Taux France entière", "Limites à 95 %", "Limites à 99,8 %",
-              "Limites à 99,8 % corrigées de la surdispersion"]
-    fig.legend(handles, labels, loc="outside upper left", ncols=3, frameon=False)
+    labels = [
+        "Métropole",
+        "Outre-mer",
+        "Taux France entière",
+        "Limites à 95\u202f%",
+        "Limites à 99,8\u202f%",
+        "Limites à 99,8\u202f% corrigées de la surdispersion",
+    ]
+    # Anchored to the axes, above them (as observatoire.charts does): a figure legend would be re-placed over the
+    # title by the tight bounding box of the export.
+    ax.legend(
+        handles,
+        labels,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncols=3,
+        frameon=False,
+        borderaxespad=0.2,
+    )
     return fig
 
 
@@ -745,7 +799,9 @@ def catalogue_edition(source_id: str, catalogue: dict | None = None) -> str:
 def age_structure_long(structure: pd.DataFrame) -> pd.DataFrame:
     """:func:`women_age_structure` in long form for a grouped bar chart: ``geo_code, area, age, share``."""
     labels = {f"share_{g}": ("75 ans ou plus" if g == "75+" else f"{g} ans") for g in AGE_GROUPS}
-    long = structure.melt(id_vars=["geo_code", "area"], value_vars=list(labels), var_name="age", value_name="share")
+    long = structure.melt(
+        id_vars=["geo_code", "area"], value_vars=list(labels), var_name="age", value_name="share"
+    )
     long["age"] = long["age"].map(labels)
     return long.reset_index(drop=True)
 
@@ -790,6 +846,40 @@ def ratio_long(compared: dict[str, pd.DataFrame], labels: dict[str, str]) -> pd.
         sub = sub.sort_values("_order")
         sub["indicateur"] = labels[key]
         sub["libelle"] = sub["area"] + " : " + labels[key].lower()
-        parts.append(sub[["indicateur", "geo_code", "area", "libelle", "rate_ratio", "rr_low", "rr_high",
-                          "rr_p_value"]])
+        parts.append(
+            sub[
+                ["indicateur", "geo_code", "area", "libelle", "rate_ratio", "rr_low", "rr_high", "rr_p_value"]
+            ]
+        )
     return pd.concat(parts, ignore_index=True)
+
+
+def trend_table(trends_by_indicator: dict[str, pd.DataFrame], codes: list[str]) -> pd.DataFrame:
+    """One row per area, the annual change and its interval (French text) for each indicator, side by side.
+
+    Parameters
+    ----------
+    trends_by_indicator : dict
+        Indicator key -> :func:`trends` table.
+    codes : list of str
+        Areas, in the order of the rows.
+
+    Returns
+    -------
+    DataFrame
+        ``geo_code, area`` then, per key ``k``: ``annual_change_<k>`` (fraction), ``ci_low_<k>``, ``ci_high_<k>``
+        and ``ic_<k>`` (``"[+4,1 % ; +6,3 %]"``).
+    """
+    from observatoire.formatting import format_interval
+
+    out = pd.DataFrame({"geo_code": codes})
+    out["area"] = out["geo_code"].map(AREA_NAMES)
+    for key, table in trends_by_indicator.items():
+        rows = table.set_index("geo_code").reindex(codes)
+        for column in ("annual_change", "ci_low", "ci_high"):
+            out[f"{column}_{key}"] = rows[column].to_numpy()
+        out[f"ic_{key}"] = [
+            format_interval(lo, hi, 1, "change")
+            for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+        ]
+    return out

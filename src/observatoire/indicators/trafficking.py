@@ -38,17 +38,31 @@ from observatoire.datasets import MissingData
 __all__ = [
     "ADMINISTRATIVE",
     "FORMS",
+    "MAIN_TABLE",
+    "OFFICIAL_MARKERS",
+    "PREFIX",
     "SERIES",
+    "SOURCE_ID",
     "NoSurveyYear",
+    "Series",
+    "administrative_latest",
     "annual_table",
     "check_year",
-    "disagreements",
-    "per_association",
-    "previous_survey_year",
+    "comparison_sentence",
     "comparison_year",
+    "disagreements",
+    "edition",
+    "forms_long",
+    "long_counts",
+    "main_form",
+    "note_for",
+    "per_association",
+    "per_association_frame",
     "ratio",
+    "relative_change",
     "select_values",
     "source_rank",
+    "source_text",
     "survey_rows",
     "survey_years",
     "year_values",
@@ -91,9 +105,15 @@ SERIES: dict[str, Series] = {
     "accompagnees": Series("traite_victimes_accompagnees_associations", "Victimes accompagnées", "number"),
     "associations": Series("traite_associations_repondantes", "Associations répondantes", "number"),
     "part_femmes": Series("traite_part_femmes", "Part des femmes parmi les victimes accompagnées", "percent"),
-    "part_mineurs": Series("traite_part_mineurs", "Part des mineurs parmi les victimes accompagnées", "percent"),
-    "part_majeurs": Series("traite_part_majeurs", "Part des majeurs parmi les victimes accompagnées", "percent"),
-    "mineurs_accompagnes": Series("traite_victimes_mineures_accompagnees", "Victimes mineures accompagnées", "number"),
+    "part_mineurs": Series(
+        "traite_part_mineurs", "Part des mineurs parmi les victimes accompagnées", "percent"
+    ),
+    "part_majeurs": Series(
+        "traite_part_majeurs", "Part des majeurs parmi les victimes accompagnées", "percent"
+    ),
+    "mineurs_accompagnes": Series(
+        "traite_victimes_mineures_accompagnees", "Victimes mineures accompagnées", "number"
+    ),
     "exploitees_en_france": Series(
         "traite_victimes_accompagnees_associations_exploitees_en_france",
         "Victimes accompagnées exploitées au moins en partie en France",
@@ -105,16 +125,22 @@ SERIES: dict[str, Series] = {
         "number",
     ),
     "part_plainte": Series(
-        "traite_part_victimes_ayant_porte_plainte", "Part des victimes accompagnées ayant porté plainte", "percent"
+        "traite_part_victimes_ayant_porte_plainte",
+        "Part des victimes accompagnées ayant porté plainte",
+        "percent",
     ),
 }
 
 #: Forms of exploitation (share of supported victims, in percent), in the order the letter lists them.
 FORMS: dict[str, Series] = {
     "sexuelle": Series("traite_part_exploitation_sexuelle", "Exploitation sexuelle", "percent", "Sexuelle"),
-    "travail": Series("traite_part_exploitation_travail", "Exploitation par le travail", "percent", "Travail"),
+    "travail": Series(
+        "traite_part_exploitation_travail", "Exploitation par le travail", "percent", "Travail"
+    ),
     "mendicite": Series("traite_part_mendicite_forcee", "Mendicité forcée", "percent", "Mendicité"),
-    "delits": Series("traite_part_contrainte_delits", "Contrainte à commettre des délits", "percent", "Délits"),
+    "delits": Series(
+        "traite_part_contrainte_delits", "Contrainte à commettre des délits", "percent", "Délits"
+    ),
     "servitude": Series("traite_part_servitude_domestique", "Servitude domestique", "percent", "Servitude"),
 }
 
@@ -191,14 +217,25 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
         there is none.
     """
     if rows.empty:
-        cols = ["indicator", "year", "value", "source_id", "source_title", "source_url", "source_date", "note"]
+        cols = [
+            "indicator",
+            "year",
+            "value",
+            "source_id",
+            "source_title",
+            "source_url",
+            "source_date",
+            "note",
+        ]
         return pd.DataFrame(columns=[*cols, "n_sources", "conflict", "alternatives"])
     work = rows.copy()
     ranks = work.apply(source_rank, axis=1, result_type="expand")
     work["_official"], work["_main"] = ranks[0], ranks[1]
     work["_date"] = work.get("source_date", pd.Series("", index=work.index)).fillna("").astype(str)
     work = work.sort_values(
-        ["indicator", "year", "_official", "_main", "_date"], ascending=[True, True, True, True, False], kind="stable"
+        ["indicator", "year", "_official", "_main", "_date"],
+        ascending=[True, True, True, True, False],
+        kind="stable",
     )
     out = []
     for (indicator, year), group in work.groupby(["indicator", "year"], sort=True):
@@ -206,7 +243,8 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
         others = group.iloc[1:]
         values = group["value"].astype(float)
         alternatives = "; ".join(
-            f"{_plain(v)} ({t})" for v, t in zip(others["value"], others.get("source_title", ""), strict=False)
+            f"{_plain(v)} ({t})"
+            for v, t in zip(others["value"], others.get("source_title", ""), strict=False)
             if float(v) != float(chosen["value"])
         )
         out.append(
@@ -264,11 +302,15 @@ def disagreements(rows: pd.DataFrame, last_year: int | None = None) -> pd.DataFr
                     "year": int(sel["year"]),
                     "value": float(row["value"]),
                     "source_title": row.get("source_title"),
-                    "used": bool(row.get("source_title") == sel["source_title"] and float(row["value"]) == sel["value"]),
+                    "used": bool(
+                        row.get("source_title") == sel["source_title"] and float(row["value"]) == sel["value"]
+                    ),
                 }
             )
     cols = ["indicator", "label", "year", "value", "source_title", "used"]
-    return pd.DataFrame(out, columns=cols).sort_values(["year", "indicator", "used"], ascending=[True, True, False])
+    return pd.DataFrame(out, columns=cols).sort_values(
+        ["year", "indicator", "used"], ascending=[True, True, False]
+    )
 
 
 # Years --------------------------------------------------------------------------------------------------------
@@ -297,12 +339,6 @@ def check_year(national: pd.DataFrame, year: int) -> None:
             f"no edition of the trafficking survey for {year} in the national series "
             f"(editions available: {', '.join(map(str, years))})"
         )
-
-
-def previous_survey_year(national: pd.DataFrame, year: int) -> int | None:
-    """The latest survey year before ``year``, or None (there is no 2017 edition in the data, for example)."""
-    earlier = [y for y in survey_years(national) if y < int(year)]
-    return earlier[-1] if earlier else None
 
 
 def comparison_year(table: pd.DataFrame, year: int) -> int | None:
@@ -367,7 +403,9 @@ def annual_table(national: pd.DataFrame, last_year: int | None = None) -> pd.Dat
     if last_year is not None:
         selected = selected[selected["year"] <= int(last_year)]
     years = sorted(selected["year"].unique())
-    wide = selected.pivot(index="year", columns="indicator", values="value") if len(selected) else pd.DataFrame()
+    wide = (
+        selected.pivot(index="year", columns="indicator", values="value") if len(selected) else pd.DataFrame()
+    )
     table = pd.DataFrame(index=pd.Index(years, name="year", dtype=int))
     for name, series in SERIES.items():
         table[name] = wide[series.indicator] if series.indicator in wide.columns else float("nan")
@@ -385,7 +423,8 @@ def annual_table(national: pd.DataFrame, last_year: int | None = None) -> pd.Dat
     ]
     # Victims exploited in France are published as a count; its share needs the total of the same edition.
     table["part_exploitees_en_france"] = [
-        _nan(ratio(f, a, 100.0)) for f, a in zip(table["exploitees_en_france"], table["accompagnees"], strict=True)
+        _nan(ratio(f, a, 100.0))
+        for f, a in zip(table["exploitees_en_france"], table["accompagnees"], strict=True)
     ]
     return table
 
@@ -404,24 +443,6 @@ def year_values(table: pd.DataFrame, year: int) -> dict[str, float | None]:
         row = table.loc[int(year)]
         return {col: (None if pd.isna(row[col]) else float(row[col])) for col in table.columns}
     return dict.fromkeys(table.columns)
-
-
-def sources_of(national: pd.DataFrame, year: int) -> pd.DataFrame:
-    """The publications the figures of ``year`` were read in: ``source_title, source_url, source_date``."""
-    selected = select_values(survey_rows(national))
-    selected = selected[selected["year"] == int(year)]
-    cols = ["source_title", "source_url", "source_date"]
-    return selected[cols].drop_duplicates().sort_values("source_title").reset_index(drop=True)
-
-
-def administrative_value(national: pd.DataFrame, key: str, year: int) -> dict | None:
-    """A figure of the administrative series (:data:`ADMINISTRATIVE`) for ``year``, with its source, or None."""
-    indicator = ADMINISTRATIVE[key][0]
-    rows = national[(national["indicator"] == indicator) & (national["year"].astype(int) == int(year))]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
-    return {"value": float(row["value"]), **{c: row.get(c) for c in ("source_id", "source_title", "note")}}
 
 
 # What the notebooks cite and draw ------------------------------------------------------------------------------
@@ -476,7 +497,11 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
     if selected.empty:
         return None
     row = selected.iloc[0]
-    parts = [f"{row['source_title']} ({row['source_date']})" if _present(row["source_date"]) else row["source_title"]]
+    parts = [
+        f"{row['source_title']} ({row['source_date']})"
+        if _present(row["source_date"])
+        else row["source_title"]
+    ]
     if _present(row["note"]):
         parts.append(str(row["note"]))
     if row["alternatives"]:
@@ -543,13 +568,17 @@ def per_association_frame(table: pd.DataFrame) -> pd.DataFrame:
         victimes_par_association``.
     """
     out = table[["accompagnees", "associations", "accompagnees_par_association"]].dropna()
-    out = out.rename(
-        columns={
-            "accompagnees": "victimes_accompagnees",
-            "associations": "associations_repondantes",
-            "accompagnees_par_association": "victimes_par_association",
-        }
-    ).rename_axis("annee").reset_index()
+    out = (
+        out.rename(
+            columns={
+                "accompagnees": "victimes_accompagnees",
+                "associations": "associations_repondantes",
+                "accompagnees_par_association": "victimes_par_association",
+            }
+        )
+        .rename_axis("annee")
+        .reset_index()
+    )
     out["annee"] = out["annee"].astype(int).astype(str)
     return out
 
