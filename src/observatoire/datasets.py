@@ -66,8 +66,10 @@ def _loader_code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _cache_file(source: catalogue.Source) -> Path:
-    return paths.CACHE / f"{source.id}-{source.sha256[:16]}-{_loader_code_digest()}.pickle"
+def _cache_file(source: catalogue.Source, raw: Path) -> Path:
+    # Keyed by the checksum of the file actually read (not the catalogue's): a table is only ever served for
+    # the very bytes it was parsed and validated from.
+    return paths.CACHE / f"{source.id}-{catalogue.sha256_of(raw)[:16]}-{_loader_code_digest()}.pickle"
 
 
 @functools.cache
@@ -81,7 +83,7 @@ def _cached(source_id: str) -> pd.DataFrame:
     """
     source = catalogue.get_source(source_id)
     raw = catalogue.ensure(source_id)
-    cache = _cache_file(source)
+    cache = _cache_file(source, raw)
     if cache.is_file():
         try:
             return pd.read_pickle(cache)
