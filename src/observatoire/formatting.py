@@ -22,6 +22,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal
 
+#: French month names (dates are written "novembre 2025", "25 novembre 2024").
+MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
 __all__ = [
     "NOT_AVAILABLE",
     "NNBSP",

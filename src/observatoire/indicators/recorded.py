@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from observatoire.formatting import MONTHS_FR
 from observatoire.statistics import add_rates, poisson_change_test, trend
 
 #: The SSMSI counting unit of the two violence indicators.
@@ -941,29 +942,13 @@ def add_conjugal_facts(
     )
 
 
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
 def month_year_fr(date_text: str | None) -> str | None:
     """``"2025-06-04"`` -> ``"juin 2025"``; ``"2024"`` -> ``"2024"``; None when not a date."""
     if not date_text:
         return None
     parts = str(date_text).split("-")
     if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
-        return f"{_MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
+        return f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
     return parts[0] if parts[0].isdigit() else None
 
 

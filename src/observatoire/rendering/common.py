@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observatoire.errors import InputError
+from observatoire.formatting import MONTHS_FR
 
 ASSETS = Path(__file__).resolve().parent
 #: pandoc Lua filter for the Quarto subset (also declared as a Quarto filter, where it does less).
@@ -39,21 +40,6 @@ FIXED_EPOCH = 1_704_067_200
 
 RENDERERS = ("quarto", "pandoc+typst")
 FORMATS = ("html", "pdf")
-
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 class RenderError(InputError):
