@@ -212,8 +212,12 @@ def test_trend_rejects_bad_input():
 def test_trend_describe_fr():
     up = trend(YEARS, 1000 * 1.05 ** (YEARS - YEARS[0])).describe_fr()
     assert up == (
-        "Entre 2012 et 2023, hausse moyenne de +5,0\u202f% par an "
-        "(IC à 95\u202f%\u00a0: +4,5\u202f%\u202f; +5,5\u202f%), statistiquement significative (modèle de Poisson)."
+        "Entre 2012 et 2023, évolution moyenne de +5,0\u202f% par an "
+        "(IC à 95\u202f%\u00a0: +4,5\u202f%\u202f; +5,5\u202f%), hausse statistiquement significative "
+        "(modèle de Poisson)."
     )
+    down = trend(YEARS, 1000 * 0.95 ** (YEARS - YEARS[0])).describe_fr()
+    assert "évolution moyenne de \u22125,0\u202f% par an" in down and "baisse statistiquement" in down
+    assert "baisse moyenne" not in down
     flat = trend([2020, 2021, 2022, 2023], [100, 102, 99, 101]).describe_fr()
     assert "évolution moyenne" in flat and "non significative" in flat

@@ -419,18 +419,19 @@ class TrendResult:
         Returns
         -------
         str
-            E.g. ``"Entre 2016 et 2023, hausse moyenne de +5,2 % par an (IC à 95 % : +4,1 % ; +6,3 %),
-            statistiquement significative (modèle de Poisson)."``; for a non-significant trend the sentence says
+            E.g. ``"Entre 2016 et 2023, évolution moyenne de +5,2 % par an (IC à 95 % : +4,1 % ; +6,3 %),
+            hausse statistiquement significative (modèle de Poisson)."``; for a non-significant trend the sentence says
             "évolution moyenne ... non significative"; when not estimable it says why.
         """
         if not self.estimable:
             return f"Tendance non estimable{NBSP}: {self.reason or 'estimation impossible'}."
         span = f"Entre {self.first_year} et {self.last_year}, "
+        # the sign is carried by the number: "baisse de −2,7 %" would be a double negative
+        what = "évolution moyenne"
         if self.significant:
-            what = "hausse moyenne" if self.annual_change > 0 else "baisse moyenne"
-            verdict = "statistiquement significative"
+            verdict = ("hausse" if self.annual_change > 0 else "baisse") + " statistiquement significative"
         else:
-            what, verdict = "évolution moyenne", "non significative"
+            verdict = "non significative"
         model = _FAMILY_FR.get(self.family, self.family)
         if self.family == "negative_binomial":
             model += ", données surdispersées"

@@ -117,8 +117,9 @@ def summary_sentence(table: pd.DataFrame, source_label: str) -> str | None:
             f"soit {format_change(worst['revision_rel'])})"
         )
     first, last = int(revised["annee"].min()), int(revised["annee"].max())
+    years = f"de {first}" if first == last else f"de {first} à {last}"
     return (
-        f"Les chiffres de {first} à {last} déjà publiés sur l'édition {revised['edition_precedente'].iloc[0]} "
+        f"Les chiffres {years} déjà publiés sur l'édition {revised['edition_precedente'].iloc[0]} "
         f"de la {source_label} ont été révisés par l'édition {revised['edition'].iloc[0]} : "
         + " ; ".join(parts)
         + ". Cette lettre utilise la seule édition la plus récente, sans raccorder les deux."

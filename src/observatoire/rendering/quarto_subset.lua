@@ -305,6 +305,14 @@ local function split_key_figure(div)
   error("quarto_subset.lua: a key-figure holds a number line then a label line")
 end
 
+--- Classes of a key figure's value: a value with no digit is a sentence ("donnée non disponible"), set smaller.
+local function value_classes(value)
+  if pandoc.utils.stringify(value):find("%d") then
+    return { "key-figure-value" }
+  end
+  return { "key-figure-value", "key-figure-text" }
+end
+
 local function key_figures(div)
   local items = {}
   for _, b in ipairs(div.content) do
@@ -318,15 +326,21 @@ local function key_figures(div)
   if is_typst then
     local args = {}
     for _, it in ipairs(items) do
-      args[#args + 1] =
-        string.format("(value: [%s], label: [%s])", typst_inlines(it.value), typst_inlines(it.label))
+      -- a value with no digit is a sentence ("donnée non disponible"): set smaller, never hyphenated
+      local textual = pandoc.utils.stringify(it.value):find("%d") == nil
+      args[#args + 1] = string.format(
+        "(value: [%s], label: [%s], textual: %s)",
+        typst_inlines(it.value),
+        typst_inlines(it.label),
+        textual and "true" or "false"
+      )
     end
     return pandoc.RawBlock("typst", "#key-figures(\n  " .. table.concat(args, ",\n  ") .. ",\n)")
   end
   local boxes = {}
   for _, it in ipairs(items) do
     boxes[#boxes + 1] = pandoc.Div({
-      pandoc.Div({ pandoc.Plain(it.value) }, pandoc.Attr("", { "key-figure-value" })),
+      pandoc.Div({ pandoc.Plain(it.value) }, pandoc.Attr("", value_classes(it.value))),
       pandoc.Div({ pandoc.Plain(it.label) }, pandoc.Attr("", { "key-figure-label" })),
     }, pandoc.Attr("", { "key-figure" }, { role = "listitem" }))
   end
