@@ -201,7 +201,7 @@ local function figure(fig)
 
   if is_typst then
     local raw = string.format(
-      "#figure(image(%s, alt: %s, width: 100%%), caption: [%s], kind: image, numbering: none) <%s>",
+      "#figure(obs-image(%s, %s), caption: [%s], kind: image, numbering: none) <%s>",
       typst_string(img.src),
       typst_string(alt),
       typst_inlines(caption),
