@@ -210,7 +210,7 @@ def test_pdf_is_a_tagged_a4_letter(rendered):
 
 def test_typst_source_uses_the_letter_look():
     src = typst_source(FIXTURE)
-    assert '#figure(image("figures/victimes_conjugales.svg", alt: "Diagramme en barres' in src
+    assert '#figure(obs-image("figures/victimes_conjugales.svg", "Diagramme en barres' in src
     assert "<fig-victimes_conjugales>" in src and "<tbl-victimes_par_annee>" in src
     assert "#link(<tbl-victimes_par_annee>)[tableau~1]" in src
     assert "#key-figures(" in src and src.count("(value: [") == 3
