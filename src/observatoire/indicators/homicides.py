@@ -23,6 +23,7 @@ import pandas as pd
 
 from observatoire.indicators import published
 from observatoire.indicators.published import Published
+from observatoire.indicators.wording import add_significance_fact
 
 #: Series id of the headline series (DAV national study).
 DEATHS = "morts_violentes_couple"
@@ -360,11 +361,10 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         missing=f"L'évolution sur un an n'est pas calculable : {why}.",
         note="test exact conditionnel de deux comptages de Poisson",
     )
-    facts.add(
+    add_significance_fact(
+        facts,
         "mvc_femmes_evol_signif",
-        None if test is None else ("significative" if test.significant else "non significative"),
-        kind="text",
-        unit="",
+        test,
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,

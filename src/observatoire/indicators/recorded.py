@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from observatoire.formatting import MONTHS_FR
+from observatoire.indicators.wording import add_significance_fact
 from observatoire.statistics import add_rates, poisson_change_test, trend
 
 #: The SSMSI counting unit of the two violence indicators.
@@ -690,11 +691,10 @@ def add_facts(
         missing=f"L'évolution par rapport à {y - 1} n'est pas calculable (une des deux années manque dans "
         f"l'édition {edition}).",
     )
-    facts.add(
+    add_significance_fact(
+        facts,
         f"{prefix}_evol_signif",
-        None if a.change is None else ("significative" if a.change.significant else "non significative"),
-        kind="text",
-        unit="",
+        a.change,
         **base,
         note="test exact de Poisson conditionnel, seuil de 5\u202f%",
     )
@@ -906,14 +906,8 @@ def add_conjugal_facts(
         f"publié).",
         note="calculé sur les totaux publiés" + (" (dont un arrondi)" if rounded else ""),
     )
-    facts.add(
-        "vc_evol_signif",
-        None if test is None else ("significative" if test.significant else "non significative"),
-        kind="text",
-        unit="",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+    add_significance_fact(
+        facts, "vc_evol_signif", test, source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year
     )
 
     rate = value_for(table, year, "rate")

@@ -101,3 +101,20 @@ def trend_unavailable(result, scope: str = "") -> str:
             f"{words.get(result.n_years, str(result.n_years))}."
         )
     return f"La tendance n'est pas estimée ({result.reason or 'estimation impossible'})."
+
+
+def add_significance_fact(facts, key: str, test, **provenance) -> None:
+    """Declare ``key`` as "significative" / "non significative" for a change test (missing when no test).
+
+    Parameters
+    ----------
+    facts : observatoire.facts.Facts
+    key : str
+        The fact key (e.g. ``vc_evol_signif``).
+    test : ChangeTest or None
+        From :func:`observatoire.statistics.poisson_change_test`.
+    **provenance
+        ``source_id``, ``edition``, ``ref_year``, ``note`` as for :meth:`Facts.add`.
+    """
+    verdict = None if test is None else ("significative" if test.significant else "non significative")
+    facts.add(key, verdict, kind="text", unit="", **provenance)
