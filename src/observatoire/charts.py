@@ -41,7 +41,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from observatoire.formatting import NBSP, format_number, format_percent
+from observatoire.formatting import NBSP, NOT_AVAILABLE, format_number, format_percent
 
 __all__ = [
     "PALETTE",
@@ -551,7 +551,7 @@ def rate_ci_chart(
             ax.text(
                 0.01,
                 yp,
-                "donnée non disponible",
+                NOT_AVAILABLE,
                 transform=trans,
                 va="center",
                 fontsize=label_size,
@@ -596,6 +596,11 @@ def _wrap(text: str, fig: Figure, fontsize: float) -> str:
     width_pt = fig.get_figwidth() * 72
     chars = max(20, int(width_pt / (fontsize * 0.56)))
     return "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
+
+
+def mark_not_available(ax) -> None:
+    """Say "donnée non disponible" in the middle of an empty panel (a gap is shown, never filled)."""
+    ax.text(0.5, 0.5, NOT_AVAILABLE, transform=ax.transAxes, ha="center", va="center", color=GREY)
 
 
 def _annotate(fig: Figure, title: str, source: str, note: str | None) -> None:

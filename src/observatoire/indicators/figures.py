@@ -129,15 +129,7 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
             ax.set_xlim(years.min() - 1, years.max() + 1)
         ax.grid(axis="x", visible=False)
         if sel.empty:
-            ax.text(
-                0.5,
-                0.5,
-                "donnée non disponible",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                color=charts.GREY,
-            )
+            charts.mark_not_available(ax)
     axes[0].set_ylabel("Milliers de victimes par an")
     handles = [
         Line2D([], [], marker="o", color=charts.GREY, linestyle="none", label="CVS (moyenne pluriannuelle)"),
@@ -200,15 +192,7 @@ def protection_chart(
         ax.yaxis.set_major_formatter(charts.french_formatter(None))
         ax.grid(axis="x", visible=False)
         if sel.empty:
-            ax.text(
-                0.5,
-                0.5,
-                "donnée non disponible",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                color=charts.GREY,
-            )
+            charts.mark_not_available(ax)
         elif sel["mesure"].nunique() > 1:
             ax.legend(loc="upper left", fontsize=7, frameon=False)
     for ax in axes.ravel()[n:]:

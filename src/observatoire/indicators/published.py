@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from observatoire.formatting import NOT_AVAILABLE
+
 #: ``source_id`` written in the facts for every figure of the national series.
 NATIONAL_SOURCE_ID = "national_series"
 #: Catalogue entry whose edition is the edition of the national series.
@@ -299,7 +301,7 @@ def sources_table(pubs: Iterable[Published | None], labels: Iterable[str]) -> pd
                     "retenu": "",
                     "source": "",
                     "date_source": "",
-                    "note": "donnée non disponible",
+                    "note": NOT_AVAILABLE,
                 }
             )
             continue

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from observatoire.formatting import MONTHS_FR
+from observatoire.formatting import MONTHS_FR, NOT_AVAILABLE
 from observatoire.indicators.wording import add_significance_fact
 from observatoire.statistics import add_rates, poisson_change_test, trend
 
@@ -410,7 +410,7 @@ def published_vs_base(
                 "retenu": "cité" if base_count is not None else "",
                 "source": f"SSMSI, base départementale, édition {edition}",
                 "date_source": "",
-                "note": "somme des 101 départements" if base_count is not None else "donnée non disponible",
+                "note": "somme des 101 départements" if base_count is not None else NOT_AVAILABLE,
             }
         ]
     )
