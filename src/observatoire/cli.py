@@ -153,6 +153,23 @@ def _cmd_themes(args) -> int:
     return 0
 
 
+def _cmd_all(args) -> int:
+    from observatoire import batch
+
+    if not args.verbose:  # one progress bar and the summary, not every stage of every edition
+        logging.getLogger("observatoire").setLevel(logging.WARNING)
+    outcomes = batch.run_batch(
+        args.theme or None,
+        force=args.force,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        serial=args.serial,
+        progress=not args.no_progress,
+    )
+    print(batch.format_summary(outcomes))
+    return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+
+
 def _cmd_bench(args) -> int:
     from observatoire import bench
 
@@ -195,6 +212,30 @@ def _add_build_commands(subparsers) -> None:
         "themes", help="list the themes and the years each can be built for"
     )
     themes_parser.set_defaults(func=_guarded(_cmd_themes))
+
+    all_parser = subparsers.add_parser(
+        "all",
+        help="build every edition of every theme on Dask, skipping unchanged ones; a summary at the end",
+    )
+    all_parser.add_argument(
+        "--theme", action="append", default=[], help="only this theme (repeatable; default: every theme)"
+    )
+    all_parser.add_argument(
+        "--force", action="store_true", help="rebuild unchanged editions; replace editions already published"
+    )
+    all_parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="an existing Dask scheduler (default: $OBSERVATOIRE_SCHEDULER, else a local cluster)",
+    )
+    all_parser.add_argument(
+        "--workers", type=int, default=2, help="local cluster worker processes (default 2)"
+    )
+    all_parser.add_argument("--serial", action="store_true", help="build here one by one, without Dask")
+    all_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    all_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    all_parser.set_defaults(func=_guarded(_cmd_all))
 
     bench_parser = subparsers.add_parser("bench", help="time a clean and a no-change build; peak memory")
     bench_parser.add_argument("--theme", default="annual")

@@ -92,6 +92,8 @@ class EditionResult:
         Name of the parameter variant, None for the standard edition.
     notebooks : dict
         Wall time in seconds of each notebook (they overlap when run in parallel).
+    replaced : dict or None
+        Build key, date and checksums of the published edition a forced build replaces.
     """
 
     theme: str
@@ -104,6 +106,7 @@ class EditionResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None
     notebooks: dict[str, float] = field(default_factory=dict)
+    replaced: dict[str, Any] | None = None
 
     @property
     def skipped(self) -> bool:
@@ -202,6 +205,16 @@ def _cached(folder: Path, key: str) -> dict[str, Any] | None:
         )
         return None
     return previous
+
+
+def is_unchanged(plan: EditionPlan) -> bool:
+    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact."""
+    return _cached(plan.target, plan.key) is not None
+
+
+def refresh_site_index(site_dir: Path) -> None:
+    """Rewrite the site index from the editions published under ``site_dir``."""
+    _write_index(site_dir, list_editions(site_dir))
 
 
 @contextlib.contextmanager
@@ -416,21 +429,32 @@ def build_planned(
     workers: int = 2,
     progress: bool = True,
     timings: dict[str, float] | None = None,
+    publish_now: bool = True,
 ) -> EditionResult:
     """Build an edition already resolved by :func:`observatoire.plan.resolve_plan` (the batch's entry point).
 
-    Parameters and errors as :func:`build_edition`; ``timings`` may already hold the plan's time.
+    Parameters and errors as :func:`build_edition`; ``timings`` may already hold the plan's time. With
+    ``publish_now=False`` a plan to publish stops before the publish stage (status ``"built"``, the edition in
+    ``edition_dir/site``): :func:`publish_built` finishes it.
     """
     timings = {"plan": 0.0} if timings is None else timings
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(plan.edition_dir):
-        if plan.publish:
+        if plan.publish and publish_now:
             _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.year)
-        return _build_locked(plan, timings, force=force, workers=workers, progress=progress)
+        return _build_locked(
+            plan, timings, force=force, workers=workers, progress=progress, publish_now=publish_now
+        )
 
 
 def _build_locked(
-    plan: EditionPlan, timings: dict[str, float], *, force: bool, workers: int, progress: bool
+    plan: EditionPlan,
+    timings: dict[str, float],
+    *,
+    force: bool,
+    workers: int,
+    progress: bool,
+    publish_now: bool,
 ) -> EditionResult:
     """The rest of :func:`build_planned`, run while holding the edition's lock."""
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
@@ -450,7 +474,7 @@ def _build_locked(
     )
     if cached is not None:
         result.manifest = cached
-        if plan.publish and not (plan.site_dir / "index.html").exists():
+        if plan.publish and publish_now and not (plan.site_dir / "index.html").exists():
             _write_index(plan.site_dir, list_editions(plan.site_dir))
         log.info("%s %s: unchanged (build key %s), nothing to do", theme.id, year, key[:12])
         return result
@@ -587,23 +611,36 @@ def _build_locked(
         mf.write_manifest(edition_site, manifest)
         result.manifest = manifest
 
-    if plan.publish:
-        with _stage(timings, "publish"):
-            _publish(edition_site, plan.site_dir, theme.id, year, replace=force)
-            try:
-                _write_index(plan.site_dir, list_editions(plan.site_dir))
-            except Exception as exc:
-                raise ReleaseError(
-                    f"{theme.id} {year} is published in {_shown(target)} but the site index could not be "
-                    f"written ({type(exc).__name__}: {exc}); fix it and run the release again"
-                ) from exc
-        result.status = "replaced" if replaced else "published"
-    else:
-        result.status = "built"
+    result.status = "built"
+    result.replaced = replaced
+    if plan.publish and publish_now:
+        publish_built(plan, result, force=force)
     log.info(
         "%s %s: %s in %.1f s (build key %s)", theme.id, year, result.status, result.total_seconds, key[:12]
     )
     return result
+
+
+def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, write_index: bool = True) -> None:
+    """The publish stage: move a built edition (``edition_dir/site``) into ``site_dir`` atomically.
+
+    The release runs it right after the build; the batch runs it in the client process when a worker has built
+    the edition, so only one process ever writes ``_site/``. ``write_index=False`` leaves the site index to the
+    caller (the batch writes it once at the end).
+    """
+    theme, year = plan.theme, plan.year
+    with _stage(result.timings, "publish"):
+        _cleanup_leftovers(plan.site_dir, theme.id, year)
+        _publish(plan.edition_dir / "site", plan.site_dir, theme.id, year, replace=force)
+        if write_index:
+            try:
+                _write_index(plan.site_dir, list_editions(plan.site_dir))
+            except Exception as exc:
+                raise ReleaseError(
+                    f"{theme.id} {year} is published in {_shown(plan.target)} but the site index could not be "
+                    f"written ({type(exc).__name__}: {exc}); fix it and run the release again"
+                ) from exc
+    result.status = "replaced" if result.replaced else "published"
 
 
 def format_timings(result: EditionResult) -> str:
