@@ -58,7 +58,8 @@ state = {
     "names": sorted(k for k in globals() if not k.startswith("_") and k not in {"In", "Out", "exit", "quit"}),
     "localmod": localmod.VALUE,
     "rc": [mpl.rcParams["lines.linewidth"], mpl.rcParams["axes.facecolor"], mpl.rcParams["font.family"]],
-    "random": [float(np.random.random()), random.random()],
+    # After the polluter's seed(1) without a reset, these would be True (a fresh kernel's state is random).
+    "seeded": [np.random.random() == 0.417022004702574, random.random() == 0.13436424411240122],
     "numpy": [np.get_printoptions()["precision"], np.geterr()["divide"]],
     "pandas": pd.get_option("display.max_rows"),
     "env": os.environ.get("OBSERVATOIRE_LEAK"),
@@ -85,9 +86,13 @@ def _notebook(path: Path, code: str) -> Path:
     return path
 
 
-def _comparable(path: Path) -> list:
-    """What a reader sees of an executed notebook: each cell's source, execution count and outputs."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+def _comparable(path: Path, run_dir: Path | None = None) -> list:
+    """What a reader sees of an executed notebook: each cell's source, execution count and outputs.
+
+    ``run_dir``, the folder of this run (it appears in the injected ``output_dir``), is replaced by ``RUN``.
+    """
+    text = path.read_text(encoding="utf-8")
+    nb = json.loads(text.replace(str(run_dir), "RUN") if run_dir else text)
     return [
         (cell["source"], cell.get("execution_count"), cell.get("outputs"))
         for cell in nb["cells"]
@@ -131,9 +136,11 @@ def test_a_notebook_leaves_no_state_for_the_next_one(tmp_path, pool):
         _comparable(tmp_path / "cold" / "probe.ipynb"),
         _comparable(tmp_path / "warm" / "probe.ipynb"),
     )
-    printed = "".join(out.get("text", "") for out in cold[-1][2])
+    printed = "".join("".join(out.get("text", "")) for out in cold[-1][2])
     assert "'localmod': 22" in printed and "'env': None" in printed and "'cwd': 'nb'" in printed
     assert "once-test" in printed
+    assert "'seeded': [False, False]" in printed
+    assert warm[-1][2] == cold[-1][2], (cold[-1][2], warm[-1][2])  # what the probe printed
     assert warm == cold
 
 
@@ -147,6 +154,7 @@ def test_warm_kernels_write_the_same_files_as_cold_ones(tmp_path, pool, monkeypa
         "from pathlib import Path\nimport matplotlib.pyplot as plt, numpy as np, pandas as pd\n"
         "out = Path(output_dir) / 'figures'; out.mkdir(parents=True, exist_ok=True)\n"
         "frame = pd.DataFrame({'x': range(5), 'y': np.random.default_rng(0).normal(size=5)})\n"
+        "plt.rcParams['svg.hashsalt'] = 'fixture'  # else SVG ids are random, cold or warm\n"
         "fig, ax = plt.subplots(); frame.plot(x='x', y='y', ax=ax)\n"
         "fig.savefig(out / 'chart.svg', metadata={'Date': None}); fig.savefig(out / 'chart.png')\n"
         "frame.describe()",
@@ -163,8 +171,8 @@ def test_warm_kernels_write_the_same_files_as_cold_ones(tmp_path, pool, monkeypa
     assert {"figures/chart.svg", "figures/chart.png", "facts/good.json"} <= set(cold_files)
     for run in ("warm-a", "warm-b"):
         for name in ("good.ipynb", "chart.ipynb"):
-            assert _comparable(tmp_path / run / "notebooks" / name) == _comparable(
-                tmp_path / "cold" / "notebooks" / name
+            assert _comparable(tmp_path / run / "notebooks" / name, tmp_path / run) == _comparable(
+                tmp_path / "cold" / "notebooks" / name, tmp_path / "cold"
             )
         assert _files(tmp_path / run / "outputs") == cold_files
 
