@@ -137,12 +137,12 @@ def _validate(source_ids: list[str]) -> None:
 
 
 def _execute(
-    jobs: list, *, workers: int, progress: bool, kernel_name: str, on_success=None
+    jobs: list, *, workers: int, progress: bool, kernel_name: str, on_success=None, warm: bool = True
 ) -> dict[Path, float]:
     from observatoire.execution import run_notebooks
 
     return run_notebooks(
-        jobs, workers=workers, progress=progress, kernel_name=kernel_name, on_success=on_success
+        jobs, workers=workers, progress=progress, kernel_name=kernel_name, on_success=on_success, warm=warm
     )
 
 
@@ -430,12 +430,14 @@ def build_planned(
     progress: bool = True,
     timings: dict[str, float] | None = None,
     publish_now: bool = True,
+    warm: bool = True,
 ) -> EditionResult:
     """Build an edition already resolved by :func:`observatoire.plan.resolve_plan` (the batch's entry point).
 
     Parameters and errors as :func:`build_edition`; ``timings`` may already hold the plan's time. With
     ``publish_now=False`` a plan to publish stops before the publish stage (status ``"built"``, the edition in
-    ``edition_dir/site``): :func:`publish_built` finishes it.
+    ``edition_dir/site``): :func:`publish_built` finishes it. ``warm=False`` runs each notebook on a new kernel
+    instead of a warm one (:mod:`observatoire.warm_engine`).
     """
     timings = {"plan": 0.0} if timings is None else timings
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
@@ -443,7 +445,13 @@ def build_planned(
         if plan.publish and publish_now:
             _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.year)
         return _build_locked(
-            plan, timings, force=force, workers=workers, progress=progress, publish_now=publish_now
+            plan,
+            timings,
+            force=force,
+            workers=workers,
+            progress=progress,
+            publish_now=publish_now,
+            warm=warm,
         )
 
 
@@ -455,6 +463,7 @@ def _build_locked(
     workers: int,
     progress: bool,
     publish_now: bool,
+    warm: bool,
 ) -> EditionResult:
     """The rest of :func:`build_planned`, run while holding the edition's lock."""
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
@@ -531,6 +540,7 @@ def _build_locked(
                 progress=progress,
                 kernel_name=plan.kernel_name,
                 on_success=export,
+                warm=warm,
             )
             result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):
