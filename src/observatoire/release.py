@@ -146,6 +146,17 @@ def _execute(
     )
 
 
+def _prestart(plan: EditionPlan, workers: int) -> None:
+    """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
+    from observatoire.execution import KERNEL_ARGUMENTS, kernel_environment
+    from observatoire.warm_engine import POOL
+
+    count = min(max(1, workers), len(plan.jobs))
+    POOL.prestart(
+        count, plan.kernel_name, kernel_environment(), KERNEL_ARGUMENTS, str(plan.theme.notebook_dir)
+    )
+
+
 def _facts(outputs_dir: Path) -> dict[str, dict]:
     from observatoire import facts
 
@@ -525,6 +536,9 @@ def _build_locked(
             "rebuilding: changed %s",
             ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
         )
+
+    if warm and plan.jobs:
+        _prestart(plan, workers)
 
     with _stage(timings, "fetch"):
         _fetch(list(plan.source_ids))
