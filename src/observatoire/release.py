@@ -137,24 +137,41 @@ def _validate(source_ids: list[str]) -> None:
 
 
 def _execute(
-    jobs: list, *, workers: int, progress: bool, kernel_name: str, on_success=None, warm: bool = True
+    jobs: list,
+    *,
+    workers: int,
+    progress: bool,
+    kernel_name: str,
+    on_success=None,
+    warm: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> dict[Path, float]:
     from observatoire.execution import run_notebooks
 
     return run_notebooks(
-        jobs, workers=workers, progress=progress, kernel_name=kernel_name, on_success=on_success, warm=warm
+        jobs,
+        workers=workers,
+        progress=progress,
+        kernel_name=kernel_name,
+        on_success=on_success,
+        warm=warm,
+        env=env,
     )
 
 
-def _prestart(plan: EditionPlan, workers: int) -> None:
+def _kernel_environment() -> dict[str, str]:
+    from observatoire.execution import kernel_environment
+
+    return kernel_environment()
+
+
+def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
     """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
-    from observatoire.execution import KERNEL_ARGUMENTS, kernel_environment
+    from observatoire.execution import KERNEL_ARGUMENTS
     from observatoire.warm_engine import POOL
 
     count = min(max(1, workers), len(plan.jobs))
-    POOL.prestart(
-        count, plan.kernel_name, kernel_environment(), KERNEL_ARGUMENTS, str(plan.theme.notebook_dir)
-    )
+    POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
 
 
 def _facts(outputs_dir: Path) -> dict[str, dict]:
@@ -537,8 +554,10 @@ def _build_locked(
             ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
         )
 
+    # The kernels' environment, taken before the data stages: libraries they import add variables to ours.
+    kernel_env = _kernel_environment()
     if warm and plan.jobs:
-        _prestart(plan, workers)
+        _prestart(plan, workers, kernel_env)
 
     with _stage(timings, "fetch"):
         _fetch(list(plan.source_ids))
@@ -569,6 +588,7 @@ def _build_locked(
                 kernel_name=plan.kernel_name,
                 on_success=export,
                 warm=warm,
+                env=kernel_env,
             )
             result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):
