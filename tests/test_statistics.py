@@ -22,10 +22,10 @@ from observatoire.statistics import (
     poisson_change_test,
     poisson_ci,
     quasi_poisson_change_p,
-    slope_tests,
-    winsor_consistency,
     rate_per,
+    slope_tests,
     trend,
+    winsor_consistency,
 )
 
 YEARS = np.arange(2012, 2024)

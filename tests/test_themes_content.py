@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from observatoire.statistics import winsor_consistency
 from observatoire import datasets, paths
 from observatoire.indicators import territories as terr
 from observatoire.indicators import trafficking as tr
 from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+from observatoire.statistics import winsor_consistency
 
 # -- helpers -----------------------------------------------------------------------------------------------------
 
