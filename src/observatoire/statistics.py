@@ -47,6 +47,7 @@ __all__ = [
     "ChangeTest",
     "TrendResult",
     "add_rates",
+    "both_answers",
     "change_on_year",
     "change_test",
     "exact_poisson_change_p",
@@ -1175,3 +1176,46 @@ def funnel_sensitivity(result: pd.DataFrame) -> pd.DataFrame:
     rows["above"] = rows["above"].map(", ".join)
     rows["below"] = rows["below"].map(", ".join)
     return rows
+
+
+# Both answers side by side -------------------------------------------------------------------------------------
+
+
+def both_answers(results: dict) -> pd.DataFrame:
+    """The plain Poisson and the over-dispersion-aware verdicts of several tests, one row each, for a notebook.
+
+    Parameters
+    ----------
+    results : dict
+        Label -> :class:`ChangeTest` or :class:`TrendResult` (None entries are skipped).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``mesure, estimation`` (relative change, a fraction), ``p_poisson, poisson``
+        ("significatif" / "non significatif"), ``methode`` (French), ``dispersion``, ``p, verdict`` (the answer
+        a claim may rest on).
+    """
+
+    def verdict(flag: bool) -> str:
+        return "significatif" if flag else "non significatif"
+
+    rows = []
+    for label, r in results.items():
+        if r is None:
+            continue
+        is_trend = isinstance(r, TrendResult)
+        rows.append(
+            {
+                "mesure": label,
+                "estimation": r.annual_change if is_trend else r.change,
+                "p_poisson": r.p_value_poisson,
+                "poisson": verdict(r.significant_poisson),
+                "methode": r.method_fr if not r.reason else "",
+                "dispersion": r.dispersion,
+                "p": r.p_value,
+                "verdict": verdict(r.significant) if not r.reason else r.reason,
+            }
+        )
+    columns = ["mesure", "estimation", "p_poisson", "poisson", "methode", "dispersion", "p", "verdict"]
+    return pd.DataFrame(rows, columns=columns)
