@@ -143,7 +143,15 @@ def add_significance_fact(facts, key: str, test, **provenance) -> None:
     facts.add(
         f"{stem}_dispersion", dispersion, kind="number", decimals=1, unit="dispersion de Pearson", **extra
     )
-    facts.add(f"{stem}_p", test.p_value if estimable else None, kind="number", decimals=3, unit="p", **extra)
+    p_text = format_p_value(test.p_value) if estimable else None
+    facts.add(f"{stem}_p", p_text, kind="text", unit="", **extra, note="p-value du test retenu")
     facts.add(f"{stem}_signif_poisson", poisson, kind="text", unit="", **extra)
-    p_poisson = None if test is None else test.p_value_poisson
-    facts.add(f"{stem}_p_poisson", p_poisson, kind="number", decimals=3, unit="p", **extra)
+    p_poisson = None if test is None or not math.isfinite(test.p_value_poisson) else test.p_value_poisson
+    facts.add(
+        f"{stem}_p_poisson",
+        None if p_poisson is None else format_p_value(p_poisson),
+        kind="text",
+        unit="",
+        **extra,
+        note="p-value du seul modèle de Poisson",
+    )
