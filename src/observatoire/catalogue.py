@@ -564,8 +564,11 @@ def register(
         "notes": f"Registered as a new edition of '{base.id}'. Review coverage, completeness and notes.",
     }
     text = original.decode("utf-8").rstrip("\n")
-    block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
+    described = {k: v for k, v in entry.items() if k not in ("completeness", "notes")}
+    block = yaml.safe_dump([described], allow_unicode=True, sort_keys=False, width=110)
     block = "\n".join("  " + line if line else line for line in block.splitlines())
+    block += "\n" + completeness.to_yaml(declared, "    ")
+    block += "    notes: " + json.dumps(entry["notes"], ensure_ascii=False)
     for leftover in catalogue_path.parent.glob(f".{catalogue_path.name}.*.tmp"):
         leftover.unlink(missing_ok=True)  # left by a register killed mid-write
     handle, temporary = tempfile.mkstemp(

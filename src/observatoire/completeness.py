@@ -12,7 +12,7 @@ headline. The catalogue therefore declares, for each source edition, what its fi
       indicators: [...]                # every indicator present
       units: ["01", ..., "976"]        # every geographic unit present
       previous: ssmsi_dep_2023         # the edition this one follows (optional)
-      total_tolerance: 0.5             # largest relative move of a national total against it (optional)
+      total_tolerance: {"*": 0.02, "Violences sexuelles": 0.4}   # largest move of a national total against it
 
 :func:`coverage_of` computes the first four from a loaded table; ``register`` writes them from the new file (never
 copied from the previous entry) and refuses an edition that drops a unit, an indicator or a year of the edition it
@@ -23,6 +23,7 @@ naming what is missing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,9 +168,10 @@ def compare_editions(
         The new raw file, for the message.
     new_id, previous_id : str
         Their source ids.
-    tolerance : float or None
+    tolerance : float, mapping or None
         Largest relative change allowed between the two editions' national totals of an indicator for a year
-        both cover (None: totals are not compared).
+        both cover: one number, or a mapping indicator -> number with ``"*"`` for the others (editions revise
+        the past, some indicators much more than others). None: totals are not compared.
     accepted : iterable of str
         Items whose absence was reviewed and accepted (``"indicator:<name>"``, ``"year:<year>"``,
         ``"unit:<code>"``), e.g. an indicator renamed by a new nomenclature.
@@ -198,14 +200,66 @@ def compare_editions(
     common = old_totals.index.intersection(new_totals.index)
     for key in common:
         old, now = float(old_totals[key]), float(new_totals[key])
-        if old == 0:
+        indicator, year = key
+        allowed = (
+            tolerance.get(indicator, tolerance.get("*")) if isinstance(tolerance, Mapping) else tolerance
+        )
+        if old == 0 or allowed is None:
             continue
         change = (now - old) / old
-        if abs(change) > tolerance:
-            indicator, year = key
+        if abs(change) > allowed:
             raise InputError(
                 file,
                 "whole file",
                 f"national total of '{indicator}' in {year} moves by {change:+.1%} against '{previous_id}' "
-                f"({old:g} -> {now:g}); the declared tolerance is {tolerance:.0%} (rows removed?)",
+                f"({old:g} -> {now:g}); the declared tolerance is {allowed:.0%} (rows removed?)",
             )
+
+
+def _flow(values: Sequence[Any], indent: str, width: int = 110) -> list[str]:
+    """A YAML flow list of JSON scalars (strings always double-quoted), wrapped at ``width``."""
+    items = [json.dumps(v, ensure_ascii=False) for v in values]
+    lines, current = [], "["
+    for position, item in enumerate(items):
+        piece = item + ("]" if position == len(items) - 1 else ",")
+        if len(indent) + len(current) + len(piece) + 1 > width and current != "[":
+            lines.append(current.rstrip())
+            current = "  "
+        current += piece + " "
+    lines.append(current.rstrip() if items else "[]")
+    return [lines[0]] + [indent + line for line in lines[1:]]
+
+
+def to_yaml(declared: Mapping[str, Any], indent: str = "    ") -> str:
+    """The ``completeness:`` block of a catalogue entry, every text quoted, lists one line per indicator.
+
+    Parameters
+    ----------
+    declared : mapping
+        As :func:`coverage_of` returns it, plus optional ``previous``, ``total_tolerance``, ``accepted_missing``.
+    indent : str
+        Indentation of the ``completeness:`` key.
+
+    Returns
+    -------
+    str
+        YAML lines ending with a newline; ``yaml.safe_load`` of them gives ``{"completeness": declared}``.
+    """
+    inner = indent + "  "
+    lines = [f"{indent}completeness:"]
+    for key, value in declared.items():
+        if isinstance(value, Mapping):
+            lines.append(f"{inner}{key}:")
+            lines += [
+                f"{inner}  {json.dumps(k, ensure_ascii=False)}: {json.dumps(v)}" for k, v in value.items()
+            ]
+        elif isinstance(value, list) and key in ("indicators", "accepted_missing"):
+            lines.append(f"{inner}{key}:")
+            lines += [f"{inner}  - {json.dumps(v, ensure_ascii=False)}" for v in value]
+        elif isinstance(value, list):
+            flow = _flow(value, inner + "  ")
+            lines.append(f"{inner}{key}: {flow[0]}")
+            lines += flow[1:]
+        else:
+            lines.append(f"{inner}{key}: {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines) + "\n"
