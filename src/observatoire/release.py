@@ -146,8 +146,34 @@ def _execute(
 
 def _facts_variables(outputs_dir: Path) -> dict[str, str]:
     from observatoire import facts
+    from observatoire.escaping import markdown_text
 
-    return facts.to_variables(facts.load_facts(outputs_dir))
+    # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.escaping).
+    return {k: markdown_text(v) for k, v in facts.to_variables(facts.load_facts(outputs_dir)).items()}
+
+
+def _verify_raw(source_ids: list[str]) -> None:
+    from observatoire import catalogue
+
+    catalogue.verify_present(source_ids)
+
+
+def _check_writable(site_dir: Path, theme_id: str) -> None:
+    """Refuse to build when the site cannot take the edition (checked before the build, not after it)."""
+    folders = [site_dir, site_dir / theme_id]
+    existing = [f for f in folders if f.exists()] or [next(p for p in site_dir.parents if p.exists())]
+    for folder in existing:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+            os.close(handle)
+            os.remove(probe)
+        except OSError as exc:
+            raise ReleaseError(
+                f"{_shown(folder)} is not writable ({exc.strerror or exc}): nothing was built"
+            ) from None
+    index = site_dir / "index.html"
+    if index.exists() and not os.access(index, os.W_OK):
+        raise ReleaseError(f"{_shown(index)} is not writable: nothing was built")
 
 
 def _lint(project_dir: Path) -> list[str]:
@@ -277,6 +303,7 @@ def key_inputs(theme: Theme, year: int, parameters: Mapping[str, Any], kernel_na
         "renderer": mf.sha256_json(_renderer_available()),
         "python": mf.sha256_json(list(sys.version_info[:2])),
         "kernel": mf.sha256_json(kernel_name),
+        "SOURCE_DATE_EPOCH": mf.sha256_json(os.environ.get("SOURCE_DATE_EPOCH")),  # the PDF carries it
     }
     for source_id in theme.source_ids(parameters):
         inputs[f"input:{source_id}"] = theme.catalogue[source_id].sha256
@@ -515,6 +542,8 @@ def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in site_dir.glob(f"{STAGING_PREFIX}{theme_id}-{year}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in site_dir.glob(".*.tmp"):  # a site index write that was interrupted
+        leftover.unlink(missing_ok=True)
 
 
 def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, replace: bool) -> Path:
@@ -627,6 +656,7 @@ def build_edition(
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(edition_dir):
         if publish:
+            _check_writable(site_dir, theme.id)
             _cleanup_leftovers(site_dir, theme.id, year)
         return _build_locked(
             theme,
@@ -668,6 +698,9 @@ def _build_locked(
         key = mf.build_key(inputs)
         target = site_dir / theme.id / str(year) if publish else edition_dir / "site"
         previous = mf.read_manifest(target)
+        _verify_raw(
+            theme.source_ids(parameters)
+        )  # a flipped byte in data/raw/ is noticed even with no change
         cached = None if force else _cached(target, key)
 
     result = EditionResult(
