@@ -193,6 +193,7 @@ FAKES = textwrap.dedent(
         patch(release, "_fetch", lambda ids: hang("fetch") or [])
         patch(release, "_validate", lambda ids: hang("validate"))
         patch(release, "_execute", execute)
+        patch(release, "_facts", lambda out: {})
         patch(release, "_facts_variables", variables)
         patch(release, "_lint", lambda project: hang("lint") or [])
         patch(release, "_render", render)

@@ -38,7 +38,7 @@ HOSTILE = {
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("<b onmouseover=alert(1)>x</b>", r"\<b onmouseover\=alert(1)\>x\</b\>"),
+        ("<b onmouseover=alert(1)>x</b>", r"\<b onmouseover=alert(1)\>x\</b\>"),
         ("[l](javascript:alert(1))", r"\[l\](javascript:alert(1))"),
         ("a | b", r"a \| b"),
         ("- item", r"\- item"),

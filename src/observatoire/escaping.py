@@ -38,7 +38,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 #: ASCII punctuation that pandoc Markdown (and Quarto shortcodes) give a meaning to. Quotes, apostrophes, commas,
 #: full stops and hyphens are left alone so that typography (curly quotes, dashes) keeps working inside text.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@!&=])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@&])")
 #: What starts a block when it opens a line: a list item, a block quote, a caption, a numbered item, a div.
 _MARKDOWN_BLOCK_START = re.compile(r"^(?:([-+:]|\d+[.)])(?=\s|$)|([>%]))")
 #: typst markup specials (escapable with a backslash in markup mode).
