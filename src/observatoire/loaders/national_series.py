@@ -121,14 +121,12 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
             raise InputError(
                 path, schema.place(line, "publisher"), "empty value: every figure names its publisher"
             )
-    unsafe = raw["source_url"].map(lambda url: safe_url(url) is None)
-    if unsafe.any():
-        line = raw.index[unsafe.to_numpy()][0]
-        raise InputError(
-            path,
-            schema.place(line, "source_url"),
-            f"{raw.at[line, 'source_url']!r} is not an http(s) URL: a source is cited by a web address",
-        )
+    schema.check_rows(
+        raw["source_url"].map(lambda url: safe_url(url) is None),
+        path,
+        "source_url",
+        lambda line: f"{raw.at[line, 'source_url']!r} is not an http(s) URL: a source is cited by a web address",
+    )
     if layout == "curated":
         schema.check_known(raw["compiled_in"], COMPILATIONS, path, "compiled_in", "compilation")
     schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)

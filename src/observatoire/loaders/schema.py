@@ -309,6 +309,23 @@ def _first(mask: pd.Series) -> object:
     return mask.index[int(np.flatnonzero(mask.to_numpy())[0])]
 
 
+def check_rows(bad: pd.Series, file: str | Path, column: str | None, rule) -> None:
+    """Raise one :class:`InputError` at the first row where ``bad`` is True (rows indexed by physical line).
+
+    Parameters
+    ----------
+    bad : pandas.Series of bool
+        The rows that break the rule.
+    file, column : str
+        For the message (``column`` None: the place is the line alone).
+    rule : str or callable
+        The rule, or a function of the line returning it (to quote the row's values).
+    """
+    if bad.any():
+        line = _first(bad)
+        raise InputError(file, place(line, column), rule(line) if callable(rule) else rule)
+
+
 def check_known(values: pd.Series, known: Iterable[str], file: str | Path, column: str, what: str) -> None:
     """Check every value is one of ``known``.
 

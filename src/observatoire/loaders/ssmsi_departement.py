@@ -411,24 +411,21 @@ def _check_population_and_rates(
         that does not follow from the row's count and population.
     """
     zero = population.eq(0) & population.notna()
-    if zero.any():
-        line = zero.index[int(np.flatnonzero(zero.to_numpy())[0])]
-        raise InputError(
-            path, schema.place(line, layout.population), "population 0: a population must be > 0"
-        )
+    schema.check_rows(zero, path, layout.population, "population 0: a population must be > 0")
     per_inhabitant = ~raw[layout.indicator].isin(RATE_NOT_PER_INHABITANT)
     expected = counts / population * 1000.0
     gap = (rates - expected).abs()
     wrong = per_inhabitant & rates.notna() & population.notna() & (gap > RATE_TOLERANCE * (1.0 + expected))
-    if wrong.any():
-        line = wrong.index[int(np.flatnonzero(wrong.to_numpy())[0])]
-        raise InputError(
-            path,
-            schema.place(line, layout.rate),
+    schema.check_rows(
+        wrong,
+        path,
+        layout.rate,
+        lambda line: (
             f"rate {raw.at[line, layout.rate]!r} does not match count {raw.at[line, layout.count]!r} and "
             f"population {raw.at[line, layout.population]!r} (1,000 x count / population = "
-            f"{expected.loc[line]:.7f})",
-        )
+            f"{expected.loc[line]:.7f})"
+        ),
+    )
 
 
 def _check_complete_grid(table: pd.DataFrame, path: Path, layout: Layout, geo_level: str) -> None:
