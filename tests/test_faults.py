@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatoire import cli, paths, release, themes
+from observatoire import cli, paths, plan, release, themes
 from observatoire.errors import InputError
 from observatoire.release import ReleaseError, build_edition
 from observatoire.rendering import fallback
@@ -329,9 +329,9 @@ def test_a_flipped_byte_in_a_raw_file_is_noticed_by_a_no_change_release(project,
 def test_source_date_epoch_is_part_of_the_build_key(project, monkeypatch):
     theme = _fixture_theme(project)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    first = release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
+    first = plan.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
-    second = release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
+    second = plan.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
     assert [k for k in first if first[k] != second[k]] == ["SOURCE_DATE_EPOCH"]
 
 
