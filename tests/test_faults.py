@@ -347,3 +347,20 @@ def test_an_interrupted_atomic_write_leaves_no_temporary_file(tmp_path, monkeypa
         fallback.write_atomic(target, b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
     assert target.read_text(encoding="utf-8") == "old"
+
+
+def test_the_batch_refuses_an_unwritable_site_before_building(raw_data, tmp_path, monkeypatch):
+    from observatoire import batch
+
+    monkeypatch.setattr(batch, "build_task", lambda *args: pytest.fail("an edition was built"))
+    site = tmp_path / "_site"
+    site.write_text("a file where the site folder should be", encoding="utf-8")
+    outcomes = batch.run_batch(
+        edition_requests=[batch.EditionRequest("annual", 2024)],
+        site_dir=site,
+        build_dir=tmp_path / "build",
+        serial=True,
+        progress=False,
+    )
+    assert [o.status for o in outcomes] == ["failed"]
+    assert "is not writable" in outcomes[0].reason

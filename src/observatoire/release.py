@@ -248,7 +248,14 @@ def _cached(folder: Path, key: str) -> dict[str, Any] | None:
 
 
 def is_unchanged(plan: EditionPlan) -> bool:
-    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact."""
+    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact.
+
+    Raises
+    ------
+    InputError
+        A raw file the edition reads no longer matches the catalogue (checked even when nothing changed).
+    """
+    _verify_raw(plan.theme.source_ids(plan.parameters))
     return _cached(plan.target, plan.key) is not None
 
 
