@@ -29,11 +29,11 @@ if TYPE_CHECKING:  # pandas is imported only where a frame is escaped: the catal
 
 __all__ = ["markdown_text", "html_text", "typst_text", "csv_cell", "csv_frame", "safe_url", "one_line"]
 
-#: ``{{`` with a WORD JOINER (U+2060, invisible) between the braces. Quarto reads a ``{{< var >}}`` value as
-#: Markdown and expands shortcodes in the result even when every brace was backslash-escaped (measured with
-#: Quarto 1.10.18: ``\{\{\< meta title \>\}\}`` in ``_variables.yml`` printed the title); no shortcode starts
-#: without two adjacent braces.
-SHORTCODE_BREAK = "{\u2060{"
+#: Put between two adjacent braces (invisible). Quarto reads a ``{{< var >}}`` value as Markdown and expands
+#: shortcodes in the result even when every brace was backslash-escaped (measured with Quarto 1.10.18:
+#: ``\{\{\< meta title \>\}\}`` in ``_variables.yml`` printed the title); no shortcode starts without ``{{``.
+WORD_JOINER = "\u2060"
+_DOUBLE_BRACE = re.compile(r"\{(?=\{)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 #: ASCII punctuation that pandoc Markdown (and Quarto shortcodes) give a meaning to. Quotes, apostrophes, commas,
@@ -64,7 +64,7 @@ def markdown_text(value: object) -> str:
 
     Every character Markdown, raw HTML, math, citations, attributes and Quarto shortcodes rely on is
     backslash-escaped (pandoc's ``all_symbols_escapable``); a leading list, quote or caption marker is escaped
-    too; ``{{`` gets an invisible word joiner between its braces (:data:`SHORTCODE_BREAK`). The result shows the
+    too; ``{{`` gets an invisible word joiner between its braces (:data:`WORD_JOINER`). The result shows the
     original characters in HTML and PDF, in the document and in a ``{{< var >}}`` value alike.
 
     Parameters
@@ -77,7 +77,7 @@ def markdown_text(value: object) -> str:
     str
         One line of inert Markdown.
     """
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", re.sub(r"\{(?=\{)", "{\u2060", one_line(value)))
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _DOUBLE_BRACE.sub("{" + WORD_JOINER, one_line(value)))
     return _MARKDOWN_BLOCK_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
 
 
