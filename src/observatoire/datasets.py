@@ -95,7 +95,8 @@ def _read_cache(cache: Path) -> pd.DataFrame | None:
 def _write_cache(cache: Path, table: pd.DataFrame) -> None:
     """Store a table in the cache atomically (temporary file beside it, renamed; removed on any failure)."""
     cache.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in cache.parent.glob(".*.tmp"):  # left by a process killed while writing
+    # Left by a process killed while writing, or pickles of earlier versions (never loaded: removed).
+    for leftover in [*cache.parent.glob(".*.tmp"), *cache.parent.glob("*.pickle")]:
         leftover.unlink(missing_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent)
     os.close(handle)
