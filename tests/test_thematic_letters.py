@@ -124,7 +124,10 @@ def test_outre_mer_title_states_its_scope():
 #: Generated French a reader stumbles on: (pattern, why).
 BAD_FRENCH = (
     (re.compile(r"\(s\)"), "a plural left to the reader"),
-    (re.compile(r"(?<![\d\u202f ])[01] (départements|associations|victimes|couples)\b"), "a plural after 0 or 1"),
+    (
+        re.compile(r"(?<![\d\u202f ])[01] (départements|associations|victimes|couples)\b"),
+        "a plural after 0 or 1",
+    ),
     (re.compile(r"\bdans 1\b"), "'dans 1' instead of a word"),
     (re.compile(r"\d,\d+ victimes\b"), "a fractional count of victims"),
     (re.compile(r"\bnotebook\b", re.IGNORECASE), "an English word"),
@@ -133,7 +136,10 @@ BAD_FRENCH = (
         "a capital after a colon or a semicolon",
     ),
     (re.compile(r"\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix) départements? sur\b"), "spelled out"),
-    (re.compile(r"n'a pas été publiée? pour"), "'not published' where the figure is only absent from the series"),
+    (
+        re.compile(r"n'a pas été publiée? pour"),
+        "'not published' where the figure is only absent from the series",
+    ),
 )
 
 
