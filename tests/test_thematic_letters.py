@@ -21,6 +21,7 @@ import yaml
 from observatoire import datasets, paths, release, themes
 from observatoire.indicators import sexual as vs
 from observatoire.indicators import surveys
+from observatoire.indicators import territories as terr
 from observatoire.indicators import trafficking as tr
 
 THEMATIC = ("traite", "violences_sexuelles", "outre_mer")
@@ -196,3 +197,101 @@ def test_traite_letter_says_who_ran_the_2024_survey(built):
     assert "conduite par la MIPROF." in text
     assert "la MIPROF et le SSMSI interrogent" not in text
     assert "72 % des victimes accompagnées" in text  # a 2024 figure of the series, used
+
+
+# -- significance: every claim of the thematic letters, both tests ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def panels(raw_data):
+    from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+
+    ssmsi = datasets.ssmsi_departement("ssmsi_dep_2024")
+    population = datasets.population("insee_pop_gca")
+    return {
+        key: terr.panel(ssmsi, population, name, last_year=2024)
+        for key, name in (("cbvif", INTRAFAMILY), ("vs", SEXUAL))
+    }
+
+
+def _overseas_comparison(panel, year=2024):
+    compared = terr.compare_to_reference(panel[panel["year"] == year])
+    return compared[compared["geo_code"].isin(terr.OVERSEAS_NAMES)]
+
+
+def test_overseas_comparisons_poisson_and_overdispersion_aware(panels):
+    # The audit: with the between-département variation, only two of the four "significantly higher" sexual
+    # violence rates remain (Guyane and La Réunion), and Mayotte is no longer "significantly lower".
+    vs_dom = _overseas_comparison(panels["vs"]).set_index("area")
+    above = vs_dom["rate_ratio"] > 1
+    assert sorted(vs_dom.index[vs_dom["rr_significant_poisson"] & above]) == [
+        "Guadeloupe",
+        "Guyane",
+        "La Réunion",
+        "Martinique",
+    ]
+    assert sorted(vs_dom.index[vs_dom["rr_significant"] & above]) == ["Guyane", "La Réunion"]
+    assert not (vs_dom["rr_significant"] & ~above).any()
+    for dom in (vs_dom, _overseas_comparison(panels["cbvif"]).set_index("area")):
+        assert (
+            dom["rr_significant"] <= dom["rr_significant_poisson"]
+        ).all()  # the aware test is never bolder
+
+
+def _facts(result) -> dict:
+    import json
+
+    facts = {}
+    for path in sorted((result.build_dir / "outputs" / "facts").glob("*.json")):
+        facts.update(json.loads(path.read_text(encoding="utf-8"))["facts"])
+    return facts
+
+
+@pytest.mark.e2e
+def test_outre_mer_claims_significance_only_where_the_aware_test_does(built, panels):
+    facts = _facts(built["outre_mer"])
+    year = built["outre_mer"].year
+    first = int(panels["vs"]["year"].min())
+    areas = [*terr.OVERSEAS_NAMES, terr.METRO]
+    for key, panel in panels.items():
+        dom = _overseas_comparison(panel, year)
+        for sign, fact in ((1, f"om_{key}_nb_dom_dessus"), (-1, f"om_{key}_nb_dom_dessous")):
+            direction = sign * (dom["rate_ratio"] - 1) > 0
+            aware = int((dom["rr_significant"] & direction).sum())
+            poisson = int((dom["rr_significant_poisson"] & direction).sum())
+            assert facts[fact]["value"] == aware, (fact, aware, poisson)
+        trends = terr.trends(panel[panel["geo_code"].isin(areas)], first, year)
+        dom_trends = trends[trends["geo_code"].isin(terr.OVERSEAS_NAMES)]
+        aware = int((dom_trends["significant"] & (dom_trends["annual_change"] > 0)).sum())
+        assert facts[f"om_{key}_nb_dom_tendance_hausse"]["value"] == aware
+        assert aware <= int((dom_trends["significant_poisson"] & (dom_trends["annual_change"] > 0)).sum())
+    # The key figure and the key points print these facts (templates), never a Poisson count.
+    index = (paths.ROOT / "publications" / "outre_mer" / "index.qmd").read_text(encoding="utf-8")
+    assert "_poisson" not in index and "f.om_vs_nb_dom_dessus" in index
+
+
+@pytest.mark.e2e
+def test_violences_sexuelles_claims_significance_only_where_the_aware_test_does(built, panels):
+    from observatoire import statistics
+
+    result = built["violences_sexuelles"]
+    facts = _facts(result)
+    year = result.year
+    panel = panels["vs"]
+    national = panel[panel["geo_code"] == terr.FRANCE].set_index("year").sort_index().loc[:year]
+    change = statistics.change_test(national.index, national["count"], year, exposure=national["population"])
+    assert change.significant_poisson  # plain Poisson calls the one-year change significant ...
+    verdict = facts["vs_evolution_taux_signif"]["value"]
+    assert verdict == (
+        "significative" if change.significant else "non significative"
+    )  # ... the letter does not
+    deps = terr.trends(
+        panel[~panel["geo_code"].isin([terr.FRANCE, terr.METRO])], int(panel["year"].min()), year
+    )
+    for fact, sign in (("vs_nb_dep_hausse", 1), ("vs_nb_dep_baisse", -1)):
+        moving = sign * deps["annual_change"] > 0
+        aware = int((deps["significant"] & moving).sum())
+        assert facts[fact]["value"] == aware
+        assert aware <= int((deps["significant_poisson"] & moving).sum())
+    text = _letter_text(result)
+    assert f"cette évolution est {verdict}" in text
