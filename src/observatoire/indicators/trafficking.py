@@ -661,22 +661,13 @@ def survey_run_years(rows: pd.DataFrame) -> dict[int, int]:
 
 
 def french_date(date: object) -> str | None:
-    """The month and year of a date of the series in French words, for "publiée en ...": ``"2025-10"`` and
-    ``"2025-10-11"`` -> ``"octobre 2025"``, ``"2022"`` -> ``"2022"``; None when absent.
+    """The month and year of a date of the series, for "publiée en ...": ``"2025-10-11"`` -> ``"octobre 2025"``.
 
-    Examples
-    --------
-    >>> french_date("2025-10")
-    'octobre 2025'
+    None when absent (:func:`observatoire.formatting.format_date` with ``day=False``).
     """
-    from observatoire.formatting import MONTHS_FR
+    from observatoire.formatting import format_date
 
-    if not _present(date):
-        return None
-    parts = str(date).split("-")
-    if len(parts) == 1:
-        return parts[0]
-    return f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
+    return format_date(date, day=False) if _present(date) else None
 
 
 def publication_date(rows: pd.DataFrame, year: int) -> str | None:
