@@ -44,11 +44,12 @@ def test_traite_producer_is_read_per_year(rows):
     producers = tr.producers_by_year(rows)
     assert producers[2018] == "MIPROF / ONDRP"
     assert producers[2021] == "MIPROF / SSMSI"
-    assert producers[2024] == "MIPROF"  # the 2024 survey was run by MIPROF alone
+    assert producers[2024] == "MIPROF"  # "enquête pilotée par la Miprof seule"
+    assert producers[2023] == "MIPROF"  # "enquête 2024 pilotée par la Miprof" (the 2023 data)
     assert tr.producer_words(producers[2024]) == "la MIPROF"
     assert tr.producer_words(producers[2021]) == "la MIPROF et le SSMSI"
     source = tr.source_text(rows, 2024)
-    assert source.startswith("MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2023), MIPROF (2024)")
+    assert source.startswith("MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2022), MIPROF (2023-2024)")
 
 
 def test_traite_victims_followed_are_not_called_supported(rows):

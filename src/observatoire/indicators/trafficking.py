@@ -1,7 +1,7 @@
 """Trafficking in human beings: the annual survey of victims supported by associations (theme ``traite``).
 
 Since the 2015 reference year, MIPROF (with the Interior ministry's statistical service, ONDRP then SSMSI, up to
-the 2023 reference year; alone for 2024, as the series records) asks the associations that support victims of
+the 2022 reference year; alone for the surveys run in 2024 and 2025, as the records say) asks the associations that support victims of
 trafficking and exploitation how many victims they identified ("repérées") and supported ("accompagnées", "suivies"
 in the first editions) during the year, and who those victims are. A year of this module is a reference year: the
 survey runs the year after (the series records the 2023 data as "enquête 2024"). The published figures of each edition
@@ -510,14 +510,26 @@ def producer(publisher: object) -> str | None:
     return str(publisher).split("(")[0].strip()
 
 
+#: A record's own statement that MIPROF alone ran the survey ("enquête 2024 pilotée par la Miprof", "enquête
+#: pilotée par la Miprof seule"): more specific than the ``publisher`` column, which names the usual partnership.
+_MIPROF_ALONE = re.compile(r"pilot[ée]+e par la miprof", re.IGNORECASE)
+
+
 def producers_by_year(rows: pd.DataFrame) -> dict[int, str]:
-    """The producer of every survey year (:func:`producer` of its rows; the first row of the year decides)."""
+    """The producer of every survey year, as its records say.
+
+    A note of the year stating that MIPROF ran ("piloted") the survey decides ("MIPROF": the 2023 and 2024
+    reference years); otherwise the :func:`producer` of the year's first row.
+    """
     out: dict[int, str] = {}
     if "publisher" not in rows.columns:
         return out
     for year, group in rows.sort_values(["year", "indicator"], kind="stable").groupby("year"):
+        notes = " ".join(str(n) for n in group.get("note", pd.Series(dtype=str)).dropna())
         names = [p for p in (producer(v) for v in group["publisher"]) if p]
-        if names:
+        if _MIPROF_ALONE.search(notes):
+            out[int(year)] = "MIPROF"
+        elif names:
             out[int(year)] = names[0]
     return out
 
