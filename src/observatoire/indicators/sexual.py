@@ -261,7 +261,9 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
         relays.append(f"chiffre officiel relayé par {relay}" if relay else "")
         references.append(None if (row["indicator"], int(row["year"])) in unstated else int(row["year"]))
         ages = SURVEY_AGES.get(str(row["enquete"]), str(row["ages"]))
-        who = _SEX_WORDS.get(str(row["sexe"]), str(row["sexe"]).lower())
+        # A share (of women among victims...) is a share of the people the survey interviews, of both sexes.
+        sex = "Ensemble" if str(row.get("mesure")) == "part" else str(row["sexe"])
+        who = _SEX_WORDS.get(sex, sex.lower())
         populations.append(f"{who}, âges non précisés" if ages == "non précisé" else f"{who} de {ages}")
         date = str(row.get("date_source") or "")
         editions.append(f"{row['enquete']}, publication {date}" if date else str(row["enquete"]))
