@@ -161,6 +161,7 @@ def _letter_text(result) -> str:
     publication = result.build_dir / "publication"
     parts = [p.read_text(encoding="utf-8") for p in sorted(publication.rglob("*.qmd"))]
     text = "\n".join(parts)
+    text = re.sub(r"^\s*:{3,}.*$", " ", text, flags=re.MULTILINE)  # div fences are not prose
     text = re.sub(r"\{\{<.*?>\}\}|\{#[^}]*\}|\]\([^)]*\)", " ", text)
     return re.sub(r"[\s\u202f\u00a0]+", " ", text)
 
