@@ -357,8 +357,8 @@ class FunnelResult:
     tau2 : float
         Between-area variance of the rates (additive random effects; 0 when ``phi <= 1``).
     sensitivity : DataFrame or None
-        ``statistics.funnel_sensitivity``: ``phi``, ``tau2`` and the areas flagged for 5, 10 and 20 %
-        winsorising.
+        ``statistics.funnel_sensitivity``: ``phi``, ``tau2`` and the areas outside the widest adjusted limits
+        for 5, 10 and 20 % winsorising.
     """
 
     table: pd.DataFrame
@@ -414,7 +414,10 @@ def funnel(
     if not set(levels) <= {0.95, 0.998}:
         raise ValueError(f"funnel: levels must be 0.95 and/or 0.998, got {levels!r}")
     table = df.dropna(subset=["count", "population"]).reset_index(drop=True)
-    result = adjusted_funnel(table["count"], table["population"], target_rate, "additive", winsor, per)
+    # the sensitivity table reads the widest limits: those the letters name outliers by
+    result = adjusted_funnel(
+        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=max(levels)
+    )
     target_rate = result.attrs["target_rate"]
     for column in ("rate", "expected", "z", "z_adj", "p_adj"):
         table[column] = result[column]
