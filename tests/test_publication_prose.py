@@ -37,6 +37,8 @@ ALLOWLIST: tuple[dict, ...] = (
 
 FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)
 SHORTCODE = re.compile(r"\{\{<.*?>\}\}", re.DOTALL)
+#: Template expressions and logic (``[[ f.key ]]``, ``[% if ... %]``, ``[# ... #]``): where the numbers come from.
+TEMPLATE = re.compile(r"\[\[.*?\]\]|\[%.*?%\]|\[#.*?#\]", re.DOTALL)
 COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 FENCED_CODE = re.compile(r"^(```|~~~).*?^\1\s*$", re.DOTALL | re.MULTILINE)
 ALT = re.compile(r"""fig-alt=(?P<q>["'])(?P<alt>.*?)(?P=q)""")
@@ -67,7 +69,7 @@ def visible_prose(text: str) -> str:
     front = FRONT_MATTER.match(text)
     if front:
         text = "".join("\n" if ch == "\n" else " " for ch in front.group(0)) + text[front.end() :]
-    for pattern in (COMMENT, FENCED_CODE, SHORTCODE):
+    for pattern in (COMMENT, FENCED_CODE, SHORTCODE, TEMPLATE):
         text = _blank_out(text, pattern)
     # Keep the alt text of figures (prose), drop the rest of the attribute blocks (ids, classes, keys).
     text = _blank_out(

@@ -52,6 +52,7 @@ __all__ = [
     "format_signed",
     "format_interval",
     "format_p_value",
+    "format_date",
     "format_value",
 ]
 
@@ -334,3 +335,34 @@ def format_p_value(p: object, threshold: float = 0.001) -> str:
         return f"p{NBSP}<{NBSP}{format_number(threshold, decimals)}"
     decimals = max(2, 1 - Decimal(repr(value)).adjusted()) if value > 0 else 2
     return f"p{NBSP}={NBSP}{format_number(value, decimals)}"
+
+
+def format_date(date: object, day: bool = True) -> str:
+    """A date of a catalogue or series record in French words, at the precision the record gives.
+
+    Parameters
+    ----------
+    date : str
+        ``"YYYY"``, ``"YYYY-MM"`` or ``"YYYY-MM-DD"``.
+    day : bool, default True
+        False drops the day ("octobre 2023"), for "publiée en ...".
+
+    Returns
+    -------
+    str
+        ``"26 janvier 2025"``, ``"octobre 2025"``, ``"2022"``; :data:`NOT_AVAILABLE` when missing.
+
+    Examples
+    --------
+    >>> format_date("2025-01-26")
+    '26 janvier 2025'
+    >>> format_date("2023-10-11", day=False)
+    'octobre 2023'
+    """
+    if is_missing(date) or not str(date).strip():
+        return NOT_AVAILABLE
+    parts = str(date).strip().split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
+    return f"{int(parts[2])} {month}" if day and len(parts) == 3 else month

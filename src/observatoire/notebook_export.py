@@ -35,7 +35,7 @@ def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
     lines = [
         "## Voir les calculs",
         "",
-        "Chaque chiffre de cette lettre est calculé par un notebook exécuté pour cette édition. Ses pages montrent "
+        "Chaque chiffre de cette lettre est calculé par un carnet de calcul exécuté pour cette édition. Ses pages montrent "
         "les paramètres utilisés, le code et les résultats intermédiaires :",
         "",
     ]

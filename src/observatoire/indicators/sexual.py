@@ -205,3 +205,85 @@ def add_revision_fact(facts, rev: dict | None, year: int, *, source_id: str, edi
         missing="Aucune autre édition de la base n'est disponible pour illustrer les révisions.",
         note="plus forte révision relative entre deux éditions de la base départementale, années communes",
     )
+
+
+# Victimisation surveys in the thematic letter ------------------------------------------------------------------
+
+#: The population each survey interviews about sexual violence (its self-administered module): the CVS asked
+#: people aged 18 to 75, the VRS people aged 18 or more. A record whose unit gives other bounds for the same
+#: survey (the series has "persons 18-76" for CVS rows) is shown with the survey's bounds and the discrepancy in
+#: its note (listed in docs/REVIEWING.md).
+SURVEY_AGES = {"CVS": "18 à 75 ans", "VRS": "18 ans ou plus"}
+
+#: Phrases of the series' notes saying that the year column is not the reference year of the estimate.
+_NO_REFERENCE_YEAR = ("year = publication year", "reference year not explicit")
+
+_SEX_WORDS = {"Femmes": "femmes", "Hommes": "hommes", "Ensemble": "personnes"}
+
+
+def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
+    """Survey estimates on sexual violence with what their record says: edition, reference year, population, unit.
+
+    Parameters
+    ----------
+    survey_rows : DataFrame
+        Rows of ``observatoire.indicators.surveys.survey_table`` for sexual violence (columns ``indicator,
+        enquete, mesure, libelle, sexe, year, value, ages, periode, source, date_source, note``).
+    ns : DataFrame
+        The national series (for ``publisher`` and the relaying site).
+
+    Returns
+    -------
+    DataFrame
+        The input with ``annee_reference`` (int, or None when the record says the year column is a publication
+        year or does not give the reference year), ``population`` (e.g. "femmes de 18 ans ou plus"),
+        ``edition`` (survey and publication date, e.g. "VRS, publication 2023-12-14"), ``producteur`` (publisher
+        of the record) and ``relais`` ("chiffre officiel relayé par ..." or "").
+    """
+    from observatoire.loaders.national_series import relayed_by
+
+    out = survey_rows.copy().reset_index(drop=True)
+    keyed = ns.assign(year=ns["year"].astype(int)).drop_duplicates(["indicator", "year", "value"])
+    keyed = keyed.set_index(["indicator", "year", "value"])
+    # A note saying the year column is a publication year applies to every row of that indicator and year.
+    unstated = {
+        (row["indicator"], int(row["year"]))
+        for _, row in out.iterrows()
+        if any(phrase in str(row.get("note") or "") for phrase in _NO_REFERENCE_YEAR)
+    }
+    producers, relays, references, populations, editions = [], [], [], [], []
+    for _, row in out.iterrows():
+        key = (row["indicator"], int(row["year"]), float(row["value"]))
+        record = keyed.loc[key] if key in keyed.index else None
+        note = str(row.get("note") or "")
+        producers.append("" if record is None else str(record.get("publisher") or "").split(" (")[0])
+        relay = relayed_by(note) if note else None
+        relays.append(f"chiffre officiel relayé par {relay}" if relay else "")
+        references.append(None if (row["indicator"], int(row["year"])) in unstated else int(row["year"]))
+        ages = SURVEY_AGES.get(str(row["enquete"]), str(row["ages"]))
+        # A share (of women among victims...) is a share of the people the survey interviews, of both sexes.
+        sex = "Ensemble" if str(row.get("mesure")) == "part" else str(row["sexe"])
+        who = _SEX_WORDS.get(sex, sex.lower())
+        populations.append(f"{who}, âges non précisés" if ages == "non précisé" else f"{who} de {ages}")
+        date = str(row.get("date_source") or "")
+        editions.append(f"{row['enquete']}, publication {date}" if date else str(row["enquete"]))
+    out["annee_reference"] = pd.array(references, dtype="Int64")
+    out["population"] = populations
+    out["edition"] = editions
+    out["producteur"] = producers
+    out["relais"] = relays
+    return out
+
+
+def survey_source_text(records: pd.DataFrame, compilation_edition: str) -> str:
+    """The "Source" line of the survey figure and table: the publishers of the estimates shown, official first.
+
+    A figure known only through a relaying site keeps its official publisher here; the site is named in the
+    table ("chiffre officiel relayé par ..."), never as the source.
+    """
+    publishers = [p for p in dict.fromkeys(records["producteur"]) if p]
+    named = " ; ".join(publishers) if publishers else "donnée non disponible"
+    return (
+        f"{named} ; chiffres officiels publiés, compilés avec leur source dans la série nationale de "
+        f"l'Observatoire (édition {compilation_edition})"
+    )

@@ -1,8 +1,10 @@
 """Trafficking in human beings: the annual survey of victims supported by associations (theme ``traite``).
 
-Since the 2015 reference year, MIPROF and the Interior ministry's statistical service (ONDRP, then SSMSI) ask the
-associations that support victims of trafficking and exploitation how many victims they identified ("repérées")
-and supported ("accompagnées") during the year, and who those victims are. The published figures of each edition
+Since the 2015 reference year, MIPROF (with the Interior ministry's statistical service, ONDRP then SSMSI, up to
+the 2022 reference year; alone for the surveys run in 2024 and 2025, as the records say) asks the associations that support victims of
+trafficking and exploitation how many victims they identified ("repérées") and supported ("accompagnées", "suivies"
+in the first editions) during the year, and who those victims are. A year of this module is a reference year: the
+survey runs the year after (the series records the 2023 data as "enquête 2024"). The published figures of each edition
 are in the national series (``observatoire.datasets.national_series()``), rows ``traite_*``, each with the
 publication it was read in.
 
@@ -29,6 +31,7 @@ association, share of identified victims who were supported, share of supported 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -39,6 +42,7 @@ __all__ = [
     "ADMINISTRATIVE",
     "FORMS",
     "MAIN_TABLE",
+    "ORGANISATIONS",
     "OFFICIAL_MARKERS",
     "PREFIX",
     "SERIES",
@@ -48,22 +52,31 @@ __all__ = [
     "administrative_latest",
     "annual_table",
     "check_year",
-    "comparison_sentence",
+    "chosen_row",
     "comparison_year",
     "disagreements",
     "edition",
+    "editions_table",
     "forms_long",
+    "french_date",
     "long_counts",
     "main_form",
     "note_for",
     "per_association",
     "per_association_frame",
+    "producer",
+    "producer_words",
+    "producers_by_year",
+    "publication_date",
+    "published_term",
     "ratio",
     "relative_change",
     "select_values",
+    "source_of",
     "source_rank",
     "source_text",
     "survey_rows",
+    "survey_run_years",
     "survey_years",
     "year_values",
 ]
@@ -127,6 +140,26 @@ SERIES: dict[str, Series] = {
     "part_plainte": Series(
         "traite_part_victimes_ayant_porte_plainte",
         "Part des victimes accompagnées ayant porté plainte",
+        "percent",
+    ),
+    "part_reseau": Series(
+        "traite_part_exploitees_reseau_transfert_france",
+        "Part des victimes exploitées par le réseau qui a organisé leur venue en France",
+        "percent",
+    ),
+    "part_famille": Series(
+        "traite_part_exploitees_par_famille",
+        "Part des victimes exploitées par un membre de leur famille",
+        "percent",
+    ),
+    "part_mineurs_debut": Series(
+        "traite_part_majeurs_mineurs_debut_exploitation",
+        "Part des victimes majeures qui étaient mineures au début de l'exploitation",
+        "percent",
+    ),
+    "part_addiction": Series(
+        "traite_part_victimes_exploitation_sexuelle_addiction",
+        "Part des victimes d'exploitation sexuelle rendues dépendantes à des drogues ou médicaments",
         "percent",
     ),
 }
@@ -211,8 +244,8 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``indicator, year, value, source_id, source_title, source_url, source_date, note, n_sources,
-        conflict, alternatives``. ``conflict`` is True when the sources give different values; ``alternatives``
+        Columns ``indicator, year, value, source_id, source_title, source_url, source_date, note, publisher,
+        n_sources, conflict, alternatives``. ``conflict`` is True when the sources give different values; ``alternatives``
         is a French text listing the values not used with their source ("45 (Enquête traite ...)"), empty when
         there is none.
     """
@@ -226,6 +259,7 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
             "source_url",
             "source_date",
             "note",
+            "publisher",
         ]
         return pd.DataFrame(columns=[*cols, "n_sources", "conflict", "alternatives"])
     work = rows.copy()
@@ -257,6 +291,7 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
                 "source_url": chosen.get("source_url"),
                 "source_date": chosen.get("source_date"),
                 "note": chosen.get("note"),
+                "publisher": chosen.get("publisher"),
                 "n_sources": len(group),
                 "conflict": bool(values.nunique() > 1),
                 "alternatives": alternatives,
@@ -447,26 +482,85 @@ def year_values(table: pd.DataFrame, year: int) -> dict[str, float | None]:
 
 # What the notebooks cite and draw ------------------------------------------------------------------------------
 
-#: Catalogue id written in the facts of this theme: the national series (its main file names the compilation's
-#: edition); the publication each figure was read in is in the fact's note.
+#: Catalogue id of the main table of the series, written in the facts that are not one published figure
+#: (counts of editions, computed ratios); a published figure names the file its row is in (:func:`chosen_row`).
 SOURCE_ID = MAIN_TABLE
 
+#: How the letter names the survey's producers (the ``publisher`` column of the series, before its parenthesis).
+ORGANISATIONS = {"MIPROF": "la MIPROF", "ONDRP": "l'ONDRP", "SSMSI": "le SSMSI"}
 
-def edition(catalogue: dict | None = None) -> str:
-    """Edition of the national series (the catalogue entry :data:`SOURCE_ID`), e.g. ``"2025-11"``."""
+
+def edition(source_id: str = SOURCE_ID, catalogue: dict | None = None) -> str:
+    """Edition of a file of the national series in the catalogue, e.g. ``"2026-r2"``."""
     if catalogue is None:
         from observatoire.catalogue import load_catalogue
 
         catalogue = load_catalogue()
-    return str(catalogue[SOURCE_ID].edition)
+    return str(catalogue[source_id].edition)
 
 
-def source_text(catalogue: dict | None = None) -> str:
-    """The "Source" line of the theme's figures and tables (producers, survey, edition of the compilation)."""
+def producer(publisher: object) -> str | None:
+    """The organisations that ran an edition, from the ``publisher`` of its rows: ``"MIPROF / SSMSI"``.
+
+    The series records the producer of each edition (MIPROF with ONDRP to 2019, with SSMSI from 2020 to 2023,
+    MIPROF alone for 2024); the letter says what the record says, year by year.
+    """
+    if not _present(publisher):
+        return None
+    return str(publisher).split("(")[0].strip()
+
+
+#: A record's own statement that MIPROF alone ran the survey ("enquête 2024 pilotée par la Miprof", "enquête
+#: pilotée par la Miprof seule"): more specific than the ``publisher`` column, which names the usual partnership.
+_MIPROF_ALONE = re.compile(r"pilot[ée]+e par la miprof", re.IGNORECASE)
+
+
+def producers_by_year(rows: pd.DataFrame) -> dict[int, str]:
+    """The producer of every survey year, as its records say.
+
+    A note of the year stating that MIPROF ran ("piloted") the survey decides ("MIPROF": the 2023 and 2024
+    reference years); otherwise the :func:`producer` of the year's first row.
+    """
+    out: dict[int, str] = {}
+    if "publisher" not in rows.columns:
+        return out
+    for year, group in rows.sort_values(["year", "indicator"], kind="stable").groupby("year"):
+        notes = " ".join(str(n) for n in group.get("note", pd.Series(dtype=str)).dropna())
+        names = [p for p in (producer(v) for v in group["publisher"]) if p]
+        if _MIPROF_ALONE.search(notes):
+            out[int(year)] = "MIPROF"
+        elif names:
+            out[int(year)] = names[0]
+    return out
+
+
+def producer_words(name: str | None) -> str | None:
+    """French noun phrase of a producer: ``"MIPROF / SSMSI"`` -> ``"la MIPROF et le SSMSI"``."""
+    if not name:
+        return None
+    parts = [ORGANISATIONS.get(p.strip(), p.strip()) for p in name.split("/")]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def source_text(rows: pd.DataFrame, last_year: int, catalogue: dict | None = None) -> str:
+    """The "Source" line of the theme's figures and tables: the producers of the editions shown, by period.
+
+    Example: "MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2023), MIPROF (2024), enquête annuelle auprès des
+    associations ...". Computed from the ``publisher`` of the rows, never typed.
+    """
+    periods: list[list] = []
+    for year, name in sorted(producers_by_year(rows).items()):
+        if year > int(last_year):
+            continue
+        if periods and periods[-1][0] == name:
+            periods[-1][2] = year
+        else:
+            periods.append([name, year, year])
+    spans = ", ".join(f"{n} ({a})" if a == b else f"{n} ({a}-{b})" for n, a, b in periods)
     return (
-        "MIPROF et SSMSI (ONDRP jusqu'en 2019), enquête annuelle auprès des associations accompagnant des "
-        "victimes de traite des êtres humains ; chiffres publiés, compilés dans la série nationale de "
-        f"l'Observatoire (édition {edition(catalogue)})"
+        f"{spans}, enquête annuelle auprès des associations accompagnant des victimes de traite des êtres "
+        "humains ; chiffres publiés, compilés avec leur source dans la série nationale de l'Observatoire "
+        f"(édition {edition(SOURCE_ID, catalogue)})"
     )
 
 
@@ -476,8 +570,21 @@ def _indicator_of(name: str) -> str:
     return SERIES[name].indicator
 
 
+def chosen_row(rows: pd.DataFrame, name: str, year: int) -> pd.Series | None:
+    """The row used for one figure (:func:`select_values`), or None when it was not published for ``year``."""
+    selected = select_values(rows[rows["indicator"] == _indicator_of(name)])
+    selected = selected[selected["year"] == int(year)]
+    return None if selected.empty else selected.iloc[0]
+
+
+def source_of(rows: pd.DataFrame, name: str, year: int) -> str:
+    """Catalogue id of the file holding the figure used (main table or supplement); the main table if none."""
+    row = chosen_row(rows, name, year)
+    return SOURCE_ID if row is None else str(row["source_id"])
+
+
 def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
-    """Provenance of one figure for the facts file: the publication used, its date, its note, the alternatives.
+    """Provenance of one figure for the facts file: producer and official document first, then the relay.
 
     Parameters
     ----------
@@ -490,23 +597,98 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
     Returns
     -------
     str or None
-        None when the figure was not published for the year.
+        ``"<producer> : <official title> (<date>) | <comment> | chiffre officiel relayé par <site> | autres
+        valeurs publiées : ..."``; None when the figure is absent from the series for the year.
     """
-    selected = select_values(rows[rows["indicator"] == _indicator_of(name)])
-    selected = selected[selected["year"] == int(year)]
-    if selected.empty:
+    from observatoire.loaders.national_series import relayed_by
+
+    row = chosen_row(rows, name, year)
+    if row is None:
         return None
-    row = selected.iloc[0]
-    parts = [
-        f"{row['source_title']} ({row['source_date']})"
-        if _present(row["source_date"])
-        else row["source_title"]
-    ]
-    if _present(row["note"]):
-        parts.append(str(row["note"]))
+    title = str(row["source_title"])
+    if _present(row["source_date"]):
+        title = f"{title} ({row['source_date']})"
+    who = producer(row.get("publisher"))
+    parts = [f"{who} : {title}" if who else title]
+    note = str(row["note"]) if _present(row["note"]) else ""
+    comments = [p.strip() for p in note.split(" | ") if p.strip() and "relayé par" not in p]
+    parts.extend(comments)
+    relay = relayed_by(note) if note else None
+    if relay:
+        parts.append(f"chiffre officiel relayé par {relay}")
     if row["alternatives"]:
-        parts.append(f"autre(s) valeur(s) publiée(s) : {row['alternatives']}")
-    return " | ".join(str(p) for p in parts)
+        parts.append(f"autres valeurs publiées : {row['alternatives']}")
+    return " | ".join(parts)
+
+
+def published_term(rows: pd.DataFrame, year: int) -> str | None:
+    """The word the edition used for its count of supported victims: ``"suivies"`` or ``"accompagnées"``.
+
+    The first editions (2015 to 2018 reference years) counted victims "suivies" by the associations; later ones
+    victims "accompagnées". The word is read from the record of the count (its comment, not the relaying site's
+    title); the letter places both in one column only with this word beside the figure.
+    """
+    row = chosen_row(rows, "accompagnees", year)
+    if row is None:
+        return None
+    note = str(row["note"]) if _present(row["note"]) else ""
+    own = " ".join(p for p in note.split(" | ") if "relayé par" not in p).lower()
+    return "suivies" if "suivi" in own else "accompagnées"
+
+
+def editions_table(rows: pd.DataFrame, years) -> pd.DataFrame:
+    """What each survey year's record says about its edition: producer, word used for the count, publication date.
+
+    Returns
+    -------
+    DataFrame
+        Index ``year``; columns ``producteur`` (e.g. "MIPROF / SSMSI"), ``terme`` ("suivies" or "accompagnées",
+        None when no count was published) and ``publication`` (date of the publication of the count).
+    """
+    producers = producers_by_year(rows)
+    out = pd.DataFrame(index=pd.Index([int(y) for y in years], name="year", dtype=int))
+    out["producteur"] = [producers.get(y) for y in out.index]
+    out["terme"] = [published_term(rows, y) for y in out.index]
+    out["publication"] = [publication_date(rows, y) for y in out.index]
+    return out
+
+
+_SURVEY_YEAR = re.compile(r"enqu[êe]te (\d{4})", re.IGNORECASE)
+
+
+def survey_run_years(rows: pd.DataFrame) -> dict[int, int]:
+    """Reference year -> year of the survey that collected it, where a record of that year names it.
+
+    The series sometimes names the survey by the year it ran ("enquête 2024 pilotée par la Miprof" on the 2023
+    rows); only those statements are used, never a rule.
+    """
+    out: dict[int, int] = {}
+    for _, row in rows.sort_values(["year", "indicator"], kind="stable").iterrows():
+        text = f"{row.get('note') or ''} {row.get('source_title') or ''}"
+        for match in _SURVEY_YEAR.finditer(text):
+            run = int(match.group(1))
+            if run != int(row["year"]) and int(row["year"]) not in out:
+                out[int(row["year"])] = run
+    return out
+
+
+def french_date(date: object) -> str | None:
+    """The month and year of a date of the series, for "publiée en ...": ``"2025-10-11"`` -> ``"octobre 2025"``.
+
+    None when absent (:func:`observatoire.formatting.format_date` with ``day=False``).
+    """
+    from observatoire.formatting import format_date
+
+    return format_date(date, day=False) if _present(date) else None
+
+
+def publication_date(rows: pd.DataFrame, year: int) -> str | None:
+    """Date of the publication of the year's count of supported victims (else of any figure of the year)."""
+    for name in ("accompagnees", "associations", "reperees"):
+        row = chosen_row(rows, name, year)
+        if row is not None and _present(row["source_date"]):
+            return str(row["source_date"])
+    return None
 
 
 def _present(value: object) -> bool:
@@ -612,20 +794,3 @@ def main_form(values: dict[str, float | None]) -> str | None:
         return None
     best = max(shares, key=lambda k: shares[k])
     return FORMS[best].label.lower()
-
-
-def comparison_sentence(facts, previous_year: int) -> str:
-    """The French sentence comparing the year with an earlier edition, from facts already declared.
-
-    Built from the formatted texts of ``traite_accompagnees_precedente``, ``traite_associations_precedente``
-    and the three ``traite_evolution_*`` facts, so that the sentence and the facts can never disagree.
-    """
-    t = facts.text
-    return (
-        f"Par rapport à l'édition {previous_year} ({t('traite_accompagnees_precedente')} victimes accompagnées par "
-        f"{t('traite_associations_precedente')} associations répondantes), le nombre de victimes accompagnées "
-        f"varie de {t('traite_evolution_accompagnees')}, celui des associations répondantes de "
-        f"{t('traite_evolution_associations')} et le nombre moyen de victimes accompagnées par association de "
-        f"{t('traite_evolution_par_association')}. Ces écarts tiennent d'abord au nombre et à l'identité des "
-        "associations qui répondent : ils ne mesurent pas une évolution de la traite elle-même."
-    )

@@ -1,0 +1,299 @@
+"""What the thematic letters assert is what their sources support (issue 12).
+
+Unit tests on the real national series (fast): the trafficking survey is described year by year as its record
+says (producer, reference year, the word used for supported victims, the file of the series holding each figure,
+the 2024 figures), survey estimates on sexual violence carry their population and reference year from their
+record, the overseas letter's title states its scope.
+
+End to end (``e2e``): each thematic letter of the last buildable year is built once; its rendered text is read for
+generated French that a reader would stumble on, and its survey tables for the columns that say which edition,
+reference year and population a figure belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+import yaml
+
+from observatoire import datasets, paths, release, themes
+from observatoire.indicators import sexual as vs
+from observatoire.indicators import surveys
+from observatoire.indicators import territories as terr
+from observatoire.indicators import trafficking as tr
+
+THEMATIC = ("traite", "violences_sexuelles", "outre_mer")
+
+
+@pytest.fixture(scope="module")
+def national(raw_data):
+    return datasets.national_series()
+
+
+@pytest.fixture(scope="module")
+def rows(national):
+    return tr.survey_rows(national)
+
+
+# -- traite: what each edition's record says ------------------------------------------------------------------
+
+
+def test_traite_producer_is_read_per_year(rows):
+    producers = tr.producers_by_year(rows)
+    assert producers[2018] == "MIPROF / ONDRP"
+    assert producers[2021] == "MIPROF / SSMSI"
+    assert producers[2024] == "MIPROF"  # "enquête pilotée par la Miprof seule"
+    assert producers[2023] == "MIPROF"  # "enquête 2024 pilotée par la Miprof" (the 2023 data)
+    assert tr.producer_words(producers[2024]) == "la MIPROF"
+    assert tr.producer_words(producers[2021]) == "la MIPROF et le SSMSI"
+    source = tr.source_text(rows, 2024)
+    assert source.startswith("MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2022), MIPROF (2023-2024)")
+
+
+def test_traite_victims_followed_are_not_called_supported(rows):
+    table = tr.editions_table(rows, tr.survey_years(rows))
+    assert table.loc[[2015, 2016, 2018], "terme"].tolist() == ["suivies"] * 3
+    assert set(table.loc[[2019, 2020, 2021, 2022, 2024], "terme"]) == {"accompagnées"}
+    assert pd.isna(table.loc[2023, "terme"])  # no count of supported victims for 2023 in the series
+
+
+def test_traite_reference_year_and_survey_year(rows):
+    # The series records the 2023 data as "enquête 2024": the letter's years are reference years.
+    assert tr.survey_run_years(rows)[2023] == 2024
+    assert tr.french_date("2025-10") == "octobre 2025"
+    assert tr.french_date("2023-10-11") == "octobre 2023"
+    assert tr.french_date(None) is None
+
+
+def test_traite_each_figure_names_its_file_and_producer_first(rows):
+    assert tr.source_of(rows, "accompagnees", 2024) == "national_series_supplement_r2"
+    assert tr.source_of(rows, "associations", 2020) == "national_series_vff_r2"
+    assert tr.source_of(rows, "accompagnees", 2023) == tr.SOURCE_ID  # absent: the main table is named
+    note = tr.note_for(rows, "accompagnees", 2024)
+    assert note.startswith("MIPROF : La traite des êtres humains en France")
+    assert "chiffre officiel relayé par onemedia.fr" in note
+    assert tr.note_for(rows, "accompagnees", 2023) is None
+
+
+def test_traite_uses_the_2024_figures_of_the_series(national):
+    values = tr.year_values(tr.annual_table(national, last_year=2024), 2024)
+    assert values["part_reseau"] == 72.0
+    assert values["part_famille"] == 31.0
+    assert values["part_mineurs_debut"] == 52.0
+    assert values["part_addiction"] == 83.0
+    before = tr.year_values(tr.annual_table(national, last_year=2023), 2023)
+    assert before["part_reseau"] is None  # another year: missing, never borrowed
+
+
+# -- violences sexuelles: survey estimates with their record ---------------------------------------------------
+
+
+def test_survey_estimates_carry_population_and_reference_year(national):
+    table = surveys.survey_table(national, 2024)
+    records = vs.survey_records(table[table["theme"] == surveys.THEME_SEXUAL], national)
+    cvs = records[records["enquete"] == "CVS"]
+    assert not cvs.empty and all("18 à 75 ans" in p for p in cvs["population"])
+    assert not any("76" in p for p in records["population"])
+    # "year = publication year" in the record: no reference year is claimed, for both sexes.
+    pooled = records[records["indicator"] == "cvs_victimes_viol_tentative_attouchements_18_75_annuel"]
+    assert len(pooled) == 2 and pooled["annee_reference"].isna().all()
+    vrs = records[records["indicator"] == "vrs_victimes_viol_tentative_agression_sexuelle"].iloc[0]
+    assert vrs["annee_reference"] == 2021 and vrs["population"] == "personnes de 18 ans ou plus"
+    assert vrs["edition"] == "VRS, publication 2023-12-14"
+    # Official publishers first; a press site only as the relay, never as the producer.
+    assert set(records["producteur"]) <= {"SSMSI", "Insee / ONDRP / SSMSI", "MIPROF"}
+    assert all(r == "" or r.startswith("chiffre officiel relayé par ") for r in records["relais"])
+    source = vs.survey_source_text(records, "2026-r2")
+    assert "Insee, ONDRP et SSMSI" not in source and source.startswith("SSMSI")
+
+
+# -- outre-mer: the title states the scope ---------------------------------------------------------------------
+
+
+def test_outre_mer_title_states_its_scope():
+    declared = themes.get_theme("outre_mer").title
+    front = (paths.ROOT / "publications" / "outre_mer" / "index.qmd").read_text(encoding="utf-8")
+    title = yaml.safe_load(front.split("---")[1])["title"]
+    for text in (declared, title):
+        assert text == "Les violences enregistrées dans les départements d'outre-mer"
+        assert "femmes" not in text
+
+
+# -- end to end: the built letters ------------------------------------------------------------------------------
+
+#: Generated French a reader stumbles on: (pattern, why).
+BAD_FRENCH = (
+    (re.compile(r"\(s\)"), "a plural left to the reader"),
+    (
+        re.compile(r"(?<![\d\u202f ])[01] (départements|associations|victimes|couples)\b"),
+        "a plural after 0 or 1",
+    ),
+    (re.compile(r"\bdans 1\b"), "'dans 1' instead of a word"),
+    (re.compile(r"\d,\d+ victimes\b"), "a fractional count of victims"),
+    (re.compile(r"\bnotebook\b", re.IGNORECASE), "an English word"),
+    (
+        re.compile(r"[:;]\s+(Le|La|Les|Un|Une|Des|Il|Elle|Ce|Cette|Aucun|Aucune)\s"),
+        "a capital after a colon or a semicolon",
+    ),
+    (re.compile(r"\b(un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix) départements? sur\b"), "spelled out"),
+    (
+        re.compile(r"n'a pas été publiée? pour"),
+        "'not published' where the figure is only absent from the series",
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = {}
+    for theme in THEMATIC:
+        year = themes.get_theme(theme).years[-1]
+        tmp = tmp_path_factory.mktemp(theme)
+        out[theme] = release.build_edition(
+            theme, year, site_dir=tmp / "site", build_dir=tmp / "build", publish=False, progress=False
+        )
+    return out
+
+
+def _letter_text(result) -> str:
+    publication = result.build_dir / "publication"
+    parts = [p.read_text(encoding="utf-8") for p in sorted(publication.rglob("*.qmd"))]
+    text = "\n".join(parts)
+    text = re.sub(r"^\s*:{3,}.*$", " ", text, flags=re.MULTILINE)  # div fences are not prose
+    text = re.sub(r"\{\{<.*?>\}\}|\{#[^}]*\}|\]\([^)]*\)", " ", text)
+    return re.sub(r"[\s\u202f\u00a0]+", " ", text)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("theme", THEMATIC)
+def test_rendered_letter_reads_as_french(built, theme):
+    text = _letter_text(built[theme])
+    for pattern, why in BAD_FRENCH:
+        found = pattern.findall(text)
+        assert not found, f"{theme}: {why}: {found[:3]}"
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.strip()) > 60]
+    repeated = {s for s in sentences if sentences.count(s) > 1}
+    assert not repeated, f"{theme}: the same sentence twice: {sorted(repeated)[:2]}"
+
+
+def _header(result, table: str) -> list[str]:
+    md = (result.build_dir / "outputs" / "tables" / f"{table}.md").read_text(encoding="utf-8")
+    line = next(ln for ln in md.splitlines() if ln.startswith("|"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+@pytest.mark.e2e
+def test_survey_tables_show_edition_reference_year_and_population(built):
+    header = _header(built["violences_sexuelles"], "vs_enquetes")
+    assert {"Enquête et édition", "Année de référence", "Population"} <= set(header)
+    header = _header(built["traite"], "traite_series")
+    assert {"Année de référence", "Enquête conduite par", "Publication", "Terme publié"} <= set(header)
+    assert "Année" not in header
+
+
+@pytest.mark.e2e
+def test_traite_letter_says_who_ran_the_2024_survey(built):
+    text = _letter_text(built["traite"])
+    assert "conduite par la MIPROF." in text
+    assert "la MIPROF et le SSMSI interrogent" not in text
+    assert "72 % des victimes accompagnées" in text  # a 2024 figure of the series, used
+
+
+# -- significance: every claim of the thematic letters, both tests ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def panels(raw_data):
+    from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+
+    ssmsi = datasets.ssmsi_departement("ssmsi_dep_2024")
+    population = datasets.population("insee_pop_gca")
+    return {
+        key: terr.panel(ssmsi, population, name, last_year=2024)
+        for key, name in (("cbvif", INTRAFAMILY), ("vs", SEXUAL))
+    }
+
+
+def _overseas_comparison(panel, year=2024):
+    compared = terr.compare_to_reference(panel[panel["year"] == year])
+    return compared[compared["geo_code"].isin(terr.OVERSEAS_NAMES)]
+
+
+def test_overseas_comparisons_poisson_and_overdispersion_aware(panels):
+    # The audit: with the between-département variation, only two of the four "significantly higher" sexual
+    # violence rates remain (Guyane and La Réunion), and Mayotte is no longer "significantly lower".
+    vs_dom = _overseas_comparison(panels["vs"]).set_index("area")
+    above = vs_dom["rate_ratio"] > 1
+    assert sorted(vs_dom.index[vs_dom["rr_significant_poisson"] & above]) == [
+        "Guadeloupe",
+        "Guyane",
+        "La Réunion",
+        "Martinique",
+    ]
+    assert sorted(vs_dom.index[vs_dom["rr_significant"] & above]) == ["Guyane", "La Réunion"]
+    assert not (vs_dom["rr_significant"] & ~above).any()
+    for dom in (vs_dom, _overseas_comparison(panels["cbvif"]).set_index("area")):
+        assert (
+            dom["rr_significant"] <= dom["rr_significant_poisson"]
+        ).all()  # the aware test is never bolder
+
+
+def _facts(result) -> dict:
+    import json
+
+    facts = {}
+    for path in sorted((result.build_dir / "outputs" / "facts").glob("*.json")):
+        facts.update(json.loads(path.read_text(encoding="utf-8"))["facts"])
+    return facts
+
+
+@pytest.mark.e2e
+def test_outre_mer_claims_significance_only_where_the_aware_test_does(built, panels):
+    facts = _facts(built["outre_mer"])
+    year = built["outre_mer"].year
+    first = int(panels["vs"]["year"].min())
+    areas = [*terr.OVERSEAS_NAMES, terr.METRO]
+    for key, panel in panels.items():
+        dom = _overseas_comparison(panel, year)
+        for sign, fact in ((1, f"om_{key}_nb_dom_dessus"), (-1, f"om_{key}_nb_dom_dessous")):
+            direction = sign * (dom["rate_ratio"] - 1) > 0
+            aware = int((dom["rr_significant"] & direction).sum())
+            poisson = int((dom["rr_significant_poisson"] & direction).sum())
+            assert facts[fact]["value"] == aware, (fact, aware, poisson)
+        trends = terr.trends(panel[panel["geo_code"].isin(areas)], first, year)
+        dom_trends = trends[trends["geo_code"].isin(terr.OVERSEAS_NAMES)]
+        aware = int((dom_trends["significant"] & (dom_trends["annual_change"] > 0)).sum())
+        assert facts[f"om_{key}_nb_dom_tendance_hausse"]["value"] == aware
+        assert aware <= int((dom_trends["significant_poisson"] & (dom_trends["annual_change"] > 0)).sum())
+    # The key figure and the key points print these facts (templates), never a Poisson count.
+    index = (paths.ROOT / "publications" / "outre_mer" / "index.qmd").read_text(encoding="utf-8")
+    assert "_poisson" not in index and "f.om_vs_nb_dom_dessus" in index
+
+
+@pytest.mark.e2e
+def test_violences_sexuelles_claims_significance_only_where_the_aware_test_does(built, panels):
+    from observatoire import statistics
+
+    result = built["violences_sexuelles"]
+    facts = _facts(result)
+    year = result.year
+    panel = panels["vs"]
+    national = panel[panel["geo_code"] == terr.FRANCE].set_index("year").sort_index().loc[:year]
+    change = statistics.change_test(national.index, national["count"], year, exposure=national["population"])
+    assert change.significant_poisson  # plain Poisson calls the one-year change significant ...
+    verdict = facts["vs_evolution_taux_signif"]["value"]
+    assert verdict == (
+        "significative" if change.significant else "non significative"
+    )  # ... the letter does not
+    deps = terr.trends(
+        panel[~panel["geo_code"].isin([terr.FRANCE, terr.METRO])], int(panel["year"].min()), year
+    )
+    for fact, sign in (("vs_nb_dep_hausse", 1), ("vs_nb_dep_baisse", -1)):
+        moving = sign * deps["annual_change"] > 0
+        aware = int((deps["significant"] & moving).sum())
+        assert facts[fact]["value"] == aware
+        assert aware <= int((deps["significant_poisson"] & moving).sum())
+    text = _letter_text(result)
+    assert f"cette évolution est {verdict}" in text
