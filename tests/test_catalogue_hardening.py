@@ -239,3 +239,25 @@ def test_completeness_yaml_reads_back():
         "total_tolerance": {"*": 0.02, "Violences sexuelles": 0.4},
     }
     assert yaml.safe_load(completeness.to_yaml(declared)) == {"completeness": declared}
+
+
+def test_parse_cache_leaves_a_concurrent_write_alone_and_removes_a_dead_writers_leftover(tmp_path):
+    """Two kernels filling the cache at once: one must not delete the other's temporary file."""
+    import os
+    import subprocess
+
+    import pandas as pd
+
+    from observatoire import datasets
+
+    cache = tmp_path / "tables" / "x.parquet"
+    cache.parent.mkdir(parents=True)
+    alive = cache.parent / f".x.parquet.{os.getpid()}.abc.tmp"
+    alive.write_bytes(b"being written")
+    finished = subprocess.Popen(["true"])  # a finished child: no process runs with its pid any more
+    finished.wait()
+    dead = cache.parent / f".x.parquet.{finished.pid}.def.tmp"
+    dead.write_bytes(b"killed while writing")
+    datasets._write_cache(cache, pd.DataFrame({"a": [1, 2]}))
+    assert alive.exists() and not dead.exists()
+    assert datasets._read_cache(cache)["a"].tolist() == [1, 2]

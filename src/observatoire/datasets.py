@@ -92,13 +92,37 @@ def _read_cache(cache: Path) -> pd.DataFrame | None:
         return None
 
 
+def _writer_alive(leftover: Path) -> bool:
+    """Whether the process that named a temporary cache file ``.<name>.<pid>.<random>.tmp`` still runs."""
+    parts = leftover.name.split(".")
+    pid = next((int(part) for part in reversed(parts[:-2]) if part.isdigit()), None)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _write_cache(cache: Path, table: pd.DataFrame) -> None:
-    """Store a table in the cache atomically (temporary file beside it, renamed; removed on any failure)."""
+    """Store a table in the cache atomically (temporary file beside it, renamed; removed on any failure).
+
+    Several kernels may fill the cache at once: a temporary file carries its writer's process id, and only the
+    leftovers of processes that no longer run (killed while writing) are removed, never a concurrent write.
+    """
     cache.parent.mkdir(parents=True, exist_ok=True)
     # Left by a process killed while writing, or pickles of earlier versions (never loaded: removed).
-    for leftover in [*cache.parent.glob(".*.tmp"), *cache.parent.glob("*.pickle")]:
+    for leftover in cache.parent.glob(".*.tmp"):
+        if not _writer_alive(leftover):
+            leftover.unlink(missing_ok=True)
+    for leftover in cache.parent.glob("*.pickle"):
         leftover.unlink(missing_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{cache.name}.{os.getpid()}.", suffix=".tmp", dir=cache.parent
+    )
     os.close(handle)
     try:
         table.to_parquet(temporary, engine="pyarrow", index=False)
