@@ -3,7 +3,7 @@
 Why it is written this way:
 
 - One function, :func:`build_edition`, runs the stages in order (plan, fetch, validate, execute, notebooks, stage,
-  lint, render, data, manifest, publish; see :data:`STAGES`) and logs the wall time of each. Each stage calls another module through its
+  render, data, manifest, publish; see :data:`STAGES`) and logs the wall time of each. Each stage calls another module through its
   contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...) that
   import lazily, so tests replace one stage with a fake and the no-change path never imports pandas, papermill
   or matplotlib.
@@ -54,7 +54,6 @@ STAGES = (
     "execute",
     "notebooks",
     "stage",
-    "lint",
     "render",
     "data",
     "manifest",
@@ -93,6 +92,8 @@ class EditionResult:
         Name of the parameter variant, None for the standard edition.
     notebooks : dict
         Wall time in seconds of each notebook (they overlap when run in parallel).
+    render_timings : dict
+        Wall time in seconds of the render of each format (``{"html": 5.8, "pdf": 5.9}``).
     """
 
     theme: str
@@ -105,6 +106,7 @@ class EditionResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None
     notebooks: dict[str, float] = field(default_factory=dict)
+    render_timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def skipped(self) -> bool:
@@ -150,27 +152,24 @@ def _facts_variables(outputs_dir: Path) -> dict[str, str]:
     return facts.to_variables(facts.load_facts(outputs_dir))
 
 
-def _lint(project_dir: Path) -> list[str]:
+def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
     from observatoire import rendering
 
-    return rendering.lint(project_dir)
-
-
-def _render(project_dir: Path, out_dir: Path) -> Any:
-    from observatoire import rendering
-
-    return rendering.render(project_dir, out_dir)
+    return rendering.render(project_dir, out_dir, edition=edition)
 
 
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
     from observatoire import rendering
 
-    rendering.write_site_index(site_dir, editions)
+    rendering.write_site(site_dir, editions, work_dir=paths.BUILD / "site-project")
 
 
 def _renderer_available() -> str:
-    """The renderer ``render(renderer="auto")`` will use (part of the build key: outputs differ by renderer)."""
-    return "quarto" if shutil.which("quarto") else "pandoc+typst"
+    """Quarto's version and those of the pandoc and typst it drives, and the site's public address (part of
+    the build key: the outputs depend on them)."""
+    from observatoire.rendering import versions, website
+
+    return f"{versions()}; base url {website.base_url()}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -392,18 +391,6 @@ def meta_values(
     return values
 
 
-def _notebook_title(notebook: Path) -> str:
-    """The first Markdown heading of a notebook (its title), or its file stem."""
-    import json
-
-    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
-        if cell["cell_type"] == "markdown":
-            for line in "".join(cell["source"]).splitlines():
-                if line.startswith("#"):
-                    return line.lstrip("#").strip()
-    return notebook.stem
-
-
 def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
     """Write the "Voir les calculs" section the letter includes: a link to each executed notebook's HTML page.
 
@@ -417,45 +404,43 @@ def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
         "les paramètres utilisés, le code et les résultats intermédiaires :",
         "",
     ]
-    lines += [f"- [{_notebook_title(nb)}](notebooks/{nb.stem}.html)" for nb in notebooks]
+    import json
+
+    from observatoire.rendering.notebooks import notebook_title
+
+    for nb in notebooks:
+        title = notebook_title(json.loads(nb.read_text(encoding="utf-8")), nb.stem)
+        lines.append(f"- [{title}](notebooks/{nb.stem}.html)")
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def export_notebook_html(
-    executed: Path, target: Path, parameters: Mapping[str, Any], build_dir: Path
+def notebook_page(
+    executed: Path, target: Path, parameters: Mapping[str, Any], build_dir: Path, publication: Path
 ) -> None:
-    """Write an executed notebook as a deterministic HTML page, its parameters shown at the top.
+    """Prepare an executed notebook as a page of the edition's website (``target``: an ``.ipynb`` Quarto renders).
 
-    papermill's timestamps and durations, nbclient's execution metadata and the random cell ids are removed, and
-    the absolute build and repository paths are replaced by ``build`` and ``.``, so the page depends only on
-    what the notebook did, not on when or where it ran.
+    The page links back to the letter's section that quotes the notebook's facts (read from
+    ``<output_dir>/facts/<notebook>.json``); see :func:`observatoire.rendering.notebooks.notebook_page`.
     """
     import json
 
-    import nbformat
-    from nbconvert import HTMLExporter
+    from observatoire.rendering import notebooks
 
-    text = executed.read_text(encoding="utf-8")
-    for absolute, shown in ((str(Path(build_dir).resolve()), "build"), (str(paths.ROOT), ".")):
-        text = text.replace(json.dumps(absolute)[1:-1], shown)
-    nb = nbformat.reads(text, as_version=4)
-    for key in ("papermill", "widgets"):
-        nb.metadata.pop(key, None)
-    for index, cell in enumerate(nb.cells):
-        cell.id = f"cell-{index}"
-        for key in ("papermill", "execution", "collapsed", "scrolled"):
-            cell.metadata.pop(key, None)
-    shown = {k: (str(v).replace(str(Path(build_dir).resolve()), "build")) for k, v in parameters.items()}
-    rows = "\n".join(f"| `{name}` | `{value}` |" for name, value in sorted(shown.items()))
-    header = nbformat.v4.new_markdown_cell(
-        f"**Notebook exécuté : `{executed.name}`**\n\n| paramètre | valeur |\n| --- | --- |\n{rows}\n"
+    facts_file = Path(parameters.get("output_dir", "")) / "facts" / f"{executed.stem}.json"
+    keys = (
+        list(json.loads(facts_file.read_text(encoding="utf-8")).get("facts", {}))
+        if facts_file.is_file()
+        else []
     )
-    header.id = "parameters-summary"
-    nb.cells.insert(0, header)
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": executed.stem}})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(body, encoding="utf-8")
+    sections = notebooks.letter_sections(publication)
+    section = next((sections[k] for k in keys if k in sections), None)
+    notebooks.notebook_page(
+        executed,
+        target,
+        parameters=parameters,
+        replace_paths={str(Path(build_dir).resolve()): "build", str(paths.ROOT): "."},
+        section=section,
+    )
 
 
 def list_editions(site_dir: Path) -> list[dict[str, Any]]:
@@ -725,18 +710,18 @@ def _build_locked(
     with _stage(timings, "validate"):
         _validate(source_ids)
 
-    # Each notebook's HTML page is written by one background thread as soon as the notebook has run, while the
-    # kernels run the others: the export (and nbconvert's slow import) stays off the critical path.
+    # Each notebook's page (an .ipynb Quarto renders with the letter) is prepared by one background thread as soon
+    # as the notebook has run, while the kernels run the others.
     exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
     exports: dict[str, Future] = {}
 
     def export(job) -> None:
-        target = pages / (Path(job.output).stem + ".html")
+        target = pages / Path(job.output).name
         exports[str(job.output)] = exporter.submit(
-            export_notebook_html, Path(job.output), target, job.parameters, build_dir
+            notebook_page, Path(job.output), target, job.parameters, build_dir, theme.publication_dir
         )
 
-    pages = _reset_dir(edition_dir / "notebooks_html")
+    pages = _reset_dir(edition_dir / "notebook_pages")
     try:
         with _stage(timings, "execute"):
             outputs_dir = _reset_dir(edition_dir / "outputs")
@@ -771,19 +756,12 @@ def _build_locked(
         _dump_yaml(project / "_variables.yml", {**variables, **meta})
         _add_project_meta(project / "_quarto.yml", meta)
         write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in jobs])
-
-    with _stage(timings, "lint"):
-        problems = _lint(project)
-        if problems:
-            raise InputError(
-                theme.publication_dir,
-                "publication",
-                "outside the supported Quarto subset: " + "; ".join(problems),
-            )
+        _copy_tree(pages, project / "notebooks")
 
     with _stage(timings, "render"):
         edition_site = _reset_dir(edition_dir / "site")
-        rendered = _render(project, edition_site)
+        rendered = _render(project, edition_site, f"{theme.id}/{year}")
+        result.render_timings = dict(getattr(rendered, "timings", None) or {})
         letter = {}
         for kind in ("html", "pdf"):
             produced = getattr(rendered, kind, None)
@@ -794,17 +772,18 @@ def _build_locked(
                 shutil.copy2(produced, edition_site / produced.name)
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
-        renderer = getattr(rendered, "renderer", None) or _renderer_available()
+        renderer = getattr(rendered, "renderer", None) or "quarto"
 
     with _stage(timings, "data"):
-        # The data behind the letter, downloadable beside it: the renderer already copied the CSV files its
-        # links point to; add the SVG/PNG, the metadata JSON, the Markdown tables and the facts.
+        # The data behind the letter, downloadable beside it: Quarto already copied the files its pages link to;
+        # add the rest of the figures and tables (SVG/PNG, CSV, metadata JSON, Markdown), the facts, and the
+        # executed notebooks themselves (beside their pages).
         for folder in ("figures", "tables", "facts"):
             _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
-        _copy_tree(pages, edition_site / "notebooks")
+        _copy_tree(pages, edition_site / "notebooks", overwrite=False)
 
     with _stage(timings, "manifest"):
-        version = getattr(rendered, "version", None) or mf.renderer_version(renderer)
+        version = getattr(rendered, "version", None) or _renderer_available()
         manifest = mf.make_manifest(
             theme=theme.id,
             title=theme.title,
