@@ -351,8 +351,7 @@ def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
 def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
     """Put the meta values at the top level of the staged ``_quarto.yml``, where ``{{< meta key >}}`` finds them.
 
-    Quarto merges a project's top-level metadata into each document, and the pandoc + typst renderer reads the
-    same keys, so one place serves both. The build's values win over a stale value in the publication.
+    Quarto merges a project's top-level metadata into each document, so one place serves every page. The build's values win over a stale value in the publication.
     """
     import yaml
 
@@ -432,8 +431,7 @@ def notebook_page(
         if facts_file.is_file()
         else []
     )
-    sections = notebooks.letter_sections(publication)
-    section = next((sections[k] for k in keys if k in sections), None)
+    section = notebooks.section_for(keys, notebooks.letter_sections(publication))
     notebooks.notebook_page(
         executed,
         target,

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import yaml
 
+from observatoire.formatting import MONTHS_FR
+
 from . import quarto as q
 from .common import (
     FORMATS,
@@ -128,6 +130,37 @@ def letter_date(project_dir: Path) -> str | None:
     return _SHORTCODE.sub(lambda m: str(values.get(m.group(2), m.group(0))), date)
 
 
+def quarto_date(text: str | None) -> tuple[str, str] | None:
+    """The letter's date as Quarto parses it, with the format that prints it as written.
+
+    ``"2024-11-25"`` -> ``("2024-11-25", "D MMMM YYYY")`` (printed "25 novembre 2024"); ``"novembre 2025"`` ->
+    ``("2025-11-01", "MMMM YYYY")`` (printed "novembre 2025": Quarto cannot parse French month names, and an
+    unparsed date prints "Invalid Date"). None for any other text.
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text, "D MMMM YYYY"
+    found = re.fullmatch(r"([^\W\d_]+)\s+(\d{4})", text)
+    if found and found.group(1).casefold() in MONTHS_FR:
+        return f"{found.group(2)}-{MONTHS_FR.index(found.group(1).casefold()) + 1:02d}-01", "MMMM YYYY"
+    return None
+
+
+def _set_date(index: Path, date: tuple[str, str] | None) -> None:
+    """Write the letter's resolved date (and its format) into the front matter of the scratch copy."""
+    if date is None:
+        return
+    text = index.read_text(encoding="utf-8")
+    front = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    if not front:
+        return
+    lines = [line for line in front.group(1).splitlines() if not re.match(r"(date|date-format):", line)]
+    lines += [f'date: "{date[0]}"', f'date-format: "{date[1]}"']
+    index.write_text("---\n" + "\n".join(lines) + "\n---\n" + text[front.end() :], encoding="utf-8")
+
+
 def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
     """Copy the project into ``work`` with the look's assets and the merged ``_quarto.yml``; return the copy."""
     dest = work / "project"
@@ -143,6 +176,7 @@ def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     merged = merge_settings(config if isinstance(config, dict) else {}, settings)
     config_path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    _set_date(dest / INDEX, quarto_date(letter_date(project_dir)))
     return dest
 
 
@@ -210,7 +244,8 @@ def render(
     settings = edition_settings(
         edition, site_themes() if letters is None else letters, has_notebooks, base_url()
     )
-    env = {**os.environ, "SOURCE_DATE_EPOCH": str(timestamp_for(letter_date(project_dir)))}
+    date = quarto_date(letter_date(project_dir))
+    env = {**os.environ, "SOURCE_DATE_EPOCH": str(timestamp_for(date[0] if date else None))}
     version = q.versions()
     logs: list[str] = []
     timings: dict[str, float] = {}

@@ -7,9 +7,10 @@ prepares that ``.ipynb``: front matter (title, French), the parameters of the ru
 and nothing that changes from one run to the next (papermill's timestamps, execution metadata, random cell ids,
 absolute paths of the build machine).
 
-Which section: the first section of the letter (its included ``.qmd`` files first, in the order the letter
-includes them, then ``index.qmd``) that quotes one of the notebook's facts (``{{< var key >}}`` or a template's
-``f.key``). A notebook no section quotes is linked back to "Voir les calculs".
+Which section: each fact the letter quotes (``{{< var key >}}`` or a template's ``f.key``) belongs to the first
+section quoting it (the letter's included ``.qmd`` files first, in the order the letter includes them, then
+``index.qmd``); a notebook goes back to the section holding most of its facts (the first such section on a tie).
+A notebook no section quotes is linked back to "Voir les calculs".
 """
 
 from __future__ import annotations
@@ -70,6 +71,18 @@ def letter_sections(publication: Path, values: Mapping[str, Any] | None = None) 
             for var, template in _FACT.findall(line):
                 found.setdefault(var or template, section)
     return found
+
+
+def section_for(keys: list[str], sections: Mapping[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """The section holding most of ``keys`` (see :func:`letter_sections`); the first such on a tie; None if none."""
+    votes: dict[tuple[str, str], int] = {}
+    order = list(dict.fromkeys(sections.values()))
+    for key in keys:
+        if key in sections:
+            votes[sections[key]] = votes.get(sections[key], 0) + 1
+    if not votes:
+        return None
+    return max(votes, key=lambda s: (votes[s], -order.index(s)))
 
 
 def notebook_title(notebook: Mapping[str, Any], fallback: str) -> str:
