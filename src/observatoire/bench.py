@@ -55,6 +55,7 @@ def _child(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int)
         "maxrss_self_mb": self_usage.ru_maxrss / 1024,
         "maxrss_children_mb": children.ru_maxrss / 1024,
         "renderer": (result.manifest.get("renderer") or {}).get("name"),
+        "render_formats": getattr(result, "render_timings", {}),
     }
 
 
@@ -176,6 +177,8 @@ def main(theme: str = "annual", year: int = 2024, workers: int = 2, keep: bool =
     try:
         clean = _run(theme, year, build_dir, site_dir, workers)
         print(f"  clean build: {clean['status']} in {clean['wall']:.1f} s ({clean['renderer']})", flush=True)
+        formats = ", ".join(f"{fmt} {s:.1f} s" for fmt, s in (clean.get("render_formats") or {}).items())
+        print(f"  render per format: {formats or 'not measured'}", flush=True)
         unchanged = _run(theme, year, build_dir, site_dir, workers)
         print(f"  no-change rebuild: {unchanged['status']} in {unchanged['wall']:.2f} s", flush=True)
         cold = _run(theme, year, tmp / "cold-build", tmp / "cold-site", workers, cache_dir=tmp / "cold-cache")

@@ -93,6 +93,8 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
             "toc-depth": 2,
             "toc-title": "Sur cette page",
             "link-external-newwindow": False,
+            # the PDF, offered beside the letter (Quarto would call it "Typst")
+            "format-links": [{"text": "PDF (A4)", "href": PDF_NAME, "icon": "file-pdf"}],
         },
         "typst": {
             "papersize": "a4",
