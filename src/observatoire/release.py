@@ -165,11 +165,13 @@ def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
 
 
 def _renderer_available() -> str:
-    """Quarto's version and those of the pandoc and typst it drives, and the site's public address (part of
-    the build key: the outputs depend on them)."""
-    from observatoire.rendering import versions, website
+    """Quarto (version and place: the pandoc and typst it drives come with it) and the site's public address:
+    part of the build key, the outputs depend on them. Cheap (``quarto --version`` only): the no-change path
+    runs it."""
+    from observatoire.rendering import quarto, website
 
-    return f"{versions()}; base url {website.base_url()}"
+    found = quarto.require_quarto()
+    return f"quarto {quarto.quarto_version(found)} ({os.path.realpath(found)}); base url {website.base_url()}"
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from pathlib import Path
 from observatoire.errors import InputError
 
 ASSETS = Path(__file__).resolve().parent
-#: Quarto filters: the key-figures band, the data links, absolute links in the PDF (letter.lua); images scaled
-#: to fit a PDF page (letter-images.lua).
-LUA_FILTERS = (ASSETS / "letter.lua", ASSETS / "letter-images.lua")
+#: Quarto filters: the key-figures band and the data links (letter.lua); the PDF's images scaled to fit a page
+#: and its links made absolute (letter-pdf.lua).
+LUA_FILTERS = (ASSETS / "letter.lua", ASSETS / "letter-pdf.lua")
 #: The web look: a Quarto (Bootstrap) SCSS theme.
 SCSS_THEME = ASSETS / "letter.scss"
 #: The PDF look: Quarto's ``typst-template.typ`` partial (defines ``letter``, ``key-figures``) ...

@@ -83,7 +83,7 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
     }
     settings["observatoire-url"] = f"{url}{edition.strip('/')}/"
     settings["filters"] = [
-        {"path": f"{ASSETS_DIR}/letter-images.lua", "at": "pre-quarto"},
+        {"path": f"{ASSETS_DIR}/letter-pdf.lua", "at": "pre-quarto"},
         {"path": f"{ASSETS_DIR}/letter.lua", "at": "post-render"},
     ]
     settings["format"] = {

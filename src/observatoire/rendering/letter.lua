@@ -1,22 +1,19 @@
 --[[
 letter.lua: what the letters need that Quarto does not do (Quarto does the rest: numbering, cross-references,
 callouts, French wording). It runs after Quarto's own filters (`at: post-render`), once the shortcodes hold
-their values and figures and tables are Quarto's floats (divs `#fig-x`, `#tbl-x`); letter-images.lua runs
-earlier, while images are still images.
+their values and figures and tables are Quarto's floats (divs `#fig-x`, `#tbl-x`); letter-pdf.lua runs
+earlier, for the PDF's images and links.
 
   * `.key-figures` holding `.key-figure` divs (a number line, then a label line) become the band of key figures:
     boxes in HTML (styled by letter.scss), a `#key-figures(...)` call in typst (defined in letter.typ). A value
     with no digit ("donnée non disponible") is a sentence: set smaller, never hyphenated.
   * HTML: a link "Télécharger les données (CSV)" after each figure whose image has a CSV beside it
     (figures/x.svg -> figures/x.csv), and after each table `#tbl-x` with tables/x.csv.
-  * typst: a relative link (a notebook page, a data file) becomes absolute, under the edition's public address
-    (metadata `observatoire-url`), so that it still works in a downloaded PDF.
 ]]
 
 local DATA_LINK_TEXT = "Télécharger les données (CSV)"
 local is_html = quarto.doc.is_format("html")
 local is_typst = quarto.doc.is_format("typst")
-local base_url = nil
 
 local function file_exists(path)
   local f = io.open(path, "rb")
@@ -132,13 +129,6 @@ local function float_data_link(div)
 end
 
 function Pandoc(doc)
-  local url = doc.meta["observatoire-url"]
-  if url ~= nil then
-    base_url = pandoc.utils.stringify(url)
-    if not base_url:match("/$") then
-      base_url = base_url .. "/"
-    end
-  end
   local filters = {
     Div = function(div)
       if div.classes:includes("key-figures") then
@@ -149,8 +139,5 @@ function Pandoc(doc)
       end
     end,
   }
-  if is_typst then
-    filters.Link = absolute_link
-  end
   return doc:walk(filters)
 end

@@ -40,6 +40,11 @@ def _md(text: object) -> str:
     return re.sub(r"([\\`*_\[\]{}<>|#])", r"\\\1", str(text))
 
 
+def _code(text: object) -> str:
+    """Text from data as inline code (backticks and pipes removed: a code span cannot escape them)."""
+    return "`" + str(text).replace("`", "").replace("|", "") + "`"
+
+
 def _rel(path: str | None, root: str) -> str | None:
     return f"{root}{path}" if path else None
 
@@ -161,8 +166,8 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         if inputs:
             body += "| source | fichier | édition | SHA-256 |\n| --- | --- | --- | --- |\n"
             body += "".join(
-                f"| `{_md(i.get('source_id', ''))}` | {_md(i.get('file', ''))} | {_md(i.get('edition', ''))} "
-                f"| `{str(i.get('sha256', ''))[:16]}…` |\n"
+                f"| {_code(i.get('source_id', ''))} | {_md(i.get('file', ''))} | {_md(i.get('edition', ''))} "
+                f"| {_code(str(i.get('sha256', ''))[:16])}… |\n"
                 for i in inputs
             )
             body += "\n"
