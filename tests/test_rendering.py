@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import stat
+import subprocess
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -414,3 +415,52 @@ def test_section_for_takes_the_section_with_most_facts():
     assert notebooks.section_for(["k1", "k2", "k3"], sections) == b
     assert notebooks.section_for(["k1", "k2"], sections) == a  # tie: the first section of the letter
     assert notebooks.section_for(["zz"], sections) is None
+
+
+# -- tools/install-quarto.sh (what `make quarto` runs) -----------------------------------------------------------
+
+
+def _install(tmp_path: Path, path_version: str | None, kit: Path) -> subprocess.CompletedProcess:
+    from observatoire.paths import ROOT
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if path_version:
+        _fake_quarto(bin_dir, path_version)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "OBSERVATOIRE_QUARTO_KIT": str(kit),
+        "HOME": str(tmp_path),
+    }
+    return subprocess.run(
+        ["bash", str(ROOT / "tools" / "install-quarto.sh"), str(tmp_path / "prefix")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def test_install_uses_a_recent_quarto_on_path(tmp_path):
+    done = _install(tmp_path, "1.10.18", tmp_path / "no-kit")
+    assert done.returncode == 0 and "on PATH" in done.stdout
+    assert not (tmp_path / "prefix").exists()
+
+
+def test_install_uses_the_kit_when_path_has_an_old_quarto(tmp_path):
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "install.sh").write_text(
+        '#!/bin/sh\nmkdir -p "$1/bin"\nprintf "#!/bin/sh\\necho 1.10.18\\n" > "$1/bin/quarto"\nchmod +x "$1/bin/quarto"\n',
+        encoding="utf-8",
+    )
+    (kit / "install.sh").chmod(0o755)
+    done = _install(tmp_path, "1.6.40", kit)
+    assert done.returncode == 0, done.stderr
+    assert "installed" in done.stdout and (tmp_path / "prefix" / "bin" / "quarto").is_file()
+
+
+def test_install_without_kit_or_checksum_stops_with_a_clear_message(tmp_path):
+    done = _install(tmp_path, None, tmp_path / "no-kit")
+    assert done.returncode == 1
+    assert "OBSERVATOIRE_QUARTO_KIT" in done.stderr and "QUARTO_SHA256" in done.stderr
