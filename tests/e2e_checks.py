@@ -97,18 +97,32 @@ PHONE_WIDTH = 390
 
 
 def page_width_on_a_phone(page: Path) -> tuple[int, int]:
-    """``(document.documentElement.scrollWidth, window.innerWidth)`` of a page opened 390 px wide in Chromium."""
+    """``(document.documentElement.scrollWidth, window.innerWidth)`` of a page shown 390 px wide in Chromium.
+
+    Headless Chromium will not open a window narrower than 500 px, so the page is loaded in a 390 px wide frame:
+    its media queries and layout are those of a 390 px screen.
+    """
     chromium = _require("chromium")
     probe = page.parent / f"_phone_{page.stem}.html"
-    script = (
-        "<script>window.addEventListener('load',()=>{document.body.setAttribute('data-widths',"
-        "document.documentElement.scrollWidth+','+window.innerWidth);});</script></body>"
+    probe.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="f" src="{page.name}" style="width:{PHONE_WIDTH}px;height:844px;border:0"></iframe>'
+        "<script>const f=document.getElementById('f');f.addEventListener('load',()=>{const w=f.contentWindow;"
+        "document.body.setAttribute('data-widths',w.document.documentElement.scrollWidth+','+w.innerWidth);});"
+        "</script></body></html>",
+        encoding="utf-8",
     )
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script), encoding="utf-8")
     profile = page.parent / ".chromium-phone"
     try:
         dom = subprocess.run(
-            [chromium, *_flags(profile), f"--window-size={PHONE_WIDTH},844", "--dump-dom", probe.as_uri()],
+            [
+                chromium,
+                *_flags(profile),
+                "--allow-file-access-from-files",
+                "--window-size=1000,900",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
             capture_output=True,
             text=True,
             timeout=120,
