@@ -464,3 +464,17 @@ def test_install_without_kit_or_checksum_stops_with_a_clear_message(tmp_path):
     done = _install(tmp_path, None, tmp_path / "no-kit")
     assert done.returncode == 1
     assert "OBSERVATOIRE_QUARTO_KIT" in done.stderr and "QUARTO_SHA256" in done.stderr
+
+
+def test_quarto_error_keeps_the_message_not_the_stack():
+    stderr = (
+        "[1/2] index.qmd\n\x1b[91mERROR: Include directive failed.\n  in file index.qmd, \n"
+        "  could not find file /p/tables/x.md.\nStack trace:\n    at retrieveInclude (file:///a.ts:61:13)\n"
+    )
+    message = quarto.quarto_error(stderr)
+    assert (
+        message.startswith("ERROR: Include directive failed.")
+        and "could not find file /p/tables/x.md" in message
+    )
+    assert "retrieveInclude" not in message and "\x1b" not in message
+    assert quarto.quarto_error("") == "(no message)"

@@ -259,7 +259,7 @@ def render(
         # (HTML) starts from an empty _site/, and a render of index.qmd alone to typst leaves a redirect page.
         if "html" in wanted:
             log, timings["html"] = q.run_quarto(
-                ["render", ".", "--to", "html", "--no-execute", "--quiet"],
+                ["render", ".", "--to", "html", "--no-execute"],
                 cwd=work,
                 env=env,
                 what=project_dir / INDEX,
@@ -269,7 +269,7 @@ def render(
             _install_output(rendered, out_dir)
         if "pdf" in wanted:
             log, timings["pdf"] = q.run_quarto(
-                ["render", INDEX, "--to", "typst", "--no-execute", "--quiet"],
+                ["render", INDEX, "--to", "typst", "--no-execute"],
                 cwd=work,
                 env=env,
                 what=project_dir / INDEX,

@@ -114,6 +114,16 @@ def versions(quarto: str | None = None) -> str:
     )
 
 
+def quarto_error(stderr: str) -> str:
+    """Quarto's error message without colours, progress lines or the stack trace (at most 8 lines)."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip() for line in stderr.splitlines()]
+    lines = [line for line in lines if line.strip() and not line.startswith("    at ")]
+    start = next(
+        (i for i, line in enumerate(lines) if "ERROR" in line or "error:" in line), max(len(lines) - 8, 0)
+    )
+    return "\n".join(lines[start : start + 8]) or "(no message)"
+
+
 def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | str) -> tuple[str, float]:
     """Run ``quarto ARGS`` in ``cwd``; return its log and its wall time in seconds.
 
@@ -135,6 +145,5 @@ def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | 
     seconds = time.perf_counter() - started
     log = "\n".join(x for x in (f"$ {shlex.join(cmd)}", proc.stdout.strip(), proc.stderr.strip()) if x)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-12:])
-        raise RenderError(what, "quarto", f"`quarto {shlex.join(args)}` failed:\n{tail}")
+        raise RenderError(what, "quarto", f"`quarto {shlex.join(args)}` failed:\n{quarto_error(proc.stderr)}")
     return log, seconds

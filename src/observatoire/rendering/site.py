@@ -271,7 +271,7 @@ def write_site(
     for name, text in site_pages(editions, letters, site_dir).items():
         (work / name).write_text(text, encoding="utf-8")
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0") or "0"}
-    q.run_quarto(["render", ".", "--to", "html", "--quiet"], cwd=work, env=env, what=work / "_quarto.yml")
+    q.run_quarto(["render", ".", "--to", "html"], cwd=work, env=env, what=work / "_quarto.yml")
     rendered = work / "_site"
     if not (rendered / "index.html").is_file():
         raise RenderError(work / "index.qmd", "quarto", "Quarto wrote no index.html")
