@@ -10,6 +10,7 @@ THEME       ?= annual
 FORCE       ?=
 OLD         ?=
 SET         ?=
+SCHEDULER   ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 # Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
@@ -17,7 +18,7 @@ export PYTHONHASHSEED := 0
 QUARTO_DIR  := .tools/quarto
 
 .DEFAULT_GOAL := help
-.PHONY: help venv quarto data letter release themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv quarto data letter release all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,6 +45,9 @@ letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF) into _sit
 
 release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
 	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
+
+all: $(STAMP) quarto ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
+	$(PY) -m observatoire all $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes
