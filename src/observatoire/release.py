@@ -139,13 +139,41 @@ def _validate(source_ids: list[str]) -> None:
 
 
 def _execute(
-    jobs: list, *, workers: int, progress: bool, kernel_name: str, on_success=None
+    jobs: list,
+    *,
+    workers: int,
+    progress: bool,
+    kernel_name: str,
+    on_success=None,
+    warm: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> dict[Path, float]:
     from observatoire.execution import run_notebooks
 
     return run_notebooks(
-        jobs, workers=workers, progress=progress, kernel_name=kernel_name, on_success=on_success
+        jobs,
+        workers=workers,
+        progress=progress,
+        kernel_name=kernel_name,
+        on_success=on_success,
+        warm=warm,
+        env=env,
     )
+
+
+def _kernel_environment() -> dict[str, str]:
+    from observatoire.execution import kernel_environment
+
+    return kernel_environment()
+
+
+def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
+    """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
+    from observatoire.execution import KERNEL_ARGUMENTS
+    from observatoire.warm_engine import POOL
+
+    count = min(max(1, workers), len(plan.jobs))
+    POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
 
 
 def _facts(outputs_dir: Path) -> dict[str, dict]:
@@ -156,8 +184,10 @@ def _facts(outputs_dir: Path) -> dict[str, dict]:
 
 def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
     from observatoire import facts
+    from observatoire.escaping import markdown_text
 
-    return facts.to_variables(records)
+    # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.escaping).
+    return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
 
 
 def _fill_templates(
@@ -166,6 +196,30 @@ def _fill_templates(
     from observatoire import templates
 
     templates.render_tree(project, records, meta, origin=origin)
+
+
+def _verify_raw(source_ids: list[str]) -> None:
+    from observatoire import catalogue
+
+    catalogue.verify_present(source_ids)
+
+
+def _check_writable(site_dir: Path, theme_id: str) -> None:
+    """Refuse to build when the site cannot take the edition (checked before the build, not after it)."""
+    folders = [site_dir, site_dir / theme_id]
+    existing = [f for f in folders if f.exists()] or [next(p for p in site_dir.parents if p.exists())]
+    for folder in existing:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+            os.close(handle)
+            os.remove(probe)
+        except OSError as exc:
+            raise ReleaseError(
+                f"{_shown(folder)} is not writable ({exc.strerror or exc}): nothing was built"
+            ) from None
+    index = site_dir / "index.html"
+    if index.exists() and not os.access(index, os.W_OK):
+        raise ReleaseError(f"{_shown(index)} is not writable: nothing was built")
 
 
 def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
@@ -218,7 +272,14 @@ def _cached(folder: Path, key: str) -> dict[str, Any] | None:
 
 
 def is_unchanged(plan: EditionPlan) -> bool:
-    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact."""
+    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact.
+
+    Raises
+    ------
+    InputError
+        A raw file the edition reads no longer matches the catalogue (checked even when nothing changed).
+    """
+    _verify_raw(plan.theme.source_ids(plan.parameters))
     return _cached(plan.target, plan.key) is not None
 
 
@@ -327,6 +388,8 @@ def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in site_dir.glob(f"{STAGING_PREFIX}{theme_id}-{year}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in site_dir.glob(".*.tmp"):  # a site index write that was interrupted
+        leftover.unlink(missing_ok=True)
 
 
 def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, replace: bool) -> Path:
@@ -439,20 +502,29 @@ def build_planned(
     progress: bool = True,
     timings: dict[str, float] | None = None,
     publish_now: bool = True,
+    warm: bool = True,
 ) -> EditionResult:
     """Build an edition already resolved by :func:`observatoire.plan.resolve_plan` (the batch's entry point).
 
     Parameters and errors as :func:`build_edition`; ``timings`` may already hold the plan's time. With
     ``publish_now=False`` a plan to publish stops before the publish stage (status ``"built"``, the edition in
-    ``edition_dir/site``): :func:`publish_built` finishes it.
+    ``edition_dir/site``): :func:`publish_built` finishes it. ``warm=False`` runs each notebook on a new kernel
+    instead of a warm one (:mod:`observatoire.warm_engine`).
     """
     timings = {"plan": 0.0} if timings is None else timings
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(plan.edition_dir):
         if plan.publish and publish_now:
+            _check_writable(plan.site_dir, plan.theme.id)
             _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.year)
         return _build_locked(
-            plan, timings, force=force, workers=workers, progress=progress, publish_now=publish_now
+            plan,
+            timings,
+            force=force,
+            workers=workers,
+            progress=progress,
+            publish_now=publish_now,
+            warm=warm,
         )
 
 
@@ -464,11 +536,15 @@ def _build_locked(
     workers: int,
     progress: bool,
     publish_now: bool,
+    warm: bool,
 ) -> EditionResult:
     """The rest of :func:`build_planned`, run while holding the edition's lock."""
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
     with _stage(timings, "plan"):
         previous = mf.read_manifest(target)
+        _verify_raw(
+            theme.source_ids(plan.parameters)
+        )  # a flipped byte in data/raw/ is noticed, even unchanged
         cached = None if force else _cached(target, key)
 
     result = EditionResult(
@@ -512,6 +588,11 @@ def _build_locked(
             ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
         )
 
+    # The kernels' environment, taken before the data stages: libraries they import add variables to ours.
+    kernel_env = _kernel_environment()
+    if warm and plan.jobs:
+        _prestart(plan, workers, kernel_env)
+
     with _stage(timings, "fetch"):
         _fetch(list(plan.source_ids))
 
@@ -540,6 +621,8 @@ def _build_locked(
                 progress=progress,
                 kernel_name=plan.kernel_name,
                 on_success=export,
+                warm=warm,
+                env=kernel_env,
             )
             result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):
