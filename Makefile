@@ -13,12 +13,15 @@ SET         ?=
 SCHEDULER   ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
+# Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
+# the kit in OBSERVATOIRE_QUARTO_KIT or ../shared/tools/quarto; see tools/install-quarto.sh).
+QUARTO_DIR  := .tools/quarto
 # User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
 # argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
 export YEAR THEME FORCE OLD SET NEW SCHEDULER
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data letter release all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv quarto data letter release all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -34,16 +37,19 @@ $(STAMP): requirements.lock.txt pyproject.toml
 
 venv: $(STAMP) ## Create .venv from the pinned versions (only when they changed)
 
+quarto: ## Make Quarto >= 1.10 available (PATH, else install it into .tools/quarto from the kit)
+	@tools/install-quarto.sh $(QUARTO_DIR)
+
 data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE_MIRROR) or the publishers, checksums verified
 	$(PY) -m observatoire data
 
-letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
+letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF) into _site/
 	$(PY) -m observatoire letter $${FORCE:+--force}
 
-release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
+release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
 	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"}
 
-all: $(STAMP) ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
+all: $(STAMP) quarto ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
 	$(PY) -m observatoire all $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
@@ -52,18 +58,18 @@ themes: $(STAMP) ## List the declared themes and the years each can be built for
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
 	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
-bench: $(STAMP) ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory)
+bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory)
 	$(PY) -m observatoire bench
 
 system-deps: ## Install Debian's chromium and poppler-utils (browser and PDF checks; needs root)
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then echo "chromium and poppler-utils present"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; fi
 
-test: $(STAMP) system-deps ## Run the whole test suite (unit, data, notebooks under nbval, end-to-end, browser, PDF)
+test: $(STAMP) quarto system-deps ## Run the whole test suite (unit, data, notebooks under nbval, end-to-end, browser, PDF)
 	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-kernel-name observatoire \
 		--nbval-sanitize-with tests/nbval/sanitize.cfg tests
 
-test-fast: $(STAMP) ## Unit and data tests only
+test-fast: $(STAMP) quarto ## Unit and data tests only
 	$(PY) -m pytest -m "not e2e" -n 2 --dist loadscope tests
 
 refresh-nbval: $(STAMP) ## Re-run the notebooks and store their outputs as nbval references (review the diff!)

@@ -2,11 +2,12 @@
 
 End to end, as a reader sees it: each letter built from the real data, then read in Chromium and as PDF pages.
 
-The annual letter is built twice from the same inputs: every output (figures, CSV, facts, tables, notebooks' HTML,
-letter HTML and PDF) must be byte-identical, only the manifest's build time may differ. Each thematic letter is
-built once. The HTML is opened in headless Chromium (the page loads, every image decodes, no broken link to a data
-file, a screenshot kept in tests/artifacts/); the PDF is read with poppler (page count, the key figures in its
-text, every page rendered to a non-blank PNG).
+The annual letter is built twice from the same inputs: every output (figures, CSV, facts, tables, notebook pages,
+letter HTML and PDF, all rendered by Quarto) must be byte-identical, only the manifest's build time may differ.
+Each thematic letter is built once. The HTML is opened in headless Chromium (the page loads, every image decodes,
+no broken link to a data file, a screenshot kept in tests/artifacts/), and at a phone's width (390 px) no page
+(letter, notebook page, site index) is wider than the screen; the PDF is read with poppler (page count, the key
+figures in its text, absolute links, every page rendered to a non-blank PNG).
 """
 
 from __future__ import annotations
@@ -76,6 +77,91 @@ def _normalise(text: str) -> str:
     return re.sub(r"[\s\u202f\u00a0]+", " ", text)
 
 
+def _flags(profile: Path) -> list[str]:
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+    ]
+
+
+#: A phone's screen width in CSS pixels (an iPhone 12 to 15).
+PHONE_WIDTH = 390
+
+
+def page_width_on_a_phone(page: Path) -> tuple[int, int]:
+    """``(document.documentElement.scrollWidth, window.innerWidth)`` of a page shown 390 px wide in Chromium.
+
+    Headless Chromium will not open a window narrower than 500 px, so the page is loaded in a 390 px wide frame:
+    its media queries and layout are those of a 390 px screen.
+    """
+    chromium = _require("chromium")
+    probe = page.parent / f"_phone_{page.stem}.html"
+    probe.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="f" src="{page.name}" style="width:{PHONE_WIDTH}px;height:844px;border:0"></iframe>'
+        "<script>const f=document.getElementById('f');f.addEventListener('load',()=>{const w=f.contentWindow;"
+        "document.body.setAttribute('data-widths',w.document.documentElement.scrollWidth+','+w.innerWidth);});"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    profile = page.parent / ".chromium-phone"
+    try:
+        dom = subprocess.run(
+            [
+                chromium,
+                *_flags(profile),
+                "--allow-file-access-from-files",
+                "--window-size=1000,900",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    finally:
+        probe.unlink(missing_ok=True)
+        shutil.rmtree(profile, ignore_errors=True)
+    found = re.search(r'data-widths="(\d+),(\d+)"', dom)
+    assert found, f"{page.name} did not finish loading in Chromium"
+    return int(found.group(1)), int(found.group(2))
+
+
+def check_phone_width(pages: list[Path]) -> None:
+    """No page scrolls sideways on a phone: its content is no wider than the 390 px viewport."""
+    for page in pages:
+        scroll, inner = page_width_on_a_phone(page)
+        assert inner == PHONE_WIDTH, f"the browser window is {inner} px wide, not {PHONE_WIDTH}"
+        assert scroll <= PHONE_WIDTH, f"{page} is {scroll} px wide on a {PHONE_WIDTH} px phone screen"
+
+
+def check_site_pages(result: release.EditionResult) -> None:
+    """The letter is a page of the Quarto website: navbar, search, table of contents, notebook pages alike."""
+    letter = (result.site_path / "index.html").read_text(encoding="utf-8")
+    assert 'id="quarto-header"' in letter and "./../../index.html" in letter, "no navbar back to the site"
+    assert "quarto-search" in letter, "no search box"
+    assert 'id="TOC"' in letter, "no table of contents"
+    site_index = result.site_path.parent.parent / "index.html"
+    index = site_index.read_text(encoding="utf-8")
+    assert "quarto-listing" in index and f"{result.theme}/{result.year}/index.html" in index
+    pages = sorted((result.site_path / "notebooks").glob("*.html"))
+    assert pages, "no notebook page"
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert re.search(r'<html[^>]* lang="fr"', text) and 'id="quarto-header"' in text
+        assert 'href="../index.html#' in text, f"{page.name} has no link back to the letter"
+    check_phone_width([result.site_path / "index.html", pages[0], site_index])
+
+
 def check_html_in_chromium(result: release.EditionResult, name: str) -> None:
     chromium = _require("chromium")
     page = result.site_path / "index.html"
@@ -99,17 +185,7 @@ def check_html_in_chromium(result: release.EditionResult, name: str) -> None:
         "i.naturalWidth>0);document.body.setAttribute('data-images',r.join(','));});</script></body>"
     )
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", script), encoding="utf-8")
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={page.parent / '.chromium'}",
-        "--virtual-time-budget=5000",
-    ]
+    flags = _flags(page.parent / ".chromium")
     try:
         dom = subprocess.run(
             [chromium, *flags, "--dump-dom", probe.as_uri()],
@@ -162,6 +238,10 @@ def check_pdf(result: release.EditionResult, name: str, min_pages: int) -> None:
     for figure in _key_figure_texts(result):
         assert _normalise(figure) in text, f"key figure {figure!r} not in the PDF text"
     assert "{{<" not in text
+    # Links still work once the PDF is downloaded: every one is absolute, the notebooks' under the edition's URL.
+    uris = re.findall(rb"/URI\s*\(([^)]*)\)", pdf.read_bytes())
+    assert uris and all(re.match(rb"(https?|mailto):", u) for u in uris), "a relative link in the PDF"
+    assert any(re.search(rf"/{result.theme}/{result.year}/notebooks/\w+\.html$".encode(), u) for u in uris)
     out = ARTIFACTS / f"{name}-pdf"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)

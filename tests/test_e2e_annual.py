@@ -1,6 +1,6 @@
 """End to end: the 2024 annual letter, built twice from the same inputs, read as a reader would.
 
-Every output of the two builds (figures, CSV, facts, tables, notebooks' HTML, letter HTML and PDF) must be
+Every output of the two builds (figures, CSV, facts, tables, notebook pages, letter HTML and PDF) must be
 byte-identical; only the manifest's build time may differ.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e_checks import build, check_html_in_chromium, check_pdf
+from e2e_checks import build, check_html_in_chromium, check_pdf, check_site_pages
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,12 @@ def test_annual_letter_published_with_manifest(annual):
         assert (site / name).is_file()
     manifest = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["theme"] == "annual" and int(manifest["year"]) == 2024
-    assert manifest["renderer"]["name"] in {"quarto", "pandoc+typst"}
+    assert manifest["renderer"]["name"] == "quarto"
+    assert (
+        manifest["renderer"]["version"].startswith("quarto 1.1")
+        and "pandoc 3" in manifest["renderer"]["version"]
+    )
+    assert "typst 0." in manifest["renderer"]["version"]
     assert {i["source_id"] for i in manifest["inputs"]} >= {"ssmsi_dep_2024", "insee_pop_gca"}
     assert manifest["replaced"], "a forced rebuild must record the edition it replaced"
     assert (site.parent.parent / "index.html").is_file()
@@ -61,6 +66,10 @@ def test_annual_letter_is_byte_for_byte_reproducible(annual):
 
 def test_annual_letter_html_in_chromium(annual):
     check_html_in_chromium(annual[1], "annual-2024")
+
+
+def test_annual_letter_is_a_page_of_the_website(annual):
+    check_site_pages(annual[1])
 
 
 def test_annual_letter_pdf(annual):

@@ -29,7 +29,7 @@ def test_environment_yml_matches_the_lock_file():
     document = yaml.safe_load((paths.ROOT / "environment.yml").read_text(encoding="utf-8"))
     deps = document["dependencies"]
     assert "python=3.11" in deps
-    assert "quarto" in deps, "conda users get Quarto from conda-forge"
+    assert "quarto>=1.10" in deps, "conda users get Quarto (1.10 or newer) from conda-forge"
     pip_section = next(d["pip"] for d in deps if isinstance(d, dict))
     from_env = {}
     for line in pip_section:

@@ -23,7 +23,6 @@ import yaml
 from observatoire import cli, paths, plan, release, themes
 from observatoire.errors import InputError
 from observatoire.release import ReleaseError, build_edition
-from observatoire.rendering import fallback
 
 FIXTURES = Path(__file__).parent / "data" / "notebooks"
 
@@ -158,7 +157,7 @@ FAKES = textwrap.dedent(
                 shutil.copy(job.input, job.output)
             return {}
 
-        def render(project_dir, out_dir):
+        def render(project_dir, out_dir, edition):
             (out_dir / "index.html").write_text("<p>lettre</p>")
             hang("render")
             (out_dir / "lettre.pdf").write_bytes(b"%PDF-fake")
@@ -170,7 +169,7 @@ FAKES = textwrap.dedent(
             hang("index")
             os.replace(tmp, site_dir / "index.html")
 
-        def export(executed, target, parameters, build_dir):
+        def export(executed, target, parameters, build_dir, publication):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("<html>" + executed.name + "</html>")
 
@@ -195,10 +194,9 @@ FAKES = textwrap.dedent(
         patch(release, "_execute", execute)
         patch(release, "_facts", lambda out: {})
         patch(release, "_facts_variables", variables)
-        patch(release, "_lint", lambda project: hang("lint") or [])
         patch(release, "_render", render)
         patch(release, "_write_index", write_index)
-        patch(release, "export_notebook_html", export)
+        patch(release, "notebook_page", export)
         patch(release, "_copy_tree", copy_tree)
         patch(mf, "write_manifest", write_manifest)
 
@@ -234,7 +232,7 @@ def _published(site: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize(
-    "stage", ["fetch", "validate", "execute", "stage", "lint", "render", "manifest", "publish", "index"]
+    "stage", ["fetch", "validate", "execute", "stage", "render", "manifest", "publish", "index"]
 )
 def test_a_release_killed_in_any_stage_leaves_the_site_intact(project, stage, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -333,20 +331,6 @@ def test_source_date_epoch_is_part_of_the_build_key(project, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
     second = plan.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
     assert [k for k in first if first[k] != second[k]] == ["SOURCE_DATE_EPOCH"]
-
-
-def test_an_interrupted_atomic_write_leaves_no_temporary_file(tmp_path, monkeypatch):
-    target = tmp_path / "index.html"
-    target.write_text("old", encoding="utf-8")
-
-    def refuse(src, dst):
-        raise PermissionError("read-only")
-
-    monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(PermissionError):
-        fallback.write_atomic(target, b"new")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
-    assert target.read_text(encoding="utf-8") == "old"
 
 
 def test_the_batch_refuses_an_unwritable_site_before_building(raw_data, tmp_path, monkeypatch):

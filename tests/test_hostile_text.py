@@ -193,14 +193,14 @@ def hostile_project(tmp_path, monkeypatch):
             shutil.copy(job.input, job.output)
         return {}
 
-    def export(executed, target, parameters, build_dir):
+    def export(executed, target, parameters, build_dir, publication):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("<html></html>", encoding="utf-8")
 
     monkeypatch.setattr(release, "_fetch", lambda ids: [])
     monkeypatch.setattr(release, "_validate", lambda ids: None)
     monkeypatch.setattr(release, "_execute", execute)
-    monkeypatch.setattr(release, "export_notebook_html", export)
+    monkeypatch.setattr(release, "notebook_page", export)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     return SimpleNamespace(theme=theme, site=tmp_path / "_site", build=tmp_path / "build")
 

@@ -1,6 +1,6 @@
 """Releases: atomic publication, no silent overwrite, the cache, variants.
 
-The stages that call other modules (fetch, validate, notebooks, facts, lint, render, index) are replaced by fakes
+The stages that call other modules (fetch, validate, notebooks, facts, render, index) are replaced by fakes
 that count their calls, so these tests check the release's own logic in well under a second each; the tests
 marked e2e run the real fixture notebook, or the whole annual letter when its notebooks exist.
 """
@@ -24,7 +24,7 @@ from observatoire.release import ReleaseError, build_edition
 FIXTURES = Path(__file__).parent / "data" / "notebooks"
 # The real stages, kept before the `fakes` fixture replaces them.
 _REAL_EXECUTE = release._execute
-_REAL_EXPORT = release.export_notebook_html
+_REAL_EXPORT = release.notebook_page
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def project(tmp_path):
 @pytest.fixture
 def fakes(monkeypatch):
     """Replace every stage that calls another module; count the calls."""
-    calls = {"fetch": 0, "validate": 0, "execute": 0, "render": 0, "index": 0, "lint": 0}
+    calls = {"fetch": 0, "validate": 0, "execute": 0, "render": 0, "index": 0}
 
     def fetch(ids):
         calls["fetch"] += 1
@@ -84,8 +84,11 @@ def fakes(monkeypatch):
             shutil.copy(job.input, job.output)
         return {}
 
-    def render(project_dir, out_dir):
+    def render(project_dir, out_dir, edition):
         calls["render"] += 1
+        for notebook in sorted((project_dir / "notebooks").glob("*.ipynb")):  # Quarto renders each as a page
+            (out_dir / "notebooks").mkdir(exist_ok=True)
+            (out_dir / "notebooks" / f"{notebook.stem}.html").write_text(f"<html>{notebook.name}</html>")
         text = (project_dir / "index.qmd").read_text(encoding="utf-8")
         variables = yaml.safe_load((project_dir / "_variables.yml").read_text(encoding="utf-8"))
         (out_dir / "index.html").write_text(
@@ -96,10 +99,6 @@ def fakes(monkeypatch):
             renderer="fake", html=out_dir / "index.html", pdf=out_dir / "lettre.pdf", version="1"
         )
 
-    def lint(project_dir):
-        calls["lint"] += 1
-        return []
-
     def write_index(site_dir, editions):
         calls["index"] += 1
         body = "".join(
@@ -107,9 +106,9 @@ def fakes(monkeypatch):
         )
         (site_dir / "index.html").write_text(f"<ul>{body}</ul>", encoding="utf-8")
 
-    def export(executed, target, parameters, build_dir):
+    def export(executed, target, parameters, build_dir, publication):
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(f"<html>{executed.name}</html>", encoding="utf-8")
+        target.write_text(executed.read_text(encoding="utf-8"), encoding="utf-8")
 
     monkeypatch.setattr(release, "_fetch", fetch)
     monkeypatch.setattr(release, "_validate", validate)
@@ -117,10 +116,9 @@ def fakes(monkeypatch):
     monkeypatch.setattr(release, "_prestart", lambda plan, workers, env: None)
     monkeypatch.setattr(release, "_facts", lambda out: {})
     monkeypatch.setattr(release, "_facts_variables", lambda records: {"fact": "122 610"})
-    monkeypatch.setattr(release, "_lint", lint)
     monkeypatch.setattr(release, "_render", render)
     monkeypatch.setattr(release, "_write_index", write_index)
-    monkeypatch.setattr(release, "export_notebook_html", export)
+    monkeypatch.setattr(release, "notebook_page", export)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     return calls
 
@@ -213,7 +211,7 @@ def test_changed_input_needs_force_and_is_recorded(project, fakes):
     assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("failing", ["_render", "_lint", "_execute", "_facts_variables"])
+@pytest.mark.parametrize("failing", ["_render", "_execute", "_facts_variables"])
 def test_failure_at_any_stage_leaves_site_untouched(project, fakes, monkeypatch, failing):
     build(project)
     before = snapshot(project.site)
@@ -306,12 +304,12 @@ def test_build_key_changes_with_parameters_and_notebook_code(project):
 
 @pytest.mark.e2e
 def test_fixture_edition_end_to_end(project, fakes, monkeypatch):
-    """Real papermill run and real notebook HTML export; rendering is still a fake."""
+    """Real papermill run and real notebook page preparation; rendering is still a fake."""
     monkeypatch.setattr(release, "_execute", _REAL_EXECUTE)
-    monkeypatch.setattr(release, "export_notebook_html", _REAL_EXPORT)
+    monkeypatch.setattr(release, "notebook_page", _REAL_EXPORT)
     first = build(project)
-    page = (project.site / "fixture" / "2024" / "notebooks" / "good.html").read_text(encoding="utf-8")
-    assert "Notebook exécuté" in page and "défaut" in page
+    page = (project.site / "fixture" / "2024" / "notebooks" / "good.ipynb").read_text(encoding="utf-8")
+    assert "paramètre" in page and "défaut" in page and "voir-les-calculs" in page
     assert str(project.build.resolve()) not in page  # absolute build paths are replaced
     assert (first.build_dir / "outputs" / "facts" / "good.json").exists()
     second = build(project, force=True)

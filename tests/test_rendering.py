@@ -1,33 +1,34 @@
-"""Rendering: the fixture letter through pandoc + typst for real, lint rules one by one, the Quarto commands.
+"""Rendering with Quarto: the fixture letter (with a notebook page) rendered for real, the site's own pages, and
+the small pure parts (settings, dates, finding Quarto, notebook pages, section anchors).
 
-The fixture (tests/data/publication/) uses every feature of the subset: variables (text and integer), meta,
-nested includes, two figures (SVG and PNG) with data, a table with its caption and data, @fig/@Fig/[-@fig]
-and @tbl references, four callouts (default and custom titles, ## and title= forms), the key-figures band,
-footnotes, lists, links. Its figures were drawn once with matplotlib (``svg.fonttype="path"``, no dates in the
-metadata), as ``charts.save_figure`` draws them; they are test data, not regenerated.
+The fixture (tests/data/publication/) uses what the letters use: variables (text and integer), meta, nested
+includes, two figures (SVG and PNG) with data, a table with its caption and data, @fig/@Fig/[-@fig] and @tbl
+references, four callouts (default and custom titles), the key-figures band, footnotes, lists, links (one to its
+notebook's page). tests/data/executed/01_exemple.ipynb is a notebook as papermill leaves it (timestamps, an
+absolute path). Its figures were drawn once with matplotlib; they are test data, not regenerated.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import stat
+import subprocess
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 
-from observatoire.paths import ROOT
-from observatoire.rendering import RenderError, RenderResult, common, lint, quarto, render, write_site_index
-from observatoire.rendering.fallback import typst_source
-from observatoire.rendering.shortcodes import expand
+from observatoire.rendering import RenderError, RenderResult, common, edition, notebooks, quarto, render, site
+from observatoire.rendering.website import SITE_PAGES, ThemeLink, navbar
 
 FIXTURE = Path(__file__).parent / "data" / "publication"
-NNBSP = "\u202f"
-
-
-# -- helpers --------------------------------------------------------------------------------------------------
+EXECUTED = Path(__file__).parent / "data" / "executed" / "01_exemple.ipynb"
+LETTERS = [ThemeLink("annual", "Lettre annuelle", "Les chiffres de référence"), ThemeLink("traite", "Traite")]
+EDITION = "annual/2023"
+NBSP, NNBSP = "\u00a0", "\u202f"
 
 
 class _Tags(HTMLParser):
@@ -46,12 +47,12 @@ def tags(html: str, name: str) -> list[dict]:
 
 
 def text_of(html: str) -> str:
-    """The HTML's visible text with tags removed and whitespace squeezed (images' data URIs dropped)."""
-    return re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The page's visible text, entities decoded, whitespace squeezed."""
+    return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def pdf_strings(pdf: bytes, key: bytes) -> list[str]:
-    """Values of a PDF string key (``/Alt``, ``/Title``), literal or UTF-16 hex."""
+    """Values of a PDF string key (``/Alt``, ``/Title``, ``/URI``), literal or UTF-16 hex."""
     out = []
     for m in re.finditer(rb"/" + key + rb"\s*(?:\((?P<lit>(?:[^()\\]|\\.)*)\)|<(?P<hex>[0-9A-Fa-f]+)>)", pdf):
         if m.group("hex"):
@@ -62,18 +63,24 @@ def pdf_strings(pdf: bytes, key: bytes) -> list[str]:
     return out
 
 
-def copy_fixture(tmp_path: Path) -> Path:
+def project_with_notebook(tmp_path: Path) -> Path:
+    """The fixture with the executed notebook prepared as its page, as the release stages it."""
     dest = tmp_path / "publication"
     shutil.copytree(FIXTURE, dest)
+    notebooks.notebook_page(
+        EXECUTED,
+        dest / "notebooks" / EXECUTED.name,
+        parameters={"year": 2023, "output_dir": "/home/someone/repo/build/annual/2023/outputs"},
+        replace_paths={"/home/someone/repo/build": "build"},
+        section=("Les faits enregistrés", "les-faits-enregistrés"),
+    )
     return dest
 
 
-def append(project: Path, text: str, file: str = "index.qmd") -> int:
-    """Append ``text`` (one or more lines) to a project file; return the line number of its first line."""
-    path = project / file
-    lines = path.read_text(encoding="utf-8").splitlines()
-    path.write_text("\n".join([*lines, "", text, ""]), encoding="utf-8")
-    return len(lines) + 2
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 # -- the fixture, rendered for real ----------------------------------------------------------------------------
@@ -81,9 +88,10 @@ def append(project: Path, text: str, file: str = "index.qmd") -> int:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> tuple[RenderResult, RenderResult]:
-    """The fixture rendered twice, into two folders, with the fallback."""
-    first = render(FIXTURE, tmp_path_factory.mktemp("render1"), renderer="pandoc+typst")
-    second = render(FIXTURE, tmp_path_factory.mktemp("render2"), renderer="pandoc+typst")
+    """The fixture (with its notebook page) rendered twice, into two folders."""
+    project = project_with_notebook(tmp_path_factory.mktemp("project"))
+    first = render(project, tmp_path_factory.mktemp("render1"), edition=EDITION, letters=LETTERS)
+    second = render(project, tmp_path_factory.mktemp("render2"), edition=EDITION, letters=LETTERS)
     return first, second
 
 
@@ -92,23 +100,34 @@ def html(rendered) -> str:
     return rendered[0].html.read_text(encoding="utf-8")
 
 
-def test_fixture_passes_lint():
-    assert lint(FIXTURE) == []
-
-
-def test_output_names(rendered):
+def test_result_names_versions_and_timings(rendered):
     result = rendered[0]
-    assert result.renderer == "pandoc+typst"
+    assert result.renderer == "quarto"
     assert result.html.name == "index.html" and result.pdf.name == "letter.pdf"
     assert result.html.parent == result.pdf.parent
-    assert "pandoc" in result.log and "typst" in result.log
+    assert re.fullmatch(r"quarto 1\.1\d\.\d+; pandoc 3\.\d+(\.\d+)*; typst 0\.\d+\.\d+", result.version)
+    assert set(result.timings) == {"html", "pdf"} and all(s > 0 for s in result.timings.values())
+    assert "quarto render" in result.log
 
 
-def test_html_is_french_and_self_contained(html):
+def test_two_renders_are_byte_identical(rendered):
+    first, second = (files_of(r.html.parent) for r in rendered)
+    assert set(first) == set(second)
+    assert [name for name in first if first[name] != second[name]] == []
+    assert {"index.html", "letter.pdf", "search.json", "notebooks/01_exemple.html"} <= set(first)
+    assert "sitemap.xml" not in first
+
+
+def test_html_is_a_french_page_of_the_site(html):
     assert re.search(r'<html[^>]* lang="fr"', html)
-    assert "<link" not in html and "<script" not in html
-    for img in tags(html, "img"):
-        assert img["src"].startswith("data:image/"), "images are embedded"
+    hrefs = [a.get("href") for a in tags(html, "a")]
+    # the navbar: the site's pages and letters, relative to the site root two folders up
+    for name, _ in SITE_PAGES:
+        assert f"./../../{name.removesuffix('.qmd')}.html" in hrefs
+    assert "./../../lettres/annual.html" in hrefs and "./../../lettres/traite.html" in hrefs
+    assert 'id="TOC"' in html and "Sur cette page" in html  # table of contents
+    assert "quarto-search" in html  # search box
+    assert "letter.pdf" in hrefs  # the PDF, offered as another format
 
 
 def test_every_image_has_alt_text(html):
@@ -116,57 +135,41 @@ def test_every_image_has_alt_text(html):
     assert len(imgs) == 2
     assert all(img.get("alt", "").strip() for img in imgs)
     assert imgs[0]["alt"].startswith("Diagramme en barres")
-    assert "fig-alt" not in html
 
 
-def test_figures_and_tables_are_numbered(html):
+def test_figures_tables_and_references_are_french(html):
     text = text_of(html)
-    assert "Figure\u00a01\u00a0: Victimes de violences conjugales enregistrées" in text
-    assert "Figure\u00a02\u00a0: Part des femmes" in text
-    assert "Tableau\u00a01\u00a0: Victimes de violences conjugales enregistrées, SSMSI 2024" in text
-    assert len(tags(html, "figure")) == 2
+    assert f"Figure{NBSP}1{NBSP}: Victimes de violences conjugales enregistrées" in text
+    assert f"Figure{NBSP}2{NBSP}: Part des femmes" in text
+    assert f"Tableau{NBSP}1{NBSP}: Victimes de violences conjugales enregistrées, SSMSI 2024" in text
+    assert re.search(r'href="#fig-victimes_conjugales"[^>]*>figure&nbsp;1<', html)
+    assert re.search(r'href="#tbl-victimes_par_annee"[^>]*>tableau&nbsp;1<', html)
+    assert re.search(r'href="#fig-victimes_conjugales"[^>]*>1<', html)  # [-@fig-] is the bare number
+    assert "@fig-" not in html and "@tbl-" not in html and "?@" not in html
 
 
-def test_cross_references_are_french_links(html):
-    assert '<a href="#fig-victimes_conjugales" class="xref">figure\u00a01</a>' in html
-    assert '<a href="#tbl-victimes_par_annee" class="xref">tableau\u00a01</a>' in html
-    assert '<a href="#fig-part_femmes" class="xref">Figure\u00a02</a>' in html  # @Fig- capitalises
-    assert '<a href="#fig-victimes_conjugales" class="xref">1</a>' in html  # [-@fig-] is the bare number
-    assert "@fig-" not in html and "@tbl-" not in html and "@Fig-" not in html
-
-
-def test_figures_link_to_their_data(rendered, html):
+def test_figures_and_tables_link_to_their_data(rendered, html):
     links = [a for a in tags(html, "a") if "data-link" in a.get("class", "")]
     assert [a["href"] for a in links] == [
         "figures/victimes_conjugales.csv",
         "figures/part_femmes.csv",
         "tables/victimes_par_annee.csv",
     ]
-    assert html.count("Télécharger les données (CSV)") == 3
-    assert links[0]["aria-label"] == "Télécharger les données de la figure\u00a01 (CSV)"
+    assert links[0]["aria-label"] == "Télécharger les données de la figure (CSV)"
+    assert links[2]["aria-label"] == "Télécharger les données du tableau (CSV)"
     out = rendered[0].html.parent
     for a in links:
-        target = out / a["href"]
-        assert target.is_file()
-        assert target.read_bytes() == (FIXTURE / a["href"]).read_bytes()
+        assert (out / a["href"]).read_bytes() == (FIXTURE / a["href"]).read_bytes()
 
 
 def test_callouts(html):
-    kinds = [d["class"] for d in tags(html, "div") if d.get("class", "").startswith("callout ")]
-    assert kinds == [
-        "callout callout-note",
-        "callout callout-important",
-        "callout callout-warning",
-        "callout callout-tip",
-    ]
-    titles = re.findall(r'<div class="callout-title">\s*<p><strong>(.*?)</strong>', html)
-    assert titles == [
-        "Lire les chiffres",
-        "Important",
-        "Attention",
-        "Pour aller plus loin",
-    ]  # ## Title, defaults, title=
-    assert 'id="lire-les-chiffres"' not in html  # the ## title line became the box title, not a section
+    text = text_of(html)
+    for title in ("Lire les chiffres", "Important", "Attention", "Pour aller plus loin"):
+        assert title in text
+    assert (
+        len(re.findall(r'class="callout callout-style-default callout-(note|important|warning|tip)', html))
+        == 4
+    )
 
 
 def test_key_figures(html):
@@ -178,378 +181,300 @@ def test_key_figures(html):
 
 
 def test_variables_meta_and_includes_are_substituted(html):
-    assert "{{<" not in html and ">}}" not in html
+    assert "{{<" not in html and "?var:" not in html and "?meta:" not in html
     assert f"271{NNBSP}000" in html and f"+10,9{NNBSP}%" in html
-    assert "<title>Les violences conjugales en 2023 – " in html  # var in the front matter, integer value
+    assert "Les violences conjugales en 2023" in html
     assert "2023.0" not in html
-    assert "Les chiffres de l’édition SSMSI 2024" in html  # meta, in an included file
-    assert "<th" in html and "Victimes enregistrées" in html  # table included from an included file
+    assert "Les chiffres de l’édition SSMSI 2024" in html or "Les chiffres de l'édition SSMSI 2024" in html
+    assert "25 novembre 2024" in text_of(html)  # the date, in French
 
 
-def test_header_footer_and_plain_markdown(html):
-    text = text_of(html)
-    assert "Lettre de l’Observatoire national des violences faites aux femmes" in text
-    assert "Lettre n° 99" in text and "25 novembre 2024" in text
-    assert "Sources : SSMSI, base des victimes ; MIPROF." in text
-    assert 'role="doc-endnotes"' in html  # footnote
-    assert "<em>important</em>" in html and "<li>" in html
-    assert "« faits enregistrés »" in text and f"«{NNBSP}violences subies{NNBSP}»" in text
+def test_notebook_page_is_french_with_a_way_back(rendered):
+    page = (rendered[0].html.parent / "notebooks" / "01_exemple.html").read_text(encoding="utf-8")
+    assert re.search(r'<html[^>]* lang="fr"', page)
+    assert "Violences conjugales : les victimes enregistrées" in page  # title from the first heading
+    assert 'href="../index.html#les-faits-enregistrés"' in page  # back to the section it computes
+    assert "../../../index.html" in page  # the site navbar, one folder deeper
+    assert "271000" in page  # the output, as executed
+    assert "/home/someone" not in page and "papermill" not in page
 
 
-def test_pdf_is_a_tagged_a4_letter(rendered):
+def test_pdf_is_an_a4_letter_dated_like_the_letter(rendered):
     pdf = rendered[0].pdf.read_bytes()
     assert pdf.startswith(b"%PDF-")
-    assert b"/Lang(fr-FR)" in pdf
     assert "Les violences conjugales en 2023" in pdf_strings(pdf, b"Title")
     alts = pdf_strings(pdf, b"Alt")
     assert any(a.startswith("Diagramme en barres") for a in alts)
-    assert any(a.startswith("Courbe stable") for a in alts)
     assert re.search(rb"/MediaBox\s*\[\s*0 0 595\.27\d* 841\.88\d*\s*\]", pdf), "A4"
     assert b"LibertinusSerif" in pdf and b"/FontFile" in pdf  # built-in font, embedded
+    assert any(d.startswith("D:20241125") for d in pdf_strings(pdf, b"CreationDate"))
 
 
-def test_typst_source_uses_the_letter_look():
-    src = typst_source(FIXTURE)
-    assert '#figure(obs-image("figures/victimes_conjugales.svg", "Diagramme en barres' in src
-    assert "<fig-victimes_conjugales>" in src and "<tbl-victimes_par_annee>" in src
-    assert "#link(<tbl-victimes_par_annee>)[tableau~1]" in src
-    assert "#key-figures(" in src and src.count("(value: [") == 3
-    assert '#obs-callout(kind: "warning", title: [Attention])[' in src
-    assert '#obs-callout(kind: "note", title: [Lire les chiffres])[' in src
-    assert "caption: [#strong[Figure~1~:]" in src
-    assert "{{<" not in src
-
-
-def test_two_renders_are_byte_identical(rendered):
-    first, second = rendered
-    assert first.html.read_bytes() == second.html.read_bytes()
-    assert first.pdf.read_bytes() == second.pdf.read_bytes()
-
-
-def test_source_date_epoch_sets_the_pdf_date(monkeypatch):
-    assert common.timestamp_for({"date": "2024-11-25"}) == 1_732_492_800
-    assert common.timestamp_for({}) == common.FIXED_EPOCH
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert common.timestamp_for({"date": "2024-11-25"}) == 1_700_000_000
+def test_pdf_links_to_notebooks_are_absolute(rendered):
+    uris = pdf_strings(rendered[0].pdf.read_bytes(), b"URI")
+    assert "https://observatoire.example.org/annual/2023/notebooks/01_exemple.html" in uris
+    assert not [u for u in uris if not u.startswith(("https://", "http://", "mailto:"))]
 
 
 def test_one_format_only(tmp_path):
-    result = render(FIXTURE, tmp_path, formats=("pdf",), renderer="pandoc+typst")
-    assert result.html is None and result.pdf.is_file()
+    result = render(FIXTURE, tmp_path, formats=("pdf",), edition=EDITION, letters=LETTERS)
+    assert result.html is None and result.pdf.is_file() and set(result.timings) == {"pdf"}
     assert not (tmp_path / "index.html").exists()
     with pytest.raises(RenderError, match="formats"):
         render(FIXTURE, tmp_path, formats=("docx",))
 
 
-def test_lua_prints_json_floats_as_integers(tmp_path):
-    """Numbers reaching Lua from JSON are floats: the filter's int_text prints 2023.0 as 2023."""
-    import subprocess
+# -- the site's own pages --------------------------------------------------------------------------------------
 
-    from observatoire.rendering.fallback import pandoc_path
 
-    harness = tmp_path / "harness.lua"
-    harness.write_text(
-        f"dofile({str(common.LUA_FILTER)!r})\n"
-        "local f = ObservatoireSubset.int_text\n"
-        "function Pandoc(doc)\n"
-        "  local n = pandoc.json.decode('{\"year\": 2023}').year\n"
-        "  local s = table.concat({f(n), f(7), f(2.5), f('2023.0'), f(pandoc.Inlines('12'))}, ' ')\n"
-        "  return pandoc.Pandoc({pandoc.Plain({pandoc.Str(s)})})\n"
-        "end\n",
+def test_site_pages_list_every_edition_and_search_all(rendered, tmp_path):
+    site_dir = tmp_path / "_site"
+    shutil.copytree(rendered[0].html.parent, site_dir / "annual" / "2023")
+    (site_dir / "annual" / "2023" / "manifest.json").write_text(
+        json.dumps(
+            {"inputs": [{"source_id": "ssmsi_x", "file": "a.csv", "edition": "2024", "sha256": "ab" * 32}]}
+        ),
         encoding="utf-8",
     )
-    out = subprocess.run(
-        [pandoc_path(), "--from", "markdown", "--to", "plain", "--lua-filter", str(harness)],
-        input=b"x",
-        capture_output=True,
-        check=True,
+    before = files_of(site_dir / "annual")
+    edition_ = {
+        "theme": "annual",
+        "theme_title": "Lettre annuelle",
+        "year": 2023,
+        "html": "annual/2023/index.html",
+        "pdf": "annual/2023/letter.pdf",
+        "notebooks": ["annual/2023/notebooks/01_exemple.html"],
+        "manifest": "annual/2023/manifest.json",
+    }
+    index = site.write_site(site_dir, [edition_], work_dir=tmp_path / "project", letters=LETTERS)
+    html = index.read_text(encoding="utf-8")
+    assert re.search(r'<html[^>]* lang="fr"', html)
+    assert "quarto-listing" in html and 'href="annual/2023/index.html"' in html  # Quarto's listing
+    for name in (
+        "editions.html",
+        "methodes.html",
+        "donnees.html",
+        "lettres/annual.html",
+        "lettres/traite.html",
+    ):
+        assert (site_dir / name).is_file(), name
+    theme_page = (site_dir / "lettres" / "annual.html").read_text(encoding="utf-8")
+    assert 'href="../annual/2023/letter.pdf"' in theme_page and "Les chiffres de référence" in theme_page
+    assert "ssmsi\\_x" not in (site_dir / "donnees.html").read_text(encoding="utf-8")
+    assert "ssmsi_x" in (site_dir / "donnees.html").read_text(encoding="utf-8")
+    hrefs = [e["href"] for e in json.loads((site_dir / "search.json").read_text(encoding="utf-8"))]
+    assert (
+        "index.html" in hrefs and "annual/2023/index.html" in hrefs
+    )  # the letter is searchable from the root
+    assert "annual/2023/notebooks/01_exemple.html" in hrefs
+    assert files_of(site_dir / "annual") == before  # the edition is not touched
+    assert not [p for p in site_dir.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+# -- the pure parts ---------------------------------------------------------------------------------------------
+
+
+def test_navbar_links_are_relative_to_the_site_root():
+    bar = navbar("../../", LETTERS)
+    assert bar["left"][0] == {"text": "Accueil", "href": "../../index.html"}
+    assert bar["left"][1]["menu"][1] == {"text": "Traite", "href": "../../lettres/traite.html"}
+
+
+def test_edition_settings():
+    settings = edition.edition_settings("annual/2024", LETTERS, notebooks=True, url="https://x.org/site/")
+    assert settings["project"]["type"] == "website"
+    assert settings["project"]["render"] == ["index.qmd", "notebooks/*.ipynb"]
+    assert settings["observatoire-url"] == "https://x.org/site/annual/2024/"
+    assert settings["lang"] == "fr" and settings["crossref"]["tbl-title"] == "Tableau"
+    assert settings["format"]["typst"]["papersize"] == "a4"
+    assert settings["website"]["navbar"]["left"][0]["href"] == "../../index.html"
+    merged = edition.merge_settings({"project": {"type": "default"}, "year": "2024"}, settings)
+    assert merged["year"] == "2024" and merged["project"]["type"] == "website"
+
+
+def test_letter_date_resolves_shortcodes(tmp_path):
+    (tmp_path / "index.qmd").write_text(
+        '---\ntitle: x\ndate: "{{< var lettre_date >}}"\n---\n', encoding="utf-8"
     )
-    assert out.stdout.decode().strip() == "2023 7 2.5 2023 12"
+    (tmp_path / "_variables.yml").write_text('lettre_date: "2025-11-25"\n', encoding="utf-8")
+    assert edition.letter_date(tmp_path) == "2025-11-25"
+    assert edition.letter_date(FIXTURE) == "2024-11-25"
 
 
-# -- shortcodes -------------------------------------------------------------------------------------------------------
+def test_pdf_timestamp(monkeypatch):
+    assert common.timestamp_for("2024-11-25") == 1_732_492_800
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert common.timestamp_for(None) == common.FIXED_EPOCH
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert common.timestamp_for("2024-11-25") == 1_732_492_800  # the letter's date wins
+    assert common.timestamp_for(None) == 1_700_000_000
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(RenderError, match="SOURCE_DATE_EPOCH"):
+        common.timestamp_for(None)
 
 
-def test_unknown_variable_names_file_and_line(tmp_path):
-    project = copy_fixture(tmp_path)
-    line = append(project, "Un chiffre : {{< var inconnue >}}.")
-    with pytest.raises(RenderError) as err:
-        render(project, tmp_path / "out", renderer="pandoc+typst")
-    assert Path(err.value.file).name == "index.qmd"
-    assert err.value.place == f"line {line}"
-    assert "inconnue" in err.value.rule
-    assert f"index.qmd: line {line}:" in str(err.value)
-    with pytest.raises(RenderError) as err:  # the fallback's own expansion says the same
-        expand(project)
-    assert (Path(err.value.file).name, err.value.place) == ("index.qmd", f"line {line}")
+def _fake_quarto(folder: Path, version: str) -> Path:
+    path = folder / "quarto"
+    path.write_text(f"#!/bin/sh\necho {version}\n", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
 
 
-def test_unknown_variable_in_an_included_file(tmp_path):
-    project = copy_fixture(tmp_path)
-    line = append(project, "{{< var absente >}}", file="_methode.qmd")
-    with pytest.raises(RenderError) as err:
-        expand(project)
-    assert (Path(err.value.file).name, err.value.place) == ("_methode.qmd", f"line {line}")
+def test_find_quarto_prefers_the_explicit_one(tmp_path, monkeypatch):
+    fake = _fake_quarto(tmp_path, "1.10.18")
+    monkeypatch.setenv("OBSERVATOIRE_QUARTO", str(fake))
+    assert quarto.find_quarto() == str(fake)
+    assert quarto.quarto_version(str(fake)) == "1.10.18"
 
 
-def test_escaped_shortcode_is_written_literally(tmp_path):
-    project = copy_fixture(tmp_path)
-    append(project, "Écrire `{{{< var x >}}}`.")
-    assert "`{{< var x >}}`" in expand(project).markdown
+def test_an_old_quarto_is_refused(tmp_path):
+    old = _fake_quarto(tmp_path, "1.6.40")
+    with pytest.raises(RenderError, match=r"1\.6\.40 is older than 1\.10.*make quarto"):
+        quarto.quarto_version(str(old))
 
 
-def test_variable_values_print_integers_plainly(tmp_path):
-    project = copy_fixture(tmp_path)
-    (project / "_variables.yml").write_text("annee: 2023.0\nn: 7\ntaux: 9.8\n", encoding="utf-8")
-    (project / "index.qmd").write_text(
-        "---\ntitle: T\n---\n\n{{< var annee >}} {{< var n >}}\n", encoding="utf-8"
+def test_a_missing_quarto_says_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("OBSERVATOIRE_QUARTO", raising=False)
+    monkeypatch.setattr(quarto, "REPO_QUARTO", tmp_path / "none")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RenderError, match="make quarto"):
+        quarto.require_quarto()
+
+
+def test_a_failing_render_names_the_letter(tmp_path):
+    project = tmp_path / "publication"
+    shutil.copytree(FIXTURE, project)
+    index = project / "index.qmd"
+    index.write_text(
+        index.read_text(encoding="utf-8") + "\n```{=typst}\n#undefined-function()\n```\n", encoding="utf-8"
     )
-    assert expand(project).markdown.strip() == "2023 7"
-    (project / "index.qmd").write_text("---\ntitle: T\n---\n\n{{< var taux >}}\n", encoding="utf-8")
-    with pytest.raises(RenderError, match="must be text"):
-        expand(project)
+    with pytest.raises(RenderError, match="index.qmd.*quarto.*failed"):
+        render(project, tmp_path / "out", formats=("pdf",), edition=EDITION, letters=LETTERS)
 
 
-def test_include_cycle_is_an_error(tmp_path):
-    project = copy_fixture(tmp_path)
-    append(project, "{{< include /_methode.qmd >}}", file="tables/victimes_par_annee.md")
-    with pytest.raises(RenderError, match="include cycle"):
-        expand(project)
-
-
-# -- lint -----------------------------------------------------------------------------------------------------------------
-
-FORBIDDEN = {
-    "video shortcode": ("{{< video https://example.org/v.mp4 >}}", "shortcode '{{< video >}}'"),
-    "pagebreak shortcode": ("{{< pagebreak >}}", "shortcode '{{< pagebreak >}}'"),
-    "python cell": ("```{python}\nprint(1)\n```", "executable code cell"),
-    "r cell": ("```{r}\n1\n```", "executable code cell"),
-    "inline code cell": ("Valeur : `{python} n`.", "inline code cell"),
-    "raw html block": ("```{=html}\n<b>x</b>\n```", "raw block"),
-    "panel-tabset": ("::: {.panel-tabset}\n## A\n\nx\n:::", "div class '.panel-tabset'"),
-    "layout-ncol div": ("::: {layout-ncol=2}\nx\n:::", "div attribute 'layout-ncol'"),
-    "column-margin": ("::: {.column-margin}\nNote en marge.\n:::", "div class '.column-margin'"),
-    "margin note span": ("Texte [note en marge]{.aside}.", "class '.aside'"),
-    "column-page on figure": (
-        '![C](figures/part_femmes.svg){#fig-autre fig-alt="A" .column-page}',
-        "figure attribute 'column-page'",
-    ),
-    "layout on figure": (
-        '![C](figures/part_femmes.svg){#fig-autre fig-alt="A" layout-ncol=2}',
-        "layout-ncol",
-    ),
-    "section cross-reference": ("Voir @sec-methode.", "cross-reference '@sec-methode'"),
-    "equation cross-reference": ("Voir @eq-taux.", "cross-reference '@eq-taux'"),
-    "citation": ("Selon @dupont2020.", "citation '@dupont2020'"),
-    "callout-caution": ("::: {.callout-caution}\nx\n:::", "callout type '.callout-caution'"),
-    "callout collapse": ('::: {.callout-note collapse="true"}\nx\n:::', "div attribute 'collapse'"),
-    "content-visible": ('::: {.content-visible when-format="html"}\nx\n:::', "div class '.content-visible'"),
-    "figure without alt": ("![C](figures/part_femmes.svg){#fig-sans-alt}", "needs fig-alt"),
-    "image without id": ('![C](figures/part_femmes.svg){fig-alt="A"}', "needs a figure identifier"),
-    "figure not alone": ('Texte ![C](figures/part_femmes.svg){#fig-x fig-alt="A"} texte.', "stands alone"),
-    "figure without data": ('![C](figures/nulle.svg){#fig-nulle fig-alt="A"}', "not found"),
-    "undefined reference": ("Voir @fig-inexistante.", "does not exist"),
-    "duplicate figure id": (
-        '![C](figures/part_femmes.svg){#fig-part_femmes fig-alt="A"}',
-        "already used at index.qmd:",
-    ),
-    "missing include": ("{{< include _absent.qmd >}}", "included file '_absent.qmd' not found"),
-    "inline include": ("Voir {{< include _methode.qmd >}} ici.", "must stand alone"),
-    "unknown variable": ("{{< var inconnue >}}", "unknown variable 'inconnue'"),
-    "unknown meta": ("{{< meta inconnue >}}", "unknown meta key 'inconnue'"),
-    "tbl-colwidths": ('| a |\n|---|\n| 1 |\n\n: Cap {#tbl-autre tbl-colwidths="[50]"}', "tbl-colwidths"),
-    "level-1 heading": ("# Une section", "level-1 heading"),
-    "stray key-figure": ("::: {.key-figure}\n1\nlabel\n:::", "belongs inside a .key-figures div"),
-    "unclosed div": ("::: {.callout-note}\nx", "never closed"),
-}
-
-
-@pytest.mark.parametrize("snippet, expected", FORBIDDEN.values(), ids=FORBIDDEN.keys())
-def test_lint_catches(tmp_path, snippet, expected):
-    project = copy_fixture(tmp_path)
-    line = append(project, snippet)
-    problems = lint(project)
-    matching = [p for p in problems if expected in p]
-    assert matching, problems
-    assert all(re.match(r"^[\w./-]+(:\d+)?: ", p) for p in problems), problems
-    if "unclosed" not in expected:
-        lines = range(line, line + snippet.count("\n") + 1)
-        assert any(re.match(r"index\.qmd:(\d+): ", p) and int(p.split(":")[1]) in lines for p in matching), (
-            line,
-            matching,
-        )
-
-
-def test_lint_catches_front_matter_outside_the_subset(tmp_path):
-    project = copy_fixture(tmp_path)
-    text = (project / "index.qmd").read_text(encoding="utf-8")
-    (project / "index.qmd").write_text(
-        text.replace("lang: fr\n", "lang: en\nformat: html\n", 1), encoding="utf-8"
+def test_slug_is_pandocs():
+    assert notebooks.slug("Les points clés") == "les-points-clés"
+    assert notebooks.slug("La protection et l'accompagnement des victimes") == (
+        "la-protection-et-laccompagnement-des-victimes"
     )
-    problems = lint(project)
-    assert any(p.startswith("index.qmd:6: front-matter key 'format'") for p in problems), problems
-    assert any("lang must be fr" in p for p in problems)
-    (project / "index.qmd").write_text("Pas de front matter.\n", encoding="utf-8")
-    assert lint(project) == ["index.qmd:1: the letter needs a title (front matter 'title')"]
+    assert notebooks.slug("Violences intrafamiliales et violences conjugales : deux mesures différentes") == (
+        "violences-intrafamiliales-et-violences-conjugales-deux-mesures-différentes"
+    )
+    assert notebooks.slug("2024") == "section"
 
 
-def test_lint_names_included_files(tmp_path):
-    project = copy_fixture(tmp_path)
-    line = append(project, "{{< pagebreak >}}", file="_methode.qmd")
-    assert lint(project) == [
-        f"_methode.qmd:{line}: shortcode '{{{{< pagebreak >}}}}' is outside the subset (var, meta, include)"
+def test_letter_sections_map_facts_to_the_first_section_quoting_them():
+    sections = notebooks.letter_sections(FIXTURE)
+    assert sections["victimes_2023"] == ("Les faits enregistrés", "les-faits-enregistrés")
+    assert sections["annee_reference"] == ("Méthode", "méthode")
+
+
+def test_notebook_page_drops_what_changes_between_runs(tmp_path):
+    target = notebooks.notebook_page(
+        EXECUTED,
+        tmp_path / "nb.ipynb",
+        parameters={"year": 2023},
+        replace_paths={"/home/someone/repo/build": "build"},
+        section=None,
+    )
+    text = target.read_text(encoding="utf-8")
+    nb = json.loads(text)
+    assert "papermill" not in text and "iopub" not in text and "/home/someone" not in text
+    assert [c["id"] for c in nb["cells"]][:3] == ["front-matter", "back-to-letter", "cell-0"]
+    assert nb["cells"][0]["source"].startswith("---\ntitle: 'Violences conjugales")
+    assert "(../index.html#voir-les-calculs)" in nb["cells"][1]["source"]
+    assert "# Violences" not in "".join(nb["cells"][2]["source"])  # the title is not repeated
+
+
+def test_repository_quarto_project_matches_the_build_settings():
+    import yaml
+
+    from observatoire.paths import ROOT
+
+    repo = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    built = edition.edition_settings("annual/2024", LETTERS, notebooks=False, url="https://x.org/")
+    assert repo["lang"] == built["lang"] and repo["date-format"] == built["date-format"]
+    assert repo["crossref"] == built["crossref"]
+    assert [(f["path"].rsplit("/", 1)[1], f["at"]) for f in repo["filters"]] == [
+        (f["path"].rsplit("/", 1)[1], f["at"]) for f in built["filters"]
     ]
-
-
-def test_render_refuses_a_letter_with_lint_problems(tmp_path):
-    project = copy_fixture(tmp_path)
-    line = append(project, "{{< pagebreak >}}\n\nVoir @sec-x.")
-    with pytest.raises(RenderError) as err:
-        render(project, tmp_path / "out", renderer="pandoc+typst")
-    assert err.value.place == f"line {line}" and "pagebreak" in err.value.rule
-    assert len(err.value.problems) == 2
-    assert not (tmp_path / "out" / "index.html").exists()
-
-
-# -- Quarto path (quarto is not installed here: commands and configuration are tested, the run is faked) ------------
-
-
-def test_quarto_commands():
-    cmds = quarto.quarto_commands("/opt/quarto/bin/quarto", Path("/tmp/p"), ("html", "pdf"))
-    assert cmds == [
-        ["/opt/quarto/bin/quarto", "render", "/tmp/p", "--to", "html", "--no-execute", "--quiet"],
-        ["/opt/quarto/bin/quarto", "render", "/tmp/p", "--to", "typst", "--no-execute", "--quiet"],
-    ]
-    assert quarto.quarto_commands("quarto", "p", ("pdf",))[0][4] == "typst"
-
-
-def test_quarto_settings_merge_over_the_project():
-    merged = quarto.merge_settings(
-        {"project": {"type": "default", "output-dir": "_out"}, "lang": "en", "author": "X"}
-    )
-    assert merged["project"] == {"type": "default", "output-dir": "_out", "render": ["index.qmd"]}
-    assert merged["lang"] == "fr" and merged["author"] == "X"
-    assert merged["format"]["typst"]["papersize"] == "a4"
-    assert merged["format"]["html"]["embed-resources"] is True
-    assert merged["crossref"]["fig-prefix"] == "figure" and merged["crossref"]["tbl-prefix"] == "tableau"
-    assert merged["language"]["callout-warning-title"] == "Attention"
-
-
-def test_repository_quarto_project_matches_the_renderer_settings():
-    """The top-level _quarto.yml (for authors with Quarto) and quarto.py use the same look and wording."""
-    config = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
-    assert config["project"]["type"] == "default"
-    assert config["project"]["render"] == ["publications/*/index.qmd"]
-
-    def names(value):
-        if isinstance(value, dict):
-            return {k: names(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [names(v) for v in value]
-        return Path(value).name if isinstance(value, str) and "/" in value else value
-
-    expected = names(quarto.quarto_settings())
-    assert {k: names(config[k]) for k in expected} == expected
-    for path in [
-        *config["filters"],
-        *config["format"]["html"]["css"],
-        *config["format"]["typst"]["template-partials"],
-    ]:
+    for path in [f["path"] for f in repo["filters"]] + repo["format"]["typst"]["template-partials"]:
         assert (ROOT / path).is_file(), path
-    template = ROOT / config["format"]["typst"]["template-partials"][0]
-    assert template.resolve() == common.TYPST_LIBRARY  # the same letter.typ, not a copy
 
 
-def test_letter_typ_can_be_a_pandoc_partial():
-    assert "$" not in common.TYPST_LIBRARY.read_text(encoding="utf-8")
+def test_quarto_date_prints_the_date_as_written():
+    assert edition.quarto_date("2024-11-25") == ("2024-11-25", "D MMMM YYYY")
+    assert edition.quarto_date("novembre 2025") == ("2025-11-01", "MMMM YYYY")
+    assert edition.quarto_date("Novembre 2025") == ("2025-11-01", "MMMM YYYY")
+    assert edition.quarto_date("bientôt") is None and edition.quarto_date(None) is None
 
 
-def test_stage_for_quarto_leaves_the_project_alone(tmp_path):
-    before = {p: p.read_bytes() for p in FIXTURE.rglob("*") if p.is_file()}
-    staged = quarto.stage_for_quarto(FIXTURE, tmp_path)
-    assert {p: p.read_bytes() for p in FIXTURE.rglob("*") if p.is_file()} == before
-    assets = staged / quarto.ASSETS_DIR
-    assert (assets / "typst-template.typ").read_bytes() == common.TYPST_LIBRARY.read_bytes()
-    config = yaml.safe_load((staged / "_quarto.yml").read_text(encoding="utf-8"))
-    for path in [*config["filters"], *config["format"]["typst"]["template-partials"]]:
-        assert (staged / path).is_file()
+def test_section_for_takes_the_section_with_most_facts():
+    a, b = ("A", "a"), ("B", "b")
+    sections = {"k1": a, "k2": b, "k3": b, "k4": a}
+    assert notebooks.section_for(["k1", "k2", "k3"], sections) == b
+    assert notebooks.section_for(["k1", "k2"], sections) == a  # tie: the first section of the letter
+    assert notebooks.section_for(["zz"], sections) is None
 
 
-FAKE_QUARTO = """#!/bin/sh
-# Fake quarto: `quarto render DIR --to FMT ...` writes what Quarto would, and keeps the config it was given.
-dir="$2"; to="$4"
-cp "$dir/_quarto.yml" "$FAKE_QUARTO_SEEN"
-case "$to" in
-  html) printf '<!DOCTYPE html><html lang="fr">quarto</html>' > "$dir/index.html" ;;
-  typst) printf '%%PDF-1.7 quarto' > "$dir/index.pdf" ;;
-esac
-"""
+# -- tools/install-quarto.sh (what `make quarto` runs) -----------------------------------------------------------
 
 
-def test_renderer_auto_and_quarto_on_path(tmp_path, monkeypatch):
+def _install(tmp_path: Path, path_version: str | None, kit: Path) -> subprocess.CompletedProcess:
+    from observatoire.paths import ROOT
+
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "cp").symlink_to(shutil.which("cp"))  # the fake's only tool; PATH holds nothing else
-    monkeypatch.setenv("PATH", str(bin_dir))
-    with pytest.raises(RenderError, match="not on PATH"):
-        render(FIXTURE, tmp_path / "out", renderer="quarto")
-    fake = bin_dir / "quarto"
-    fake.write_text(FAKE_QUARTO, encoding="utf-8")
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("FAKE_QUARTO_SEEN", str(tmp_path / "seen.yml"))
-    result = render(FIXTURE, tmp_path / "out")  # auto: quarto is on PATH now
-    assert result.renderer == "quarto"
-    assert result.html == tmp_path / "out" / "index.html" and result.pdf == tmp_path / "out" / "letter.pdf"
-    assert result.pdf.read_bytes().startswith(b"%PDF")
-    assert (tmp_path / "out" / "figures" / "victimes_conjugales.csv").is_file()
-    seen = yaml.safe_load((tmp_path / "seen.yml").read_text(encoding="utf-8"))
-    assert seen["format"]["typst"]["template-partials"][0].endswith("typst-template.typ")
-    with pytest.raises(RenderError, match="unknown renderer"):
-        render(FIXTURE, tmp_path / "out", renderer="latex")
+    bin_dir.mkdir(exist_ok=True)
+    if path_version:
+        _fake_quarto(bin_dir, path_version)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "OBSERVATOIRE_QUARTO_KIT": str(kit),
+        "HOME": str(tmp_path),
+    }
+    return subprocess.run(
+        ["bash", str(ROOT / "tools" / "install-quarto.sh"), str(tmp_path / "prefix")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
 
 
-# -- site index ---------------------------------------------------------------------------------------------------------------
+def test_install_uses_a_recent_quarto_on_path(tmp_path):
+    done = _install(tmp_path, "1.10.18", tmp_path / "no-kit")
+    assert done.returncode == 0 and "on PATH" in done.stdout
+    assert not (tmp_path / "prefix").exists()
 
 
-def test_site_index(tmp_path):
-    site = tmp_path / "_site"
-    editions = [
-        {
-            "theme": "annual",
-            "theme_title": "Lettre annuelle",
-            "year": 2023,
-            "html": "annual/2023/index.html",
-            "pdf": "annual/2023/letter.pdf",
-            "manifest": "annual/2023/manifest.json",
-        },
-        {
-            "theme": "annual",
-            "theme_title": "Lettre annuelle",
-            "year": 2024,
-            "html": site / "annual/2024/index.html",
-            "pdf": site / "annual/2024/letter.pdf",
-            "manifest": site / "annual/2024/manifest.json",
-            "notebooks": [site / "annual/2024/notebooks/01_victimes.html"],
-        },
-        {
-            "theme": "mineurs",
-            "theme_title": "Enfants & violences",
-            "year": 2024,
-            "html": "mineurs/2024/index.html",
-            "pdf": None,
-            "manifest": "mineurs/2024/manifest.json",
-        },
-    ]
-    path = write_site_index(site, editions)
-    assert path == site / "index.html"
-    page = path.read_text(encoding="utf-8")
-    assert '<html lang="fr"' in page
-    hrefs = [a["href"] for a in tags(page, "a") if a["href"] != "#contenu"]
-    assert all(not h.startswith("/") and "://" not in h for h in hrefs)
-    assert "annual/2024/notebooks/01_victimes.html" in hrefs
-    assert page.index("annual/2024/index.html") < page.index("annual/2023/index.html")  # newest first
-    assert page.index("Lettre annuelle") < page.index("Enfants &amp; violences")  # themes in the given order
-    assert page.count("<table") == 2 and '<th scope="row">2024</th>' in page
-    first = path.read_bytes()
-    write_site_index(site, [editions[1], editions[0], editions[2]])  # years are sorted, whatever their order
-    assert path.read_bytes() == first
+def test_install_uses_the_kit_when_path_has_an_old_quarto(tmp_path):
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "install.sh").write_text(
+        '#!/bin/sh\nmkdir -p "$1/bin"\nprintf "#!/bin/sh\\necho 1.10.18\\n" > "$1/bin/quarto"\nchmod +x "$1/bin/quarto"\n',
+        encoding="utf-8",
+    )
+    (kit / "install.sh").chmod(0o755)
+    done = _install(tmp_path, "1.6.40", kit)
+    assert done.returncode == 0, done.stderr
+    assert "installed" in done.stdout and (tmp_path / "prefix" / "bin" / "quarto").is_file()
+
+
+def test_install_without_kit_or_checksum_stops_with_a_clear_message(tmp_path):
+    done = _install(tmp_path, None, tmp_path / "no-kit")
+    assert done.returncode == 1
+    assert "OBSERVATOIRE_QUARTO_KIT" in done.stderr and "QUARTO_SHA256" in done.stderr
+
+
+def test_quarto_error_keeps_the_message_not_the_stack():
+    stderr = (
+        "[1/2] index.qmd\n\x1b[91mERROR: Include directive failed.\n  in file index.qmd, \n"
+        "  could not find file /p/tables/x.md.\nStack trace:\n    at retrieveInclude (file:///a.ts:61:13)\n"
+    )
+    message = quarto.quarto_error(stderr)
+    assert (
+        message.startswith("ERROR: Include directive failed.")
+        and "could not find file /p/tables/x.md" in message
+    )
+    assert "retrieveInclude" not in message and "\x1b" not in message
+    assert quarto.quarto_error("") == "(no message)"

@@ -107,6 +107,7 @@ def _child_build(theme: str, year: int, build_dir: Path, site_dir: Path, workers
         "timings": result.timings,
         "notebooks": result.notebooks,
         "renderer": (result.manifest.get("renderer") or {}).get("name"),
+        "render_formats": getattr(result, "render_timings", {}),
     }
 
 
@@ -286,6 +287,9 @@ def main(
         build, site = tmp / "build", tmp / "site"
         results["clean"] = _build(theme, year, build, site, workers)
         print(f"  clean build: {results['clean']['status']} in {results['clean']['wall']:.1f} s", flush=True)
+        formats = results["clean"].get("render_formats") or {}
+        shown = ", ".join(f"{fmt} {s:.1f} s" for fmt, s in formats.items())
+        print(f"  render (Quarto) per format: {shown or 'not measured'}", flush=True)
         results["no-change"] = _build(theme, year, build, site, workers)
         print(f"  no-change rebuild: {results['no-change']['wall']:.2f} s", flush=True)
         results["cli"] = _papermill_cli(theme, year, tmp / "cli")

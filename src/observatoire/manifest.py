@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -170,30 +169,6 @@ def version_mismatches(lockfile: Path | str = LOCKFILE) -> list[str]:
     return problems
 
 
-def renderer_version(renderer: str) -> str:
-    """Version string of the renderer that produced the letter (``"quarto 1.6.40"``, ``"pandoc 3.9; typst …"``)."""
-    if renderer == "quarto":
-        try:
-            out = subprocess.run(
-                ["quarto", "--version"], capture_output=True, text=True, timeout=30, check=True
-            )
-            return f"quarto {out.stdout.strip()}"
-        except (OSError, subprocess.SubprocessError):
-            return "quarto (version unknown)"
-    parts = []
-    try:
-        import pypandoc
-
-        parts.append(f"pandoc {pypandoc.get_pandoc_version()}")
-    except Exception:  # pypandoc missing or pandoc not runnable: say so rather than fail a finished build
-        parts.append("pandoc (version unknown)")
-    try:
-        parts.append(f"typst-py {metadata.version('typst')}")
-    except metadata.PackageNotFoundError:
-        parts.append("typst (not installed)")
-    return "; ".join(parts)
-
-
 def built_at(epoch: int | None = None) -> str:
     """UTC build time, ISO 8601: ``SOURCE_DATE_EPOCH`` (or ``epoch``) when set, else the clock."""
     if epoch is None:
@@ -236,7 +211,7 @@ def make_manifest(
     inputs : iterable of Mapping
         ``{"source_id", "file", "edition", "sha256"}`` per raw file.
     renderer, renderer_version : str
-        ``"quarto"`` or ``"pandoc+typst"`` and its version.
+        ``"quarto"`` and its version (with the pandoc and typst it drives).
     letter : Mapping
         Relative paths of the letter's files: ``{"html": "index.html", "pdf": "lettre.pdf"}``.
     outputs : Mapping

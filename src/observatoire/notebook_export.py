@@ -1,8 +1,9 @@
-"""The executed notebooks as pages of the edition: each notebook's HTML page and the "Voir les calculs" section.
+"""The executed notebooks as pages of the edition: each notebook prepared for Quarto, and the "Voir les calculs"
+section.
 
-Why a module of its own: the release only decides when a page is written (as soon as its notebook has run, off
-the critical path); how a page looks (deterministic HTML, parameters at the top, no timestamps or absolute paths)
-is this module's concern, and the only one here that imports nbconvert.
+Why a module of its own: the release only decides when a page is prepared (as soon as its notebook has run, off
+the critical path); what the page holds (parameters at the top, a link back to the letter's section, nothing that
+changes between runs) is :mod:`observatoire.rendering.notebooks`; Quarto renders it with the letter.
 """
 
 from __future__ import annotations
@@ -43,37 +44,24 @@ def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def export_notebook_html(
-    executed: Path, target: Path, parameters: Mapping[str, Any], build_dir: Path
+def notebook_page(
+    executed: Path, target: Path, parameters: Mapping[str, Any], build_dir: Path, publication: Path
 ) -> None:
-    """Write an executed notebook as a deterministic HTML page, its parameters shown at the top.
+    """Prepare an executed notebook as a page of the edition's website (``target``: an ``.ipynb`` Quarto renders).
 
-    papermill's timestamps and durations, nbclient's execution metadata and the random cell ids are removed, and
-    the absolute build and repository paths are replaced by ``build`` and ``.``, so the page depends only on
-    what the notebook did, not on when or where it ran.
+    The page links back to the letter's section that quotes most of the notebook's facts (read from
+    ``<output_dir>/facts/<notebook>.json``); see :func:`observatoire.rendering.notebooks.notebook_page`.
     """
+    from observatoire.rendering import notebooks
 
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    text = executed.read_text(encoding="utf-8")
-    for absolute, shown in ((str(Path(build_dir).resolve()), "build"), (str(paths.ROOT), ".")):
-        text = text.replace(json.dumps(absolute)[1:-1], shown)
-    nb = nbformat.reads(text, as_version=4)
-    for key in ("papermill", "widgets"):
-        nb.metadata.pop(key, None)
-    for index, cell in enumerate(nb.cells):
-        cell.id = f"cell-{index}"
-        for key in ("papermill", "execution", "collapsed", "scrolled"):
-            cell.metadata.pop(key, None)
-    shown = {k: (str(v).replace(str(Path(build_dir).resolve()), "build")) for k, v in parameters.items()}
-    rows = "\n".join(f"| `{name}` | `{value}` |" for name, value in sorted(shown.items()))
-    header = nbformat.v4.new_markdown_cell(
-        f"**Notebook exécuté : `{executed.name}`**\n\n| paramètre | valeur |\n| --- | --- |\n{rows}\n"
+    facts_file = Path(parameters.get("output_dir", "")) / "facts" / f"{executed.stem}.json"
+    facts = (
+        json.loads(facts_file.read_text(encoding="utf-8")).get("facts", {}) if facts_file.is_file() else {}
     )
-    header.id = "parameters-summary"
-    nb.cells.insert(0, header)
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": executed.stem}})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(body, encoding="utf-8")
+    notebooks.notebook_page(
+        executed,
+        target,
+        parameters=parameters,
+        replace_paths={str(Path(build_dir).resolve()): "build", str(paths.ROOT): "."},
+        section=notebooks.section_for(list(facts), notebooks.letter_sections(publication)),
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,8 +90,13 @@ class EditionPlan:
 
 
 def renderer_available() -> str:
-    """The renderer ``render(renderer="auto")`` will use (part of the build key: outputs differ by renderer)."""
-    return "quarto" if shutil.which("quarto") else "pandoc+typst"
+    """Quarto (version and place: the pandoc and typst it drives come with it) and the site's public address:
+    part of the build key, the outputs depend on them. Cheap (``quarto --version`` only): the no-change path
+    runs it."""
+    from observatoire.rendering import quarto, website
+
+    found = quarto.require_quarto()
+    return f"quarto {quarto.quarto_version(found)} ({os.path.realpath(found)}); base url {website.base_url()}"
 
 
 def variant_name(theme: Theme, year: int, overrides: Mapping[str, Any] | None) -> str | None:

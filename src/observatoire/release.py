@@ -4,7 +4,7 @@ Why it is written this way:
 
 - The edition is resolved once into an :class:`~observatoire.plan.EditionPlan` (theme, year, parameters,
   sources, folders, notebook jobs, build key); :func:`build_planned` runs the stages on it in order (plan, fetch,
-  validate, execute, notebooks, stage, lint, render, data, manifest, publish; see :data:`STAGES`) and logs the
+  validate, execute, notebooks, stage, render, data, manifest, publish; see :data:`STAGES`) and logs the
   wall time of each; :func:`build_edition` is the one-call form. Each stage calls another module through its
   contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...) that
   import lazily, so tests replace one stage with a fake and the no-change path never imports pandas, papermill
@@ -41,7 +41,7 @@ from typing import Any
 from observatoire import manifest as mf
 from observatoire import paths
 from observatoire.errors import InputError
-from observatoire.notebook_export import export_notebook_html, write_calculations_page
+from observatoire.notebook_export import notebook_page, write_calculations_page
 from observatoire.plan import EditionPlan, ReleaseError, renderer_available, resolve_plan
 from observatoire.site_listing import list_editions
 from observatoire.themes import Theme
@@ -57,7 +57,6 @@ STAGES = (
     "execute",
     "notebooks",
     "stage",
-    "lint",
     "render",
     "data",
     "manifest",
@@ -92,6 +91,8 @@ class EditionResult:
         Name of the parameter variant, None for the standard edition.
     notebooks : dict
         Wall time in seconds of each notebook (they overlap when run in parallel).
+    render_timings : dict
+        Wall time in seconds of the render of each format (``{"html": 5.8, "pdf": 5.9}``).
     replaced : dict or None
         Build key, date and checksums of the published edition a forced build replaces.
     """
@@ -106,6 +107,7 @@ class EditionResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None
     notebooks: dict[str, float] = field(default_factory=dict)
+    render_timings: dict[str, float] = field(default_factory=dict)
     replaced: dict[str, Any] | None = None
 
     @property
@@ -220,22 +222,16 @@ def _check_writable(site_dir: Path, theme_id: str) -> None:
         raise ReleaseError(f"{_shown(index)} is not writable: nothing was built")
 
 
-def _lint(project_dir: Path) -> list[str]:
+def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
     from observatoire import rendering
 
-    return rendering.lint(project_dir)
-
-
-def _render(project_dir: Path, out_dir: Path) -> Any:
-    from observatoire import rendering
-
-    return rendering.render(project_dir, out_dir)
+    return rendering.render(project_dir, out_dir, edition=edition)
 
 
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
     from observatoire import rendering
 
-    rendering.write_site_index(site_dir, editions)
+    rendering.write_site(site_dir, editions, work_dir=paths.BUILD / "site-project")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -342,8 +338,7 @@ def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
 def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
     """Put the meta values at the top level of the staged ``_quarto.yml``, where ``{{< meta key >}}`` finds them.
 
-    Quarto merges a project's top-level metadata into each document, and the pandoc + typst renderer reads the
-    same keys, so one place serves both. The build's values win over a stale value in the publication.
+    Quarto merges a project's top-level metadata into each document, so one place serves every page. The build's values win over a stale value in the publication.
     """
     import yaml
 
@@ -604,18 +599,18 @@ def _build_locked(
     with _stage(timings, "validate"):
         _validate(list(plan.source_ids))
 
-    # Each notebook's HTML page is written by one background thread as soon as the notebook has run, while the
-    # kernels run the others: the export (and nbconvert's slow import) stays off the critical path.
+    # Each notebook's page (an .ipynb Quarto renders with the letter) is prepared by one background thread as soon
+    # as the notebook has run, while the kernels run the others.
     exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
     exports: dict[str, Future] = {}
 
     def export(job) -> None:
-        target = pages / (Path(job.output).stem + ".html")
+        target = pages / Path(job.output).name
         exports[str(job.output)] = exporter.submit(
-            export_notebook_html, Path(job.output), target, job.parameters, plan.build_dir
+            notebook_page, Path(job.output), target, job.parameters, plan.build_dir, theme.publication_dir
         )
 
-    pages = _reset_dir(plan.edition_dir / "notebooks_html")
+    pages = _reset_dir(plan.edition_dir / "notebook_pages")
     try:
         with _stage(timings, "execute"):
             outputs_dir = _reset_dir(plan.outputs_dir)
@@ -659,19 +654,12 @@ def _build_locked(
         write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
         # The letter's words: every .qmd is a template filled from the facts (observatoire.templates).
         _fill_templates(project, records, meta, theme.publication_dir)
-
-    with _stage(timings, "lint"):
-        problems = _lint(project)
-        if problems:
-            raise InputError(
-                theme.publication_dir,
-                "publication",
-                "outside the supported Quarto subset: " + "; ".join(problems),
-            )
+        _copy_tree(pages, project / "notebooks")
 
     with _stage(timings, "render"):
         edition_site = _reset_dir(plan.edition_dir / "site")
-        rendered = _render(project, edition_site)
+        rendered = _render(project, edition_site, f"{theme.id}/{year}")
+        result.render_timings = dict(getattr(rendered, "timings", None) or {})
         letter = {}
         for kind in ("html", "pdf"):
             produced = getattr(rendered, kind, None)
@@ -682,17 +670,18 @@ def _build_locked(
                 shutil.copy2(produced, edition_site / produced.name)
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
-        renderer = getattr(rendered, "renderer", None) or renderer_available()
+        renderer = getattr(rendered, "renderer", None) or "quarto"
 
     with _stage(timings, "data"):
-        # The data behind the letter, downloadable beside it: the renderer already copied the CSV files its
-        # links point to; add the SVG/PNG, the metadata JSON, the Markdown tables and the facts.
+        # The data behind the letter, downloadable beside it: Quarto already copied the files its pages link to;
+        # add the rest of the figures and tables (SVG/PNG, CSV, metadata JSON, Markdown), the facts, and the
+        # executed notebooks themselves (beside their pages).
         for folder in ("figures", "tables", "facts"):
             _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
-        _copy_tree(pages, edition_site / "notebooks")
+        _copy_tree(pages, edition_site / "notebooks", overwrite=False)
 
     with _stage(timings, "manifest"):
-        version = getattr(rendered, "version", None) or mf.renderer_version(renderer)
+        version = getattr(rendered, "version", None) or renderer_available()
         manifest = mf.make_manifest(
             theme=theme.id,
             title=theme.title,

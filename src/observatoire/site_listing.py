@@ -21,7 +21,7 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
     -------
     list of dict
         ``{"theme", "theme_title", "year", "html", "pdf", "notebooks", "manifest", "built_at"}`` as
-        :func:`observatoire.rendering.write_site_index` reads them, paths relative to ``site_dir``
+        :func:`observatoire.rendering.write_site` reads them, paths relative to ``site_dir``
         (``"annual/2024/index.html"``); themes in the order of ``themes.yml``, then years, latest first.
     """
     site_dir = Path(site_dir)
