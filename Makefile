@@ -10,11 +10,12 @@ THEME       ?= annual
 FORCE       ?=
 OLD         ?=
 SET         ?=
+TERRITOIRE  ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data letter release themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv data letter release territoires themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,8 +37,11 @@ data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE
 letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
 	$(PY) -m observatoire letter $(if $(FORCE),--force)
 
-release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
-	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
+release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53]
+	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s)) $(if $(TERRITOIRE),--territoire "$(TERRITOIRE)")
+
+territoires: $(STAMP) ## Build the 119 territorial letters of a year (101 départements, 18 régions): make territoires YEAR=2024
+	$(PY) -m observatoire release --theme territoire $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) --all-territories --no-progress
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes

@@ -48,7 +48,7 @@ def test_catalogue_records_provenance_of_every_file():
 
 def test_catalogue_lists_every_mirror_file(mirror):
     listed = {s.file for s in catalogue.load_catalogue().values()}
-    on_disk = {p.name for p in mirror.iterdir() if p.suffix in {".csv", ".xls"}}
+    on_disk = {p.name for p in mirror.iterdir() if p.suffix in {".csv", ".xls", ".geojson"}}
     assert on_disk == listed
 
 

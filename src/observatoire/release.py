@@ -216,7 +216,9 @@ def variant_name(theme: Theme, year: int, overrides: Mapping[str, Any] | None) -
         return None
     defaults = theme.parameters_for(year)
     resolved = theme.parameters_for(year, overrides)
-    changed = {k: v for k, v in sorted(resolved.items()) if defaults.get(k) != v}
+    changed = {
+        k: v for k, v in sorted(resolved.items()) if defaults.get(k) != v and k != theme.territory_parameter
+    }
     if not changed:
         return None
     return "+".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{k}-{v}") for k, v in changed.items())
@@ -228,7 +230,8 @@ def edition_build_dir(
     """``build/<theme>/<year>/``, or ``build/<theme>/<year>+<variant>/`` for a parameter variant."""
     theme = themes.get_theme(theme)
     variant = variant_name(theme, year, overrides)
-    return Path(build_dir) / theme.id / (f"{year}+{variant}" if variant else str(year))
+    where = theme.edition_path(year, theme.parameters_for(year, overrides))
+    return Path(build_dir) / theme.id / (f"{where}+{variant}" if variant else where)
 
 
 def latest_year(theme: str | Theme) -> int:
@@ -514,29 +517,44 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
                 "built_at": data.get("built_at"),
             }
         )
+    # Territorial letters (<theme>/<year>/<territory>/): one row per year, pointing to the year's listing page.
+    from observatoire import territorial_site
+
+    titles = {tid: t.title for tid, t in themes.load_themes().items()} if order else {}
+    editions += territorial_site.write_listings(site_dir, titles)
     editions.sort(key=lambda e: (order.get(e["theme"], len(order)), e["theme"], -e["year"]))
     return editions
 
 
-def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int) -> None:
-    """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside."""
+def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
+    """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside.
+
+    ``year`` is the edition's path under the theme: ``2024``, or ``"2024/29"`` for a territorial letter.
+    """
     target = site_dir / theme_id / str(year)
-    for leftover in sorted(site_dir.glob(f"{REPLACED_PREFIX}{theme_id}-{year}-*")):
+    tag = _tag(theme_id, year)
+    for leftover in sorted(site_dir.glob(f"{REPLACED_PREFIX}{tag}-*")):
         if not target.exists():
             log.warning("restoring %s from %s (left by an interrupted release)", target, leftover.name)
             os.replace(leftover, target)
         else:
             shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in site_dir.glob(f"{STAGING_PREFIX}{theme_id}-{year}-*"):
+    for leftover in site_dir.glob(f"{STAGING_PREFIX}{tag}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, replace: bool) -> Path:
+def _tag(theme_id: str, year: int | str) -> str:
+    """The name of an edition in staging folder names (no slash): ``annual-2024``, ``territoire-2024-29``."""
+    return f"{theme_id}-{str(year).replace('/', '-')}"
+
+
+def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int | str, replace: bool) -> Path:
     """Copy the finished edition into a staging folder inside ``site_dir``, then move it into place atomically."""
     target = site_dir / theme_id / str(year)
+    tag = _tag(theme_id, year)
     created_site = not site_dir.exists()
     site_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{theme_id}-{year}-", dir=site_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{tag}-", dir=site_dir))
     aside: Path | None = None
     try:
         _copy_tree(edition_site, staging)
@@ -545,7 +563,7 @@ def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, repla
         if target.exists():
             if not replace:
                 raise ReleaseError(f"{_shown(target)} appeared during the build; not overwriting it")
-            aside = site_dir / f"{REPLACED_PREFIX}{theme_id}-{year}-{staging.name[-8:]}"
+            aside = site_dir / f"{REPLACED_PREFIX}{tag}-{staging.name[-8:]}"
             os.replace(target, aside)
         try:
             os.replace(staging, target)
@@ -635,13 +653,14 @@ def build_edition(
             f"{theme.id} {year} with {variant} is a variant: build it with --no-publish (publish=False); "
             "to change what is published, change the defaults in publications/themes.yml"
         )
-    edition_dir = build_dir / theme.id / (f"{year}+{variant}" if variant else str(year))
+    where = theme.edition_path(year, parameters)  # "2024", or "2024/29" for a territorial letter
+    edition_dir = build_dir / theme.id / (f"{where}+{variant}" if variant else where)
     timings["plan"] = time.perf_counter() - started
 
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(edition_dir):
         if publish:
-            _cleanup_leftovers(site_dir, theme.id, year)
+            _cleanup_leftovers(site_dir, theme.id, where)
         return _build_locked(
             theme,
             year,
@@ -680,7 +699,9 @@ def _build_locked(
         jobs = plan_jobs(theme, year, parameters, edition_dir)
         inputs = key_inputs(theme, year, parameters, kernel_name)
         key = mf.build_key(inputs)
-        target = site_dir / theme.id / str(year) if publish else edition_dir / "site"
+        target = (
+            site_dir / theme.id / theme.edition_path(year, parameters) if publish else edition_dir / "site"
+        )
         previous = mf.read_manifest(target)
         cached = None if force else _cached(target, key)
 
@@ -842,7 +863,7 @@ def _build_locked(
 
     if publish:
         with _stage(timings, "publish"):
-            _publish(edition_site, site_dir, theme.id, year, replace=force)
+            _publish(edition_site, site_dir, theme.id, theme.edition_path(year, parameters), replace=force)
             try:
                 _write_index(site_dir, list_editions(site_dir))
             except Exception as exc:
@@ -901,6 +922,8 @@ def release(
         theme_obj, year, force=force, overrides=overrides, publish=publish, workers=workers, progress=progress
     )
     where = _shown(result.site_path) if result.site_path else _shown(result.build_dir / "site")
+    if theme_obj.territory_parameter is not None:
+        year = f"{year} ({theme_obj.territory_parameter} {theme_obj.parameters_for(year, overrides)[theme_obj.territory_parameter]})"
     messages = {
         "unchanged": f"{theme_obj.id} {year}: unchanged since the last build ({where}); nothing to do",
         "published": f"{theme_obj.id} {year}: published to {where}",
@@ -947,15 +970,28 @@ def _guarded(handler):
 def _cmd_release(args) -> int:
     overrides = themes.parse_overrides(args.set)
     publish = False if args.no_publish else None
-    release(
-        args.theme,
-        args.year,
-        args.force,
-        overrides,
-        publish=publish,
-        workers=args.workers,
-        progress=not args.no_progress,
-    )
+    theme = themes.get_theme(args.theme)
+    if (args.territoire or args.all_territories) and theme.territory_parameter is None:
+        raise InputError(
+            theme.themes_file, f"theme '{theme.id}'", "is not a territorial theme (no 'territories')"
+        )
+    if args.territoire:
+        overrides[theme.territory_parameter] = args.territoire
+    territories = theme.territories if args.all_territories else [None]
+    for (
+        territory
+    ) in territories:  # one process: the parsed tables are shared by every territory's validate stage
+        if territory is not None:
+            overrides[theme.territory_parameter] = territory
+        release(
+            args.theme,
+            args.year,
+            args.force,
+            overrides,
+            publish=publish,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
     return 0
 
 
@@ -997,6 +1033,16 @@ def add_commands(subparsers) -> None:
         help="override a theme parameter (a variant: built into build/ only), e.g. ssmsi_source=ssmsi_dep_2023",
     )
     release_parser.add_argument("--no-publish", action="store_true", help="build into build/ only")
+    release_parser.add_argument(
+        "--territoire",
+        default=None,
+        help="territorial theme: a département (29, 2A, 974) or a région (reg-53)",
+    )
+    release_parser.add_argument(
+        "--all-territories",
+        action="store_true",
+        help="territorial theme: every département and région, in turn",
+    )
     common(release_parser)
     release_parser.set_defaults(func=_guarded(_cmd_release))
 
