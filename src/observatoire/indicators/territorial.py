@@ -30,7 +30,6 @@ Choices, and why:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +43,6 @@ FRANCE = "FR"
 #: Below this count a rate's 95 % interval is wider than about +/-20 %: the letter says "petit effectif".
 SMALL_COUNT = 100
 LEVEL = 0.95
-
-_CODE = re.compile(r"^[0-9A-Za-z]{2,3}$")
 
 
 # The territory parameter ---------------------------------------------------------------------------------------
@@ -70,7 +67,7 @@ def parse(value: object) -> tuple[str, str]:
         level, code = "departement", text[len(DEPARTEMENT_PREFIX) :] if lowered.startswith("dep-") else text
         known = DEPARTEMENTS
     code = code.upper()
-    if _CODE.match(code) and code.isdigit() and len(code) == 1:
+    if code.isdigit() and len(code) == 1:  # YAML reads TERRITOIRE=01 as the number 1
         code = "0" + code
     if code not in known:
         raise ValueError(
@@ -251,7 +248,10 @@ def area_table(counts: pd.DataFrame, populations: pd.DataFrame, geography: pd.Da
     out.insert(
         2,
         "area",
-        [area_code(lv, c) if lv != "france" else FRANCE for lv, c in zip(out["level"], out["code"], strict=False)],
+        [
+            area_code(lv, c) if lv != "france" else FRANCE
+            for lv, c in zip(out["level"], out["code"], strict=False)
+        ],
     )
     return out.sort_values(["level", "code", "year"], kind="stable").reset_index(drop=True)
 
