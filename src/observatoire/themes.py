@@ -123,6 +123,14 @@ class Theme:
 
         return all_territories()
 
+    @property
+    def parameter_sets(self) -> list[dict[str, Any]]:
+        """The editions of one year as parameter overrides (the batch expands a theme with them): one per
+        territory for a territorial theme, else a single empty set."""
+        if self.territory_parameter is None:
+            return [{}]
+        return [{self.territory_parameter: territory} for territory in self.territories]
+
     def territory_of(self, parameters: Mapping[str, Any]) -> str | None:
         """The territory an edition is about (its canonical parameter value), None for a national theme."""
         return None if self.territory_parameter is None else parameters[self.territory_parameter]
