@@ -10,12 +10,13 @@ THEME       ?= annual
 FORCE       ?=
 OLD         ?=
 SET         ?=
+SCHEDULER   ?=
 TERRITOIRE  ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data letter release territoires themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv data letter release territoires all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,8 +41,11 @@ letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
 release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53]
 	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s)) $(if $(TERRITOIRE),--territoire "$(TERRITOIRE)")
 
-territoires: $(STAMP) ## Build the 119 territorial letters of a year (101 départements, 18 régions): make territoires YEAR=2024
-	$(PY) -m observatoire release --theme territoire $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) --all-territories --no-progress
+territoires: $(STAMP) ## The 119 territorial letters (101 départements, 18 régions) on Dask: make territoires [YEAR=2024] [FORCE=1]
+	$(PY) -m observatoire all --theme territoire $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+all: $(STAMP) ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
+	$(PY) -m observatoire all $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes
