@@ -36,7 +36,9 @@ def site(tmp_path_factory):
 
 
 def _facts(result) -> dict:
-    return json.loads((result.site_path / "facts" / "01_territoire.json").read_text(encoding="utf-8"))["facts"]
+    return json.loads((result.site_path / "facts" / "01_territoire.json").read_text(encoding="utf-8"))[
+        "facts"
+    ]
 
 
 def _flat(text: str) -> str:
@@ -56,7 +58,10 @@ def test_territorial_letter_end_to_end(site, code):
     html = _flat(re.sub(r"<[^>]+>", " ", (result.site_path / "index.html").read_text(encoding="utf-8")))
     pdf = _flat(
         subprocess.run(
-            ["pdftotext", str(result.site_path / "letter.pdf"), "-"], capture_output=True, text=True, check=True
+            ["pdftotext", str(result.site_path / "letter.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     )
     assert facts["t_libelle"]["value"] in html
@@ -64,7 +69,9 @@ def test_territorial_letter_end_to_end(site, code):
         assert _flat(facts[key]["text"]) in html, key
         assert _flat(facts[key]["text"]) in pdf, key
     # Each letter links to the national letter of the same year.
-    assert f'href="../../../annual/{YEAR}/index.html"' in (result.site_path / "index.html").read_text(encoding="utf-8")
+    assert f'href="../../../annual/{YEAR}/index.html"' in (result.site_path / "index.html").read_text(
+        encoding="utf-8"
+    )
     # Every figure has its data beside it.
     for name in ("t_series", "t_entonnoir", "t_carte"):
         assert (result.site_path / "figures" / f"{name}.csv").is_file()
@@ -72,8 +79,14 @@ def test_territorial_letter_end_to_end(site, code):
 
 def test_letters_say_what_is_specific_to_their_territory(site):
     _, results = site
-    text = {code: (r.build_dir / "publication" / "index.qmd").read_text(encoding="utf-8") for code, r in results.items()}
-    methods = {code: (r.build_dir / "publication" / "_methodes.qmd").read_text(encoding="utf-8") for code, r in results.items()}
+    text = {
+        code: (r.build_dir / "publication" / "index.qmd").read_text(encoding="utf-8")
+        for code, r in results.items()
+    }
+    methods = {
+        code: (r.build_dir / "publication" / "_methodes.qmd").read_text(encoding="utf-8")
+        for code, r in results.items()
+    }
     assert "Outre-mer" in methods["974"] and "Outre-mer" not in methods["75"]
     assert "Rupture de 2025" in methods["2A"]
     assert "tbl-t_departements" in text["reg-53"] and "tbl-t_departements" not in text["2A"]

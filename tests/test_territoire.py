@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from observatoire import catalogue, datasets, maps, release, themes
+from observatoire import catalogue, datasets, maps, plan, themes
 from observatoire.errors import InputError
 from observatoire.indicators import territorial as tl
 from observatoire.indicators import territories as terr
@@ -118,8 +118,8 @@ def test_theme_declares_119_territories_and_paths():
     params = theme.parameters_for(2024, {"territoire": "reg-53"})
     assert params["territoire"] == "reg-53"
     assert theme.edition_path(2024, params) == "2024/reg-53"
-    assert release.variant_name(theme, 2024, {"territoire": "75"}) is None  # a territory is not a variant
-    assert release.edition_build_dir(theme, 2024, {"territoire": 75}).parts[-3:] == (
+    assert plan.variant_name(theme, 2024, {"territoire": "75"}) is None  # a territory is not a variant
+    assert plan.edition_build_dir(theme, 2024, {"territoire": 75}).parts[-3:] == (
         "territoire",
         "2024",
         "75",
