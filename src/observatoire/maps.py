@@ -169,12 +169,13 @@ def region_map(
     _label(main, rows)
     _frame(main, rows)
     if highlight is not None and values is None:
+        handles = [Patch(facecolor=HIGHLIGHT), Patch(facecolor=OTHER)][: 1 if len(members) == 1 else 2]
         main.legend(
-            handles=[Patch(facecolor=HIGHLIGHT), Patch(facecolor=OTHER)],
+            handles=handles,
             labels=[
                 departements.loc[departements["code"] == highlight, "nom"].iloc[0],
                 "Autres départements de la région",
-            ],
+            ][: len(handles)],
             loc="upper left",
             bbox_to_anchor=(0.0, 1.0),
             fontsize=7.5,

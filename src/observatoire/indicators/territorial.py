@@ -475,8 +475,14 @@ def funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: fl
     from observatoire.indicators.territories import funnel_curve
 
     charts.apply_style()
-    fig, axes = plt.subplots(1, len(results), figsize=(charts.FIG_WIDTH, 3.2), layout="constrained")
-    for ax, (key, result) in zip(np.atleast_1d(axes), results.items(), strict=True):
+    fig = plt.figure(figsize=(charts.FIG_WIDTH, 3.5), layout="constrained")
+    # A row of its own for the legend: above the panels' titles, inside the figure (the export draws the
+    # letter's title above the figure and the source below it).
+    grid = fig.add_gridspec(2, len(results), height_ratios=[0.1, 1])
+    legend_ax = fig.add_subplot(grid[0, :])
+    legend_ax.set_axis_off()
+    axes = [fig.add_subplot(grid[1, i]) for i in range(len(results))]
+    for ax, (key, result) in zip(axes, results.items(), strict=True):
         table = result.table
         curve = funnel_curve(
             table["population"].min() * 0.8,
@@ -518,7 +524,7 @@ def funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: fl
         ax.set_ylim(bottom=0)
         ax.set_title(titles[key], fontsize=9)
         ax.set_xlabel("Population (échelle logarithmique)", fontsize=8)
-    np.atleast_1d(axes)[0].set_ylabel("Victimes pour 1\u202f000 habitants")
+    axes[0].set_ylabel("Victimes pour 1\u202f000 habitants")
     handles = [
         Line2D([], [], color=charts.PALETTE[1], marker="o", markeredgecolor="black", linestyle=""),
         Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle=""),
@@ -527,5 +533,5 @@ def funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: fl
         Line2D([], [], color=charts.GREY, linestyle="-", linewidth=0.8),
     ]
     labels = ["Le territoire", "Les autres", "Taux France", "Limites à 95\u202f%", "Limites à 99,8\u202f%"]
-    fig.legend(handles, labels, loc="outside upper center", ncols=5, fontsize=7)
+    legend_ax.legend(handles, labels, loc="center", ncols=5, fontsize=7)
     return fig
