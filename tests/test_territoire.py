@@ -21,14 +21,16 @@ from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
 
 
 def test_boundaries_load_with_every_code():
-    deps = datasets.boundaries("departement")
-    regs = datasets.boundaries("region")
-    assert len(deps) == 101 and set(deps["geo_level"]) == {"departement"}
-    assert len(regs) == 18 and set(regs["geo_level"]) == {"region"}
+    deps = boundaries.features(datasets.boundaries("departement"))
+    regs = boundaries.features(datasets.boundaries("region"))
+    assert len(deps) == 101 and set(datasets.boundaries("departement")["geo_level"]) == {"departement"}
+    assert len(regs) == 18 and set(datasets.boundaries("region")["geo_level"]) == {"region"}
     assert set(deps["code"]) == set(datasets.geography()["code_departement"])
     assert set(regs["code"]) == set(datasets.geography()["code_region"])
     assert deps.loc[deps["code"] == "2A", "nom"].item() == "Corse-du-Sud"
-    assert set(deps["geometry_type"]) <= {"Polygon", "MultiPolygon"}
+    assert set(datasets.boundaries("departement")["geometry_type"]) == {"Polygon", "MultiPolygon"}
+    corse = deps.loc[deps["code"] == "2A", "polygons"].item()
+    assert all(len(ring) >= 4 and (ring[0] == ring[-1]).all() for polygon in corse for ring in polygon)
 
 
 def _collection(features):
@@ -82,8 +84,9 @@ def test_boundaries_accept_a_minimal_region_file(tmp_path):
     path.write_text(
         json.dumps(_collection(_regions(i1=_square("02", kind="MultiPolygon")))), encoding="utf-8"
     )
-    table = boundaries.load(path)
-    assert list(table["code"][:2]) == ["01", "02"] and table["geometry_type"][1] == "MultiPolygon"
+    table = boundaries.features(boundaries.load(path))
+    assert list(table["code"][:2]) == ["01", "02"] and len(table) == 18
+    assert table["polygons"][1][0][0].shape == (5, 2)
 
 
 # --- the territory parameter -----------------------------------------------------------------------------------

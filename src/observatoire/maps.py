@@ -110,7 +110,7 @@ def region_map(
     Parameters
     ----------
     departements, regions : DataFrame
-        Boundaries (``observatoire.datasets.boundaries("departement")`` and ``("region")``).
+        Boundaries (``observatoire.datasets.boundaries("departement")`` and ``("region")``: one row per vertex).
     region : str
         Code of the région drawn (``"53"``).
     members : list of str
@@ -132,7 +132,10 @@ def region_map(
     ValueError
         An unknown région, a member without a boundary, or a highlighted code that is not a member.
     """
+    from observatoire.loaders.boundaries import features
+
     charts.apply_style()
+    departements, regions = features(departements), features(regions)
     rows = departements[departements["code"].isin(members)]
     missing = sorted(set(members) - set(rows["code"]))
     if missing:

@@ -7,9 +7,10 @@ exactly the 101 départements or exactly the 18 régions of :mod:`observatoire.g
 four finite WGS 84 positions. The level (départements or régions) is recognised from the set of codes, never
 from the file name.
 
-:func:`load` returns one row per feature (``geo_level, code, nom, geometry_type, polygons``): ``polygons`` is a
-tuple of polygons, each a tuple of rings (exterior first), each an ``(n, 2)`` float array of longitude and
-latitude. No shapely or geopandas: :mod:`observatoire.maps` draws the rings as matplotlib patches.
+:func:`load` returns a long table, one row per vertex (``geo_level, code, nom, geometry_type, polygon, ring,
+lon, lat``; rings in file order, exterior first, each closed): plain columns, so that the parse cache stores it as
+data (Parquet). :func:`features` turns it back into one row per feature with its rings as arrays, which
+:mod:`observatoire.maps` draws as matplotlib patches. No shapely or geopandas.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "region": geography.REGIONS,
 }
 GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
-COLUMNS = ("geo_level", "code", "nom", "geometry_type", "polygons")
+COLUMNS = ("geo_level", "code", "nom", "geometry_type", "polygon", "ring", "lon", "lat")
 
 
 def _ring(raw: object, path: Path, where: str) -> np.ndarray:
@@ -138,7 +139,45 @@ def load(path: str | Path, source_id: str = "boundaries_dep", edition: str = "")
             f"{len(geography.REGIONS)} régions of the geography reference ({len(codes)} features; {detail})",
         )
     order = {code: i for i, code in enumerate(LEVELS[level])}
-    table = pd.DataFrame(rows).sort_values("code", key=lambda s: s.map(order)).reset_index(drop=True)
-    table.insert(0, "geo_level", level)
+    parts = []
+    for row in sorted(rows, key=lambda r: order[r["code"]]):
+        for p, polygon in enumerate(row["polygons"]):
+            for r, ring in enumerate(polygon):
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "geo_level": level,
+                            "code": row["code"],
+                            "nom": row["nom"],
+                            "geometry_type": row["geometry_type"],
+                            "polygon": p,
+                            "ring": r,
+                            "lon": ring[:, 0],
+                            "lat": ring[:, 1],
+                        }
+                    )
+                )
+    table = pd.concat(parts, ignore_index=True)
     table.attrs.update(source_id=source_id, edition=edition)
     return table[list(COLUMNS)]
+
+
+def features(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per feature (``code, nom, polygons``) from the long table of :func:`load`, in its order.
+
+    ``polygons`` is a tuple of polygons, each a tuple of rings (exterior first), each an ``(n, 2)`` array of
+    longitude and latitude.
+    """
+    rows = []
+    for code, part in table.groupby("code", sort=False):
+        coords = part[["lon", "lat"]].to_numpy(dtype=float)
+        keys = part[["polygon", "ring"]].to_numpy()
+        starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
+        rings = np.split(coords, starts[1:])
+        polygons: dict[int, list] = {}
+        for start, ring in zip(starts, rings, strict=True):
+            polygons.setdefault(int(keys[start, 0]), []).append(ring)
+        rows.append(
+            {"code": code, "nom": part["nom"].iloc[0], "polygons": tuple(tuple(p) for p in polygons.values())}
+        )
+    return pd.DataFrame(rows)
