@@ -11,6 +11,7 @@ FORCE       ?=
 OLD         ?=
 SET         ?=
 SCHEDULER   ?=
+TERRITOIRE  ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 # Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
@@ -18,10 +19,10 @@ export PYTHONHASHSEED := 0
 QUARTO_DIR  := .tools/quarto
 # User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
 # argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
-export YEAR THEME FORCE OLD SET NEW SCHEDULER
+export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv quarto data letter release all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv quarto data letter release territoires all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -46,8 +47,11 @@ data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE
 letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF) into _site/
 	$(PY) -m observatoire letter $${FORCE:+--force}
 
-release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
-	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"}
+release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53]
+	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"} $${TERRITOIRE:+--territoire "$$TERRITOIRE"}
+
+territoires: $(STAMP) quarto ## The 119 territorial letters (101 départements, 18 régions) on Dask: make territoires [YEAR=2024] [FORCE=1]
+	$(PY) -m observatoire all --theme territoire $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}
 
 all: $(STAMP) quarto ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
 	$(PY) -m observatoire all $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}

@@ -29,7 +29,7 @@ def mirror():
 
 def test_catalogue_records_provenance_of_every_file():
     sources = catalogue.load_catalogue()
-    assert len(sources) == 11
+    assert len(sources) == 13
     for source in sources.values():
         assert source.publisher and source.licence and source.edition and source.produced
         assert len(source.sha256) == 64
@@ -39,6 +39,7 @@ def test_catalogue_records_provenance_of_every_file():
             "insee_population",
             "geography_reference",
             "national_series",
+            "boundaries",
         }
     ssmsi = sources["ssmsi_dep_2024"]
     assert ssmsi.url.startswith("https://www.data.gouv.fr/")
@@ -48,7 +49,7 @@ def test_catalogue_records_provenance_of_every_file():
 
 def test_catalogue_lists_every_mirror_file(mirror):
     listed = {s.file for s in catalogue.load_catalogue().values()}
-    on_disk = {p.name for p in mirror.iterdir() if p.suffix in {".csv", ".xls"}}
+    on_disk = {p.name for p in mirror.iterdir() if p.suffix in {".csv", ".xls", ".geojson"}}
     assert on_disk == listed
 
 
@@ -123,4 +124,4 @@ def test_register_records_a_new_edition(tmp_path, mirror):
     reread = catalogue.load_catalogue(copy)
     assert reread["ssmsi_dep_2025"].sha256 == catalogue.sha256_of(new_file)
     assert reread["ssmsi_dep_2025"].loader == "ssmsi_departement"
-    assert len(reread) == 12
+    assert len(reread) == 14

@@ -22,7 +22,7 @@ ANNUAL_NOTEBOOKS = [
 
 def test_declared_themes_load():
     declared = {t.id: t for t in themes.list_themes()}
-    assert list(declared) == ["annual", "traite", "violences_sexuelles", "outre_mer"]
+    assert list(declared) == ["annual", "traite", "violences_sexuelles", "outre_mer", "territoire"]
     annual = themes.get_theme("annual")
     assert list(annual.notebooks) == ANNUAL_NOTEBOOKS
     assert annual.notebook_dir == paths.NOTEBOOKS / "annual"

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire import paths, themes
-from observatoire.plan import EditionPlan, resolve_plan
+from observatoire.plan import EditionPlan, resolve_plan, variant_name
 from observatoire.themes import Theme
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,9 @@ def run_batch(
                 request.theme,
                 request.year,
                 overrides=dict(request.overrides),
-                publish=not request.overrides,
+                # an edition of a parameter set (a territory) is published; a variant of the defaults is not
+                publish=variant_name(themes.get_theme(request.theme), request.year, dict(request.overrides))
+                is None,
                 site_dir=site_dir,
                 build_dir=build_dir,
             )

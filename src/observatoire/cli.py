@@ -92,6 +92,9 @@ def release_and_report(
         theme_obj, year, force=force, overrides=overrides, publish=publish, workers=workers, progress=progress
     )
     where = shown_path(result.site_path) if result.site_path else shown_path(result.build_dir / "site")
+    if theme_obj.territory_parameter is not None:
+        territory = theme_obj.parameters_for(year, overrides)[theme_obj.territory_parameter]
+        year = f"{year} ({theme_obj.territory_parameter} {territory})"
     messages = {
         "unchanged": f"{theme_obj.id} {year}: unchanged since the last build ({where}); nothing to do",
         "published": f"{theme_obj.id} {year}: published to {where}",
@@ -135,15 +138,26 @@ def _guarded(handler):
 def _cmd_release(args) -> int:
     overrides = themes.parse_overrides(args.set)
     publish = False if args.no_publish else None
-    release_and_report(
-        args.theme,
-        args.year,
-        args.force,
-        overrides,
-        publish=publish,
-        workers=args.workers,
-        progress=not args.no_progress,
-    )
+    theme = themes.get_theme(args.theme)
+    if (args.territoire or args.all_territories) and theme.territory_parameter is None:
+        raise InputError(
+            theme.themes_file, f"theme '{theme.id}'", "is not a territorial theme (no 'territories')"
+        )
+    if args.territoire:
+        overrides[theme.territory_parameter] = args.territoire
+    territories = theme.territories if args.all_territories else [None]
+    for territory in territories:  # one process, one after the other (make all builds them on Dask)
+        if territory is not None:
+            overrides[theme.territory_parameter] = territory
+        release_and_report(
+            args.theme,
+            args.year,
+            args.force,
+            overrides,
+            publish=publish,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
     return 0
 
 
@@ -164,8 +178,12 @@ def _cmd_all(args) -> int:
 
     if not args.verbose:  # one progress bar and the summary, not every stage of every edition
         logging.getLogger("observatoire").setLevel(logging.WARNING)
+    asked = batch.requests(args.theme or None)
+    if args.year:  # e.g. the 119 territorial letters of one year: all --theme territoire --year 2024
+        asked = [request for request in asked if request.year in args.year]
     outcomes = batch.run_batch(
         args.theme or None,
+        edition_requests=asked,
         force=args.force,
         scheduler=args.scheduler,
         workers=args.workers,
@@ -204,6 +222,16 @@ def _add_build_commands(subparsers) -> None:
         help="override a theme parameter (a variant: built into build/ only), e.g. ssmsi_source=ssmsi_dep_2023",
     )
     release_parser.add_argument("--no-publish", action="store_true", help="build into build/ only")
+    release_parser.add_argument(
+        "--territoire",
+        default=None,
+        help="territorial theme: a département (29, 2A, 974) or a région (reg-53)",
+    )
+    release_parser.add_argument(
+        "--all-territories",
+        action="store_true",
+        help="territorial theme: every département and région, in turn",
+    )
     common(release_parser)
     release_parser.set_defaults(func=_guarded(_cmd_release))
 
@@ -225,6 +253,13 @@ def _add_build_commands(subparsers) -> None:
     )
     all_parser.add_argument(
         "--theme", action="append", default=[], help="only this theme (repeatable; default: every theme)"
+    )
+    all_parser.add_argument(
+        "--year",
+        action="append",
+        type=int,
+        default=[],
+        help="only this year (repeatable; default: every year)",
     )
     all_parser.add_argument(
         "--force", action="store_true", help="rebuild unchanged editions; replace editions already published"

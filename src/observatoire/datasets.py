@@ -241,6 +241,19 @@ def ssmsi_national(source_id: str = "ssmsi_dep_2024") -> pd.DataFrame:
     return _ssmsi_departement.national_totals(_cached(source_id), _unlocalised(source_id))
 
 
+def boundaries(level: str = "departement") -> pd.DataFrame:
+    """Return the boundaries of the 101 départements (``level="departement"``) or the 18 régions (``"region"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``geo_level, code, nom, geometry_type, polygons`` (see :mod:`observatoire.loaders.boundaries`).
+    """
+    source_id = {"departement": "boundaries_dep", "region": "boundaries_reg"}[level]
+    _expect(source_id, "boundaries")
+    return load(source_id)
+
+
 def population(source_id: str = "insee_pop_aq") -> pd.DataFrame:
     """Return an INSEE population table (harmonised, persons; ``provisional`` column; départements only)."""
     _expect(source_id, "insee_population")

@@ -84,9 +84,17 @@ class EditionPlan:
         return self.edition_dir / "outputs"
 
     @property
+    def edition_path(self) -> str:
+        """The edition's path under its theme: ``"2024"``, or ``"2024/29"`` for a territorial letter."""
+        return self.theme.edition_path(self.year, self.parameters)
+
+    @property
     def target(self) -> Path:
-        """Where the finished edition lives: ``site_dir/<theme>/<year>`` when published, else ``edition_dir/site``."""
-        return self.site_dir / self.theme.id / str(self.year) if self.publish else self.edition_dir / "site"
+        """Where the finished edition lives: ``site_dir/<theme>/<year>[/<territory>]`` when published, else
+        ``edition_dir/site``."""
+        return (
+            self.site_dir / self.theme.id / self.edition_path if self.publish else self.edition_dir / "site"
+        )
 
 
 def renderer_available() -> str:
@@ -105,7 +113,9 @@ def variant_name(theme: Theme, year: int, overrides: Mapping[str, Any] | None) -
         return None
     defaults = theme.parameters_for(year)
     resolved = theme.parameters_for(year, overrides)
-    changed = {k: v for k, v in sorted(resolved.items()) if defaults.get(k) != v}
+    changed = {  # a territory is an edition of its own, not a variant
+        k: v for k, v in sorted(resolved.items()) if defaults.get(k) != v and k != theme.territory_parameter
+    }
     if not changed:
         return None
     return "+".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{k}-{v}") for k, v in changed.items())
@@ -117,7 +127,8 @@ def edition_build_dir(
     """``build/<theme>/<year>/``, or ``build/<theme>/<year>+<variant>/`` for a parameter variant."""
     theme = themes.get_theme(theme)
     variant = variant_name(theme, year, overrides)
-    return Path(build_dir) / theme.id / (f"{year}+{variant}" if variant else str(year))
+    where = theme.edition_path(year, theme.parameters_for(year, overrides))
+    return Path(build_dir) / theme.id / (f"{where}+{variant}" if variant else where)
 
 
 def latest_year(theme: str | Theme) -> int:
@@ -224,7 +235,8 @@ def resolve_plan(
             "to change what is published, change the defaults in publications/themes.yml"
         )
     build_dir, site_dir = Path(build_dir), Path(site_dir)
-    edition_dir = build_dir / theme.id / (f"{year}+{variant}" if variant else str(year))
+    where = theme.edition_path(year, parameters)  # "2024", or "2024/29" for a territorial letter
+    edition_dir = build_dir / theme.id / (f"{where}+{variant}" if variant else where)
     source_ids = tuple(theme.source_ids(parameters))
     inputs = key_inputs(theme, year, parameters, kernel_name)
     return EditionPlan(

@@ -377,27 +377,37 @@ def meta_values(
     return values
 
 
-def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int) -> None:
-    """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside."""
+def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
+    """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside.
+
+    ``year`` is the edition's path under the theme: ``2024``, or ``"2024/29"`` for a territorial letter.
+    """
     target = site_dir / theme_id / str(year)
-    for leftover in sorted(site_dir.glob(f"{REPLACED_PREFIX}{theme_id}-{year}-*")):
+    tag = _tag(theme_id, year)
+    for leftover in sorted(site_dir.glob(f"{REPLACED_PREFIX}{tag}-*")):
         if not target.exists():
             log.warning("restoring %s from %s (left by an interrupted release)", target, leftover.name)
             os.replace(leftover, target)
         else:
             shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in site_dir.glob(f"{STAGING_PREFIX}{theme_id}-{year}-*"):
+    for leftover in site_dir.glob(f"{STAGING_PREFIX}{tag}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
     for leftover in site_dir.glob(".*.tmp"):  # a site index write that was interrupted
         leftover.unlink(missing_ok=True)
 
 
-def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, replace: bool) -> Path:
+def _tag(theme_id: str, year: int | str) -> str:
+    """The name of an edition in staging folder names (no slash): ``annual-2024``, ``territoire-2024-29``."""
+    return f"{theme_id}-{str(year).replace('/', '-')}"
+
+
+def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int | str, replace: bool) -> Path:
     """Copy the finished edition into a staging folder inside ``site_dir``, then move it into place atomically."""
     target = site_dir / theme_id / str(year)
+    tag = _tag(theme_id, year)
     created_site = not site_dir.exists()
     site_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{theme_id}-{year}-", dir=site_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{tag}-", dir=site_dir))
     aside: Path | None = None
     try:
         _copy_tree(edition_site, staging)
@@ -406,7 +416,7 @@ def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, repla
         if target.exists():
             if not replace:
                 raise ReleaseError(f"{_shown(target)} appeared during the build; not overwriting it")
-            aside = site_dir / f"{REPLACED_PREFIX}{theme_id}-{year}-{staging.name[-8:]}"
+            aside = site_dir / f"{REPLACED_PREFIX}{tag}-{staging.name[-8:]}"
             os.replace(target, aside)
         try:
             os.replace(staging, target)
@@ -516,7 +526,7 @@ def build_planned(
     with _edition_lock(plan.edition_dir):
         if plan.publish and publish_now:
             _check_writable(plan.site_dir, plan.theme.id)
-            _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.year)
+            _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.edition_path)
         return _build_locked(
             plan,
             timings,
@@ -719,8 +729,8 @@ def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, writ
     """
     theme, year = plan.theme, plan.year
     with _stage(result.timings, "publish"):
-        _cleanup_leftovers(plan.site_dir, theme.id, year)
-        _publish(plan.edition_dir / "site", plan.site_dir, theme.id, year, replace=force)
+        _cleanup_leftovers(plan.site_dir, theme.id, plan.edition_path)
+        _publish(plan.edition_dir / "site", plan.site_dir, theme.id, plan.edition_path, replace=force)
         if write_index:
             try:
                 _write_index(plan.site_dir, list_editions(plan.site_dir))

@@ -56,5 +56,10 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
                 "built_at": data.get("built_at"),
             }
         )
+    # Territorial letters (<theme>/<year>/<territory>/): one row per year, pointing to the year's listing page.
+    from observatoire import territorial_site
+
+    titles = {tid: t.title for tid, t in themes.load_themes().items()} if order else {}
+    editions += territorial_site.write_listings(site_dir, titles)
     editions.sort(key=lambda e: (order.get(e["theme"], len(order)), e["theme"], -e["year"]))
     return editions

@@ -42,6 +42,7 @@ _THEME_KEYS = {
     "years",
     "parameters",
     "by_year",
+    "territories",
 }
 _REQUIRED_KEYS = ("id", "title", "notebooks", "publication", "sources", "years")
 _SCALARS = (str, int, float, bool, type(None))
@@ -111,6 +112,33 @@ class Theme:
     publications_root: Path
     themes_file: Path
     catalogue: Mapping[str, SourceInfo] = field(compare=False, repr=False)
+    territory_parameter: str | None = None
+
+    @property
+    def territories(self) -> list[str]:
+        """The territories of a territorial theme (``"01"`` ... ``"976"``, ``"reg-01"`` ... ``"reg-94"``), else []."""
+        if self.territory_parameter is None:
+            return []
+        from observatoire.indicators.territorial import all_territories
+
+        return all_territories()
+
+    @property
+    def parameter_sets(self) -> list[dict[str, Any]]:
+        """The editions of one year as parameter overrides (the batch expands a theme with them): one per
+        territory for a territorial theme, else a single empty set."""
+        if self.territory_parameter is None:
+            return [{}]
+        return [{self.territory_parameter: territory} for territory in self.territories]
+
+    def territory_of(self, parameters: Mapping[str, Any]) -> str | None:
+        """The territory an edition is about (its canonical parameter value), None for a national theme."""
+        return None if self.territory_parameter is None else parameters[self.territory_parameter]
+
+    def edition_path(self, year: int, parameters: Mapping[str, Any]) -> str:
+        """Where an edition lives under ``build/<theme>/`` and ``_site/<theme>/``: ``"2024"``, or ``"2024/29"``."""
+        territory = self.territory_of(parameters)
+        return str(year) if territory is None else f"{year}/{territory}"
 
     @property
     def notebook_dir(self) -> Path:
@@ -214,10 +242,22 @@ class Theme:
                     self.themes_file, place, f"value must be a scalar, got {type(value).__name__}"
                 )
             params[key] = value
+        if self.territory_parameter is not None:
+            params[self.territory_parameter] = self._check_territory(params[self.territory_parameter])
         for key, value in params.items():
             if key.endswith(SOURCE_SUFFIX):
                 self._check_source_parameter(key, value, year)
         return dict(sorted(params.items()))
+
+    def _check_territory(self, value: Any) -> str:
+        from observatoire.indicators.territorial import canonical
+
+        try:
+            return canonical(value)
+        except ValueError as exc:
+            raise InputError(
+                self.themes_file, f"theme '{self.id}', parameter '{self.territory_parameter}'", str(exc)
+            ) from None
 
     def _check_source_parameter(self, key: str, value: Any, year: int) -> None:
         place = f"theme '{self.id}', parameter '{key}'"
@@ -258,6 +298,7 @@ class Theme:
             "years": [self.first_year, self.last_year],
             "parameters": dict(self.parameters),
             "by_year": {str(k): dict(v) for k, v in self.by_year.items()},
+            **({"territories": self.territory_parameter} if self.territory_parameter else {}),
         }
 
 
@@ -389,6 +430,7 @@ class _Checker:
                         f"{where}, key 'by_year.{year}.{key}'", "declare the parameter in 'parameters' first"
                     )
             by_year[year] = MappingProxyType(checked)
+        territory_parameter = self.territories(where, raw.get("territories"), parameters)
 
         return Theme(
             id=tid,
@@ -405,7 +447,28 @@ class _Checker:
             publications_root=publications_root,
             themes_file=self.path,
             catalogue=self.catalogue,
+            territory_parameter=territory_parameter,
         )
+
+    def territories(self, where: str, value: Any, parameters: Mapping[str, Any]) -> str | None:
+        """``territories: {parameter: NAME, from: geo_reference}``: one edition per territory, named by NAME."""
+        if value is None:
+            return None
+        place = f"{where}, key 'territories'"
+        if not isinstance(value, dict) or set(value) != {"parameter", "from"}:
+            self.fail(place, "must be a mapping {parameter: NAME, from: geo_reference}")
+        if value["from"] != "geo_reference":
+            self.fail(
+                f"{place[:-1]}.from'",
+                "the only list of territories is 'geo_reference' (101 départements, 18 régions)",
+            )
+        name = value["parameter"]
+        if name not in parameters:
+            self.fail(
+                f"{place[:-1]}.parameter'",
+                f"{name!r} must be declared in 'parameters' with a default territory",
+            )
+        return name
 
     def string_list(self, where: str, key: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):

@@ -24,6 +24,7 @@ LOADER_NAMES: tuple[str, ...] = (
     "insee_population",
     "geography_reference",
     "national_series",
+    "boundaries",
 )
 
 

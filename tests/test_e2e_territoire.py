@@ -1,0 +1,115 @@
+"""End to end: territorial letters (a metropolitan département, Corsica, an overseas département, a région) built
+from the real data into one site, read in Chromium and as PDF pages, numbers checked against the facts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from e2e_checks import check_html_in_chromium, check_pdf
+
+from observatoire import release
+
+pytestmark = pytest.mark.e2e
+
+YEAR = 2024
+TERRITORIES = ("75", "2A", "974", "reg-53")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site and a function building (once) the letter of a territory into it."""
+    tmp = tmp_path_factory.mktemp("territoire")
+    built = {}
+
+    def letter(code):
+        if code not in built:
+            built[code] = release.build_edition(
+                "territoire",
+                YEAR,
+                overrides={"territoire": code},
+                site_dir=tmp / "site",
+                build_dir=tmp / "build",
+                progress=False,
+            )
+        return built[code]
+
+    return tmp / "site", letter
+
+
+def _facts(result) -> dict:
+    return json.loads((result.site_path / "facts" / "01_territoire.json").read_text(encoding="utf-8"))[
+        "facts"
+    ]
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"[\s\u202f\u00a0]+", " ", text)
+
+
+@pytest.mark.parametrize("code", TERRITORIES)
+def test_territorial_letter_end_to_end(site, code):
+    site_dir, letter = site
+    result = letter(code)
+    assert result.status == "published"
+    assert result.site_path == site_dir / "territoire" / str(YEAR) / code
+    check_html_in_chromium(result, f"territoire-{YEAR}-{code}")
+    check_pdf(result, f"territoire-{YEAR}-{code}", min_pages=3)
+
+    facts = _facts(result)
+    html = _flat(re.sub(r"<[^>]+>", " ", (result.site_path / "index.html").read_text(encoding="utf-8")))
+    pdf = _flat(
+        subprocess.run(
+            ["pdftotext", str(result.site_path / "letter.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert facts["t_libelle"]["value"] in html
+    for key in ("if_nombre", "vs_nombre", "if_taux", "vs_taux", "if_taux_france", "vs_rang", "vs_evol"):
+        assert _flat(facts[key]["text"]) in html, key
+        assert _flat(facts[key]["text"]) in pdf, key
+    # Each letter links to the national letter of the same year.
+    assert f'href="../../../annual/{YEAR}/index.html"' in (result.site_path / "index.html").read_text(
+        encoding="utf-8"
+    )
+    # Every figure has its data beside it.
+    for name in ("t_series", "t_entonnoir", "t_carte"):
+        assert (result.site_path / "figures" / f"{name}.csv").is_file()
+
+
+def test_letters_say_what_is_specific_to_their_territory(site):
+    _, letter = site
+    results = {code: letter(code) for code in TERRITORIES}
+    text = {
+        code: (r.build_dir / "publication" / "index.qmd").read_text(encoding="utf-8")
+        for code, r in results.items()
+    }
+    methods = {
+        code: (r.build_dir / "publication" / "_methodes.qmd").read_text(encoding="utf-8")
+        for code, r in results.items()
+    }
+    assert "Outre-mer" in methods["974"] and "Outre-mer" not in methods["75"]
+    assert "Rupture de 2025" in methods["2A"]
+    assert "tbl-t_departements" in text["reg-53"] and "tbl-t_departements" not in text["2A"]
+    assert "Parmi les 18 régions" in _flat(text["reg-53"])
+    assert "Parmi les 101 départements" in _flat(text["75"])
+    assert "Île-de-France" in text["75"]
+    map_data = (results["2A"].site_path / "figures" / "t_carte.csv").read_text(encoding="utf-8")
+    assert "2A,Corse-du-Sud,True" in map_data and "2B,Haute-Corse,False" in map_data
+
+
+def test_site_lists_the_letters_by_region(site):
+    site_dir, letter = site
+    for code in ("2A", "974", "reg-53"):
+        letter(code)
+    listing = (site_dir / "territoire" / str(YEAR) / "index.html").read_text(encoding="utf-8")
+    assert 'href="2A/index.html">Corse-du-Sud (2A)</a>' in listing
+    assert 'href="974/index.html">La Réunion (974)</a>' in listing
+    assert 'href="reg-53/index.html">Bretagne</a>' in listing
+    index = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert f"territoire/{YEAR}/index.html" in index
+    assert "territoire/2024/75/" not in index  # two clicks: index -> year listing -> letter
