@@ -70,8 +70,9 @@ format: $(STAMP) ## ruff format and fix
 	$(VENV)/bin/ruff format src tests
 	$(VENV)/bin/ruff check --fix src tests
 
-lab: $(STAMP) ## Start JupyterLab with the project's kernel ("observatoire")
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+lab: $(STAMP) ## Start JupyterLab with the project's kernel ("observatoire"); works as root too (containers)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=observatoire \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean: ## Remove build outputs (not _site/, not data/raw/)
 	rm -rf build .pytest_cache
