@@ -77,6 +77,16 @@ COLUMN_LABELS = {
     "outre_mer": "Outre-mer",
     "is_overseas": "Outre-mer",
     "published_rate": "Taux publié par le SSMSI",
+    "serie": "Série",
+    "enquete": "Enquête",
+    "periode": "Période",
+    "ages": "Âges",
+    "theme": "Thème",
+    "rank": "Rang",
+    "p_value": "Valeur p",
+    "p_adjusted": "Valeur p ajustée (Benjamini-Hochberg)",
+    "ssmsi_population": "Population (SSMSI)",
+    "ssmsi_rate": "Taux (population SSMSI)",
 }
 
 _DATA_SHEET = "Données"

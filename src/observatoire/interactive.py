@@ -53,7 +53,6 @@ FORMAT_LOCALE = {
     "currency": ["", f"{NBSP}€"],
     "minus": "−",
 }
-#: Colours of the series, as the static charts (charts.PALETTE; repeated here to keep this module light).
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 _GREY = "#6E6E6E"
 
@@ -503,21 +502,14 @@ def _load_metas(folder: Path) -> list[dict]:
     return metas
 
 
-def _copy(files: Mapping[str, str], origin: Path, target: Path, kinds: list[tuple[str, str]]) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    for key, _label in kinds:
-        if key in files and (origin / files[key]).is_file():
-            shutil.copyfile(origin / files[key], target / files[key])
-
-
 def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
     """Add interactive charts, data tables, downloads and header scopes to a rendered HTML letter, in place.
 
     Parameters
     ----------
     html_path : Path
-        The rendered letter (``index.html``); the files it links are copied beside it (``figures/``,
-        ``tables/``, and the vendored scripts in ``js/``).
+        The rendered letter (``index.html``). The vendored scripts are copied beside it (``js/``); the files its
+        links point to (``figures/``, ``tables/``) are copied there by the release's data stage.
     project_dir : Path
         The staged publication (``figures/*.json``, ``tables/*.json`` and the files they name).
 
@@ -539,14 +531,12 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
         done["figures"].append(meta["name"])
         if interactive:
             done["interactive"].append(meta["name"])
-        _copy(meta["files"], project_dir / "figures", out_dir / "figures", _FIGURE_DOWNLOADS)
     for meta in _load_metas(project_dir / "tables"):
         updated = _insert_after(text, f"tbl-{meta['name']}", table_downloads(meta))
         if updated is None:
             continue
         text = updated
         done["tables"].append(meta["name"])
-        _copy(meta["files"], project_dir / "tables", out_dir / "tables", _TABLE_DOWNLOADS)
     text = re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text)
     head = _STYLE
     tail = ""

@@ -795,6 +795,10 @@ def _build_locked(
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
         renderer = getattr(rendered, "renderer", None) or _renderer_available()
+        if "html" in letter:  # interactive charts, data tables and downloads (the PDF keeps static charts)
+            from observatoire.interactive import enhance_letter
+
+            enhance_letter(edition_site / letter["html"], project)
 
     with _stage(timings, "data"):
         # The data behind the letter, downloadable beside it: the renderer already copied the CSV files its
