@@ -157,8 +157,8 @@ def test_rebuild_of_the_curated_copy_leaves_the_target_alone_on_bad_input(raw_da
     target = tmp_path / "national_series.csv"
     target.write_text("previous content\n", encoding="utf-8")
     files = {
-        "national_series_vff": catalogue.raw_path("national_series_vff"),
-        "national_series_supplement": BAD / "national_missing_source.csv",
+        "national_series_vff_r2": catalogue.raw_path("national_series_vff_r2"),
+        "national_series_supplement_r2": BAD / "national_missing_source.csv",
     }
     with pytest.raises(InputError, match="source_url"):
         national_series.rebuild_curated(files, target)

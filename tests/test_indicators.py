@@ -64,7 +64,7 @@ def _rows(**columns) -> pd.DataFrame:
     base = {
         "sex": ["total"] * n,
         "unit": ["persons"] * n,
-        "source_id": ["national_series_vff"] * n,
+        "source_id": ["national_series_vff_r2"] * n,
         "source_title": [f"source {i}" for i in range(n)],
         "source_url": [""] * n,
         "source_date": [""] * n,
@@ -82,11 +82,11 @@ def test_pick_prefers_the_main_table_and_keeps_the_alternative():
         indicator=["x", "x"],
         year=[2021, 2021],
         value=[509.0, 245.0],
-        source_id=["national_series_supplement", "national_series_vff"],
+        source_id=["national_series_supplement_r2", "national_series_vff_r2"],
     )
     chosen = published.pick(ns, "x", 2021)
     assert chosen.value == 245.0
-    assert chosen.origin == "national_series_vff"
+    assert chosen.origin == "national_series_vff_r2"
     assert [a.value for a in chosen.alternatives] == [509.0]
 
 

@@ -144,10 +144,24 @@ def _execute(
     )
 
 
-def _facts_variables(outputs_dir: Path) -> dict[str, str]:
+def _facts(outputs_dir: Path) -> dict[str, dict]:
     from observatoire import facts
 
-    return facts.to_variables(facts.load_facts(outputs_dir))
+    return facts.load_facts(outputs_dir)
+
+
+def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
+    from observatoire import facts
+
+    return facts.to_variables(records)
+
+
+def _fill_templates(
+    project: Path, records: Mapping[str, dict], meta: Mapping[str, str], origin: Path
+) -> None:
+    from observatoire import templates
+
+    templates.render_tree(project, records, meta, origin=origin)
 
 
 def _lint(project_dir: Path) -> list[str]:
@@ -759,7 +773,8 @@ def _build_locked(
         _copy_tree(theme.publication_dir, project)
         for folder in ("figures", "tables"):
             _copy_tree(outputs_dir / folder, project / folder)
-        variables = _facts_variables(outputs_dir)
+        records = _facts(outputs_dir)
+        variables = _facts_variables(records)
         meta = meta_values(theme, year, parameters, variant)
         clash = sorted(set(variables) & set(meta))
         if clash:
@@ -771,6 +786,8 @@ def _build_locked(
         _dump_yaml(project / "_variables.yml", {**variables, **meta})
         _add_project_meta(project / "_quarto.yml", meta)
         write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in jobs])
+        # The letter's words: every .qmd is a template filled from the facts (observatoire.templates).
+        _fill_templates(project, records, meta, theme.publication_dir)
 
     with _stage(timings, "lint"):
         problems = _lint(project)

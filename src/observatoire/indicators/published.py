@@ -5,7 +5,7 @@ has gaps, and sometimes two rows for the same indicator, year and sex (two sourc
 counted at two dates of the same year). This module decides, once and for all sections, which row a letter
 cites:
 
-* rows of the main table (source ``national_series_vff``) come before rows of the supplement, then the order of
+* rows of the main table (source ``national_series_vff_r2``) come before rows of the supplement, then the order of
   the file; the other rows are kept as ``alternatives`` so that a table can show them all;
 * a row flagged in its note as covering part of a year only is never used as the figure of that year;
 * nothing is ever filled: a year without a row gives ``None``.
@@ -27,10 +27,10 @@ from observatoire.formatting import NOT_AVAILABLE
 #: ``source_id`` written in the facts for every figure of the national series.
 NATIONAL_SOURCE_ID = "national_series"
 #: Catalogue entry whose edition is the edition of the national series.
-CATALOGUE_ID = "national_series_vff"
+CATALOGUE_ID = "national_series_vff_r2"
 #: Catalogue ids of the two files of the compilation, in order of precedence.
-MAIN_TABLE = "national_series_vff"
-SUPPLEMENT = "national_series_supplement"
+MAIN_TABLE = "national_series_vff_r2"
+SUPPLEMENT = "national_series_supplement_r2"
 
 _PARTIAL = re.compile(r"not a full year|partial[- ]year|\b\d+ months\b", re.IGNORECASE)
 _LOWER_BOUND = re.compile(r"plus de|lower bound|more than", re.IGNORECASE)
@@ -57,8 +57,8 @@ class Published:
     source_title, source_url, source_date, note : str
         Provenance, as recorded (empty string when absent).
     origin : str
-        The file of the compilation the row comes from (``national_series_vff`` or
-        ``national_series_supplement``), or ``""`` when unknown.
+        The file of the compilation the row comes from (``national_series_vff_r2`` or
+        ``national_series_supplement_r2``), or ``""`` when unknown.
     alternatives : tuple of Published
         Other rows for the same indicator, year and sex (other sources, other dates).
     """
@@ -255,7 +255,7 @@ def series(
 
 
 def national_edition(catalogue: dict | None = None) -> str:
-    """Edition of the national series, read from the catalogue entry ``national_series_vff``.
+    """Edition of the national series, read from the catalogue entry ``national_series_vff_r2``.
 
     Parameters
     ----------

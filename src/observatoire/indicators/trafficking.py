@@ -148,7 +148,7 @@ FORMS: dict[str, Series] = {
 #: Grand Angle, MIPROF): their figures are preferred over secondary reports of the same edition.
 OFFICIAL_MARKERS = ("interstats", "ssmsi", "grand angle", "ondrp", "ihemi", "miprof")
 #: Source id of the main table of the national series (preferred over the supplement, other things equal).
-MAIN_TABLE = "national_series_vff"
+MAIN_TABLE = "national_series_vff_r2"
 
 
 class NoSurveyYear(MissingData):

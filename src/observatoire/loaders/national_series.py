@@ -1,9 +1,18 @@
 """National annual figures compiled from published sources (DAV, SSMSI Interstats, MIPROF, Justice, FNSF ...).
 
 Why a loader and a curated copy: these figures are read by hand from publications, so each row carries its
-source (title, URL, date) and a note; the letters cite them as published. Two compilation files exist
-(``national_series_vff.csv`` and ``national_series_supplement.csv``, see data/sources.yml). The project commits
-their union as ``data/curated/national_series.csv``: every row of both files, in file order, values exactly as
+source (title, URL, date) and a note; the letters cite them as published. The compilation comes in two files
+(a main table and a supplement) and in two editions (see data/sources.yml):
+
+* edition 1 (``national_series_vff.csv``, ``national_series_supplement.csv``): ``source_title`` and
+  ``source_url`` often name the press article where the figure was read;
+* edition 2 (``*_r2.csv``, the one the letters use): two more columns, ``publisher`` (the official producer) and
+  ``consulted_via`` (the page where the figure was read when it is not ``source_url``); ``source_title`` names the
+  official study; a figure known only through the press keeps "chiffre officiel relayé par <site>" in ``note``
+  (:func:`relayed_by` reads it), so a letter shows the publisher first and says who relayed the figure.
+
+Editions are never mixed: the project commits the union of the two files of the edition in use (:data:`COMPILATIONS`)
+as ``data/curated/national_series.csv``: every row of both files, in file order, values exactly as
 written (the text of each field is copied, never re-formatted), plus a column ``compiled_in`` holding the source
 id of the file the row comes from. Nothing is filled, merged or dropped: where two sources disagree, both rows
 stay and ``note`` says so. :func:`rebuild_curated` writes that copy; ``tests/test_loaders.py`` checks that the
@@ -46,12 +55,28 @@ RAW_COLUMNS: tuple[str, ...] = (
     "source_date",
     "note",
 )
-CURATED_COLUMNS: tuple[str, ...] = RAW_COLUMNS + ("compiled_in",)
-LAYOUTS: Mapping[str, tuple[str, ...]] = {"compilation": RAW_COLUMNS, "curated": CURATED_COLUMNS}
-#: The two compilation files, in the order the curated copy lists them.
-COMPILATIONS: tuple[str, ...] = ("national_series_vff", "national_series_supplement")
+#: Columns added by the second edition of the compilation.
+R2_COLUMNS: tuple[str, ...] = ("publisher", "consulted_via")
+CURATED_COLUMNS: tuple[str, ...] = RAW_COLUMNS + R2_COLUMNS + ("compiled_in",)
+LAYOUTS: Mapping[str, tuple[str, ...]] = {
+    "compilation": RAW_COLUMNS,
+    "compilation_r2": RAW_COLUMNS + R2_COLUMNS,
+    "curated": CURATED_COLUMNS,
+}
+#: The two compilation files of the edition the letters use, in the order the curated copy lists them.
+COMPILATIONS: tuple[str, ...] = ("national_series_vff_r2", "national_series_supplement_r2")
 FIRST_YEAR = 1950
-EXTRA_COLUMNS: tuple[str, ...] = ("source_title", "source_url", "source_date", "note", "compiled_in")
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "source_title",
+    "source_url",
+    "source_date",
+    "note",
+    "publisher",
+    "consulted_via",
+    "compiled_in",
+)
+#: The words the second edition puts in ``note`` for a figure known only through a secondary page.
+RELAYED_MARK = "chiffre officiel relayé par "
 
 NATIONAL_SCHEMA = schema.HARMONISED.add_columns(
     {
@@ -59,6 +84,8 @@ NATIONAL_SCHEMA = schema.HARMONISED.add_columns(
         "source_url": pa.Column(str),
         "source_date": pa.Column(str),
         "note": pa.Column(str),
+        "publisher": pa.Column(str),
+        "consulted_via": pa.Column(str),
         "compiled_in": pa.Column(str, pa.Check.str_length(min_value=1)),
     }
 )
@@ -86,6 +113,13 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
             raise InputError(
                 path, schema.place(line, column), f"empty value: every figure needs its {column}"
             )
+    if layout != "compilation":
+        empty = raw["publisher"].str.strip() == ""
+        if empty.any():
+            line = raw.index[empty.to_numpy()][0]
+            raise InputError(
+                path, schema.place(line, "publisher"), "empty value: every figure names its publisher"
+            )
     if layout == "curated":
         schema.check_known(raw["compiled_in"], COMPILATIONS, path, "compiled_in", "compilation")
     schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)
@@ -109,6 +143,8 @@ def _harmonise(raw: pd.DataFrame, path: Path, source_ids: pd.Series, editions: p
             "source_url": raw["source_url"],
             "source_date": raw["source_date"],
             "note": raw["note"],
+            "publisher": raw["publisher"] if "publisher" in raw else "",
+            "consulted_via": raw["consulted_via"] if "consulted_via" in raw else "",
             "compiled_in": source_ids,
         },
         index=raw.index,
@@ -131,7 +167,8 @@ def load(path: str | Path, source_id: str, edition: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Harmonised columns (geo FR), then ``source_title, source_url, source_date, note, compiled_in``.
+        Harmonised columns (geo FR), then ``source_title, source_url, source_date, note, publisher,
+        consulted_via, compiled_in`` (the last two empty for an edition-1 file).
 
     Raises
     ------
@@ -191,9 +228,11 @@ def curated_rows(files: Mapping[str, str | Path]) -> list[list[str]]:
     for source_id in COMPILATIONS:
         path = Path(files[source_id])
         layout, raw = _read(path)
-        if layout != "compilation":
-            raise InputError(path, "line 1", "a raw compilation file is expected, not the curated copy")
-        for record in raw.loc[:, list(RAW_COLUMNS)].itertuples(index=False):
+        if layout != "compilation_r2":
+            raise InputError(
+                path, "line 1", "a raw compilation file of the second edition is expected (with 'publisher')"
+            )
+        for record in raw.loc[:, list(RAW_COLUMNS + R2_COLUMNS)].itertuples(index=False):
             rows.append([*record, source_id])
     return rows
 
@@ -207,7 +246,7 @@ def rebuild_curated(files: Mapping[str, str | Path], target: str | Path) -> Path
     Parameters
     ----------
     files : mapping of str to path
-        Compilation source id to raw file (``national_series_vff``, ``national_series_supplement``).
+        Compilation source id to raw file (``national_series_vff_r2``, ``national_series_supplement_r2``).
     target : str or Path
         Where to write (the committed copy is ``data/curated/national_series.csv``).
 
@@ -228,3 +267,25 @@ def rebuild_curated(files: Mapping[str, str | Path], target: str | Path) -> Path
         if os.path.exists(temporary):
             os.remove(temporary)
     return target
+
+
+def relayed_by(note: str) -> str | None:
+    """Return the site that relayed an official figure, or None when the row cites the official document.
+
+    Parameters
+    ----------
+    note : str
+        The ``note`` of a row of the second edition.
+
+    Returns
+    -------
+    str or None
+        E.g. ``"TF1 Info (« Violences sexuelles ... »)"`` for a row whose note says "chiffre officiel relayé par
+        TF1 Info (...)".
+    """
+    text = str(note or "")
+    at = text.rfind(RELAYED_MARK)
+    if at < 0:
+        return None
+    site = text[at + len(RELAYED_MARK) :].strip().rstrip(".")
+    return site or None

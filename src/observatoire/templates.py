@@ -1,0 +1,323 @@
+"""The letter's words: publication templates filled from the facts at staging.
+
+Why. The sentences of a letter belong to its authors, not to the Python that computes its numbers. Each section
+of a publication (``publications/<theme>/*.qmd``) is therefore a Jinja2 template: the author writes the French
+(or English) sentence, with its grammar, and places the computed values in it; Python only computes values and
+their metadata (the facts). At staging, :func:`render_tree` renders every ``.qmd`` of the staged publication
+before Quarto runs.
+
+Syntax (chosen so as not to clash with Quarto shortcodes ``{{< >}}`` nor pandoc attributes ``{#id}``):
+
+* ``[[ f.vs_total ]]``: a value; a fact prints as its formatted text ("122 610"), a text fact is escaped for
+  Markdown (it comes from data);
+* ``[% if f.vs_total.available %] ... [% else %] ... [% endif %]``: logic;
+* ``[# a comment for authors #]``.
+
+The context: ``f`` (the facts of the edition, ``f.KEY`` -> a :class:`Fact` with ``value``, ``text``,
+``available``, ``ref_year``, ``unit``, ``label``, ``source_id``, ``edition``, ``note`` and every other field of the
+record), ``meta`` (year, theme, edition, language ...) and ``NA`` ("donnée non disponible"). Filters:
+``plural(n, "victime", "victimes")``, ``number(decimals)``, ``percent(decimals)``, ``change(decimals)``,
+``capfirst``. An unknown fact or field stops the build, naming the template, its line and the key: a letter is
+never published with a hole in a sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from observatoire.errors import InputError
+from observatoire.escaping import markdown_text
+from observatoire.formatting import NNBSP, NOT_AVAILABLE, format_change, format_number, format_percent
+
+__all__ = ["Fact", "FactSet", "environment", "render_text", "render_tree", "french_typography"]
+
+#: The extension of the files rendered as templates.
+TEMPLATE_SUFFIX = ".qmd"
+
+
+class Fact:
+    """One fact of the edition as a template sees it: prints as its formatted text.
+
+    Parameters
+    ----------
+    record : mapping
+        A record of the facts file (see :mod:`observatoire.facts`).
+    """
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self._record = dict(record)
+
+    def __getattr__(self, name: str) -> Any:
+        record = object.__getattribute__(self, "_record")
+        if name in record:
+            return record[name]
+        raise AttributeError(
+            f"fact '{record.get('key')}' has no field '{name}' (fields: {', '.join(sorted(record))})"
+        )
+
+    def __str__(self) -> str:
+        text = str(self._record.get("text", ""))
+        return markdown_text(text) if self._record.get("kind") == "text" else text
+
+    def __html__(self) -> str:  # never used as HTML; defined so that Jinja2 does not guess
+        return str(self)
+
+    def __bool__(self) -> bool:
+        return bool(self._record.get("available"))
+
+    def __repr__(self) -> str:
+        return f"Fact({self._record.get('key')!r}, {self._record.get('text')!r})"
+
+
+class FactSet(Mapping):
+    """The facts of an edition by key; an unknown key is an error naming it."""
+
+    def __init__(self, records: Mapping[str, Mapping[str, Any]]) -> None:
+        self._facts = {key: Fact({"key": key, **record}) for key, record in records.items()}
+
+    def __getitem__(self, key: str) -> Fact:
+        try:
+            return self._facts[key]
+        except KeyError:
+            raise KeyError(f"no fact '{key}' in this edition") from None
+
+    def __getattr__(self, key: str) -> Fact:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._facts[key]
+        except KeyError:
+            raise AttributeError(f"no fact '{key}' in this edition") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+
+def _value(x: Any) -> Any:
+    return x.value if isinstance(x, Fact) else x
+
+
+def plural(n: Any, singular: str, plural_form: str) -> str:
+    """French plural: the singular for 0 and 1 (and values below 2), the plural from 2 on.
+
+    Parameters
+    ----------
+    n : number or Fact
+        The count the word goes with.
+    singular, plural_form : str
+        The two forms.
+
+    Returns
+    -------
+    str
+    """
+    value = _value(n)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return plural_form
+    return singular if abs(float(value)) < 2 else plural_form
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Fact):
+        return str(value)
+    if value is None:
+        raise ValueError("a template printed an empty value (None): test '.available' before printing")
+    return value
+
+
+def _number(value: Any, decimals: int = 0) -> str:
+    return format_number(_value(value), decimals)
+
+
+def _percent(value: Any, decimals: int = 0) -> str:
+    return format_percent(_value(value), decimals)
+
+
+def _change(value: Any, decimals: int = 1) -> str:
+    return format_change(_value(value), decimals)
+
+
+def _capfirst(text: Any) -> str:
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2, except that a missing fact or field is an error naming it (not a silent undefined)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Fact | FactSet):
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
+def environment(search_path: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 environment of the publication templates (delimiters, filters, strict undefined).
+
+    Parameters
+    ----------
+    search_path : Path, optional
+        Folder from which ``[% include "..." %]`` loads other templates.
+
+    Returns
+    -------
+    jinja2.Environment
+    """
+    env = _Environment(
+        loader=jinja2.FileSystemLoader(str(search_path)) if search_path else None,
+        variable_start_string="[[",
+        variable_end_string="]]",
+        block_start_string="[%",
+        block_end_string="%]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(
+        plural=lambda n, s, p: plural(n, s, p),
+        number=_number,
+        percent=_percent,
+        change=_change,
+        capfirst=_capfirst,
+        md=markdown_text,
+    )
+    env.globals.update(NA=NOT_AVAILABLE, plural=plural)
+    return env
+
+
+# "!" before "[" opens an image, not an exclamation.
+_SPACE_BEFORE = re.compile(r"[ \u00a0]([;:?%»]|!(?!\[))")
+_SPACE_AFTER = re.compile(r"(«)[ \u00a0]")
+_FENCE = re.compile(r"^(```|~~~)")
+
+
+def french_typography(text: str) -> str:
+    """Put a narrow no-break space before ``; : ! ? % »`` and after ``«``, outside code blocks.
+
+    Parameters
+    ----------
+    text : str
+        Rendered Markdown.
+
+    Returns
+    -------
+    str
+    """
+    out: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        if _FENCE.match(line.lstrip()):
+            in_code = not in_code
+        elif not in_code:
+            line = _SPACE_BEFORE.sub(NNBSP + r"\1", line)
+            line = _SPACE_AFTER.sub(r"\1" + NNBSP, line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def render_text(
+    source: str,
+    facts: Mapping[str, Mapping[str, Any]],
+    meta: Mapping[str, Any],
+    *,
+    name: str = "<template>",
+    search_path: Path | None = None,
+) -> str:
+    """Render one template.
+
+    Parameters
+    ----------
+    source : str
+        The template text.
+    facts : mapping
+        Fact records by key (:func:`observatoire.facts.load_facts`).
+    meta : mapping
+        Build values (year, theme, edition, ``lang`` ...).
+    name : str
+        The template's file name, for error messages.
+    search_path : Path, optional
+        Folder for ``[% include %]``.
+
+    Returns
+    -------
+    str
+        The Markdown, with French typography applied when ``meta["lang"]`` is ``"fr"`` (the default).
+
+    Raises
+    ------
+    InputError
+        Naming the template, the line and what is wrong (unknown fact or field, syntax error, empty value).
+    """
+    env = environment(search_path)
+    try:
+        template = env.from_string(source)
+        rendered = template.render(f=FactSet(facts), meta=dict(meta))
+    except jinja2.TemplateSyntaxError as exc:
+        raise InputError(name, f"line {exc.lineno}", f"template syntax: {exc.message}") from None
+    except (jinja2.UndefinedError, AttributeError, KeyError, ValueError, TypeError) as exc:
+        raise InputError(name, _template_line(exc), f"template value: {exc}") from None
+    if str(meta.get("lang", "fr")) == "fr":
+        rendered = french_typography(rendered)
+    return rendered
+
+
+def _template_line(exc: BaseException) -> str:
+    """The template line of an error raised while rendering, from the traceback."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"line {line}" if line else "template"
+
+
+def render_tree(
+    folder: Path,
+    facts: Mapping[str, Mapping[str, Any]],
+    meta: Mapping[str, Any],
+    origin: Path | None = None,
+) -> list[Path]:
+    """Render every ``.qmd`` below ``folder`` in place (the staged copy of a publication, never the source).
+
+    Parameters
+    ----------
+    folder : Path
+        The staged publication.
+    facts, meta : mapping
+        As for :func:`render_text`.
+    origin : Path, optional
+        The publication's source folder, to name the author's file in error messages.
+
+    Returns
+    -------
+    list of Path
+        The files rendered, sorted.
+    """
+    folder = Path(folder)
+    done = []
+    for path in sorted(folder.rglob(f"*{TEMPLATE_SUFFIX}")):
+        text = path.read_text(encoding="utf-8")
+        relative = path.relative_to(folder)
+        name = str(Path(origin) / relative) if origin else str(relative)
+        rendered = render_text(text, facts, meta, name=name, search_path=folder)
+        if rendered != text:
+            path.write_text(rendered, encoding="utf-8")
+        done.append(path)
+    return done
