@@ -36,8 +36,8 @@ data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE
 letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
 	$(PY) -m observatoire letter $(if $(FORCE),--force)
 
-release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
-	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
+release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [CORRECTION="what was corrected"]
+	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s)) $(if $(CORRECTION),--correction "$$CORRECTION")
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes

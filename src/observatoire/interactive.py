@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire.accessibility import VISUALLY_HIDDEN_CSS, label_empty_headers
 from observatoire.formatting import NBSP
 
 __all__ = [
@@ -203,7 +204,7 @@ def _line_spec(d: Mapping, headers: Mapping, formats: Mapping, palette: list[str
         layers.append(
             {
                 "data": {"values": [{"x": float(break_year) - 0.5}]},
-                "mark": {"type": "rule", "strokeDash": [4, 3], "color": _GREY},
+                "mark": {"type": "rule", "strokeDash": [4, 3], "color": _GREY, "aria": False},
                 "encoding": {"x": {"field": "x", "type": "quantitative"}},
             }
         )
@@ -304,7 +305,7 @@ def _rate_ci_spec(d: Mapping, headers: Mapping, formats: Mapping, palette: list[
         layers.append(
             {
                 "data": {"values": [{"x": reference}]},
-                "mark": {"type": "rule", "strokeDash": [2, 2], "color": "#222222"},
+                "mark": {"type": "rule", "strokeDash": [2, 2], "color": "#222222", "aria": False},
                 "encoding": {
                     "x": {"field": "x", "type": "quantitative"},
                     "tooltip": {"value": f"{d.get('reference_label', 'France')}"},
@@ -329,6 +330,7 @@ _STYLE = """<style id="observatoire-interactive">
 .chart-data th, .chart-data td { border-bottom: 1px solid #ccc; padding: 0.15rem 0.5rem; }
 .chart-data td.num { text-align: right; font-variant-numeric: tabular-nums; }
 #vg-tooltip-element { font-size: 0.85rem; }
+VISUALLY_HIDDEN
 </style>
 """
 
@@ -537,8 +539,8 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
             continue
         text = updated
         done["tables"].append(meta["name"])
-    text = re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text)
-    head = _STYLE
+    text = label_empty_headers(re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text))
+    head = _STYLE.replace("VISUALLY_HIDDEN", VISUALLY_HIDDEN_CSS)
     tail = ""
     if done["interactive"]:
         scripts = out_dir / "js"

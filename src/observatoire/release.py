@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from observatoire import corrections, paths, themes
 from observatoire import manifest as mf
-from observatoire import paths, themes
 from observatoire.errors import InputError
 from observatoire.themes import CORE_PARAMETERS, Theme
 
@@ -469,7 +469,9 @@ def export_notebook_html(
     exporter = HTMLExporter(template_name="lab")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": executed.stem}})
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(body, encoding="utf-8")
+    from observatoire.accessibility import accessible_notebook_page
+
+    target.write_text(accessible_notebook_page(body), encoding="utf-8")
 
 
 def list_editions(site_dir: Path) -> list[dict[str, Any]]:
@@ -580,6 +582,7 @@ def build_edition(
     workers: int = 2,
     progress: bool = True,
     kernel_name: str = paths.KERNEL_NAME,
+    correction: str | None = None,
 ) -> EditionResult:
     """Build one edition of a letter and publish it into ``site_dir/<theme>/<year>/``.
 
@@ -604,6 +607,10 @@ def build_edition(
     progress : bool, default True
         Progress bar on stderr while notebooks run.
     kernel_name : str, default "observatoire"
+    correction : str, optional
+        Publish a correction of the published edition: a new revision with a dated notice saying this text,
+        the previous revision kept in ``revisions/<n>/`` and the change listed in the site changelog (see
+        :mod:`observatoire.corrections`). Implies ``force``.
 
     Returns
     -------
@@ -636,6 +643,12 @@ def build_edition(
             "to change what is published, change the defaults in publications/themes.yml"
         )
     edition_dir = build_dir / theme.id / (f"{year}+{variant}" if variant else str(year))
+    if correction is not None:
+        if not correction.strip() or not publish:
+            raise ReleaseError("a correction needs a text saying what was corrected, and is published")
+        if mf.read_manifest(site_dir / theme.id / str(year)) is None:
+            raise ReleaseError(f"{theme.id} {year} is not published: there is nothing to correct")
+        force = True
     timings["plan"] = time.perf_counter() - started
 
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
@@ -656,6 +669,7 @@ def build_edition(
             workers=workers,
             progress=progress,
             kernel_name=kernel_name,
+            correction=correction,
         )
 
 
@@ -674,6 +688,7 @@ def _build_locked(
     workers: int,
     progress: bool,
     kernel_name: str,
+    correction: str | None = None,
 ) -> EditionResult:
     """The rest of :func:`build_edition`, run while holding the edition's lock."""
     with _stage(timings, "plan"):
@@ -788,6 +803,12 @@ def _build_locked(
         write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in jobs])
         # The letter's words: every .qmd is a template filled from the facts (observatoire.templates).
         _fill_templates(project, records, meta, theme.publication_dir)
+        corrected_at = mf.built_at()
+        if correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
+            revision = int((previous or {}).get("revision") or 1) + 1
+            corrections.add_notice(
+                project / "index.qmd", corrections.notice_markdown(correction, corrected_at, revision)
+            )
 
     with _stage(timings, "lint"):
         problems = _lint(project)
@@ -823,6 +844,13 @@ def _build_locked(
         for folder in ("figures", "tables", "facts"):
             _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
         _copy_tree(pages, edition_site / "notebooks")
+        changes: list[str] = []
+        if publish and previous and target.exists():  # the past revisions stay reachable in the new one
+            if correction is not None:
+                corrections.archive_previous(target, edition_site)
+                changes = corrections.describe_changes(target, edition_site)
+            elif (target / corrections.REVISIONS).is_dir():
+                _copy_tree(target / corrections.REVISIONS, edition_site / corrections.REVISIONS)
 
     with _stage(timings, "manifest"):
         version = getattr(rendered, "version", None) or mf.renderer_version(renderer)
@@ -841,6 +869,10 @@ def _build_locked(
             replaced=replaced,
             variant=variant,
         )
+        if correction is not None:
+            manifest.update(corrections.revision_fields(previous, correction, corrected_at, changes))
+        elif previous and previous.get("history") and replaced is not None:
+            manifest.update({k: previous[k] for k in ("revision", "history")})
         mf.write_manifest(edition_site, manifest)
         result.manifest = manifest
 
@@ -849,6 +881,7 @@ def _build_locked(
             _publish(edition_site, site_dir, theme.id, year, replace=force)
             try:
                 _write_index(site_dir, list_editions(site_dir))
+                corrections.write_changelog(site_dir)
             except Exception as exc:
                 raise ReleaseError(
                     f"{theme.id} {year} is published in {_shown(target)} but the site index could not be "
@@ -879,6 +912,7 @@ def release(
     publish: bool | None = None,
     workers: int = 2,
     progress: bool = True,
+    correction: str | None = None,
 ) -> EditionResult:
     """Build and publish one edition (what ``make release`` runs) and print what happened.
 
@@ -895,6 +929,8 @@ def release(
         Default: True for the standard edition, False for a variant.
     workers : int, default 2
     progress : bool, default True
+    correction : str, optional
+        Publish a correction of the published edition as a new revision (see :func:`build_edition`).
     """
     theme_obj = themes.get_theme(theme)
     year = latest_year(theme_obj) if year is None else int(year)
@@ -902,7 +938,14 @@ def release(
     if publish is None:
         publish = variant is None
     result = build_edition(
-        theme_obj, year, force=force, overrides=overrides, publish=publish, workers=workers, progress=progress
+        theme_obj,
+        year,
+        force=force,
+        overrides=overrides,
+        publish=publish,
+        workers=workers,
+        progress=progress,
+        correction=correction,
     )
     where = _shown(result.site_path) if result.site_path else _shown(result.build_dir / "site")
     messages = {
@@ -959,6 +1002,7 @@ def _cmd_release(args) -> int:
         publish=publish,
         workers=args.workers,
         progress=not args.no_progress,
+        correction=args.correction,
     )
     return 0
 
@@ -1001,6 +1045,12 @@ def add_commands(subparsers) -> None:
         help="override a theme parameter (a variant: built into build/ only), e.g. ssmsi_source=ssmsi_dep_2023",
     )
     release_parser.add_argument("--no-publish", action="store_true", help="build into build/ only")
+    release_parser.add_argument(
+        "--correction",
+        default=None,
+        metavar="TEXT",
+        help="publish a correction of the published edition: a new revision with a dated notice saying TEXT",
+    )
     common(release_parser)
     release_parser.set_defaults(func=_guarded(_cmd_release))
 

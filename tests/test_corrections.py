@@ -1,0 +1,87 @@
+"""Corrections and history: notice, archived revisions, manifest history and the site changelog."""
+
+from __future__ import annotations
+
+import json
+
+from observatoire import corrections
+from observatoire import manifest as mf
+
+
+def _publish(site, theme, year, **extra):
+    folder = site / theme / str(year)
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text(f"<p>{theme} {year}</p>", encoding="utf-8")
+    manifest = {"theme": theme, "title": f"Lettre {theme}", "year": year, "built_at": "2024-11-25T00:00:00Z"}
+    manifest.update(letter={"html": "index.html"}, outputs={"index.html": "x"}, **extra)
+    mf.write_manifest(folder, manifest)
+    return folder, manifest
+
+
+def test_notice_is_dated_escaped_and_links_the_previous_revision(tmp_path):
+    notice = corrections.notice_markdown("Taux *2023* corrigé [erreur]", "2025-01-15T10:00:00Z", 2)
+    assert notice.startswith(
+        "::: {.callout-important}\n## Version corrigée\u00a0: révision 2 du 15 janvier 2025"
+    )
+    assert "Taux \\*2023\\* corrigé \\[erreur\\]" in notice
+    assert "[révision 1](revisions/1/index.html)" in notice
+    index = tmp_path / "index.qmd"
+    index.write_text("---\ntitle: Lettre\n---\n\nTexte.\n", encoding="utf-8")
+    corrections.add_notice(index, notice)
+    text = index.read_text(encoding="utf-8")
+    assert text.startswith("---\ntitle: Lettre\n---\n\n::: {.callout-important}") and text.endswith(
+        "Texte.\n"
+    )
+
+
+def test_history_and_changelog_list_every_edition_and_revision(tmp_path):
+    site = tmp_path / "_site"
+    folder, first = _publish(site, "annual", 2024)
+    _publish(site, "annual", 2023)
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "index.html").write_text("<p>corrigée</p>", encoding="utf-8")
+    assert corrections.archive_previous(folder, new) == 1
+    assert (new / "revisions" / "1" / "index.html").read_text(encoding="utf-8") == "<p>annual 2024</p>"
+    fields = corrections.revision_fields(first, "Taux corrigé.", "2025-01-15T10:00:00Z", ["taux: 4,9 → 5,0"])
+    assert fields["revision"] == 2
+    assert [h["revision"] for h in fields["history"]] == [1, 2]
+    assert fields["history"][0] == {
+        "revision": 1,
+        "date": "2024-11-25T00:00:00Z",
+        "text": "Première publication",
+    }
+    # the corrected edition replaces the published one, its past inside it
+    manifest = {**first, **fields}
+    mf.write_manifest(new, manifest)
+    for path in list(folder.iterdir()):
+        path.unlink()
+    folder.rmdir()
+    new.rename(folder)
+    data_path, page_path = corrections.write_changelog(site)
+    entries = json.loads(data_path.read_text(encoding="utf-8"))
+    assert [(e["year"], len(e["revisions"])) for e in entries] == [(2024, 2), (2023, 1)]
+    revisions = entries[0]["revisions"]
+    assert revisions[0]["href"] == "annual/2024/revisions/1/index.html"
+    assert revisions[1]["href"] == "annual/2024/index.html"
+    assert revisions[1]["changes"] == ["taux: 4,9 → 5,0"] and revisions[1]["text"] == "Taux corrigé."
+    page = page_path.read_text(encoding="utf-8")
+    assert '<a href="annual/2024/revisions/1/index.html">Révision 1</a> du 25 novembre 2024' in page
+    assert "Révision 2</a> du 15 janvier 2025\u00a0: Taux corrigé.<ul><li>taux: 4,9 → 5,0</li></ul>" in page
+    assert corrections.write_changelog(site)[1].read_bytes() == page.encode("utf-8")  # deterministic
+
+
+def test_text_from_the_command_line_is_escaped_in_the_changelog(tmp_path):
+    site = tmp_path / "_site"
+    _publish(
+        site,
+        "annual",
+        2024,
+        revision=2,
+        history=[
+            {"revision": 1, "date": "2024-11-25", "text": "Première publication"},
+            {"revision": 2, "date": "2024-12-01", "text": "<script>alert(1)</script>", "changes": []},
+        ],
+    )
+    page = corrections.write_changelog(site)[1].read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
