@@ -8,7 +8,6 @@ integrity hash, and is cached in .cache/npm/ (the test set-up fetches it once wi
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 import shutil
@@ -18,7 +17,7 @@ import tarfile
 import pytest
 from e2e_checks import build
 
-from observatoire import paths, release, themes
+from observatoire import corrections, paths, release, themes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -132,11 +131,9 @@ def test_a_correction_publishes_a_dated_revision_and_keeps_the_first_reachable(s
     assert json.loads((folder / "revisions" / "1" / "manifest.json").read_text(encoding="utf-8"))[
         "build_key"
     ] == (first_key)
-    today = dt.datetime.fromisoformat(manifest["built_at"].replace("Z", "+00:00")).date()
-    from observatoire.rendering.common import french_date
-
+    today = corrections.french_date(manifest["built_at"])
     letter = (folder / "index.html").read_text(encoding="utf-8")
-    assert f"Version corrigée\u00a0: révision 2 du {french_date(today)}" in letter
+    assert f"Version corrigée\u00a0: révision 2 du {today}" in letter
     assert "Le taux de 2023 était mal arrondi." in letter and 'href="revisions/1/index.html"' in letter
     pdf_text = subprocess.run(
         ["pdftotext", str(folder / "letter.pdf"), "-"], capture_output=True, text=True, check=True

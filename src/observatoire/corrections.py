@@ -15,16 +15,18 @@ changed, and to read the version they cited. So ``make release YEAR=2024 CORRECT
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-from observatoire.formatting import NBSP
+from observatoire.formatting import MONTHS_FR, NBSP
 
 __all__ = [
     "REVISIONS",
+    "french_date",
     "notice_markdown",
     "add_notice",
     "archive_previous",
@@ -39,10 +41,12 @@ REVISIONS = "revisions"
 _FIRST = "Première publication"
 
 
-def _french_date(value: str | None) -> str:
-    from observatoire.rendering.common import french_date
-
-    return french_date(value[:10]) if value else "date inconnue"
+def french_date(value: str | None) -> str:
+    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``1er`` for the first); None -> "date inconnue"."""
+    if not value:
+        return "date inconnue"
+    day = dt.date.fromisoformat(str(value)[:10])
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
 def _revision(manifest: dict[str, Any] | None) -> int:
@@ -70,7 +74,7 @@ def notice_markdown(text: str, date: str, revision: int) -> str:
     previous = revision - 1
     return (
         "::: {.callout-important}\n"
-        f"## Version corrigée{NBSP}: révision {revision} du {_french_date(date)}\n\n"
+        f"## Version corrigée{NBSP}: révision {revision} du {french_date(date)}\n\n"
         f"{markdown_text(text.strip())}\n\n"
         f"La version précédente reste consultable{NBSP}: "
         f"[révision {previous}]({REVISIONS}/{previous}/index.html).\n"
@@ -212,7 +216,7 @@ def write_changelog(site_dir: Path) -> tuple[Path, Path]:
             changes = "".join(f"<li>{html.escape(c)}</li>" for c in rev["changes"])
             items.append(
                 f'<li><a href="{html.escape(rev["href"])}">Révision {rev["revision"]}</a> du '
-                f"{html.escape(_french_date(rev.get('date')))}{NBSP}: {html.escape(rev.get('text') or '')}"
+                f"{html.escape(french_date(rev.get('date')))}{NBSP}: {html.escape(rev.get('text') or '')}"
                 + (f"<ul>{changes}</ul>" if changes else "")
                 + "</li>"
             )

@@ -31,7 +31,8 @@ def _href(target: str | Path | None, site_dir: Path) -> str | None:
 def _link(href: str | None, text: str, label: str) -> str:
     if href is None:
         return '<span class="na">—</span>'
-    return f'<a href="{href}" aria-label="{html.escape(label, quote=True)}">{html.escape(text)}</a>'
+    # The accessible name starts with the visible text (WCAG 2.5.3, axe's label-content-name-mismatch).
+    return f'<a href="{href}" aria-label="{html.escape(f"{text} : {label}", quote=True)}">{html.escape(text)}</a>'
 
 
 def _notebook_name(path: str | Path) -> str:
