@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+import test_release
+
 from observatoire import corrections
 from observatoire import manifest as mf
+from observatoire.release import ReleaseError
 
 
 def _publish(site, theme, year, **extra):
@@ -85,3 +89,49 @@ def test_text_from_the_command_line_is_escaped_in_the_changelog(tmp_path):
     )
     page = corrections.write_changelog(site)[1].read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+# Through the release, with the stages that call other modules replaced (the fixtures of test_release.py).
+project = test_release.project
+fakes = test_release.fakes
+build = test_release.build
+
+
+def test_a_correction_needs_a_published_edition_and_a_text(project, fakes):
+    with pytest.raises(ReleaseError, match="nothing to correct"):
+        build(project, correction="Erratum.")
+    build(project)
+    with pytest.raises(ReleaseError, match="needs a text"):
+        build(project, correction="  ")
+
+
+def test_correction_through_the_release(project, fakes):
+    first = build(project)
+    edition = first.site_path
+    first_html = (edition / "index.html").read_bytes()
+    result = build(project, correction="Le chiffre de 2023 était faux.")
+    assert result.status == "replaced"
+    letter = (edition / "index.html").read_text(encoding="utf-8")
+    assert "## Version corrigée\u00a0: révision 2 du 14 novembre 2023" in letter  # SOURCE_DATE_EPOCH's date
+    assert "Le chiffre de 2023 était faux." in letter and "(revisions/1/index.html)" in letter
+    assert (edition / "revisions" / "1" / "index.html").read_bytes() == first_html
+    manifest = mf.read_manifest(edition)
+    assert manifest["revision"] == 2 and "revisions/1/index.html" in manifest["outputs"]
+    assert mf.verify_outputs(edition, manifest) == []
+    # a later FORCE rebuild keeps the history and the past revisions
+    build(project, force=True)
+    again = mf.read_manifest(edition)
+    assert again["revision"] == 2 and again["history"] == manifest["history"]
+    assert (edition / "revisions" / "1" / "index.html").read_bytes() == first_html
+    # a second correction archives revision 2 beside revision 1
+    build(project, correction="Deuxième correction.")
+    third = mf.read_manifest(edition)
+    assert third["revision"] == 3 and [h["revision"] for h in third["history"]] == [1, 2, 3]
+    assert sorted(p.name for p in (edition / "revisions").iterdir()) == ["1", "2"]
+    assert not (edition / "revisions" / "2" / "revisions").exists()
+    changelog = json.loads((project.site / "changelog.json").read_text(encoding="utf-8"))
+    assert [r["href"] for r in changelog[0]["revisions"]] == [
+        "fixture/2024/revisions/1/index.html",
+        "fixture/2024/revisions/2/index.html",
+        "fixture/2024/index.html",
+    ]
