@@ -135,3 +135,17 @@ def test_correction_through_the_release(project, fakes):
         "fixture/2024/revisions/2/index.html",
         "fixture/2024/index.html",
     ]
+
+
+def test_changes_are_read_from_the_raw_tables_not_the_french_downloads(tmp_path):
+    import pandas as pd
+
+    from observatoire.tables import save_table
+
+    for folder, rate in (("old", 4.9), ("new", 5.1)):
+        data = pd.DataFrame({"code": ["01", "02"], "rate": [rate, 3.0]})
+        save_table(data, "taux", tmp_path / folder, title="Taux", source="SSMSI")
+    assert (tmp_path / "new" / "tables" / "taux.fr.csv").is_file()
+    assert corrections.describe_changes(tmp_path / "old", tmp_path / "new") == [
+        "taux: 01: rate\u00a0: 4,9 → 5,1"
+    ]
