@@ -106,6 +106,39 @@ def test_the_notebook_pages_show_every_chart(site):
     assert shown == len(figures) >= 9
 
 
+def test_the_letter_charts_are_interactive_and_hovering_a_point_shows_its_value(site):
+    from playwright.sync_api import sync_playwright
+
+    annual, _, _ = site
+    letter = annual.site_path / "index.html"
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.goto(letter.as_uri())
+            boxes = page.locator(".chart-interactive")
+            assert boxes.count() >= 5
+            page.wait_for_selector(".chart-interactive.ready", timeout=30_000)
+            point = page.locator(".chart-interactive.ready .mark-symbol.role-mark path").first
+            spec = json.loads(
+                page.locator(
+                    f"#spec-{point.locator('xpath=ancestor::div[@data-spec]').get_attribute('id')[6:]}"
+                ).text_content()
+            )
+            y_field = spec["encoding"]["y"]["field"]
+            label = point.get_attribute("aria-label")  # Vega's: "field: raw value; ..."
+            raw = dict(part.split(": ", 1) for part in label.split("; "))[y_field]
+            point.scroll_into_view_if_needed()
+            point.hover(force=True)
+            tooltip = page.locator("#vg-tooltip-element")
+            tooltip.wait_for(state="visible", timeout=5_000)
+            shown = "".join(tooltip.text_content().split()).replace("\u202f", "").replace("\u00a0", "")
+            assert str(int(float(raw))) in shown  # the value from the figure's CSV, formatted
+        finally:
+            browser.close()
+    assert "Voir les données de la figure" in letter.read_text(encoding="utf-8")
+
+
 def test_a_correction_publishes_a_dated_revision_and_keeps_the_first_reachable(site):
     """Runs last in this module: it publishes revision 2 of the 2024 letter over the one checked above."""
     annual, _, tmp = site
