@@ -58,12 +58,13 @@ def _violations(page_path, axe: str) -> list[dict]:
         browser = play.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 1500})
+            page.set_default_timeout(180_000)  # a loaded CI machine parses 2 MB slowly
             page.goto(page_path.as_uri())
             if page.locator(".chart-interactive").count():
                 page.wait_for_function(
                     "document.querySelectorAll('.chart-interactive.ready').length"
                     " === document.querySelectorAll('.chart-interactive').length",
-                    timeout=30_000,
+                    timeout=180_000,
                 )
             page.add_script_tag(content=axe)
             return page.evaluate(
@@ -116,10 +117,11 @@ def test_the_letter_charts_are_interactive_and_hovering_a_point_shows_its_value(
         browser = play.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.set_default_timeout(180_000)  # a loaded CI machine parses 2 MB slowly
             page.goto(letter.as_uri())
             boxes = page.locator(".chart-interactive")
             assert boxes.count() >= 5
-            page.wait_for_selector(".chart-interactive.ready", timeout=30_000)
+            page.wait_for_selector(".chart-interactive.ready", timeout=180_000)
             point = page.locator(".chart-interactive.ready .mark-symbol.role-mark path").first
             spec = json.loads(
                 page.locator(
@@ -132,7 +134,7 @@ def test_the_letter_charts_are_interactive_and_hovering_a_point_shows_its_value(
             point.scroll_into_view_if_needed()
             point.hover(force=True)
             tooltip = page.locator("#vg-tooltip-element")
-            tooltip.wait_for(state="visible", timeout=5_000)
+            tooltip.wait_for(state="visible", timeout=30_000)
             shown = "".join(tooltip.text_content().split()).replace("\u202f", "").replace("\u00a0", "")
             assert str(int(float(raw))) in shown  # the value from the figure's CSV, formatted
         finally:

@@ -141,14 +141,15 @@ def test_chromium_hover_shows_the_value_and_a_checkbox_hides_a_series(tmp_path):
         browser = play.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 900, "height": 1200})
+            page.set_default_timeout(180_000)  # a loaded CI machine parses 2 MB slowly
             page.goto(page_path.as_uri())
-            page.wait_for_selector("#chart-serie.ready", timeout=20_000)
+            page.wait_for_selector("#chart-serie.ready", timeout=180_000)
             assert page.locator("#fig-serie img").is_hidden()  # replaced by the interactive chart
             points = page.locator("#chart-serie .mark-symbol.role-mark path")
             assert points.count() == 7  # 8 rows, one missing value
             points.nth(3).hover(force=True)
             tooltip = page.locator("#vg-tooltip-element")
-            tooltip.wait_for(state="visible", timeout=5_000)
+            tooltip.wait_for(state="visible", timeout=30_000)
             # vega-tooltip turns every space into U+00A0; the number itself is formatted the French way.
             text = tooltip.text_content().replace("\u00a0", " ")
             assert (
@@ -175,6 +176,7 @@ def test_without_javascript_the_static_chart_shows(tmp_path):
         browser = play.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         try:
             page = browser.new_page(java_script_enabled=False)
+            page.set_default_timeout(180_000)  # a loaded CI machine parses 2 MB slowly
             page.goto(page_path.as_uri())
             assert page.locator("#fig-serie img").is_visible()
             assert page.locator("#chart-serie").is_hidden()
