@@ -10,7 +10,12 @@ from observatoire.formatting import NBSP, NNBSP, format_change, format_number, f
 
 _FAMILY_FR = {
     "poisson": "modèle log-linéaire de Poisson",
+    "quasi_poisson": "modèle log-linéaire de quasi-Poisson, données surdispersées",
     "negative_binomial": "modèle log-linéaire binomial négatif, données surdispersées",
+}
+_TEST_FR = {
+    "exact_poisson": "test exact de Poisson",
+    "quasi_poisson_test": "test de quasi-Poisson, dispersion estimée sur la série",
 }
 
 
@@ -53,15 +58,18 @@ def trend_sentence(result, what: str) -> str | None:
 
 def change_clause(test) -> str:
     """Clause on a :class:`~observatoire.statistics.ChangeTest`: significant or not, test and p-value."""
+    method = _TEST_FR.get(test.method, "test exact de Poisson")
+    if test.reason:
+        return f"sa significativité n'est pas évaluée ({test.reason})"
     if test.significant:
         noun = "hausse" if test.rate_ratio > 1 else "baisse"
         return (
-            f"cette {noun} est statistiquement significative au seuil de 5{NNBSP}% (test exact de Poisson, "
+            f"cette {noun} est statistiquement significative au seuil de 5{NNBSP}% ({method}, "
             f"{format_p_value(test.p_value)})"
         )
     return (
-        f"cette évolution n'est pas statistiquement significative au seuil de 5{NNBSP}% (test exact de "
-        f"Poisson, {format_p_value(test.p_value)})"
+        f"cette évolution n'est pas statistiquement significative au seuil de 5{NNBSP}% ({method}, "
+        f"{format_p_value(test.p_value)})"
     )
 
 
@@ -104,17 +112,46 @@ def trend_unavailable(result, scope: str = "") -> str:
 
 
 def add_significance_fact(facts, key: str, test, **provenance) -> None:
-    """Declare ``key`` as "significative" / "non significative" for a change test (missing when no test).
+    """Declare ``key`` as "significative" / "non significative", with the test that says so and the Poisson answer.
+
+    The verdict comes from the over-dispersion-aware test (``ChangeTest`` / ``TrendResult`` main fields); beside
+    it, with ``stem = key`` without its ``_signif`` suffix: ``<stem>_methode`` (French name of the test or model,
+    e.g. "quasi-Poisson"), ``<stem>_dispersion`` (Pearson dispersion of the series), ``<stem>_p`` (its p-value),
+    ``<stem>_signif_poisson`` and ``<stem>_p_poisson`` (what plain Poisson would say, for the methods section).
+    All missing when there is no test.
 
     Parameters
     ----------
     facts : observatoire.facts.Facts
     key : str
         The fact key (e.g. ``vc_evol_signif``).
-    test : ChangeTest or None
-        From :func:`observatoire.statistics.poisson_change_test`.
+    test : ChangeTest, TrendResult or None
+        From :func:`observatoire.statistics.change_test` or :func:`observatoire.statistics.trend`.
     **provenance
         ``source_id``, ``edition``, ``ref_year``, ``note`` as for :meth:`Facts.add`.
     """
-    verdict = None if test is None else ("significative" if test.significant else "non significative")
+    import math
+
+    estimable = test is not None and not test.reason and math.isfinite(test.p_value)
+    verdict = None if not estimable else ("significative" if test.significant else "non significative")
     facts.add(key, verdict, kind="text", unit="", **provenance)
+    stem = key.removesuffix("_signif")
+    extra = {k: v for k, v in provenance.items() if k != "note"}
+    poisson = None if test is None else ("significative" if test.significant_poisson else "non significative")
+    dispersion = None if test is None or not math.isfinite(test.dispersion) else test.dispersion
+    facts.add(f"{stem}_methode", None if not estimable else test.method_fr, kind="text", unit="", **extra)
+    facts.add(
+        f"{stem}_dispersion", dispersion, kind="number", decimals=1, unit="dispersion de Pearson", **extra
+    )
+    p_text = format_p_value(test.p_value) if estimable else None
+    facts.add(f"{stem}_p", p_text, kind="text", unit="", **extra, note="p-value du test retenu")
+    facts.add(f"{stem}_signif_poisson", poisson, kind="text", unit="", **extra)
+    p_poisson = None if test is None or not math.isfinite(test.p_value_poisson) else test.p_value_poisson
+    facts.add(
+        f"{stem}_p_poisson",
+        None if p_poisson is None else format_p_value(p_poisson),
+        kind="text",
+        unit="",
+        **extra,
+        note="p-value du seul modèle de Poisson",
+    )
