@@ -52,7 +52,7 @@ themes: $(STAMP) ## List the declared themes and the years each can be built for
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
 	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
-bench: $(STAMP) ## Print wall time per stage and peak memory for a clean and a no-change build of 2024
+bench: $(STAMP) ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory)
 	$(PY) -m observatoire bench
 
 system-deps: ## Install Debian's chromium and poppler-utils (browser and PDF checks; needs root)

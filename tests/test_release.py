@@ -114,6 +114,7 @@ def fakes(monkeypatch):
     monkeypatch.setattr(release, "_fetch", fetch)
     monkeypatch.setattr(release, "_validate", validate)
     monkeypatch.setattr(release, "_execute", execute)
+    monkeypatch.setattr(release, "_prestart", lambda plan, workers, env: None)
     monkeypatch.setattr(release, "_facts", lambda out: {})
     monkeypatch.setattr(release, "_facts_variables", lambda records: {"fact": "122 610"})
     monkeypatch.setattr(release, "_lint", lint)

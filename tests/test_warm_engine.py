@@ -182,3 +182,11 @@ def test_the_engine_is_registered_with_papermill():
 
     assert papermill_engines.get_engine(warm_engine.ENGINE_NAME) is warm_engine.WarmEngine
     assert execution.KERNEL_ARGUMENTS  # the same kernel arguments, warm or cold
+
+
+def test_the_kernel_environment_does_not_depend_on_what_this_process_imported():
+    before = execution.kernel_environment()
+    import pandera  # noqa: F401 (sets SPARK_LOCAL_IP and PYARROW_IGNORE_TIMEZONE in os.environ)
+
+    assert execution.kernel_environment() == before  # the same key: the same pooled warm kernels
+    assert before["PYTHONHASHSEED"] == "0" and before["MPLBACKEND"] == "Agg"

@@ -35,6 +35,7 @@ from typing import Any
 
 from observatoire import paths, themes
 from observatoire.plan import EditionPlan, resolve_plan
+from observatoire.themes import Theme
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,17 @@ SCHEDULER_ENV = "OBSERVATOIRE_SCHEDULER"
 
 @dataclass(frozen=True)
 class EditionRequest:
-    """One edition asked for: a theme, a year and the overrides of its parameter set (empty by default)."""
+    """One edition asked for: a theme (id, or a loaded Theme), a year and the overrides of its parameter set."""
 
-    theme: str
+    theme: str | Theme
     year: int
     overrides: tuple[tuple[str, Any], ...] = ()
 
     @property
     def label(self) -> str:
         suffix = ", ".join(f"{k}={v}" for k, v in self.overrides)
-        return f"{self.theme} {self.year}" + (f" ({suffix})" if suffix else "")
+        theme_id = self.theme.id if isinstance(self.theme, Theme) else self.theme
+        return f"{theme_id} {self.year}" + (f" ({suffix})" if suffix else "")
 
 
 @dataclass
@@ -90,7 +92,7 @@ def _one_line(exc: BaseException) -> str:
     return " / ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def build_task(plan: EditionPlan, force: bool, notebook_workers: int) -> dict[str, Any]:
+def build_task(plan: EditionPlan, force: bool, notebook_workers: int, warm: bool = True) -> dict[str, Any]:
     """Build one edition up to (not including) publication; run on a Dask worker, or here when serial.
 
     Returns ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an exception a
@@ -100,7 +102,7 @@ def build_task(plan: EditionPlan, force: bool, notebook_workers: int) -> dict[st
 
     try:
         result = release.build_planned(
-            plan, force=force, workers=notebook_workers, progress=False, publish_now=False
+            plan, force=force, workers=notebook_workers, progress=False, publish_now=False, warm=warm
         )
     except Exception as exc:
         return {"error": _one_line(exc)}
@@ -142,6 +144,7 @@ def run_batch(
     site_dir: Path = paths.SITE,
     build_dir: Path = paths.BUILD,
     edition_requests: list[EditionRequest] | None = None,
+    warm: bool = True,
 ) -> list[Outcome]:
     """Build every edition (skipping unchanged ones), publish each as it is built, and return the outcomes.
 
@@ -164,6 +167,8 @@ def run_batch(
     site_dir, build_dir : Path
     edition_requests : list of EditionRequest, optional
         The editions to build (default: :func:`requests` of ``theme_ids``).
+    warm : bool, default True
+        Warm kernels (kept from one edition to the next on each worker); False: a new kernel per notebook.
 
     Returns
     -------
@@ -234,9 +239,9 @@ def run_batch(
     try:
         if serial or not plans:
             for index, plan in plans.items():
-                finish(index, build_task(plan, force, notebook_workers))
+                finish(index, build_task(plan, force, notebook_workers, warm))
         else:
-            _run_on_dask(plans, finish, force, notebook_workers, scheduler, workers)
+            _run_on_dask(plans, finish, (force, notebook_workers, warm), scheduler, workers)
     finally:
         bar.close()
         if published:
@@ -244,10 +249,8 @@ def run_batch(
     return [outcomes[index] for index in range(len(asked))]
 
 
-def _run_on_dask(
-    plans, finish, force: bool, notebook_workers: int, scheduler: str | None, workers: int
-) -> None:
-    """Submit one task per plan; hand each answer to ``finish`` as it arrives (in this process)."""
+def _run_on_dask(plans, finish, options: tuple, scheduler: str | None, workers: int) -> None:
+    """Submit one task per plan (``build_task(plan, *options)``); hand each answer to ``finish`` as it arrives."""
     from distributed import as_completed
 
     client, cluster = _connect(scheduler, workers)
@@ -256,8 +259,7 @@ def _run_on_dask(
             client.submit(
                 build_task,
                 plan,
-                force,
-                notebook_workers,
+                *options,
                 key=f"edition-{plan.theme.id}-{plan.year}-{plan.key[:12]}",
                 pure=False,
                 priority=-index,

@@ -190,7 +190,7 @@ def _cmd_all(args) -> int:
 def _cmd_bench(args) -> int:
     from observatoire import bench
 
-    return bench.main(theme=args.theme, year=args.year, workers=args.workers)
+    return bench.main(theme=args.theme, year=args.year, workers=args.workers, with_all=not args.no_all)
 
 
 def _add_build_commands(subparsers) -> None:
@@ -260,10 +260,13 @@ def _add_build_commands(subparsers) -> None:
     all_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     all_parser.set_defaults(func=_guarded(_cmd_all))
 
-    bench_parser = subparsers.add_parser("bench", help="time a clean and a no-change build; peak memory")
+    bench_parser = subparsers.add_parser(
+        "bench", help="every speed figure against its target (letter, papermill CLI, make all, memory)"
+    )
     bench_parser.add_argument("--theme", default="annual")
     bench_parser.add_argument("--year", type=int, default=2024)
     bench_parser.add_argument("--workers", type=int, default=2)
+    bench_parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
     bench_parser.set_defaults(func=_guarded(_cmd_bench))
 
 

@@ -229,9 +229,17 @@ def source_date_epoch() -> int:
     return DEFAULT_SOURCE_DATE_EPOCH
 
 
+#: Variables that importing pandera (through pyspark and pyarrow shims) adds to a process's environment. They are
+#: left out of the kernels' environment: it must not depend on what this process happened to import already
+#: (warm kernels are pooled by environment), and a kernel that imports pandera sets them itself.
+IMPORT_SIDE_EFFECT_VARIABLES = ("SPARK_LOCAL_IP", "PYARROW_IGNORE_TIMEZONE")
+
+
 def kernel_environment(epoch: int | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment of the notebook kernels: this process's, plus the variables that make outputs deterministic."""
     env = dict(os.environ if base is None else base)
+    for name in IMPORT_SIDE_EFFECT_VARIABLES:
+        env.pop(name, None)
     env.update(
         {
             "PYTHONHASHSEED": "0",
@@ -368,6 +376,7 @@ def run_notebooks(
     epoch: int | None = None,
     on_success: Callable[[NotebookJob], None] | None = None,
     warm: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> dict[Path, float]:
     """Execute notebooks with papermill, ``workers`` at a time, from this one process.
 
@@ -392,6 +401,9 @@ def run_notebooks(
     warm : bool, default True
         Run on warm kernels (:mod:`observatoire.warm_engine`: started once per process, heavy modules imported,
         a fresh kernel's state restored before each notebook); False starts a new kernel per notebook.
+    env : Mapping, optional
+        The kernels' environment (default :func:`kernel_environment` of ``epoch``). The release computes it once,
+        before its warm kernels start: libraries imported meanwhile add variables to this process's environment.
 
     Returns
     -------
@@ -419,7 +431,7 @@ def run_notebooks(
     for job in jobs:
         check_parameters_cell(job.input, job.parameters)
     check_kernel(kernel_name)
-    env = kernel_environment(epoch)
+    env = kernel_environment(epoch) if env is None else dict(env)
 
     from tqdm import tqdm
 

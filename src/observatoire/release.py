@@ -137,13 +137,41 @@ def _validate(source_ids: list[str]) -> None:
 
 
 def _execute(
-    jobs: list, *, workers: int, progress: bool, kernel_name: str, on_success=None
+    jobs: list,
+    *,
+    workers: int,
+    progress: bool,
+    kernel_name: str,
+    on_success=None,
+    warm: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> dict[Path, float]:
     from observatoire.execution import run_notebooks
 
     return run_notebooks(
-        jobs, workers=workers, progress=progress, kernel_name=kernel_name, on_success=on_success
+        jobs,
+        workers=workers,
+        progress=progress,
+        kernel_name=kernel_name,
+        on_success=on_success,
+        warm=warm,
+        env=env,
     )
+
+
+def _kernel_environment() -> dict[str, str]:
+    from observatoire.execution import kernel_environment
+
+    return kernel_environment()
+
+
+def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
+    """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
+    from observatoire.execution import KERNEL_ARGUMENTS
+    from observatoire.warm_engine import POOL
+
+    count = min(max(1, workers), len(plan.jobs))
+    POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
 
 
 def _facts(outputs_dir: Path) -> dict[str, dict]:
@@ -493,13 +521,15 @@ def build_planned(
     progress: bool = True,
     timings: dict[str, float] | None = None,
     publish_now: bool = True,
+    warm: bool = True,
     correction: str | None = None,
 ) -> EditionResult:
     """Build an edition already resolved by :func:`observatoire.plan.resolve_plan` (the batch's entry point).
 
     Parameters and errors as :func:`build_edition`; ``timings`` may already hold the plan's time. With
     ``publish_now=False`` a plan to publish stops before the publish stage (status ``"built"``, the edition in
-    ``edition_dir/site``): :func:`publish_built` finishes it.
+    ``edition_dir/site``): :func:`publish_built` finishes it. ``warm=False`` runs each notebook on a new kernel
+    instead of a warm one (:mod:`observatoire.warm_engine`).
     """
     timings = {"plan": 0.0} if timings is None else timings
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
@@ -514,6 +544,7 @@ def build_planned(
             workers=workers,
             progress=progress,
             publish_now=publish_now,
+            warm=warm,
             correction=correction,
         )
 
@@ -526,6 +557,7 @@ def _build_locked(
     workers: int,
     progress: bool,
     publish_now: bool,
+    warm: bool,
     correction: str | None = None,
 ) -> EditionResult:
     """The rest of :func:`build_planned`, run while holding the edition's lock."""
@@ -578,6 +610,11 @@ def _build_locked(
             ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
         )
 
+    # The kernels' environment, taken before the data stages: libraries they import add variables to ours.
+    kernel_env = _kernel_environment()
+    if warm and plan.jobs:
+        _prestart(plan, workers, kernel_env)
+
     with _stage(timings, "fetch"):
         _fetch(list(plan.source_ids))
 
@@ -606,6 +643,8 @@ def _build_locked(
                 progress=progress,
                 kernel_name=plan.kernel_name,
                 on_success=export,
+                warm=warm,
+                env=kernel_env,
             )
             result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):

@@ -1,0 +1,149 @@
+"""The batch (make all): every edition planned here, built on Dask worker processes, published here.
+
+Two cheap editions of a one-notebook fixture theme keep this test short: built one by one in this process, then
+on a LocalCluster of two worker processes, the published sites must be byte-identical; a failing edition is
+reported with its reason and never stops the others nor touches what is published.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from observatoire import batch, themes
+
+FIXTURES = Path(__file__).parent / "data" / "notebooks"
+
+
+CHEAP = """
+import json
+from pathlib import Path
+out = Path(output_dir)
+(out / "facts").mkdir(parents=True, exist_ok=True)
+(out / "figures").mkdir(parents=True, exist_ok=True)
+fact = {"label": {"text": f"{label} {year}", "value": year}}
+payload = {"facts": fact, "notebook": "cheap", "theme": theme, "year": year}
+(out / "facts" / "cheap.json").write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+(out / "figures" / "cheap.svg").write_text(f"<svg><title>{label} {year}</title></svg>", encoding="utf-8")
+"""
+
+
+def _cheap_notebook(path: Path) -> None:
+    """A notebook that writes one fact and one figure, in well under a second."""
+    nb = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('year = 2024\ntheme = "fixture"\noutput_dir = ""\nlabel = ""')
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Essai"), parameters, nbformat.v4.new_code_cell(CHEAP)]
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index}"
+    nb.metadata["kernelspec"] = {"name": "observatoire", "display_name": "Observatoire", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def fixture_themes(tmp_path, monkeypatch):
+    """Two themes in tmp_path: 'fixture' (one cheap notebook, 2023-2024) and 'broken' (its notebook fails)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    notebooks = tmp_path / "notebooks"
+    (notebooks / "fixture").mkdir(parents=True)
+    _cheap_notebook(notebooks / "fixture" / "cheap.ipynb")
+    (notebooks / "broken").mkdir(parents=True)
+    shutil.copy(FIXTURES / "failing_cell.ipynb", notebooks / "broken" / "failing_cell.ipynb")
+    for theme_id in ("fixture", "broken"):
+        publication = tmp_path / "publications" / theme_id
+        publication.mkdir(parents=True)
+        (publication / "index.qmd").write_text(
+            "---\ntitle: Essai\n---\n\nAnnée {{< var year >}}.\n", encoding="utf-8"
+        )
+    declaration = {
+        "schema_version": 1,
+        "themes": [
+            {
+                "id": theme_id,
+                "title": "Lettre d'essai",
+                "notebooks": [notebook],
+                "publication": theme_id,
+                "sources": ["geo_reference"],
+                "years": {"first": 2023, "last": 2024},
+                "parameters": {"label": "défaut"} if theme_id == "fixture" else {},
+            }
+            for theme_id, notebook in (("fixture", "cheap.ipynb"), ("broken", "failing_cell.ipynb"))
+        ],
+    }
+    themes_yml = tmp_path / "publications" / "themes.yml"
+    themes_yml.write_text(yaml.safe_dump(declaration, allow_unicode=True), encoding="utf-8")
+    return themes.load_themes(themes_yml, notebooks_root=notebooks)
+
+
+def _site(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_requests_expand_every_declared_theme_and_year():
+    asked = batch.requests()
+    declared = [(t.id, y) for t in themes.list_themes() for y in t.years]
+    assert [(r.theme, r.year) for r in asked] == declared
+    assert asked[0].label == f"{declared[0][0]} {declared[0][1]}" and asked[0].overrides == ()
+    assert [r.theme for r in batch.requests(["traite"])] == ["traite"] * len(themes.get_theme("traite").years)
+
+
+def test_a_failed_edition_is_reported_and_the_others_are_published(fixture_themes, tmp_path):
+    good, broken = fixture_themes["fixture"], fixture_themes["broken"]
+    asked = [
+        batch.EditionRequest(broken, 2024),
+        batch.EditionRequest(good, 2024),
+        batch.EditionRequest(good, 2031),  # not buildable: fails at planning
+    ]
+    site = tmp_path / "site"
+    outcomes = batch.run_batch(
+        edition_requests=asked,
+        serial=True,
+        progress=False,
+        site_dir=site,
+        build_dir=tmp_path / "build",
+        warm=False,
+    )
+    assert [o.status for o in outcomes] == ["failed", "published", "failed"], [o.reason for o in outcomes]
+    assert "failing_cell.ipynb failed in cell" in outcomes[0].reason
+    assert "2031 is not buildable" in outcomes[2].reason
+    assert sorted(p.name for p in site.iterdir()) == ["fixture", "index.html"]
+    assert json.loads((site / "fixture" / "2024" / "manifest.json").read_text())["year"] == 2024
+    summary = batch.format_summary(outcomes)
+    assert "built: 1, unchanged: 0, failed: 2" in summary and "failing_cell.ipynb failed in cell" in summary
+
+    again = batch.run_batch(
+        edition_requests=asked[1:2],
+        serial=True,
+        progress=False,
+        site_dir=site,
+        build_dir=tmp_path / "build",
+        warm=False,
+    )
+    assert [o.status for o in again] == ["unchanged"]
+
+
+def test_two_dask_worker_processes_publish_what_the_serial_run_publishes(fixture_themes, tmp_path):
+    good = fixture_themes["fixture"]
+    asked = [batch.EditionRequest(good, 2023), batch.EditionRequest(good, 2024)]
+    runs = {}
+    for name, serial in (("serial", True), ("dask", False)):
+        outcomes = batch.run_batch(
+            edition_requests=asked,
+            serial=serial,
+            workers=2,
+            progress=False,
+            site_dir=tmp_path / name / "site",
+            build_dir=tmp_path / name / "build",
+            warm=False,  # the fixture notebook imports nothing heavy: a new kernel starts faster than a warm one
+        )
+        assert [o.status for o in outcomes] == ["published", "published"], [o.reason for o in outcomes]
+        runs[name] = _site(tmp_path / name / "site")
+    assert "fixture/2023/manifest.json" in runs["serial"] and "fixture/2024/index.html" in runs["serial"]
+    assert runs["dask"] == runs["serial"]

@@ -1,0 +1,62 @@
+"""The benchmark's report: every figure beside its target, with a verdict (the measurements themselves are not tested)."""
+
+from __future__ import annotations
+
+from observatoire import bench
+
+
+def _results(clean_wall: float, with_all: bool = True) -> dict:
+    results = {
+        "year": 2024,
+        "clean": {
+            "wall": clean_wall,
+            "cpu": 20.0,
+            "peak_mb": 900.0,
+            "renderer": "quarto",
+            "status": "published",
+            "timings": {"plan": 0.1, "execute": 8.0, "render": 3.0},
+        },
+        "no-change": {
+            "wall": 0.4,
+            "cpu": 0.3,
+            "peak_mb": 80.0,
+            "status": "unchanged",
+            "timings": {"plan": 0.1},
+        },
+        "cli": {"wall": 45.0, "cpu": 50.0, "peak_mb": 400.0},
+    }
+    if with_all:
+        results["all"] = {
+            "wall": 200.0,
+            "cpu": 380.0,
+            "peak_mb": 1700.0,
+            "counts": {"published": 28, "failed": 1},
+            "failed": ["traite 2018: no data"],
+        }
+        results["all-no-change"] = {"wall": 3.0, "cpu": 2.5, "peak_mb": 90.0, "counts": {"unchanged": 29}}
+    return results
+
+
+def _ends(line: str) -> str:
+    """The line's measured value, target and verdict, single-spaced (columns are padded)."""
+    return " ".join(line.split()[-6:])
+
+
+def test_report_puts_each_figure_beside_its_target():
+    report = bench.format_report(_results(12.0))
+    lines = {"  " * line.startswith("  ") + line.strip().split("  ")[0]: line for line in report.splitlines()}
+    assert _ends(lines["annual 2024 clean build, wall (quarto)"]) == "12.0 s <= 15 s ok"
+    assert "  stage execute" in report and "8.00 s" in lines["  stage execute"]
+    assert " ".join(lines["  CLI / clean build, wall"].split()[-4:]) == "3.75x >= 3x ok"
+    assert " ".join(lines["  CLI / clean build, CPU"].split()[-4:]) == "2.50x >= 2x ok"
+    # one failed edition misses the `make all` target, and the peak of every run counts
+    assert lines["make all from empty, wall (failed 1, published 28)"].endswith("MISSED")
+    assert _ends(lines["peak memory, whole process tree"]) == "1700 MB <= 1536 MB MISSED"
+    assert "  failed: traite 2018: no data" in report
+
+
+def test_report_without_make_all_and_a_slow_build():
+    report = bench.format_report(_results(30.0, with_all=False))
+    assert "make all" not in report
+    single = " ".join(report.split())
+    assert "30.0 s <= 15 s MISSED" in single and "1.50x >= 3x MISSED" in single
