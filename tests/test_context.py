@@ -56,3 +56,30 @@ def test_save_and_finish(tmp_path):
     assert ctx.figures == [figure] and ctx.tables == [table]
     assert path == tmp_path / "facts" / "01_national.json"
     assert json.loads(path.read_text(encoding="utf-8"))["facts"]["dernier"]["text"] == "12,5"
+
+
+def test_saved_figure_is_shown_once_in_a_notebook(tmp_path, monkeypatch):
+    import base64
+
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    ctx = EditionContext("annual", 2024, "nb", output_dir=tmp_path)
+    data = pd.DataFrame({"year": [2022, 2023], "value": [1.0, 2.0]})
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    outside = ctx.save_figure(
+        charts.line_chart(data, "year", "value"), "a", data, title="A", source="S", alt="x"
+    )
+    assert shown == [] and isinstance(outside, dict)  # a script or a test: nothing displayed
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    meta = ctx.save_figure(
+        charts.line_chart(data, "year", "value"), "b", data, title="B", source="S", alt='Une "courbe" <b>'
+    )
+    meta._ipython_display_()  # the cell's result as well: still shown once
+    assert len(shown) == 1
+    page = shown[0]["text/html"]
+    svg = (tmp_path / "figures" / "b.svg").read_bytes()
+    assert f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"' in page
+    assert 'alt="Une &quot;courbe&quot; &lt;b&gt;"' in page and "figures/b.xlsx" in page

@@ -72,7 +72,12 @@ def test_csv_keeps_raw_values_and_json_describes_the_table(tmp_path):
     assert MISSING_NOTE == "—\u00a0: donnée non disponible."
     assert meta["sha256"]["csv"] == hashlib.sha256(csv).hexdigest()
     assert meta["columns"][0] == {"name": "annee", "header": "Année", "format": "year"}
-    assert meta["n_rows"] == 2 and meta["files"] == {"csv": "victimes.csv", "md": "victimes.md"}
+    assert meta["n_rows"] == 2 and meta["files"] == {
+        "csv": "victimes.csv",
+        "md": "victimes.md",
+        "csv_fr": "victimes.fr.csv",
+        "xlsx": "victimes.xlsx",
+    }
 
 
 def test_save_table_is_byte_identical(tmp_path):

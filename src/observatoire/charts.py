@@ -55,7 +55,9 @@ __all__ = [
     "line_chart",
     "bar_chart",
     "rate_ci_chart",
+    "chart_description",
     "save_figure",
+    "SavedFigure",
 ]
 
 #: The Okabe-Ito colour-blind-safe palette, by name.
@@ -83,6 +85,7 @@ LAYOUT_DPI = 100
 _TEXT = "#222222"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ROLE = "_observatoire_role"
+_CHART = "_observatoire_chart"
 _TITLE_SIZE = 11.0
 _FOOT_SIZE = 7.5
 
@@ -233,6 +236,30 @@ def _legend(ax, handles: list, labels: list, inside: str | None = None) -> None:
         )
 
 
+def _describe(fig: Figure, **description) -> None:
+    """Record what the chart shows (kind and columns), for its interactive version (see interactive.py).
+
+    Stored as plain JSON values (numpy scalars become Python ones), since it goes into the figure's metadata.
+    """
+    plain = json.loads(json.dumps(description, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+    setattr(fig, _CHART, plain)
+
+
+def chart_description(fig: Figure) -> dict | None:
+    """What a chart of this module shows: ``kind`` (line, bar, rate_ci) and its columns; None for other figures.
+
+    Parameters
+    ----------
+    fig : Figure
+
+    Returns
+    -------
+    dict or None
+    """
+    description = getattr(fig, _CHART, None)
+    return dict(description) if description else None
+
+
 def line_chart(
     data: pd.DataFrame,
     x: str,
@@ -354,6 +381,19 @@ def line_chart(
     ax.set_xlabel(xlabel or "")
     ax.set_ylabel(ylabel or "")
     _legend(ax, handles, labels)
+    _describe(
+        fig,
+        kind="line",
+        x=x,
+        y=y,
+        hue=hue,
+        hue_order=[str(v) for v in _hue_levels(data, hue, hue_order) if v is not None],
+        percent=percent,
+        break_year=None if break_year is None else int(break_year),
+        year_axis=year_axis,
+        xlabel=xlabel,
+        ylabel=ylabel,
+    )
     return fig
 
 
@@ -464,6 +504,19 @@ def bar_chart(
         handles, labels = ax.get_legend_handles_labels()
         legend.remove()
         _legend(ax, handles, labels)
+    _describe(
+        fig,
+        kind="bar",
+        x=x,
+        y=y,
+        hue=hue,
+        order=[str(v) for v in order],
+        hue_order=[str(v) for v in hue_levels] if hue else [],
+        horizontal=horizontal,
+        percent=percent,
+        xlabel=xlabel,
+        ylabel=ylabel,
+    )
     return fig
 
 
@@ -572,6 +625,22 @@ def rate_ci_chart(
     ax.set_ylabel("")
     # Sorted by rate, the lower right corner is empty (low rates sit on the left).
     _legend(ax, handles, labels, inside="lower right" if sort else "best")
+    _describe(
+        fig,
+        kind="rate_ci",
+        label=label,
+        rate=rate,
+        low=low,
+        high=high,
+        highlight=highlight if isinstance(highlight, str) else None,
+        highlight_labels=None if highlight is None or isinstance(highlight, str) else sorted(wanted),
+        highlight_label=highlight_label,
+        other_label=other_label,
+        reference=None if reference is None or not math.isfinite(float(reference)) else float(reference),
+        reference_label=reference_label,
+        xlabel=xlabel,
+        sort=sort,
+    )
     return fig
 
 
@@ -685,15 +754,71 @@ def _figure_bytes(fig: Figure, fmt: str, name: str) -> bytes:
     return buffer.getvalue()
 
 
-def _data_bytes(data: pd.DataFrame | pd.Series) -> tuple[bytes, list[str], int]:
+def _data_frame(data: pd.DataFrame | pd.Series) -> pd.DataFrame:
     if isinstance(data, pd.Series):
         data = data.to_frame(name=data.name if data.name is not None else "value")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"save_figure: data must be a DataFrame or Series, got {type(data).__name__}")
     if any(level is not None for level in data.index.names):  # a named index carries data (e.g. the year)
         data = data.reset_index()
-    text = data.to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8"), [str(c) for c in data.columns], len(data)
+    return data
+
+
+def _display_formats(data: pd.DataFrame, formats: dict | None) -> dict[str, str]:
+    """Display format of every column (as tables.py formats them): the given ones, else a default by dtype."""
+    from observatoire.tables import _default_format, _parse_format
+
+    formats = dict(formats or {})
+    unknown = [c for c in formats if c not in data.columns]
+    if unknown:
+        raise KeyError(f"save_figure: formats given for absent column(s) {unknown}")
+    specs = {str(c): formats.get(c) or _default_format(c, data[c]) for c in data.columns}
+    for spec in specs.values():
+        _parse_format(spec)
+    return specs
+
+
+class SavedFigure(dict):
+    """The metadata of a saved figure (a plain dict), which a notebook displays as the figure itself.
+
+    In JupyterLab and in the notebooks' HTML pages, the output of ``ctx.save_figure(...)`` is the exported SVG
+    (what the letter shows), with its alt text and the files written; elsewhere it is the metadata dict.
+    """
+
+    def __init__(self, meta: dict, svg: bytes) -> None:
+        super().__init__(meta)
+        self._svg = svg
+        self._shown = False
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        source = "data:image/svg+xml;base64," + base64.b64encode(self._svg).decode("ascii")
+        files = ", ".join(f"<code>figures/{html.escape(f)}</code>" for f in self["files"].values())
+        return (
+            f'<figure class="observatoire-figure"><img src="{source}" alt="{html.escape(self["alt"])}" '
+            f'style="max-width:100%"><figcaption>{html.escape(self["caption"])}<br><small>Fichiers'
+            f"{NBSP}: {files}</small></figcaption></figure>"
+        )
+
+    def _ipython_display_(self) -> None:
+        """Show the figure once, whether displayed explicitly, as a cell's result, or both."""
+        if self._shown:
+            return
+        self._shown = True
+        from IPython.display import display
+
+        display({"text/html": self._repr_html_(), "text/plain": f"<figure {self['name']}>"}, raw=True)
+
+    def show(self) -> None:
+        """Display the figure when running in IPython (a kernel); do nothing elsewhere."""
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython comes with the kernel
+            return
+        if get_ipython() is not None:
+            self._ipython_display_()
 
 
 def _write(path: Path, content: bytes) -> None:
@@ -714,8 +839,11 @@ def save_figure(
     alt: str,
     note: str | None = None,
     caption: str | None = None,
-) -> dict:
-    """Export a figure with its data and metadata, deterministically, then close it.
+    headers: dict[str, str] | None = None,
+    formats: dict[str, str] | None = None,
+    edition: str | None = None,
+) -> SavedFigure:
+    """Export a figure with its data, downloads and metadata, deterministically, then close it.
 
     Parameters
     ----------
@@ -737,18 +865,30 @@ def save_figure(
         Drawn below the source as "Note : ...".
     caption : str, optional
         Caption for the letter; defaults to ``title``.
+    headers : mapping, optional
+        French column names for the downloads and the data table (default: :data:`downloads.COLUMN_LABELS`).
+    formats : mapping, optional
+        Display formats of columns (``tables.save_table`` specs, e.g. ``{"rate": "rate:1"}``), for the French
+        CSV, the workbook and the data table; other columns get a default by dtype.
+    edition : str, optional
+        The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
 
     Returns
     -------
-    dict
-        The metadata written to ``<name>.json``: ``name, title, caption, alt, source, note, files`` (file names
-        relative to ``figures/``), ``sha256`` (of the SVG, PNG and CSV), ``columns`` and ``n_rows`` of the data.
+    SavedFigure
+        A dict of the metadata written to ``<name>.json``: ``name, title, caption, alt, source, note, edition,
+        files`` (file names relative to ``figures/``: ``svg``, ``png``, ``csv`` raw data, ``csv_fr`` French CSV,
+        ``xlsx`` workbook, ``vega_lite`` interactive spec when the chart is one of this module's),
+        ``sha256`` (of each file), ``columns``, ``headers``, ``formats``, ``n_rows`` and ``chart`` (what the chart
+        shows, or None). Shown as the figure in a notebook.
 
     Raises
     ------
     ValueError
         For a bad name or an empty title, source or alt text.
     """
+    from observatoire import downloads, interactive
+
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"save_figure: name {name!r} must match {_NAME.pattern}")
     title_s = _check_text("title", title)
@@ -756,7 +896,15 @@ def save_figure(
     alt_s = _check_text("alt", alt)
     note_s = _check_text("note", note, required=False)
     caption_s = _check_text("caption", caption, required=False) or title_s
-    csv_bytes, columns, n_rows = _data_bytes(data)
+    frame = _data_frame(data)
+    columns = [str(c) for c in frame.columns]
+    specs = _display_formats(frame, formats)
+    french = {c: downloads.french_header(c, (headers or {}).get(c)) for c in columns}
+    csv_bytes = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    description = chart_description(fig)
+    spec = interactive.vega_lite_spec(
+        description, name=name, alt=alt_s, columns=columns, headers=french, formats=specs
+    )
 
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -766,9 +914,28 @@ def save_figure(
         "svg": _figure_bytes(fig, "svg", name),
         "png": _figure_bytes(fig, "png", name),
         "csv": csv_bytes,
+        "csv_fr": downloads.french_csv(frame, french, specs),
+        "xlsx": downloads.xlsx_workbook(
+            frame,
+            french,
+            specs,
+            [
+                ("Titre", title_s),
+                ("Légende", caption_s),
+                ("Source", source_s),
+                ("Édition", edition),
+                ("Note", note_s),
+                ("Description", alt_s),
+            ],
+        ),
     }
+    if spec is not None:
+        contents["vega_lite"] = (
+            json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+        ).encode()
     plt.close(fig)
-    files = {kind: f"{name}.{kind}" for kind in contents}
+    suffixes = {"csv_fr": "fr.csv", "vega_lite": "vl.json"}
+    files = {kind: f"{name}.{suffixes.get(kind, kind)}" for kind in contents}
     for kind, content in contents.items():
         _write(folder / files[kind], content)
     meta = {
@@ -778,11 +945,15 @@ def save_figure(
         "alt": alt_s,
         "source": source_s,
         "note": note_s,
+        "edition": edition,
         "files": files,
         "sha256": {kind: hashlib.sha256(content).hexdigest() for kind, content in contents.items()},
         "columns": columns,
-        "n_rows": n_rows,
+        "headers": french,
+        "formats": specs,
+        "n_rows": int(len(frame)),
+        "chart": description,
     }
     text = json.dumps(meta, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     _write(folder / f"{name}.json", text.encode("utf-8"))
-    return meta
+    return SavedFigure(meta, contents["svg"])

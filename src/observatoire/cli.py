@@ -60,6 +60,7 @@ def release_and_report(
     publish: bool | None = None,
     workers: int = 2,
     progress: bool = True,
+    correction: str | None = None,
 ) -> Any:
     """Build and publish one edition (what ``make release`` runs) and print what happened.
 
@@ -76,6 +77,8 @@ def release_and_report(
         Default: True for the standard edition, False for a variant.
     workers : int, default 2
     progress : bool, default True
+    correction : str, optional
+        Publish a correction of the published edition as a new revision (see ``build_edition``).
 
     Returns
     -------
@@ -89,7 +92,14 @@ def release_and_report(
     if publish is None:
         publish = variant is None
     result = build_edition(
-        theme_obj, year, force=force, overrides=overrides, publish=publish, workers=workers, progress=progress
+        theme_obj,
+        year,
+        force=force,
+        overrides=overrides,
+        publish=publish,
+        workers=workers,
+        progress=progress,
+        correction=correction,
     )
     where = shown_path(result.site_path) if result.site_path else shown_path(result.build_dir / "site")
     if theme_obj.territory_parameter is not None:
@@ -157,6 +167,7 @@ def _cmd_release(args) -> int:
             publish=publish,
             workers=args.workers,
             progress=not args.no_progress,
+            correction=args.correction,
         )
     return 0
 
@@ -231,6 +242,12 @@ def _add_build_commands(subparsers) -> None:
         "--all-territories",
         action="store_true",
         help="territorial theme: every département and région, in turn",
+    )
+    release_parser.add_argument(
+        "--correction",
+        default=None,
+        metavar="TEXT",
+        help="publish a correction of the published edition: a new revision with a dated notice saying TEXT",
     )
     common(release_parser)
     release_parser.set_defaults(func=_guarded(_cmd_release))

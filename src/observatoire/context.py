@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire import paths
-from observatoire.charts import apply_style, save_figure
+from observatoire.charts import SavedFigure, apply_style, save_figure
 from observatoire.facts import Facts
 from observatoire.tables import save_table
 
@@ -97,6 +97,18 @@ class EditionContext:
         self.tables: list[dict] = []
         apply_style()
 
+    @property
+    def edition_label(self) -> str:
+        """The edition as readers name it (the letter's title and year), for the downloads' metadata."""
+        from observatoire.errors import InputError
+        from observatoire.themes import get_theme
+
+        try:
+            title = get_theme(self.theme).title
+        except InputError:  # an ad hoc theme (tests, a notebook run outside the declared letters)
+            title = f"Lettre « {self.theme} »"
+        return f"{title}, édition {self.year}"
+
     def __repr__(self) -> str:
         return (
             f"EditionContext(theme={self.theme!r}, year={self.year}, notebook={self.notebook!r}, "
@@ -114,18 +126,35 @@ class EditionContext:
         alt: str,
         note: str | None = None,
         caption: str | None = None,
-    ) -> dict:
-        """:func:`observatoire.charts.save_figure` into this edition's output folder.
+        headers: Mapping[str, str] | None = None,
+        formats: Mapping[str, str] | None = None,
+    ) -> SavedFigure:
+        """:func:`observatoire.charts.save_figure` into this edition's output folder, then show the figure.
+
+        In a notebook (JupyterLab, papermill, the published notebook pages) the saved figure is displayed
+        inline, once, as the letter shows it; elsewhere nothing is displayed.
 
         Returns
         -------
-        dict
-            The figure's metadata.
+        SavedFigure
+            The figure's metadata (a dict).
         """
         meta = save_figure(
-            fig, name, self.output_dir, data, title=title, source=source, alt=alt, note=note, caption=caption
+            fig,
+            name,
+            self.output_dir,
+            data,
+            title=title,
+            source=source,
+            alt=alt,
+            note=note,
+            caption=caption,
+            headers=dict(headers or {}),
+            formats=dict(formats or {}),
+            edition=self.edition_label,
         )
         self.figures.append(meta)
+        meta.show()
         return meta
 
     def save_table(
@@ -147,7 +176,15 @@ class EditionContext:
             The table's metadata.
         """
         meta = save_table(
-            df, name, self.output_dir, title=title, source=source, columns=columns, formats=formats, note=note
+            df,
+            name,
+            self.output_dir,
+            title=title,
+            source=source,
+            columns=columns,
+            formats=formats,
+            note=note,
+            edition=self.edition_label,
         )
         self.tables.append(meta)
         return meta

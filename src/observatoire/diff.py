@@ -172,11 +172,15 @@ def _table_sources(directory: Path, name: str) -> str | None:
     return None
 
 
+def _raw_tables(directory: Path) -> dict[str, Path]:
+    """The machine-readable table files (``<name>.csv``), not the downloads for French spreadsheets."""
+    return {p.stem: p for p in (directory / "tables").glob("*.csv") if not p.name.endswith(".fr.csv")}
+
+
 def _compare_tables(old_dir: Path, new_dir: Path, report: DiffReport) -> None:
     import pandas as pd
 
-    old_tables = {p.stem: p for p in (old_dir / "tables").glob("*.csv")}
-    new_tables = {p.stem: p for p in (new_dir / "tables").glob("*.csv")}
+    old_tables, new_tables = _raw_tables(old_dir), _raw_tables(new_dir)
     report.added += [f"table {k}" for k in sorted(set(new_tables) - set(old_tables))]
     report.removed += [f"table {k}" for k in sorted(set(old_tables) - set(new_tables))]
     for name in sorted(set(old_tables) & set(new_tables)):

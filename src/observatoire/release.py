@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from observatoire import corrections, paths
 from observatoire import manifest as mf
-from observatoire import paths
 from observatoire.errors import InputError
 from observatoire.notebook_export import notebook_page, write_calculations_page
 from observatoire.plan import EditionPlan, ReleaseError, renderer_available, resolve_plan
@@ -284,8 +284,9 @@ def is_unchanged(plan: EditionPlan) -> bool:
 
 
 def refresh_site_index(site_dir: Path) -> None:
-    """Rewrite the site index from the editions published under ``site_dir``."""
+    """Rewrite the site index and the changelog from the editions published under ``site_dir``."""
     _write_index(site_dir, list_editions(site_dir))
+    corrections.write_changelog(site_dir)
 
 
 @contextlib.contextmanager
@@ -451,6 +452,7 @@ def build_edition(
     workers: int = 2,
     progress: bool = True,
     kernel_name: str = paths.KERNEL_NAME,
+    correction: str | None = None,
 ) -> EditionResult:
     """Build one edition of a letter and publish it into ``site_dir/<theme>/<year>/``.
 
@@ -475,6 +477,10 @@ def build_edition(
     progress : bool, default True
         Progress bar on stderr while notebooks run.
     kernel_name : str, default "observatoire"
+    correction : str, optional
+        Publish a correction of the published edition: a new revision with a dated notice saying this text,
+        the previous revision kept in ``revisions/<n>/`` and the change listed in the site changelog (see
+        :mod:`observatoire.corrections`). Implies ``force``.
 
     Returns
     -------
@@ -501,7 +507,15 @@ def build_edition(
         kernel_name=kernel_name,
     )
     timings = {"plan": time.perf_counter() - started}
-    return build_planned(plan, force=force, workers=workers, progress=progress, timings=timings)
+    if correction is not None:
+        if not correction.strip() or not plan.publish:
+            raise ReleaseError("a correction needs a text saying what was corrected, and is published")
+        if mf.read_manifest(plan.target) is None:
+            raise ReleaseError(f"{plan.theme.id} {plan.year} is not published: there is nothing to correct")
+        force = True
+    return build_planned(
+        plan, force=force, workers=workers, progress=progress, timings=timings, correction=correction
+    )
 
 
 def build_planned(
@@ -513,6 +527,7 @@ def build_planned(
     timings: dict[str, float] | None = None,
     publish_now: bool = True,
     warm: bool = True,
+    correction: str | None = None,
 ) -> EditionResult:
     """Build an edition already resolved by :func:`observatoire.plan.resolve_plan` (the batch's entry point).
 
@@ -535,6 +550,7 @@ def build_planned(
             progress=progress,
             publish_now=publish_now,
             warm=warm,
+            correction=correction,
         )
 
 
@@ -547,6 +563,7 @@ def _build_locked(
     progress: bool,
     publish_now: bool,
     warm: bool,
+    correction: str | None = None,
 ) -> EditionResult:
     """The rest of :func:`build_planned`, run while holding the edition's lock."""
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
@@ -665,6 +682,12 @@ def _build_locked(
         # The letter's words: every .qmd is a template filled from the facts (observatoire.templates).
         _fill_templates(project, records, meta, theme.publication_dir)
         _copy_tree(pages, project / "notebooks")
+        corrected_at = mf.built_at()
+        if correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
+            revision = int((previous or {}).get("revision") or 1) + 1
+            corrections.add_notice(
+                project / "index.qmd", corrections.notice_markdown(correction, corrected_at, revision)
+            )
 
     with _stage(timings, "render"):
         edition_site = _reset_dir(plan.edition_dir / "site")
@@ -681,6 +704,10 @@ def _build_locked(
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
         renderer = getattr(rendered, "renderer", None) or "quarto"
+        if "html" in letter:  # interactive charts, data tables and downloads (the PDF keeps static charts)
+            from observatoire.interactive import enhance_letter
+
+            enhance_letter(edition_site / letter["html"], project)
 
     with _stage(timings, "data"):
         # The data behind the letter, downloadable beside it: Quarto already copied the files its pages link to;
@@ -689,6 +716,13 @@ def _build_locked(
         for folder in ("figures", "tables", "facts"):
             _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
         _copy_tree(pages, edition_site / "notebooks", overwrite=False)
+        changes: list[str] = []
+        if plan.publish and previous and target.exists():  # the past revisions stay reachable in the new one
+            if correction is not None:
+                corrections.archive_previous(target, edition_site)
+                changes = corrections.describe_changes(target, edition_site)
+            elif (target / corrections.REVISIONS).is_dir():
+                _copy_tree(target / corrections.REVISIONS, edition_site / corrections.REVISIONS)
 
     with _stage(timings, "manifest"):
         version = getattr(rendered, "version", None) or renderer_available()
@@ -707,6 +741,10 @@ def _build_locked(
             replaced=replaced,
             variant=plan.variant,
         )
+        if correction is not None:
+            manifest.update(corrections.revision_fields(previous, correction, corrected_at, changes))
+        elif previous and previous.get("history") and replaced is not None:
+            manifest.update({k: previous[k] for k in ("revision", "history")})
         mf.write_manifest(edition_site, manifest)
         result.manifest = manifest
 
@@ -734,6 +772,7 @@ def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, writ
         if write_index:
             try:
                 _write_index(plan.site_dir, list_editions(plan.site_dir))
+                corrections.write_changelog(plan.site_dir)
             except Exception as exc:
                 raise ReleaseError(
                     f"{theme.id} {year} is published in {_shown(plan.target)} but the site index could not be "

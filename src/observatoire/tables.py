@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire import downloads
 from observatoire.escaping import csv_frame, markdown_text
 from observatoire.formatting import KINDS, NBSP, format_value, is_missing
 
@@ -177,8 +178,9 @@ def save_table(
     columns: Mapping[str, str] | Iterable[str] | None = None,
     formats: Mapping[str, str] | None = None,
     note: str | None = None,
+    edition: str | None = None,
 ) -> dict:
-    """Write a table as CSV (raw values), Markdown (French formatting, caption) and JSON metadata.
+    """Write a table as CSV (raw values), Markdown (French formatting, caption), downloads and JSON metadata.
 
     Parameters
     ----------
@@ -201,12 +203,16 @@ def save_table(
         numbers with no decimals, other numbers with one, anything else as text.
     note : str, optional
         Note for the reader; "— : donnée non disponible." is appended when a cell is missing.
+    edition : str, optional
+        The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
 
     Returns
     -------
     dict
-        The metadata written to ``<name>.json``: ``name, title, source, note, files, columns`` (name, header,
-        format), ``n_rows`` and ``sha256`` of the CSV and Markdown files.
+        The metadata written to ``<name>.json``: ``name, title, source, note, edition, files`` (``csv`` raw
+        values, ``md``, ``csv_fr`` the CSV for French spreadsheets, ``xlsx`` the workbook with its metadata
+        sheet; see :mod:`observatoire.downloads`), ``columns`` (name, header, format), ``n_rows`` and ``sha256``
+        of each file.
 
     Raises
     ------
@@ -240,26 +246,40 @@ def save_table(
     markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers)
     notes = [n for n in ((note or "").strip(), MISSING_NOTE if any_missing else "") if n]
     full_note = " ".join(notes) or None
-    csv_bytes = csv_frame(table).to_csv(index=False, lineterminator="\n").encode("utf-8")
-    md_bytes = markdown.encode("utf-8")
+    french = {str(col): downloads.french_header(col, headers.get(col)) for col in table.columns}
+    safe = csv_frame(table)  # text cells a spreadsheet would run as formulas are neutralised
+    safe_values = safe.set_axis(table.columns, axis=1)
+    contents = {
+        "csv": safe.to_csv(index=False, lineterminator="\n").encode("utf-8"),
+        "md": markdown.encode("utf-8"),
+        "csv_fr": downloads.french_csv(safe_values, french, specs),
+        "xlsx": downloads.xlsx_workbook(
+            safe_values,
+            french,
+            specs,
+            [("Titre", title.strip()), ("Source", source.strip()), ("Édition", edition), ("Note", full_note)],
+        ),
+    }
 
     folder = Path(out_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"csv": f"{name}.csv", "md": f"{name}.md"}
-    _write(folder / files["csv"], csv_bytes)
-    _write(folder / files["md"], md_bytes)
+    suffixes = {"csv_fr": "fr.csv"}
+    files = {kind: f"{name}.{suffixes.get(kind, kind)}" for kind in contents}
+    for kind, content in contents.items():
+        _write(folder / files[kind], content)
     meta = {
         "name": name,
         "title": title.strip(),
         "source": source.strip(),
         "note": full_note,
+        "edition": edition,
         "files": files,
         "columns": [
             {"name": str(col), "header": headers.get(col, str(col)), "format": specs[col]}
             for col in table.columns
         ],
         "n_rows": int(len(table)),
-        "sha256": {"csv": hashlib.sha256(csv_bytes).hexdigest(), "md": hashlib.sha256(md_bytes).hexdigest()},
+        "sha256": {kind: hashlib.sha256(content).hexdigest() for kind, content in contents.items()},
     }
     text = json.dumps(meta, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     _write(folder / f"{name}.json", text.encode("utf-8"))

@@ -1,0 +1,238 @@
+"""Corrections and history: a published edition is corrected as a new revision, never silently replaced.
+
+Why. A letter is cited; once published, a reader must be able to tell that it changed, when, why and what
+changed, and to read the version they cited. So ``make release YEAR=2024 CORRECTION="..."``:
+
+- builds the edition again and publishes it as revision N+1, with a dated notice at the top of the letter (a
+  callout in the publication, so the HTML and the PDF both carry it) linking to the previous revision;
+- keeps every previous revision reachable inside the edition: ``<theme>/<year>/revisions/<n>/`` (the published
+  folder is still replaced in one atomic rename, with its past inside it);
+- records the revision in the manifest (``revision``, ``history``: date, text and what changed, from
+  :func:`observatoire.diff.compare` between the previous revision and the new one);
+- lists every edition and revision of every letter in the site changelog (``_site/changelog.json``, read by the
+  site's changelog page, and ``_site/changelog.html``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from observatoire.formatting import MONTHS_FR, NBSP
+
+__all__ = [
+    "REVISIONS",
+    "french_date",
+    "notice_markdown",
+    "add_notice",
+    "archive_previous",
+    "describe_changes",
+    "revision_fields",
+    "collect_changelog",
+    "write_changelog",
+]
+
+#: Folder of an edition holding its previous revisions (``revisions/1/``, ``revisions/2/`` ...).
+REVISIONS = "revisions"
+_FIRST = "Première publication"
+
+
+def french_date(value: str | None) -> str:
+    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``1er`` for the first); None -> "date inconnue"."""
+    if not value:
+        return "date inconnue"
+    day = dt.date.fromisoformat(str(value)[:10])
+    return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
+def _revision(manifest: dict[str, Any] | None) -> int:
+    return int((manifest or {}).get("revision") or 1)
+
+
+def notice_markdown(text: str, date: str, revision: int) -> str:
+    """The correction notice, a callout placed at the top of the letter.
+
+    Parameters
+    ----------
+    text : str
+        What was corrected (French; escaped for Markdown here).
+    date : str
+        ISO date of the correction.
+    revision : int
+        The new revision's number (the previous one is ``revision - 1``).
+
+    Returns
+    -------
+    str
+    """
+    from observatoire.escaping import markdown_text
+
+    previous = revision - 1
+    return (
+        "::: {.callout-important}\n"
+        f"## Version corrigée{NBSP}: révision {revision} du {french_date(date)}\n\n"
+        f"{markdown_text(text.strip())}\n\n"
+        f"La version précédente reste consultable{NBSP}: "
+        f"[révision {previous}]({REVISIONS}/{previous}/index.html).\n"
+        ":::\n\n"
+    )
+
+
+def add_notice(index_qmd: Path, notice: str) -> None:
+    """Insert ``notice`` right after the front matter of the staged ``index.qmd``."""
+    text = index_qmd.read_text(encoding="utf-8")
+    head, sep, body = text.partition("\n---\n") if text.startswith("---") else ("", "", text)
+    if sep:
+        text = head + sep + "\n" + notice + body.lstrip("\n")
+    else:
+        text = notice + text
+    index_qmd.write_text(text, encoding="utf-8")
+
+
+def archive_previous(published: Path, edition_site: Path) -> int:
+    """Copy the published edition (and its own past revisions) into ``edition_site/revisions/``.
+
+    Parameters
+    ----------
+    published : Path
+        The edition as published now (``_site/<theme>/<year>``).
+    edition_site : Path
+        The new revision, before publication.
+
+    Returns
+    -------
+    int
+        The number of the revision archived.
+    """
+    from observatoire import manifest as mf
+
+    number = _revision(mf.read_manifest(published))
+    target = edition_site / REVISIONS
+    if (published / REVISIONS).is_dir():
+        shutil.copytree(published / REVISIONS, target, dirs_exist_ok=True)
+    shutil.copytree(published, target / str(number), ignore=shutil.ignore_patterns(REVISIONS))
+    return number
+
+
+def describe_changes(previous: Path, new: Path) -> list[str]:
+    """What changed between two revisions, one French line per changed, added or removed figure or cell."""
+    from observatoire import diff
+
+    report = diff.compare(previous, new, "révision précédente", "révision corrigée")
+    lines = [
+        f"{change.item}{NBSP}: {diff._fmt(change.old)} → {diff._fmt(change.new)}" for change in report.changes
+    ]
+    lines += [f"ajouté{NBSP}: {item}" for item in report.added]
+    lines += [f"retiré{NBSP}: {item}" for item in report.removed]
+    return lines
+
+
+def revision_fields(previous: dict[str, Any], text: str, date: str, changes: list[str]) -> dict[str, Any]:
+    """The manifest fields of a new revision: ``revision`` and ``history`` (oldest first).
+
+    Parameters
+    ----------
+    previous : dict
+        The manifest of the revision being corrected.
+    text : str
+        What was corrected.
+    date : str
+        ISO date (or timestamp) of the correction.
+    changes : list of str
+        From :func:`describe_changes`.
+
+    Returns
+    -------
+    dict
+    """
+    history = list(previous.get("history") or [])
+    if not history:
+        history = [{"revision": _revision(previous), "date": previous.get("built_at"), "text": _FIRST}]
+    revision = _revision(previous) + 1
+    history.append({"revision": revision, "date": date, "text": text.strip(), "changes": changes})
+    return {"revision": revision, "history": history}
+
+
+def collect_changelog(site_dir: Path) -> list[dict[str, Any]]:
+    """Every published edition with its revisions, from the manifests: the data of the site changelog.
+
+    Returns
+    -------
+    list of dict
+        ``{"theme", "title", "year", "href", "revisions": [{"revision", "date", "text", "changes", "href"}]}``,
+        in the order of :func:`observatoire.release.list_editions`; revisions oldest first.
+    """
+    from observatoire import manifest as mf
+    from observatoire.release import list_editions
+
+    entries = []
+    for edition in list_editions(site_dir):
+        folder = Path(site_dir) / Path(edition["manifest"]).parent
+        manifest = mf.read_manifest(folder) or {}
+        rel = folder.relative_to(site_dir).as_posix()
+        current = _revision(manifest)
+        history = manifest.get("history") or [
+            {"revision": current, "date": manifest.get("built_at"), "text": _FIRST}
+        ]
+        revisions = []
+        for item in history:
+            number = int(item["revision"])
+            href = f"{rel}/index.html" if number == current else f"{rel}/{REVISIONS}/{number}/index.html"
+            revisions.append({**item, "changes": list(item.get("changes") or []), "href": href})
+        entries.append(
+            {
+                "theme": edition["theme"],
+                "title": edition["theme_title"],
+                "year": edition["year"],
+                "href": edition["html"],
+                "revisions": revisions,
+            }
+        )
+    return entries
+
+
+def write_changelog(site_dir: Path) -> tuple[Path, Path]:
+    """Write ``changelog.json`` (the data) and ``changelog.html`` (a French page) at the site's root.
+
+    Returns
+    -------
+    (Path, Path)
+        The JSON and HTML files. Same manifests in, same bytes out.
+    """
+    site_dir = Path(site_dir)
+    entries = collect_changelog(site_dir)
+    data = site_dir / "changelog.json"
+    data.write_text(
+        json.dumps(entries, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    parts = []
+    for entry in entries:
+        items = []
+        for rev in reversed(entry["revisions"]):
+            changes = "".join(f"<li>{html.escape(c)}</li>" for c in rev["changes"])
+            items.append(
+                f'<li><a href="{html.escape(rev["href"])}">Révision {rev["revision"]}</a> du '
+                f"{html.escape(french_date(rev.get('date')))}{NBSP}: {html.escape(rev.get('text') or '')}"
+                + (f"<ul>{changes}</ul>" if changes else "")
+                + "</li>"
+            )
+        parts.append(
+            f"<section><h2>{html.escape(entry['title'])}, {entry['year']}</h2><ul>{''.join(items)}</ul></section>"
+        )
+    page = (
+        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        "<title>Historique des éditions et des corrections</title>\n</head>\n<body>\n<main>\n"
+        "<h1>Historique des éditions et des corrections</h1>\n"
+        "<p>Chaque lettre publiée, ses révisions datées et ce qui a changé. Les révisions précédentes restent "
+        'consultables. <a href="index.html">Retour à la liste des lettres</a>.</p>\n'
+        + "\n".join(parts)
+        + "\n</main>\n</body>\n</html>\n"
+    )
+    page_path = site_dir / "changelog.html"
+    page_path.write_text(page, encoding="utf-8")
+    return data, page_path
