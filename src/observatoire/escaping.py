@@ -33,7 +33,9 @@ __all__ = ["markdown_text", "html_text", "typst_text", "csv_cell", "csv_frame", 
 #: shortcodes in the result even when every brace was backslash-escaped (measured with Quarto 1.10.18:
 #: ``\{\{\< meta title \>\}\}`` in ``_variables.yml`` printed the title); no shortcode starts without ``{{``.
 WORD_JOINER = "\u2060"
-_DOUBLE_BRACE = re.compile(r"\{(?=\{)")
+#: Quarto finds shortcodes in the parsed text, backslashes gone: a word joiner between any two of { < > } breaks
+#: both "{{<" and ">}}" (a joiner between the braces alone still fails Quarto 1.10's shortcode parser).
+_SHORTCODE_PAIR = re.compile(r"([{}<>])(?=[{}<>])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 #: ASCII punctuation that pandoc Markdown (and Quarto shortcodes) give a meaning to. Quotes, apostrophes, commas,
@@ -64,7 +66,7 @@ def markdown_text(value: object) -> str:
 
     Every character Markdown, raw HTML, math, citations, attributes and Quarto shortcodes rely on is
     backslash-escaped (pandoc's ``all_symbols_escapable``); a leading list, quote or caption marker is escaped
-    too; ``{{`` gets an invisible word joiner between its braces (:data:`WORD_JOINER`). The result shows the
+    too; two adjacent characters of ``{ < > }`` get an invisible word joiner between them (:data:`WORD_JOINER`). The result shows the
     original characters in HTML and PDF, in the document and in a ``{{< var >}}`` value alike.
 
     Parameters
@@ -77,7 +79,7 @@ def markdown_text(value: object) -> str:
     str
         One line of inert Markdown.
     """
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _DOUBLE_BRACE.sub("{" + WORD_JOINER, one_line(value)))
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _SHORTCODE_PAIR.sub(r"\1" + WORD_JOINER, one_line(value)))
     return _MARKDOWN_BLOCK_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
 
 
