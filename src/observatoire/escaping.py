@@ -22,6 +22,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@&])")
 _LEADING = re.compile(r"^([-+>]|\d+[.)])(\s)")
 
 
+_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+
+
 def markdown_text(text: object) -> str:
     """Return ``text`` escaped so that pandoc Markdown shows it literally, as text.
 
@@ -40,6 +43,7 @@ def markdown_text(text: object) -> str:
     >>> print(markdown_text("<b onmouseover=alert(1)>x</b> : 10 %"))
     \\<b onmouseover=alert(1)\\>x\\</b\\> : 10 %
     """
-    flat = " ".join(str(text).split())
+    # ASCII whitespace only: the no-break spaces of French typography (U+00A0, U+202F) are kept
+    flat = _ASCII_SPACE.sub(" ", str(text)).strip(" ")
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
     return _LEADING.sub(lambda m: "\\" + m.group(1) + m.group(2), escaped)
