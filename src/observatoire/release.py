@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import re
@@ -162,6 +163,8 @@ def _fill_templates(
     from observatoire import templates
 
     templates.render_tree(project, records, meta, origin=origin)
+    if str(meta.get("lang", "fr")) == "fr":
+        templates.typeset_tables(project)
 
 
 def _lint(project_dir: Path) -> list[str]:
@@ -300,6 +303,33 @@ def key_inputs(theme: Theme, year: int, parameters: Mapping[str, Any], kernel_na
     inputs.update(mf.tree_digests(paths.CURATED, "curated:"))
     inputs.update(mf.tree_digests(Path(__file__).resolve().parent, "package:"))
     return inputs
+
+
+def check_reads(outputs_dir: Path, jobs: list, declared: list[str], themes_file: Path) -> None:
+    """Stop when a notebook read a source its theme does not declare (``outputs/reads/<notebook>.json``).
+
+    An undeclared source is not fetched, validated nor listed in the manifest by the release: reading it anyway
+    would publish a letter whose inputs nobody can check.
+
+    Raises
+    ------
+    InputError
+        Naming the notebook and the source.
+    """
+    for job in jobs:
+        notebook = Path(job.input)
+        record = Path(outputs_dir) / "reads" / f"{notebook.stem}.json"
+        if not record.is_file():
+            continue  # a notebook that reads no data through observatoire.datasets
+        read = json.loads(record.read_text(encoding="utf-8")).get("sources", [])
+        undeclared = sorted(set(read) - set(declared))
+        if undeclared:
+            raise InputError(
+                notebook,
+                f"source '{undeclared[0]}'",
+                f"read by the notebook but not declared in the theme's sources ({themes_file.name}): "
+                "declare it so that the release fetches, validates and lists it",
+            )
 
 
 def _cached(folder: Path, key: str) -> dict[str, Any] | None:
@@ -758,6 +788,7 @@ def _build_locked(
             ran = _execute(
                 jobs, workers=workers, progress=progress, kernel_name=kernel_name, on_success=export
             )
+            check_reads(outputs_dir, jobs, source_ids, theme.themes_file)
             result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):
             for job in jobs:
