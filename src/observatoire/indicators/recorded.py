@@ -480,20 +480,33 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
     out["rate_origin"] = np.where(
         out["rate_published"].notna(), "publié", np.where(out["rate_computed"].notna(), "calculé", None)
     )
+    # A change on the year only within one study: each SSMSI annual study revises the previous year, so two
+    # totals from two studies are not a change (the study's own published change is what a letter may cite).
     prev = out.set_index("year")["total"].reindex(out["year"] - 1).to_numpy()
-    out["previous"] = prev
+    same = [same_study(ns, int(y)) for y in out["year"]]
+    out["previous"] = np.where(same, prev, np.nan)
     out["change_rel"] = out["total"] / out["previous"] - 1
     return out
 
 
+def same_study(ns: pd.DataFrame, year: int) -> bool:
+    """True when the conjugal-violence totals of ``year`` and ``year - 1`` come from the same published study."""
+    from observatoire.indicators import published
+
+    current = published.pick(ns, CONJUGAL, year, "total")
+    previous = published.pick(ns, CONJUGAL, year - 1, "total")
+    return current is not None and previous is not None and current.source_title == previous.source_title
+
+
 def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
-    """Exact Poisson test of the conjugal-violence total of ``year`` against ``year - 1``.
+    """Exact Poisson test of the conjugal-violence total of ``year`` against ``year - 1``, within one study.
 
     Returns
     -------
     tuple
         ``(current, previous, test)``: the two :class:`~observatoire.indicators.published.Published` totals (or
-        None) and the :class:`~observatoire.statistics.ChangeTest` (None when a year is missing). Published
+        None) and the :class:`~observatoire.statistics.ChangeTest` (None when a year is missing or the two
+        totals come from two different studies: see :func:`same_study`). Published
         totals are sometimes rounded (to the hundred or the thousand): the test then is approximate, and the
         note of the figure says so.
     """
@@ -501,7 +514,7 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
 
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
-    if current is None or previous is None:
+    if current is None or previous is None or not same_study(ns, year):
         return current, previous, None
     return current, previous, poisson_change_test(round(previous.value), round(current.value), level=level)
 
@@ -778,7 +791,10 @@ def add_conjugal_facts(
         edition=edition,
         ref_year=year,
         note="calculé sur les totaux publiés" + (" (dont un arrondi)" if rounded else ""),
-        details=change_details(test, None if previous is None else previous.value, year - 1),
+        details={
+            **change_details(test, None if previous is None else previous.value, year - 1),
+            "gap": "" if test is not None else ("annee" if current is None or previous is None else "etudes"),
+        },
     )
     add_significance_fact(
         facts, "vc_evol_signif", test, source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year
