@@ -7,9 +7,11 @@ reference year and its unit to ``facts/<notebook>.json``. The publication then c
 ``{{< var key >}}``: change the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
 
 A missing value is recorded as missing (``value: null``, ``available: false``, text "donnée non disponible") and
-never replaced by a neighbouring year. A fact may carry a French sentence template (``sentence``, using
-``{value}``, ``{year}`` and ``{label}``) and a template for when the value is missing (``missing``); the chosen
-sentence becomes the variable ``<key>_phrase``, so the prose never says "increased by donnée non disponible".
+never replaced by a neighbouring year. The sentences that cite a fact are written in the publication's templates
+(:mod:`observatoire.templates`), with a branch for the missing case; a fact carries what they need as
+``details`` (the previous value of a change, the test and its p-value, the qualifier of a published bound ...),
+never words. The older ``sentence``/``missing`` templates (giving ``<key>_phrase``) remain only for the thematic
+modules not yet moved to templates.
 
 File format (``facts/<notebook>.json``, sorted keys, UTF-8, two-space indent, trailing newline)::
 
