@@ -9,6 +9,7 @@ rule on the template sources is tests/test_publication_prose.py.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -41,12 +42,25 @@ def test_annual_letter_reads_as_french(annual_letters, year):
 
 def test_the_letter_says_what_the_facts_say(annual_letters):
     letter = annual_letters[2024].letter
-    assert (
-        f"En 2024, 107{NNBSP}femmes" not in letter
-    )  # the number and its noun are separated by a plain space
+    flat = re.sub(r"[ \t]*\n[ \t]*", " ", letter)  # line breaks of the source: spaces (no-break spaces kept)
     assert "En 2024, 107 femmes ont été tuées" in letter
-    assert "Coups et blessures volontaires intrafamiliaux" in letter
-    assert "Violences physiques intrafamiliales enregistrées**" not in letter
+    # the key point over the CBV count is the CBV indicator, not the broader 2025 one
+    assert "**Coups et blessures volontaires intrafamiliaux** (toutes" in letter
+    assert "Violences physiques intrafamiliales enregistrées" not in letter
+    # the survey figure says what it counts, with its survey, year and population
+    assert (
+        f"année 2023, personnes âgées de 18 ans ou plus), on compte 277{NNBSP}000 femmes victimes de viols, "
+        "tentatives de viol ou agressions sexuelles"
+    ) in flat
+    # the newest complaint figure, in its own unit
+    assert "une victime de violences conjugales sur 6 déclare avoir porté plainte" in flat
+    # official publisher first; a press site only as the relay
+    assert "Ministère de l'Intérieur, Délégation aux victimes (DAV), Étude nationale" in letter
+    assert "; chiffre officiel relayé par cnews.fr" in letter
+    # no change chained across two SSMSI studies
+    assert "Aucune évolution sur un an n'est calculée ici" in flat
+    # revisions said as a revision of the whole series, not explained away
+    assert "La révision porte sur toute la série" in letter and "tardivement" not in letter
 
 
 # The checks themselves: each catches what it is meant to catch. -----------------------------------------------
