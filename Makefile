@@ -10,11 +10,12 @@ THEME       ?= annual
 FORCE       ?=
 OLD         ?=
 SET         ?=
+SCHEDULER   ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help venv data letter release themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv data letter release all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +39,9 @@ letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
 
 release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
 	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
+
+all: $(STAMP) ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
+	$(PY) -m observatoire all $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from observatoire import manifest as mf
-from observatoire import release, themes
+from observatoire import plan, release, themes
 from observatoire.errors import InputError
 from observatoire.release import ReleaseError, build_edition
 
@@ -260,7 +260,7 @@ def test_variant_is_built_apart_and_never_published(project, fakes):
     assert (result.build_dir / "site" / "manifest.json").exists()
     assert not project.site.exists()
     # Overriding with the default value is the standard edition, not a variant.
-    assert release.variant_name(project.theme, 2024, {"label": "défaut"}) is None
+    assert plan.variant_name(project.theme, 2024, {"label": "défaut"}) is None
     assert build(project, overrides={"label": "autre"}, publish=False).status == "unchanged"
 
 
@@ -288,18 +288,18 @@ def test_theme_without_its_files_is_reported(project, fakes):
 
 def test_build_key_changes_with_parameters_and_notebook_code(project):
     theme = project.theme
-    base = release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
-    other = release.key_inputs(theme, 2024, {"label": "x"}, "observatoire")
+    base = plan.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
+    other = plan.key_inputs(theme, 2024, {"label": "x"}, "observatoire")
     assert mf.changed_inputs(base, other) == ["parameters"]
     notebook = project.root / "notebooks" / "fixture" / "good.ipynb"
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     nb["cells"][0]["outputs"] = []  # outputs or execution counts do not matter ...
     nb["metadata"]["papermill"] = {"duration": 1.0}
     notebook.write_text(json.dumps(nb), encoding="utf-8")
-    assert release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire") == base
+    assert plan.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire") == base
     nb["cells"][2]["source"] = "print('changed')"  # ... code does
     notebook.write_text(json.dumps(nb), encoding="utf-8")
-    changed = release.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
+    changed = plan.key_inputs(theme, 2024, theme.parameters_for(2024), "observatoire")
     assert mf.changed_inputs(base, changed) == ["notebook:good.ipynb"]
 
 

@@ -334,9 +334,9 @@ def register(
     new_id = new_id or f"{base.id.rsplit('_', 1)[0]}_{edition}".replace("-", "_")
     if new_id in sources:
         raise InputError(catalogue_path, f"source '{new_id}'", "already registered: choose another --new-id")
-    from observatoire import datasets  # the loader validates the file before it is registered
+    from observatoire.loaders import get_loader  # the loader validates the file before it is registered
 
-    datasets.load_file(file, base.loader, new_id, edition)
+    get_loader(base.loader)(file, new_id, edition)
     entry = {
         "id": new_id,
         "title": base.title,

@@ -7,10 +7,15 @@ traceback: a reviewer reading a failed build needs the file, the place and the r
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from observatoire import paths, themes
 from observatoire.errors import InputError
+from observatoire.plan import latest_year, variant_name
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -32,6 +37,213 @@ def _cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
+def shown_path(path: Path) -> str:
+    """A path as shown to the user: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def release_and_report(
+    theme: str,
+    year: int | None = None,
+    force: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    publish: bool | None = None,
+    workers: int = 2,
+    progress: bool = True,
+) -> Any:
+    """Build and publish one edition (what ``make release`` runs) and print what happened.
+
+    Parameters
+    ----------
+    theme : str
+    year : int, optional
+        Default: :func:`latest_year` of the theme.
+    force : bool
+        Replace an edition already published.
+    overrides : Mapping, optional
+        Parameter overrides; a variant is built into ``build/`` only.
+    publish : bool, optional
+        Default: True for the standard edition, False for a variant.
+    workers : int, default 2
+    progress : bool, default True
+
+    Returns
+    -------
+    observatoire.release.EditionResult
+    """
+    from observatoire.release import build_edition, format_timings
+
+    theme_obj = themes.get_theme(theme)
+    year = latest_year(theme_obj) if year is None else int(year)
+    variant = variant_name(theme_obj, year, overrides)
+    if publish is None:
+        publish = variant is None
+    result = build_edition(
+        theme_obj, year, force=force, overrides=overrides, publish=publish, workers=workers, progress=progress
+    )
+    where = shown_path(result.site_path) if result.site_path else shown_path(result.build_dir / "site")
+    messages = {
+        "unchanged": f"{theme_obj.id} {year}: unchanged since the last build ({where}); nothing to do",
+        "published": f"{theme_obj.id} {year}: published to {where}",
+        "replaced": f"{theme_obj.id} {year}: published to {where}, replacing the previous edition (see manifest)",
+        "built": f"{theme_obj.id} {year}{' (' + variant + ')' if variant else ''}: built in {where} (not published)",
+    }
+    print(messages[result.status])
+    print(format_timings(result))
+    return result
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Stage times at INFO (always shown by the CLI); -v adds DEBUG. Papermill's chatter stays hidden."""
+    level = logging.DEBUG if verbose else logging.INFO
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    else:
+        root.setLevel(level)
+    for noisy in ("papermill", "traitlets", "nbclient", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _guarded(handler):
+    """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2)."""
+
+    def run(args) -> int:
+        from observatoire.execution import KernelMissingError, NotebookError
+        from observatoire.plan import ReleaseError
+
+        _configure_logging(getattr(args, "verbose", False))
+        try:
+            return handler(args)
+        except (ReleaseError, NotebookError, KernelMissingError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _cmd_release(args) -> int:
+    overrides = themes.parse_overrides(args.set)
+    publish = False if args.no_publish else None
+    release_and_report(
+        args.theme,
+        args.year,
+        args.force,
+        overrides,
+        publish=publish,
+        workers=args.workers,
+        progress=not args.no_progress,
+    )
+    return 0
+
+
+def _cmd_letter(args) -> int:
+    release_and_report(
+        "annual", latest_year("annual"), args.force, workers=args.workers, progress=not args.no_progress
+    )
+    return 0
+
+
+def _cmd_themes(args) -> int:
+    print(themes.format_themes_table())
+    return 0
+
+
+def _cmd_all(args) -> int:
+    from observatoire import batch
+
+    if not args.verbose:  # one progress bar and the summary, not every stage of every edition
+        logging.getLogger("observatoire").setLevel(logging.WARNING)
+    outcomes = batch.run_batch(
+        args.theme or None,
+        force=args.force,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        serial=args.serial,
+        progress=not args.no_progress,
+    )
+    print(batch.format_summary(outcomes))
+    return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+
+
+def _cmd_bench(args) -> int:
+    from observatoire import bench
+
+    return bench.main(theme=args.theme, year=args.year, workers=args.workers)
+
+
+def _add_build_commands(subparsers) -> None:
+    """Register ``release``, ``letter``, ``themes`` and ``bench`` (``func(args) -> int``)."""
+
+    def common(parser) -> None:
+        parser.add_argument("--workers", type=int, default=2, help="notebooks run in parallel (default 2)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+    release_parser = subparsers.add_parser("release", help="build one edition and publish it into _site/")
+    release_parser.add_argument("--theme", default="annual", help="theme id (see `themes`); default annual")
+    release_parser.add_argument("--year", type=int, default=None, help="default: the latest year with data")
+    release_parser.add_argument(
+        "--force", action="store_true", help="rebuild even if unchanged; replace an edition already published"
+    )
+    release_parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a theme parameter (a variant: built into build/ only), e.g. ssmsi_source=ssmsi_dep_2023",
+    )
+    release_parser.add_argument("--no-publish", action="store_true", help="build into build/ only")
+    common(release_parser)
+    release_parser.set_defaults(func=_guarded(_cmd_release))
+
+    letter_parser = subparsers.add_parser("letter", help="build and publish the latest annual letter")
+    letter_parser.add_argument(
+        "--force", action="store_true", help="rebuild even if unchanged; replace an edition already published"
+    )
+    common(letter_parser)
+    letter_parser.set_defaults(func=_guarded(_cmd_letter))
+
+    themes_parser = subparsers.add_parser(
+        "themes", help="list the themes and the years each can be built for"
+    )
+    themes_parser.set_defaults(func=_guarded(_cmd_themes))
+
+    all_parser = subparsers.add_parser(
+        "all",
+        help="build every edition of every theme on Dask, skipping unchanged ones; a summary at the end",
+    )
+    all_parser.add_argument(
+        "--theme", action="append", default=[], help="only this theme (repeatable; default: every theme)"
+    )
+    all_parser.add_argument(
+        "--force", action="store_true", help="rebuild unchanged editions; replace editions already published"
+    )
+    all_parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="an existing Dask scheduler (default: $OBSERVATOIRE_SCHEDULER, else a local cluster)",
+    )
+    all_parser.add_argument(
+        "--workers", type=int, default=2, help="local cluster worker processes (default 2)"
+    )
+    all_parser.add_argument("--serial", action="store_true", help="build here one by one, without Dask")
+    all_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    all_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    all_parser.set_defaults(func=_guarded(_cmd_all))
+
+    bench_parser = subparsers.add_parser("bench", help="time a clean and a no-change build; peak memory")
+    bench_parser.add_argument("--theme", default="annual")
+    bench_parser.add_argument("--year", type=int, default=2024)
+    bench_parser.add_argument("--workers", type=int, default=2)
+    bench_parser.set_defaults(func=_guarded(_cmd_bench))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every command registered."""
     parser = argparse.ArgumentParser(prog="observatoire", description=__doc__.splitlines()[0])
@@ -51,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--url", default=None, help="official URL of the new file")
     register.set_defaults(func=_cmd_register)
 
-    for module_name in ("release", "diff", "review"):
+    _add_build_commands(commands)
+    for module_name in ("diff", "review"):
         try:
             module = __import__(f"observatoire.{module_name}", fromlist=["add_commands"])
         except ImportError:

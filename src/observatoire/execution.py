@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SOURCE_DATE_EPOCH = 946684800
 #: Tag papermill gives to the cell it inserts with the parameters.
 INJECTED_TAG = "injected-parameters"
+#: Arguments of every notebook kernel.
+KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
 KERNEL_FIX = (
     "make venv   (or: .venv/bin/python -m ipykernel install --sys-prefix --name {name} "
     '--display-name "Observatoire (Python 3.11)")'
@@ -285,15 +287,26 @@ def _kernel_manager_class(env: Mapping[str, str]) -> type:
 
 
 def _execute_one(
-    job: NotebookJob, kernel_name: str, env: Mapping[str, str], cell: ParametersCell, timeout: int | None
+    job: NotebookJob,
+    kernel_name: str,
+    env: Mapping[str, str],
+    cell: ParametersCell,
+    timeout: int | None,
+    warm: bool = True,
 ) -> float:
-    """Run one notebook; return its wall time. Raises :class:`NotebookError` on failure."""
+    """Run one notebook (on a warm kernel, or a new one); return its wall time. Raises :class:`NotebookError`."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     started = time.perf_counter()
     source, output = Path(job.input).resolve(), Path(job.output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
+    if warm:
+        from observatoire.warm_engine import ENGINE_NAME
+
+        kernel = {"engine_name": ENGINE_NAME, "kernel_env": dict(env)}
+    else:
+        kernel = {"kernel_manager_class": _kernel_manager_class(env)}
     try:
         papermill.execute_notebook(
             str(source),
@@ -305,9 +318,9 @@ def _execute_one(
             execution_timeout=timeout,
             # nbclient: the kernel's working directory (papermill's own `cwd` would chdir this whole process).
             resources={"metadata": {"path": str(source.parent)}},
-            kernel_manager_class=_kernel_manager_class(env),
             # ipykernel 7 warns on every start that its local TCP sockets are unencrypted; errors still show.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=list(KERNEL_ARGUMENTS),
+            **kernel,
         )
     except PapermillExecutionError as exc:
         # papermill's cell_index counts the injected-parameters cell it inserted after the parameters cell.
@@ -354,6 +367,7 @@ def run_notebooks(
     timeout: int | None = 600,
     epoch: int | None = None,
     on_success: Callable[[NotebookJob], None] | None = None,
+    warm: bool = True,
 ) -> dict[Path, float]:
     """Execute notebooks with papermill, ``workers`` at a time, from this one process.
 
@@ -375,6 +389,9 @@ def run_notebooks(
     on_success : callable, optional
         Called with the job, in this process's main thread, as soon as a notebook has run without error (the
         release uses it to start the HTML export while other notebooks still run). Keep it quick.
+    warm : bool, default True
+        Run on warm kernels (:mod:`observatoire.warm_engine`: started once per process, heavy modules imported,
+        a fresh kernel's state restored before each notebook); False starts a new kernel per notebook.
 
     Returns
     -------
@@ -420,7 +437,7 @@ def run_notebooks(
 
     def start_next() -> None:
         position, job = queue.pop(0)
-        running[pool.submit(_execute_one, job, kernel_name, env, cells[id(job)], timeout)] = position
+        running[pool.submit(_execute_one, job, kernel_name, env, cells[id(job)], timeout, warm)] = position
 
     try:
         with pool:

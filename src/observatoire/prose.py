@@ -69,7 +69,7 @@ class Rendered:
 def _fingerprint(theme, year: int, parameters: Mapping) -> str:
     """Digest of every input of the notebooks (the release's key without the publication's templates)."""
     from observatoire import manifest as mf
-    from observatoire.release import key_inputs
+    from observatoire.plan import key_inputs
 
     inputs = {
         k: v
@@ -95,7 +95,8 @@ def edition_facts(theme_id: str, year: int, cache_dir: Path | None = None) -> di
         Fact records by key (:func:`observatoire.facts.load_facts`).
     """
     from observatoire import execution, facts, themes
-    from observatoire.release import check_reads, plan_jobs
+    from observatoire.plan import plan_jobs
+    from observatoire.release import check_reads
 
     theme = themes.get_theme(theme_id)
     parameters = theme.parameters_for(year, None)

@@ -1,0 +1,288 @@
+"""Every edition of every theme in one command (``make all``): planned here, built on Dask, published here.
+
+Why it is written this way:
+
+- The batch is a list of editions, one per (theme, buildable year, parameter set). A theme expands into one
+  edition per year by default; a theme whose editions differ by more than the year (one per territory ...)
+  declares ``parameter_sets`` (a list of parameter overrides, one edition each): :func:`requests` is the one
+  place that expands it.
+- Each edition is resolved once in this process (:func:`observatoire.plan.resolve_plan`); an edition whose plan
+  fails (theme not buildable yet, bad declaration) is reported with its reason and the others go on. An edition
+  whose published manifest has the same build key and intact files is skipped here, without a task: a second
+  ``make all`` costs the plans and the checks, a few seconds.
+- Each remaining edition is one Dask task (:func:`build_task`), run by a worker process: an embedded
+  ``LocalCluster`` by default, or an existing cluster (``--scheduler ADDRESS`` or ``OBSERVATOIRE_SCHEDULER``).
+  A worker builds into ``build/`` only and never touches ``_site/``; its warm kernels
+  (:mod:`observatoire.warm_engine`) stay up from one edition to the next.
+- Publishing stays in this process: each built edition is moved into ``_site/`` atomically as its task
+  returns, and the site index is written once at the end. A failed edition (notebook error, bad data, an edition
+  already published with other inputs without ``--force``) is reported with its reason; it never stops the
+  others and never touches what is published.
+- ``serial=True`` runs the same tasks in this process, one after the other, without Dask (the reference the
+  Dask run is compared with in tests/test_batch.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observatoire import paths, themes
+from observatoire.plan import EditionPlan, resolve_plan
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming an existing Dask scheduler (``tcp://host:8786``).
+SCHEDULER_ENV = "OBSERVATOIRE_SCHEDULER"
+
+
+@dataclass(frozen=True)
+class EditionRequest:
+    """One edition asked for: a theme, a year and the overrides of its parameter set (empty by default)."""
+
+    theme: str
+    year: int
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        suffix = ", ".join(f"{k}={v}" for k, v in self.overrides)
+        return f"{self.theme} {self.year}" + (f" ({suffix})" if suffix else "")
+
+
+@dataclass
+class Outcome:
+    """What happened to one edition: ``published``, ``replaced``, ``built``, ``unchanged`` or ``failed``."""
+
+    label: str
+    status: str
+    seconds: float = 0.0
+    reason: str = ""
+    site_path: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def requests(theme_ids: Iterable[str] | None = None) -> list[EditionRequest]:
+    """Every edition of the given themes (default: every declared theme), in the order of ``themes.yml``.
+
+    A theme gives one edition per buildable year, or one per year and per entry of its ``parameter_sets``
+    (overrides of its parameters) when it declares some.
+    """
+    chosen = [themes.get_theme(t) for t in theme_ids] if theme_ids else themes.list_themes()
+    out = []
+    for theme in chosen:
+        parameter_sets: list[Mapping[str, Any]] = list(getattr(theme, "parameter_sets", None) or [{}])
+        for year in theme.years:
+            for overrides in parameter_sets:
+                out.append(EditionRequest(theme.id, year, tuple(sorted(overrides.items()))))
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: its message (lines joined), or its type when it has none."""
+    text = str(exc).strip() or type(exc).__name__
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def build_task(plan: EditionPlan, force: bool, notebook_workers: int) -> dict[str, Any]:
+    """Build one edition up to (not including) publication; run on a Dask worker, or here when serial.
+
+    Returns ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an exception a
+    client could not unpickle never hides the reason.
+    """
+    from observatoire import release
+
+    try:
+        result = release.build_planned(
+            plan, force=force, workers=notebook_workers, progress=False, publish_now=False
+        )
+    except Exception as exc:
+        return {"error": _one_line(exc)}
+    return {"result": result}
+
+
+def _shutdown_kernels() -> None:
+    """Stop the warm kernels of this process (run on each worker at the end of a batch)."""
+    if "observatoire.warm_engine" in sys.modules:
+        sys.modules["observatoire.warm_engine"].POOL.shutdown()
+
+
+def _connect(scheduler: str | None, workers: int):
+    """A Dask client on ``scheduler`` (or ``OBSERVATOIRE_SCHEDULER``), else on a new LocalCluster of processes."""
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        return Client(address), None
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster), cluster
+
+
+def run_batch(
+    theme_ids: Iterable[str] | None = None,
+    *,
+    force: bool = False,
+    scheduler: str | None = None,
+    workers: int = 2,
+    notebook_workers: int = 1,
+    serial: bool = False,
+    progress: bool = True,
+    site_dir: Path = paths.SITE,
+    build_dir: Path = paths.BUILD,
+    edition_requests: list[EditionRequest] | None = None,
+) -> list[Outcome]:
+    """Build every edition (skipping unchanged ones), publish each as it is built, and return the outcomes.
+
+    Parameters
+    ----------
+    theme_ids : iterable of str, optional
+        Default: every declared theme.
+    force : bool, default False
+        Rebuild unchanged editions and replace editions published with other inputs.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (default: ``OBSERVATOIRE_SCHEDULER``, else a LocalCluster).
+    workers : int, default 2
+        Worker processes of the LocalCluster (one edition at a time each).
+    notebook_workers : int, default 1
+        Notebooks of one edition run in parallel on a worker.
+    serial : bool, default False
+        Build here, one edition after the other, without Dask.
+    progress : bool, default True
+        One progress bar on stderr.
+    site_dir, build_dir : Path
+    edition_requests : list of EditionRequest, optional
+        The editions to build (default: :func:`requests` of ``theme_ids``).
+
+    Returns
+    -------
+    list of Outcome
+        In the order of the requests.
+    """
+    from tqdm import tqdm
+
+    from observatoire import release
+
+    site_dir, build_dir = Path(site_dir), Path(build_dir)
+    asked = edition_requests if edition_requests is not None else requests(theme_ids)
+    outcomes: dict[int, Outcome] = {}
+    plans: dict[int, EditionPlan] = {}
+    for index, request in enumerate(asked):
+        started = time.perf_counter()
+        try:
+            plan = resolve_plan(
+                request.theme,
+                request.year,
+                overrides=dict(request.overrides),
+                publish=not request.overrides,
+                site_dir=site_dir,
+                build_dir=build_dir,
+            )
+        except Exception as exc:
+            outcomes[index] = Outcome(request.label, "failed", reason=_one_line(exc))
+            continue
+        if not force and release.is_unchanged(plan):
+            outcomes[index] = Outcome(
+                request.label, "unchanged", time.perf_counter() - started, site_path=plan.target
+            )
+        else:
+            plans[index] = plan
+
+    bar = tqdm(total=len(asked), desc="editions", unit="ed", file=sys.stderr, disable=not progress)
+    bar.update(len(outcomes))
+    published = False
+
+    def finish(index: int, answer: dict[str, Any]) -> None:
+        nonlocal published
+        plan = plans[index]
+        label = asked[index].label
+        if "error" in answer:
+            outcomes[index] = Outcome(label, "failed", reason=answer["error"])
+        else:
+            result = answer["result"]
+            try:
+                if plan.publish and result.status == "built":
+                    release.publish_built(plan, result, force=force, write_index=False)
+                    published = True
+            except Exception as exc:
+                outcomes[index] = Outcome(label, "failed", reason=_one_line(exc))
+            else:
+                outcomes[index] = Outcome(
+                    label, result.status, result.total_seconds, site_path=plan.target, timings=result.timings
+                )
+        bar.set_postfix_str(f"{label}: {outcomes[index].status}", refresh=False)
+        bar.update(1)
+
+    try:
+        if serial or not plans:
+            for index, plan in plans.items():
+                finish(index, build_task(plan, force, notebook_workers))
+        else:
+            _run_on_dask(plans, finish, force, notebook_workers, scheduler, workers)
+    finally:
+        bar.close()
+        if published:
+            release.refresh_site_index(site_dir)
+    return [outcomes[index] for index in range(len(asked))]
+
+
+def _run_on_dask(
+    plans, finish, force: bool, notebook_workers: int, scheduler: str | None, workers: int
+) -> None:
+    """Submit one task per plan; hand each answer to ``finish`` as it arrives (in this process)."""
+    from distributed import as_completed
+
+    client, cluster = _connect(scheduler, workers)
+    try:
+        futures = {
+            client.submit(
+                build_task,
+                plan,
+                force,
+                notebook_workers,
+                key=f"edition-{plan.theme.id}-{plan.year}-{plan.key[:12]}",
+                pure=False,
+                priority=-index,
+            ): index
+            for index, plan in plans.items()
+        }
+        for future in as_completed(futures):
+            try:
+                answer = future.result()
+            except Exception as exc:  # the worker died, the task could not be sent ...
+                answer = {"error": f"worker: {_one_line(exc)}"}
+            finish(futures[future], answer)
+    finally:
+        try:
+            client.run(_shutdown_kernels)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def format_summary(outcomes: list[Outcome]) -> str:
+    """The summary table: one line per edition that did something or failed, then the counts."""
+    rows = [(o.label, o.status, f"{o.seconds:.1f} s" if o.seconds else "", o.reason) for o in outcomes]
+    widths = [max([len(r[i]) for r in rows] + [len(h)]) for i, h in enumerate(("edition", "status", "time"))]
+    lines = [f"{'edition':<{widths[0]}}  {'status':<{widths[1]}}  {'time':>{widths[2]}}  reason"]
+    lines.append("-" * (sum(widths) + 14))
+    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        kind = "built" if outcome.status in {"published", "replaced", "built"} else outcome.status
+        counts[kind] = counts.get(kind, 0) + 1
+    lines.append("")
+    lines.append(", ".join(f"{kind}: {counts.get(kind, 0)}" for kind in ("built", "unchanged", "failed")))
+    return "\n".join(lines)
