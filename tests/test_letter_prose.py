@@ -49,7 +49,7 @@ def test_the_letter_says_what_the_facts_say(annual_letters):
     assert "Violences physiques intrafamiliales enregistrées" not in letter
     # the survey figure says what it counts, with its survey, year and population
     assert (
-        f"année 2023, personnes âgées de 18 ans ou plus), on compte 277{NNBSP}000 femmes victimes de viols, "
+        f"année 2023, personnes âgées de 18 ans ou plus, on compte 277{NNBSP}000 femmes victimes de viols, "
         "tentatives de viol ou agressions sexuelles"
     ) in flat
     # the newest complaint figure, in its own unit
