@@ -13,6 +13,9 @@ SET         ?=
 SCHEDULER   ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
+# User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
+# argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
+export YEAR THEME FORCE OLD SET NEW SCHEDULER
 
 .DEFAULT_GOAL := help
 .PHONY: help venv data letter release all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
@@ -35,19 +38,19 @@ data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE
 	$(PY) -m observatoire data
 
 letter: $(STAMP) ## Build the latest annual letter (HTML + PDF) into _site/
-	$(PY) -m observatoire letter $(if $(FORCE),--force)
+	$(PY) -m observatoire letter $${FORCE:+--force}
 
 release: $(STAMP) ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."]
-	$(PY) -m observatoire release --theme $(THEME) $(if $(YEAR),--year $(YEAR)) $(if $(FORCE),--force) $(foreach s,$(SET),--set $(s))
+	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"}
 
 all: $(STAMP) ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
-	$(PY) -m observatoire all $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(PY) -m observatoire all $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes
 
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
-	$(PY) -m observatoire diff $(if $(OLD),--old $(OLD)) $(if $(NEW),--new $(NEW))
+	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
 bench: $(STAMP) ## Print wall time per stage and peak memory for a clean and a no-change build of 2024
 	$(PY) -m observatoire bench

@@ -83,6 +83,69 @@ CASES: dict[str, tuple[str, str, str]] = {
     "national_wrong_separator.csv": ("national_series", "line 1", "wrong separator: expected ','"),
     "reference_missing_departement.csv": ("geography_reference", "whole file", "département(s) 976 missing"),
     "insee_not_a_workbook.xls": ("insee_population", "whole file", "not a readable Excel 97-2003 workbook"),
+    # Strict numbers: plain digits with the layout's decimal mark, nothing else.
+    "ssmsi_exponent_count.csv": (
+        "ssmsi_departement",
+        "line 6, column 'nombre'",
+        "number written '1e3' is not",
+    ),
+    "ssmsi_huge_exponent_count.csv": (
+        "ssmsi_departement",
+        "line 4, column 'nombre'",
+        "number written '1e308' is not",
+    ),
+    "ssmsi_plus_sign_count.csv": (
+        "ssmsi_departement",
+        "line 8, column 'nombre'",
+        "number written '+5' is not",
+    ),
+    "ssmsi_thousands_dot_count.csv": (
+        "ssmsi_departement",
+        "line 9, column 'nombre'",
+        "number written '1.073' is not",
+    ),
+    "ssmsi_inf_rate.csv": ("ssmsi_departement", "line 5, column 'taux_pour_mille'", "number written 'inf'"),
+    "legacy_exponent_count.csv": ("ssmsi_departement", "line 4, column 'faits'", "number written '6,87e+02'"),
+    "geo2025_comma_decimal_rate.csv": (
+        "ssmsi_departement",
+        "line 6, column 'taux_pour_mille'",
+        "non-numeric value '2,286892'",
+    ),
+    "national_exponent_value.csv": ("national_series", "line 5, column 'value'", "number written '4.6e4'"),
+    "national_plus_sign_value.csv": ("national_series", "line 3, column 'value'", "number written '+46449'"),
+    # Consistency: rates follow from counts and populations; populations are positive.
+    "ssmsi_rate_mismatch.csv": (
+        "ssmsi_departement",
+        "line 10, column 'taux_pour_mille'",
+        "rate '9,9999999' does not match count '297' and population '155339'",
+    ),
+    "region_rate_mismatch.csv": (
+        "ssmsi_region",
+        "line 5, column 'taux_pour_mille'",
+        "rate '99' does not match count '2186'",
+    ),
+    "ssmsi_population_zero.csv": (
+        "ssmsi_departement",
+        "line 7, column 'insee_pop'",
+        "population 0: a population must be > 0",
+    ),
+    # Structure: a file cut at a line break, a header pasted twice, NUL bytes, UTF-16.
+    "ssmsi_cut_at_line_break.csv": (
+        "ssmsi_departement",
+        "whole file",
+        "indicator 'Homicides' has no row for département(s) 06, 07, 08, 09, 10, 11, 12, 13 in 2024",
+    ),
+    "ssmsi_repeated_header.csv": ("ssmsi_departement", "line 8", "the header line is repeated"),
+    "national_repeated_header.csv": ("national_series", "line 7", "the header line is repeated"),
+    "ssmsi_nul_byte.csv": ("ssmsi_departement", "line 11", "NUL byte (0x00)"),
+    "ssmsi_utf16.csv": ("ssmsi_departement", "line 1", "saved as UTF-16"),
+    "reference_nul_byte.csv": ("geography_reference", "line 4", "NUL byte (0x00)"),
+    # Links: only http(s).
+    "national_javascript_url.csv": (
+        "national_series",
+        "line 8, column 'source_url'",
+        "'javascript:alert(document.cookie)' is not an http(s) URL",
+    ),
 }
 
 
@@ -111,7 +174,7 @@ def test_corpus_and_cases_match():
     assert files == set(CASES)
     readme = (BAD / "README.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in readme for name in CASES)
-    assert len(CASES) >= 13
+    assert len(CASES) >= 43
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -174,7 +174,10 @@ def test_change_on_year_2024(ns):
     # Exact conditional test by hand: given n = 203, 107 ~ Binomial(203, 1/2) under "no change".
     n = 203
     p_by_hand = min(1.0, 2 * min(stats.binom.cdf(107, n, 0.5), stats.binom.sf(106, n, 0.5)))
-    assert test.p_value == pytest.approx(p_by_hand)
+    assert test.p_value_poisson == pytest.approx(p_by_hand)
+    # The verdict allows for the dispersion of the 2016-2022 series (about 1.6): quasi-Poisson, 5 df.
+    assert test.method == "quasi_poisson_test" and test.df_resid == 5 and test.dispersion > 1
+    assert test.p_value > test.p_value_poisson
     assert not test.significant
 
 
@@ -182,6 +185,9 @@ def test_trend_since_break_uses_only_same_scope_years(ns):
     result = homicides.trend_since_break(ns, 2024, "female")
     assert (result.first_year, result.last_year, result.n_years) == (2016, 2024, 9)
     assert result.annual_change < 0
+    # Audit of the 2024 letter: significant under Poisson (p = 0.020), not once the dispersion (1.46) is allowed for.
+    assert result.dispersion == pytest.approx(1.4587, abs=1e-3)
+    assert result.p_value_poisson < 0.05 < result.p_value and not result.significant
     assert homicides.trend_since_break(ns, 2017, "female").estimable is False  # two years only
 
 
@@ -243,7 +249,10 @@ def test_national_rate_uses_the_insee_estimate_of_the_same_year(analysis_vs_2024
 def test_national_change_2024(analysis_vs_2024):
     test = analysis_vs_2024.change
     assert test.change == pytest.approx(122_610 / 114_079 - 1)
-    assert test.significant
+    # Exact Poisson calls +7.5 % hugely significant; with the series' dispersion (about 128) it is not.
+    assert test.significant_poisson and test.p_value_poisson < 1e-10
+    assert test.method == "quasi_poisson_test" and test.dispersion > 100
+    assert not test.significant and test.low < 1 < test.high
 
 
 def test_missing_year_gives_none_not_a_neighbour(ssmsi, pop_dep, geo):
@@ -322,8 +331,11 @@ def test_departement_summary_counts(analysis_vs_2024):
     dep = analysis_vs_2024.departements
     rate = analysis_vs_2024.national_rate
     assert s["n_departements"] == 101
-    assert s["n_above"] == int((dep["rate_low"] > rate).sum())
-    assert s["n_below"] == int((dep["rate_high"] < rate).sum())
+    # Above / below: the funnel widened by the between-département variance, and its interval says the same.
+    assert s["n_above"] == int((dep["flag"] == "above").sum()) == int((dep["rate_low_adj"] > rate).sum())
+    assert s["n_below"] == int((dep["flag"] == "below").sum()) == int((dep["rate_high_adj"] < rate).sum())
+    assert s["n_above_poisson"] == int((dep["flag_poisson"] == "above").sum()) > 3 * s["n_above"]
+    assert dep.attrs["funnel_tau2"] > 0
     assert s["max_nom"] == "Paris"
     assert s["ratio_max_min"] == pytest.approx(dep["rate"].max() / dep["rate"].min())
 

@@ -160,5 +160,5 @@ def test_parse_overrides_reads_yaml_scalars():
         "flag": True,
         "s": "",
     }
-    with pytest.raises(ValueError, match="KEY=VALUE"):
+    with pytest.raises(InputError, match="KEY=VALUE"):
         themes.parse_overrides(["novalue"])

@@ -21,6 +21,7 @@ from observatoire import datasets, paths
 from observatoire.indicators import territories as terr
 from observatoire.indicators import trafficking as tr
 from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+from observatoire.statistics import winsor_consistency
 
 # -- helpers -----------------------------------------------------------------------------------------------------
 
@@ -91,7 +92,8 @@ def test_funnel_limits_small_population_and_bad_input():
 
 
 def test_overdispersion_factor():
-    assert terr.overdispersion([1.0, -1.0] * 10) == pytest.approx(1.0)
+    # Winsorised mean square made consistent for normal z-scores (statistics.winsor_consistency).
+    assert terr.overdispersion([1.0, -1.0] * 10) == pytest.approx(1.0 / winsor_consistency(0.1))
     z = np.linspace(-2, 2, 41)
     assert terr.overdispersion(2 * z) == pytest.approx(4 * terr.overdispersion(z))
     # Winsorising: one huge z-score barely moves the estimate.
@@ -161,9 +163,13 @@ def test_overseas_rate_ratio_recomputed_from_raw_files(ssmsi, population):
     odds = pops["France métropolitaine"] / pops[code]
     p_low = stats.beta.ppf(0.025, counts[code], n - counts[code] + 1)
     p_high = stats.beta.ppf(0.975, counts[code] + 1, n - counts[code])
-    assert row["rr_low"] == pytest.approx(p_low / (1 - p_low) * odds, rel=1e-6)
-    assert row["rr_high"] == pytest.approx(p_high / (1 - p_high) * odds, rel=1e-6)
-    assert bool(row["rr_significant"])
+    assert row["rr_low_poisson"] == pytest.approx(p_low / (1 - p_low) * odds, rel=1e-6)
+    assert row["rr_high_poisson"] == pytest.approx(p_high / (1 - p_high) * odds, rel=1e-6)
+    assert bool(row["rr_significant_poisson"])
+    # The verdict the letter prints allows for the between-département variation: a wider interval.
+    assert row["rr_method"] == "effets aléatoires additifs" and row["rr_tau2"] > 0
+    assert row["rr_low"] < row["rr_low_poisson"] and row["rr_high"] > row["rr_high_poisson"]
+    assert bool(row["rr_significant"]) == (row["rr_low"] > 1 or row["rr_high"] < 1)
     assert math.isnan(compared.loc[terr.METRO, "rate_ratio"])  # the reference is not compared with itself
     # Rates: the metropolitan aggregate is the sum of the 96 départements (INSEE's own subtotal).
     assert compared.loc[terr.METRO, "population"] == pops["France métropolitaine"]

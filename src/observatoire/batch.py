@@ -192,7 +192,14 @@ def run_batch(
         except Exception as exc:
             outcomes[index] = Outcome(request.label, "failed", reason=_one_line(exc))
             continue
-        if not force and release.is_unchanged(plan):
+        try:
+            unchanged = not force and release.is_unchanged(plan)
+            if not unchanged and plan.publish:
+                release._check_writable(plan.site_dir, plan.theme.id)  # before building, not after
+        except Exception as exc:
+            outcomes[index] = Outcome(request.label, "failed", reason=_one_line(exc))
+            continue
+        if unchanged:
             outcomes[index] = Outcome(
                 request.label, "unchanged", time.perf_counter() - started, site_path=plan.target
             )

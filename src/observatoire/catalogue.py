@@ -7,15 +7,23 @@ downloaded from the publisher with pooch, which verifies the checksum. A file la
 checksum is verified: it is written to a temporary name in the same folder and renamed, so an interrupted copy or
 download never leaves a file behind.
 
+Nothing in the catalogue is trusted as a path: ids and file names must match :data:`observatoire.paths.SAFE_ID`
+and :data:`observatoire.paths.SAFE_FILE_NAME`, URLs must be ``http(s)``, and every path built from them is checked
+to stay in its folder. Temporary files a killed copy left in ``data/raw/`` are removed at the next fetch.
+
 Next year's update is one command plus a review: :func:`register` records a new edition of a source (checksum
-computed) in ``sources.yml``.
+computed, completeness computed from the file and compared with the edition it follows) in ``sources.yml``. It is
+transactional: the new catalogue is written to a temporary file, read back and checked, then renamed; any failure
+leaves ``sources.yml`` byte-identical.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +34,7 @@ import yaml
 
 from observatoire import paths
 from observatoire.errors import InputError
+from observatoire.escaping import safe_url
 
 REQUIRED_FIELDS = (
     "id",
@@ -41,6 +50,18 @@ REQUIRED_FIELDS = (
     "coverage",
     "loader",
 )
+#: Keys a ``completeness`` declaration may hold (see :mod:`observatoire.completeness`).
+COMPLETENESS_KEYS = (
+    "rows",
+    "years",
+    "indicators",
+    "units",
+    "previous",
+    "total_tolerance",
+    "accepted_missing",
+)
+#: A production date: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
+_PRODUCED = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -132,9 +153,7 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
             raise InputError(path, where, f"source id '{source_id}' appears twice")
         if entry["file"] in files:
             raise InputError(path, where, f"file '{entry['file']}' is listed twice")
-        checksum = str(entry["sha256"])
-        if len(checksum) != 64 or any(c not in "0123456789abcdef" for c in checksum):
-            raise InputError(path, f"{where} ({source_id})", "sha256 must be 64 lowercase hex digits")
+        _check_entry(path, f"{where} ({source_id})", entry)
         known = {name: entry[name] for name in REQUIRED_FIELDS}
         extra = {k: v for k, v in entry.items() if k not in REQUIRED_FIELDS and k != "notes"}
         sources[source_id] = Source(
@@ -151,6 +170,59 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
     return sources
 
 
+def _check_entry(path: Path, where: str, entry: dict[str, Any]) -> None:
+    """Check the fields of one catalogue entry that become paths, links or checks (see the module docstring)."""
+    source_id, file = entry["id"], entry["file"]
+    if not isinstance(source_id, str) or not paths.SAFE_ID.fullmatch(source_id):
+        raise InputError(
+            path, where, f"id {source_id!r} must match {paths.SAFE_ID.pattern} (ids name cache files)"
+        )
+    if not isinstance(file, str) or not paths.SAFE_FILE_NAME.fullmatch(file) or ".." in file:
+        raise InputError(
+            path,
+            where,
+            f"file {file!r} must be a plain file name matching {paths.SAFE_FILE_NAME.pattern} "
+            "(no folder, no '..'): raw files live in data/raw/",
+        )
+    checksum = str(entry["sha256"])
+    if len(checksum) != 64 or any(c not in "0123456789abcdef" for c in checksum):
+        raise InputError(path, where, "sha256 must be 64 lowercase hex digits")
+    if entry["url"] is not None and safe_url(entry["url"]) is None:
+        raise InputError(path, where, f"url {entry['url']!r} must be an http(s) URL or null")
+    if not isinstance(entry["loader"], str) or not re.fullmatch(r"[a-z_]+", entry["loader"]):
+        raise InputError(path, where, f"loader {entry['loader']!r} must be a loader module name")
+    if not _PRODUCED.fullmatch(str(entry["produced"])):
+        raise InputError(path, where, f"produced {entry['produced']!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+    for name in ("title", "publisher", "licence", "edition"):
+        value = entry[name]
+        if not isinstance(value, str | int) or not str(value).strip() or "\n" in str(value):
+            raise InputError(path, where, f"{name} must be one non-empty line of text")
+    declared = entry.get("completeness")
+    if declared is None:
+        return
+    if not isinstance(declared, dict):
+        raise InputError(path, where, "completeness must be a mapping")
+    unknown = sorted(set(declared) - set(COMPLETENESS_KEYS))
+    if unknown:
+        raise InputError(
+            path,
+            where,
+            f"completeness: unknown key(s) {', '.join(unknown)} (known: {', '.join(COMPLETENESS_KEYS)})",
+        )
+    if "rows" in declared and (isinstance(declared["rows"], bool) or not isinstance(declared["rows"], int)):
+        raise InputError(path, where, "completeness: rows must be an integer")
+    for name in ("years", "indicators", "units", "accepted_missing"):
+        if name in declared and not isinstance(declared[name], list):
+            raise InputError(path, where, f"completeness: {name} must be a list")
+    tolerance = declared.get("total_tolerance")
+    if tolerance is not None:
+        values = tolerance.values() if isinstance(tolerance, dict) else [tolerance]
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values):
+            raise InputError(
+                path, where, "completeness: total_tolerance must be a number >= 0, or a mapping of them"
+            )
+
+
 def get_source(source_id: str) -> Source:
     """Return one source of the catalogue, or raise a KeyError that lists the known ids."""
     sources = load_catalogue()
@@ -161,7 +233,40 @@ def get_source(source_id: str) -> Source:
 
 def raw_path(source_id: str) -> Path:
     """Return where the raw file of a source lives (``data/raw/<file>``), whether or not it is there yet."""
-    return paths.RAW / get_source(source_id).file
+    return _raw_file(get_source(source_id))
+
+
+def _raw_file(source: Source, folder: Path | None = None) -> Path:
+    """``folder/<file>`` (default ``data/raw``), checked to stay inside ``folder``."""
+    folder = Path(folder or paths.RAW)
+    try:
+        return paths.confined(folder, source.file)
+    except ValueError as exc:
+        raise InputError(paths.SOURCES_YML, f"source '{source.id}'", f"file: {exc}") from None
+
+
+def remove_leftovers(folder: Path | None = None) -> list[Path]:
+    """Remove the temporary files an interrupted copy or download left in ``folder`` (default ``data/raw``).
+
+    They are hidden files named ``.<file>.<random>.tmp`` (see :func:`_atomic_copy`) and scratch folders
+    ``.fetch-<random>``; nothing else is touched.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    folder = Path(folder or paths.RAW)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for leftover in sorted(folder.glob(".*.tmp")) + sorted(folder.glob(".fetch-*")):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    return removed
 
 
 def verify(source: Source, path: Path) -> None:
@@ -183,6 +288,62 @@ def verify(source: Source, path: Path) -> None:
             "whole file",
             f"checksum mismatch for source '{source.id}': catalogue sha256 {source.sha256}, file sha256 {actual}",
         )
+
+
+def _raw_state_file() -> Path:
+    return paths.CACHE / "raw-checksums.json"
+
+
+def verify_present(source_ids: list[str]) -> None:
+    """Check that the raw files present for these sources are still the catalogue's bytes.
+
+    Why: a release whose inputs did not change does no work, so it would never read the raw files; a byte flipped
+    in ``data/raw/`` would go unnoticed until the next real build. A file whose size and modification time are
+    those recorded after its last full check is trusted; any other is hashed in full (a few tens of
+    milliseconds for the whole catalogue). Missing files are left to :func:`fetch`.
+
+    Raises
+    ------
+    InputError
+        Naming the file and both checksums, as :func:`verify`.
+    """
+    catalogue = load_catalogue()
+    memo_path = _raw_state_file()
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+        memo = memo if isinstance(memo, dict) else {}
+    except (OSError, ValueError):
+        memo = {}
+    changed = False
+    for source_id in source_ids:
+        source = catalogue[source_id]
+        target = _raw_file(source)
+        try:
+            stat = target.stat()
+        except FileNotFoundError:
+            continue
+        state = [stat.st_size, stat.st_mtime_ns, source.sha256]
+        key = str(target.resolve())
+        if memo.get(key) == state:
+            continue
+        verify(source, target)
+        memo[key] = state
+        changed = True
+    if changed:
+        _write_atomic(memo_path, json.dumps(memo, sort_keys=True, indent=1) + "\n")
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file beside it, removed whatever happens."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> None:
@@ -217,7 +378,7 @@ def _download(source: Source, target: Path) -> None:
         )
     import pooch  # imported here: only the download path needs it
 
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=target.parent) as scratch:
         try:
             fetched = pooch.retrieve(
                 source.url,
@@ -260,15 +421,16 @@ def fetch(source_ids: list[str] | None = None, mirror: Path | None = None, quiet
         raise KeyError(f"unknown source id(s): {', '.join(unknown)}")
     mirror = Path(mirror) if mirror else paths.default_mirror()
     paths.RAW.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(paths.RAW)
     results = []
     for source_id in wanted:
         source = catalogue[source_id]
-        target = paths.RAW / source.file
+        target = _raw_file(source)
         if target.exists():
             verify(source, target)
             how = "present"
-        elif mirror is not None and (mirror / source.file).is_file():
-            _atomic_copy(mirror / source.file, target, source.sha256, source)
+        elif mirror is not None and _raw_file(source, mirror).is_file():
+            _atomic_copy(_raw_file(source, mirror), target, source.sha256, source)
             how = f"copied from {mirror}"
         else:
             _download(source, target)
@@ -297,13 +459,19 @@ def register(
     new_id: str | None = None,
     url: str | None = None,
     catalogue_path: Path | None = None,
+    accept_missing: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Record a new edition of a source in ``sources.yml`` (next year's update).
+    """Record a new edition of a source in ``sources.yml`` (next year's update), transactionally.
 
     The new entry copies the descriptive fields of ``source_id`` (title, publisher, licence, format, loader) and
-    sets the new file name, edition, production date and checksum. The file is checked by the source's loader
-    before anything is written, so a file the pipeline cannot read is never registered. The catalogue is
-    rewritten atomically; review the diff and commit it, then place the file in the mirror.
+    sets the new file name, edition, production date and checksum. Before anything is written: the arguments are
+    checked (safe id and file name, http(s) URL, date), the file is read by the source's loader (a file the
+    pipeline cannot read is never registered), its completeness (rows, years, indicators, geographic units) is
+    computed from the file and compared with the edition it follows (:func:`observatoire.completeness.
+    compare_editions`: a dropped unit, indicator or year, or a national total moving beyond the declared
+    tolerance, is refused). The new catalogue is then written to a temporary file, read back and checked, and
+    renamed over ``sources.yml``; on any failure ``sources.yml`` is left byte-identical. Review the diff and
+    commit it, then place the file in the mirror.
 
     Parameters
     ----------
@@ -312,31 +480,73 @@ def register(
     file : Path
         The new raw file, as received from the publisher.
     edition, produced : str
-        The new edition's name and production date.
+        The new edition's name and production date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``).
     new_id : str, optional
         The id of the new entry (default ``<source_id's prefix>_<edition>``).
     url : str, optional
         The official URL of the new file (default: the old one).
     catalogue_path : Path, optional
         The catalogue to update (default ``data/sources.yml``).
+    accept_missing : list of str, optional
+        Items of the previous edition whose absence was reviewed (``indicator:<name>``, ``year:<year>``,
+        ``unit:<code>``), recorded in the new entry.
 
     Returns
     -------
     dict
         The new entry.
+
+    Raises
+    ------
+    InputError
+        A bad argument, a file its loader refuses, an incomplete edition, or a catalogue that would not read back.
     """
+    from observatoire import completeness, datasets  # the loader validates the file before it is registered
+
     catalogue_path = Path(catalogue_path or paths.SOURCES_YML)
     file = Path(file)
-    sources = load_catalogue(catalogue_path)
+    original = catalogue_path.read_bytes()
+    sources = read_catalogue(catalogue_path)
     if source_id not in sources:
         raise KeyError(f"unknown source id '{source_id}'")
     base = sources[source_id]
     new_id = new_id or f"{base.id.rsplit('_', 1)[0]}_{edition}".replace("-", "_")
+    where = f"source '{new_id}'"
     if new_id in sources:
-        raise InputError(catalogue_path, f"source '{new_id}'", "already registered: choose another --new-id")
-    from observatoire.loaders import get_loader  # the loader validates the file before it is registered
+        raise InputError(catalogue_path, where, "already registered: choose another --new-id")
+    if not paths.SAFE_ID.fullmatch(new_id):
+        raise InputError(catalogue_path, where, f"id must match {paths.SAFE_ID.pattern}")
+    if not paths.SAFE_FILE_NAME.fullmatch(file.name) or ".." in file.name:
+        raise InputError(file, "file name", f"must match {paths.SAFE_FILE_NAME.pattern}: rename the file")
+    listed = {s.file: s.id for s in sources.values()}
+    if file.name in listed:
+        raise InputError(file, "file name", f"already listed in the catalogue (source '{listed[file.name]}')")
+    if url is not None and safe_url(url) is None:
+        raise InputError(catalogue_path, where, f"url {url!r} must be an http(s) URL")
+    if not _PRODUCED.fullmatch(str(produced)):
+        raise InputError(catalogue_path, where, f"produced {produced!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+    if not str(edition).strip() or "\n" in str(edition):
+        raise InputError(catalogue_path, where, "edition must be one non-empty line of text")
+    accepted = list(accept_missing or [])
+    bad = [a for a in accepted if not re.fullmatch(r"(indicator|year|unit):.+", a)]
+    if bad:
+        raise InputError(
+            catalogue_path, where, f"--accept-missing {bad[0]!r}: expected indicator:, year: or unit:"
+        )
 
-    get_loader(base.loader)(file, new_id, edition)
+    table = datasets.load_file(file, base.loader, new_id, edition)
+    declared = completeness.coverage_of(table)
+    previous_declared = base.extra.get("completeness") or {}
+    tolerance = previous_declared.get("total_tolerance")
+    previous_file = _raw_file(base)
+    verify(base, previous_file)
+    previous = datasets.load_file(previous_file, base.loader, base.id, base.edition)
+    completeness.compare_editions(table, previous, file, new_id, base.id, tolerance, accepted)
+    declared["previous"] = base.id
+    if tolerance is not None:
+        declared["total_tolerance"] = tolerance
+    if accepted:
+        declared["accepted_missing"] = accepted
     entry = {
         "id": new_id,
         "title": base.title,
@@ -350,14 +560,39 @@ def register(
         "format": base.format,
         "coverage": base.coverage,
         "loader": base.loader,
-        "notes": f"Registered as a new edition of '{base.id}'. Review coverage and notes.",
+        "completeness": declared,
+        "notes": f"Registered as a new edition of '{base.id}'. Review coverage, completeness and notes.",
     }
-    text = catalogue_path.read_text(encoding="utf-8").rstrip("\n")
-    block = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=110)
+    text = original.decode("utf-8").rstrip("\n")
+    described = {k: v for k, v in entry.items() if k not in ("completeness", "notes")}
+    block = yaml.safe_dump([described], allow_unicode=True, sort_keys=False, width=110)
     block = "\n".join("  " + line if line else line for line in block.splitlines())
-    handle, temporary = tempfile.mkstemp(dir=catalogue_path.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text + "\n\n" + block + "\n")
-    os.replace(temporary, catalogue_path)
-    load_catalogue(catalogue_path)  # the file must still read back
+    block += "\n" + completeness.to_yaml(declared, "    ")
+    block += "    notes: " + json.dumps(entry["notes"], ensure_ascii=False)
+    for leftover in catalogue_path.parent.glob(f".{catalogue_path.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)  # left by a register killed mid-write
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{catalogue_path.name}.", suffix=".tmp", dir=catalogue_path.parent
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text + "\n\n" + block + "\n")
+        reread = read_catalogue(Path(temporary))  # the new catalogue must read back, whole
+        written = reread.get(new_id)
+        if (
+            written is None
+            or written.sha256 != entry["sha256"]
+            or written.extra.get("completeness") != declared
+        ):
+            raise InputError(
+                catalogue_path, where, "the new entry did not read back as written; nothing changed"
+            )
+        if catalogue_path.read_bytes() != original:
+            raise InputError(
+                catalogue_path, "whole file", "changed while registering; nothing written, run again"
+            )
+        os.replace(temporary, catalogue_path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
     return entry

@@ -30,7 +30,13 @@ def _cmd_register(args: argparse.Namespace) -> int:
     from observatoire import catalogue
 
     entry = catalogue.register(
-        args.source, args.file, args.edition, args.produced, new_id=args.new_id, url=args.url
+        args.source,
+        args.file,
+        args.edition,
+        args.produced,
+        new_id=args.new_id,
+        url=args.url,
+        accept_missing=args.accept_missing,
     )
     print(f"Registered '{entry['id']}' ({entry['file']}, sha256 {entry['sha256']}) in data/sources.yml.")
     print("Review the entry (coverage, notes), copy the file into the mirror, and commit sources.yml.")
@@ -261,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--produced", required=True, help="production date, YYYY-MM-DD")
     register.add_argument("--new-id", default=None)
     register.add_argument("--url", default=None, help="official URL of the new file")
+    register.add_argument(
+        "--accept-missing",
+        action="append",
+        default=[],
+        metavar="KIND:NAME",
+        help="a unit, indicator or year of the previous edition reviewed as dropped (indicator:<name>, year:<y>)",
+    )
     register.set_defaults(func=_cmd_register)
 
     _add_build_commands(commands)

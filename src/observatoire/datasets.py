@@ -3,7 +3,10 @@
 Why: a notebook should never know where a raw file lives, which layout it has or which checks it needs. It asks
 for a source id of ``data/sources.yml``; this module fetches the file when missing (checksum verified, through
 :func:`observatoire.catalogue.ensure`), calls the source's loader, and caches the result in-process (one parse
-per source per process; every call returns a copy, so a notebook cannot alter another's data).
+per source per process; every call returns a copy, so a notebook cannot alter another's data). Each table is
+checked against the completeness its catalogue entry declares (:mod:`observatoire.completeness`), so an
+incomplete edition stops a release at its validate stage. Parsed tables are kept on disk as Parquet (data only,
+nothing that runs when read), keyed by the checksum of the file read.
 
 Nothing here writes a file: a load that fails raises :class:`~observatoire.errors.InputError` and leaves the
 project as it was.
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire import catalogue, paths
+from observatoire import catalogue, completeness, paths
 from observatoire.loaders import get_loader
 from observatoire.loaders import national_series as _national_series
 from observatoire.loaders import ssmsi_departement as _ssmsi_departement
@@ -68,8 +71,58 @@ def _loader_code_digest() -> str:
 
 def _cache_file(source: catalogue.Source, raw: Path) -> Path:
     # Keyed by the checksum of the file actually read (not the catalogue's): a table is only ever served for
-    # the very bytes it was parsed and validated from.
-    return paths.CACHE / f"{source.id}-{catalogue.sha256_of(raw)[:16]}-{_loader_code_digest()}.pickle"
+    # the very bytes it was parsed and validated from. The id was checked against paths.SAFE_ID by the
+    # catalogue; the path is confined to the cache folder all the same.
+    name = f"{source.id}-{catalogue.sha256_of(raw)[:16]}-{_loader_code_digest()}.parquet"
+    return paths.confined(paths.CACHE, name)
+
+
+def _read_cache(cache: Path) -> pd.DataFrame | None:
+    """The table stored in a cache file, or None when there is none or it cannot be read (it is then removed).
+
+    Parquet holds data only (no code runs when it is read, unlike a pickle); pandas keeps the dtypes and
+    ``attrs`` in its metadata.
+    """
+    if not cache.is_file():
+        return None
+    try:
+        return pd.read_parquet(cache, engine="pyarrow")
+    except Exception:  # a corrupt cache entry is rebuilt, never trusted
+        cache.unlink(missing_ok=True)
+        return None
+
+
+def _write_cache(cache: Path, table: pd.DataFrame) -> None:
+    """Store a table in the cache atomically (temporary file beside it, renamed; removed on any failure)."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # Left by a process killed while writing, or pickles of earlier versions (never loaded: removed).
+    for leftover in [*cache.parent.glob(".*.tmp"), *cache.parent.glob("*.pickle")]:
+        leftover.unlink(missing_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent)
+    os.close(handle)
+    try:
+        table.to_parquet(temporary, engine="pyarrow", index=False)
+        os.replace(temporary, cache)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _check_completeness(source: catalogue.Source, raw: Path, table: pd.DataFrame) -> None:
+    """The table against its declared completeness, and against the edition it follows when one is declared."""
+    declared = source.extra.get("completeness")
+    completeness.check_declared(table, declared, raw, source.id)
+    previous = (declared or {}).get("previous")
+    if previous:
+        completeness.compare_editions(
+            table,
+            _cached(str(previous)),
+            raw,
+            source.id,
+            str(previous),
+            declared.get("total_tolerance"),
+            declared.get("accepted_missing") or (),
+        )
 
 
 @functools.cache
@@ -84,21 +137,13 @@ def _cached(source_id: str) -> pd.DataFrame:
     source = catalogue.get_source(source_id)
     raw = catalogue.ensure(source_id)
     cache = _cache_file(source, raw)
-    if cache.is_file():
-        try:
-            return pd.read_pickle(cache)
-        except Exception:  # a corrupt cache entry is rebuilt, never trusted
-            cache.unlink(missing_ok=True)
-    table = load_file(raw, source.loader, source_id, source.edition)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        table.to_pickle(temporary)
-        os.replace(temporary, cache)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    table = _read_cache(cache)
+    if table is None:
+        table = load_file(raw, source.loader, source_id, source.edition)
+        _check_completeness(source, raw, table)
+        _write_cache(cache, table)
+    else:
+        _check_completeness(source, raw, table)  # the declaration may have changed since the table was cached
     return table
 
 

@@ -1,49 +1,137 @@
-"""Escaping of text that comes from data or the catalogue, one function per target.
+"""Text from data made inert for the place it is shown: Markdown/Quarto, HTML, typst, CSV cells, links.
 
-Why. Titles, labels and notes are written by others (the publishers, the compilers of the national series) and
-end up inside Markdown that pandoc turns into HTML and typst. Pandoc keeps raw HTML and reads Quarto shortcodes,
-so a title containing ``<script>``, ``[x](javascript:...)`` or ``{{< var x >}}`` would become live markup. Every
-text from data passes through the function of the place it is written to; numbers formatted by
-:mod:`observatoire.formatting` contain no special character and need none.
+Why one module: source titles, labels and notes come from files we do not write (the SSMSI bases, the national
+series, the catalogue). Pasted as they are into a letter they become markup: ``<b onmouseover=...>`` an element
+with its handler, ``<script>`` an empty cell, ``[x](javascript:...)`` a link, ``{{< var x >}}`` a shortcode,
+``=HYPERLINK(...)`` a spreadsheet formula. Every writer that puts such text into an output calls the function for
+its target here, so the reader sees the characters as they were published, and nothing runs.
+
+- :func:`markdown_text` for pandoc/Quarto Markdown (table cells, captions, text facts inserted into prose);
+- :func:`html_text` for HTML written directly (the site index, notebook pages);
+- :func:`typst_text` for typst markup written directly;
+- :func:`csv_cell` (and :func:`csv_frame`) for downloadable CSV files opened in a spreadsheet;
+- :func:`safe_url` for any URL that becomes a link: only ``http`` and ``https``.
+
+Each function takes any value (``None`` gives ``""``) and returns one line of text: runs of whitespace, line
+breaks included, become one space and control characters are dropped, so a value cannot start a new Markdown
+block (a heading, a list, a table row) or end the one it is in.
 """
 
 from __future__ import annotations
 
+import html
 import re
+import urllib.parse
+from typing import TYPE_CHECKING
 
-__all__ = ["markdown_text"]
+if TYPE_CHECKING:  # pandas is imported only where a frame is escaped: the catalogue uses this module too
+    import pandas as pd
 
-# Characters with a meaning in pandoc Markdown inline text: emphasis, code, links and images, raw HTML and
-# entities, Quarto shortcodes and attributes, headings, tables, strike-out, super/subscript, math, citations.
-# A backslash before ASCII punctuation makes pandoc print it literally. French punctuation (: ; ! ? %) is left
-# alone so that typography (narrow no-break spaces) still applies to it.
+__all__ = ["markdown_text", "html_text", "typst_text", "csv_cell", "csv_frame", "safe_url", "one_line"]
+
+#: Put between two adjacent braces (invisible). Quarto reads a ``{{< var >}}`` value as Markdown and expands
+#: shortcodes in the result even when every brace was backslash-escaped (measured with Quarto 1.10.18:
+#: ``\{\{\< meta title \>\}\}`` in ``_variables.yml`` printed the title); no shortcode starts without ``{{``.
+WORD_JOINER = "\u2060"
+_DOUBLE_BRACE = re.compile(r"\{(?=\{)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+#: ASCII punctuation that pandoc Markdown (and Quarto shortcodes) give a meaning to. Quotes, apostrophes, commas,
+#: full stops and hyphens are left alone so that typography (curly quotes, dashes) keeps working inside text.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~^$@&])")
-# At the start of a block, these would open a list or a quote.
-_LEADING = re.compile(r"^([-+>]|\d+[.)])(\s)")
+#: What starts a block when it opens a line: a list item, a block quote, a caption, a numbered item, a div.
+_MARKDOWN_BLOCK_START = re.compile(r"^(?:([-+:]|\d+[.)])(?=\s|$)|([>%]))")
+#: typst markup specials (escapable with a backslash in markup mode).
+_TYPST_SPECIAL = re.compile(r"([\\#$*_`<>@=\-+/\[\]~{}])")
+#: A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+_URL_FORBIDDEN = re.compile(r"[\s<>\"'`\\{}|^\x00-\x1f\x7f]")
 
 
-_ASCII_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+def one_line(value: object) -> str:
+    """Return ``value`` as one line of text: control characters dropped, whitespace runs made one space.
+
+    U+00A0 and U+202F (the no-break spaces of French typography) are kept.
+    """
+    if value is None:
+        return ""
+    return _SPACES.sub(" ", _CONTROL.sub("", str(value))).strip()
 
 
-def markdown_text(text: object) -> str:
-    """Return ``text`` escaped so that pandoc Markdown shows it literally, as text.
+def markdown_text(value: object) -> str:
+    """Escape text for pandoc/Quarto Markdown so that it is shown as written and never parsed as markup.
+
+    Every character Markdown, raw HTML, math, citations, attributes and Quarto shortcodes rely on is
+    backslash-escaped (pandoc's ``all_symbols_escapable``); a leading list, quote or caption marker is escaped
+    too; ``{{`` gets an invisible word joiner between its braces (:data:`WORD_JOINER`). The result shows the
+    original characters in HTML and PDF, in the document and in a ``{{< var >}}`` value alike.
 
     Parameters
     ----------
-    text : object
-        Any value; ``str(text)`` is escaped. Line breaks become spaces (a value never opens a new block).
+    value : object
+        Any value; ``None`` gives ``""``.
 
     Returns
     -------
     str
-        Every ASCII punctuation character pandoc could read as markup is preceded by a backslash.
-
-    Examples
-    --------
-    >>> print(markdown_text("<b onmouseover=alert(1)>x</b> : 10 %"))
-    \\<b onmouseover=alert(1)\\>x\\</b\\> : 10 %
+        One line of inert Markdown.
     """
-    # ASCII whitespace only: the no-break spaces of French typography (U+00A0, U+202F) are kept
-    flat = _ASCII_SPACE.sub(" ", str(text)).strip(" ")
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
-    return _LEADING.sub(lambda m: "\\" + m.group(1) + m.group(2), escaped)
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _DOUBLE_BRACE.sub("{" + WORD_JOINER, one_line(value)))
+    return _MARKDOWN_BLOCK_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
+
+
+def html_text(value: object) -> str:
+    """Escape text for HTML element content or a quoted attribute value (``& < > " '``)."""
+    return html.escape(one_line(value), quote=True)
+
+
+def typst_text(value: object) -> str:
+    """Escape text for typst markup: every special character is backslash-escaped (``#`` cannot start code)."""
+    return _TYPST_SPECIAL.sub(r"\\\1", one_line(value))
+
+
+def csv_cell(value: object) -> object:
+    """Make a CSV cell safe to open in a spreadsheet.
+
+    Text that starts with ``= + - @`` (or a tab or carriage return) is a formula to a spreadsheet: it is
+    prefixed with an apostrophe, which spreadsheets show as text. Numbers, and text that is a plain number such
+    as ``-3,5``, are returned unchanged; non-text values are returned as they are.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    if _NUMBER.fullmatch(value.strip()):
+        return value
+    return "'" + value
+
+
+def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` whose text cells (and column names) went through :func:`csv_cell`."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
+            out[column] = out[column].map(csv_cell, na_action="ignore")
+    out.columns = [csv_cell(str(c)) for c in out.columns]
+    return out
+
+
+def safe_url(url: object) -> str | None:
+    """Return ``url`` when it is an absolute ``http``/``https`` URL with a host, else None.
+
+    ``javascript:``, ``data:``, ``file:``, relative or protocol-relative URLs, and URLs holding spaces, quotes,
+    angle brackets or control characters are refused: a link is made only from a URL that can be nothing else.
+    """
+    if not isinstance(url, str):
+        return None
+    text = url.strip()
+    if not text or _URL_FORBIDDEN.search(text):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return text

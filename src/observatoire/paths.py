@@ -7,6 +7,7 @@ let a user point the data mirror, the build folder or the site folder elsewhere 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,36 @@ CACHE = Path(os.environ.get("OBSERVATOIRE_CACHE", ROOT / ".cache" / "tables"))
 
 #: Kernel name registered by ``make lab`` and used by papermill and nbval.
 KERNEL_NAME = "observatoire"
+
+
+#: What a source id may be: lower-case letters, digits and ``_``, starting with a letter (it names cache files).
+SAFE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: What a raw file name may be: one path component of letters, digits, ``.``, ``_``, ``-`` (no ``/``, no ``..``).
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def confined(folder: Path, name: str | Path) -> Path:
+    """Return ``folder / name`` after checking that, resolved, it stays inside ``folder``.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder the path must stay in (``data/raw``, the parse cache, the site).
+    name : str or Path
+        A relative path from the catalogue or the command line.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is absolute, or leads outside ``folder`` (``..``, a symbolic link pointing out).
+    """
+    base = Path(folder).resolve()
+    if Path(name).is_absolute():
+        raise ValueError(f"{str(name)!r} is an absolute path; a name inside {base} is expected")
+    target = (base / name).resolve()
+    if not target.is_relative_to(base) or target == base:
+        raise ValueError(f"{str(name)!r} leads outside {base}")
+    return Path(folder) / name
 
 
 def default_mirror() -> Path | None:

@@ -9,6 +9,7 @@ which pickles it to a Dask worker: a plan is plain data.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -175,6 +176,7 @@ def key_inputs(theme: Theme, year: int, parameters: Mapping[str, Any], kernel_na
         "renderer": mf.sha256_json(renderer_available()),
         "python": mf.sha256_json(list(sys.version_info[:2])),
         "kernel": mf.sha256_json(kernel_name),
+        "SOURCE_DATE_EPOCH": mf.sha256_json(os.environ.get("SOURCE_DATE_EPOCH")),  # the PDF carries it
     }
     for source_id in theme.source_ids(parameters):
         inputs[f"input:{source_id}"] = theme.catalogue[source_id].sha256

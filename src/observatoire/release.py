@@ -155,8 +155,10 @@ def _facts(outputs_dir: Path) -> dict[str, dict]:
 
 def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
     from observatoire import facts
+    from observatoire.escaping import markdown_text
 
-    return facts.to_variables(records)
+    # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.escaping).
+    return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
 
 
 def _fill_templates(
@@ -167,6 +169,30 @@ def _fill_templates(
     templates.render_tree(project, records, meta, origin=origin)
     if str(meta.get("lang", "fr")) == "fr":
         templates.typeset_tables(project)
+
+
+def _verify_raw(source_ids: list[str]) -> None:
+    from observatoire import catalogue
+
+    catalogue.verify_present(source_ids)
+
+
+def _check_writable(site_dir: Path, theme_id: str) -> None:
+    """Refuse to build when the site cannot take the edition (checked before the build, not after it)."""
+    folders = [site_dir, site_dir / theme_id]
+    existing = [f for f in folders if f.exists()] or [next(p for p in site_dir.parents if p.exists())]
+    for folder in existing:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+            os.close(handle)
+            os.remove(probe)
+        except OSError as exc:
+            raise ReleaseError(
+                f"{_shown(folder)} is not writable ({exc.strerror or exc}): nothing was built"
+            ) from None
+    index = site_dir / "index.html"
+    if index.exists() and not os.access(index, os.W_OK):
+        raise ReleaseError(f"{_shown(index)} is not writable: nothing was built")
 
 
 def _lint(project_dir: Path) -> list[str]:
@@ -252,7 +278,14 @@ def _cached(folder: Path, key: str) -> dict[str, Any] | None:
 
 
 def is_unchanged(plan: EditionPlan) -> bool:
-    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact."""
+    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact.
+
+    Raises
+    ------
+    InputError
+        A raw file the edition reads no longer matches the catalogue (checked even when nothing changed).
+    """
+    _verify_raw(plan.theme.source_ids(plan.parameters))
     return _cached(plan.target, plan.key) is not None
 
 
@@ -362,6 +395,8 @@ def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in site_dir.glob(f"{STAGING_PREFIX}{theme_id}-{year}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in site_dir.glob(".*.tmp"):  # a site index write that was interrupted
+        leftover.unlink(missing_ok=True)
 
 
 def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int, replace: bool) -> Path:
@@ -485,6 +520,7 @@ def build_planned(
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(plan.edition_dir):
         if plan.publish and publish_now:
+            _check_writable(plan.site_dir, plan.theme.id)
             _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.year)
         return _build_locked(
             plan, timings, force=force, workers=workers, progress=progress, publish_now=publish_now
@@ -504,6 +540,9 @@ def _build_locked(
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
     with _stage(timings, "plan"):
         previous = mf.read_manifest(target)
+        _verify_raw(
+            theme.source_ids(plan.parameters)
+        )  # a flipped byte in data/raw/ is noticed, even unchanged
         cached = None if force else _cached(target, key)
 
     result = EditionResult(

@@ -7,7 +7,9 @@ caption line ``: <title> {#tbl-<name>}`` and nothing else, so that ``{{< include
 numbered, cross-referenceable table (``@tbl-<name>``). Source and note live in the JSON metadata beside it.
 
 A missing cell is printed "—" (never 0, never blank) and the note then says "— : donnée non disponible."
-Files are written atomically and byte-identically for the same input.
+Text from data (source titles, labels) is escaped for Markdown in the table and its caption, and for
+spreadsheets in the CSV (a cell starting with = + - @ is prefixed with an apostrophe): see
+:mod:`observatoire.escaping`. Files are written atomically and byte-identically for the same input.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from observatoire.escaping import csv_frame, markdown_text
 from observatoire.formatting import KINDS, NBSP, format_value, is_missing
 
 __all__ = ["MISSING_CELL", "MISSING_NOTE", "save_table", "format_column", "to_markdown"]
@@ -96,8 +99,9 @@ def format_column(series: pd.Series, spec: str) -> list[str]:
 
 
 def _escape(cell: str) -> str:
-    """One line, pipes escaped; U+202F and U+00A0 are kept (``str.split()`` would eat them)."""
-    return re.sub(r"[ \t\r\n]+", " ", str(cell)).strip().replace("|", "\\|")
+    """One line of inert Markdown (:func:`observatoire.escaping.markdown_text`): pipes, HTML, links, shortcodes
+    and every other markup character escaped; U+202F and U+00A0 are kept."""
+    return markdown_text(cell)
 
 
 def to_markdown(
@@ -236,7 +240,7 @@ def save_table(
     markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers)
     notes = [n for n in ((note or "").strip(), MISSING_NOTE if any_missing else "") if n]
     full_note = " ".join(notes) or None
-    csv_bytes = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    csv_bytes = csv_frame(table).to_csv(index=False, lineterminator="\n").encode("utf-8")
     md_bytes = markdown.encode("utf-8")
 
     folder = Path(out_dir) / "tables"

@@ -558,20 +558,29 @@ def years(theme: str | Theme) -> list[int]:
 def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
     """Turn ``["ssmsi_source=ssmsi_dep_2023", "n=3"]`` into a dict; values are read as YAML scalars.
 
+    An item may hold several ``KEY=VALUE`` separated by spaces (``make release SET="a=1 b=2"`` passes one).
+
     Raises
     ------
-    ValueError
-        An item without ``=``.
+    InputError
+        An item without ``=``, a key that is not a parameter name, or a value YAML cannot read (``[``).
     """
     import yaml
 
     result: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        value = yaml.safe_load(text) if text.strip() else ""
-        result[key.strip()] = value if isinstance(value, _SCALARS) else text
+    for part in (p for item in items or () for p in str(item).split()):
+        key, sep, text = part.partition("=")
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+            raise InputError(
+                "--set",
+                repr(part),
+                "expected KEY=VALUE with KEY a parameter name (e.g. ssmsi_source=ssmsi_dep_2023)",
+            )
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError:
+            raise InputError("--set", repr(part), f"the value {text!r} is not a valid YAML scalar") from None
+        result[key] = value if isinstance(value, _SCALARS) else text
     return result
 
 

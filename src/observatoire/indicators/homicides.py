@@ -125,7 +125,7 @@ def share_of_women(ns: pd.DataFrame, year: int) -> float | None:
 
 
 def change_on_year(ns: pd.DataFrame, year: int, sex: str = "female"):
-    """Change of the headline count on the previous year, tested exactly (Poisson).
+    """Change of the headline count on the previous year, tested with the over-dispersion of the series since 2016.
 
     Parameters
     ----------
@@ -142,13 +142,14 @@ def change_on_year(ns: pd.DataFrame, year: int, sex: str = "female"):
         :class:`~observatoire.statistics.ChangeTest`, which is None when a year is missing or when the two years
         straddle the 2016 scope break.
     """
-    from observatoire.statistics import poisson_change_test
+    from observatoire.statistics import change_test
 
     current = published.pick(ns, DEATHS, year, sex)
     previous = published.pick(ns, DEATHS, year - 1, sex)
     if current is None or previous is None or not same_scope(year, year - 1):
         return current, previous, None
-    return current, previous, poisson_change_test(previous.value, current.value)
+    s = published.series(ns, DEATHS, sex, first=SCOPE_BREAK_YEAR, last=year)
+    return current, previous, change_test(s.index.to_numpy(), s.to_numpy(), year)
 
 
 def trend_since_break(ns: pd.DataFrame, year: int, sex: str = "female", family: str = "auto"):
@@ -338,7 +339,8 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        note="test exact conditionnel de deux comptages de Poisson",
+        note="test de quasi-Poisson (dispersion de la série depuis 2016) ou test exact de Poisson sans "
+        "surdispersion",
         details={
             **change_details(test, None if previous is None else previous.value, year - 1),
             "gap": gap,
@@ -364,8 +366,17 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        note=f"GLM log-linéaire sur {SCOPE_BREAK_YEAR}-{year}, Poisson ou binomial négatif selon la dispersion",
+        note=f"modèle log-linéaire sur {SCOPE_BREAK_YEAR}-{year}, quasi-Poisson si la dispersion de Pearson "
+        "dépasse 1",
         details=trend_details(result),
+    )
+    add_significance_fact(
+        facts,
+        "mvc_femmes_tendance_signif",
+        result,
+        source_id=published.NATIONAL_SOURCE_ID,
+        edition=edition,
+        ref_year=year,
     )
 
     add_fact(

@@ -14,9 +14,12 @@ rate (``published_rate``, from its ``insee_pop`` column) uses the 2022 census po
 are kept so that a letter can say which it prints. A year without a population estimate has no rate (missing),
 never the rate of a neighbouring year.
 
-Uncertainty. A rate carries the exact Poisson interval of its count; a change on the year is the exact
-conditional Poisson test; a trend is a log-linear GLM (Poisson, or negative binomial when the counts are
-over-dispersed, which administrative series usually are). With 101 départements tested at once, about five
+Uncertainty. A rate carries the exact Poisson interval of its count. Recorded counts are over-dispersed, so
+every claim of significance comes from a test that allows for it (``observatoire.statistics``): a change on the
+year borrows the Pearson dispersion of the series' trend fit (quasi-Poisson; the exact Poisson test only where
+the series shows no over-dispersion), a trend is a quasi-Poisson log-linear model, and départements are compared
+with the national rate on a funnel widened by the between-département variance (Spiegelhalter 2005). The plain
+Poisson answers are kept beside them for the notebooks. With 101 départements tested at once, about five
 "significant" changes are expected by chance alone: :func:`departement_table` adds Benjamini-Hochberg adjusted
 p-values so that the letter can count the changes that survive a false-discovery-rate control.
 """
@@ -28,7 +31,7 @@ import pandas as pd
 
 from observatoire.formatting import MONTHS_FR, NOT_AVAILABLE
 from observatoire.indicators.wording import add_significance_fact
-from observatoire.statistics import add_rates, poisson_change_test, trend
+from observatoire.statistics import add_rates, change_test, funnel, trend
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
@@ -189,12 +192,14 @@ def value_for(table: pd.DataFrame, year: int, column: str):
 
 
 def year_change(totals: pd.DataFrame, year: int, level: float = 0.95):
-    """Exact Poisson test of the national count of ``year`` against ``year - 1``; None when a year is missing."""
+    """Test of the national count of ``year`` against ``year - 1`` (``statistics.change_test``: the series'
+    over-dispersion, exact Poisson where there is none); None when a year is missing."""
     c1 = value_for(totals, year, "count")
     c0 = value_for(totals, year - 1, "count")
     if c0 is None or c1 is None:
         return None
-    return poisson_change_test(c0, c1, level=level)
+    series = totals.loc[totals["year"] <= year].dropna(subset=["count"])
+    return change_test(series["year"], series["count"], year, level=level)
 
 
 def national_trend(rates: pd.DataFrame, last_year: int, first_year: int | None = None, family: str = "auto"):
@@ -264,6 +269,14 @@ def departement_table(
         One row per département: ``code, nom, region, outre_mer, count, population, rate, rate_low, rate_high,
         small_count, ssmsi_rate, previous, change_rel, rate_ratio, p_value, p_adjusted, significant,
         significant_fdr, rank`` (1 = highest rate; ties share the lowest rank), sorted by rate, highest first.
+        The change on the year is tested with each département's own series (``statistics.change_test``):
+        ``p_value``/``significant`` are the over-dispersion-aware answer, ``p_value_poisson``/
+        ``significant_poisson`` the exact Poisson one, ``test_method`` and ``dispersion`` say which. The
+        comparison with the national rate is the adjusted funnel (``statistics.funnel``, additive):
+        ``z_adj``, ``flag`` ("above", "below", "within" at 95 %), ``flag_poisson`` (exact Poisson limits) and
+        ``rate_low_adj``/``rate_high_adj`` (the rate ± the funnel's half-width, so that "the interval excludes
+        the national rate" and ``flag`` agree). ``attrs``: ``funnel_phi``, ``funnel_tau2``,
+        ``funnel_sensitivity``.
     """
     rows = indicator_rows(ssmsi, indicator, unit)
     cur = rows.loc[rows["year"] == int(year)]
@@ -287,6 +300,15 @@ def departement_table(
         "significant",
         "significant_fdr",
         "rank",
+        "p_value_poisson",
+        "significant_poisson",
+        "test_method",
+        "dispersion",
+        "z_adj",
+        "flag",
+        "flag_poisson",
+        "rate_low_adj",
+        "rate_high_adj",
     ]
     if cur.empty:
         return pd.DataFrame(columns=columns)
@@ -302,19 +324,42 @@ def departement_table(
     out["outre_mer"] = out["code"].map(geo["is_overseas"]).fillna(False).astype(bool)
     out["previous"] = out["code"].map(prev)
     out["change_rel"] = out["count"] / out["previous"] - 1
+    history = rows.loc[rows["year"] <= int(year)].groupby("geo_code")
     tests = [
-        poisson_change_test(p, c, level=level) if pd.notna(p) and pd.notna(c) else None
-        for p, c in zip(out["previous"], out["count"], strict=True)
+        change_test(*history.get_group(code)[["year", "value"]].T.to_numpy(), int(year), level=level)
+        if pd.notna(p) and pd.notna(c)
+        else None
+        for code, p, c in zip(out["code"], out["previous"], out["count"], strict=True)
     ]
     out["rate_ratio"] = [t.rate_ratio if t else np.nan for t in tests]
     out["p_value"] = [t.p_value if t else np.nan for t in tests]
+    out["p_value_poisson"] = [t.p_value_poisson if t else np.nan for t in tests]
+    out["test_method"] = [t.method_fr if t and not t.reason else "" for t in tests]
+    out["dispersion"] = [t.dispersion if t else np.nan for t in tests]
     out["p_adjusted"] = _bh(out["p_value"].to_numpy(dtype=float))
     alpha = 1 - level
     out["significant"] = out["p_value"] < alpha
+    out["significant_poisson"] = out["p_value_poisson"] < alpha
     out["significant_fdr"] = out["p_adjusted"] < alpha
+    rated = out.dropna(subset=["count", "population"])
+    national = float(rated["count"].sum() / rated["population"].sum() * 1000) if len(rated) else np.nan
+    if len(rated) >= 3:
+        adjusted = funnel(rated["count"], rated["population"], national)
+        for column in ("z_adj", "flag", "flag_poisson"):
+            out[column] = adjusted[column]
+        half = adjusted["upper95"] - national
+        out["rate_low_adj"] = np.maximum(out["rate"] - half, 0.0)
+        out["rate_high_adj"] = out["rate"] + half
+        if not adjusted.attrs["adjusted"]:  # no over-dispersion: the exact intervals stand
+            out["rate_low_adj"], out["rate_high_adj"] = out["rate_low"], out["rate_high"]
+        out.attrs.update(
+            funnel_phi=adjusted.attrs["phi"],
+            funnel_tau2=adjusted.attrs["tau2"],
+            funnel_sensitivity=adjusted.attrs["sensitivity"],
+        )
     out["rank"] = out["rate"].rank(ascending=False, method="min").astype("Int64")
     out = out.sort_values(["rate", "code"], ascending=[False, True], kind="stable").reset_index(drop=True)
-    return out[columns]
+    return out.reindex(columns=columns)
 
 
 def extremes(dep: pd.DataFrame, n: int = 5) -> pd.DataFrame:
@@ -341,10 +386,12 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
     Returns
     -------
     dict
-        ``n_departements``, ``n_small`` (counts below :data:`SMALL`), ``n_above`` / ``n_below`` (interval
-        entirely above / below the national rate), ``n_up`` / ``n_down`` (significant rises / falls at 5 %),
-        ``n_up_fdr`` / ``n_down_fdr`` (after Benjamini-Hochberg), ``max_rate``, ``max_nom``, ``min_rate``,
-        ``min_nom``, ``ratio_max_min``; values None when the table is empty.
+        ``n_departements``, ``n_small`` (counts below :data:`SMALL`), ``n_above`` / ``n_below`` (above / below
+        the national rate on the over-dispersion-adjusted funnel at 95 %), ``n_up`` / ``n_down`` (significant
+        rises / falls at 5 %, over-dispersion-aware test), ``n_up_fdr`` / ``n_down_fdr`` (after
+        Benjamini-Hochberg), ``max_rate``, ``max_nom``, ``min_rate``, ``min_nom``, ``ratio_max_min``; and, for
+        the methods section, the plain Poisson counts ``n_above_poisson``, ``n_below_poisson``,
+        ``n_up_poisson``, ``n_down_poisson``; values None when the table is empty.
     """
     if dep.empty:
         keys = [
@@ -361,6 +408,10 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
             "min_rate",
             "min_nom",
             "ratio_max_min",
+            "n_above_poisson",
+            "n_below_poisson",
+            "n_up_poisson",
+            "n_down_poisson",
         ]
         return dict.fromkeys(keys)
     rated = dep.dropna(subset=["rate"])
@@ -370,8 +421,12 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
     out = {
         "n_departements": int(len(dep)),
         "n_small": int(dep["small_count"].sum()),
-        "n_above": None if national_rate is None else int((rated["rate_low"] > national_rate).sum()),
-        "n_below": None if national_rate is None else int((rated["rate_high"] < national_rate).sum()),
+        "n_above": None if national_rate is None else int((rated["flag"] == "above").sum()),
+        "n_below": None if national_rate is None else int((rated["flag"] == "below").sum()),
+        "n_above_poisson": None if national_rate is None else int((rated["flag_poisson"] == "above").sum()),
+        "n_below_poisson": None if national_rate is None else int((rated["flag_poisson"] == "below").sum()),
+        "n_up_poisson": int((dep["significant_poisson"].fillna(False).astype(bool) & up).sum()),
+        "n_down_poisson": int((dep["significant_poisson"].fillna(False).astype(bool) & ~up).sum()),
         "n_up": int((dep["significant"].fillna(False).astype(bool) & up).sum()),
         "n_down": int((dep["significant"].fillna(False).astype(bool) & ~up).sum()),
         "n_up_fdr": int((dep["significant_fdr"].fillna(False).astype(bool) & up).sum()),
@@ -383,7 +438,7 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
         "ratio_max_min": float(top["rate"] / low["rate"]) if low["rate"] > 0 else None,
     }
     if dep["previous"].isna().all():
-        for key in ("n_up", "n_down", "n_up_fdr", "n_down_fdr"):
+        for key in ("n_up", "n_down", "n_up_fdr", "n_down_fdr", "n_up_poisson", "n_down_poisson"):
             out[key] = None
     return out
 
@@ -499,7 +554,8 @@ def same_study(ns: pd.DataFrame, year: int) -> bool:
 
 
 def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
-    """Exact Poisson test of the conjugal-violence total of ``year`` against ``year - 1``, within one study.
+    """Test of the conjugal-violence total of ``year`` against ``year - 1``, with the series' over-dispersion,
+    within one study.
 
     Returns
     -------
@@ -516,7 +572,8 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     if current is None or previous is None or not same_study(ns, year):
         return current, previous, None
-    return current, previous, poisson_change_test(round(previous.value), round(current.value), level=level)
+    series = published.series(ns, CONJUGAL, "total", last=year).round()
+    return current, previous, change_test(series.index.to_numpy(), series.to_numpy(), year, level=level)
 
 
 # One indicator of the départemental base, end to end (sections 2 and 3 share it) -----------------------------
@@ -655,7 +712,8 @@ def add_facts(
         f"{prefix}_evol_signif",
         a.change,
         **base,
-        note="test exact de Poisson conditionnel, seuil de 5\u202f%",
+        note="test de quasi-Poisson (dispersion de la série) ou test exact de Poisson sans surdispersion, "
+        "seuil de 5\u202f%",
     )
     first = None if a.trend is None else a.trend.first_year
     facts.add(
@@ -667,11 +725,24 @@ def add_facts(
         **base,
         note=None
         if first is None
-        else f"GLM log-linéaire {first}-{y} sur le nombre de victimes avec la "
-        f"population en exposition ; famille choisie selon la dispersion",
+        else f"modèle log-linéaire {first}-{y} sur le nombre de victimes avec la "
+        f"population en exposition ; quasi-Poisson si la dispersion de Pearson dépasse 1",
         details=trend_details(a.trend),
     )
+    add_significance_fact(facts, f"{prefix}_tendance_signif", a.trend, **base)
     s = a.summary
+    for key in ("n_above_poisson", "n_below_poisson", "n_up_poisson", "n_down_poisson"):
+        facts.add(f"{prefix}_dep_{key}", s[key], unit="départements", **base, note="test de Poisson seul")
+    tau2 = a.departements.attrs.get("funnel_tau2")
+    facts.add(
+        f"{prefix}_dep_tau2",
+        tau2,
+        kind="number",
+        decimals=3,
+        unit="variance entre départements des taux pour 1\u202f000",
+        **base,
+        note="effets aléatoires additifs sur les scores z winsorisés à 10\u202f% (Spiegelhalter 2005)",
+    )
     facts.add(f"{prefix}_dep_max_nom", s["max_nom"], kind="text", unit="", **base)
     facts.add(
         f"{prefix}_dep_max_taux",

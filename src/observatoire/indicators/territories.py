@@ -12,16 +12,17 @@ Choices, and why:
   while INSEE's estimate goes from about 241 000 to 321 000 over 2016-2024. :func:`denominator_gap` measures the
   gap so the letter can state it.
 * **Intervals.** A rate gets the exact Poisson interval of its count, the population being taken as known
-  (``observatoire.statistics.add_rates``). A rate ratio against a reference area gets the exact conditional
-  interval (``observatoire.statistics.poisson_change_test``: given the total, the area's count is binomial).
+  (``observatoire.statistics.add_rates``).
 * **Funnel plot.** Whether a département's rate is "unusual" depends on its size: a small département varies
   more by chance. :func:`funnel_limits` gives the exact Poisson control limits around the national rate for
   any population (Spiegelhalter 2005, interpolated quantiles). Administrative counts vary more than Poisson
-  between areas (recording practices, services, population structure): :func:`overdispersion` estimates the
-  multiplicative factor from winsorised z-scores and :func:`funnel` also flags départements outside the
-  limits widened by it. A point outside the limits is a signal to look at, not a ranking.
-* **Trends.** Per area, a log-linear GLM of counts with the population as exposure
-  (``observatoire.statistics.trend``), Poisson or negative binomial when over-dispersed.
+  between areas (recording practices, services, population structure): :func:`funnel` widens the limits by the
+  between-area variance (``observatoire.statistics.funnel``: additive random effects on winsorised z-scores,
+  with the sensitivity to the winsorising), and :func:`compare_to_reference` judges the overseas départements
+  against metropolitan France with the same between-area variance. A point outside the limits is a signal to
+  look at, not a ranking.
+* **Trends.** Per area, a log-linear model of counts with the population as exposure
+  (``observatoire.statistics.trend``): quasi-Poisson when the series is over-dispersed, Poisson otherwise.
 
 Missing is missing: an area-year without a count or a population is dropped from a rate and reported, never
 filled from another year. Mayotte has INSEE estimates only from 2014.
@@ -37,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from observatoire.geography import METROPOLITAN, OVERSEAS
+from observatoire.statistics import funnel_limits, winsorised_phi
 
 __all__ = [
     "AGE_GROUPS",
@@ -240,131 +242,101 @@ def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: st
 # Comparison with a reference area -----------------------------------------------------------------------------
 
 
-def compare_to_reference(df: pd.DataFrame, reference: str = METRO, level: float = 0.95) -> pd.DataFrame:
-    """Rate ratio of every area to the reference area of the same year, with its exact interval.
+def compare_to_reference(
+    df: pd.DataFrame, reference: str = METRO, level: float = 0.95, winsor: float = 0.1, per: float = 1000
+) -> pd.DataFrame:
+    """Rate ratio of every area to the reference area of the same year, judged against the between-area variation.
+
+    Areas differ far more than Poisson chance allows, so an exact Poisson test calls nearly every gap
+    "significant". For each year the départements of ``df`` (rows other than :data:`METRO` and :data:`FRANCE`)
+    are placed on a funnel around the reference rate (``observatoire.statistics.funnel``, additive random
+    effects, winsorised at ``winsor``); an area's rate then differs significantly from the reference only when
+    ``|rate - ref| / sqrt(ref * per / population + tau2)`` exceeds the normal quantile of ``level``. The
+    interval of the ratio is ``(rate ± q * sqrt(ref * per / population + tau2)) / ref``, so "significant" and
+    "the interval excludes 1" agree. When the départements show no over-dispersion (``tau2 = 0``) the exact
+    conditional Poisson test stands.
 
     Parameters
     ----------
     df : DataFrame
-        ``geo_code, year, count, population`` (with the reference rows, see :func:`aggregate_areas`).
+        ``geo_code, year, count, population`` (with the reference rows, see :func:`aggregate_areas`, and every
+        département of the year, whose spread measures the between-area variation).
     reference : str
         ``geo_code`` of the reference area (metropolitan France by default).
     level : float
         Confidence level.
+    winsor, per : float
+        Winsorising of the z-scores; rates per ``per`` inhabitants.
 
     Returns
     -------
     DataFrame
-        The input with ``rate_ratio, rr_low, rr_high, rr_p_value, rr_significant``; NaN (not significant) for the
-        reference itself and where a count or population is missing.
+        The input with ``rate_ratio, rr_low, rr_high, rr_p_value, rr_significant`` (over-dispersion aware),
+        ``rr_low_poisson, rr_high_poisson, rr_p_value_poisson, rr_significant_poisson`` (exact Poisson test),
+        ``rr_method`` and ``rr_tau2``; NaN (not significant) for the reference itself and where a count or
+        population is missing.
     """
+    from observatoire.statistics import funnel as adjusted_funnel
     from observatoire.statistics import poisson_change_test
 
+    zq = stats.norm.ppf(0.5 + level / 2)
     ref = df[df["geo_code"] == reference].set_index("year")
-    out = df.copy()
-    cols = {"rate_ratio": [], "rr_low": [], "rr_high": [], "rr_p_value": [], "rr_significant": []}
-    for _, row in out.iterrows():
+    spread = {}
+    for year, group in df[~df["geo_code"].isin([METRO, FRANCE])].groupby("year"):
+        ok = group.dropna(subset=["count", "population"])
+        if year in ref.index and len(ok) >= 3 and pd.notna(ref.at[year, "count"]):
+            target = ref.at[year, "count"] / ref.at[year, "population"] * per
+            spread[year] = adjusted_funnel(
+                ok["count"], ok["population"], target, "additive", winsor, per
+            ).attrs
+    names = ["rate_ratio", "rr_low", "rr_high", "rr_p_value", "rr_significant"]
+    names += [f"{n}_poisson" for n in names[1:]] + ["rr_method", "rr_tau2"]
+    cols = {key: [] for key in names}
+    for _, row in df.iterrows():
         year = row["year"]
         ok = row["geo_code"] != reference and year in ref.index
         if ok:
             c0, e0 = ref.at[year, "count"], ref.at[year, "population"]
             c1, e1 = row["count"], row["population"]
             ok = not any(pd.isna(v) for v in (c0, e0, c1, e1))
-        if ok:
-            test = poisson_change_test(int(c0), int(c1), float(e0), float(e1), level=level)
-            values = (test.rate_ratio, test.low, test.high, test.p_value, test.significant)
+        if not ok:
+            values = (np.nan, np.nan, np.nan, np.nan, False, np.nan, np.nan, np.nan, False, "", np.nan)
         else:
-            values = (np.nan, np.nan, np.nan, np.nan, False)
+            exact = poisson_change_test(int(c0), int(c1), float(e0), float(e1), level=level)
+            poisson = (exact.low, exact.high, exact.p_value, exact.significant)
+            attrs = spread.get(year)
+            if attrs is not None and attrs["adjusted"] and attrs["tau2"] > 0:
+                target = attrs["target_rate"]
+                sd = math.sqrt(target * per / float(e1) + attrs["tau2"])
+                rate = float(c1) / float(e1) * per
+                p_value = float(2 * stats.norm.sf(abs(rate - target) / sd))
+                main = (
+                    max(rate - zq * sd, 0.0) / target,
+                    (rate + zq * sd) / target,
+                    p_value,
+                    p_value < 1 - level,
+                )
+                method = "effets aléatoires additifs"
+            else:
+                main, method = poisson, "Poisson exact"
+            tau2 = np.nan if attrs is None else attrs["tau2"]
+            values = (exact.rate_ratio, *main, *poisson, method, tau2)
         for key, value in zip(cols, values, strict=True):
             cols[key].append(value)
+    out = df.copy()
     for key, values in cols.items():
         out[key] = values
     out["rr_significant"] = out["rr_significant"].astype(bool)
+    out["rr_significant_poisson"] = out["rr_significant_poisson"].astype(bool)
     return out
 
 
 # Funnel plot --------------------------------------------------------------------------------------------------
 
 
-def funnel_limits(population, target_rate: float, level: float = 0.998, per: float = 1000):
-    """Exact Poisson control limits of a rate around a target, for a given population size.
-
-    For a population ``n`` and a target rate ``t`` (per ``per`` inhabitants) the expected count is
-    ``m = n * t / per``. The limits are the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of
-    Poisson(``m``), interpolated between integers as in Spiegelhalter (2005, *Statistics in Medicine* 24,
-    appendix A.1.1) so that they are smooth in ``n``: for the quantile ``p``, with ``r`` the smallest integer
-    such that ``F(r) >= p``, the limit is ``r - (F(r) - p) / (F(r) - F(r - 1))``; it is then divided by ``n``.
-
-    Parameters
-    ----------
-    population : scalar or array-like
-        Population sizes (positive).
-    target_rate : float
-        The rate the areas are compared with (the national rate), per ``per`` inhabitants.
-    level : float, default 0.998
-        Coverage of the limits (0.95 and 0.998 are customary: about 2 and 3 standard deviations).
-    per : float, default 1000
-
-    Returns
-    -------
-    tuple
-        ``(low, high)`` rates per ``per`` inhabitants (floats for a scalar population, arrays otherwise).
-
-    Raises
-    ------
-    ValueError
-        For a non-positive population or target, or a level outside (0, 1).
-
-    Examples
-    --------
-    >>> low, high = funnel_limits(100_000, 1.0, level=0.95)  # 100 expected events
-    >>> round(low, 4), round(high, 4)
-    (0.8037, 1.1958)
-    """
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
-    n = np.asarray(population, dtype=float)
-    if np.any(~(n > 0)):
-        raise ValueError("population sizes must be positive")
-    if not target_rate > 0:
-        raise ValueError(f"the target rate must be positive, got {target_rate!r}")
-    mean = n * target_rate / per
-    bounds = []
-    for p in ((1 - level) / 2, (1 + level) / 2):
-        r = stats.poisson.ppf(p, mean)
-        f_r = stats.poisson.cdf(r, mean)
-        f_r1 = stats.poisson.cdf(r - 1, mean)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            alpha = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
-        limit = np.maximum(r - alpha, 0.0) * per / n
-        bounds.append(float(limit) if limit.ndim == 0 else limit)
-    return bounds[0], bounds[1]
-
-
 def overdispersion(z, winsor: float = 0.1) -> float:
-    """Multiplicative over-dispersion factor from z-scores, winsorised (Spiegelhalter 2005, section 3.3).
-
-    The z-scores below the ``winsor`` quantile are set to it, those above ``1 - winsor`` likewise, so that the
-    few areas being tested do not inflate the estimate; ``phi = mean(z_w ** 2)``. Under pure Poisson variation
-    ``phi`` is about 1.
-
-    Parameters
-    ----------
-    z : array-like
-        z-scores ``(observed - expected) / sqrt(expected)``.
-    winsor : float, default 0.1
-
-    Returns
-    -------
-    float
-        ``phi`` (NaN when there is no z-score).
-    """
-    values = np.asarray(z, dtype=float)
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return float("nan")
-    low, high = np.quantile(values, [winsor, 1 - winsor])
-    return float(np.mean(np.clip(values, low, high) ** 2))
+    """Multiplicative over-dispersion factor from winsorised z-scores (``statistics.winsorised_phi``)."""
+    return winsorised_phi(z, winsor)
 
 
 @dataclass(frozen=True)
@@ -382,12 +354,19 @@ class FunnelResult:
     phi : float
         Over-dispersion factor (:func:`overdispersion`).
     levels : tuple of float
+    tau2 : float
+        Between-area variance of the rates (additive random effects; 0 when ``phi <= 1``).
+    sensitivity : DataFrame or None
+        ``statistics.funnel_sensitivity``: ``phi``, ``tau2`` and the areas outside the widest adjusted limits
+        for 5, 10 and 20 % winsorising.
     """
 
     table: pd.DataFrame
     target_rate: float
     phi: float
     levels: tuple[float, ...]
+    tau2: float = 0.0
+    sensitivity: pd.DataFrame | None = None
 
     def count_outside(self, level: float, side: str, adjusted: bool = False) -> int:
         """Number of areas above (``side="au-dessus"``) or below (``"en dessous"``) the limits of ``level``."""
@@ -408,6 +387,10 @@ def funnel(
 ) -> FunnelResult:
     """Funnel-plot table: each area's rate against the target's control limits for its population.
 
+    The exact Poisson limits (``low_L``, ``high_L``) and the limits adjusted for the between-area variation
+    (``low_adj_L``, ``high_adj_L``: ``observatoire.statistics.funnel``, additive random effects on z-scores
+    winsorised at ``winsor``, Spiegelhalter 2005); only the latter support a claim that an area differs.
+
     Parameters
     ----------
     df : DataFrame
@@ -415,37 +398,53 @@ def funnel(
     target_rate : float, optional
         Per ``per`` inhabitants; by default the pooled rate ``sum(count) / sum(population)`` of the table.
     levels : tuple of float
-        Coverages of the limits.
+        Coverages of the limits (0.95 and/or 0.998).
     per : float, default 1000
     winsor : float, default 0.1
-        Winsorisation of the z-scores for the over-dispersion factor.
+        Winsorisation of the z-scores for the over-dispersion factor (the sensitivity to 5, 10 and 20 % is in
+        ``FunnelResult.sensitivity``).
 
     Returns
     -------
     FunnelResult
     """
-    table = df.dropna(subset=["count", "population"]).copy()
-    counts = table["count"].astype(float).to_numpy()
-    pops = table["population"].astype(float).to_numpy()
-    if target_rate is None:
-        target_rate = float(counts.sum() / pops.sum() * per)
-    expected = pops * target_rate / per
-    table["rate"] = counts / pops * per
-    table["expected"] = expected
-    table["z"] = (counts - expected) / np.sqrt(expected)
-    phi = overdispersion(table["z"], winsor)
-    inflate = max(phi, 1.0) if math.isfinite(phi) else 1.0
+    from observatoire.statistics import funnel as adjusted_funnel
+    from observatoire.statistics import funnel_sensitivity
+
+    if not set(levels) <= {0.95, 0.998}:
+        raise ValueError(f"funnel: levels must be 0.95 and/or 0.998, got {levels!r}")
+    table = df.dropna(subset=["count", "population"]).reset_index(drop=True)
+    # the sensitivity table reads the widest limits: those the letters name outliers by
+    result = adjusted_funnel(
+        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=max(levels)
+    )
+    target_rate = result.attrs["target_rate"]
+    for column in ("rate", "expected", "z", "z_adj", "p_adj"):
+        table[column] = result[column]
     for level in levels:
         tag = _level_tag(level)
-        low, high = funnel_limits(pops, target_rate, level, per)
-        table[f"low_{tag}"], table[f"high_{tag}"] = low, high
-        table[f"outside_{tag}"] = _side(table["rate"], low, high)
-        zq = stats.norm.ppf((1 + level) / 2)
-        half = zq * np.sqrt(inflate * target_rate * per / pops)  # sd of the rate per `per`: sqrt(t * per / n)
-        table[f"low_adj_{tag}"] = np.maximum(target_rate - half, 0.0)
-        table[f"high_adj_{tag}"] = target_rate + half
+        table[f"low_{tag}"], table[f"high_{tag}"] = (
+            result[f"lower{tag}_poisson"],
+            result[f"upper{tag}_poisson"],
+        )
+        table[f"low_adj_{tag}"], table[f"high_adj_{tag}"] = result[f"lower{tag}"], result[f"upper{tag}"]
+        table[f"outside_{tag}"] = _side(table["rate"], table[f"low_{tag}"], table[f"high_{tag}"])
         table[f"outside_adj_{tag}"] = _side(table["rate"], table[f"low_adj_{tag}"], table[f"high_adj_{tag}"])
-    return FunnelResult(table.reset_index(drop=True), float(target_rate), float(phi), tuple(levels))
+    sensitivity = funnel_sensitivity(result)
+    if "area" in table:  # name the flagged areas rather than their row numbers
+        names = dict(zip(table.index.astype(str), table["area"].astype(str), strict=True))
+        for side in ("above", "below"):
+            sensitivity[side] = [
+                ", ".join(names[i] for i in cell.split(", ") if i) for cell in sensitivity[side]
+            ]
+    return FunnelResult(
+        table,
+        float(target_rate),
+        float(result.attrs["phi"]),
+        tuple(levels),
+        float(result.attrs["tau2"]),
+        sensitivity,
+    )
 
 
 def _side(rate, low, high) -> np.ndarray:
@@ -459,7 +458,7 @@ def funnel_curve(
     target_rate: float,
     levels: tuple[float, ...] = (0.95, 0.998),
     per: float = 1000,
-    phi: float | None = None,
+    tau2: float | None = None,
     points: int = 200,
 ) -> pd.DataFrame:
     """The control limits on a log-spaced grid of populations, to draw the funnel.
@@ -467,15 +466,16 @@ def funnel_curve(
     Returns
     -------
     DataFrame
-        Columns ``population, level, low, high`` and, when ``phi`` is given, ``low_adj, high_adj``.
+        Columns ``population, level, low, high`` and, when ``tau2`` (the between-area variance of
+        :class:`FunnelResult`) is given, ``low_adj, high_adj``.
     """
     grid = np.geomspace(pop_min, pop_max, points)
     parts = []
     for level in levels:
         low, high = funnel_limits(grid, target_rate, level, per)
         part = pd.DataFrame({"population": grid, "level": level, "low": low, "high": high})
-        if phi is not None and math.isfinite(phi):
-            half = stats.norm.ppf((1 + level) / 2) * np.sqrt(max(phi, 1.0) * target_rate * per / grid)
+        if tau2 is not None and math.isfinite(tau2):
+            half = stats.norm.ppf((1 + level) / 2) * np.sqrt(target_rate * per / grid + tau2)
             part["low_adj"] = np.maximum(target_rate - half, 0.0)
             part["high_adj"] = target_rate + half
         parts.append(part)
@@ -505,8 +505,9 @@ def trends(
     -------
     DataFrame
         One row per ``geo_code``: ``annual_change, ci_low, ci_high, p_value, significant, direction``
-        (``"hausse"``, ``"baisse"`` or ``"non significative"``), ``family, dispersion, first_year, last_year,
-        n_years, reason``. Figures are fractions (0.05 = +5 % a year).
+        (``"hausse"``, ``"baisse"`` or ``"non significative"``, from the over-dispersion-aware model), ``family,
+        method`` (French), ``dispersion, p_value_poisson, significant_poisson`` (plain Poisson, for comparison),
+        ``first_year, last_year, n_years, reason``. Figures are fractions (0.05 = +5 % a year).
     """
     from observatoire.statistics import trend
 
@@ -530,7 +531,10 @@ def trends(
                 "significant": bool(result.significant),
                 "direction": direction,
                 "family": result.family,
+                "method": result.method_fr if result.estimable else "",
                 "dispersion": result.dispersion,
+                "p_value_poisson": result.p_value_poisson,
+                "significant_poisson": bool(result.significant_poisson),
                 "first_year": result.first_year,
                 "last_year": result.last_year,
                 "n_years": result.n_years,
@@ -702,7 +706,7 @@ def funnel_figure(
     """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
 
     Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
-    over-dispersion factor. Overseas départements in vermillion. Points outside the widened 99.8 % limits are
+    between-area variance (drawn when the counts are over-dispersed). Overseas départements in vermillion. Points outside the widened 99.8 % limits are
     labelled.
 
     Returns
@@ -722,7 +726,7 @@ def funnel_figure(
         result.target_rate,
         result.levels,
         per=per,
-        phi=result.phi,
+        tau2=result.tau2 if result.tau2 > 0 else None,
     )
     fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
     styles = {

@@ -34,7 +34,7 @@ def change_details(test, previous_value: float | None, previous_year: int) -> di
     -------
     dict
         ``previous, previous_year, p_value, significant, direction`` (``"hausse"``, ``"baisse"`` or ``""``),
-        ``method`` (id of the test), ``level`` (confidence level, a fraction), ``ci_low, ci_high`` (interval of
+        ``method`` (id of the test), ``reason`` (why its significance is not assessed, else empty), ``level`` (confidence level, a fraction), ``ci_low, ci_high`` (interval of
         the change, a fraction).
     """
     out = {
@@ -47,6 +47,7 @@ def change_details(test, previous_value: float | None, previous_year: int) -> di
         "level": None,
         "ci_low": None,
         "ci_high": None,
+        "reason": "",
     }
     if test is None:
         return out
@@ -55,7 +56,8 @@ def change_details(test, previous_value: float | None, previous_year: int) -> di
         p_value=_finite(test.p_value),
         significant=bool(test.significant),
         direction="" if ratio is None or ratio == 1 else ("hausse" if ratio > 1 else "baisse"),
-        method=str(getattr(test, "method", "poisson_exact")),
+        method=str(getattr(test, "method", "exact_poisson")),
+        reason=str(getattr(test, "reason", "") or ""),
         level=float(test.level),
         ci_low=None if _finite(test.low) is None else float(test.low) - 1,
         ci_high=None if _finite(test.high) is None else float(test.high) - 1,

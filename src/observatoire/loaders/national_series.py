@@ -22,8 +22,8 @@ Validation (one :class:`~observatoire.errors.InputError` per broken rule): UTF-8
 header; indicator ids in snake_case (``[a-z0-9_]+``: these ids are the project's own, so the rule is their
 form, not a list); years 1950 to the current year (the compilation has a 1982 estimate and early-2025 figures);
 values numeric and present (negative values are allowed: some rows are changes in percent); sex empty, female,
-male or total; every row cites a source title and URL (the date may be empty: two rows have none); no two rows
-for one (indicator, year, sex, unit, source_url).
+male or total; every row cites a source title and an http(s) URL (the date may be empty: two rows have none); no
+two rows for one (indicator, year, sex, unit, source_url).
 
 Harmonised form: ``geo_level`` "france", ``geo_code`` "FR", ``age_group`` "all" (ages, when restricted, are in
 ``unit``, e.g. "women 18-75 per year"). An empty ``sex`` means the figure is not split by sex; it becomes
@@ -42,6 +42,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from observatoire.errors import InputError
+from observatoire.escaping import safe_url
 from observatoire.loaders import schema
 
 RAW_COLUMNS: tuple[str, ...] = (
@@ -120,6 +121,12 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
             raise InputError(
                 path, schema.place(line, "publisher"), "empty value: every figure names its publisher"
             )
+    schema.check_rows(
+        raw["source_url"].map(lambda url: safe_url(url) is None),
+        path,
+        "source_url",
+        lambda line: f"{raw.at[line, 'source_url']!r} is not an http(s) URL: a source is cited by a web address",
+    )
     if layout == "curated":
         schema.check_known(raw["compiled_in"], COMPILATIONS, path, "compiled_in", "compilation")
     schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)

@@ -130,6 +130,14 @@ def read_text(path: str | Path) -> str:
         data = data[3:]
     if not data.strip():
         raise InputError(path, "whole file", "empty file: no header and no rows")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise InputError(
+            path,
+            f"line {line}",
+            "NUL byte (0x00) in a text file: the file is corrupted, or saved as UTF-16 (re-save it as UTF-8)",
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -211,9 +219,10 @@ def read_delimited(
 ) -> tuple[str, pd.DataFrame]:
     """Read a delimited text file strictly.
 
-    Checks, in order: the file exists and is not empty; its bytes are UTF-8; the header uses ``separator``; the
-    header is one of ``layouts``; quoting is well formed; every line has as many fields as the header (a short
-    last line means a truncated file); there is at least one data row; no blank line inside the table.
+    Checks, in order: the file exists and is not empty; it holds no NUL byte; its bytes are UTF-8; the header uses
+    ``separator``; the header is one of ``layouts``; quoting is well formed; the header is not repeated; every
+    line has as many fields as the header (a short last line means a truncated file); there is at least one data
+    row; no blank line inside the table.
 
     Parameters
     ----------
@@ -255,6 +264,12 @@ def read_delimited(
                 continue
             if blank is not None:
                 raise InputError(path, f"line {blank}", "blank line inside the table")
+            if [field.strip() for field in record] == header:
+                raise InputError(
+                    path,
+                    f"line {reader.line_num}",
+                    "the header line is repeated inside the table (two files pasted together?)",
+                )
             records.append(record)
             lines.append(reader.line_num)
     except csv.Error as exc:
@@ -294,6 +309,23 @@ def _first(mask: pd.Series) -> object:
     return mask.index[int(np.flatnonzero(mask.to_numpy())[0])]
 
 
+def check_rows(bad: pd.Series, file: str | Path, column: str | None, rule) -> None:
+    """Raise one :class:`InputError` at the first row where ``bad`` is True (rows indexed by physical line).
+
+    Parameters
+    ----------
+    bad : pandas.Series of bool
+        The rows that break the rule.
+    file, column : str
+        For the message (``column`` None: the place is the line alone).
+    rule : str or callable
+        The rule, or a function of the line returning it (to quote the row's values).
+    """
+    if bad.any():
+        line = _first(bad)
+        raise InputError(file, place(line, column), rule(line) if callable(rule) else rule)
+
+
 def check_known(values: pd.Series, known: Iterable[str], file: str | Path, column: str, what: str) -> None:
     """Check every value is one of ``known``.
 
@@ -324,8 +356,15 @@ def parse_numbers(
     allow_missing: pd.Series | None = None,
     missing_tokens: Sequence[str] = ("",),
     what: str = "value",
+    exponent: bool = False,
+    thousands: str | None = None,
 ) -> pd.Series:
     """Convert a column of strings to floats, strictly.
+
+    A number is written as the layout writes numbers, and nothing else: digits, the layout's decimal mark, an
+    optional leading minus (a negative count is then reported as such). No ``+`` sign, no exponent (``1e3``,
+    ``1e308``) unless the layout writes them (``exponent``), no thousands separator unless the layout has one
+    (``thousands``), no ``inf`` or ``nan``.
 
     Parameters
     ----------
@@ -346,12 +385,16 @@ def parse_numbers(
         What the layout writes for a missing value (``""``, or ``"NA"`` in SSMSI's legacy files).
     what : str
         What the numbers are, for the rule (``"count"``, ``"rate"``).
+    exponent : bool
+        The layout writes some numbers in scientific notation (SSMSI's legacy rates: ``7,83e-03``).
+    thousands : str, optional
+        The layout's thousands separator, when it has one.
 
     Raises
     ------
     InputError
-        ``"line N, column 'x'"`` with ``"empty value"``, ``"non-numeric value"``, ``"not a whole number"`` or
-        ``"negative value"``.
+        ``"line N, column 'x'"`` with ``"empty value"``, ``"non-numeric value"``, ``"number written ... is not
+        allowed"``, ``"not a whole number"`` or ``"negative value"``.
     """
     text = values.astype(str).str.strip()
     missing = text.isin(list(missing_tokens) + [""])
@@ -362,16 +405,30 @@ def parse_numbers(
         shown = values.loc[line]
         label = "empty value" if not str(shown).strip() else f"missing value {shown!r}"
         raise InputError(file, place(line, column), f"{label}: every {what} must be a number")
+    written = _number_pattern(decimal, exponent, thousands)
+    distinct = pd.unique(text[~missing].to_numpy())
+    good = [v for v in distinct if written.fullmatch(v)]
+    bad = ~text.isin(good) & ~missing
+    if bad.any():
+        line = _first(bad)
+        shown = values.loc[line]
+        rule = f"non-numeric value {shown!r}: every {what} must be a number"
+        if pd.notna(pd.to_numeric(str(shown).strip().replace(decimal, "."), errors="coerce")):
+            rule = (
+                f"number written {shown!r} is not allowed: every {what} is plain digits with "
+                f"{decimal!r} as decimal mark (no sign, exponent, thousands separator or special value)"
+            )
+        raise InputError(file, place(line, column), rule)
+    if thousands:
+        text = text.str.replace(thousands, "", regex=False)
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
     numbers = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
-    bad = (numbers.isna() | ~np.isfinite(numbers.fillna(0.0))) & ~missing
-    if bad.any():
+    bad = ~np.isfinite(numbers.fillna(0.0)) & ~missing
+    if bad.any():  # 1e999 written with an exponent the layout allows
         line = _first(bad)
         raise InputError(
-            file,
-            place(line, column),
-            f"non-numeric value {values.loc[line]!r}: every {what} must be a number",
+            file, place(line, column), f"number {values.loc[line]!r} is out of range for a {what}"
         )
     if integer:
         bad = (numbers != np.round(numbers)) & ~missing
@@ -392,6 +449,15 @@ def parse_numbers(
                 f"negative value {values.loc[line]!r}: every {what} must be >= {minimum:g}",
             )
     return numbers
+
+
+def _number_pattern(decimal: str, exponent: bool, thousands: str | None) -> re.Pattern:
+    """The regular expression of a number as a layout writes it (see :func:`parse_numbers`)."""
+    digits = rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+" if thousands else r"\d+"
+    pattern = rf"-?(?:{digits})(?:{re.escape(decimal)}\d+)?"
+    if exponent:
+        pattern += r"(?:[eE][-+]?\d{1,3})?"
+    return re.compile(pattern)
 
 
 def parse_years(

@@ -29,7 +29,11 @@ which this loader does not carry): do not recompute that one from ``population``
 Validation (each broken rule raises one :class:`~observatoire.errors.InputError` naming file, line or column, and
 rule): UTF-8 bytes; ``;`` separator; a known header; every line complete; known indicator and its unit; years
 2000 to the current year; known département and région codes; counts present, whole and non-negative in every
-row; no two rows for one (indicator, year, département, unit). Empty values: the published files have none, so
+row; no two rows for one (indicator, year, département, unit); population > 0; each published rate equal to
+1,000 x count / population (to SSMSI's 7 decimals; not for "Cambriolages de logement", per dwellings); every
+indicator present for every département in every year it covers (a hole means rows removed or a file cut at a
+line break). Numbers are plain digits with the layout's decimal mark (the legacy rates alone are written with an
+exponent); ``1e3``, ``+5`` or ``1.000`` are refused. Empty values: the published files have none, so
 an empty count, rate or population is an error. The only missing values the producer documents are the ``NA``
 population, rate and vintage of the legacy layout's un-localised rows; ``NA`` is accepted there and nowhere else.
 
@@ -142,6 +146,7 @@ class Layout:
     indicators: Mapping[str, str]
     units: Mapping[str, str] = field(default_factory=lambda: {u: u for u in _UNITS})
     missing: str | None = None  # the token for a documented missing value (legacy: "NA")
+    exponent_rates: bool = False  # rates in scientific notation (legacy: "7,83e-03")
 
 
 _COLUMNS_2024 = (
@@ -204,6 +209,7 @@ LAYOUTS: Mapping[str, Layout] = {
         indicators=INDICATORS_LEGACY,
         units=_LEGACY_UNITS,
         missing="NA",
+        exponent_rates=True,
     ),
     "geo2025": Layout(
         name="geo2025",
@@ -317,6 +323,7 @@ def read_ssmsi(
         allow_missing=missing_ok,
         missing_tokens=tokens,
         what="rate",
+        exponent=layout.exponent_rates,
     )
     population = schema.parse_numbers(
         raw[layout.population],
@@ -369,6 +376,8 @@ def read_ssmsi(
         "population_vintage": layout.vintage,
     }
     schema.check_unique(table, ("indicator", "year", "geo_code", "unit"), path, names)
+    _check_population_and_rates(raw, layout, path, counts, rates, population)
+    _check_complete_grid(table[localised], path, layout, geo_level)
 
     located = schema.deliver(table[localised], path, extra=EXTRA_COLUMNS, schema=SSMSI_SCHEMA, names=names)
     apart = table.loc[unlocalised, list(_UNLOCALISED_COLUMNS)].reset_index(drop=True)
@@ -376,6 +385,78 @@ def read_ssmsi(
     for column in ("indicator", "unit", "source_id", "edition"):
         apart[column] = apart[column].astype("str")
     return located, apart
+
+
+#: Indicators whose published rate is not per 1,000 inhabitants (per 1,000 dwellings: ``insee_log``).
+RATE_NOT_PER_INHABITANT: tuple[str, ...] = ("Cambriolages de logement",)
+#: Largest gap allowed between a published rate and 1,000 x count / population: SSMSI prints rates rounded to
+#: 7 decimals (measured gap at most 5e-8 in every edition), so anything above 1e-6 is another number.
+RATE_TOLERANCE = 1e-6
+
+
+def _check_population_and_rates(
+    raw: pd.DataFrame,
+    layout: Layout,
+    path: Path,
+    counts: pd.Series,
+    rates: pd.Series,
+    population: pd.Series,
+) -> None:
+    """Population > 0 wherever it is given; each published rate equal to 1,000 x count / population.
+
+    Raises
+    ------
+    InputError
+        ``"line N, column 'insee_pop'"`` for a population of 0; ``"line N, column 'taux_pour_mille'"`` for a rate
+        that does not follow from the row's count and population.
+    """
+    zero = population.eq(0) & population.notna()
+    schema.check_rows(zero, path, layout.population, "population 0: a population must be > 0")
+    per_inhabitant = ~raw[layout.indicator].isin(RATE_NOT_PER_INHABITANT)
+    expected = counts / population * 1000.0
+    gap = (rates - expected).abs()
+    wrong = per_inhabitant & rates.notna() & population.notna() & (gap > RATE_TOLERANCE * (1.0 + expected))
+    schema.check_rows(
+        wrong,
+        path,
+        layout.rate,
+        lambda line: (
+            f"rate {raw.at[line, layout.rate]!r} does not match count {raw.at[line, layout.count]!r} and "
+            f"population {raw.at[line, layout.population]!r} (1,000 x count / population = "
+            f"{expected.loc[line]:.7f})"
+        ),
+    )
+
+
+def _check_complete_grid(table: pd.DataFrame, path: Path, layout: Layout, geo_level: str) -> None:
+    """Every indicator has a row for every geographic unit in every year it covers.
+
+    Why: a file cut exactly at a line break, or with a département's rows removed for some indicators, passes
+    every per-row rule; the hole in the grid is what gives it away.
+
+    Raises
+    ------
+    InputError
+        ``whole file``, naming the indicator, the year and the missing codes.
+    """
+    if table.empty:
+        return
+    units = sorted(pd.unique(table["geo_code"]))
+    counts = table.groupby(["indicator", "year"], sort=True, observed=True)["geo_code"].nunique()
+    short = counts[counts < len(units)]
+    if short.empty:
+        return
+    indicator, year = short.index[0]
+    present = set(table.loc[(table["indicator"] == indicator) & (table["year"] == year), "geo_code"])
+    missing = [u for u in units if u not in present]
+    what = "département" if geo_level == "departement" else "région"
+    shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+    raise InputError(
+        path,
+        "whole file",
+        f"incomplete table: indicator {indicator!r} has no row for {what}(s) {shown} in {year} "
+        f"({len(present)} of {len(units)}): rows removed, or a file cut short",
+    )
 
 
 @functools.lru_cache(maxsize=16)
