@@ -528,6 +528,6 @@ def test_trend_and_change_details_carry_values_not_words():
         96,
         2023,
         "hausse",
-        "poisson_exact",
+        "exact_poisson",
     )
     assert c["ci_low"] == pytest.approx(-0.16)

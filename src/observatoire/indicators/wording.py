@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from observatoire.formatting import format_p_value
+
 __all__ = ["change_details", "trend_details", "add_significance_fact"]
 
 
@@ -108,17 +110,46 @@ def trend_details(result) -> dict:
 
 
 def add_significance_fact(facts, key: str, test, **provenance) -> None:
-    """Declare ``key`` as "significative" / "non significative" for a change test (missing when no test).
+    """Declare ``key`` as "significative" / "non significative", with the test that says so and the Poisson answer.
+
+    The verdict comes from the over-dispersion-aware test (``ChangeTest`` / ``TrendResult`` main fields); beside
+    it, with ``stem = key`` without its ``_signif`` suffix: ``<stem>_methode`` (French name of the test or model,
+    e.g. "quasi-Poisson"), ``<stem>_dispersion`` (Pearson dispersion of the series), ``<stem>_p`` (its p-value),
+    ``<stem>_signif_poisson`` and ``<stem>_p_poisson`` (what plain Poisson would say, for the methods section).
+    All missing when there is no test.
 
     Parameters
     ----------
     facts : observatoire.facts.Facts
     key : str
         The fact key (e.g. ``vc_evol_signif``).
-    test : ChangeTest or None
-        From :func:`observatoire.statistics.poisson_change_test`.
+    test : ChangeTest, TrendResult or None
+        From :func:`observatoire.statistics.change_test` or :func:`observatoire.statistics.trend`.
     **provenance
         ``source_id``, ``edition``, ``ref_year``, ``note`` as for :meth:`Facts.add`.
     """
-    verdict = None if test is None else ("significative" if test.significant else "non significative")
+    import math
+
+    estimable = test is not None and not test.reason and math.isfinite(test.p_value)
+    verdict = None if not estimable else ("significative" if test.significant else "non significative")
     facts.add(key, verdict, kind="text", unit="", **provenance)
+    stem = key.removesuffix("_signif")
+    extra = {k: v for k, v in provenance.items() if k != "note"}
+    poisson = None if test is None else ("significative" if test.significant_poisson else "non significative")
+    dispersion = None if test is None or not math.isfinite(test.dispersion) else test.dispersion
+    facts.add(f"{stem}_methode", None if not estimable else test.method_fr, kind="text", unit="", **extra)
+    facts.add(
+        f"{stem}_dispersion", dispersion, kind="number", decimals=1, unit="dispersion de Pearson", **extra
+    )
+    p_text = format_p_value(test.p_value) if estimable else None
+    facts.add(f"{stem}_p", p_text, kind="text", unit="", **extra, note="p-value du test retenu")
+    facts.add(f"{stem}_signif_poisson", poisson, kind="text", unit="", **extra)
+    p_poisson = None if test is None or not math.isfinite(test.p_value_poisson) else test.p_value_poisson
+    facts.add(
+        f"{stem}_p_poisson",
+        None if p_poisson is None else format_p_value(p_poisson),
+        kind="text",
+        unit="",
+        **extra,
+        note="p-value du seul modèle de Poisson",
+    )
