@@ -130,35 +130,25 @@ def test_real_series_precedence_and_gaps(ns):
 def test_add_fact_records_missing_as_none_and_displays_the_qualifier(ns):
     facts = Facts("t", "annual", 2024)
     pub = published.pick(ns, "appels_3919_pris_en_charge", 2024, sex=None)
-    published.add_fact(
-        facts,
-        "calls",
-        pub,
-        year=2024,
-        unit="appels",
-        edition="2025-11",
-        display=True,
-        sentence="{qualifier}{value} appels en {year}.",
-        missing="Pas de chiffre en {year}.",
-    )
-    published.add_fact(
-        facts,
-        "none",
-        None,
-        year=2024,
-        unit="appels",
-        edition="2025-11",
-        display=True,
-        sentence="{qualifier}{value} appels.",
-        missing="Pas de chiffre en {year}.",
-    )
+    published.add_fact(facts, "calls", pub, year=2024, unit="appels", edition="2025-11", display=True)
+    published.add_fact(facts, "none", None, year=2024, unit="appels", edition="2025-11", display=True)
     rec = facts.records
     assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series"
-    assert rec["calls"]["phrase"] == "Plus de 100\u202f000 appels en 2024."
+    assert rec["calls"]["qualifier"] == "plus de" and rec["calls"]["phrase"] is None
     assert rec["calls_affiche"]["text"] == "plus de 100\u202f000"
     assert rec["none"]["value"] is None and rec["none"]["text"] == NOT_AVAILABLE
-    assert rec["none"]["phrase"] == "Pas de chiffre en 2024."
+    assert rec["none"]["qualifier"] == ""
     assert rec["none_affiche"]["value"] is None
+
+
+def test_official_source_first_and_the_relaying_site_named_as_such(ns):
+    pub = published.pick(ns, "appels_3919_pris_en_charge", 2017, sex=None)
+    line = pub.source_line()
+    assert line.startswith(
+        "FNSF (Fédération nationale Solidarité Femmes), Analyse annuelle des appels au 3919"
+    )
+    assert line.endswith("; chiffre officiel relayé par TF1 Info")
+    assert "tf1info.fr" not in line
 
 
 # homicides ------------------------------------------------------------------------------------------------------
@@ -289,7 +279,6 @@ def test_missing_year_facts_keep_the_same_keys(ssmsi, pop_dep, geo, analysis_vs_
             source_id="ssmsi_dep_2024",
             edition="2024",
             pop_edition="x",
-            what="victimes de violences sexuelles",
         )
     assert _keys(f25) == _keys(f24)
     assert f25.records["vs_total"]["value"] is None
@@ -417,13 +406,17 @@ def test_conjugal_table_published_and_computed(ns):
     assert table.loc[2022, "rate_origin"] == "publié" and table.loc[2022, "rate"] == 9.8
     assert table.loc[2019, "rate"] == pytest.approx(125_840 / 20_000_000 * 1000)
     assert pd.isna(table.loc[2024, "rate"])  # neither published nor computable: missing
-    assert table.loc[2024, "change_rel"] == pytest.approx(272_400 / 271_263 - 1)
+    # 2023 and 2024 come from two SSMSI studies (each revises the year before): no change is chained across them
+    assert not recorded.same_study(ns, 2024) and pd.isna(table.loc[2024, "change_rel"])
+    assert table["change_rel"].isna().all()
     assert 2017 not in table.index  # no published total: absent, never filled
 
 
-def test_conjugal_change_is_missing_without_the_previous_year(ns):
+def test_conjugal_change_is_missing_without_the_previous_year_or_across_studies(ns):
     _, previous, test = recorded.conjugal_change(ns, 2018)
     assert previous is None and test is None
+    current, previous, test = recorded.conjugal_change(ns, 2024)
+    assert (current.value, previous.value, test) == (272_400, 271_263, None)
 
 
 # sexual ----------------------------------------------------------------------------------------------------------
@@ -466,8 +459,20 @@ def test_survey_facts_same_keys_and_latest_carries_its_year(ns):
     surveys.add_facts(f24, surveys.survey_table(ns, 2024), 2024, "2025-11")
     assert _keys(f17) == _keys(f24)
     latest = f24.records["enq_vc_femmes_dernier"]
-    assert latest["ref_year"] == 2023 and "2024" in latest["phrase"] and "2023" in latest["phrase"]
+    assert latest["ref_year"] == latest["estimate_year"] == 2023 and latest["survey"] == "VRS"
     assert f24.records["enq_vc_femmes"]["value"] is None
+    # what the figure counts and its population come from the source record
+    rape = f24.records["enq_vs_femmes_dernier"]
+    assert rape["definition"] == "Femmes victimes de viols, tentatives de viol ou agressions sexuelles"
+    assert rape["ages"] == "18 ans ou plus" and rape["value"] == 277_000
+
+
+def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):
+    facts = Facts("d", "annual", 2024)
+    surveys.add_facts(facts, surveys.survey_table(ns, 2024), 2024, "2025-11")
+    latest = facts.records["enq_plainte_vc_dernier"]
+    assert (latest["estimate_year"], latest["value"], latest["one_in_n"]) == (2023, 6, True)
+    assert latest["kind"] == "number" and latest["unit"] == "une victime sur N porte plainte"
 
 
 # protection ------------------------------------------------------------------------------------------------------
@@ -494,21 +499,35 @@ def test_protection_facts(ns):
     rec = facts.records
     assert rec["op_delivrees"]["value"] is None
     assert rec["bar_actifs"]["value"] == 983
-    assert rec["appels_3919"]["phrase"].startswith("Le 3919 a pris en charge plus de 100")
+    assert rec["appels_3919"]["qualifier"] == "plus de" and rec["appels_3919"]["publisher"].startswith("FNSF")
     assert rec["prot_n_disponibles"]["value"] == 2
 
 
 # wording ---------------------------------------------------------------------------------------------------------
 
 
-def test_trend_sentence_says_the_direction_with_the_verb():
-    from observatoire.statistics import TrendResult
+def test_trend_and_change_details_carry_values_not_words():
+    from observatoire.statistics import ChangeTest, TrendResult
 
     down = TrendResult(-0.027, -0.05, -0.004, 0.02, "poisson", 1.0, 2016, 2024, 9)
-    text = wording.trend_sentence(down, "le nombre")
-    assert "diminue en moyenne de 2,7\u202f% par an" in text and "statistiquement significative" in text
-    flat = TrendResult(0.01, -0.02, 0.04, 0.4, "negative_binomial", 3.0, 2016, 2024, 9)
-    assert "n'est pas statistiquement significative" in wording.trend_sentence(flat, "le nombre")
+    d = wording.trend_details(down)
+    assert (d["direction"], d["significant"], d["method"], d["first_year"], d["ci_low"]) == (
+        "baisse",
+        True,
+        "poisson",
+        2016,
+        -0.05,
+    )
     short = TrendResult(math.nan, math.nan, math.nan, math.nan, "", math.nan, 2016, 2017, 2, reason="x")
-    assert wording.trend_sentence(short, "le nombre") is None
-    assert "n'en compte que deux" in wording.trend_unavailable(short)
+    d = wording.trend_details(short)
+    assert (d["n_years"], d["significant"], d["ci_low"], d["reason"]) == (2, None, None, "x")
+    assert set(d) == set(wording.trend_details(None)) == set(wording.trend_details(down))
+    test = ChangeTest(1.115, 0.84, 1.48, 0.48, False)
+    c = wording.change_details(test, 96, 2023)
+    assert (c["previous"], c["previous_year"], c["direction"], c["method"]) == (
+        96,
+        2023,
+        "hausse",
+        "exact_poisson",
+    )
+    assert c["ci_low"] == pytest.approx(-0.16)

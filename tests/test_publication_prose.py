@@ -4,11 +4,12 @@ Why. A number typed into a ``.qmd`` is a number nobody re-checks when the data a
 is built for another year: it silently goes stale, or is false for every other edition. Every number the prose
 cites must come from the facts, through ``{{< var key >}}`` (or ``{{< meta year >}}`` for the year).
 
-The rule, applied to every ``.qmd`` under ``publications/`` (every theme, so that the thematic letters are held
+The rule, applied to every ``.qmd`` and ``.jinja`` template under ``publications/`` (every theme, so that the thematic letters are held
 to it too): no digit in the visible text, once these are set aside:
 
 * the YAML front matter (it holds the title block and build values, not prose);
-* shortcodes ``{{< ... >}}`` (where the numbers come from);
+* shortcodes ``{{< ... >}}`` and template tags ``[[ ... ]]``, ``[% ... %]``, ``[# ... #]`` (where the numbers come
+  from, see observatoire.templates: a digit inside a tag is an argument or a fact key, never printed as typed);
 * identifiers and file names: figure and table ids (``{#fig-x}``, ``{#tbl-x}``), cross-references (``@fig-x``),
   image and link targets (``(figures/x.svg)``, ``(https://...)``), footnote labels (``[^x]``), div attributes
   (``::: {.callout-note}``), HTML comments;
@@ -113,7 +114,7 @@ def _allowed(token: str, section: str) -> bool:
 
 
 def publication_files() -> list[Path]:
-    return sorted(PUBLICATIONS.rglob("*.qmd"))
+    return sorted([*PUBLICATIONS.rglob("*.qmd"), *PUBLICATIONS.rglob("*.jinja")])
 
 
 def test_there_are_publications():
@@ -167,6 +168,8 @@ def test_negative_examples_from_the_brief():
         "<!-- brouillon : 122 610 -->\nTexte.\n",
         "## Ressources\n\n- **3919** : écoute.\n- **17** : police.\n- **114** : SMS.\n",
         "Les appels au 3919 augmentent.\n",
+        "En [[ meta.year ]], [[ f.vs_total ]] victimes[% if f.x.value > 2 %] ([[ f.y | number(1) ]])[% endif %].\n",
+        "[# 12 victimes dans un commentaire d'auteur #]Texte.\n",
     ],
 )
 def test_check_lets_non_statistics_through(text):

@@ -35,17 +35,31 @@ def test_revision_table_values(table):
     assert cbv2023["revision_rel"] == pytest.approx(191679 / 212615 - 1)
 
 
-def test_revision_sentence_and_missing_case(table):
+def test_revision_facts_and_missing_case(table):
     facts = Facts("06_revisions", "annual", 2024)
     revisions.add_revision_facts(
-        facts, table, source_id="ssmsi_dep_2024", edition="2024", source_label="base"
+        facts,
+        table,
+        source_id="ssmsi_dep_2024",
+        edition="2024",
+        labels={"rev_vs": "Violences sexuelles", "rev_cbv": "CBV intrafamiliaux"},
     )
     record = facts.records["rev_n_revisees"]
     assert record["value"] == 16
-    assert "de 2016 à 2023" in record["phrase"] and "+37,5\u202f%" in record["phrase"]
-    assert "−9,8\u202f%" in record["phrase"]
+    assert (record["premiere_annee"], record["derniere_annee"], record["edition_precedente"]) == (
+        2016,
+        2023,
+        "2023",
+    )
+    vs, cbv = facts.records["rev_vs_n_annees"], facts.records["rev_cbv_n_annees"]
+    assert vs["value"] == 8 and vs["revision_rel"] == pytest.approx(51913 / 37742 - 1)
+    assert cbv["revision_rel_min"] == pytest.approx(191679 / 212615 - 1)
+    assert "phrase" in record and record["phrase"] is None
 
     none = Facts("06_revisions", "annual", 2023)
-    revisions.add_revision_facts(none, None, source_id="ssmsi_dep_2023", edition="2023", source_label="base")
+    revisions.add_revision_facts(
+        none, None, source_id="ssmsi_dep_2023", edition="2023", labels={"rev_vs": "Violences sexuelles"}
+    )
     assert none.records["rev_n_revisees"]["value"] is None
-    assert "ne peuvent pas être mesurées" in none.records["rev_n_revisees"]["phrase"]
+    assert none.records["rev_n_revisees"]["comparable"] is False
+    assert none.records["rev_vs_n_annees"]["available"] is False

@@ -9,12 +9,13 @@ notebook, output_dir)``), and makes the output folder a parameter papermill can 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from observatoire import paths
+from observatoire import datasets, paths
 from observatoire.charts import SavedFigure, apply_style, save_figure
 from observatoire.facts import Facts
 from observatoire.tables import save_table
@@ -95,6 +96,7 @@ class EditionContext:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.figures: list[dict] = []
         self.tables: list[dict] = []
+        datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
 
     @property
@@ -192,9 +194,16 @@ class EditionContext:
     def finish(self) -> Path:
         """Save the notebook's facts to ``output_dir/facts/<notebook>.json`` and return the path.
 
+        Also writes ``output_dir/reads/<notebook>.json``: the sources the notebook read (``datasets.sources_read``),
+        which a release checks against the sources the theme declares.
+
         Returns
         -------
         Path
             The facts file.
         """
+        reads = self.output_dir / "reads"
+        reads.mkdir(parents=True, exist_ok=True)
+        payload = {"notebook": self.notebook, "sources": datasets.sources_read()}
+        (reads / f"{self.notebook}.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         return self.facts.save(self.output_dir)

@@ -171,6 +171,26 @@ def _cached(source_id: str) -> pd.DataFrame:
     return table
 
 
+#: Source ids read in this process since :func:`reset_reads` (a release checks them against the theme's sources).
+_READ: set[str] = set()
+
+
+def _read(source_id: str) -> pd.DataFrame:
+    """:func:`_cached`, remembering that ``source_id`` was read."""
+    _READ.add(source_id)
+    return _cached(source_id)
+
+
+def sources_read() -> list[str]:
+    """The source ids read since the last :func:`reset_reads`, sorted (what a notebook really used)."""
+    return sorted(_READ)
+
+
+def reset_reads() -> None:
+    """Forget the sources read (each notebook starts with an empty list: see ``EditionContext``)."""
+    _READ.clear()
+
+
 def load(source_id: str) -> pd.DataFrame:
     """Return the harmonised long table of a source (see docs/ARCHITECTURE.md).
 
@@ -191,7 +211,7 @@ def load(source_id: str) -> pd.DataFrame:
     InputError
         Missing file that cannot be fetched, checksum mismatch, or a file that breaks its loader's rules.
     """
-    table = _cached(source_id)
+    table = _read(source_id)
     copy = table.copy()
     copy.attrs = dict(table.attrs)
     return copy
@@ -238,7 +258,7 @@ def ssmsi_national(source_id: str = "ssmsi_dep_2024") -> pd.DataFrame:
         :func:`observatoire.loaders.ssmsi_departement.national_totals`).
     """
     _expect(source_id, "ssmsi_departement")
-    return _ssmsi_departement.national_totals(_cached(source_id), _unlocalised(source_id))
+    return _ssmsi_departement.national_totals(_read(source_id), _unlocalised(source_id))
 
 
 def boundaries(level: str = "departement") -> pd.DataFrame:
@@ -314,7 +334,7 @@ def women_population(
     candidates = [source_id] if source_id else ["insee_pop_aq", "insee_pop_gca"]
     tried = []
     for candidate in candidates:
-        table = _cached(candidate)
+        table = _read(candidate)
         rows = table[(table["year"] == year) & (table["sex"] == "female")]
         if rows.empty:
             tried.append(f"{candidate}: no {year}")
@@ -384,5 +404,6 @@ def national_series() -> pd.DataFrame:
         ``edition`` are those of the compilation each row comes from.
     """
     sources = catalogue.load_catalogue()
+    _READ.update(_national_series.COMPILATIONS)
     editions = tuple((sid, sources[sid].edition) for sid in _national_series.COMPILATIONS)
     return _national(str(paths.CURATED / "national_series.csv"), editions).copy()

@@ -7,9 +7,11 @@ reference year and its unit to ``facts/<notebook>.json``. The publication then c
 ``{{< var key >}}``: change the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
 
 A missing value is recorded as missing (``value: null``, ``available: false``, text "donnée non disponible") and
-never replaced by a neighbouring year. A fact may carry a French sentence template (``sentence``, using
-``{value}``, ``{year}`` and ``{label}``) and a template for when the value is missing (``missing``); the chosen
-sentence becomes the variable ``<key>_phrase``, so the prose never says "increased by donnée non disponible".
+never replaced by a neighbouring year. The sentences that cite a fact are written in the publication's templates
+(:mod:`observatoire.templates`), with a branch for the missing case; a fact carries what they need as
+``details`` (the previous value of a change, the test and its p-value, the qualifier of a published bound ...),
+never words. The older ``sentence``/``missing`` templates (giving ``<key>_phrase``) remain only for the thematic
+modules not yet moved to templates.
 
 File format (``facts/<notebook>.json``, sorted keys, UTF-8, two-space indent, trailing newline)::
 
@@ -71,6 +73,50 @@ def _render(key: str, which: str, template: str, **fields: object) -> str:
         ) from None
 
 
+_RECORD_FIELDS = frozenset(
+    (
+        "key",
+        "value",
+        "text",
+        "phrase",
+        "label",
+        "unit",
+        "kind",
+        "decimals",
+        "source_id",
+        "edition",
+        "ref_year",
+    )
+    + ("note", "notebook", "available")
+)
+
+
+def _details(key: str, details: Mapping[str, object] | None) -> dict[str, object]:
+    """Check the detail fields of a fact: names that do not clash, JSON scalars only (NaN becomes None)."""
+    out: dict[str, object] = {}
+    for name, value in (details or {}).items():
+        if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
+            value = value.item()
+        if not isinstance(name, str) or not KEY_PATTERN.match(name) or name in _RECORD_FIELDS:
+            raise ValueError(
+                f"fact {key!r}: detail name {name!r} must match {KEY_PATTERN.pattern} and not be a field"
+            )
+        if isinstance(value, float) and math.isnan(value):
+            value = None
+        elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+            if math.isinf(value):
+                raise ValueError(f"fact {key!r}: detail {name!r} is infinite")
+        elif value is not None and not isinstance(value, bool | str):
+            raise TypeError(
+                f"fact {key!r}: detail {name!r} must be None, bool, a number or str, got {value!r}"
+            )
+        out[name] = value
+    return {name: out[name] for name in sorted(out)}
+
+
 class Facts:
     """The facts one notebook declares for one edition.
 
@@ -130,6 +176,7 @@ class Facts:
         missing: str | None = None,
         note: str | None = None,
         label: str | None = None,
+        details: Mapping[str, object] | None = None,
     ) -> str:
         """Declare one fact and return its formatted text.
 
@@ -162,6 +209,11 @@ class Facts:
         label : str, optional
             Short French name of the figure, used by ``{label}`` and the default missing sentence (an addition
             to docs/API.md).
+        details : mapping, optional
+            Further values the letter's templates need to word the fact, with no words in them: the previous
+            year's value and year of a change, the p-value, interval and model of a test or trend, a
+            qualifier ("plus de") ... Keys ``[a-z0-9_]+``, not one of the record's own fields; values None,
+            bool, int, float or str. They become fields of the record (``f.<key>.<detail>`` in a template).
 
         Returns
         -------
@@ -200,6 +252,7 @@ class Facts:
         if ref_year is not None:
             ref_year = int(ref_year)
 
+        extra = _details(key, details)
         clean = _normalise_value(key, value, kind)
         available = clean is not None
         text = format_value(clean, kind, int(decimals)) if available else NOT_AVAILABLE
@@ -235,6 +288,7 @@ class Facts:
             "note": note,
             "notebook": self.notebook,
             "available": available,
+            **extra,
         }
         return text
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -196,6 +197,8 @@ def _fill_templates(
     from observatoire import templates
 
     templates.render_tree(project, records, meta, origin=origin)
+    if str(meta.get("lang", "fr")) == "fr":
+        templates.typeset_tables(project)
 
 
 def _verify_raw(source_ids: list[str]) -> None:
@@ -255,6 +258,33 @@ def _shown(path: Path) -> str:
         return str(Path(path).resolve().relative_to(paths.ROOT))
     except ValueError:
         return str(path)
+
+
+def check_reads(outputs_dir: Path, jobs: list, declared: list[str], themes_file: Path) -> None:
+    """Stop when a notebook read a source its theme does not declare (``outputs/reads/<notebook>.json``).
+
+    An undeclared source is not fetched, validated nor listed in the manifest by the release: reading it anyway
+    would publish a letter whose inputs nobody can check.
+
+    Raises
+    ------
+    InputError
+        Naming the notebook and the source.
+    """
+    for job in jobs:
+        notebook = Path(job.input)
+        record = Path(outputs_dir) / "reads" / f"{notebook.stem}.json"
+        if not record.is_file():
+            continue  # a notebook that reads no data through observatoire.datasets
+        read = json.loads(record.read_text(encoding="utf-8")).get("sources", [])
+        undeclared = sorted(set(read) - set(declared))
+        if undeclared:
+            raise InputError(
+                notebook,
+                f"source '{undeclared[0]}'",
+                f"read by the notebook but not declared in the theme's sources ({themes_file.name}): "
+                "declare it so that the release fetches, validates and lists it",
+            )
 
 
 def _cached(folder: Path, key: str) -> dict[str, Any] | None:
@@ -651,6 +681,7 @@ def _build_locked(
                 warm=warm,
                 env=kernel_env,
             )
+            check_reads(outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
             result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):
             for job in plan.jobs:

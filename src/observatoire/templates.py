@@ -17,7 +17,7 @@ The context: ``f`` (the facts of the edition, ``f.KEY`` -> a :class:`Fact` with 
 ``available``, ``ref_year``, ``unit``, ``label``, ``source_id``, ``edition``, ``note`` and every other field of the
 record), ``meta`` (year, theme, edition, language ...) and ``NA`` ("donnée non disponible"). Filters:
 ``plural(n, "victime", "victimes")``, ``number(decimals)``, ``percent(decimals)``, ``change(decimals)``,
-``capfirst``. An unknown fact or field stops the build, naming the template, its line and the key: a letter is
+``capfirst``, ``magnitude(decimals)`` (a change without its sign), ``pvalue``. An unknown fact or field stops the build, naming the template, its line and the key: a letter is
 never published with a hole in a sentence.
 """
 
@@ -33,9 +33,24 @@ import jinja2
 
 from observatoire.errors import InputError
 from observatoire.escaping import markdown_text
-from observatoire.formatting import NNBSP, NOT_AVAILABLE, format_change, format_number, format_percent
+from observatoire.formatting import (
+    NNBSP,
+    NOT_AVAILABLE,
+    format_change,
+    format_number,
+    format_p_value,
+    format_percent,
+)
 
-__all__ = ["Fact", "FactSet", "environment", "render_text", "render_tree", "french_typography"]
+__all__ = [
+    "Fact",
+    "FactSet",
+    "environment",
+    "render_text",
+    "render_tree",
+    "french_typography",
+    "typeset_tables",
+]
 
 #: The extension of the files rendered as templates.
 TEMPLATE_SUFFIX = ".qmd"
@@ -148,6 +163,16 @@ def _change(value: Any, decimals: int = 1) -> str:
     return format_change(_value(value), decimals)
 
 
+def _magnitude(value: Any, decimals: int = 1) -> str:
+    """The size of a change without its sign (the verb carries the direction): ``-0.027`` -> "2,7 %"."""
+    value = _value(value)
+    return format_percent(None if value is None else abs(float(value)) * 100, decimals)
+
+
+def _p_value(value: Any) -> str:
+    return format_p_value(_value(value))
+
+
 def _capfirst(text: Any) -> str:
     text = str(text)
     return text[:1].upper() + text[1:]
@@ -195,6 +220,8 @@ def environment(search_path: Path | None = None) -> jinja2.Environment:
         percent=_percent,
         change=_change,
         capfirst=_capfirst,
+        magnitude=_magnitude,
+        pvalue=_p_value,
         md=markdown_text,
     )
     env.globals.update(NA=NOT_AVAILABLE, plural=plural)
@@ -229,6 +256,32 @@ def french_typography(text: str) -> str:
             line = _SPACE_AFTER.sub(r"\1" + NNBSP, line)
         out.append(line)
     return "\n".join(out)
+
+
+def typeset_tables(folder: Path) -> list[Path]:
+    """Apply :func:`french_typography` to the generated Markdown tables of a staged publication (``tables/*.md``).
+
+    The tables are included by Quarto after the templates are rendered, so the template pass never sees them;
+    their captions and cells (column labels such as "IC à 95 %") get the same narrow no-break spaces here.
+
+    Parameters
+    ----------
+    folder : Path
+        The staged publication (or any folder holding a ``tables`` subfolder).
+
+    Returns
+    -------
+    list of Path
+        The files changed.
+    """
+    changed = []
+    for path in sorted(Path(folder).glob("tables/*.md")):
+        text = path.read_text(encoding="utf-8")
+        typeset = french_typography(text)
+        if typeset != text:
+            path.write_text(typeset, encoding="utf-8")
+            changed.append(path)
+    return changed
 
 
 def render_text(
@@ -270,7 +323,7 @@ def render_text(
         rendered = template.render(f=FactSet(facts), meta=dict(meta))
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(name, f"line {exc.lineno}", f"template syntax: {exc.message}") from None
-    except (jinja2.UndefinedError, AttributeError, KeyError, ValueError, TypeError) as exc:
+    except (jinja2.TemplateError, AttributeError, KeyError, ValueError, TypeError) as exc:
         raise InputError(name, _template_line(exc), f"template value: {exc}") from None
     if str(meta.get("lang", "fr")) == "fr":
         rendered = french_typography(rendered)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from observatoire.formatting import format_number
 from observatoire.indicators import published
 from observatoire.indicators.published import Published
 from observatoire.indicators.wording import add_significance_fact
@@ -35,6 +36,12 @@ ALL_DEATHS = "deces_total_lies_violences_couple"
 MIPROF_FEMICIDES = "miprof_feminicides_conjugaux"
 MIPROF_ALL_KILLED = "miprof_personnes_tuees_violences_couple"
 MIPROF_ATTEMPTS = "miprof_tentatives_feminicide_conjugal"
+#: Women who had suffered violence before being killed, and those who had reported it (DAV study).
+PRIOR_VIOLENCE = "morts_violentes_couple_femmes_violences_anterieures"
+PRIOR_COMPLAINT = "morts_violentes_couple_femmes_plainte_anterieure"
+#: The Observatory's composite count: women killed, attempted femicides and forced suicides (and the last alone).
+MIPROF_COMPOSITE = "miprof_victimes_feminicides_directs_indirects_tentatives"
+MIPROF_FORCED_SUICIDES = "miprof_suicides_forces_harcelement_conjoint"
 
 #: First year whose scope includes non-official couples.
 SCOPE_BREAK_YEAR = 2016
@@ -170,12 +177,12 @@ FIGURES_FOR_YEAR = (
     (OFFICIAL_ONLY, "female", "Femmes tuées, couples officiels seulement"),
     (OFFICIAL_ONLY, "total", "Ensemble, couples officiels seulement"),
     (WITH_NON_OFFICIAL, "female", "Femmes tuées, couples officiels et non officiels"),
-    (MIPROF_FEMICIDES, "female", "Féminicides conjugaux (Lettre de l'Observatoire)"),
+    (MIPROF_FEMICIDES, "female", "Féminicides conjugaux (décompte de l'Observatoire, MIPROF)"),
     (
         MIPROF_ALL_KILLED,
         "total",
         "Personnes tuées dans le cadre des violences au sein du couple, enfants compris "
-        "(Lettre de l'Observatoire)",
+        "(décompte de l'Observatoire, MIPROF)",
     ),
     (
         ALL_DEATHS,
@@ -262,18 +269,6 @@ def headline(ns: pd.DataFrame, year: int, sex: str) -> Published | None:
     return published.pick(ns, DEATHS, year, sex)
 
 
-def _change_sentence(test, previous: Published, year: int) -> str:
-    from observatoire.indicators.wording import change_sentence
-
-    sentence = change_sentence(test, previous.value, year - 1, "femmes tuées")
-    if not test.significant:
-        sentence = sentence[:-1] + (
-            " : sur des effectifs de cette taille, un écart de cet ordre reste dans les "
-            "fluctuations attendues d'une année à l'autre."
-        )
-    return sentence
-
-
 def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
     """Declare the facts of section 1 (the same keys every year; a missing figure is recorded as missing).
 
@@ -282,9 +277,9 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
     ``mvc_tentatives_femmes``, ``mvc_champ``, ``mvc_autres_sources``, ``mvc_annee_rupture``,
     ``ns_edition``, ``lettre_date``.
     """
-    from observatoire.formatting import format_number
+    from observatoire.indicators import registry
     from observatoire.indicators.published import add_fact
-    from observatoire.indicators.wording import trend_sentence, trend_unavailable
+    from observatoire.indicators.wording import change_details, trend_details
 
     common = dict(year=year, edition=edition)
     scope = scope_of(year)
@@ -296,9 +291,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         display=True,
         unit="femmes",
         **common,
-        sentence="En {year}, {qualifier}{value} femmes ont été tuées par leur partenaire ou ex-partenaire.",
-        missing="Le nombre de femmes tuées par leur partenaire ou ex-partenaire en {year} n'est pas "
-        "disponible dans les sources réunies.",
         extra_note=f"champ : {scope}",
     )
     men = headline(ns, year, "male")
@@ -308,8 +300,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         men,
         unit="hommes",
         **common,
-        sentence="{qualifier}{value} hommes ont été tués par leur partenaire ou ex-partenaire.",
-        missing="Le nombre d'hommes tués par leur partenaire ou ex-partenaire en {year} n'est pas disponible.",
         extra_note=f"champ : {scope}",
     )
     total = headline(ns, year, "total")
@@ -319,8 +309,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         total,
         unit="personnes",
         **common,
-        sentence="Au total, {qualifier}{value} personnes ont été tuées au sein du couple en {year}.",
-        missing="Le nombre total de personnes tuées au sein du couple en {year} n'est pas disponible.",
         extra_note=f"champ : {scope}",
     )
     share = share_of_women(ns, year)
@@ -332,23 +320,16 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence="Les femmes représentent {value} des personnes tuées par leur partenaire ou ex-partenaire.",
-        missing="La part des femmes parmi les personnes tuées au sein du couple n'est pas calculable pour "
-        "{year}.",
         note="calculé : femmes / (femmes + hommes), série principale (étude nationale DAV)",
     )
 
     current, previous, test = change_on_year(ns, year, "female")
-    if test is not None:
-        sentence = _change_sentence(test, previous, year)
-    else:
-        sentence = "Par rapport à l'année précédente, le nombre évolue de {value}."
     if current is not None and previous is not None and not same_scope(year, year - 1):
-        why = f"le champ de l'étude change en {SCOPE_BREAK_YEAR} (rupture de série)"
+        gap = "rupture"
     elif previous is None:
-        why = f"le nombre de {year - 1} n'est pas disponible"
+        gap = "annee_precedente"
     else:
-        why = f"le nombre de {year} n'est pas disponible"
+        gap = "annee" if current is None else ""
     facts.add(
         "mvc_femmes_evol",
         None if test is None else test.change,
@@ -358,10 +339,13 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence=sentence,
-        missing=f"L'évolution sur un an n'est pas calculable : {why}.",
         note="test de quasi-Poisson (dispersion de la série depuis 2016) ou test exact de Poisson sans "
         "surdispersion",
+        details={
+            **change_details(test, None if previous is None else previous.value, year - 1),
+            "gap": gap,
+            "scope_break_year": SCOPE_BREAK_YEAR,
+        },
     )
     add_significance_fact(
         facts,
@@ -373,28 +357,18 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
     )
 
     result = trend_since_break(ns, year, "female")
-    if result is not None and result.estimable:
-        sentence = (
-            trend_sentence(result, "le nombre de femmes tuées par leur partenaire ou ex-partenaire")
-            + " La tendance est mesurée à champ constant (couples officiels et non officiels)."
-        )
-        value = result.annual_change
-    else:
-        value = None
-        sentence = "Tendance : {value}."
     facts.add(
         "mvc_femmes_tendance",
-        value,
+        result.annual_change if result is not None and result.estimable else None,
         kind="change",
         decimals=1,
         unit="évolution annuelle moyenne",
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence=sentence,
-        missing=trend_unavailable(result, " à champ constant"),
         note=f"modèle log-linéaire sur {SCOPE_BREAK_YEAR}-{year}, quasi-Poisson si la dispersion de Pearson "
         "dépasse 1",
+        details=trend_details(result),
     )
     add_significance_fact(
         facts,
@@ -411,10 +385,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         children(ns, year),
         unit="enfants",
         **common,
-        sentence="{qualifier}{value} enfants mineurs ont été tués dans le cadre de violences au sein du couple "
-        "en {year}.",
-        missing="Le nombre d'enfants tués dans le cadre de violences au sein du couple en {year} n'est pas "
-        "disponible.",
         extra_note="la définition de ce décompte varie selon les éditions de l'étude",
     )
     add_fact(
@@ -423,8 +393,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         attempts(ns, year),
         unit="tentatives",
         **common,
-        sentence="{qualifier}{value} tentatives d'homicide au sein du couple ont été recensées en {year}.",
-        missing="Le nombre de tentatives d'homicide au sein du couple n'est pas disponible pour {year}.",
     )
     add_fact(
         facts,
@@ -432,10 +400,23 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         attempts_on_women(ns, year),
         unit="femmes",
         **common,
-        sentence="La Lettre de l'Observatoire dénombre {qualifier}{value} tentatives de féminicide conjugal "
-        "en {year}.",
-        missing="Le nombre de tentatives de féminicide conjugal n'est pas disponible pour {year}.",
     )
+    # What the November 2025 letter shows, where the series has it (absent years are missing, never filled).
+    for key, indicator, unit in (
+        ("mvc_violences_anterieures", PRIOR_VIOLENCE, "femmes"),
+        ("mvc_plainte_anterieure", PRIOR_COMPLAINT, "femmes"),
+        ("mvc_composite", MIPROF_COMPOSITE, "femmes"),
+        ("mvc_suicides_forces", MIPROF_FORCED_SUICIDES, "femmes"),
+    ):
+        entry = registry.load_registry().get(indicator)
+        add_fact(
+            facts,
+            key,
+            published.pick(ns, indicator, year, "female"),
+            unit=unit,
+            **common,
+            details=None if entry is None else entry.details(),
+        )
     facts.add(
         "mvc_champ",
         scope,
@@ -460,9 +441,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence="Autres chiffres publiés pour la même année, sur un champ ou selon une source différents : "
-        "{value}.",
-        missing="Aucun autre chiffre publié pour {year} n'a été retenu dans la série nationale.",
+        note="autres chiffres publiés pour l'année, sur un autre champ ou selon une autre source",
     )
     facts.add(
         "mvc_annee_rupture",

@@ -178,31 +178,6 @@ def headline(ns: pd.DataFrame, key: str, year: int):
     return published.pick(ns, HEADLINE[key], year, sex=None)
 
 
-_SENTENCES = {
-    "op_demandees": (
-        "{qualifier}{value} ordonnances de protection ont été demandées aux juges aux affaires "
-        "familiales en {year}.",
-        "Le nombre d'ordonnances de protection demandées n'est pas disponible pour {year}.",
-    ),
-    "op_delivrees": (
-        "{qualifier}{value} ordonnances de protection ont été délivrées en {year}.",
-        "Le nombre d'ordonnances de protection délivrées n'est pas disponible pour {year}.",
-    ),
-    "tgd_actifs": (
-        "{qualifier}{value} téléphones grave danger étaient actifs (décompte à une date de l'année "
-        "{year}, précisée dans la note de la source).",
-        "Le nombre de téléphones grave danger actifs n'est pas disponible pour {year}.",
-    ),
-    "bar_actifs": (
-        "{qualifier}{value} bracelets anti-rapprochement étaient actifs (décompte à une date de l'année "
-        "{year}, précisée dans la note de la source).",
-        "Le nombre de bracelets anti-rapprochement actifs n'est pas disponible pour {year}.",
-    ),
-    "appels_3919": (
-        "Le 3919 a pris en charge {qualifier}{value} appels en {year}.",
-        "Le nombre d'appels pris en charge par le 3919 n'est pas disponible pour {year}.",
-    ),
-}
 _UNITS = {
     "op_demandees": "demandes",
     "op_delivrees": "ordonnances",
@@ -219,7 +194,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
     for key in HEADLINE:
         pub = headline(ns, key, year)
         available += pub is not None
-        sentence, missing = _SENTENCES[key]
         published.add_fact(
             facts,
             key,
@@ -227,8 +201,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
             year=year,
             edition=edition,
             unit=_UNITS[key],
-            sentence=sentence,
-            missing=missing,
             extra_note=f"producteur : {measure(HEADLINE[key]).producer}",
         )
     facts.add(
@@ -238,7 +210,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence=f"Pour {{year}}, {{value}} des {len(HEADLINE)} indicateurs de protection suivis par la lettre "
-        f"ont un chiffre publié dans les sources réunies.",
         note="ordonnances demandées et délivrées, téléphones grave danger, bracelets anti-rapprochement, 3919",
+        details={"n_suivis": len(HEADLINE)},
     )

@@ -73,7 +73,32 @@ class Published:
     source_date: str = ""
     note: str = ""
     origin: str = ""
+    publisher: str = ""
     alternatives: tuple[Published, ...] = field(default=(), compare=False)
+
+    @property
+    def relayed_by(self) -> str | None:
+        """The site that relayed the official figure when the series knows it only through the press, else None."""
+        from observatoire.loaders.national_series import relayed_by
+
+        return relayed_by(self.note)
+
+    def source_line(self) -> str:
+        """Where the figure comes from, official first: publisher, document (date), then who relayed it, if any.
+
+        Returns
+        -------
+        str
+            E.g. "FNSF (Fédération nationale Solidarité Femmes), Analyse annuelle des appels au 3919 (2023-11) ;
+            chiffre officiel relayé par TF1 Info"; a press article is never given as the source itself.
+        """
+        document = self.source_title + (f" ({self.source_date})" if self.source_date else "")
+        head = ", ".join(p for p in (self.publisher, document) if p)
+        site = self.relayed_by
+        if site:
+            site = site.split(" (« ")[0]
+            return f"{head} ; chiffre officiel relayé par {site}"
+        return head
 
     @property
     def qualifier(self) -> str:
@@ -86,10 +111,8 @@ class Published:
         return bool(_PARTIAL.search(self.note or ""))
 
     def fact_note(self) -> str:
-        """Provenance for the facts file: the source title, its date and the row's note."""
-        parts = [self.source_title]
-        if self.source_date:
-            parts[0] += f" ({self.source_date})"
+        """Provenance for the facts file: publisher and document first, who relayed it, and the row's note."""
+        parts = [self.source_line()]
         if self.note:
             parts.append(self.note)
         if self.alternatives:
@@ -185,6 +208,7 @@ def _to_published(row: pd.Series) -> Published:
         source_date=row["source_date"],
         note=row["note"],
         origin=row["origin"],
+        publisher=_text(row.get("publisher", "")),
     )
 
 
@@ -288,7 +312,8 @@ def sources_table(pubs: Iterable[Published | None], labels: Iterable[str]) -> pd
     -------
     DataFrame
         Columns ``indicateur, annee, valeur, retenu, source, date_source, note``; ``retenu`` is "oui" for the
-        figure cited and "non" for its alternatives.
+        figure cited and "non" for its alternatives; ``source`` is :meth:`Published.source_line` (the official
+        publisher and document first).
     """
     out = []
     for pub, label in zip(pubs, labels, strict=True):
@@ -312,7 +337,7 @@ def sources_table(pubs: Iterable[Published | None], labels: Iterable[str]) -> pd
                     "annee": p.year,
                     "valeur": p.value,
                     "retenu": "oui" if i == 0 else "non",
-                    "source": p.source_title,
+                    "source": p.source_line(),
                     "date_source": p.source_date,
                     "note": p.note,
                 }
@@ -332,15 +357,16 @@ def add_fact(
     edition: str,
     kind: str = "number",
     decimals: int = 0,
-    sentence: str | None = None,
-    missing: str | None = None,
     extra_note: str | None = None,
     display: bool = False,
+    details: dict | None = None,
+    sentence: str | None = None,
+    missing: str | None = None,
 ) -> str:
     """Record a published figure (or its absence) as a fact.
 
-    ``{qualifier}`` in ``sentence`` is replaced by the figure's qualifier ("plus de ", "environ " or nothing),
-    so that a bound is never printed as an exact count.
+    The fact's details carry ``qualifier`` ("plus de", "près de", "environ" or ""), so that the template never
+    prints a bound as an exact count, and ``source_year`` (the year recorded in the series).
 
     Parameters
     ----------
@@ -352,7 +378,7 @@ def add_fact(
         The figure; None records a missing fact.
     year : int
         Reference year of the fact (the year asked).
-    unit, edition, kind, decimals, sentence, missing :
+    unit, edition, kind, decimals :
         As :meth:`Facts.add`; ``source_id`` is always :data:`NATIONAL_SOURCE_ID`.
     extra_note : str, optional
         Text appended to the note (a definition, a scope).
@@ -360,14 +386,19 @@ def add_fact(
         Also record ``<key>_affiche`` (kind text): the formatted figure preceded by its qualifier ("plus de
         100 000"), for places that show a number alone (the key-figures band), where a bare "100 000" would
         misstate a bound.
+    details : dict, optional
+        Further details of the fact (see :meth:`Facts.add`).
+    sentence, missing : str, optional
+        Sentence templates of the thematic modules not yet moved to publication templates (``{qualifier}`` is
+        replaced by the qualifier); the annual letter's modules pass none.
 
     Returns
     -------
     str
         The formatted text.
     """
-    qualifier = (pub.qualifier + " ") if pub is not None and pub.qualifier else ""
     if sentence is not None:
+        qualifier = (pub.qualifier + " ") if pub is not None and pub.qualifier else ""
         if sentence.startswith("{qualifier}") and qualifier:
             qualifier = qualifier[0].upper() + qualifier[1:]
         sentence = sentence.replace("{qualifier}", qualifier)
@@ -387,9 +418,16 @@ def add_fact(
         kind=kind,
         decimals=decimals,
         ref_year=year,
+        note=note,
         sentence=sentence,
         missing=missing,
-        note=note,
+        details={
+            "qualifier": "" if pub is None else pub.qualifier,
+            "publisher": "" if pub is None else pub.publisher,
+            "source_line": "" if pub is None else pub.source_line(),
+            "relayed_by": (pub.relayed_by or "") if pub is not None else "",
+            **(details or {}),
+        },
     )
     if display:
         facts.add(

@@ -535,20 +535,34 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
     out["rate_origin"] = np.where(
         out["rate_published"].notna(), "publié", np.where(out["rate_computed"].notna(), "calculé", None)
     )
+    # A change on the year only within one study: each SSMSI annual study revises the previous year, so two
+    # totals from two studies are not a change (the study's own published change is what a letter may cite).
     prev = out.set_index("year")["total"].reindex(out["year"] - 1).to_numpy()
-    out["previous"] = prev
+    same = [same_study(ns, int(y)) for y in out["year"]]
+    out["previous"] = np.where(same, prev, np.nan)
     out["change_rel"] = out["total"] / out["previous"] - 1
     return out
 
 
+def same_study(ns: pd.DataFrame, year: int) -> bool:
+    """True when the conjugal-violence totals of ``year`` and ``year - 1`` come from the same published study."""
+    from observatoire.indicators import published
+
+    current = published.pick(ns, CONJUGAL, year, "total")
+    previous = published.pick(ns, CONJUGAL, year - 1, "total")
+    return current is not None and previous is not None and current.source_title == previous.source_title
+
+
 def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
-    """Test of the conjugal-violence total of ``year`` against ``year - 1``, with the series' over-dispersion.
+    """Test of the conjugal-violence total of ``year`` against ``year - 1``, with the series' over-dispersion,
+    within one study.
 
     Returns
     -------
     tuple
         ``(current, previous, test)``: the two :class:`~observatoire.indicators.published.Published` totals (or
-        None) and the :class:`~observatoire.statistics.ChangeTest` (None when a year is missing). Published
+        None) and the :class:`~observatoire.statistics.ChangeTest` (None when a year is missing or the two
+        totals come from two different studies: see :func:`same_study`). Published
         totals are sometimes rounded (to the hundred or the thousand): the test then is approximate, and the
         note of the figure says so.
     """
@@ -556,7 +570,7 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
 
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
-    if current is None or previous is None:
+    if current is None or previous is None or not same_study(ns, year):
         return current, previous, None
     series = published.series(ns, CONJUGAL, "total", last=year).round()
     return current, previous, change_test(series.index.to_numpy(), series.to_numpy(), year, level=level)
@@ -620,44 +634,8 @@ class Analysis:
         return value_for(self.totals, self.year if year is None else year, column)
 
 
-def _victims_word(value: float | None) -> str:
-    """French agreement: below 2, "victime" stays singular (1,4 victime pour 1 000 habitants)."""
-    return "victime" if value is not None and abs(value) < 2 else "victimes"
-
-
-def _fdr_clause(n_up: int | None, n_down: int | None) -> str:
-    """Clause on the changes that survive the Benjamini-Hochberg correction."""
-    from observatoire.formatting import format_number
-
-    head = "après correction pour tests multiples (Benjamini-Hochberg), "
-    if not n_up and not n_down:
-        return head + "aucune hausse ni baisse ne reste significative"
-    parts = []
-    if n_up:
-        parts.append(f"{format_number(n_up)} {_plural(n_up, 'hausse')}")
-    if n_down:
-        parts.append(f"{format_number(n_down)} {_plural(n_down, 'baisse')}")
-    verb = "restent" if (n_up or 0) + (n_down or 0) > 1 else "reste"
-    return head + " et ".join(parts) + f" {verb} significative" + ("s" if verb == "restent" else "")
-
-
-def _plural(n: int | None, word: str) -> str:
-    """French plural of a regular noun: 0 and 1 take the singular."""
-    return word + ("s" if n is not None and n > 1 else "")
-
-
-def _trend_clause(result, subject: str) -> tuple[float | None, str]:
-    """(annual change or None, French sentence) for a trend result."""
-    from observatoire.indicators.wording import trend_sentence, trend_unavailable
-
-    sentence = trend_sentence(result, subject)
-    if sentence is None:
-        return None, trend_unavailable(result)
-    return result.annual_change, sentence
-
-
 def add_facts(
-    facts, prefix: str, analysis: Analysis, *, source_id: str, edition: str, pop_edition: str, what: str
+    facts, prefix: str, analysis: Analysis, *, source_id: str, edition: str, pop_edition: str
 ) -> None:
     """Declare the facts of one analysed indicator (the same keys every year; missing values as None).
 
@@ -671,12 +649,9 @@ def add_facts(
         The SSMSI source and its edition.
     pop_edition : str
         Edition of the INSEE population file used as denominator.
-    what : str
-        French plural noun phrase for the victims, e.g. "victimes de coups et blessures volontaires
-        intrafamiliaux".
     """
-    from observatoire.formatting import format_number
-    from observatoire.indicators.wording import change_sentence
+    from observatoire.indicators import registry
+    from observatoire.indicators.wording import change_details, trend_details
 
     a = analysis
     y = a.year
@@ -694,15 +669,14 @@ def add_facts(
     facts.add(
         f"{prefix}_edition", edition, kind="text", unit="", **base, note="édition de la base SSMSI utilisée"
     )
-    count = a.value("count")
+    entry = registry.by_ssmsi_name(a.indicator)
     facts.add(
         f"{prefix}_total",
-        count,
+        a.value("count"),
         unit="victimes",
         **base,
-        sentence=f"En {{year}}, les services de police et de gendarmerie ont enregistré {{value}} {what}.",
-        missing=f"Le nombre de {what} enregistrées en {{year}} n'est pas disponible dans l'édition "
-        f"{edition} de la base.",
+        label=entry.label,
+        details=entry.details(),
         note="total France de la base départementale (somme des départements, faits non localisés compris "
         "quand l'édition en a)",
     )
@@ -713,39 +687,25 @@ def add_facts(
         decimals=1,
         unit="pour 1\u202f000 habitants",
         **base,
-        sentence=f"Cela représente {{value}} {_victims_word(a.national_rate)} pour 1\u202f000 habitants.",
-        missing="Le taux pour 1\u202f000 habitants n'est pas calculable pour {year} (population non disponible).",
         note=f"dénominateur : {denominator}",
     )
-    ssmsi_rate = a.value("ssmsi_rate")
     facts.add(
         f"{prefix}_taux_ssmsi",
-        ssmsi_rate,
+        a.value("ssmsi_rate"),
         kind="rate",
         decimals=1,
         unit="pour 1\u202f000 habitants",
         **base,
-        sentence="Le taux calculé avec la population de référence du SSMSI est de {value} pour 1\u202f000 "
-        "habitants.",
-        missing="Le taux publié par le SSMSI n'est pas disponible pour {year}.",
         note="population de la base SSMSI (insee_pop) ; pour 2023 et 2024, population du recensement 2022",
     )
-    prev = a.value("count", y - 1)
-    change = None if a.change is None else a.change.change
-    if a.change is not None:
-        sentence = change_sentence(a.change, prev, y - 1, "victimes")
-    else:
-        sentence = "Par rapport à l'année précédente, le nombre évolue de {value}."
     facts.add(
         f"{prefix}_evol",
-        change,
+        None if a.change is None else a.change.change,
         kind="change",
         decimals=1,
         unit="évolution sur un an",
         **base,
-        sentence=sentence,
-        missing=f"L'évolution par rapport à {y - 1} n'est pas calculable (une des deux années manque dans "
-        f"l'édition {edition}).",
+        details=change_details(a.change, a.value("count", y - 1), y - 1),
     )
     add_significance_fact(
         facts,
@@ -755,21 +715,19 @@ def add_facts(
         note="test de quasi-Poisson (dispersion de la série) ou test exact de Poisson sans surdispersion, "
         "seuil de 5\u202f%",
     )
-    annual, clause = _trend_clause(a.trend, "le taux de victimes pour 1\u202f000 habitants")
     first = None if a.trend is None else a.trend.first_year
     facts.add(
         f"{prefix}_tendance",
-        annual,
+        a.trend.annual_change if a.trend is not None and a.trend.estimable else None,
         kind="change",
         decimals=1,
         unit="évolution annuelle moyenne",
         **base,
-        sentence=clause.replace("{", "(").replace("}", ")"),
-        missing=clause.replace("{", "(").replace("}", ")"),
         note=None
         if first is None
         else f"modèle log-linéaire {first}-{y} sur le nombre de victimes avec la "
         f"population en exposition ; quasi-Poisson si la dispersion de Pearson dépasse 1",
+        details=trend_details(a.trend),
     )
     add_significance_fact(facts, f"{prefix}_tendance_signif", a.trend, **base)
     s = a.summary
@@ -810,79 +768,36 @@ def add_facts(
         decimals=1,
         unit="rapport",
         **base,
-        sentence="Le taux du département le plus exposé vaut {value} fois celui du département le moins "
-        "exposé.",
-        missing="L'écart entre départements n'est pas calculable pour {year}.",
         note="rapport du taux le plus élevé au taux le plus faible",
     )
-    facts.add(
-        f"{prefix}_dep_n_dessus",
-        s["n_above"],
-        unit="départements",
-        **base,
-        sentence=f"{{value}} {_plural(s['n_above'], 'département')} "
-        f"{'ont' if (s['n_above'] or 0) > 1 else 'a'} un taux significativement supérieur au taux national "
-        "(au-delà des limites à 95\u202f% élargies de la variabilité entre départements).",
-        missing="La comparaison des départements au taux national n'est pas disponible pour {year}.",
-    )
-    facts.add(
-        f"{prefix}_dep_n_dessous",
-        s["n_below"],
-        unit="départements",
-        **base,
-        sentence=f"{{value}} {_plural(s['n_below'], 'département')} "
-        f"{'ont' if (s['n_below'] or 0) > 1 else 'a'} un taux significativement inférieur au taux national.",
-        missing="La comparaison des départements au taux national n'est pas disponible pour {year}.",
-    )
-    n_up, n_down, n_up_fdr, n_down_fdr = s["n_up"], s["n_down"], s["n_up_fdr"], s["n_down_fdr"]
-    if n_up is not None:
-        sentence = (
-            f"Sur un an, le nombre de victimes augmente significativement dans {{value}} "
-            f"{_plural(n_up, 'département')} et diminue significativement dans {format_number(n_down)} "
-            f"(test tenant compte de la surdispersion de chaque série départementale, seuil de 5\u202f%) ; "
-            f"{_fdr_clause(n_up_fdr, n_down_fdr)}."
-        )
-    else:
-        sentence = "Sur un an, le nombre de victimes augmente significativement dans {value} départements."
+    facts.add(f"{prefix}_dep_n_dessus", s["n_above"], unit="départements", **base)
+    facts.add(f"{prefix}_dep_n_dessous", s["n_below"], unit="départements", **base)
     facts.add(
         f"{prefix}_dep_n_hausse",
-        n_up,
+        s["n_up"],
         unit="départements",
         **base,
-        sentence=sentence,
-        missing=f"Les évolutions départementales sur un an ne sont pas calculables pour {{year}} "
-        f"(année {y - 1} absente de l'édition {edition}).",
+        note="hausses significatives sur un an, test exact de Poisson au seuil de 5\u202f%",
+        details={"previous_year": y - 1, "n_up_fdr": s["n_up_fdr"], "n_down_fdr": s["n_down_fdr"]},
     )
-    facts.add(f"{prefix}_dep_n_baisse", n_down, unit="départements", **base)
-    n_small = s["n_small"]
-    if n_small == 0:
-        sentence = (
-            f"Aucun département ne compte moins de {SMALL} victimes : tous les taux reposent sur des effectifs "
-            "suffisants pour être comparés."
-        )
-    else:
-        verb = "comptent" if (n_small or 0) > 1 else "compte"
-        sentence = (
-            f"{{value}} {_plural(n_small, 'département')} {verb} moins de {SMALL} victimes : leur taux est "
-            "fragile et son intervalle de confiance large."
-        )
+    facts.add(f"{prefix}_dep_n_baisse", s["n_down"], unit="départements", **base)
     facts.add(
         f"{prefix}_dep_n_petits",
-        n_small,
+        s["n_small"],
         unit="départements",
         **base,
-        sentence=sentence,
-        missing="Le nombre de départements à faibles effectifs n'est pas disponible pour {year}.",
+        note="départements dont le nombre de victimes est inférieur au seuil rec_seuil_petits",
+        details={"threshold": SMALL},
     )
 
 
 def _rate_gap(table: pd.DataFrame, year: int) -> str:
-    """Why the rate per 1,000 women of ``year`` cannot be computed (French clause)."""
+    """Why the rate per 1,000 women of ``year`` cannot be computed: an id the template words."""
     if value_for(table, year, "female") is None:
-        return "le nombre de victimes femmes n'est pas publié"
+        return "femmes_non_publie"
     if value_for(table, year, "women_15_64") is None:
-        return "l'estimation Insee des femmes de 15 à 64 ans n'est pas disponible pour cette année"
-    return "donnée manquante"
+        return "population_non_disponible"
+    return ""
 
 
 def add_conjugal_facts(
@@ -905,34 +820,14 @@ def add_conjugal_facts(
     pop_edition : str
         Edition of the INSEE five-year-band file (denominator of computed rates).
     """
-    from observatoire.formatting import NNBSP
     from observatoire.indicators import published
-    from observatoire.indicators.wording import change_sentence
+    from observatoire.indicators.wording import change_details
 
     common = dict(year=year, edition=edition)
     total = published.pick(ns, CONJUGAL, year, "total")
-    published.add_fact(
-        facts,
-        "vc_total",
-        total,
-        display=True,
-        unit="victimes",
-        **common,
-        sentence="En {year}, {qualifier}{value} personnes ont été enregistrées par les services de police et de "
-        "gendarmerie comme victimes de violences commises par leur partenaire ou ex-partenaire.",
-        missing="Le nombre de victimes de violences conjugales enregistrées en {year} n'est pas disponible dans "
-        "les sources réunies.",
-    )
+    published.add_fact(facts, "vc_total", total, display=True, unit="victimes", **common)
     female = published.pick(ns, CONJUGAL, year, "female")
-    published.add_fact(
-        facts,
-        "vc_femmes",
-        female,
-        unit="femmes",
-        **common,
-        sentence="{qualifier}{value} d'entre elles sont des femmes.",
-        missing="Le nombre de femmes parmi ces victimes n'est pas publié pour {year}.",
-    )
+    published.add_fact(facts, "vc_femmes", female, unit="femmes", **common)
 
     share = value_for(table, year, "share")
     origin = value_for(table, year, "share_origin")
@@ -951,17 +846,11 @@ def add_conjugal_facts(
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence=f"Les femmes représentent {{value}} de ces victimes ({how}).",
-        missing="La part des femmes parmi les victimes de violences conjugales n'est pas disponible pour "
-        "{year}.",
         note=share_pub.fact_note() if share_pub is not None else how,
+        details={"origin": "" if origin is None else str(origin)},
     )
 
     current, previous, test = conjugal_change(ns, year)
-    if test is not None:
-        sentence = change_sentence(test, previous.value, year - 1, "victimes")
-    else:
-        sentence = "Par rapport à l'année précédente, le nombre évolue de {value}."
     rounded = [p for p in (current, previous) if p is not None and p.qualifier]
     facts.add(
         "vc_evol",
@@ -972,10 +861,11 @@ def add_conjugal_facts(
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence=sentence,
-        missing=f"L'évolution par rapport à {year - 1} n'est pas calculable (un des deux totaux n'est pas "
-        f"publié).",
         note="calculé sur les totaux publiés" + (" (dont un arrondi)" if rounded else ""),
+        details={
+            **change_details(test, None if previous is None else previous.value, year - 1),
+            "gap": "" if test is not None else ("annee" if current is None or previous is None else "etudes"),
+        },
     )
     add_significance_fact(
         facts, "vc_evol_signif", test, source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year
@@ -983,13 +873,6 @@ def add_conjugal_facts(
 
     rate = value_for(table, year, "rate")
     rate_origin = value_for(table, year, "rate_origin")
-    if rate_origin == "publié":
-        how = "taux publié par le SSMSI"
-    else:
-        how = (
-            f"taux calculé : victimes femmes rapportées aux femmes de 15 à 64 ans estimées par l'Insee au 1er "
-            f"janvier (édition {pop_edition})"
-        )
     facts.add(
         "vc_taux_femmes",
         rate,
@@ -999,11 +882,15 @@ def add_conjugal_facts(
         source_id=published.NATIONAL_SOURCE_ID,
         edition=edition,
         ref_year=year,
-        sentence=f"Cela représente {{value}} {_victims_word(rate)} pour 1{NNBSP}000 femmes âgées de 15 à 64 ans "
-        f"({how}).",
-        missing="Le taux pour 1\u202f000 femmes de 15 à 64 ans n'est pas disponible pour {year} : il n'est "
-        f"pas publié et ne peut être calculé ({_rate_gap(table, year)}).",
-        note=how,
+        note="taux publié par le SSMSI"
+        if rate_origin == "publié"
+        else f"taux calculé : victimes femmes rapportées aux femmes de 15 à 64 ans estimées par l'Insee au 1er "
+        f"janvier (édition {pop_edition})",
+        details={
+            "origin": "" if rate_origin is None else str(rate_origin),
+            "pop_edition": str(pop_edition),
+            "gap": _rate_gap(table, year) if rate is None else "",
+        },
     )
 
 
@@ -1060,25 +947,14 @@ def add_method_facts(
         note="effectif en dessous duquel un taux départemental est signalé comme fragile",
     )
     vintage = population_vintage(ssmsi, indicator, year)
-    if vintage is None:
-        sentence_missing = "La population de référence du SSMSI pour {year} n'est pas connue."
-    else:
-        sentence_missing = None
-    same = vintage == year
     facts.add(
         "if_millesime_pop",
         None if vintage is None else str(vintage),
         kind="text",
         unit="",
         **base,
-        sentence=(
-            "Pour {year}, le SSMSI rapporte les victimes à la population légale millésimée de l'année."
-            if same
-            else "Pour {year}, le SSMSI rapporte les victimes à la population légale "
-            "de {value} (recensement), faute de population plus récente dans sa base."
-        ),
-        missing=sentence_missing or "",
         note="millésime de population (insee_pop_millesime) le plus fréquent dans la base pour l'année",
+        details={"same_year": vintage == year},
     )
     for key, sid in (("pop_edition_gca", "insee_pop_gca"), ("pop_edition_aq", "insee_pop_aq")):
         entry = catalogue.get(sid)

@@ -3,8 +3,8 @@
 Producers revise the past with every edition (SSMSI's edition 2024 changed all its 2016-2023 counts). A letter
 never splices two editions into one series; it uses one, and says how the figures already published on the
 previous edition moved. :func:`previous_source` finds, in the catalogue, the edition the previous letter stood on;
-:func:`revision_table` compares the national counts year by year; :func:`add_revision_facts` writes the sentence
-the letter's "Révisions" note prints.
+:func:`revision_table` compares the national counts year by year; :func:`add_revision_facts` records what
+the letter's "Révisions" box words (how many values, the span and size of the revisions per indicator).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 import pandas as pd
 
 from observatoire import catalogue
-from observatoire.formatting import format_change, format_number
 from observatoire.indicators.recorded import VICTIM, national_totals
 
 _YEAR_EDITION = re.compile(r"^\d{4}$")
@@ -102,34 +101,48 @@ def revision_table(
     return pd.DataFrame(rows, columns=columns)
 
 
-def summary_sentence(table: pd.DataFrame, source_label: str) -> str | None:
-    """One sober French sentence on the revisions of ``table`` (None when no figure was revised)."""
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per indicator with revised values: how many years, the span, and the largest revision.
+
+    Returns
+    -------
+    DataFrame
+        ``indicateur, n_annees, premiere_annee, derniere_annee, annee_max, valeur_precedente, valeur,
+        revision_rel, revision_rel_min, revision_rel_max, edition_precedente, edition``; empty when nothing was
+        revised.
+    """
     revised = table[table["revision"] != 0]
-    if revised.empty:
-        return None
-    parts = []
+    rows = []
     for label, group in revised.groupby("indicateur", sort=False):
         worst = group.loc[group["revision_rel"].abs().idxmax()]
-        parts.append(
-            f"« {label} » : {len(group)} année(s) révisée(s), écart le plus fort en {int(worst['annee'])} "
-            f"({format_number(worst['valeur_precedente'])} dans l'édition {worst['edition_precedente']}, "
-            f"{format_number(worst['valeur'])} dans l'édition {worst['edition']}, "
-            f"soit {format_change(worst['revision_rel'])})"
+        rows.append(
+            {
+                "indicateur": label,
+                "n_annees": int(len(group)),
+                "premiere_annee": int(group["annee"].min()),
+                "derniere_annee": int(group["annee"].max()),
+                "annee_max": int(worst["annee"]),
+                "valeur_precedente": float(worst["valeur_precedente"]),
+                "valeur": float(worst["valeur"]),
+                "revision_rel": float(worst["revision_rel"]),
+                "revision_rel_min": float(group["revision_rel"].min()),
+                "revision_rel_max": float(group["revision_rel"].max()),
+                "edition_precedente": str(worst["edition_precedente"]),
+                "edition": str(worst["edition"]),
+            }
         )
-    first, last = int(revised["annee"].min()), int(revised["annee"].max())
-    years = f"de {first}" if first == last else f"de {first} à {last}"
-    return (
-        f"Les chiffres {years} déjà publiés sur l'édition {revised['edition_precedente'].iloc[0]} "
-        f"de la {source_label} ont été révisés par l'édition {revised['edition'].iloc[0]} : "
-        + " ; ".join(parts)
-        + ". Cette lettre utilise la seule édition la plus récente, sans raccorder les deux."
-    )
+    return pd.DataFrame(rows)
 
 
 def add_revision_facts(
-    facts, table: pd.DataFrame | None, *, source_id: str, edition: str, source_label: str
+    facts, table: pd.DataFrame | None, *, source_id: str, edition: str, labels: dict
 ) -> None:
-    """Declare ``rev_n_revisees`` (how many published values changed) and its sentence ``rev_n_revisees_phrase``.
+    """Declare the revision facts of the letter's box: how many values changed, and per indicator its span.
+
+    Keys: ``rev_n_revisees`` (details ``edition_precedente``, ``premiere_annee``, ``derniere_annee``,
+    ``comparable``: False when the catalogue has no earlier edition), and for each indicator of ``labels``
+    (fact prefix -> indicator label in ``table``) ``<prefix>_n_annees`` with details ``annee_max``,
+    ``valeur_precedente``, ``valeur``, ``revision_rel``, ``revision_rel_min``, ``revision_rel_max``.
 
     Parameters
     ----------
@@ -139,33 +152,48 @@ def add_revision_facts(
         From :func:`revision_table`; None when the catalogue has no earlier edition to compare with.
     source_id, edition : str
         The edition the letter uses.
-    source_label : str
-        French name of the base, for the sentence.
+    labels : dict
+        Fact prefix -> indicator label as in ``table``.
     """
-    if table is None:
+    base = dict(source_id=source_id, edition=edition, unit="valeurs")
+    if table is None or table.empty:
+        facts.add("rev_n_revisees", None, **base, details={"comparable": False, "edition_precedente": ""})
+        rows = pd.DataFrame(columns=["indicateur"])
+    else:
+        revised = table[table["revision"] != 0]
         facts.add(
             "rev_n_revisees",
-            None,
-            unit="valeurs",
+            int(len(revised)),
+            **base,
+            details={
+                "comparable": True,
+                "edition_precedente": str(table["edition_precedente"].iloc[0]),
+                "premiere_annee": None if revised.empty else int(revised["annee"].min()),
+                "derniere_annee": None if revised.empty else int(revised["annee"].max()),
+            },
+        )
+        rows = summary(table)
+    for prefix, label in labels.items():
+        row = rows.loc[rows["indicateur"] == label]
+        record = row.iloc[0].to_dict() if not row.empty else {}
+        facts.add(
+            f"{prefix}_n_annees",
+            record.get("n_annees"),
+            unit="années",
             source_id=source_id,
             edition=edition,
-            label="Révisions",
-            sentence="{value}",
-            missing=(
-                f"L'édition précédente de la {source_label} n'est pas dans le catalogue des sources : "
-                "les révisions des chiffres déjà publiés ne peuvent pas être mesurées pour cette lettre."
-            ),
+            label=label,
+            details={
+                k: record.get(k)
+                for k in (
+                    "annee_max",
+                    "valeur_precedente",
+                    "valeur",
+                    "revision_rel",
+                    "revision_rel_min",
+                    "revision_rel_max",
+                    "premiere_annee",
+                    "derniere_annee",
+                )
+            },
         )
-        return
-    revised = int((table["revision"] != 0).sum())
-    sentence = summary_sentence(table, source_label) or (
-        f"Les chiffres déjà publiés sur l'édition précédente de la {source_label} sont inchangés."
-    )
-    facts.add(
-        "rev_n_revisees",
-        revised,
-        unit="valeurs",
-        source_id=source_id,
-        edition=edition,
-        sentence=sentence.replace("{", "{{").replace("}", "}}"),
-    )

@@ -37,7 +37,7 @@ SHARES = (
 #: Published counts compared with the base total: (series id, sex, French label).
 PUBLISHED_COUNTS = (
     (TOTAL, None, "Victimes de violences sexuelles, total national publié (SSMSI)"),
-    (TOTAL_MIPROF, None, "Victimes de violences sexuelles, chiffre de la Lettre de l'Observatoire"),
+    (TOTAL_MIPROF, None, "Victimes de violences sexuelles, décompte de l'Observatoire (MIPROF)"),
     (RAPES, None, "dont victimes de viols ou tentatives de viol"),
     (OUTSIDE_FAMILY, None, "Victimes de violences sexuelles hors cadre familial"),
     (WITHIN_COUPLE, None, "Victimes de violences sexuelles au sein du couple"),

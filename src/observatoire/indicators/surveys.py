@@ -207,6 +207,22 @@ def classify(indicator: str) -> SurveyIndicator | None:
     return None
 
 
+#: Units of the survey rows as the series records them -> the unit readers see, and how a template words them.
+UNITS_FR = {"percent": "%", "one victim in N files a complaint": "une victime sur N porte plainte"}
+
+
+def unit_fr(unit: str) -> str:
+    """The French unit of a survey row: ``%``, "une victime sur N porte plainte", or "personnes"/"femmes" for counts."""
+    if unit in UNITS_FR:
+        return UNITS_FR[unit]
+    text = str(unit or "")
+    if text.startswith("women"):
+        return "femmes"
+    if text.startswith(("persons", "people", "victims")):
+        return "personnes"
+    return text
+
+
 def _ages(indicator: str, unit: str, survey: str) -> str:
     for text in (unit, indicator):
         found = _AGES.search(text or "")
@@ -259,6 +275,7 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 "year": int(r["year"]),
                 "value": float(r["value"]),
                 "unit": r["unit"],
+                "unite": unit_fr(r["unit"]),
                 "ages": _ages(r["indicator"], r["unit"], info.survey),
                 "periode": _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
                 "source": r["source_title"],
@@ -276,6 +293,7 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
         "year",
         "value",
         "unit",
+        "unite",
         "ages",
         "periode",
         "source",
@@ -322,12 +340,12 @@ def estimate(
         & (table["year"] == int(year))
         & (table["enquete"].isin(surveys))
     ]
-    if measure == MEASURE_COMPLAINT:
-        sel = sel.loc[sel["unit"] == "percent"]
     if sel.empty:
         return None
-    sel = sel.assign(_vrs=(sel["enquete"] != "VRS").astype(int)).sort_values("_vrs", kind="stable")
-    return sel.drop(columns="_vrs").iloc[0].to_dict()
+    # the VRS (the current survey) first, then a percentage before a "one victim in N" of the same year
+    sel = sel.assign(_vrs=(sel["enquete"] != "VRS").astype(int), _pct=(sel["unit"] != "percent").astype(int))
+    sel = sel.sort_values(["_vrs", "_pct"], kind="stable")
+    return sel.drop(columns=["_vrs", "_pct"]).iloc[0].to_dict()
 
 
 def latest_estimate(
@@ -350,10 +368,9 @@ def latest_estimate(
         & (table["year"] <= int(year))
         & (table["enquete"].isin(surveys))
     ]
-    if measure == MEASURE_COMPLAINT:
-        sel = sel.loc[sel["unit"] == "percent"]
     if sel.empty:
         return None
+    # the newest estimate whatever its unit (a newer "one victim in N" is not skipped for an older percentage)
     last = int(sel["year"].max())
     return estimate(table, theme, measure, sex, last, surveys)
 
@@ -386,78 +403,43 @@ def break_between(table: pd.DataFrame) -> tuple[int | None, int | None]:
     return (int(cvs.max()) if not cvs.empty else None, int(vrs.min()) if not vrs.empty else None)
 
 
-def _describe(row: dict) -> str:
-    """French description of where an estimate comes from: survey, period, ages."""
-    survey = SURVEY_NAMES.get(row["enquete"], row["enquete"])
-    period = row["periode"]
-    when = f"année {period}" if period.isdigit() else period
-    if row["ages"] == "non précisé":
-        return f"{survey}, {when}"
-    return f"{survey}, {when}, personnes âgées de {row['ages']}"
+def _origin(row: dict | None) -> dict:
+    """Where an estimate comes from, as the template needs it: what it counts (``definition``, the source's
+    label), survey id and name, period, age range, year."""
+    if row is None:
+        return {
+            "survey": "",
+            "survey_name": "",
+            "period": "",
+            "ages": "",
+            "estimate_year": None,
+            "definition": "",
+            "one_in_n": False,
+        }
+    return {
+        "definition": str(row["libelle"]),
+        "one_in_n": row["unit"] == "one victim in N files a complaint",
+        "survey": str(row["enquete"]),
+        "survey_name": SURVEY_NAMES.get(row["enquete"], row["enquete"]),
+        "period": str(row["periode"]),
+        "ages": "" if row["ages"] == "non précisé" else str(row["ages"]),
+        "estimate_year": int(row["year"]),
+    }
 
 
+def _kind(kind: str, row: dict | None) -> str:
+    """A "one victim in N" complaint figure is a number N, not a percentage."""
+    return "number" if row is not None and row["unit"] != "percent" and kind == "percent" else kind
+
+
+#: key, theme, measure, sex, kind, unit of the facts of section 4.
 _FACTS = (
-    # key, theme, measure, sex, kind, unit, sentence (value present), what (for missing)
-    (
-        "enq_vc_femmes",
-        THEME_CONJUGAL,
-        MEASURE_VICTIMS,
-        "Femmes",
-        "number",
-        "femmes",
-        "{value} femmes se déclarent victimes de violences de la part d'un conjoint ou ex-conjoint",
-        "le nombre de femmes se déclarant victimes de violences conjugales",
-    ),
-    (
-        "enq_vc_ensemble",
-        THEME_CONJUGAL,
-        MEASURE_VICTIMS,
-        "Ensemble",
-        "number",
-        "personnes",
-        "{value} personnes se déclarent victimes de violences de la part d'un conjoint ou ex-conjoint",
-        "le nombre de personnes se déclarant victimes de violences conjugales",
-    ),
-    (
-        "enq_vs_femmes",
-        THEME_SEXUAL,
-        MEASURE_VICTIMS,
-        "Femmes",
-        "number",
-        "femmes",
-        "{value} femmes se déclarent victimes de violences sexuelles",
-        "le nombre de femmes se déclarant victimes de violences sexuelles",
-    ),
-    (
-        "enq_vs_ensemble",
-        THEME_SEXUAL,
-        MEASURE_VICTIMS,
-        "Ensemble",
-        "number",
-        "personnes",
-        "{value} personnes se déclarent victimes de violences sexuelles",
-        "le nombre de personnes se déclarant victimes de violences sexuelles",
-    ),
-    (
-        "enq_plainte_vc",
-        THEME_CONJUGAL,
-        MEASURE_COMPLAINT,
-        "Ensemble",
-        "percent",
-        "%",
-        "{value} des victimes de violences conjugales déclarent avoir porté plainte",
-        "la part des victimes de violences conjugales ayant porté plainte",
-    ),
-    (
-        "enq_plainte_vs",
-        THEME_SEXUAL,
-        MEASURE_COMPLAINT,
-        "Ensemble",
-        "percent",
-        "%",
-        "{value} des victimes de violences sexuelles déclarent avoir porté plainte",
-        "la part des victimes de violences sexuelles ayant porté plainte",
-    ),
+    ("enq_vc_femmes", THEME_CONJUGAL, MEASURE_VICTIMS, "Femmes", "number", "femmes"),
+    ("enq_vc_ensemble", THEME_CONJUGAL, MEASURE_VICTIMS, "Ensemble", "number", "personnes"),
+    ("enq_vs_femmes", THEME_SEXUAL, MEASURE_VICTIMS, "Femmes", "number", "femmes"),
+    ("enq_vs_ensemble", THEME_SEXUAL, MEASURE_VICTIMS, "Ensemble", "number", "personnes"),
+    ("enq_plainte_vc", THEME_CONJUGAL, MEASURE_COMPLAINT, "Ensemble", "percent", "%"),
+    ("enq_plainte_vs", THEME_SEXUAL, MEASURE_COMPLAINT, "Ensemble", "percent", "%"),
 )
 
 
@@ -465,67 +447,57 @@ def add_facts(facts, table: pd.DataFrame, year: int, edition: str) -> None:
     """Declare the facts of section 4 (same keys every year).
 
     For each figure two facts: ``<key>`` is the estimate for exactly ``year`` (missing when no survey gives
-    one for that year), and ``<key>_dernier`` the most recent estimate up to ``year``, whose sentence names
-    its survey, period and age range (its ``ref_year`` is the estimate's year, not the letter's). Plus
-    ``enq_rupture`` (text: the years of the last CVS and first VRS estimates).
+    one for that year), and ``<key>_dernier`` the most recent estimate up to ``year``; both carry in their
+    details the survey, its period and age range as the source records them (``survey``, ``survey_name``,
+    ``period``, ``ages``, ``estimate_year``); the ``ref_year`` of ``_dernier`` is the estimate's year, not the
+    letter's. Plus ``enq_cvs_dernier`` / ``enq_vrs_premier`` (the years of the last CVS and first VRS
+    estimates) and the surveys' age ranges.
     """
     from observatoire.indicators.published import NATIONAL_SOURCE_ID
 
     base = dict(source_id=NATIONAL_SOURCE_ID, edition=edition)
-    for key, theme, measure, sex, kind, unit, sentence, what in _FACTS:
+    for key, theme, measure, sex, kind, unit in _FACTS:
         row = estimate(table, theme, measure, sex, year)
         note = None if row is None else f"{row['libelle']} | {row['source']} | {row['note']}"
         facts.add(
             key,
             None if row is None else row["value"],
-            kind=kind,
-            unit=unit,
+            kind=_kind(kind, row),
+            unit=unit if row is None else row["unite"],
             ref_year=year,
             **base,
-            sentence=(sentence + (f" ({_describe(row)})." if row is not None else ".")),
-            missing=f"Aucune enquête de victimation ne fournit {what} pour {{year}}.",
             note=note,
+            details=_origin(row),
         )
         last = latest_estimate(table, theme, measure, sex, year)
-        if last is not None:
-            if last["year"] != year:
-                lead = f"Aucune enquête ne fournit d'estimation pour {year} ; selon la dernière estimation disponible"
-            else:
-                lead = "Selon l'estimation de l'année"
-            last_sentence = f"{lead} ({_describe(last)}), " + sentence + "."
-            ref = int(last["year"])
-            last_note = f"{last['libelle']} | {last['source']} | {last['note']}"
-        else:
-            last_sentence, ref, last_note = sentence + ".", year, None
         facts.add(
             f"{key}_dernier",
             None if last is None else last["value"],
-            kind=kind,
-            unit=unit,
-            ref_year=ref,
+            kind=_kind(kind, last),
+            unit=unit if last is None else last["unite"],
+            ref_year=year if last is None else int(last["year"]),
             **base,
-            sentence=last_sentence,
-            missing=f"Aucune enquête de victimation publiée jusqu'en {year} ne fournit {what}.",
-            note=last_note,
+            note=None if last is None else f"{last['libelle']} | {last['source']} | {last['note']}",
+            details=_origin(last),
         )
     cvs_last, vrs_first = break_between(table)
-    if cvs_last is not None and vrs_first is not None:
-        text = f"jusqu'en {cvs_last} pour l'enquête CVS, à partir de {vrs_first} pour l'enquête VRS"
-    elif cvs_last is not None:
-        text = f"enquête CVS seulement (dernière estimation : {cvs_last})"
-    elif vrs_first is not None:
-        text = f"enquête VRS seulement (première estimation : {vrs_first})"
-    else:
-        text = None
     facts.add(
-        "enq_rupture",
-        text,
+        "enq_cvs_dernier",
+        None if cvs_last is None else str(cvs_last),
         kind="text",
         unit="",
         ref_year=year,
         **base,
-        sentence="Années des estimations : {value}.",
-        missing="Aucune estimation d'enquête n'est disponible jusqu'en {year}.",
+        note="année de la dernière estimation de l'enquête CVS",
+    )
+    facts.add(
+        "enq_vrs_premier",
+        None if vrs_first is None else str(vrs_first),
+        kind="text",
+        unit="",
+        ref_year=year,
+        **base,
+        note="année de la première estimation de l'enquête VRS",
     )
     for key, value, survey in (("enq_ages_cvs", CVS_AGES, "CVS"), ("enq_ages_vrs", VRS_AGES, "VRS")):
         facts.add(

@@ -1,114 +1,112 @@
-"""French sentences on changes and trends, worded the way a statistical bulletin words them.
+"""What a template needs to word a change or a trend: values and their metadata, no words.
 
-"Baisse de 2,7 %" (not "baisse de −2,7 %"): the verb carries the direction, the number its size; every change
-is said to be statistically significant or not, with the test or model that says so.
+Why. The letter says "Par rapport à 2023 (96 femmes tuées), le nombre évolue de −4,2 % ; cette évolution n'est pas
+statistiquement significative (test exact de Poisson, p = 0,48)". The sentence belongs to the publication's
+template (``publications/<theme>/*.qmd``); Python gives it the previous value and year, the test, its p-value and
+verdict, or the trend's period, interval and model, as the ``details`` of a fact (see
+:meth:`observatoire.facts.Facts.add`). The template maps the method's id (``poisson_exact``, ``poisson``,
+``negative_binomial`` ...) to words.
 """
 
 from __future__ import annotations
 
-from observatoire.formatting import NBSP, NNBSP, format_change, format_number, format_p_value
+import math
 
-_FAMILY_FR = {
-    "poisson": "modèle log-linéaire de Poisson",
-    "quasi_poisson": "modèle log-linéaire de quasi-Poisson, données surdispersées",
-    "negative_binomial": "modèle log-linéaire binomial négatif, données surdispersées",
-}
-_TEST_FR = {
-    "exact_poisson": "test exact de Poisson",
-    "quasi_poisson_test": "test de quasi-Poisson, dispersion estimée sur la série",
-}
+from observatoire.formatting import format_p_value
+
+__all__ = ["change_details", "trend_details", "add_significance_fact"]
 
 
-def _size(rel: float) -> str:
-    """``0.027`` and ``-0.027`` both give ``"2,7 %"``."""
-    return format_number(abs(rel) * 100, 1) + NNBSP + "%"
+def _finite(x) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
-def trend_sentence(result, what: str) -> str | None:
-    """One sentence on a :class:`~observatoire.statistics.TrendResult`, or None when it is not estimable.
+def change_details(test, previous_value: float | None, previous_year: int) -> dict:
+    """Details of a change on the year for a template.
+
+    Parameters
+    ----------
+    test : ChangeTest or None
+        From :func:`observatoire.statistics.poisson_change_test`.
+    previous_value : float or None
+        The count of the previous year (the reader is told what the change is computed from).
+    previous_year : int
+
+    Returns
+    -------
+    dict
+        ``previous, previous_year, p_value, significant, direction`` (``"hausse"``, ``"baisse"`` or ``""``),
+        ``method`` (id of the test), ``reason`` (why its significance is not assessed, else empty), ``level`` (confidence level, a fraction), ``ci_low, ci_high`` (interval of
+        the change, a fraction).
+    """
+    out = {
+        "previous": previous_value,
+        "previous_year": int(previous_year),
+        "p_value": None,
+        "significant": None,
+        "direction": "",
+        "method": "",
+        "level": None,
+        "ci_low": None,
+        "ci_high": None,
+        "reason": "",
+    }
+    if test is None:
+        return out
+    ratio = _finite(test.rate_ratio)
+    out.update(
+        p_value=_finite(test.p_value),
+        significant=bool(test.significant),
+        direction="" if ratio is None or ratio == 1 else ("hausse" if ratio > 1 else "baisse"),
+        method=str(getattr(test, "method", "exact_poisson")),
+        reason=str(getattr(test, "reason", "") or ""),
+        level=float(test.level),
+        ci_low=None if _finite(test.low) is None else float(test.low) - 1,
+        ci_high=None if _finite(test.high) is None else float(test.high) - 1,
+    )
+    return out
+
+
+def trend_details(result) -> dict:
+    """Details of a trend for a template (also when it is not estimable, so that the template can say why).
 
     Parameters
     ----------
     result : TrendResult or None
-    what : str
-        Subject of the sentence, e.g. "le nombre de femmes tuées" or "le taux de victimes".
+        From :func:`observatoire.statistics.trend`.
 
     Returns
     -------
-    str or None
-        E.g. "Entre 2016 et 2024, le nombre de femmes tuées diminue en moyenne de 2,7 % par an (IC à 95 % :
-        −5,0 % ; −0,4 %) ; cette baisse est statistiquement significative (modèle log-linéaire de Poisson)."
+    dict
+        ``first_year, last_year, n_years, ci_low, ci_high, p_value, significant, direction, method`` (the model
+        family id), ``dispersion``, ``level``, ``reason`` (why it was not estimated, as the statistics module
+        says it, else empty).
     """
-    if result is None or not result.estimable:
-        return None
-    rel = result.annual_change
-    verb = "augmente" if rel > 0 else "diminue"
-    noun = "hausse" if rel > 0 else "baisse"
-    ci = f"IC à 95{NNBSP}%{NBSP}: {format_change(result.ci_low)}{NNBSP}; {format_change(result.ci_high)}"
-    model = _FAMILY_FR.get(result.family, result.family)
-    if result.significant:
-        verdict = f"cette {noun} est statistiquement significative"
-    else:
-        verdict = "cette évolution n'est pas statistiquement significative"
-    return (
-        f"Entre {result.first_year} et {result.last_year}, {what} {verb} en moyenne de {_size(rel)} par an "
-        f"({ci}){NNBSP}; {verdict} ({model}, {format_p_value(result.p_value)})."
+    out = dict.fromkeys(
+        ("first_year", "last_year", "ci_low", "ci_high", "p_value", "significant", "dispersion", "level")
     )
-
-
-def change_clause(test) -> str:
-    """Clause on a :class:`~observatoire.statistics.ChangeTest`: significant or not, test and p-value."""
-    method = _TEST_FR.get(test.method, "test exact de Poisson")
-    if test.reason:
-        return f"sa significativité n'est pas évaluée ({test.reason})"
-    if test.significant:
-        noun = "hausse" if test.rate_ratio > 1 else "baisse"
-        return (
-            f"cette {noun} est statistiquement significative au seuil de 5{NNBSP}% ({method}, "
-            f"{format_p_value(test.p_value)})"
-        )
-    return (
-        f"cette évolution n'est pas statistiquement significative au seuil de 5{NNBSP}% ({method}, "
-        f"{format_p_value(test.p_value)})"
-    )
-
-
-def change_sentence(
-    test, previous_value: float, previous_year: int, unit_word: str, subject: str = "le nombre"
-) -> str:
-    """Sentence template (with ``{value}``, the signed change) on a change on the year.
-
-    Returns
-    -------
-    str
-        E.g. "Par rapport à 2023 (96 femmes tuées), le nombre évolue de {value} ; cette évolution n'est pas
-        statistiquement significative au seuil de 5 % (test exact de Poisson, p = 0,48)."
-    """
-    return (
-        f"Par rapport à {previous_year} ({format_number(previous_value)} {unit_word}), {subject} évolue de "
-        f"{{value}}{NNBSP}; {change_clause(test)}."
-    )
-
-
-def trend_unavailable(result, scope: str = "") -> str:
-    """Sentence saying why a trend is not estimated (``scope``: e.g. " à champ constant").
-
-    Returns
-    -------
-    str
-        E.g. "La tendance n'est pas estimée : il faut au moins trois années à champ constant, la période
-        2016-2017 n'en compte que deux."
-    """
+    out.update(n_years=0, direction="", method="", reason="")
     if result is None:
-        return "La tendance n'est pas estimée."
-    if result.n_years < 3:
-        words = {0: "aucune", 1: "une", 2: "deux"}
-        span = f"la période {result.first_year}-{result.last_year}" if result.n_years >= 2 else "la période"
-        return (
-            f"La tendance n'est pas estimée : il faut au moins trois années{scope}, {span} n'en compte que "
-            f"{words.get(result.n_years, str(result.n_years))}."
+        return out
+    estimable = result.estimable
+    out.update(
+        first_year=None if result.first_year is None else int(result.first_year),
+        last_year=None if result.last_year is None else int(result.last_year),
+        n_years=int(result.n_years),
+        dispersion=_finite(result.dispersion),
+        level=float(result.level),
+        reason="" if estimable else str(result.reason or ""),
+    )
+    if estimable:
+        out.update(
+            ci_low=_finite(result.ci_low),
+            ci_high=_finite(result.ci_high),
+            p_value=_finite(result.p_value),
+            significant=bool(result.significant),
+            direction="hausse" if result.annual_change > 0 else "baisse",
+            method=str(result.family),
         )
-    return f"La tendance n'est pas estimée ({result.reason or 'estimation impossible'})."
+    return out
 
 
 def add_significance_fact(facts, key: str, test, **provenance) -> None:

@@ -1,0 +1,101 @@
+"""Every annual letter, every buildable year, read as a proofreader reads it.
+
+The templates of ``publications/annual/`` are rendered with the real facts of each year 2017-2024 (the annual
+notebooks are run for each year, their facts cached by input digest under ``build/_facts``: the first run takes
+minutes, later runs seconds) and the result must have no unfilled placeholder, no "(s)" plural, no sentence twice,
+no English word and no breakable space where French typography wants a narrow no-break space. The typed-statistic
+rule on the template sources is tests/test_publication_prose.py.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from observatoire import prose, themes
+from observatoire.formatting import NNBSP
+
+ANNUAL_YEARS = themes.get_theme("annual").years
+
+
+@pytest.fixture(scope="session")
+def annual_letters(raw_data):
+    started = time.perf_counter()
+    letters = {year: prose.render_edition("annual", year) for year in ANNUAL_YEARS}
+    print(
+        f"\nannual letters {ANNUAL_YEARS[0]}-{ANNUAL_YEARS[-1]} rendered in {time.perf_counter() - started:.1f} s"
+    )
+    return letters
+
+
+def test_every_buildable_year_is_covered():
+    assert list(ANNUAL_YEARS) == list(range(2017, 2025))
+
+
+@pytest.mark.parametrize("year", ANNUAL_YEARS)
+def test_annual_letter_reads_as_french(annual_letters, year):
+    found = prose.problems(annual_letters[year])
+    assert not found, "\n".join(found)
+
+
+def test_the_letter_says_what_the_facts_say(annual_letters):
+    letter = annual_letters[2024].letter
+    flat = re.sub(r"[ \t]*\n[ \t]*", " ", letter)  # line breaks of the source: spaces (no-break spaces kept)
+    assert "En 2024, 107 femmes ont été tuées" in letter
+    # the key point over the CBV count is the CBV indicator, not the broader 2025 one
+    assert "**Coups et blessures volontaires intrafamiliaux** (toutes" in letter
+    assert "Violences physiques intrafamiliales enregistrées" not in letter
+    # the survey figure says what it counts, with its survey, year and population
+    assert (
+        f"année 2023, personnes âgées de 18 ans ou plus, on compte 277{NNBSP}000 femmes victimes de viols, "
+        "tentatives de viol ou agressions sexuelles"
+    ) in flat
+    # the newest complaint figure, in its own unit
+    assert "une victime de violences conjugales sur 6 déclare avoir porté plainte" in flat
+    # official publisher first; a press site only as the relay
+    assert "Ministère de l'Intérieur, Délégation aux victimes (DAV), Étude nationale" in letter
+    assert "; chiffre officiel relayé par cnews.fr" in letter
+    # no change chained across two SSMSI studies
+    assert "Aucune évolution sur un an n'est calculée ici" in flat
+    # revisions said as a revision of the whole series, not explained away
+    assert "La révision porte sur toute la série" in letter and "tardivement" not in letter
+
+
+# The checks themselves: each catches what it is meant to catch. -----------------------------------------------
+
+
+def _one(text: str) -> list[str]:
+    return prose.problems(prose.Rendered("x", 2024, text, {"index.qmd": text}))
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("Il reste [[ f.x ]] à remplir.", "unfilled placeholder"),
+        ("Valeur : {{< var inconnue >}}.", "unfilled placeholder"),
+        ("Huit année(s) révisée(s).", "'(s)' plural"),
+        ("Une victime sur sept files a complaint.", "English word"),
+        ("Part : 12\u202f% des victimes.", "breakable space before punctuation"),
+        ("Soit 12 % des victimes.", "breakable space before punctuation"),
+        ("Il y a 122 610 victimes.", "breakable space inside a number"),
+        (
+            "Cette phrase assez longue pour compter revient deux fois dans la lettre. Autre chose.\n\n"
+            "Cette phrase assez longue pour compter revient deux fois dans la lettre.",
+            "sentence repeated 2 times",
+        ),
+    ],
+)
+def test_check_catches(text, rule):
+    found = _one(text)
+    assert any(rule in p for p in found), found
+
+
+def test_check_lets_clean_french_through():
+    text = (
+        f"En 2024, 122{NNBSP}610 victimes{NNBSP}; soit 12{NNBSP}% («{NNBSP}part{NNBSP}»).\n\n"
+        '![Figure](figures/a.svg){#fig-a fig-alt="Courbe en hausse."}\n\n'
+        "Voir [le site](https://example.org/the-page?a=1&b=2).\n"
+    )
+    assert _one(text) == []
