@@ -32,7 +32,6 @@ def test_add_returns_french_text_and_records_everything():
         "key": "victimes",
         "value": 122610,
         "text": "122\u202f610",
-        "phrase": None,
         "label": None,
         "unit": "victimes",
         "kind": "number",
@@ -63,55 +62,16 @@ def test_missing_value_is_recorded_as_missing(missing):
     assert record["value"] is None and record["available"] is False and record["text"] == NOT_AVAILABLE
 
 
-def test_sentences_and_missing_sentences():
+def test_a_fact_carries_no_words():
+    """The sentences are the publication's: a fact has values and metadata only."""
     facts = _facts()
-    facts.add(
-        "hausse",
-        0.052,
-        unit="%",
-        kind="change",
-        decimals=1,
-        ref_year=2023,
-        **COMMON,
-        sentence="En {year}, le nombre de victimes a évolué de {value}.",
-        missing="L'évolution {year} n'est pas encore publiée.",
-    )
-    facts.add(
-        "absent",
-        None,
-        unit="%",
-        kind="change",
-        ref_year=2023,
-        **COMMON,
-        sentence="En {year}, le nombre de victimes a évolué de {value}.",
-        missing="L'évolution {year} n'est pas encore publiée.",
-    )
-    facts.add(
-        "absent_defaut",
-        None,
-        unit="victimes",
-        label="Féminicides",
-        **COMMON,
-        sentence="{label} : {value} en {year}.",
-    )
-    facts.add("absent_sans_label", math.nan, unit="victimes", ref_year=2022, **COMMON, sentence="{value}")
-    assert facts["hausse"]["phrase"] == "En 2023, le nombre de victimes a évolué de +5,2\u202f%."
-    assert facts["absent"]["phrase"] == "L'évolution 2023 n'est pas encore publiée."
-    assert facts["absent_defaut"]["phrase"] == "Féminicides\u00a0: donnée non disponible pour 2024."
-    assert facts["absent_sans_label"]["phrase"] == "Donnée non disponible pour 2022."
+    with pytest.raises(TypeError, match="sentence"):
+        facts.add("hausse", 0.052, unit="%", kind="change", **COMMON, sentence="Hausse de {value}.")
+    facts.add("hausse", 0.052, unit="%", kind="change", decimals=1, **COMMON, details={"previous": 100})
+    assert "phrase" not in facts["hausse"] and facts["hausse"]["previous"] == 100
 
 
-def test_templates_are_checked_even_when_not_used():
-    facts = _facts()
-    with pytest.raises(ValueError, match="template"):
-        facts.add("a", 1, unit="", **COMMON, sentence="{valeur}")
-    with pytest.raises(ValueError, match="template"):
-        facts.add("b", 1, unit="", **COMMON, sentence="{value}", missing="{annee}")
-    with pytest.raises(ValueError, match="needs a 'sentence'"):
-        facts.add("c", 1, unit="", **COMMON, missing="Non disponible.")
-
-
-@pytest.mark.parametrize("key", ["Victimes", "taux-2023", "", "é", "x_phrase"])
+@pytest.mark.parametrize("key", ["Victimes", "taux-2023", "", "é"])
 def test_bad_keys_are_refused(key):
     with pytest.raises(ValueError, match="key"):
         _facts().add(key, 1, unit="", **COMMON)
@@ -151,7 +111,7 @@ def test_wrong_value_types():
 def test_save_is_sorted_stable_and_utf8(tmp_path):
     facts = _facts()
     facts.add("zeta", 2, unit="", **COMMON)
-    facts.add("alpha", 0.1, unit="", kind="change", **COMMON, sentence="Hausse de {value}.")
+    facts.add("alpha", 0.1, unit="", kind="change", **COMMON)
     path = facts.save(tmp_path)
     assert path == tmp_path / "facts" / "01_national.json"
     text = path.read_text(encoding="utf-8")
@@ -167,7 +127,7 @@ def test_save_is_sorted_stable_and_utf8(tmp_path):
 
 def test_load_facts_merges_and_to_variables_flattens(tmp_path):
     one, two = _facts("01_national"), _facts("02_departements")
-    one.add("victimes", 122610, unit="victimes", **COMMON, sentence="{value} victimes en {year}.")
+    one.add("victimes", 122610, unit="victimes", **COMMON)
     two.add("taux_max", 15.26, unit="‰", kind="rate", decimals=1, **COMMON)
     two.add("absent", None, unit="", **COMMON)
     one.save(tmp_path)
@@ -180,13 +140,9 @@ def test_load_facts_merges_and_to_variables_flattens(tmp_path):
         "absent": NOT_AVAILABLE,
         "taux_max": "15,3",
         "victimes": "122\u202f610",
-        "victimes_phrase": "122\u202f610 victimes en 2024.",
     }
     assert all(isinstance(v, str) for v in variables.values())
-    assert to_variables(one) == {
-        "victimes": "122\u202f610",
-        "victimes_phrase": "122\u202f610 victimes en 2024.",
-    }
+    assert to_variables(one) == {"victimes": "122\u202f610"}
 
 
 def test_a_key_in_two_files_raises_input_error(tmp_path):

@@ -23,8 +23,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "observatoire"
 
 #: Modules still holding sentences, and why (each owned by another lane of the current work).
 PENDING = {
-    "indicators/sexual.py": "thematic letter violences_sexuelles (themes lane); the annual letter ignores its phrases",
-    "indicators/trafficking.py": "thematic letter traite (themes lane)",
     "statistics.py": "describe_fr, printed in the notebooks' calculation pages (stats lane)",
 }
 FRAGMENTS = (

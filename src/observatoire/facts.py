@@ -10,14 +10,13 @@ A missing value is recorded as missing (``value: null``, ``available: false``, t
 never replaced by a neighbouring year. The sentences that cite a fact are written in the publication's templates
 (:mod:`observatoire.templates`), with a branch for the missing case; a fact carries what they need as
 ``details`` (the previous value of a change, the test and its p-value, the qualifier of a published bound ...),
-never words. The older ``sentence``/``missing`` templates (giving ``<key>_phrase``) remain only for the thematic
-modules not yet moved to templates.
+never words.
 
 File format (``facts/<notebook>.json``, sorted keys, UTF-8, two-space indent, trailing newline)::
 
     {"facts": {"<key>": {"available": true, "decimals": 0, "edition": "2024", "key": "<key>",
                          "kind": "number", "label": null, "note": null, "notebook": "<notebook>",
-                         "phrase": null, "ref_year": 2023, "source_id": "ssmsi_dep_2024", "text": "122 610",
+                         "ref_year": 2023, "source_id": "ssmsi_dep_2024", "text": "122 610",
                          "unit": "victimes", "value": 122610}},
      "notebook": "<notebook>", "theme": "annual", "year": 2024}
 """
@@ -33,16 +32,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from observatoire.errors import InputError
-from observatoire.formatting import KINDS, NBSP, NOT_AVAILABLE, format_value, is_missing
+from observatoire.formatting import KINDS, NOT_AVAILABLE, format_value, is_missing
 
-__all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN", "PHRASE_SUFFIX"]
+__all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN"]
 
 #: Allowed fact keys (they become Quarto variable names).
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
-#: Suffix of the variable holding a fact's sentence.
-PHRASE_SUFFIX = "_phrase"
 _NOTEBOOK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_FIELDS = ("value", "year", "label")
 
 
 def _normalise_value(key: str, value: object, kind: str) -> int | float | str | None:
@@ -63,22 +59,11 @@ def _normalise_value(key: str, value: object, kind: str) -> int | float | str | 
     return number
 
 
-def _render(key: str, which: str, template: str, **fields: object) -> str:
-    try:
-        return template.format(**fields)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise ValueError(
-            f"fact {key!r}: {which} template {template!r} is invalid ({exc!r}); it may use only "
-            + ", ".join("{" + f + "}" for f in _FIELDS)
-        ) from None
-
-
 _RECORD_FIELDS = frozenset(
     (
         "key",
         "value",
         "text",
-        "phrase",
         "label",
         "unit",
         "kind",
@@ -172,8 +157,6 @@ class Facts:
         kind: str = "number",
         decimals: int = 0,
         ref_year: int | None = None,
-        sentence: str | None = None,
-        missing: str | None = None,
         note: str | None = None,
         label: str | None = None,
         details: Mapping[str, object] | None = None,
@@ -183,7 +166,7 @@ class Facts:
         Parameters
         ----------
         key : str
-            Variable name: ``[a-z0-9_]+``, unique in the edition, not ending in ``_phrase``.
+            Variable name: ``[a-z0-9_]+``, unique in the edition.
         value : number, str or None
             The value (a fraction for ``kind="change"``, a percentage for ``"percent"``, a str for ``"text"``).
             None, NaN and ``pd.NA`` record a missing fact (text :data:`~observatoire.formatting.NOT_AVAILABLE`).
@@ -198,17 +181,11 @@ class Facts:
         decimals : int, default 0
             Decimal places shown.
         ref_year : int, optional
-            Year the value refers to; the ``{year}`` of the templates (default: the edition's year).
-        sentence : str, optional
-            French sentence template using ``{value}``, ``{year}``, ``{label}``; gives ``<key>_phrase``.
-        missing : str, optional
-            Sentence used instead when the value is missing (requires ``sentence``); by default
-            "<label> : donnée non disponible pour <year>."
+            Year the value refers to (default: the edition's year).
         note : str, optional
             Note for the reader of the facts file (definition, caveat).
         label : str, optional
-            Short French name of the figure, used by ``{label}`` and the default missing sentence (an addition
-            to docs/API.md).
+            Short name of the figure (from the indicator registry), for tables of facts.
         details : mapping, optional
             Further values the letter's templates need to word the fact, with no words in them: the previous
             year's value and year of a change, the p-value, interval and model of a test or trend, a
@@ -229,8 +206,6 @@ class Facts:
         """
         if not isinstance(key, str) or not KEY_PATTERN.match(key):
             raise ValueError(f"fact key {key!r} must match {KEY_PATTERN.pattern}")
-        if key.endswith(PHRASE_SUFFIX):
-            raise ValueError(f"fact key {key!r} must not end in {PHRASE_SUFFIX!r} (reserved for sentences)")
         if key in self._records:
             raise ValueError(f"fact {key!r} defined twice in notebook {self.notebook!r}")
         if kind not in KINDS:
@@ -245,10 +220,6 @@ class Facts:
             raise ValueError(f"fact {key!r}: edition is required (a non-empty string)")
         if not isinstance(unit, str):
             raise ValueError(f"fact {key!r}: unit must be a string")
-        if missing is not None and sentence is None:
-            raise ValueError(
-                f"fact {key!r}: a 'missing' sentence needs a 'sentence' for when the value exists"
-            )
         if ref_year is not None:
             ref_year = int(ref_year)
 
@@ -256,28 +227,10 @@ class Facts:
         clean = _normalise_value(key, value, kind)
         available = clean is not None
         text = format_value(clean, kind, int(decimals)) if available else NOT_AVAILABLE
-        year = ref_year if ref_year is not None else self.year
-        fields = {"year": year, "label": label or ""}
-        phrase = None
-        if sentence is not None:
-            # Both templates are checked now, so a typo surfaces even in the year the data exist.
-            when_present = _render(key, "sentence", sentence, value=text, **fields)
-            when_missing = (
-                _render(key, "missing", missing, value=NOT_AVAILABLE, **fields)
-                if missing is not None
-                else (
-                    f"{label}{NBSP}: donnée non disponible pour {year}."
-                    if label
-                    else f"Donnée non disponible pour {year}."
-                )
-            )
-            phrase = when_present if available else when_missing
-
         self._records[key] = {
             "key": key,
             "value": clean,
             "text": text,
-            "phrase": phrase,
             "label": label,
             "unit": unit,
             "kind": kind,
@@ -330,16 +283,10 @@ def _read_file(path: Path) -> dict[str, dict]:
         raise InputError(path, "whole file", "a facts file is an object with a 'facts' mapping")
     records = payload["facts"]
     for key, record in records.items():
-        if not KEY_PATTERN.match(key) or key.endswith(PHRASE_SUFFIX):
-            raise InputError(
-                path,
-                f"key '{key}'",
-                f"fact keys must match {KEY_PATTERN.pattern}, not end in '{PHRASE_SUFFIX}'",
-            )
+        if not KEY_PATTERN.match(key):
+            raise InputError(path, f"key '{key}'", f"fact keys must match {KEY_PATTERN.pattern}")
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InputError(path, f"key '{key}'", "a fact record is an object with a 'text' string")
-        if record.get("phrase") is not None and not isinstance(record["phrase"], str):
-            raise InputError(path, f"key '{key}'", "'phrase' must be a string or null")
     return records
 
 
@@ -377,7 +324,7 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
 
 
 def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
-    """Flatten facts into Quarto variables: ``{key: text, key_phrase: sentence}``.
+    """Flatten facts into Quarto variables: ``{key: text}`` (what ``{{< var key >}}`` prints).
 
     Parameters
     ----------
@@ -387,15 +334,10 @@ def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        Sorted by key; every value a string. ``<key>_phrase`` exists for facts declared with a sentence.
+        Sorted by key; every value a string.
     """
     records = facts.records if isinstance(facts, Facts) else facts
     variables: dict[str, str] = {}
     for key, record in records.items():
         variables[key] = str(record["text"])
-        if record.get("phrase") is not None:
-            variables[f"{key}{PHRASE_SUFFIX}"] = str(record["phrase"])
-    clash = [k for k in records if k.endswith(PHRASE_SUFFIX)]
-    if clash:
-        raise ValueError(f"fact keys {clash} end in {PHRASE_SUFFIX!r} and would clash with sentences")
     return {k: variables[k] for k in sorted(variables)}

@@ -360,8 +360,6 @@ def add_fact(
     extra_note: str | None = None,
     display: bool = False,
     details: dict | None = None,
-    sentence: str | None = None,
-    missing: str | None = None,
 ) -> str:
     """Record a published figure (or its absence) as a fact.
 
@@ -388,20 +386,12 @@ def add_fact(
         misstate a bound.
     details : dict, optional
         Further details of the fact (see :meth:`Facts.add`).
-    sentence, missing : str, optional
-        Sentence templates of the thematic modules not yet moved to publication templates (``{qualifier}`` is
-        replaced by the qualifier); the annual letter's modules pass none.
 
     Returns
     -------
     str
         The formatted text.
     """
-    if sentence is not None:
-        qualifier = (pub.qualifier + " ") if pub is not None and pub.qualifier else ""
-        if sentence.startswith("{qualifier}") and qualifier:
-            qualifier = qualifier[0].upper() + qualifier[1:]
-        sentence = sentence.replace("{qualifier}", qualifier)
     note = (
         pub.fact_note()
         if pub is not None
@@ -419,8 +409,6 @@ def add_fact(
         decimals=decimals,
         ref_year=year,
         note=note,
-        sentence=sentence,
-        missing=missing,
         details={
             "qualifier": "" if pub is None else pub.qualifier,
             "publisher": "" if pub is None else pub.publisher,

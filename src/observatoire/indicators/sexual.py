@@ -119,10 +119,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         kind="percent",
         unit="%",
         **common,
-        sentence="Selon les publications nationales, les femmes représentent {qualifier}{value} des victimes de "
-        "violences sexuelles enregistrées en {year}.",
-        missing="La part des femmes parmi les victimes de violences sexuelles enregistrées n'est pas publiée pour "
-        "{year}.",
     )
     published.add_fact(
         facts,
@@ -131,8 +127,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         kind="percent",
         unit="%",
         **common,
-        sentence="Parmi les victimes majeures, {qualifier}{value} sont des femmes.",
-        missing="La part des femmes parmi les victimes majeures n'est pas publiée pour {year}.",
     )
     published.add_fact(
         facts,
@@ -141,10 +135,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         kind="percent",
         unit="%",
         **common,
-        sentence="Les mineurs représentent {qualifier}{value} des victimes de violences sexuelles enregistrées en "
-        "{year}.",
-        missing="La part des mineurs parmi les victimes de violences sexuelles enregistrées n'est pas publiée "
-        "pour {year}.",
     )
     published.add_fact(
         facts,
@@ -152,8 +142,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         published.pick(ns, RAPES, year, None),
         unit="victimes",
         **common,
-        sentence="{qualifier}{value} victimes de viols ou tentatives de viol ont été enregistrées en {year}.",
-        missing="Le nombre de victimes de viols ou tentatives de viol enregistrées n'est pas publié pour {year}.",
     )
     published.add_fact(
         facts,
@@ -161,8 +149,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         published.pick(ns, OUTSIDE_FAMILY, year, None),
         unit="victimes",
         **common,
-        sentence="{qualifier}{value} victimes l'ont été hors du cadre familial.",
-        missing="Le nombre de victimes de violences sexuelles hors cadre familial n'est pas publié pour {year}.",
     )
     published.add_fact(
         facts,
@@ -170,40 +156,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         published.pick(ns, TOTAL_MIPROF, year, None),
         unit="victimes",
         **common,
-        sentence="La Lettre de l'Observatoire de l'année retient {qualifier}{value} victimes, sur un champ qui "
-        "diffère de celui de la base départementale.",
-        missing="Aucun autre total national n'a été retenu pour {year}.",
-    )
-
-
-def add_revision_fact(facts, rev: dict | None, year: int, *, source_id: str, edition: str) -> None:
-    """Declare ``vs_revision``: how much an edition of the base revised a past year (text with its phrase).
-
-    Parameters
-    ----------
-    rev : dict or None
-        From :func:`observatoire.indicators.recorded.revision` (None: the other edition is not available).
-    """
-    from observatoire.formatting import format_number
-
-    text = None
-    if rev is not None and rev["older"] != rev["newer"]:
-        text = (
-            f"{format_number(rev['older'])} victimes de violences sexuelles en {rev['year']} dans l'édition "
-            f"{rev['older_edition']} de la base, {format_number(rev['newer'])} dans l'édition "
-            f"{rev['newer_edition']}"
-        )
-    facts.add(
-        "vs_revision",
-        text,
-        kind="text",
-        unit="",
-        source_id=source_id,
-        edition=edition,
-        ref_year=year,
-        sentence="Exemple de révision : {value}.",
-        missing="Aucune autre édition de la base n'est disponible pour illustrer les révisions.",
-        note="plus forte révision relative entre deux éditions de la base départementale, années communes",
     )
 
 

@@ -23,6 +23,12 @@ from typing import Any
 
 import yaml
 
+from observatoire import paths
+from observatoire.templates import render_text
+
+#: The words of a notebook page's header (link back to the letter, parameters), written by the authors.
+HEADER_TEMPLATE = paths.PUBLICATIONS / "_shared" / "notebook_header.md"
+
 #: The letter's section listing the notebooks (written by the release as _calculs.qmd).
 CALCULATIONS = ("Voir les calculs", "voir-les-calculs")
 _HEADING = re.compile(r"^(#{2,3})\s+(.+?)\s*(?:\{#([\w:.-]+)[^}]*\})?\s*$")
@@ -171,14 +177,19 @@ def notebook_page(
             "cell_type": "markdown",
             "id": "back-to-letter",
             "metadata": {},
-            "source": (
-                "::: {.notebook-back}\n"
-                f"Ce carnet calcule les chiffres de la section « [{_markdown_escape(where[0])}]"
-                f"({letter_href}#{where[1]}) » de la lettre. Il a été exécuté pour cette édition avec les "
-                "paramètres ci-dessous ; la page montre son code et ses résultats tels qu'ils ont été obtenus.\n"
-                ":::\n\n"
-                f"| paramètre | valeur |\n| --- | --- |\n{rows}\n"
-            ),
+            # the words are the publication's (publications/_shared/notebook_header.md), filled here
+            "source": render_text(
+                HEADER_TEMPLATE.read_text(encoding="utf-8"),
+                {},
+                {
+                    "lang": "fr",
+                    "section": _markdown_escape(where[0]),
+                    "href": f"{letter_href}#{where[1]}",
+                    "rows": rows,
+                },
+                name=str(HEADER_TEMPLATE),
+            ).strip()
+            + "\n",
         },
     ]
     notebook["cells"] = header + notebook["cells"]
