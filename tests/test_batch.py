@@ -88,8 +88,10 @@ def _site(folder: Path) -> dict[str, bytes]:
 
 def test_requests_expand_every_declared_theme_and_year():
     asked = batch.requests()
-    declared = [(t.id, y) for t in themes.list_themes() for y in t.years]
+    declared = [(t.id, y) for t in themes.list_themes() for y in t.years for _ in t.parameter_sets]
     assert [(r.theme, r.year) for r in asked] == declared
+    territoire = themes.get_theme("territoire")
+    assert len(territoire.parameter_sets) == 119  # 101 départements and 18 régions, each its own edition
     assert asked[0].label == f"{declared[0][0]} {declared[0][1]}" and asked[0].overrides == ()
     assert [r.theme for r in batch.requests(["traite"])] == ["traite"] * len(themes.get_theme("traite").years)
 

@@ -93,7 +93,7 @@ def test_letters_say_what_is_specific_to_their_territory(site):
         for code, r in results.items()
     }
     assert "Outre-mer" in methods["974"] and "Outre-mer" not in methods["75"]
-    assert "Rupture de 2025" in methods["2A"]
+    assert "Changement de nomenclature" in methods["2A"] and "juin 2025" in methods["2A"]
     assert "tbl-t_departements" in text["reg-53"] and "tbl-t_departements" not in text["2A"]
     assert "Parmi les 18 régions" in _flat(text["reg-53"])
     assert "Parmi les 101 départements" in _flat(text["75"])

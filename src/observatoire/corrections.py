@@ -171,6 +171,8 @@ def collect_changelog(site_dir: Path) -> list[dict[str, Any]]:
 
     entries = []
     for edition in list_editions(site_dir):
+        if not edition.get("manifest"):  # a listing row (the territorial letters of a year), not an edition
+            continue
         folder = Path(site_dir) / Path(edition["manifest"]).parent
         manifest = mf.read_manifest(folder) or {}
         rel = folder.relative_to(site_dir).as_posix()

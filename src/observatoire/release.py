@@ -232,9 +232,13 @@ def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
 
 
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
+    import tempfile
+
     from observatoire import rendering
 
-    rendering.write_site(site_dir, editions, work_dir=paths.BUILD / "site-project")
+    # A folder of its own for each render: two sites (two tests, two batches) never share their Quarto project.
+    with tempfile.TemporaryDirectory(prefix="observatoire-site-") as work:
+        rendering.write_site(site_dir, editions, work_dir=Path(work) / "site-project")
 
 
 # --------------------------------------------------------------------------------------------------------------
