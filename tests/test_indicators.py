@@ -134,7 +134,7 @@ def test_add_fact_records_missing_as_none_and_displays_the_qualifier(ns):
     published.add_fact(facts, "none", None, year=2024, unit="appels", edition="2025-11", display=True)
     rec = facts.records
     assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series"
-    assert rec["calls"]["qualifier"] == "plus de" and rec["calls"]["phrase"] is None
+    assert rec["calls"]["qualifier"] == "plus de" and "phrase" not in rec["calls"]
     assert rec["calls_affiche"]["text"] == "plus de 100\u202f000"
     assert rec["none"]["value"] is None and rec["none"]["text"] == NOT_AVAILABLE
     assert rec["none"]["qualifier"] == ""
