@@ -51,7 +51,9 @@ def test_annual_letter_published_with_manifest(annual):
     ]
     letter = (site / "index.html").read_text(encoding="utf-8")
     assert "Voir les calculs" in letter and 'href="notebooks/06_revisions.html"' in letter
-    assert "Révisions" in letter and "années révisées" in letter  # the revisions box, computed from the two editions
+    assert (
+        "Révisions" in letter and "années révisées" in letter
+    )  # the revisions box, computed from the two editions
 
 
 def test_annual_letter_is_byte_for_byte_reproducible(annual):
