@@ -105,3 +105,10 @@ def test_render_tree_renders_every_qmd_in_place_and_names_the_authors_file(tmp_p
     with pytest.raises(InputError, match=r"^index\.qmd: line 1: template value: no fact 'nope'") as excinfo:
         render_tree(staged, FACTS, META, origin=tmp_path / "publications" / "annual")
     assert excinfo.value.file == str(tmp_path / "publications" / "annual" / "index.qmd")
+
+
+def test_a_value_at_the_start_of_a_line_never_opens_a_numbered_list():
+    """Seen in the 2024 letter: "disponibles : 2 sur" then "5." on the next line became a list item."""
+    facts = {"a": {"text": "2", "available": True, "kind": "number"}, "b": {"text": "5", "available": True}}
+    text = render_text("Indicateurs : [[ f.a ]] sur\n[[ f.b ]].\n```\n1. code\n```\n", facts, META)
+    assert text.splitlines()[1] == "5\\." and "1. code" in text

@@ -234,6 +234,34 @@ _SPACE_AFTER = re.compile(r"(«)[ \u00a0]")
 _FENCE = re.compile(r"^(```|~~~)")
 
 
+# A value printed at the start of a line ("sur\n5.") would open a numbered list; authors never type one (no digit
+# is typed in a template), so a line starting with "<digits>." or "<digits>)" always comes from a value.
+_ACCIDENTAL_LIST = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
+
+
+def no_accidental_lists(text: str) -> str:
+    """Escape a number that starts a line and is followed by "." or ")", outside code blocks.
+
+    Parameters
+    ----------
+    text : str
+        Rendered Markdown.
+
+    Returns
+    -------
+    str
+    """
+    out: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        if _FENCE.match(line.lstrip()):
+            in_code = not in_code
+        elif not in_code:
+            line = _ACCIDENTAL_LIST.sub(r"\1\\\2", line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def french_typography(text: str) -> str:
     """Put a narrow no-break space before ``; : ! ? % »`` and after ``«``, outside code blocks.
 
@@ -325,6 +353,7 @@ def render_text(
         raise InputError(name, f"line {exc.lineno}", f"template syntax: {exc.message}") from None
     except (jinja2.TemplateError, AttributeError, KeyError, ValueError, TypeError) as exc:
         raise InputError(name, _template_line(exc), f"template value: {exc}") from None
+    rendered = no_accidental_lists(rendered)
     if str(meta.get("lang", "fr")) == "fr":
         rendered = french_typography(rendered)
     return rendered
