@@ -239,6 +239,19 @@ _FENCE = re.compile(r"^(```|~~~)")
 _ACCIDENTAL_LIST = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
 
 
+def _outside_code(text: str, change) -> str:
+    """Apply ``change`` to every line of Markdown that is not inside a fenced code block."""
+    out: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        if _FENCE.match(line.lstrip()):
+            in_code = not in_code
+        elif not in_code:
+            line = change(line)
+        out.append(line)
+    return "\n".join(out)
+
+
 def no_accidental_lists(text: str) -> str:
     """Escape a number that starts a line and is followed by "." or ")", outside code blocks.
 
@@ -251,15 +264,7 @@ def no_accidental_lists(text: str) -> str:
     -------
     str
     """
-    out: list[str] = []
-    in_code = False
-    for line in text.split("\n"):
-        if _FENCE.match(line.lstrip()):
-            in_code = not in_code
-        elif not in_code:
-            line = _ACCIDENTAL_LIST.sub(r"\1\\\2", line)
-        out.append(line)
-    return "\n".join(out)
+    return _outside_code(text, lambda line: _ACCIDENTAL_LIST.sub(r"\1\\\2", line))
 
 
 def french_typography(text: str) -> str:
@@ -274,16 +279,9 @@ def french_typography(text: str) -> str:
     -------
     str
     """
-    out: list[str] = []
-    in_code = False
-    for line in text.split("\n"):
-        if _FENCE.match(line.lstrip()):
-            in_code = not in_code
-        elif not in_code:
-            line = _SPACE_BEFORE.sub(NNBSP + r"\1", line)
-            line = _SPACE_AFTER.sub(r"\1" + NNBSP, line)
-        out.append(line)
-    return "\n".join(out)
+    return _outside_code(
+        text, lambda line: _SPACE_AFTER.sub(r"\1" + NNBSP, _SPACE_BEFORE.sub(NNBSP + r"\1", line))
+    )
 
 
 def typeset_tables(folder: Path) -> list[Path]:
