@@ -54,7 +54,8 @@ def test_revision_facts_and_missing_case(table):
     vs, cbv = facts.records["rev_vs_n_annees"], facts.records["rev_cbv_n_annees"]
     assert vs["value"] == 8 and vs["revision_rel"] == pytest.approx(51913 / 37742 - 1)
     assert cbv["revision_rel_min"] == pytest.approx(191679 / 212615 - 1)
-    assert "phrase" in record and record["phrase"] is None
+    # The words belong to the templates: the fact carries values only.
+    assert "phrase" not in record and "sentence" not in record
 
     none = Facts("06_revisions", "annual", 2023)
     revisions.add_revision_facts(
