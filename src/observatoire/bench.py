@@ -8,9 +8,10 @@ user typing the command would pay them:
    machine), with the time of each stage, then the same build again with nothing changed;
 2. the same letter's notebooks run by one ``papermill`` command per notebook, one after the other (execution
    only, no rendering): the ratio of wall time and of CPU time against the clean build;
-3. ``make all`` (every edition of every theme, :mod:`observatoire.batch` on a local Dask cluster) from empty,
-   then again with nothing changed;
-4. the peak memory of each run: the resident memory of the whole process tree (build, Dask workers, kernels)
+3. ``make all`` for every annual and thematic edition (:mod:`observatoire.batch` on a local Dask cluster of two
+   workers) from empty, then again with nothing changed;
+4. the 119 territorial letters of one year (``make territoires YEAR=...``), from empty and with nothing changed;
+5. the peak memory of each run: the resident memory of the whole process tree (build, Dask workers, kernels)
    sampled every 0.1 s.
 
 CPU time is that of the child and every descendant it waited for (``RUSAGE_CHILDREN``): kernels and Dask
@@ -38,6 +39,8 @@ TARGETS = {
     "cli_cpu_ratio": 2.0,
     "all": 240.0,
     "all-no-change": 5.0,
+    "territoires": 480.0,
+    "territoires-no-change": 5.0,
     "peak_mb": 1536.0,
 }
 
@@ -111,11 +114,28 @@ def _child_build(theme: str, year: int, build_dir: Path, site_dir: Path, workers
     }
 
 
-def _child_all(build_dir: Path, site_dir: Path, workers: int) -> dict:
-    """``make all`` in this (child) process; the counts of the summary."""
+def _scope_requests(scope: str):
+    """The editions of a scope: ``editions`` (every annual and thematic edition) or ``territoire:<year>``."""
+    from observatoire import batch, themes
+
+    if scope == "editions":
+        ids = [theme.id for theme in themes.list_themes() if theme.id != "territoire"]
+        return batch.requests(ids)
+    year = int(scope.split(":", 1)[1])
+    return [request for request in batch.requests(["territoire"]) if request.year == year]
+
+
+def _child_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "editions") -> dict:
+    """``make all`` (or the territorial batch of one year) in this (child) process; the counts of the summary."""
     from observatoire import batch
 
-    outcomes = batch.run_batch(workers=workers, progress=False, site_dir=site_dir, build_dir=build_dir)
+    outcomes = batch.run_batch(
+        workers=workers,
+        progress=False,
+        site_dir=site_dir,
+        build_dir=build_dir,
+        edition_requests=_scope_requests(scope),
+    )
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -137,9 +157,9 @@ def _build(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int)
     return run
 
 
-def _make_all(build_dir: Path, site_dir: Path, workers: int) -> dict:
+def _make_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "editions") -> dict:
     command = [sys.executable, "-m", "observatoire.bench", "--child-all", str(build_dir), str(site_dir)]
-    command += [str(workers)]
+    command += [str(workers), scope]
     run = _measure(command, _environment(build_dir, site_dir))
     run.update(json.loads(run.pop("last")))
     return run
@@ -249,6 +269,26 @@ def format_report(results: dict) -> str:
             )
         )
         peaks += [everything["peak_mb"], nothing["peak_mb"]]
+    if "territoires" in results:
+        letters, again_t = results["territoires"], results["territoires-no-change"]
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(letters["counts"].items()))
+        rows.append(
+            _row(
+                f"{letters['n']} territorial letters of {results['territorial_year']} from empty, wall ({counts})",
+                f"{letters['wall']:.0f} s (CPU {letters['cpu']:.0f} s)",
+                f"<= {TARGETS['territoires']:.0f} s",
+                letters["wall"] <= TARGETS["territoires"] and not letters["counts"].get("failed"),
+            )
+        )
+        rows.append(
+            _row(
+                "  the same, nothing changed, wall",
+                f"{again_t['wall']:.1f} s",
+                f"<= {TARGETS['territoires-no-change']:.0f} s",
+                again_t["wall"] <= TARGETS["territoires-no-change"],
+            )
+        )
+        peaks += [letters["peak_mb"], again_t["peak_mb"]]
     rows.append(
         _row(
             "peak memory, whole process tree",
@@ -260,13 +300,19 @@ def format_report(results: dict) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
     lines[1] = "-" * len(lines[0])
-    for failure in results.get("all", {}).get("failed", []):
-        lines.append(f"  failed: {failure}")
+    for key in ("all", "territoires"):
+        for failure in results.get(key, {}).get("failed", []):
+            lines.append(f"  failed: {failure}")
     return "\n".join(lines)
 
 
 def main(
-    theme: str = "annual", year: int = 2024, workers: int = 2, keep: bool = False, with_all: bool = True
+    theme: str = "annual",
+    year: int = 2024,
+    workers: int = 2,
+    keep: bool = False,
+    with_all: bool = True,
+    territorial_year: int | None = 2024,
 ) -> int:
     """Run every measurement and print the table (see the module docstring).
 
@@ -299,6 +345,17 @@ def main(
             print(f"  make all from empty: {results['all']['wall']:.0f} s", flush=True)
             results["all-no-change"] = _make_all(tmp / "all-build", tmp / "all-site", workers)
             print(f"  make all, nothing changed: {results['all-no-change']['wall']:.1f} s", flush=True)
+        if territorial_year:
+            scope = f"territoire:{territorial_year}"
+            results["territorial_year"] = territorial_year
+            results["territoires"] = _make_all(tmp / "t-build", tmp / "t-site", workers, scope)
+            results["territoires"]["n"] = sum(results["territoires"]["counts"].values())
+            print(f"  territorial letters from empty: {results['territoires']['wall']:.0f} s", flush=True)
+            results["territoires-no-change"] = _make_all(tmp / "t-build", tmp / "t-site", workers, scope)
+            print(
+                f"  territorial, nothing changed: {results['territoires-no-change']['wall']:.1f} s",
+                flush=True,
+            )
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -310,12 +367,18 @@ def main(
 def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m observatoire.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--child-build", nargs=5, help=argparse.SUPPRESS)
-    parser.add_argument("--child-all", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-all", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--theme", default="annual")
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary build and site folders")
     parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
+    parser.add_argument(
+        "--territorial-year",
+        type=int,
+        default=2024,
+        help="year of the 119 territorial letters timed (0: skip)",
+    )
     return parser.parse_args(argv)
 
 
@@ -326,7 +389,9 @@ if __name__ == "__main__":
         print(json.dumps(_child_build(theme, int(year), Path(build), Path(site), int(workers))))
         raise SystemExit(0)
     if args.child_all:
-        build, site, workers = args.child_all
-        print(json.dumps(_child_all(Path(build), Path(site), int(workers))))
+        build, site, workers, scope = args.child_all
+        print(json.dumps(_child_all(Path(build), Path(site), int(workers), scope)))
         raise SystemExit(0)
-    raise SystemExit(main(args.theme, args.year, args.workers, args.keep, not args.no_all))
+    raise SystemExit(
+        main(args.theme, args.year, args.workers, args.keep, not args.no_all, args.territorial_year or None)
+    )

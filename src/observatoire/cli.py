@@ -208,7 +208,13 @@ def _cmd_all(args) -> int:
 def _cmd_bench(args) -> int:
     from observatoire import bench
 
-    return bench.main(theme=args.theme, year=args.year, workers=args.workers, with_all=not args.no_all)
+    return bench.main(
+        theme=args.theme,
+        year=args.year,
+        workers=args.workers,
+        with_all=not args.no_all,
+        territorial_year=args.territorial_year or None,
+    )
 
 
 def _add_build_commands(subparsers) -> None:
@@ -302,6 +308,12 @@ def _add_build_commands(subparsers) -> None:
     bench_parser.add_argument("--year", type=int, default=2024)
     bench_parser.add_argument("--workers", type=int, default=2)
     bench_parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
+    bench_parser.add_argument(
+        "--territorial-year",
+        type=int,
+        default=2024,
+        help="year of the 119 territorial letters timed (0: skip)",
+    )
     bench_parser.set_defaults(func=_guarded(_cmd_bench))
 
 
