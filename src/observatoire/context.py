@@ -18,6 +18,7 @@ import pandas as pd
 from observatoire import datasets, paths
 from observatoire.charts import SavedFigure, apply_style, save_figure
 from observatoire.facts import Facts
+from observatoire.notebook_display import show_frames_without_unnamed_index
 from observatoire.tables import save_table
 
 __all__ = ["EditionContext", "default_output_dir"]
@@ -98,6 +99,7 @@ class EditionContext:
         self.tables: list[dict] = []
         datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
+        show_frames_without_unnamed_index()
 
     @property
     def edition_label(self) -> str:

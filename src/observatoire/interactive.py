@@ -29,8 +29,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.accessibility import VISUALLY_HIDDEN_CSS, label_empty_headers
 from observatoire.formatting import NBSP
+from observatoire.rendering.accessibility import (
+    VISUALLY_HIDDEN_CSS,
+    focusable_scroll_boxes,
+    label_empty_headers,
+)
 
 __all__ = [
     "VENDOR",
@@ -540,6 +544,7 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
         text = updated
         done["tables"].append(meta["name"])
     text = label_empty_headers(re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text))
+    text = focusable_scroll_boxes(text)  # the data tables added above scroll on a phone, like the letter's
     head = _STYLE.replace("VISUALLY_HIDDEN", VISUALLY_HIDDEN_CSS)
     tail = ""
     if done["interactive"]:

@@ -24,6 +24,7 @@ import yaml
 from observatoire.formatting import MONTHS_FR
 
 from . import quarto as q
+from .accessibility import make_accessible
 from .common import (
     FORMATS,
     HTML_NAME,
@@ -37,7 +38,7 @@ from .common import (
     RenderResult,
     timestamp_for,
 )
-from .website import ThemeLink, base_url, site_themes, website_settings
+from .website import NAVBAR_LABEL, ThemeLink, base_url, site_themes, website_settings
 
 #: Folder, inside the scratch copy of the project, where the look's files are written.
 ASSETS_DIR = "_observatoire"
@@ -266,6 +267,7 @@ def render(
             )
             logs.append(log)
             _check_written(rendered / HTML_NAME, project_dir)
+            make_accessible(rendered, NAVBAR_LABEL)
             _install_output(rendered, out_dir)
         if "pdf" in wanted:
             log, timings["pdf"] = q.run_quarto(

@@ -7,7 +7,9 @@ publishing an edition must then only refresh what lists the editions. That is th
 - ``index.html``: every edition, a Quarto listing (newest first, filterable by letter);
 - ``lettres/<theme>.html``: one letter's editions (a listing) with its PDF, notebooks and manifest;
 - ``editions.html``: the editions by year; ``methodes.html``: where each letter states its sources and methods;
-  ``donnees.html``: the data behind each edition (source files with edition and checksum, facts, manifest).
+  ``donnees.html``: the data behind each edition (source files with edition and checksum, facts, manifest);
+- ``changelog.html``: every edition and revision, territorial letters included, with the dated corrections and
+  what changed (:func:`observatoire.corrections.collect_changelog`); earlier revisions stay linked.
 
 Its output is moved into ``_site/`` entry by entry (each an atomic rename), never touching the edition folders;
 its ``search.json`` also indexes the pages of every edition, so the search box of the home page finds a word
@@ -27,10 +29,14 @@ from typing import Any
 
 import yaml
 
+from observatoire.corrections import collect_changelog
+from observatoire.formatting import NBSP
+
 from . import quarto as q
+from .accessibility import make_accessible
 from .common import SCSS_THEME, RenderError
 from .edition import ASSETS_DIR
-from .website import SITE_PAGES, THEMES_DIR, ThemeLink, site_themes, website_settings
+from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, site_themes, website_settings
 
 SEARCH = "search.json"
 
@@ -77,6 +83,39 @@ def _files_line(ed: dict[str, Any], root: str) -> str:
 
 def _page(front: Mapping[str, Any], body: str) -> str:
     return "---\n" + yaml.safe_dump(dict(front), allow_unicode=True, sort_keys=False) + "---\n\n" + body
+
+
+def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
+    """Markdown list items, newest revision first: link, date, text, then what changed (nested)."""
+    from observatoire.corrections import french_date
+
+    out = ""
+    for rev in reversed(revisions):
+        out += (
+            f"{indent}- [Révision {rev['revision']}]({rev['href']}) du {french_date(rev.get('date'))}"
+            f"{NBSP}: {_md(rev.get('text') or '')}\n"
+        )
+        out += "".join(f"{indent}    - {_md(change)}\n" for change in rev["changes"])
+    return out
+
+
+def _changelog_body(entries: list[dict[str, Any]]) -> str:
+    """The changelog page: per letter and year, its revisions newest first, each dated, with what changed."""
+    body = (
+        "Chaque lettre publiée, ses révisions datées et ce qui a changé. Les révisions précédentes restent "
+        "consultables.\n\n"
+    )
+    section = None
+    for entry in entries:
+        heading = f"{entry['title']}, {entry['year']}"
+        if heading != section:
+            section = heading
+            body += f"\n## {_md(heading)}\n\n"
+        if entry.get("territory") is None:
+            body += _revision_lines(entry["revisions"], "") + "\n"
+        else:
+            body += f"- **{_md(entry['place'])}**\n" + _revision_lines(entry["revisions"], "    ")
+    return body if entries else body + "Aucune édition publiée.\n"
 
 
 def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_dir: Path) -> dict[str, str]:
@@ -172,6 +211,10 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
             )
             body += "\n"
     files["donnees.qmd"] = _page({"title": "Données"}, body)
+    files["changelog.qmd"] = _page(
+        {"title": "Historique des éditions et des corrections"},
+        _changelog_body(collect_changelog(site_dir, editions)),
+    )
     return files
 
 
@@ -277,6 +320,7 @@ def write_site(
         raise RenderError(work / "index.qmd", "quarto", "Quarto wrote no index.html")
     for extra in ("sitemap.xml", "robots.txt", "listings.json"):
         (rendered / extra).unlink(missing_ok=True)
+    make_accessible(rendered, NAVBAR_LABEL)
     search = _merged_search(rendered, site_dir, editions)
     (rendered / SEARCH).write_text(json.dumps(search, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     site_dir.mkdir(parents=True, exist_ok=True)

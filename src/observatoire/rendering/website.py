@@ -27,7 +27,10 @@ SITE_PAGES: tuple[tuple[str, str], ...] = (
     ("editions.qmd", "Éditions par année"),
     ("methodes.qmd", "Méthodes"),
     ("donnees.qmd", "Données"),
+    ("changelog.qmd", "Historique"),
 )
+#: The navbar's name for screen readers (the pages have a second navigation landmark, the table of contents).
+NAVBAR_LABEL = "Navigation du site"
 #: Folder (in the site root) of the one page per theme that lists its editions.
 THEMES_DIR = "lettres"
 
@@ -85,6 +88,7 @@ def navbar(root: str, letters: list[ThemeLink]) -> dict:
             {"text": pages["editions.qmd"], "href": html["editions.qmd"]},
             {"text": pages["methodes.qmd"], "href": html["methodes.qmd"]},
             {"text": pages["donnees.qmd"], "href": html["donnees.qmd"]},
+            {"text": pages["changelog.qmd"], "href": html["changelog.qmd"]},
         ],
     }
 
