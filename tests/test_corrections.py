@@ -9,11 +9,17 @@ import test_release
 
 from observatoire import corrections
 from observatoire import manifest as mf
-from observatoire.release import ReleaseError
+from observatoire.release import ReleaseError, list_editions
+from observatoire.rendering.site import site_pages
 
 
-def _publish(site, theme, year, **extra):
-    folder = site / theme / str(year)
+def _changelog_page(site) -> str:
+    """The Markdown of the site's changelog page (rendered by Quarto with the site's other pages)."""
+    return site_pages(list_editions(site), [], site)["changelog.qmd"]
+
+
+def _publish(site, theme, year, territory=None, **extra):
+    folder = site / theme / str(year) / (territory or "")
     folder.mkdir(parents=True)
     (folder / "index.html").write_text(f"<p>{theme} {year}</p>", encoding="utf-8")
     manifest = {"theme": theme, "title": f"Lettre {theme}", "year": year, "built_at": "2024-11-25T00:00:00Z"}
@@ -62,17 +68,50 @@ def test_history_and_changelog_list_every_edition_and_revision(tmp_path):
         path.unlink()
     folder.rmdir()
     new.rename(folder)
-    data_path, page_path = corrections.write_changelog(site)
+    data_path = corrections.write_changelog(site)
     entries = json.loads(data_path.read_text(encoding="utf-8"))
     assert [(e["year"], len(e["revisions"])) for e in entries] == [(2024, 2), (2023, 1)]
     revisions = entries[0]["revisions"]
     assert revisions[0]["href"] == "annual/2024/revisions/1/index.html"
     assert revisions[1]["href"] == "annual/2024/index.html"
     assert revisions[1]["changes"] == ["taux: 4,9 → 5,0"] and revisions[1]["text"] == "Taux corrigé."
-    page = page_path.read_text(encoding="utf-8")
-    assert '<a href="annual/2024/revisions/1/index.html">Révision 1</a> du 25 novembre 2024' in page
-    assert "Révision 2</a> du 15 janvier 2025\u00a0: Taux corrigé.<ul><li>taux: 4,9 → 5,0</li></ul>" in page
-    assert corrections.write_changelog(site)[1].read_bytes() == page.encode("utf-8")  # deterministic
+    assert corrections.write_changelog(site).read_bytes() == data_path.read_bytes()  # deterministic
+    page = _changelog_page(site)
+    assert "- [Révision 1](annual/2024/revisions/1/index.html) du 25 novembre 2024\u00a0: Première" in page
+    assert (
+        "- [Révision 2](annual/2024/index.html) du 15 janvier 2025\u00a0: Taux corrigé.\n    - taux: 4,9 → 5,0\n"
+    ) in page
+    assert page.index("Révision 2") < page.index("Révision 1")  # newest first
+
+
+def test_the_changelog_lists_territorial_letters_with_their_revisions(tmp_path):
+    site = tmp_path / "_site"
+    _publish(site, "annual", 2024)
+    _publish(
+        site,
+        "territoire",
+        2024,
+        "75",
+        revision=2,
+        history=[
+            {"revision": 1, "date": "2024-11-25", "text": "Première publication"},
+            {"revision": 2, "date": "2024-12-01", "text": "Erratum", "changes": []},
+        ],
+    )
+    _publish(site, "territoire", 2024, "reg-53")
+    entries = json.loads(corrections.write_changelog(site).read_text(encoding="utf-8"))
+    territorial = [(e["territory"], e["place"], len(e["revisions"])) for e in entries if e["territory"]]
+    assert territorial == [("75", "Paris", 2), ("reg-53", "Bretagne", 1)]
+    paris = next(e for e in entries if e["territory"] == "75")
+    assert [r["href"] for r in paris["revisions"]] == [
+        "territoire/2024/75/revisions/1/index.html",
+        "territoire/2024/75/index.html",
+    ]
+    page = _changelog_page(site)
+    assert (
+        "- **Paris**\n    - [Révision 2](territoire/2024/75/index.html) du 1er décembre 2024\u00a0: Erratum"
+        in page
+    )
 
 
 def test_text_from_the_command_line_is_escaped_in_the_changelog(tmp_path):
@@ -87,8 +126,8 @@ def test_text_from_the_command_line_is_escaped_in_the_changelog(tmp_path):
             {"revision": 2, "date": "2024-12-01", "text": "<script>alert(1)</script>", "changes": []},
         ],
     )
-    page = corrections.write_changelog(site)[1].read_text(encoding="utf-8")
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    page = _changelog_page(site)
+    assert "<script>" not in page and "\\<script\\>alert(1)\\</script\\>" in page
 
 
 # Through the release, with the stages that call other modules replaced (the fixtures of test_release.py).

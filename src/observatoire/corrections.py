@@ -9,14 +9,13 @@ changed, and to read the version they cited. So ``make release YEAR=2024 CORRECT
   folder is still replaced in one atomic rename, with its past inside it);
 - records the revision in the manifest (``revision``, ``history``: date, text and what changed, from
   :func:`observatoire.diff.compare` between the previous revision and the new one);
-- lists every edition and revision of every letter in the site changelog (``_site/changelog.json``, read by the
-  site's changelog page, and ``_site/changelog.html``).
+- lists every edition and revision of every letter, territorial letters included, in the site changelog
+  (``_site/changelog.json``, and the page ``_site/changelog.html`` in the site's navbar).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import shutil
 from pathlib import Path
@@ -157,84 +156,106 @@ def revision_fields(previous: dict[str, Any], text: str, date: str, changes: lis
     return {"revision": revision, "history": history}
 
 
-def collect_changelog(site_dir: Path) -> list[dict[str, Any]]:
+def _territory_names() -> dict[str, str]:
+    """Territory code -> name (``"75"`` -> ``"Paris"``, ``"reg-11"`` -> ``"Île-de-France"``); empty without data."""
+    from observatoire import datasets
+    from observatoire.errors import InputError
+    from observatoire.indicators.territorial import REGION_PREFIX
+
+    try:
+        geo = datasets.geography()
+    except (InputError, OSError):
+        return {}
+    names = dict(zip(geo["code_departement"], geo["nom_departement"], strict=True))
+    names.update(
+        {REGION_PREFIX + code: name for code, name in zip(geo["code_region"], geo["nom_region"], strict=True)}
+    )
+    return names
+
+
+def _entry(site_dir: Path, folder: Path, base: dict[str, Any]) -> dict[str, Any]:
+    """One changelog entry: ``base`` with the revisions of the edition published in ``folder``."""
+    from observatoire import manifest as mf
+
+    manifest = mf.read_manifest(folder) or {}
+    rel = folder.relative_to(site_dir).as_posix()
+    current = _revision(manifest)
+    history = manifest.get("history") or [
+        {"revision": current, "date": manifest.get("built_at"), "text": _FIRST}
+    ]
+    revisions = []
+    for item in history:
+        number = int(item["revision"])
+        href = f"{rel}/index.html" if number == current else f"{rel}/{REVISIONS}/{number}/index.html"
+        revisions.append({**item, "changes": list(item.get("changes") or []), "href": href})
+    return {**base, "revisions": revisions}
+
+
+def collect_changelog(site_dir: Path, editions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Every published edition with its revisions, from the manifests: the data of the site changelog.
+
+    Parameters
+    ----------
+    site_dir : Path
+        The published site.
+    editions : list of dict, optional
+        :func:`observatoire.release.list_editions` of ``site_dir`` (read when not given).
 
     Returns
     -------
     list of dict
-        ``{"theme", "title", "year", "href", "revisions": [{"revision", "date", "text", "changes", "href"}]}``,
-        in the order of :func:`observatoire.release.list_editions`; revisions oldest first.
+        ``{"theme", "title", "year", "href", "territory", "place", "revisions": [{"revision", "date", "text",
+        "changes", "href"}]}``, in the order of the editions; revisions oldest first. A year of territorial
+        letters (one listing row) gives one entry per territorial letter, sorted by code, with ``territory``
+        (its code, ``"75"``, ``"reg-11"``) and ``place`` (its name); both are None for the other letters.
     """
-    from observatoire import manifest as mf
+    from observatoire import territorial_site
     from observatoire.release import list_editions
 
+    site_dir = Path(site_dir)
+    editions = list_editions(site_dir) if editions is None else editions
+    territorial = territorial_site.territorial_editions(site_dir)
+    names = _territory_names() if territorial else {}
     entries = []
-    for edition in list_editions(site_dir):
-        if not edition.get("manifest"):  # a listing row (the territorial letters of a year), not an edition
+    for edition in editions:
+        base = {"theme": edition["theme"], "title": edition["theme_title"], "year": edition["year"]}
+        if edition.get("manifest"):
+            folder = site_dir / Path(edition["manifest"]).parent
+            entries.append(
+                _entry(site_dir, folder, {**base, "href": edition["html"], "territory": None, "place": None})
+            )
             continue
-        folder = Path(site_dir) / Path(edition["manifest"]).parent
-        manifest = mf.read_manifest(folder) or {}
-        rel = folder.relative_to(site_dir).as_posix()
-        current = _revision(manifest)
-        history = manifest.get("history") or [
-            {"revision": current, "date": manifest.get("built_at"), "text": _FIRST}
-        ]
-        revisions = []
-        for item in history:
-            number = int(item["revision"])
-            href = f"{rel}/index.html" if number == current else f"{rel}/{REVISIONS}/{number}/index.html"
-            revisions.append({**item, "changes": list(item.get("changes") or []), "href": href})
-        entries.append(
-            {
-                "theme": edition["theme"],
-                "title": edition["theme_title"],
-                "year": edition["year"],
-                "href": edition["html"],
-                "revisions": revisions,
+        # a listing row: the territorial letters of a year, each an edition with its own revisions
+        year_dir = site_dir / str(edition["theme"]) / str(edition["year"])
+        for letter in territorial.get((str(edition["theme"]), int(edition["year"])), []):
+            code = letter["territory"]
+            shown = {
+                **base,
+                "place": names.get(code, code),
+                "href": f"{year_dir.relative_to(site_dir).as_posix()}/{letter['html']}"
+                if letter["html"]
+                else None,
+                "territory": code,
             }
-        )
+            entries.append(_entry(site_dir, year_dir / code, shown))
     return entries
 
 
-def write_changelog(site_dir: Path) -> tuple[Path, Path]:
-    """Write ``changelog.json`` (the data) and ``changelog.html`` (a French page) at the site's root.
+def write_changelog(site_dir: Path) -> Path:
+    """Write ``changelog.json`` at the site's root: every edition and revision (:func:`collect_changelog`).
+
+    The site's changelog page (``changelog.html``, in the navbar) is rendered from the same data with the
+    site's other pages (:mod:`observatoire.rendering.site`).
 
     Returns
     -------
-    (Path, Path)
-        The JSON and HTML files. Same manifests in, same bytes out.
+    Path
+        The JSON file. Same manifests in, same bytes out.
     """
     site_dir = Path(site_dir)
-    entries = collect_changelog(site_dir)
     data = site_dir / "changelog.json"
     data.write_text(
-        json.dumps(entries, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        encoding="utf-8",
     )
-    parts = []
-    for entry in entries:
-        items = []
-        for rev in reversed(entry["revisions"]):
-            changes = "".join(f"<li>{html.escape(c)}</li>" for c in rev["changes"])
-            items.append(
-                f'<li><a href="{html.escape(rev["href"])}">Révision {rev["revision"]}</a> du '
-                f"{html.escape(french_date(rev.get('date')))}{NBSP}: {html.escape(rev.get('text') or '')}"
-                + (f"<ul>{changes}</ul>" if changes else "")
-                + "</li>"
-            )
-        parts.append(
-            f"<section><h2>{html.escape(entry['title'])}, {entry['year']}</h2><ul>{''.join(items)}</ul></section>"
-        )
-    page = (
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<title>Historique des éditions et des corrections</title>\n</head>\n<body>\n<main>\n"
-        "<h1>Historique des éditions et des corrections</h1>\n"
-        "<p>Chaque lettre publiée, ses révisions datées et ce qui a changé. Les révisions précédentes restent "
-        'consultables. <a href="index.html">Retour à la liste des lettres</a>.</p>\n'
-        + "\n".join(parts)
-        + "\n</main>\n</body>\n</html>\n"
-    )
-    page_path = site_dir / "changelog.html"
-    page_path.write_text(page, encoding="utf-8")
-    return data, page_path
+    return data
