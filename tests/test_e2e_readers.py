@@ -76,11 +76,6 @@ def _violations(page_path, axe: str) -> list[dict]:
             browser.close()
 
 
-@pytest.mark.xfail(
-    reason="Quarto's website pages (navbar landmark, scrollable tables and outputs, pandas index headers) are not "
-    "yet fixed for axe-core: the fixes written for nbconvert's pages do not apply to them (issue 11 open)",
-    strict=False,
-)
 def test_axe_core_finds_no_violation_on_the_four_pages(site):
     annual, thematic, _ = site
     axe = _axe_source()
@@ -102,21 +97,25 @@ def test_letter_tables_have_header_scopes_and_charts_a_table_alternative(site):
     assert figures >= 5 and text.count('<details class="chart-data">') == figures
 
 
-@pytest.mark.xfail(
-    reason="the notebook pages are now rendered by Quarto, which shows the SVG output differently from "
-    "nbconvert; the check must be rewritten for Quarto's markup (issue 11 open)",
-    strict=False,
-)
 def test_the_notebook_pages_show_every_chart(site):
+    """Every chart a 2024 notebook saves is shown in its Quarto page: the very SVG published beside the letter."""
     annual, _, _ = site
-    # nbconvert re-serialises the HTML output (alt before src): match the figure, then its SVG image
-    figure = re.compile(r'<figure class="observatoire-figure"><img [^>]*src="data:image/svg\+xml;base64,')
-    shown = sum(
-        len(figure.findall(page.read_text(encoding="utf-8")))
-        for page in (annual.site_path / "notebooks").glob("*.html")
+    # Quarto keeps the notebook's HTML output (SavedFigure._repr_html_), adding its own class to the figure
+    figure = re.compile(
+        r'<figure class="observatoire-figure[^"]*"><img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"'
     )
-    figures = [p for p in (annual.site_path / "figures").glob("*.json") if not p.name.endswith(".vl.json")]
-    assert shown == len(figures) >= 9
+    shown = [
+        base64.b64decode(data)
+        for page in sorted((annual.site_path / "notebooks").glob("*.html"))
+        for data in figure.findall(page.read_text(encoding="utf-8"))
+    ]
+    saved = sorted(
+        p.stem for p in (annual.site_path / "figures").glob("*.json") if not p.name.endswith(".vl.json")
+    )
+    assert len(saved) >= 9
+    svgs = {name: (annual.site_path / "figures" / f"{name}.svg").read_bytes() for name in saved}
+    assert sorted(name for name, svg in svgs.items() if svg in shown) == saved
+    assert len(shown) == len(saved)  # each once
 
 
 def test_the_letter_charts_are_interactive_and_hovering_a_point_shows_its_value(site):
@@ -193,3 +192,7 @@ def test_a_correction_publishes_a_dated_revision_and_keeps_the_first_reachable(s
     assert any(e["theme"] == "traite" for e in changelog)  # every edition is listed
     page = (tmp / "site" / "changelog.html").read_text(encoding="utf-8")
     assert "Le taux de 2023 était mal arrondi." in page
+    assert 'href="annual/2024/revisions/1/index.html"' in page
+    # reachable from the navbar of every page: the site index and the letter (two folders down)
+    assert 'href="./changelog.html"' in (tmp / "site" / "index.html").read_text(encoding="utf-8")
+    assert 'href="./../../changelog.html"' in letter
