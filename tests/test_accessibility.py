@@ -52,6 +52,18 @@ def test_the_margin_of_a_listing_becomes_a_landmark_named_by_its_heading():
     assert a11y.margin_landmark(letter) == letter  # the table of contents is a landmark already
 
 
+def test_the_navbar_toggle_is_a_disclosure_button_not_a_menu():
+    button = (
+        '<button class="navbar-toggler" type="button" data-bs-toggle="collapse" aria-controls="navbarCollapse" '
+        'role="menu" aria-expanded="false" aria-label="Basculer la navigation">'
+    )
+    fixed = a11y.toggler_is_a_button(button)
+    assert fixed == button.replace(' role="menu"', "")
+    assert a11y.toggler_is_a_button(fixed) == fixed
+    menu = '<ul class="dropdown-menu" role="menu">'
+    assert a11y.toggler_is_a_button(menu) == menu  # a real menu keeps its role
+
+
 def test_empty_header_cells_get_a_hidden_label():
     assert a11y.label_empty_headers('<tr><th scope="col"></th><th>a</th></tr>') == (
         '<tr><th scope="col"><span class="visually-hidden">Ligne</span></th><th>a</th></tr>'

@@ -1,8 +1,10 @@
 """What readers get, end to end: accessible pages, and corrections published as dated revisions.
 
-Accessibility is checked the way auditors check it: axe-core in headless Chromium, 0 violations, on four pages: the 2024 annual letter (interactive charts drawn), the site index, a thematic letter and a notebook
-page. axe-core comes from the npm registry at a pinned version, its tarball checked against the registry's
-integrity hash, and is cached in .cache/npm/ (the test set-up fetches it once with ``npm pack``).
+Accessibility is checked the way auditors check it: axe-core in headless Chromium, 0 violations, on four pages: the
+2024 annual letter (interactive charts drawn), the site index, a thematic letter and a notebook page, each at a
+laptop's and at a phone's width. axe-core comes from the npm registry at a pinned version, its tarball checked
+against the registry's integrity hash, and is cached in .cache/npm/ (the test set-up fetches it once with
+``npm pack``).
 """
 
 from __future__ import annotations
@@ -52,13 +54,17 @@ def site(tmp_path_factory):
     return annual, thematic, tmp
 
 
-def _violations(page_path, axe: str) -> list[dict]:
+#: Viewports axe-core checks the pages in: a laptop, and a phone (where the navbar collapses and boxes scroll).
+VIEWPORTS = {"laptop": {"width": 1100, "height": 1500}, "phone": {"width": 390, "height": 844}}
+
+
+def _violations(page_path, axe: str, viewport: dict) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1500})
+            page = browser.new_page(viewport=viewport)
             page.set_default_timeout(180_000)  # a loaded CI machine parses 2 MB slowly
             page.goto(page_path.as_uri())
             if page.locator(".chart-interactive").count():
@@ -85,8 +91,12 @@ def test_axe_core_finds_no_violation_on_the_four_pages(site):
         "thematic letter": thematic.site_path / "index.html",
         "notebook page": sorted((annual.site_path / "notebooks").glob("*.html"))[1],
     }
-    found = {name: _violations(path, axe) for name, path in pages.items()}
-    assert found == {name: [] for name in pages}, json.dumps(found, ensure_ascii=False, indent=1)
+    found = {
+        f"{name} ({size})": _violations(path, axe, viewport)
+        for name, path in pages.items()
+        for size, viewport in VIEWPORTS.items()
+    }
+    assert found == dict.fromkeys(found, []), json.dumps(found, ensure_ascii=False, indent=1)
 
 
 def test_letter_tables_have_header_scopes_and_charts_a_table_alternative(site):

@@ -7,7 +7,9 @@ navbar):
 - two navigation landmarks without a name (the navbar and the table of contents): ``landmark-unique``;
 - boxes that scroll sideways (wide tables, made scroll boxes by ``letter.scss`` so that a phone never scrolls
   the page; notebook outputs in ``<pre>``) that a keyboard cannot reach: ``scrollable-region-focusable``;
-- the listing's category filter in the margin, outside any landmark: ``region``.
+- the listing's category filter in the margin, outside any landmark: ``region``;
+- on a narrow screen, the navbar's toggle button announced as a menu (``role="menu"`` on a ``<button>``):
+  ``aria-allowed-role``; it is a disclosure button (``aria-expanded``, ``aria-controls``).
 
 Each rule is one small function ``str -> str``, deterministic and idempotent (a page already fixed is returned
 unchanged), tested input -> output in tests/test_accessibility.py; :func:`accessible_page` applies them all and
@@ -30,6 +32,7 @@ __all__ = [
     "label_navigation",
     "make_accessible",
     "margin_landmark",
+    "toggler_is_a_button",
 ]
 
 #: Text read by screen readers and not shown (the usual "visually hidden" recipe).
@@ -42,6 +45,7 @@ _EMPTY_HEADER = re.compile(r"<th((?:\s[^>]*)?)>(\s*)</th>")
 _NAVBAR = re.compile(r'<nav class="navbar(?=[\s"])(?![^>]*\baria-label)([^>]*)>')
 _TOC = re.compile(r'<nav id="TOC"(?![^>]*\baria-label)([^>]*)>(\s*<h2 id="(toc-title)")')
 _SCROLL_BOX = re.compile(r"<(table|pre)(?=[\s>])(?![^>]*\btabindex=)")
+_TOGGLER_ROLE = re.compile(r'(<button class="navbar-toggler"[^>]*?) role="menu"')
 _MARGIN = re.compile(
     r'<div id="quarto-margin-sidebar"(?![^>]*\brole=)([^>]*)>(\s*<h([1-6])[^>]*>(.*?)</h\3>)', re.S
 )
@@ -133,6 +137,24 @@ def margin_landmark(text: str) -> str:
     return _MARGIN.sub(named, text)
 
 
+def toggler_is_a_button(text: str) -> str:
+    """Drop ``role="menu"`` from the navbar's toggle button (shown on narrow screens): ``aria-allowed-role``.
+
+    The button opens the collapsed navbar; ``aria-expanded`` and ``aria-controls`` already say so, and a menu
+    role would promise menu items and arrow-key navigation that the navbar does not have.
+
+    Parameters
+    ----------
+    text : str
+        A page Quarto wrote.
+
+    Returns
+    -------
+    str
+    """
+    return _TOGGLER_ROLE.sub(r"\1", text)
+
+
 def accessible_page(text: str, site_label: str) -> str:
     """All the rules of this module, in order, on one page.
 
@@ -147,7 +169,8 @@ def accessible_page(text: str, site_label: str) -> str:
     -------
     str
     """
-    return margin_landmark(focusable_scroll_boxes(label_navigation(text, site_label)))
+    text = label_navigation(text, site_label)
+    return toggler_is_a_button(margin_landmark(focusable_scroll_boxes(text)))
 
 
 def make_accessible(folder: Path, site_label: str) -> list[Path]:
