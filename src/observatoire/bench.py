@@ -140,7 +140,8 @@ def _child_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "edit
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     failed = [f"{o.label}: {o.reason}" for o in outcomes if o.status == "failed"]
-    return {"counts": counts, "failed": failed[:5]}
+    letters = {o.label: {"total": o.seconds, **o.render_timings} for o in outcomes if o.render_timings}
+    return {"counts": counts, "failed": failed[:5], "letters": letters}
 
 
 def _environment(build_dir: Path, site_dir: Path) -> dict[str, str]:
@@ -303,7 +304,21 @@ def format_report(results: dict) -> str:
     for key in ("all", "territoires"):
         for failure in results.get(key, {}).get("failed", []):
             lines.append(f"  failed: {failure}")
+    lines += _per_letter(results.get("all", {}).get("letters", {}))
     return "\n".join(lines)
+
+
+def _per_letter(letters: dict[str, dict[str, float]]) -> list[str]:
+    """Lines of the Quarto render time per format of each letter built by ``make all`` (build time beside)."""
+    if not letters:
+        return []
+    formats = sorted({fmt for timings in letters.values() for fmt in timings if fmt != "total"})
+    lines = ["", "render time per letter (make all from empty): " + " / ".join(formats) + " / whole build"]
+    width = max(len(label) for label in letters)
+    for label, timings in sorted(letters.items()):
+        shown = " / ".join(f"{timings[fmt]:.1f} s" if fmt in timings else "-" for fmt in formats)
+        lines.append(f"  {label:<{width}}  {shown} / {timings['total']:.0f} s")
+    return lines
 
 
 def main(
