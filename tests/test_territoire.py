@@ -270,3 +270,63 @@ def test_listing_groups_letters_by_region(tmp_path):
     assert "Morbihan (56) <span" in bretagne  # listed, not yet published
     assert 'href="../../annual/2024/index.html"' in page
     assert Path(site / "territoire" / "2024" / "index.html").read_text(encoding="utf-8") == page
+
+
+def test_listing_puts_the_letters_in_the_site_search(tmp_path):
+    """The site search reads one search.json per index row: the year's listing gathers its letters' entries."""
+    from observatoire import territorial_site
+    from observatoire.rendering.site import _merged_search
+
+    site = tmp_path / "site"
+    for territory in ("29", "reg-53"):
+        folder = site / "territoire" / "2024" / territory
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text(
+            json.dumps({"theme": "territoire", "year": 2024, "letter": {"html": "index.html"}}),
+            encoding="utf-8",
+        )
+        entries = [
+            {
+                "objectID": "index.html",
+                "href": "index.html",
+                "title": "Lettre",
+                "section": "",
+                "text": "texte",
+            },
+            {
+                "objectID": "index.html#x",
+                "href": "index.html#x",
+                "title": "Lettre",
+                "section": "X",
+                "text": "t",
+            },
+            {"objectID": "n", "href": "https://example.org/a", "title": "", "section": "", "text": ""},
+        ]
+        (folder / "search.json").write_text(json.dumps(entries), encoding="utf-8")
+    [row] = territorial_site.write_listings(site, {"territoire": "Territoires"})
+    year_search = json.loads((site / "territoire" / "2024" / "search.json").read_text(encoding="utf-8"))
+    assert [e["href"] for e in year_search] == [
+        "index.html",
+        "29/index.html",
+        "29/index.html#x",
+        "https://example.org/a",
+        "reg-53/index.html",
+        "reg-53/index.html#x",
+        "https://example.org/a",
+    ]
+    assert year_search[0]["title"] == "Territoires : lettres 2024"
+    assert "Finistère (29)" in year_search[0]["text"] and "Bretagne (région 53)" in year_search[0]["text"]
+    assert [e["title"] for e in year_search[1:3]] == ["Finistère (29) : Lettre"] * 2
+    assert year_search[4]["title"] == "Bretagne (région 53) : Lettre"
+    # the site's search index (rendering.site) takes them, links relative to the site root
+    merged = _merged_search(tmp_path / "no-site-pages", site, [row])
+    assert [e["href"] for e in merged][:3] == [
+        "territoire/2024/index.html",
+        "territoire/2024/29/index.html",
+        "territoire/2024/29/index.html#x",
+    ]
+    before = (site / "territoire" / "2024" / "search.json").stat().st_mtime_ns
+    territorial_site.write_listings(site, {"territoire": "Territoires"})
+    assert (
+        site / "territoire" / "2024" / "search.json"
+    ).stat().st_mtime_ns == before  # unchanged, not rewritten
