@@ -113,3 +113,9 @@ def test_site_lists_the_letters_by_region(site):
     index = (site_dir / "index.html").read_text(encoding="utf-8")
     assert f"territoire/{YEAR}/index.html" in index
     assert "territoire/2024/75/" not in index  # two clicks: index -> year listing -> letter
+    # or one search: the site's search index holds every letter's pages, titled with their territory
+    search = json.loads((site_dir / "search.json").read_text(encoding="utf-8"))
+    titles = {e["href"].split("#")[0]: e["title"] for e in search}
+    assert titles[f"territoire/{YEAR}/2A/index.html"].startswith("Corse-du-Sud (2A) : ")
+    assert titles[f"territoire/{YEAR}/reg-53/index.html"].startswith("Bretagne (région 53) : ")
+    assert f"territoire/{YEAR}/974/notebooks/01_territoire.html" in titles

@@ -106,8 +106,12 @@ def test_result_names_versions_and_timings(rendered):
     assert result.html.name == "index.html" and result.pdf.name == "letter.pdf"
     assert result.html.parent == result.pdf.parent
     assert re.fullmatch(r"quarto 1\.1\d\.\d+; pandoc 3\.\d+(\.\d+)*; typst 0\.\d+\.\d+", result.version)
-    assert set(result.timings) == {"html", "pdf"} and all(s > 0 for s in result.timings.values())
-    assert "quarto render" in result.log
+    # both formats in one Quarto call
+    assert set(result.timings) == {"html+pdf"} and all(s > 0 for s in result.timings.values())
+    assert result.log.count("quarto render") == 1
+    # the notebook pages are HTML only: no "other formats" links (they pointed to a letter.pdf beside them)
+    page = (result.html.parent / "notebooks" / "01_exemple.html").read_text(encoding="utf-8")
+    assert "quarto-alternate-formats" not in page and "letter.pdf" not in page
 
 
 def test_two_renders_are_byte_identical(rendered):

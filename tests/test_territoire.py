@@ -8,6 +8,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from observatoire import catalogue, datasets, maps, plan, themes
@@ -195,6 +196,46 @@ def test_rank_funnel_and_change(area_tables):
     assert tl.change_test(None, 10, 1.0) is None
 
 
+def _funnel(area_tables, name=SEXUAL, level="departement"):
+    ranked = tl.peers(area_tables[name], level, 2024)
+    france = tl.value_at(tl.series_of(area_tables[name], "FR", 2024), 2024, "rate")
+    return ranked, france, tl.funnel_of(ranked, france)
+
+
+@pytest.mark.parametrize(("name", "level"), [(SEXUAL, "departement"), (INTRAFAMILY, "region")])
+def test_place_among_peers_follows_the_overdispersed_funnel(area_tables, name, level):
+    """The letter's "au-dessus / en dessous / dans les limites" is statistics.funnel's flag at 95 % (Spiegelhalter
+    2005, additive random effects), around France's rate, for every territory."""
+    from observatoire.statistics import funnel
+
+    ranked, france, result = _funnel(area_tables, name, level)
+    direct = funnel(ranked["count"], ranked["population"], target_rate=france, flag_level=0.95)
+    assert direct.attrs["adjusted"] and result.tau2 == pytest.approx(direct.attrs["tau2"])
+    words = {"above": "au-dessus", "below": "en dessous", "within": "dans les limites"}
+    for area, flag in zip(ranked["area"], direct["flag"], strict=True):
+        assert tl.funnel_position(result, area) == words[flag], area
+
+
+def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
+    """The dashed 95 % lines pass through each département's widened limits (they were once drawn with phi in
+    place of the between-area variance tau2, far above every point)."""
+    import matplotlib.pyplot as plt
+
+    _, _, result = _funnel(area_tables)
+    fig = tl.funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
+    ax = fig.axes[1]  # the first axes holds the legend
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 2
+    table = result.table
+    for line, column in zip(
+        sorted(dashed, key=lambda ln: ln.get_ydata()[0]), ("low_adj_95", "high_adj_95"), strict=True
+    ):
+        x, y = np.log(line.get_xdata()), line.get_ydata()
+        drawn = np.interp(np.log(table["population"]), x, y)
+        assert drawn == pytest.approx(table[column].to_numpy(), rel=2e-3)
+    plt.close(fig)
+
+
 def test_intervals_widen_with_dispersion(area_tables):
     series = tl.series_of(area_tables[INTRAFAMILY], "29", 2024)
     assert series.attrs["phi"] >= 1
@@ -248,19 +289,24 @@ def test_map_refuses_a_territory_outside_the_region():
 # --- the listing page ------------------------------------------------------------------------------------------
 
 
+def _published_letters(site: Path, territories: tuple[str, ...], search: list[dict] | None = None) -> None:
+    """Fake published territorial letters of 2024: a manifest each (and a search.json when given)."""
+    for territory in territories:
+        folder = site / "territoire" / "2024" / territory
+        folder.mkdir(parents=True)
+        letter = {"html": "index.html", "pdf": "letter.pdf"}
+        (folder / "manifest.json").write_text(
+            json.dumps({"theme": "territoire", "year": 2024, "letter": letter}), encoding="utf-8"
+        )
+        if search is not None:
+            (folder / "search.json").write_text(json.dumps(search), encoding="utf-8")
+
+
 def test_listing_groups_letters_by_region(tmp_path):
     from observatoire import territorial_site
 
     site = tmp_path / "site"
-    for territory in ("29", "reg-53"):
-        folder = site / "territoire" / "2024" / territory
-        folder.mkdir(parents=True)
-        (folder / "manifest.json").write_text(
-            json.dumps(
-                {"theme": "territoire", "year": 2024, "letter": {"html": "index.html", "pdf": "letter.pdf"}}
-            ),
-            encoding="utf-8",
-        )
+    _published_letters(site, ("29", "reg-53"))
     [entry] = territorial_site.write_listings(site, {"territoire": "Territoires"})
     assert entry["html"] == "territoire/2024/index.html" and entry["year"] == 2024
     page = (site / "territoire" / "2024" / "index.html").read_text(encoding="utf-8")
@@ -270,3 +316,44 @@ def test_listing_groups_letters_by_region(tmp_path):
     assert "Morbihan (56) <span" in bretagne  # listed, not yet published
     assert 'href="../../annual/2024/index.html"' in page
     assert Path(site / "territoire" / "2024" / "index.html").read_text(encoding="utf-8") == page
+
+
+def test_listing_puts_the_letters_in_the_site_search(tmp_path):
+    """The site search reads one search.json per index row: the year's listing gathers its letters' entries."""
+    from observatoire import territorial_site
+    from observatoire.rendering.site import _merged_search
+
+    site = tmp_path / "site"
+    entries = [
+        {"objectID": "index.html", "href": "index.html", "title": "Lettre", "section": "", "text": "texte"},
+        {"objectID": "index.html#x", "href": "index.html#x", "title": "Lettre", "section": "X", "text": "t"},
+        {"objectID": "n", "href": "https://example.org/a", "title": "", "section": "", "text": ""},
+    ]
+    _published_letters(site, ("29", "reg-53"), search=entries)
+    [row] = territorial_site.write_listings(site, {"territoire": "Territoires"})
+    year_search = json.loads((site / "territoire" / "2024" / "search.json").read_text(encoding="utf-8"))
+    assert [e["href"] for e in year_search] == [
+        "index.html",
+        "29/index.html",
+        "29/index.html#x",
+        "https://example.org/a",
+        "reg-53/index.html",
+        "reg-53/index.html#x",
+        "https://example.org/a",
+    ]
+    assert year_search[0]["title"] == "Territoires : lettres 2024"
+    assert "Finistère (29)" in year_search[0]["text"] and "Bretagne (région 53)" in year_search[0]["text"]
+    assert [e["title"] for e in year_search[1:3]] == ["Finistère (29) : Lettre"] * 2
+    assert year_search[4]["title"] == "Bretagne (région 53) : Lettre"
+    # the site's search index (rendering.site) takes them, links relative to the site root
+    merged = _merged_search(tmp_path / "no-site-pages", site, [row])
+    assert [e["href"] for e in merged][:3] == [
+        "territoire/2024/index.html",
+        "territoire/2024/29/index.html",
+        "territoire/2024/29/index.html#x",
+    ]
+    before = (site / "territoire" / "2024" / "search.json").stat().st_mtime_ns
+    territorial_site.write_listings(site, {"territoire": "Territoires"})
+    assert (
+        site / "territoire" / "2024" / "search.json"
+    ).stat().st_mtime_ns == before  # unchanged, not rewritten

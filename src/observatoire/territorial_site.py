@@ -4,17 +4,26 @@ Why a page of its own: a year has 119 territorial letters, too many for a row ea
 gets one row per year pointing here (``_site/<theme>/<year>/index.html``), and here a reader finds their
 département in one more click, or by typing its name or code in the filter box (the page also works without
 script: every letter is listed). Written from the published manifests only, deterministic, text escaped.
+
+The site's search box reads one ``search.json`` per row of the site index (``rendering.site``): the year's row is
+this listing, so :func:`search_entries` gathers the year's letters' own entries (and one for the listing) into
+``<theme>/<year>/search.json``; each letter's entries are titled with its territory, so a reader typing
+"Finistère" or "29" sees which letter a hit comes from.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
 from observatoire import manifest as mf
 
-__all__ = ["territorial_editions", "write_listings"]
+__all__ = ["search_entries", "territorial_editions", "write_listings"]
+
+#: The search index of a folder of the site (Quarto's name, read by ``rendering.site``).
+SEARCH = "search.json"
 
 
 def territorial_editions(site_dir: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
@@ -72,6 +81,10 @@ def _links(entry: dict[str, Any] | None, label: str) -> str:
     return " · ".join(parts)
 
 
+def _listing_title(theme_title: str, year: int) -> str:
+    return f"{theme_title} : lettres {year}"
+
+
 def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -> str:
     """The HTML page of one year's territorial letters, grouped by région (régions by name)."""
     from observatoire.indicators.territorial import REGION_PREFIX
@@ -105,7 +118,7 @@ def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -
         "    s.hidden = !(any || regionHit); });\n"
         "});\n</script>"
     )
-    title = f"{theme_title} : lettres {year}"
+    title = _listing_title(theme_title, year)
     return (
         '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n"
@@ -125,8 +138,76 @@ def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -
     )
 
 
+def _label(territory: str, deps: dict[str, tuple[str, str]], regions: dict[str, str]) -> str:
+    """``"Finistère (29)"``, ``"Bretagne (région 53)"`` (as ``territorial.Territory.label``); the folder name
+    itself for a folder that is no territory."""
+    from observatoire.indicators.territorial import parse
+
+    try:
+        level, code = parse(territory)
+    except ValueError:
+        return territory
+    return f"{deps[code][0]} ({code})" if level == "departement" else f"{regions[code]} (région {code})"
+
+
+def search_entries(year_dir: Path, title: str, letters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The search entries of a year's territorial letters, for ``<theme>/<year>/search.json``.
+
+    Parameters
+    ----------
+    year_dir : Path
+        ``<site>/<theme>/<year>``, holding the listing and one folder per letter.
+    title : str
+        The listing's title.
+    letters : list of dict
+        :func:`territorial_editions` of that year.
+
+    Returns
+    -------
+    list of dict
+        First the listing page (its text: every territory's name and code), then each letter's own entries
+        (Quarto's ``search.json`` of its folder) with links made relative to ``year_dir`` and titles prefixed by
+        the territory (``"Finistère (29) : <title of the letter>"``); letters in territory order.
+    """
+    deps, regions = _names()
+    labels = [f"{name} ({code})" for code, (name, _) in deps.items()]
+    labels += [f"{name} (région {code})" for code, name in sorted(regions.items())]
+    entries = [
+        {
+            "objectID": "index.html",
+            "href": "index.html",
+            "title": title,
+            "section": "",
+            "text": " ; ".join(labels),
+        }
+    ]
+    for letter in sorted(letters, key=lambda e: e["territory"]):
+        territory = letter["territory"]
+        own = year_dir / territory / SEARCH
+        if not own.is_file():
+            continue
+        label = _label(territory, deps, regions)
+        for item in json.loads(own.read_text(encoding="utf-8")):
+            item = dict(item)
+            for key in ("objectID", "href"):
+                if isinstance(item.get(key), str) and ":" not in item[key].split("/")[0]:
+                    item[key] = f"{territory}/{item[key]}"
+            item["title"] = f"{label} : {item.get('title') or ''}".rstrip(" :")
+            entries.append(item)
+    return entries
+
+
+def _write_if_changed(target: Path, text: str) -> None:
+    """Write atomically, and only when the content changes (a second publish rewrites nothing)."""
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(target)
+
+
 def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any]]:
-    """Write ``<theme>/<year>/index.html`` for every year with territorial letters; return their index entries.
+    """Write ``<theme>/<year>/index.html`` and its ``search.json`` for every year with territorial letters; return
+    their index entries.
 
     Parameters
     ----------
@@ -141,12 +222,10 @@ def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any
     """
     entries = []
     for (theme, year), letters in sorted(territorial_editions(site_dir).items()):
-        target = Path(site_dir) / theme / str(year) / "index.html"
-        text = render_listing(titles.get(theme, theme), year, letters)
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            temporary = target.with_name(".index.html.tmp")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(target)
+        year_dir = Path(site_dir) / theme / str(year)
+        _write_if_changed(year_dir / "index.html", render_listing(titles.get(theme, theme), year, letters))
+        search = search_entries(year_dir, _listing_title(titles.get(theme, theme), year), letters)
+        _write_if_changed(year_dir / SEARCH, json.dumps(search, ensure_ascii=False, indent=1) + "\n")
         entries.append(
             {
                 "theme": theme,

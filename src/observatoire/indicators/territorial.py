@@ -36,10 +36,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from observatoire.indicators.recorded import value_for
+
 #: The parameter's prefixes: a région is always prefixed; a département may be.
 REGION_PREFIX = "reg-"
 DEPARTEMENT_PREFIX = "dep-"
 FRANCE = "FR"
+#: The value of a column in one year, or None (never a neighbouring year's): the national letters' rule.
+value_at = value_for
 #: Below this count a rate's 95 % interval is wider than about +/-20 %: the letter says "petit effectif".
 SMALL_COUNT = 100
 LEVEL = 0.95
@@ -358,15 +362,6 @@ def series_of(table: pd.DataFrame, area: str, last_year: int) -> pd.DataFrame:
     return out
 
 
-def value_at(series: pd.DataFrame, year: int, column: str):
-    """The value of ``column`` in ``year`` or None (never a neighbouring year)."""
-    found = series.loc[series["year"] == int(year), column]
-    if found.empty or pd.isna(found.iloc[0]):
-        return None
-    value = found.iloc[0]
-    return value.item() if hasattr(value, "item") else value
-
-
 def trend_of(series: pd.DataFrame, last_year: int):
     """Trend of the rate over the series' years up to ``last_year`` (``statistics.trend``, family auto)."""
     from observatoire.statistics import trend
@@ -466,13 +461,14 @@ def series_figure(panels: dict[str, pd.DataFrame], titles: dict[str, str]):
 def funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: float = 1000):
     """Funnel plots (one panel per indicator): the peers' rates against their population, the territory highlighted.
 
-    Grey dashed: 95 % limits widened by the overdispersion; grey solid: 99,8 % widened limits; black: France's rate.
+    Grey dashed: 95 % limits widened by the overdispersion; grey solid: 99,8 % widened limits (the limits the
+    territory's place is read against: ``territories.result_curve``); black: France's rate.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     from observatoire import charts
-    from observatoire.indicators.territories import funnel_curve
+    from observatoire.indicators.territories import result_curve
 
     charts.apply_style()
     fig = plt.figure(figsize=(charts.FIG_WIDTH, 3.5), layout="constrained")
@@ -484,18 +480,13 @@ def funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: fl
     axes = [fig.add_subplot(grid[1, i]) for i in range(len(results))]
     for ax, (key, result) in zip(axes, results.items(), strict=True):
         table = result.table
-        curve = funnel_curve(
-            table["population"].min() * 0.8,
-            table["population"].max() * 1.2,
-            result.target_rate,
-            result.levels,
-            per,
-            result.phi,
-        )
+        curve = result_curve(result, per)
+        # The limits the flags follow: widened by the between-area variance when over-dispersed, else Poisson.
+        low, high = ("low_adj", "high_adj") if "high_adj" in curve else ("low", "high")
         for level, part in curve.groupby("level"):
             style = "--" if level < 0.99 else "-"
-            ax.plot(part["population"], part["low_adj"], style, color=charts.GREY, linewidth=0.8)
-            ax.plot(part["population"], part["high_adj"], style, color=charts.GREY, linewidth=0.8)
+            ax.plot(part["population"], part[low], style, color=charts.GREY, linewidth=0.8)
+            ax.plot(part["population"], part[high], style, color=charts.GREY, linewidth=0.8)
         ax.axhline(result.target_rate, color="black", linewidth=0.8)
         others = table[table["area"] != highlight]
         ax.scatter(

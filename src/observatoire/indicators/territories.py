@@ -71,6 +71,7 @@ __all__ = [
     "rate_with_ssmsi_population",
     "rates",
     "ratio_long",
+    "result_curve",
     "source_text",
     "trend_table",
     "trends",
@@ -482,6 +483,28 @@ def funnel_curve(
     return pd.concat(parts, ignore_index=True)
 
 
+def result_curve(result: FunnelResult, per: float = 1000) -> pd.DataFrame:
+    """The control limits of a :func:`funnel` result on the populations of its areas (from 0.8 x the smallest to
+    1.2 x the largest), as its figures draw them.
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_curve`'s columns; ``low_adj, high_adj`` (the limits widened by the between-area variance
+        ``result.tau2``) only when the counts are over-dispersed (``tau2 > 0``): otherwise the exact Poisson
+        limits ``low, high`` are the ones the flags follow.
+    """
+    table = result.table
+    return funnel_curve(
+        table["population"].min() * 0.8,
+        table["population"].max() * 1.2,
+        result.target_rate,
+        result.levels,
+        per=per,
+        tau2=result.tau2 if result.tau2 > 0 else None,
+    )
+
+
 # Trends -------------------------------------------------------------------------------------------------------
 
 
@@ -720,14 +743,7 @@ def funnel_figure(
 
     charts.apply_style()
     table = result.table
-    curve = funnel_curve(
-        table["population"].min() * 0.8,
-        table["population"].max() * 1.2,
-        result.target_rate,
-        result.levels,
-        per=per,
-        tau2=result.tau2 if result.tau2 > 0 else None,
-    )
+    curve = result_curve(result, per)
     fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
     styles = {
         0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
