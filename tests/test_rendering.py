@@ -193,6 +193,13 @@ def test_variables_meta_and_includes_are_substituted(html):
     assert "25 novembre 2024" in text_of(html)  # the date, in French
 
 
+def test_the_letter_offers_its_pdf_once_under_its_own_name(html):
+    block = re.search(r'<div class="quarto-alternate-formats">(.*?)</div>', html, re.S)
+    assert block, "no 'Autres formats' block"
+    links = re.findall(r'<a href="([^"]+)"[^>]*>(?:<i[^>]*></i>)?([^<]+)</a>', block.group(1))
+    assert links == [("letter.pdf", "PDF (A4)")]
+
+
 def test_notebook_page_is_french_with_a_way_back(rendered):
     page = (rendered[0].html.parent / "notebooks" / "01_exemple.html").read_text(encoding="utf-8")
     assert re.search(r'<html[^>]* lang="fr"', page)

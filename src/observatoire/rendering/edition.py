@@ -94,8 +94,10 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
             "toc-depth": 2,
             "toc-title": "Sur cette page",
             "link-external-newwindow": False,
-            # the PDF, offered beside the letter (Quarto would call it "Typst")
-            "format-links": [{"text": "PDF (A4)", "href": PDF_NAME, "icon": "file-pdf"}],
+            # The PDF, offered beside the letter under its own name (Quarto would call it "Typst"). A format name
+            # in the list stops Quarto from adding a link per rendered format; "pdf" (LaTeX) is never rendered
+            # here, so it adds no link of its own.
+            "format-links": [{"text": "PDF (A4)", "href": PDF_NAME, "icon": "file-pdf"}, "pdf"],
         },
         "typst": {
             "papersize": "a4",
@@ -268,6 +270,7 @@ def render(
             logs.append(log)
             _check_written(rendered / HTML_NAME, project_dir)
             _check_written(rendered / PDF_NAME, project_dir)
+            make_accessible(rendered, NAVBAR_LABEL)
             _install_output(rendered, out_dir)
         # One format at a time, each output taken as soon as it is written: a render of the whole website
         # (HTML) starts from an empty _site/, and a render of index.qmd alone to typst leaves a redirect page.
