@@ -12,10 +12,13 @@ figures in its text, absolute links, every page rendered to a non-blank PNG).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -250,3 +253,54 @@ def check_pdf(result: release.EditionResult, name: str, min_pages: int) -> None:
     assert len(rendered) == pages
     for png in rendered:
         assert matplotlib.image.imread(png).std() > 0.01, f"{png.name} is blank"
+
+
+# axe-core: accessibility checked as auditors check it (0 violations expected) ----------------------------------------
+
+AXE_VERSION = "4.14.1"
+AXE_INTEGRITY = (
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+)
+
+
+def axe_source() -> str:
+    """axe.min.js of the pinned axe-core, fetched with ``npm pack`` once and verified."""
+    cache = paths.ROOT / ".cache" / "npm"
+    tarball = cache / f"axe-core-{AXE_VERSION}.tgz"
+    if not tarball.is_file():
+        npm = shutil.which("npm")
+        assert npm, "npm is missing (Debian package npm): it fetches axe-core from the npm registry"
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, "pack", f"axe-core@{AXE_VERSION}", "--silent"], cwd=cache, check=True)
+    digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball.read_bytes()).digest()).decode()
+    assert digest == AXE_INTEGRITY, f"{tarball}: integrity {digest} is not the registry's"
+    with tarfile.open(tarball) as archive:
+        return archive.extractfile("package/axe.min.js").read().decode("utf-8")
+
+
+#: Viewports axe-core checks the pages in: a laptop, and a phone (where the navbar collapses and boxes scroll).
+VIEWPORTS = {"laptop": {"width": 1100, "height": 1500}, "phone": {"width": 390, "height": 844}}
+
+
+def axe_violations(page_path, axe: str, viewport: dict) -> list[dict]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as play:
+        browser = play.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=viewport)
+            page.set_default_timeout(180_000)  # a loaded CI machine parses 2 MB slowly
+            page.goto(page_path.as_uri())
+            if page.locator(".chart-interactive").count():
+                page.wait_for_function(
+                    "document.querySelectorAll('.chart-interactive.ready').length"
+                    " === document.querySelectorAll('.chart-interactive').length",
+                    timeout=180_000,
+                )
+            page.add_script_tag(content=axe)
+            return page.evaluate(
+                """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
+                     v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
+            )
+        finally:
+            browser.close()

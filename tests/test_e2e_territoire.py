@@ -8,7 +8,7 @@ import re
 import subprocess
 
 import pytest
-from e2e_checks import check_html_in_chromium, check_pdf
+from e2e_checks import VIEWPORTS, axe_source, axe_violations, check_html_in_chromium, check_pdf
 
 from observatoire import release
 
@@ -119,3 +119,21 @@ def test_site_lists_the_letters_by_region(site):
     assert titles[f"territoire/{YEAR}/2A/index.html"].startswith("Corse-du-Sud (2A) : ")
     assert titles[f"territoire/{YEAR}/reg-53/index.html"].startswith("Bretagne (région 53) : ")
     assert f"territoire/{YEAR}/974/notebooks/01_territoire.html" in titles
+
+
+@pytest.mark.browser
+def test_axe_core_finds_no_violation_on_the_listing_and_a_letter(site):
+    site_dir, letter = site
+    for code in ("2A", "reg-53"):
+        letter(code)
+    axe = axe_source()
+    pages = {
+        "listing by région": site_dir / "territoire" / str(YEAR) / "index.html",
+        "département letter": letter("2A").site_path / "index.html",
+    }
+    found = {
+        f"{name} ({size})": axe_violations(path, axe, viewport)
+        for name, path in pages.items()
+        for size, viewport in VIEWPORTS.items()
+    }
+    assert found == dict.fromkeys(found, []), json.dumps(found, ensure_ascii=False, indent=1)

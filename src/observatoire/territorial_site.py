@@ -124,7 +124,7 @@ def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -
         f"<title>{html.escape(title)}</title>\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-        "section{margin-bottom:1.5rem}.na{color:#6e6e6e}</style>\n</head>\n<body>\n"
+        "section{margin-bottom:1.5rem}.na{color:#6e6e6e}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>{html.escape(title)}</h1>\n"
         f'<p><a href="../../index.html">Toutes les lettres</a> · '
         f'<a href="../../annual/{year}/index.html">La lettre nationale {year}</a></p>\n'
@@ -132,7 +132,7 @@ def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -
         '<p><label for="filtre">Chercher un département ou une région (nom ou code) : </label>'
         '<input id="filtre" type="search" autocomplete="off"></p>\n'
         + "\n".join(sections)
-        + "\n"
+        + "\n</main>\n"
         + script
         + "\n</body>\n</html>\n"
     )
