@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from observatoire.formatting import MONTHS_FR
+from observatoire.formatting import MONTHS_EN, MONTHS_FR
 
 from . import quarto as q
 from .common import (
@@ -107,10 +107,18 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
 
 
 def merge_settings(project_config: dict | None, settings: dict) -> dict:
-    """The project's ``_quarto.yml`` (its metadata: year, edition ...) with the edition's settings laid over."""
+    """The project's ``_quarto.yml`` (its metadata: year, edition ...) with the edition's settings laid over.
+
+    The words are the publication's: a ``toc-title`` its ``_quarto.yml`` sets (the English letter's "On this
+    page") wins over the site's French default.
+    """
     config = dict(project_config or {})
     config.pop("project", None)
-    return _deep_merge(config, settings)
+    merged = _deep_merge(config, settings)
+    own = ((config.get("format") or {}).get("html") or {}).get("toc-title")
+    if own:
+        merged["format"]["html"]["toc-title"] = own
+    return merged
 
 
 def letter_date(project_dir: Path) -> str | None:
@@ -145,8 +153,9 @@ def quarto_date(text: str | None) -> tuple[str, str] | None:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return text, "D MMMM YYYY"
     found = re.fullmatch(r"([^\W\d_]+)\s+(\d{4})", text)
-    if found and found.group(1).casefold() in MONTHS_FR:
-        return f"{found.group(2)}-{MONTHS_FR.index(found.group(1).casefold()) + 1:02d}-01", "MMMM YYYY"
+    for months in (MONTHS_FR, MONTHS_EN):  # the French letter, the English one ("November 2025")
+        if found and found.group(1).casefold() in months:
+            return f"{found.group(2)}-{months.index(found.group(1).casefold()) + 1:02d}-01", "MMMM YYYY"
     return None
 
 
