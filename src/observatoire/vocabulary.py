@@ -37,6 +37,7 @@ __all__ = ["Vocabulary", "load_vocabulary", "VOCABULARY_FILE"]
 VOCABULARY_FILE = "vocabulary.yml"
 _NUMBER = re.compile(r"\d+")
 _SLOT = re.compile(r"\{(\d+)\}")
+_SPACES = re.compile("[\u00a0\u202f]")
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,9 @@ class Vocabulary:
             return value
         if value in self.terms:
             return self.terms[value]
+        plain = _SPACES.sub(" ", value)  # "1 000" is written with a narrow no-break space in a chart
+        if plain != value:
+            return self.term(plain)
         count = iter(range(1, 1000))
         pattern = _NUMBER.sub(lambda _: f"{{{next(count)}}}", value)
         if pattern != value and pattern in self.terms:

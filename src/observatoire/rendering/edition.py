@@ -106,15 +106,24 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
     return settings
 
 
+#: What a publication's own ``_quarto.yml`` decides over the site's settings: its language and the words Quarto
+#: prints (the English letter sets "Table", "On this page" ...).
+OWN_WORDS = ("lang", "crossref", "language")
+
+
 def merge_settings(project_config: dict | None, settings: dict) -> dict:
     """The project's ``_quarto.yml`` (its metadata: year, edition ...) with the edition's settings laid over.
 
-    The words are the publication's: a ``toc-title`` its ``_quarto.yml`` sets (the English letter's "On this
-    page") wins over the site's French default.
+    The words are the publication's: its ``lang``, ``crossref`` and ``language`` keys and the ``toc-title`` of
+    its HTML format win over the site's French defaults.
     """
     config = dict(project_config or {})
     config.pop("project", None)
     merged = _deep_merge(config, settings)
+    for key in OWN_WORDS:
+        if key in config:
+            site = settings.get(key)
+            merged[key] = _deep_merge(site, config[key]) if isinstance(site, dict) else config[key]
     own = ((config.get("format") or {}).get("html") or {}).get("toc-title")
     if own:
         merged["format"]["html"]["toc-title"] = own
