@@ -8,17 +8,13 @@ reported with its reason and never stops the others nor touches what is publishe
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from fixture_theme import FIXTURES, write_declaration, write_theme
 
 from observatoire import batch, themes
-
-FIXTURES = Path(__file__).parent / "data" / "notebooks"
-
 
 CHEAP = """
 import json
@@ -50,33 +46,16 @@ def fixture_themes(tmp_path, monkeypatch):
     """Two themes in tmp_path: 'fixture' (one cheap notebook, 2023-2024) and 'broken' (its notebook fails)."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     notebooks = tmp_path / "notebooks"
-    (notebooks / "fixture").mkdir(parents=True)
-    _cheap_notebook(notebooks / "fixture" / "cheap.ipynb")
-    (notebooks / "broken").mkdir(parents=True)
-    shutil.copy(FIXTURES / "failing_cell.ipynb", notebooks / "broken" / "failing_cell.ipynb")
-    for theme_id in ("fixture", "broken"):
-        publication = tmp_path / "publications" / theme_id
-        publication.mkdir(parents=True)
-        (publication / "index.qmd").write_text(
-            "---\ntitle: Essai\n---\n\nAnnée {{< var year >}}.\n", encoding="utf-8"
-        )
-    declaration = {
-        "schema_version": 1,
-        "themes": [
-            {
-                "id": theme_id,
-                "title": "Lettre d'essai",
-                "notebooks": [notebook],
-                "publication": theme_id,
-                "sources": ["geo_reference"],
-                "years": {"first": 2023, "last": 2024},
-                "parameters": {"label": "défaut"} if theme_id == "fixture" else {},
-            }
-            for theme_id, notebook in (("fixture", "cheap.ipynb"), ("broken", "failing_cell.ipynb"))
-        ],
-    }
-    themes_yml = tmp_path / "publications" / "themes.yml"
-    themes_yml.write_text(yaml.safe_dump(declaration, allow_unicode=True), encoding="utf-8")
+    cheap = tmp_path / "cheap.ipynb"
+    _cheap_notebook(cheap)
+    index_qmd = "---\ntitle: Essai\n---\n\nAnnée {{< var year >}}.\n"
+    themes_yml = write_declaration(
+        tmp_path,
+        write_theme(tmp_path, "fixture", cheap, index_qmd, years=(2023, 2024)),
+        write_theme(
+            tmp_path, "broken", FIXTURES / "failing_cell.ipynb", index_qmd, years=(2023, 2024), parameters={}
+        ),
+    )
     return themes.load_themes(themes_yml, notebooks_root=notebooks)
 
 

@@ -6,7 +6,9 @@ byte-identical; only the manifest's build time may differ.
 
 from __future__ import annotations
 
+import difflib
 import json
+import shutil
 
 import pytest
 from e2e_checks import build, check_html_in_chromium, check_pdf, check_site_pages
@@ -19,8 +21,25 @@ def annual(tmp_path_factory):
     """The 2024 annual letter built twice into the same folders; the output checksums of both builds."""
     tmp = tmp_path_factory.mktemp("annual")
     first = build("annual", 2024, tmp)
+    # The second build replaces the first in place: keep a copy of the first to show what differs, if anything.
+    shutil.copytree(first.site_path, tmp / "first-site")
     second = build("annual", 2024, tmp, force=True)
     return first, second
+
+
+def _first_difference(old_folder, new_folder, names) -> str:
+    """A short unified diff of the first differing text output (or its size when binary)."""
+    for name in names:
+        old, new = old_folder / name, new_folder / name
+        if not (old.is_file() and new.is_file()):
+            continue
+        try:
+            a, b = old.read_text(encoding="utf-8"), new.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return f"{name}: binary, {old.stat().st_size} vs {new.stat().st_size} bytes"
+        diff = difflib.unified_diff(a.splitlines(), b.splitlines(), "first", "second", n=1, lineterm="")
+        return f"{name}:\n" + "\n".join(line[:200] for line in list(diff)[:30])
+    return "(the differing files are not in the site folder)"
 
 
 def test_annual_letter_published_with_manifest(annual):
@@ -66,7 +85,11 @@ def test_annual_letter_is_byte_for_byte_reproducible(annual):
     a, b = first.manifest["outputs"], second.manifest["outputs"]
     assert set(a) == set(b)
     different = sorted(name for name in a if a[name] != b[name])
-    assert different == [], f"outputs differ between two builds of the same inputs: {different}"
+    first_site = second.site_path.parents[2] / "first-site"
+    assert different == [], (
+        f"outputs differ between two builds of the same inputs: {different}\n"
+        + _first_difference(first_site, second.site_path, different)
+    )
     assert len(a) > 30
     assert any(n.endswith(".pdf") for n in a) and any(n.endswith(".svg") for n in a)
 

@@ -18,13 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+from fixture_theme import FIXTURES, write_declaration, write_theme
 
 from observatoire import cli, paths, plan, release, themes
 from observatoire.errors import InputError
 from observatoire.release import ReleaseError, build_edition
-
-FIXTURES = Path(__file__).parent / "data" / "notebooks"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Command line and Makefile
@@ -108,26 +106,8 @@ def test_make_variables_are_never_run_as_shell_code(tmp_path, variables):
 
 @pytest.fixture
 def project(tmp_path):
-    (tmp_path / "notebooks" / "fixture").mkdir(parents=True)
-    shutil.copy(FIXTURES / "good.ipynb", tmp_path / "notebooks" / "fixture" / "good.ipynb")
-    publication = tmp_path / "publications" / "fixture"
-    publication.mkdir(parents=True)
-    (publication / "index.qmd").write_text("---\ntitle: Fixture\n---\n\nTexte.\n", encoding="utf-8")
-    declaration = {
-        "schema_version": 1,
-        "themes": [
-            {
-                "id": "fixture",
-                "title": "Lettre d'essai",
-                "notebooks": ["good.ipynb"],
-                "publication": "fixture",
-                "sources": ["geo_reference"],
-                "years": {"first": 2020, "last": 2024},
-                "parameters": {"label": "défaut"},
-            }
-        ],
-    }
-    (tmp_path / "publications" / "themes.yml").write_text(yaml.safe_dump(declaration), encoding="utf-8")
+    entry = write_theme(tmp_path, "fixture", FIXTURES / "good.ipynb", "---\ntitle: Fixture\n---\n\nTexte.\n")
+    write_declaration(tmp_path, entry)
     return tmp_path
 
 

@@ -17,11 +17,9 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-import yaml
+from fixture_theme import FIXTURES, write_declaration, write_theme
 
 from observatoire import escaping, facts, release, tables, themes
-
-FIXTURES = Path(__file__).parent / "data" / "notebooks"
 
 #: Hostile strings, as a malicious or careless source title, label or note could hold them.
 HOSTILE = {
@@ -146,32 +144,13 @@ def _visible(text: str) -> str:
 
 @pytest.fixture
 def hostile_project(tmp_path, monkeypatch):
-    (tmp_path / "notebooks" / "hostile").mkdir(parents=True)
-    shutil.copy(FIXTURES / "good.ipynb", tmp_path / "notebooks" / "hostile" / "good.ipynb")
-    publication = tmp_path / "publications" / "hostile"
-    publication.mkdir(parents=True)
-    (publication / "index.qmd").write_text(
+    index_qmd = (
         "---\ntitle: Lettre d'essai\nlang: fr\n---\n\n"
         "Source citée : {{< var titre_source >}}.\n\n"
-        "{{< include tables/hostile.md >}}\n",
-        encoding="utf-8",
+        "{{< include tables/hostile.md >}}\n"
     )
-    declaration = {
-        "schema_version": 1,
-        "themes": [
-            {
-                "id": "hostile",
-                "title": "Lettre d'essai",
-                "notebooks": ["good.ipynb"],
-                "publication": "hostile",
-                "sources": ["geo_reference"],
-                "years": {"first": 2024, "last": 2024},
-                "parameters": {"label": "défaut"},
-            }
-        ],
-    }
-    themes_yml = tmp_path / "publications" / "themes.yml"
-    themes_yml.write_text(yaml.safe_dump(declaration, allow_unicode=True), encoding="utf-8")
+    entry = write_theme(tmp_path, "hostile", FIXTURES / "good.ipynb", index_qmd, years=(2024, 2024))
+    themes_yml = write_declaration(tmp_path, entry)
     theme = themes.load_themes(themes_yml, notebooks_root=tmp_path / "notebooks")["hostile"]
 
     def execute(jobs, **kwargs):

@@ -15,13 +15,13 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from fixture_theme import FIXTURES, write_declaration, write_theme
 
 from observatoire import manifest as mf
 from observatoire import plan, release, themes
 from observatoire.errors import InputError
 from observatoire.release import ReleaseError, build_edition
 
-FIXTURES = Path(__file__).parent / "data" / "notebooks"
 # The real stages, kept before the `fakes` fixture replaces them.
 _REAL_EXECUTE = release._execute
 _REAL_EXPORT = release.notebook_page
@@ -30,29 +30,11 @@ _REAL_EXPORT = release.notebook_page
 @pytest.fixture
 def project(tmp_path):
     """A one-notebook theme ('fixture') in tmp_path, with a publication, build and site folders."""
-    (tmp_path / "notebooks" / "fixture").mkdir(parents=True)
-    shutil.copy(FIXTURES / "good.ipynb", tmp_path / "notebooks" / "fixture" / "good.ipynb")
-    publication = tmp_path / "publications" / "fixture"
-    publication.mkdir(parents=True)
-    (publication / "index.qmd").write_text(
-        "---\ntitle: Fixture\n---\n\nTexte {{< var fact >}}.\n", encoding="utf-8"
+    entry = write_theme(
+        tmp_path, "fixture", FIXTURES / "good.ipynb", "---\ntitle: Fixture\n---\n\nTexte {{< var fact >}}.\n"
     )
-    declaration = {
-        "schema_version": 1,
-        "themes": [
-            {
-                "id": "fixture",
-                "title": "Lettre d'essai",
-                "notebooks": ["good.ipynb"],
-                "publication": "fixture",
-                "sources": ["geo_reference"],
-                "years": {"first": 2020, "last": 2024},
-                "parameters": {"label": "défaut"},
-            }
-        ],
-    }
-    themes_yml = tmp_path / "publications" / "themes.yml"
-    themes_yml.write_text(yaml.safe_dump(declaration, allow_unicode=True), encoding="utf-8")
+    themes_yml = write_declaration(tmp_path, entry)
+    publication = tmp_path / "publications" / "fixture"
     theme = themes.load_themes(themes_yml, notebooks_root=tmp_path / "notebooks")["fixture"]
     return SimpleNamespace(
         root=tmp_path, theme=theme, publication=publication, site=tmp_path / "_site", build=tmp_path / "build"

@@ -282,6 +282,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
     from observatoire.indicators.wording import change_details, trend_details
 
     common = dict(year=year, edition=edition)
+    provenance = dict(source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year)
     scope = scope_of(year)
     women = headline(ns, year, "female")
     add_fact(
@@ -317,9 +318,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         share,
         kind="percent",
         unit="%",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note="calculé : femmes / (femmes + hommes), série principale (étude nationale DAV)",
     )
 
@@ -336,9 +335,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         kind="change",
         decimals=1,
         unit="évolution sur un an",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note="test de quasi-Poisson (dispersion de la série depuis 2016) ou test exact de Poisson sans "
         "surdispersion",
         details={
@@ -351,9 +348,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         facts,
         "mvc_femmes_evol_signif",
         test,
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
     )
 
     result = trend_since_break(ns, year, "female")
@@ -363,9 +358,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         kind="change",
         decimals=1,
         unit="évolution annuelle moyenne",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note=f"modèle log-linéaire sur {SCOPE_BREAK_YEAR}-{year}, quasi-Poisson si la dispersion de Pearson "
         "dépasse 1",
         details=trend_details(result),
@@ -374,9 +367,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         facts,
         "mvc_femmes_tendance_signif",
         result,
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
     )
 
     add_fact(
@@ -422,9 +413,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         scope,
         kind="text",
         unit="",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note=f"champ de l'étude nationale ; non officiels inclus depuis {SCOPE_BREAK_YEAR}",
     )
 
@@ -438,9 +427,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         text,
         kind="text",
         unit="",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note="autres chiffres publiés pour l'année, sur un autre champ ou selon une autre source",
     )
     facts.add(
@@ -448,9 +435,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         str(SCOPE_BREAK_YEAR),
         kind="text",
         unit="",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note="première année de l'étude nationale incluant les couples non officiels",
     )
     facts.add(
@@ -458,9 +443,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         edition,
         kind="text",
         unit="",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note="édition de la série nationale compilée (chiffres publiés, chacun avec sa source)",
     )
     facts.add(
@@ -468,8 +451,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         f"novembre {year + 1}",
         kind="text",
         unit="",
-        source_id=published.NATIONAL_SOURCE_ID,
-        edition=edition,
-        ref_year=year,
+        **provenance,
         note="la lettre annuelle paraît autour du 25 novembre de l'année suivant celle des chiffres",
     )
