@@ -172,8 +172,10 @@ def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, fact
     assert {k: r["value"] for k, r in english_facts.items()} == {k: r["value"] for k, r in facts_2024.items()}
 
     html = (result.site_path / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="en"' in html and "On this page" in html
+    assert 'lang="en"' in html.split("<head>")[0] and "On this page" in html
     assert format_number(facts_2024["vs_total"]["value"], lang="en") in html
+    assert "Download the data (CSV)" in html and "Télécharger" not in html and "Voir les données" not in html
+    assert "Figure&nbsp;1" in html and "Table&nbsp;1" in html and "Tableau" not in html
     table = (result.build_dir / "outputs" / "tables" / "intrafamilial-extremes.md").read_text(
         encoding="utf-8"
     )

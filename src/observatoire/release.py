@@ -762,7 +762,9 @@ def _build_locked(
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
         renderer = getattr(rendered, "renderer", None) or "quarto"
-        if "html" in letter:  # interactive charts, data tables and downloads (the PDF keeps static charts)
+        # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
+        # formats are French: a letter in another language keeps its static charts, drawn in its language.
+        if "html" in letter and plan.lang == "fr":
             from observatoire.interactive import enhance_letter
 
             enhance_letter(edition_site / letter["html"], project)
