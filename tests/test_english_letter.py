@@ -104,6 +104,18 @@ def test_every_output_of_the_annual_notebooks_has_english_words():
     }
 
 
+def test_a_missing_or_wrong_english_word_stops_the_build_naming_the_file(tmp_path):
+    path = tmp_path / "vocabulary.yml"
+    path.write_text("figures:\n  a: {title: 'Victims, {1}-{3}'}\ntables: {}\nterms: {}\n", encoding="utf-8")
+    words = load_vocabulary(path)
+    assert words.text("figures", "a", "title", "Victimes, 2016-2024 (édition 2024)") == "Victims, 2016-2024"
+    with pytest.raises(InputError, match=r"vocabulary.yml.*figures.b.*no words"):
+        words.text("figures", "b", "title", "Titre")
+    with pytest.raises(InputError, match=r"\{3\} but the French text has 2 number"):
+        words.text("figures", "a", "title", "Victimes, 2016-2024")
+    assert words.text("figures", "a", "note", None) is None  # an absent note stays absent
+
+
 # The English templates ---------------------------------------------------------------------------------------
 
 
