@@ -60,3 +60,32 @@ def test_report_without_make_all_and_a_slow_build():
     assert "make all" not in report
     single = " ".join(report.split())
     assert "30.0 s <= 15 s MISSED" in single and "1.50x >= 3x MISSED" in single
+
+
+def test_report_gives_the_render_time_per_format_of_each_letter_and_the_territorial_batch():
+    results = _results(12.0)
+    results["all"]["letters"] = {
+        "annual 2024": {"total": 40.0, "html": 6.5, "pdf": 5.25},
+        "traite 2024": {"total": 20.0, "html": 4.0},
+    }
+    results["territorial_year"] = 2024
+    results["territoires"] = {
+        "wall": 500.0,
+        "cpu": 900.0,
+        "peak_mb": 1200.0,
+        "counts": {"published": 119},
+        "n": 119,
+    }
+    results["territoires-no-change"] = {
+        "wall": 2.0,
+        "cpu": 1.5,
+        "peak_mb": 90.0,
+        "counts": {"unchanged": 119},
+    }
+    report = bench.format_report(results).splitlines()
+    assert "  annual 2024  6.5 s / 5.2 s / 40 s" in report
+    assert "  traite 2024  4.0 s / - / 20 s" in report
+    line = next(x for x in report if x.startswith("119 territorial letters of 2024 from empty"))
+    assert _ends(line).endswith("<= 480 s MISSED")
+    again = next(x for x in report if x.startswith("  the same, nothing changed"))
+    assert _ends(again) == "2.0 s <= 5 s ok"

@@ -386,6 +386,23 @@ def test_notebook_page_drops_what_changes_between_runs(tmp_path):
     assert "# Violences" not in "".join(nb["cells"][2]["source"])  # the title is not repeated
 
 
+def test_notebook_page_leaves_out_standard_error_and_logs_it(tmp_path, caplog):
+    executed = json.loads(EXECUTED.read_text(encoding="utf-8"))
+    code = next(c for c in executed["cells"] if c["cell_type"] == "code")
+    noise = {"output_type": "stream", "name": "stderr", "text": "Matplotlib is building the font cache\n"}
+    kept = {"output_type": "stream", "name": "stdout", "text": "122 610\n"}
+    code["outputs"] = [noise, kept]
+    source = tmp_path / "executed.ipynb"
+    source.write_text(json.dumps(executed), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        target = notebooks.notebook_page(
+            source, tmp_path / "nb.ipynb", parameters={}, replace_paths={}, section=None
+        )
+    text = target.read_text(encoding="utf-8")
+    assert "font cache" not in text and "122 610" in text
+    assert "executed.ipynb: standard-error output left out of the page: Matplotlib is building" in caplog.text
+
+
 def test_repository_quarto_project_matches_the_build_settings():
     import yaml
 

@@ -68,6 +68,7 @@ class Outcome:
     reason: str = ""
     site_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    render_timings: dict[str, float] = field(default_factory=dict)
 
 
 def requests(theme_ids: Iterable[str] | None = None) -> list[EditionRequest]:
@@ -233,7 +234,12 @@ def run_batch(
                 outcomes[index] = Outcome(label, "failed", reason=_one_line(exc))
             else:
                 outcomes[index] = Outcome(
-                    label, result.status, result.total_seconds, site_path=plan.target, timings=result.timings
+                    label,
+                    result.status,
+                    result.total_seconds,
+                    site_path=plan.target,
+                    timings=result.timings,
+                    render_timings=dict(result.render_timings),
                 )
         bar.set_postfix_str(f"{label}: {outcomes[index].status}", refresh=False)
         bar.update(1)

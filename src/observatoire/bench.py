@@ -140,7 +140,8 @@ def _child_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "edit
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     failed = [f"{o.label}: {o.reason}" for o in outcomes if o.status == "failed"]
-    return {"counts": counts, "failed": failed[:5]}
+    letters = {o.label: {"total": o.seconds, **o.render_timings} for o in outcomes if o.render_timings}
+    return {"counts": counts, "failed": failed[:5], "letters": letters}
 
 
 def _environment(build_dir: Path, site_dir: Path) -> dict[str, str]:
@@ -204,6 +205,25 @@ def _row(
     return (what, measured, target, mark)
 
 
+def _batch_rows(key: str, built_label: str, again_label: str, built: dict, again: dict) -> list[tuple]:
+    """The two rows of a batch: from empty (with the counts of its summary), then with nothing changed."""
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(built["counts"].items()))
+    return [
+        _row(
+            f"{built_label}, wall ({counts})",
+            f"{built['wall']:.0f} s (CPU {built['cpu']:.0f} s)",
+            f"<= {TARGETS[key]:.0f} s",
+            built["wall"] <= TARGETS[key] and not built["counts"].get("failed"),
+        ),
+        _row(
+            again_label,
+            f"{again['wall']:.1f} s",
+            f"<= {TARGETS[key + '-no-change']:.0f} s",
+            again["wall"] <= TARGETS[key + "-no-change"],
+        ),
+    ]
+
+
 def format_report(results: dict) -> str:
     """The benchmark's table: each figure with its target and whether it is met."""
     clean, again, cli = results["clean"], results["no-change"], results["cli"]
@@ -249,46 +269,19 @@ def format_report(results: dict) -> str:
         )
     )
     peaks = [clean["peak_mb"], again["peak_mb"]]
-    if "all" in results:
-        everything, nothing = results["all"], results["all-no-change"]
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(everything["counts"].items()))
-        rows.append(
-            _row(
-                f"make all from empty, wall ({counts})",
-                f"{everything['wall']:.0f} s (CPU {everything['cpu']:.0f} s)",
-                f"<= {TARGETS['all']:.0f} s",
-                everything["wall"] <= TARGETS["all"] and not everything["counts"].get("failed"),
-            )
-        )
-        rows.append(
-            _row(
-                "make all with nothing changed, wall",
-                f"{nothing['wall']:.1f} s",
-                f"<= {TARGETS['all-no-change']:.0f} s",
-                nothing["wall"] <= TARGETS["all-no-change"],
-            )
-        )
-        peaks += [everything["peak_mb"], nothing["peak_mb"]]
-    if "territoires" in results:
-        letters, again_t = results["territoires"], results["territoires-no-change"]
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(letters["counts"].items()))
-        rows.append(
-            _row(
-                f"{letters['n']} territorial letters of {results['territorial_year']} from empty, wall ({counts})",
-                f"{letters['wall']:.0f} s (CPU {letters['cpu']:.0f} s)",
-                f"<= {TARGETS['territoires']:.0f} s",
-                letters["wall"] <= TARGETS["territoires"] and not letters["counts"].get("failed"),
-            )
-        )
-        rows.append(
-            _row(
-                "  the same, nothing changed, wall",
-                f"{again_t['wall']:.1f} s",
-                f"<= {TARGETS['territoires-no-change']:.0f} s",
-                again_t["wall"] <= TARGETS["territoires-no-change"],
-            )
-        )
-        peaks += [letters["peak_mb"], again_t["peak_mb"]]
+    batches = (
+        ("all", "make all from empty", "make all with nothing changed, wall"),
+        (
+            "territoires",
+            f"{results.get('territoires', {}).get('n')} territorial letters of "
+            f"{results.get('territorial_year')} from empty",
+            "  the same, nothing changed, wall",
+        ),
+    )
+    for key, built_label, again_label in batches:
+        if key in results:
+            rows += _batch_rows(key, built_label, again_label, results[key], results[f"{key}-no-change"])
+            peaks += [results[key]["peak_mb"], results[f"{key}-no-change"]["peak_mb"]]
     rows.append(
         _row(
             "peak memory, whole process tree",
@@ -303,7 +296,21 @@ def format_report(results: dict) -> str:
     for key in ("all", "territoires"):
         for failure in results.get(key, {}).get("failed", []):
             lines.append(f"  failed: {failure}")
+    lines += _per_letter(results.get("all", {}).get("letters", {}))
     return "\n".join(lines)
+
+
+def _per_letter(letters: dict[str, dict[str, float]]) -> list[str]:
+    """Lines of the Quarto render time per format of each letter built by ``make all`` (build time beside)."""
+    if not letters:
+        return []
+    formats = sorted({fmt for timings in letters.values() for fmt in timings if fmt != "total"})
+    lines = ["", "render time per letter (make all from empty): " + " / ".join(formats) + " / whole build"]
+    width = max(len(label) for label in letters)
+    for label, timings in sorted(letters.items()):
+        shown = " / ".join(f"{timings[fmt]:.1f} s" if fmt in timings else "-" for fmt in formats)
+        lines.append(f"  {label:<{width}}  {shown} / {timings['total']:.0f} s")
+    return lines
 
 
 def main(

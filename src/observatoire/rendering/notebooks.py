@@ -16,6 +16,7 @@ A notebook no section quotes is linked back to "Voir les calculs".
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +26,8 @@ import yaml
 
 from observatoire import paths
 from observatoire.templates import render_text
+
+log = logging.getLogger(__name__)
 
 #: The words of a notebook page's header (link back to the letter, parameters), written by the authors.
 HEADER_TEMPLATE = paths.PUBLICATIONS / "_shared" / "notebook_header.md"
@@ -117,6 +120,24 @@ def _markdown_escape(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", text)
 
 
+def _drop_stderr(cell: dict, notebook: str) -> None:
+    """Remove a cell's standard-error output from its page, and log it for the person running the release.
+
+    Our notebooks write nothing to standard error (they say what they must in their own output); what lands there
+    comes from the machine (a library's font cache being built, a lock waited for under load) and would make two
+    builds of the same inputs differ.
+    """
+    kept = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            text = "".join(output.get("text", ""))
+            log.warning("%s: standard-error output left out of the page: %s", notebook, text.strip()[:500])
+        else:
+            kept.append(output)
+    if "outputs" in cell:
+        cell["outputs"] = kept
+
+
 def notebook_page(
     executed: Path,
     target: Path,
@@ -160,6 +181,7 @@ def notebook_page(
         cell["id"] = f"cell-{index}"
         for key in ("papermill", "execution", "collapsed", "scrolled"):
             cell.get("metadata", {}).pop(key, None)
+        _drop_stderr(cell, executed.name)
     shown = dict(parameters)
     for absolute, short in replace_paths.items():
         shown = {k: str(v).replace(absolute, short) for k, v in shown.items()}
