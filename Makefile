@@ -12,6 +12,7 @@ OLD         ?=
 SET         ?=
 SCHEDULER   ?=
 TERRITOIRE  ?=
+LANGUE      ?=
 NEW         ?=
 export PYTHONHASHSEED := 0
 # Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
@@ -19,7 +20,7 @@ export PYTHONHASHSEED := 0
 QUARTO_DIR  := .tools/quarto
 # User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
 # argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
-export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION
+export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE
 
 .DEFAULT_GOAL := help
 .PHONY: help venv quarto data letter release territoires all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
@@ -47,8 +48,8 @@ data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE
 letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF) into _site/
 	$(PY) -m observatoire letter $${FORCE:+--force}
 
-release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53] [CORRECTION="what was corrected"]
-	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"} $${TERRITOIRE:+--territoire "$$TERRITOIRE"} $${CORRECTION:+--correction "$$CORRECTION"}
+release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53] [CORRECTION="what was corrected"] [LANGUE=en]
+	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"} $${TERRITOIRE:+--territoire "$$TERRITOIRE"} $${CORRECTION:+--correction "$$CORRECTION"} $${LANGUE:+--langue "$$LANGUE"}
 
 territoires: $(STAMP) quarto ## The 119 territorial letters (101 départements, 18 régions) on Dask: make territoires [YEAR=2024] [FORCE=1]
 	$(PY) -m observatoire all --theme territoire $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}

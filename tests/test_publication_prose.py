@@ -34,6 +34,8 @@ ALLOWLIST: tuple[dict, ...] = (
     {"token": "3919", "where": "anywhere", "why": "name of the Violences Femmes Info line"},
     {"token": "17", "where": "section", "section": "Ressources", "why": "phone number of Police secours"},
     {"token": "114", "where": "section", "section": "Ressources", "why": "emergency number by SMS"},
+    {"token": "17", "where": "section", "section": "Resources", "why": "the English letter's help lines"},
+    {"token": "114", "where": "section", "section": "Resources", "why": "the English letter's help lines"},
 )
 
 FRONT_MATTER = re.compile(r"\A---\s*\n.*?\n---\s*\n", re.DOTALL)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from observatoire.describe import describe
 from observatoire.statistics import (
     ChangeTest,
     TrendResult,
@@ -124,7 +125,7 @@ def test_poisson_change_test_with_exposures_compares_rates():
 def test_poisson_change_test_edge_cases():
     none = poisson_change_test(0, 0)
     assert math.isnan(none.rate_ratio) and none.p_value == 1.0 and not none.significant and none.reason
-    assert "non estimable" in none.describe_fr()
+    assert "non estimable" in describe(none)
     from_zero = poisson_change_test(0, 7)
     assert math.isinf(from_zero.rate_ratio) and from_zero.significant
     with pytest.raises(ValueError):
@@ -134,10 +135,10 @@ def test_poisson_change_test_edge_cases():
 
 
 def test_change_test_describe_fr():
-    rise = poisson_change_test(100, 150).describe_fr()
-    assert rise.startswith("Hausse de +50,0\u202f% (IC à 95\u202f%\u00a0: +15,7\u202f%\u202f; +95,2\u202f%)")
+    rise = describe(poisson_change_test(100, 150))
+    assert rise.startswith("Hausse de +50,0\u202f% (IC à 95\u202f%\u202f: +15,7\u202f%\u202f; +95,2\u202f%)")
     assert "statistiquement significative" in rise
-    flat = poisson_change_test(100, 105).describe_fr()
+    flat = describe(poisson_change_test(100, 105))
     assert flat.startswith("Évolution de +5,0\u202f%") and "non significative" in flat
 
 
@@ -195,7 +196,7 @@ def test_trend_with_too_few_years_returns_a_reason():
     result = trend([2022, 2023], [10, 12])
     assert math.isnan(result.annual_change) and not result.estimable and not result.significant
     assert "moins de trois années" in result.reason
-    assert result.describe_fr().startswith("Tendance non estimable")
+    assert describe(result).startswith("Tendance non estimable")
     assert trend([], []).n_years == 0
 
 
@@ -222,17 +223,29 @@ def test_trend_rejects_bad_input():
 
 
 def test_trend_describe_fr():
-    up = trend(YEARS, 1000 * 1.05 ** (YEARS - YEARS[0])).describe_fr()
+    up = describe(trend(YEARS, 1000 * 1.05 ** (YEARS - YEARS[0])))
     assert up == (
         "Entre 2012 et 2023, évolution moyenne de +5,0\u202f% par an "
-        "(IC à 95\u202f%\u00a0: +4,5\u202f%\u202f; +5,5\u202f%), hausse statistiquement significative "
+        "(IC à 95\u202f%\u202f: +4,5\u202f%\u202f; +5,5\u202f%), hausse statistiquement significative "
         "(modèle de Poisson)."
     )
-    down = trend(YEARS, 1000 * 0.95 ** (YEARS - YEARS[0])).describe_fr()
+    down = describe(trend(YEARS, 1000 * 0.95 ** (YEARS - YEARS[0])))
     assert "évolution moyenne de \u22125,0\u202f% par an" in down and "baisse statistiquement" in down
     assert "baisse moyenne" not in down
-    flat = trend([2020, 2021, 2022, 2023], [100, 102, 99, 101]).describe_fr()
+    flat = describe(trend([2020, 2021, 2022, 2023], [100, 102, 99, 101]))
     assert "évolution moyenne" in flat and "non significative" in flat
+
+
+def test_describe_in_english():
+    up = describe(trend(YEARS, 1000 * 1.05 ** (YEARS - YEARS[0])), "en")
+    assert up == (
+        "Between 2012 and 2023, average change of +5.0% a year (95% CI: +4.5% to +5.5%), "
+        "statistically significant rise (Poisson model)."
+    )
+    rise = describe(poisson_change_test(100, 150), "en")
+    assert rise.startswith("Rise of +50.0% (95% CI: +15.7% to +95.2%), statistically significant")
+    with pytest.raises(TypeError):
+        describe(0.5)
 
 
 # Over-dispersion: agreement with statsmodels' reference fits -------------------------------------------------
@@ -317,7 +330,7 @@ def test_women_killed_dispersion_of_one_and_a_half_is_not_ignored():
     assert result.dispersion == pytest.approx(1.4587, abs=1e-3)
     assert result.p_value_poisson == pytest.approx(0.0201, abs=1e-3) and result.significant_poisson
     assert result.family == "quasi_poisson" and result.p_value > 0.05 and not result.significant
-    assert "non significative" in result.describe_fr() and "quasi-Poisson" in result.describe_fr()
+    assert "non significative" in describe(result) and "quasi-Poisson" in describe(result)
 
 
 def test_change_test_borrows_the_series_dispersion():
@@ -340,7 +353,7 @@ def test_change_test_borrows_the_series_dispersion():
     exact = poisson_change_test(FIXED_COUNTS[-2], FIXED_COUNTS[-1], FIXED_POP[-2], FIXED_POP[-1])
     assert result.p_value_poisson == exact.p_value and result.significant_poisson
     assert not result.significant and result.low < 1 < result.high
-    assert "quasi-Poisson" in result.describe_fr()
+    assert "quasi-Poisson" in describe(result)
 
 
 def test_change_test_keeps_the_exact_test_where_poisson_holds():

@@ -41,7 +41,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from observatoire.formatting import NBSP, NOT_AVAILABLE, format_number, format_percent
+from observatoire.formatting import LANGUAGES, NBSP, format_number, format_percent, not_available
 
 __all__ = [
     "PALETTE",
@@ -123,6 +123,33 @@ _STYLE = {
 }
 
 
+#: The language of the charts' numbers, "not available" marks and "Source"/"Note" lines (set per notebook by
+#: :class:`observatoire.context.EditionContext`; French by default).
+_LANGUAGE = {"lang": "fr"}
+
+
+def set_language(lang: str) -> None:
+    """Draw the next charts' numbers and standard words in ``lang`` (``"fr"`` or ``"en"``).
+
+    Raises
+    ------
+    ValueError
+        For another language.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+    _LANGUAGE["lang"] = lang
+
+
+def _lang() -> str:
+    return _LANGUAGE["lang"]
+
+
+def _colon(label: str) -> str:
+    """``label`` followed by a colon, with the French no-break space before it in French."""
+    return f"{label}{NBSP}:" if _lang() == "fr" else f"{label}:"
+
+
 def apply_style() -> None:
     """Set the letter's look: seaborn "whitegrid" base, Okabe-Ito colours, DejaVu Sans, light grid.
 
@@ -162,8 +189,8 @@ class FrenchFormatter(Formatter):
     def __call__(self, x, pos=None) -> str:
         decimals = self._auto if self.decimals is None else self.decimals
         if self.percent:
-            return format_percent(x, decimals)
-        return format_number(x, decimals)
+            return format_percent(x, decimals, _lang())
+        return format_number(x, decimals, _lang())
 
 
 def french_formatter(decimals: int | None = 0, percent: bool = False) -> FrenchFormatter:
@@ -492,7 +519,11 @@ def bar_chart(
             texts = [
                 ""
                 if not math.isfinite(v)
-                else (format_percent(v, label_decimals) if percent else format_number(v, label_decimals))
+                else (
+                    format_percent(v, label_decimals, _lang())
+                    if percent
+                    else format_number(v, label_decimals, _lang())
+                )
                 for v in container.datavalues
             ]
             ax.bar_label(container, labels=texts, padding=2, fontsize=7)
@@ -604,7 +635,7 @@ def rate_ci_chart(
             ax.text(
                 0.01,
                 yp,
-                NOT_AVAILABLE,
+                not_available(_lang()),
                 transform=trans,
                 va="center",
                 fontsize=label_size,
@@ -618,7 +649,7 @@ def rate_ci_chart(
     if reference is not None and math.isfinite(float(reference)):
         ax.axvline(float(reference), color=_TEXT, linestyle=":", linewidth=1.0, zorder=1)
         handles.append(Line2D([], [], color=_TEXT, linestyle=":", linewidth=1.0))
-        labels.append(f"{reference_label}{NBSP}: {format_number(reference, decimals)}")
+        labels.append(f"{_colon(reference_label)} {format_number(reference, decimals, _lang())}")
     _value_axis(ax.xaxis, None, False)
     ax.xaxis.set_tick_params(labeltop=True)
     ax.set_xlabel(xlabel or "")
@@ -669,7 +700,7 @@ def _wrap(text: str, fig: Figure, fontsize: float) -> str:
 
 def mark_not_available(ax) -> None:
     """Say "donnée non disponible" in the middle of an empty panel (a gap is shown, never filled)."""
-    ax.text(0.5, 0.5, NOT_AVAILABLE, transform=ax.transAxes, ha="center", va="center", color=GREY)
+    ax.text(0.5, 0.5, not_available(_lang()), transform=ax.transAxes, ha="center", va="center", color=GREY)
 
 
 def _annotate(fig: Figure, title: str, source: str, note: str | None) -> None:
@@ -692,8 +723,10 @@ def _annotate(fig: Figure, title: str, source: str, note: str | None) -> None:
         fontweight="bold",
         color=_TEXT,
     )
-    src = source if re.match(r"(?i)^sources?\s*:", source) else f"Source{NBSP}: {source}"
-    lines = [src] + ([note if re.match(r"(?i)^notes?\s*:", note) else f"Note{NBSP}: {note}"] if note else [])
+    src = source if re.match(r"(?i)^sources?\s*:", source) else f"{_colon('Source')} {source}"
+    lines = [src] + (
+        [note if re.match(r"(?i)^notes?\s*:", note) else f"{_colon('Note')} {note}"] if note else []
+    )
     foot_text = fig.text(
         0,
         0,

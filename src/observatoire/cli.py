@@ -61,6 +61,7 @@ def release_and_report(
     workers: int = 2,
     progress: bool = True,
     correction: str | None = None,
+    lang: str = "fr",
 ) -> Any:
     """Build and publish one edition (what ``make release`` runs) and print what happened.
 
@@ -79,6 +80,8 @@ def release_and_report(
     progress : bool, default True
     correction : str, optional
         Publish a correction of the published edition as a new revision (see ``build_edition``).
+    lang : str, default "fr"
+        The letter's language (``"en"``: the theme's English publication).
 
     Returns
     -------
@@ -100,11 +103,14 @@ def release_and_report(
         workers=workers,
         progress=progress,
         correction=correction,
+        lang=lang,
     )
     where = shown_path(result.site_path) if result.site_path else shown_path(result.build_dir / "site")
     if theme_obj.territory_parameter is not None:
         territory = theme_obj.parameters_for(year, overrides)[theme_obj.territory_parameter]
         year = f"{year} ({theme_obj.territory_parameter} {territory})"
+    if lang != "fr":
+        year = f"{year} ({lang})"
     messages = {
         "unchanged": f"{theme_obj.id} {year}: unchanged since the last build ({where}); nothing to do",
         "published": f"{theme_obj.id} {year}: published to {where}",
@@ -145,10 +151,31 @@ def _guarded(handler):
     return run
 
 
+def check_language(value: str | None) -> str:
+    """The letter's language from ``--langue`` (``LANGUE=`` of make): ``fr`` (default) or ``en``.
+
+    Raises
+    ------
+    ReleaseError
+        Any other value (one line, naming the allowed ones).
+    """
+    from observatoire.formatting import LANGUAGES
+    from observatoire.plan import ReleaseError
+
+    lang = (value or "fr").strip()
+    if lang not in LANGUAGES:
+        raise ReleaseError(f"--langue {value!r}: unknown language (allowed: {', '.join(LANGUAGES)})")
+    return lang
+
+
 def _cmd_release(args) -> int:
     overrides = themes.parse_overrides(args.set)
     publish = False if args.no_publish else None
+    lang = check_language(args.langue)
     theme = themes.get_theme(args.theme)
+    theme.publication_dir_for(
+        lang
+    )  # a theme without a publication in this language: one line, before any work
     if (args.territoire or args.all_territories) and theme.territory_parameter is None:
         raise InputError(
             theme.themes_file, f"theme '{theme.id}'", "is not a territorial theme (no 'territories')"
@@ -168,6 +195,7 @@ def _cmd_release(args) -> int:
             workers=args.workers,
             progress=not args.no_progress,
             correction=args.correction,
+            lang=lang,
         )
     return 0
 
@@ -254,6 +282,12 @@ def _add_build_commands(subparsers) -> None:
         default=None,
         metavar="TEXT",
         help="publish a correction of the published edition: a new revision with a dated notice saying TEXT",
+    )
+    release_parser.add_argument(
+        "--langue",
+        default="fr",
+        metavar="LANG",
+        help="the letter's language: fr (default) or en, for a theme with English templates (annual)",
     )
     common(release_parser)
     release_parser.set_defaults(func=_guarded(_cmd_release))

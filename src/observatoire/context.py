@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire import datasets, paths
-from observatoire.charts import SavedFigure, apply_style, save_figure
+from observatoire.charts import SavedFigure, apply_style, save_figure, set_language
 from observatoire.facts import Facts
 from observatoire.notebook_display import show_frames_without_unnamed_index
 from observatoire.tables import save_table
@@ -55,6 +55,10 @@ class EditionContext:
     output_dir : str or Path, optional
         Output folder; None or ``""`` means :func:`default_output_dir`. A relative path is taken from the
         current working directory. Created when absent.
+    langue : {"fr", "en"}, default "fr"
+        The letter's language (the notebook's ``langue`` parameter). In another language than French, the
+        charts and tables take their words from the theme's publication in that language
+        (:mod:`observatoire.vocabulary`) and print their numbers in it; the facts are the same.
 
     Attributes
     ----------
@@ -75,7 +79,12 @@ class EditionContext:
     """
 
     def __init__(
-        self, theme: str, year: int | str, notebook: str, output_dir: str | Path | None = None
+        self,
+        theme: str,
+        year: int | str,
+        notebook: str,
+        output_dir: str | Path | None = None,
+        langue: str = "fr",
     ) -> None:
         if not isinstance(theme, str) or not theme.strip():
             raise ValueError(f"EditionContext: theme must be a non-empty string, got {theme!r}")
@@ -100,6 +109,15 @@ class EditionContext:
         datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
         show_frames_without_unnamed_index()
+        set_language(langue)
+        self.lang = langue
+        self.vocabulary = None if langue == "fr" else self._vocabulary(langue)
+
+    def _vocabulary(self, lang: str):
+        from observatoire.themes import get_theme
+        from observatoire.vocabulary import VOCABULARY_FILE, load_vocabulary
+
+        return load_vocabulary(get_theme(self.theme).publication_dir_for(lang) / VOCABULARY_FILE)
 
     @property
     def edition_label(self) -> str:
@@ -138,11 +156,20 @@ class EditionContext:
         In a notebook (JupyterLab, papermill, the published notebook pages) the saved figure is displayed
         inline, once, as the letter shows it; elsewhere nothing is displayed.
 
+        In another language than French, the title, note and alt text are the vocabulary's, and the chart's
+        French labels are replaced by the vocabulary's terms.
+
         Returns
         -------
         SavedFigure
             The figure's metadata (a dict).
         """
+        if self.vocabulary is not None:
+            words = self.vocabulary
+            title = words.text("figures", name, "title", title)
+            note = words.text("figures", name, "note", note)
+            alt = words.text("figures", name, "alt", alt)
+            words.translate_figure(fig)
         meta = save_figure(
             fig,
             name,
@@ -174,11 +201,21 @@ class EditionContext:
     ) -> dict:
         """:func:`observatoire.tables.save_table` into this edition's output folder.
 
+        In another language than French, the caption, note and headers are the vocabulary's, the text cells that
+        are terms of the vocabulary are translated, and the numbers are printed in that language.
+
         Returns
         -------
         dict
             The table's metadata.
         """
+        if self.vocabulary is not None:
+            words = self.vocabulary
+            title = words.text("tables", name, "title", title)
+            note = words.text("tables", name, "note", note)
+            shown = dict(columns) if isinstance(columns, Mapping) else {c: c for c in (columns or df.columns)}
+            columns = words.headers(name, shown)
+            df = df.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(words.term))
         meta = save_table(
             df,
             name,
@@ -189,6 +226,7 @@ class EditionContext:
             formats=formats,
             note=note,
             edition=self.edition_label,
+            lang=self.lang,
         )
         self.tables.append(meta)
         return meta

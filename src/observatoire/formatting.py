@@ -1,7 +1,9 @@
-"""French number, percent and change formatting for the letters.
+"""Number, percent and change formatting for the letters, in French (the default) or English.
 
 Every number a reader sees (prose, tables, chart axes) goes through this module, so the letter's typography is
-decided once: thousands separated by U+202F (narrow no-break space, as the Imprimerie nationale and CLDR ``fr``
+decided once. Each function takes ``lang`` (``"fr"`` or ``"en"``, see :data:`LANGUAGES`); the English letter
+writes "1,234", "12.3%" and "+0.7%" (CLDR ``en_GB`` grouping, no space before ``%``), with the same rounding and
+minus sign as the French one. In French: thousands separated by U+202F (narrow no-break space, as the Imprimerie nationale and CLDR ``fr``
 write them), a decimal comma, U+202F before ``%``, U+2212 (the true minus sign, not a hyphen) for negatives and an
 explicit ``+`` on positive changes, so that a rise and a fall never look alike.
 
@@ -38,6 +40,22 @@ MONTHS_FR = (
     "décembre",
 )
 
+#: English month names (the English letter's date: "November 2025").
+MONTHS_EN = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+
 __all__ = [
     "NOT_AVAILABLE",
     "NNBSP",
@@ -54,10 +72,15 @@ __all__ = [
     "format_p_value",
     "format_date",
     "format_value",
+    "not_available",
+    "LANGUAGES",
 ]
 
-#: Text printed in place of a missing figure.
+#: Text printed in place of a missing figure (French letters).
 NOT_AVAILABLE = "donnée non disponible"
+#: The languages a letter can be written in, and the text printed in place of a missing figure in each.
+NOT_AVAILABLE_IN = {"fr": NOT_AVAILABLE, "en": "not available"}
+LANGUAGES = tuple(NOT_AVAILABLE_IN)
 #: U+202F narrow no-break space: thousands separator and space before ``%`` (and before ``;``).
 NNBSP = "\u202f"
 #: U+00A0 no-break space: the space before ``:`` in French.
@@ -67,8 +90,27 @@ MINUS = "\u2212"
 #: The kinds of value :func:`format_value` (and the facts and tables modules) know.
 KINDS = ("number", "percent", "change", "rate", "signed", "text")
 
-_LOCALE = "fr_FR"
+_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+#: What separates a number from its ``%`` in each language.
+_PERCENT = {"fr": NNBSP + "%", "en": "%"}
 _SPACES = ("\u00a0", "\u202f", " ")
+
+
+def not_available(lang: str = "fr") -> str:
+    """The text printed in place of a missing figure in ``lang`` ("donnée non disponible", "not available").
+
+    Raises
+    ------
+    ValueError
+        For a language other than those of :data:`LANGUAGES`.
+    """
+    return NOT_AVAILABLE_IN[_check_lang(lang)]
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in _LOCALES:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+    return lang
 
 
 def is_missing(value: object) -> bool:
@@ -127,16 +169,16 @@ def _round(dec: Decimal, decimals: int) -> Decimal:
     return rounded
 
 
-def _fr(rounded: Decimal, decimals: int) -> str:
-    """Group and punctuate an already rounded Decimal the French way."""
+def _grouped(rounded: Decimal, decimals: int, lang: str = "fr") -> str:
+    """Group and punctuate an already rounded Decimal the way of ``lang`` (French: U+202F and decimal comma)."""
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    text = format_decimal(rounded, format=pattern, locale=_LOCALE)
+    text = format_decimal(rounded, format=pattern, locale=_LOCALES[_check_lang(lang)])
     for space in _SPACES:
         text = text.replace(space, NNBSP)
     return text.replace("-", MINUS).replace("\u2013", MINUS)
 
 
-def format_number(value: object, decimals: int = 0) -> str:
+def format_number(value: object, decimals: int = 0, lang: str = "fr") -> str:
     """Format a number the French way.
 
     Parameters
@@ -145,6 +187,8 @@ def format_number(value: object, decimals: int = 0) -> str:
         The number. None, NaN and ``pd.NA`` are missing.
     decimals : int, default 0
         Decimal places shown (rounded half away from zero).
+    lang : {"fr", "en"}, default "fr"
+        The letter's language (every function of this module takes it): English gives ``"122,610"``.
 
     Returns
     -------
@@ -161,11 +205,11 @@ def format_number(value: object, decimals: int = 0) -> str:
     """
     decimals = _check_decimals(decimals)
     if is_missing(value):
-        return NOT_AVAILABLE
-    return _fr(_round(_to_decimal(value), decimals), decimals)
+        return not_available(lang)
+    return _grouped(_round(_to_decimal(value), decimals), decimals, lang)
 
 
-def format_rate(value: object, decimals: int = 1) -> str:
+def format_rate(value: object, decimals: int = 1, lang: str = "fr") -> str:
     """Format a rate (per 1,000 inhabitants, say): :func:`format_number` with one decimal by default.
 
     Parameters
@@ -180,10 +224,10 @@ def format_rate(value: object, decimals: int = 1) -> str:
     str
         ``9.84`` -> ``"9,8"``; :data:`NOT_AVAILABLE` when missing.
     """
-    return format_number(value, decimals)
+    return format_number(value, decimals, lang)
 
 
-def format_percent(value: object, decimals: int = 0) -> str:
+def format_percent(value: object, decimals: int = 0, lang: str = "fr") -> str:
     """Format a value already expressed in percent.
 
     Parameters
@@ -200,16 +244,16 @@ def format_percent(value: object, decimals: int = 0) -> str:
     """
     decimals = _check_decimals(decimals)
     if is_missing(value):
-        return NOT_AVAILABLE
-    return _fr(_round(_to_decimal(value), decimals), decimals) + NNBSP + "%"
+        return not_available(lang)
+    return _grouped(_round(_to_decimal(value), decimals), decimals, lang) + _PERCENT[lang]
 
 
-def _signed(rounded: Decimal, decimals: int) -> str:
-    text = _fr(rounded, decimals)
+def _signed(rounded: Decimal, decimals: int, lang: str = "fr") -> str:
+    text = _grouped(rounded, decimals, lang)
     return "+" + text if rounded > 0 else text
 
 
-def format_change(rel: object, decimals: int = 1) -> str:
+def format_change(rel: object, decimals: int = 1, lang: str = "fr") -> str:
     """Format a relative change given as a fraction, with an explicit sign.
 
     Parameters
@@ -227,12 +271,12 @@ def format_change(rel: object, decimals: int = 1) -> str:
     """
     decimals = _check_decimals(decimals)
     if is_missing(rel):
-        return NOT_AVAILABLE
+        return not_available(lang)
     rounded = _round(_to_decimal(rel) * 100, decimals)
-    return _signed(rounded, decimals) + NNBSP + "%"
+    return _signed(rounded, decimals, lang) + _PERCENT[lang]
 
 
-def format_signed(value: object, decimals: int = 0) -> str:
+def format_signed(value: object, decimals: int = 0, lang: str = "fr") -> str:
     """Format an absolute difference with an explicit sign (``+1 234``, ``−56``).
 
     Parameters
@@ -249,11 +293,11 @@ def format_signed(value: object, decimals: int = 0) -> str:
     """
     decimals = _check_decimals(decimals)
     if is_missing(value):
-        return NOT_AVAILABLE
-    return _signed(_round(_to_decimal(value), decimals), decimals)
+        return not_available(lang)
+    return _signed(_round(_to_decimal(value), decimals), decimals, lang)
 
 
-def format_value(value: object, kind: str = "number", decimals: int = 0) -> str:
+def format_value(value: object, kind: str = "number", decimals: int = 0, lang: str = "fr") -> str:
     """Format ``value`` according to its kind (the dispatcher used by facts and tables).
 
     Parameters
@@ -271,7 +315,7 @@ def format_value(value: object, kind: str = "number", decimals: int = 0) -> str:
         The formatted value, or :data:`NOT_AVAILABLE` when missing.
     """
     if kind == "text":
-        return NOT_AVAILABLE if is_missing(value) else str(value)
+        return not_available(lang) if is_missing(value) else str(value)
     formatters = {
         "number": format_number,
         "rate": format_rate,
@@ -283,10 +327,12 @@ def format_value(value: object, kind: str = "number", decimals: int = 0) -> str:
         formatter = formatters[kind]
     except KeyError:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}") from None
-    return formatter(value, decimals)
+    return formatter(value, decimals, lang)
 
 
-def format_interval(low: object, high: object, decimals: int = 1, kind: str = "number") -> str:
+def format_interval(
+    low: object, high: object, decimals: int = 1, kind: str = "number", lang: str = "fr"
+) -> str:
     """Format a confidence interval the French way: ``[9,1 ; 10,4]``.
 
     Parameters
@@ -305,11 +351,12 @@ def format_interval(low: object, high: object, decimals: int = 1, kind: str = "n
         bound is missing.
     """
     if is_missing(low) or is_missing(high):
-        return NOT_AVAILABLE
-    return f"[{format_value(low, kind, decimals)}{NNBSP}; {format_value(high, kind, decimals)}]"
+        return not_available(lang)
+    low_text, high_text = format_value(low, kind, decimals, lang), format_value(high, kind, decimals, lang)
+    return f"[{low_text}{NNBSP}; {high_text}]" if lang == "fr" else f"[{low_text}; {high_text}]"
 
 
-def format_p_value(p: object, threshold: float = 0.001) -> str:
+def format_p_value(p: object, threshold: float = 0.001, lang: str = "fr") -> str:
     """Format a p-value for a sentence: ``p < 0,001`` below the threshold, else ``p = 0,032``.
 
     Parameters
@@ -326,15 +373,15 @@ def format_p_value(p: object, threshold: float = 0.001) -> str:
         :data:`NOT_AVAILABLE` when missing.
     """
     if is_missing(p):
-        return NOT_AVAILABLE
+        return not_available(lang)
     value = float(p)  # type: ignore[arg-type]
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"a p-value lies between 0 and 1, got {value!r}")
     if value < threshold:
         decimals = max(0, -Decimal(repr(threshold)).adjusted())
-        return f"p{NBSP}<{NBSP}{format_number(threshold, decimals)}"
+        return f"p{NBSP}<{NBSP}{format_number(threshold, decimals, lang)}"
     decimals = max(2, 1 - Decimal(repr(value)).adjusted()) if value > 0 else 2
-    return f"p{NBSP}={NBSP}{format_number(value, decimals)}"
+    return f"p{NBSP}={NBSP}{format_number(value, decimals, lang)}"
 
 
 def format_date(date: object, day: bool = True) -> str:

@@ -194,6 +194,7 @@ def make_manifest(
     replaced: Mapping[str, Any] | None = None,
     variant: str | None = None,
     epoch: int | None = None,
+    lang: str = "fr",
 ) -> dict[str, Any]:
     """Assemble the manifest of one edition (see the module docstring for why each field is there).
 
@@ -222,6 +223,8 @@ def make_manifest(
         Name of a parameter variant (``"ssmsi_source-ssmsi_dep_2023"``), None for the standard edition.
     epoch : int, optional
         Fixed build time (default: ``SOURCE_DATE_EPOCH`` or the clock).
+    lang : str, default "fr"
+        The letter's language.
     """
     return {
         "schema_version": SCHEMA_VERSION,
@@ -229,6 +232,7 @@ def make_manifest(
         "title": title,
         "year": int(year),
         "variant": variant,
+        "lang": lang,
         "parameters": dict(sorted(parameters.items())),
         "build_key": key,
         "build_inputs": dict(sorted(key_inputs.items())),

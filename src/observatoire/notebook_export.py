@@ -27,12 +27,20 @@ def _notebook_title(notebook: Path) -> str:
     return notebook.stem
 
 
+#: The list of links to the notebooks' pages alone (no words), beside ``_calculs.qmd``: a publication in another
+#: language writes its own section around it (``{{< include _notebook_links.md >}}``).
+NOTEBOOK_LINKS = "_notebook_links.md"
+
+
 def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
     """Write the "Voir les calculs" section the letter includes: a link to each executed notebook's HTML page.
 
     Generated at staging time from the theme's notebook list, so the links always match what was run; every
-    publication includes it with ``{{< include _calculs.qmd >}}``.
+    French publication includes it with ``{{< include _calculs.qmd >}}``. The links alone are also written to
+    :data:`NOTEBOOK_LINKS` beside it.
     """
+    links = [f"- [{_notebook_title(nb)}](notebooks/{nb.stem}.html)" for nb in notebooks]
+    (target.parent / NOTEBOOK_LINKS).write_text("\n".join(links) + "\n", encoding="utf-8")
     lines = [
         "## Voir les calculs",
         "",
@@ -40,7 +48,7 @@ def write_calculations_page(target: Path, notebooks: list[Path]) -> None:
         "les paramètres utilisés, le code et les résultats intermédiaires :",
         "",
     ]
-    lines += [f"- [{_notebook_title(nb)}](notebooks/{nb.stem}.html)" for nb in notebooks]
+    lines += links
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -18,6 +18,8 @@ SOURCES_YML = DATA / "sources.yml"
 NOTEBOOKS = ROOT / "notebooks"
 PUBLICATIONS = ROOT / "publications"
 THEMES_YML = PUBLICATIONS / "themes.yml"
+#: Templates every theme shares (the sentences the notebooks print, observatoire.describe).
+SHARED_TEMPLATES = PUBLICATIONS / "_shared"
 BUILD = Path(os.environ.get("OBSERVATOIRE_BUILD", ROOT / "build"))
 SITE = Path(os.environ.get("OBSERVATOIRE_SITE", ROOT / "_site"))
 #: Parsed, validated source tables keyed by raw-file checksum and loader code (safe to delete at any time).

@@ -20,7 +20,7 @@ from typing import Any
 from observatoire import manifest as mf
 from observatoire import paths, themes
 from observatoire.errors import InputError
-from observatoire.themes import CORE_PARAMETERS, Theme
+from observatoire.themes import BASE_LANGUAGE, CORE_PARAMETERS, Theme
 
 
 class ReleaseError(RuntimeError):
@@ -56,6 +56,14 @@ class EditionPlan:
     key : str
         The build key (hash of ``key_inputs``).
     kernel_name : str
+    lang : str
+        The letter's language (``"fr"``, or one of the theme's ``translations``): the notebooks' ``langue``
+        parameter, the publication staged, ``meta.lang``; an edition in another language than French lives
+        beside the French one (``2024-en``), with its own build key.
+    other_languages : tuple of str
+        The languages this letter is already published in besides ``lang`` (in ``site_dir``): the letter links
+        to them ("English version", "Version française"). Part of the build key, so that a letter is rebuilt to
+        gain its link once the other language is published.
     """
 
     theme: Theme
@@ -72,6 +80,8 @@ class EditionPlan:
     key_inputs: dict[str, str]
     key: str
     kernel_name: str
+    lang: str = "fr"
+    other_languages: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -85,8 +95,14 @@ class EditionPlan:
 
     @property
     def edition_path(self) -> str:
-        """The edition's path under its theme: ``"2024"``, or ``"2024/29"`` for a territorial letter."""
-        return self.theme.edition_path(self.year, self.parameters)
+        """The edition's path under its theme: ``"2024"``, ``"2024-en"`` in English, or ``"2024/29"`` for a
+        territorial letter."""
+        return language_path(self.theme.edition_path(self.year, self.parameters), self.lang)
+
+    @property
+    def publication_dir(self) -> Path:
+        """The Quarto sources of the letter in the plan's language."""
+        return self.theme.publication_dir_for(self.lang)
 
     @property
     def target(self) -> Path:
@@ -95,6 +111,26 @@ class EditionPlan:
         return (
             self.site_dir / self.theme.id / self.edition_path if self.publish else self.edition_dir / "site"
         )
+
+
+def language_path(edition_path: str, lang: str) -> str:
+    """The path of an edition in ``lang`` beside the French one: ``"2024"`` -> ``"2024-en"`` (French unchanged).
+
+    A sibling folder, not a subfolder: publishing or replacing the French edition never touches the English one.
+    """
+    return edition_path if lang == BASE_LANGUAGE else f"{edition_path}-{lang}"
+
+
+def published_languages(
+    theme: Theme, year: int, parameters: Mapping[str, Any], lang: str, site_dir: Path
+) -> tuple[str, ...]:
+    """The languages other than ``lang`` the letter of ``year`` is published in under ``site_dir``."""
+    where = theme.edition_path(year, parameters)
+    return tuple(
+        other
+        for other in theme.languages
+        if other != lang and mf.read_manifest(Path(site_dir) / theme.id / language_path(where, other))
+    )
 
 
 def renderer_available() -> str:
@@ -136,12 +172,19 @@ def latest_year(theme: str | Theme) -> int:
     return themes.get_theme(theme).last_year
 
 
-def plan_jobs(theme: Theme, year: int, parameters: Mapping[str, Any], edition_dir: Path) -> list:
+#: The notebook parameter that carries the letter's language (its default, in every notebook, is "fr").
+LANGUAGE_PARAMETER = "langue"
+
+
+def plan_jobs(
+    theme: Theme, year: int, parameters: Mapping[str, Any], edition_dir: Path, lang: str = BASE_LANGUAGE
+) -> list:
     """One :class:`~observatoire.execution.NotebookJob` per notebook of the theme.
 
     Every notebook receives year, theme and output_dir (absolute) and must define them in its ``parameters``
     cell; a theme parameter is passed to the notebooks whose ``parameters`` cell defines it, and must be defined
-    by at least one of them (else it would be silently ignored).
+    by at least one of them (else it would be silently ignored). A letter in another language than French also
+    passes ``langue``, which every notebook of the theme must then define.
 
     Raises
     ------
@@ -165,6 +208,14 @@ def plan_jobs(theme: Theme, year: int, parameters: Mapping[str, Any], edition_di
             )
         passed = {name: value for name, value in parameters.items() if name in cell.names}
         used.update(passed)
+        if lang != BASE_LANGUAGE:
+            if LANGUAGE_PARAMETER not in cell.names:
+                raise InputError(
+                    notebook,
+                    f"cell {cell.index + 1} (parameters)",
+                    f"must define {LANGUAGE_PARAMETER} (the letter is built in '{lang}')",
+                )
+            passed[LANGUAGE_PARAMETER] = lang
         jobs.append(NotebookJob(notebook, edition_dir / "notebooks" / notebook.name, {**core, **passed}))
     unused = sorted(set(parameters) - used)
     if unused:
@@ -176,7 +227,9 @@ def plan_jobs(theme: Theme, year: int, parameters: Mapping[str, Any], edition_di
     return jobs
 
 
-def key_inputs(theme: Theme, year: int, parameters: Mapping[str, Any], kernel_name: str) -> dict[str, str]:
+def key_inputs(
+    theme: Theme, year: int, parameters: Mapping[str, Any], kernel_name: str, lang: str = BASE_LANGUAGE
+) -> dict[str, str]:
     """Labelled digests of every input of an edition; :func:`observatoire.manifest.build_key` hashes them.
 
     Raw files enter through their catalogue checksums (``fetch`` verifies the files against them), so the key is
@@ -197,7 +250,11 @@ def key_inputs(theme: Theme, year: int, parameters: Mapping[str, Any], kernel_na
         inputs[f"input:{source_id}"] = theme.catalogue[source_id].sha256
     for notebook in theme.notebook_paths:
         inputs[f"notebook:{notebook.name}"] = mf.notebook_digest(notebook)
-    inputs.update(mf.tree_digests(theme.publication_dir, "publication:"))
+    if lang != BASE_LANGUAGE:
+        inputs["lang"] = mf.sha256_json(lang)
+    inputs.update(mf.tree_digests(theme.publication_dir_for(lang), "publication:"))
+    for path in sorted(paths.SHARED_TEMPLATES.glob("*.jinja")):  # the sentences the notebooks print
+        inputs[f"shared:{path.name}"] = mf.sha256_file(path)
     inputs.update(mf.tree_digests(paths.CURATED, "curated:"))
     inputs.update(mf.tree_digests(Path(__file__).resolve().parent, "package:"))
     return inputs
@@ -212,8 +269,11 @@ def resolve_plan(
     site_dir: Path = paths.SITE,
     build_dir: Path = paths.BUILD,
     kernel_name: str = paths.KERNEL_NAME,
+    lang: str = BASE_LANGUAGE,
 ) -> EditionPlan:
     """Resolve one edition: check the theme and year, apply the overrides, plan the notebooks, hash the inputs.
+
+    ``lang`` is the letter's language: ``"fr"``, or a language of the theme's ``translations``.
 
     Raises
     ------
@@ -224,6 +284,7 @@ def resolve_plan(
     """
     theme = themes.get_theme(theme)
     theme.check_year(year)
+    theme.publication_dir_for(lang)  # a language the theme has no publication in stops here
     missing = theme.missing()
     if missing:
         raise InputError(theme.themes_file, f"theme '{theme.id}'", "not buildable yet: " + "; ".join(missing))
@@ -235,10 +296,14 @@ def resolve_plan(
             "to change what is published, change the defaults in publications/themes.yml"
         )
     build_dir, site_dir = Path(build_dir), Path(site_dir)
-    where = theme.edition_path(year, parameters)  # "2024", or "2024/29" for a territorial letter
+    # "2024", "2024-en" for the English letter, or "2024/29" for a territorial letter
+    where = language_path(theme.edition_path(year, parameters), lang)
     edition_dir = build_dir / theme.id / (f"{where}+{variant}" if variant else where)
     source_ids = tuple(theme.source_ids(parameters))
-    inputs = key_inputs(theme, year, parameters, kernel_name)
+    inputs = key_inputs(theme, year, parameters, kernel_name, lang)
+    others = published_languages(theme, year, parameters, lang, site_dir) if publish else ()
+    if others:
+        inputs["other_languages"] = mf.sha256_json(list(others))
     return EditionPlan(
         theme=theme,
         year=int(year),
@@ -248,7 +313,7 @@ def resolve_plan(
         build_dir=build_dir,
         site_dir=site_dir,
         edition_dir=edition_dir,
-        jobs=tuple(plan_jobs(theme, year, parameters, edition_dir)),
+        jobs=tuple(plan_jobs(theme, year, parameters, edition_dir, lang)),
         source_ids=source_ids,
         inputs=tuple(
             {
@@ -262,4 +327,6 @@ def resolve_plan(
         key_inputs=inputs,
         key=mf.build_key(inputs),
         kernel_name=kernel_name,
+        lang=lang,
+        other_languages=others,
     )

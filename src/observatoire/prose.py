@@ -114,7 +114,11 @@ def edition_facts(theme_id: str, year: int, cache_dir: Path | None = None) -> di
 
 
 def render_edition(
-    theme_id: str, year: int, records: Mapping[str, dict] | None = None, tables: Path | None = None
+    theme_id: str,
+    year: int,
+    records: Mapping[str, dict] | None = None,
+    tables: Path | None = None,
+    lang: str = "fr",
 ) -> Rendered:
     """Render every template of a theme's publication for ``year``, with the includes of its index resolved.
 
@@ -126,6 +130,9 @@ def render_edition(
         Fact records (default: :func:`edition_facts`).
     tables : Path, optional
         Folder of the edition's generated tables (``tables/*.md``), to include them (default: the facts cache's).
+    lang : str, default "fr"
+        The letter's language: another one renders the theme's publication in it (``translations``), from the
+        same facts.
 
     Returns
     -------
@@ -141,9 +148,9 @@ def render_edition(
     if tables is None:
         root = paths.BUILD / "_facts" / theme.id / str(year)
         tables = root / _fingerprint(theme, year, parameters) / "tables"
-    meta = meta_values(theme, year, parameters, None)
+    meta = {**meta_values(theme, year, parameters, None), "lang": lang}
     variables = {**facts.to_variables(records), **meta}
-    source = theme.publication_dir
+    source = theme.publication_dir_for(lang)
     parts: dict[str, str] = {}
     for path in sorted(source.rglob("*.qmd")):
         name = str(path.relative_to(source))
@@ -162,7 +169,8 @@ def render_edition(
                 Path(tables) / Path(target).relative_to("tables") if target.startswith("tables/") else None
             )
             if table is not None and table.is_file():
-                return templates.french_typography(table.read_text(encoding="utf-8"))  # as staging does
+                table_text = table.read_text(encoding="utf-8")  # French typography as staging does
+                return templates.french_typography(table_text) if lang == "fr" else table_text
             return ""  # generated at staging (the calculations page): not the authors' prose
 
         return _INCLUDE.sub(include, text)

@@ -412,6 +412,24 @@ def meta_values(
     return values
 
 
+def language_values(plan: EditionPlan) -> dict[str, str]:
+    """The letter's language and its links to the same letter in other languages, for the templates.
+
+    ``lang`` (``"fr"``, ``"en"``), and ``version_<lang>`` for each language the letter is already published in
+    (``plan.other_languages``): the relative address of that letter (``"../2024-en/index.html"``), which the
+    templates turn into "English version" / "Version française".
+    """
+    from observatoire.plan import language_path
+
+    values = {"lang": plan.lang}
+    for other in plan.other_languages:  # a sibling folder: <theme>/2024 and <theme>/2024-en
+        sibling = language_path(plan.theme.edition_path(plan.year, plan.parameters), other)
+        manifest = mf.read_manifest(plan.site_dir / plan.theme.id / sibling) or {}
+        html = (manifest.get("letter") or {}).get("html", "index.html")
+        values[f"version_{other}"] = f"../{sibling.rsplit('/', 1)[-1]}/{html}"
+    return values
+
+
 def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
     """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside.
 
@@ -487,6 +505,7 @@ def build_edition(
     progress: bool = True,
     kernel_name: str = paths.KERNEL_NAME,
     correction: str | None = None,
+    lang: str = "fr",
 ) -> EditionResult:
     """Build one edition of a letter and publish it into ``site_dir/<theme>/<year>/``.
 
@@ -515,6 +534,9 @@ def build_edition(
         Publish a correction of the published edition: a new revision with a dated notice saying this text,
         the previous revision kept in ``revisions/<n>/`` and the change listed in the site changelog (see
         :mod:`observatoire.corrections`). Implies ``force``.
+    lang : str, default "fr"
+        The letter's language: ``"en"`` builds the theme's English publication (``translations`` in
+        ``themes.yml``) into ``site_dir/<theme>/<year>-en/``, from the same facts.
 
     Returns
     -------
@@ -539,6 +561,7 @@ def build_edition(
         site_dir=site_dir,
         build_dir=build_dir,
         kernel_name=kernel_name,
+        lang=lang,
     )
     timings = {"plan": time.perf_counter() - started}
     if correction is not None:
@@ -698,12 +721,12 @@ def _build_locked(
 
     with _stage(timings, "stage"):
         project = _reset_dir(plan.edition_dir / "publication")
-        _copy_tree(theme.publication_dir, project)
+        _copy_tree(plan.publication_dir, project)
         for folder in ("figures", "tables"):
             _copy_tree(outputs_dir / folder, project / folder)
         records = _facts(outputs_dir)
         variables = _facts_variables(records)
-        meta = meta_values(theme, year, plan.parameters, plan.variant)
+        meta = {**meta_values(theme, year, plan.parameters, plan.variant), **language_values(plan)}
         clash = sorted(set(variables) & set(meta))
         if clash:
             raise InputError(
@@ -715,7 +738,7 @@ def _build_locked(
         _add_project_meta(project / "_quarto.yml", meta)
         write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
         # The letter's words: every .qmd is a template filled from the facts (observatoire.templates).
-        _fill_templates(project, records, meta, theme.publication_dir)
+        _fill_templates(project, records, meta, plan.publication_dir)
         _copy_tree(pages, project / "notebooks")
         corrected_at = mf.built_at()
         if correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
@@ -726,7 +749,7 @@ def _build_locked(
 
     with _stage(timings, "render"):
         edition_site = _reset_dir(plan.edition_dir / "site")
-        rendered = _render(project, edition_site, f"{theme.id}/{year}")
+        rendered = _render(project, edition_site, f"{theme.id}/{plan.edition_path}")
         result.render_timings = dict(getattr(rendered, "timings", None) or {})
         letter = {}
         for kind in ("html", "pdf"):
@@ -739,7 +762,9 @@ def _build_locked(
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
         renderer = getattr(rendered, "renderer", None) or "quarto"
-        if "html" in letter:  # interactive charts, data tables and downloads (the PDF keeps static charts)
+        # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
+        # formats are French: a letter in another language keeps its static charts, drawn in its language.
+        if "html" in letter and plan.lang == "fr":
             from observatoire.interactive import enhance_letter
 
             enhance_letter(edition_site / letter["html"], project)
@@ -775,6 +800,7 @@ def _build_locked(
             outputs=mf.output_checksums(edition_site),
             replaced=replaced,
             variant=plan.variant,
+            lang=plan.lang,
         )
         if correction is not None:
             manifest.update(corrections.revision_fields(previous, correction, corrected_at, changes))

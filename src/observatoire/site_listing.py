@@ -35,7 +35,9 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
         if folder.name.startswith(".") or folder.parent.name.startswith("."):
             continue
         data = mf.read_manifest(folder)
-        if not data:
+        if (
+            not data or data.get("lang", "fr") != "fr"
+        ):  # a letter in another language is linked from the French one
             continue
         rel = folder.relative_to(site_dir).as_posix()
         letter = data.get("letter") or {}

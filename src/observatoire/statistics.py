@@ -41,8 +41,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from observatoire.formatting import NBSP, NNBSP, format_change, format_number, format_p_value
-
 __all__ = [
     "ChangeTest",
     "TrendResult",
@@ -66,14 +64,6 @@ __all__ = [
 ]
 
 FAMILIES = ("auto", "poisson", "quasi_poisson", "negative_binomial")
-#: Method labels (French) that a letter prints beside a test or a trend.
-METHOD_FR = {
-    "poisson": "modèle de Poisson",
-    "quasi_poisson": "modèle de quasi-Poisson",
-    "negative_binomial": "modèle binomial négatif",
-    "exact_poisson": "test exact de Poisson",
-    "quasi_poisson_test": "test de quasi-Poisson",
-}
 #: Short method names (French) for tables: the method of a trend or of a change test.
 METHOD_SHORT_FR = {
     "poisson": "Poisson",
@@ -82,11 +72,6 @@ METHOD_SHORT_FR = {
     "exact_poisson": "Poisson exact",
     "quasi_poisson_test": "quasi-Poisson",
 }
-
-
-def _level_fr(level: float) -> str:
-    pct = round(level * 100, 6)
-    return f"IC à {format_number(pct, 0 if pct.is_integer() else 1)}{NNBSP}%"
 
 
 def _check_level(level: float) -> float:
@@ -331,31 +316,6 @@ class ChangeTest:
         """Short French name of the test the verdict comes from ("Poisson exact", "quasi-Poisson")."""
         return METHOD_SHORT_FR.get(self.method, self.method)
 
-    def describe_fr(self) -> str:
-        """One sober French sentence for the letter.
-
-        Returns
-        -------
-        str
-            E.g. ``"Hausse de +5,2 % (IC à 95 % : +3,1 % ; +7,4 %), statistiquement significative
-            (test exact, p < 0,001)."``
-        """
-        if self.reason or not math.isfinite(self.rate_ratio):
-            why = self.reason or "aucun fait l'année de référence"
-            return f"Évolution non estimable{NBSP}: {why}."
-        ci = f"{_level_fr(self.level)}{NBSP}: {format_change(self.low - 1)}{NNBSP}; " + (
-            format_change(self.high - 1) if math.isfinite(self.high) else "+∞"
-        )
-        if self.significant:
-            head = "Hausse" if self.rate_ratio > 1 else "Baisse"
-            verdict = "statistiquement significative"
-        else:
-            head, verdict = "Évolution", "non significative"
-        method = METHOD_FR.get(self.method, self.method)
-        if self.method == "quasi_poisson_test":
-            method += f", dispersion de la série {format_number(self.dispersion, 1)}"
-        return f"{head} de {format_change(self.change)} ({ci}), {verdict} ({method}, {format_p_value(self.p_value)})."
-
 
 def poisson_change_test(
     c0: float, c1: float, exposure0: float = 1.0, exposure1: float = 1.0, level: float = 0.95
@@ -498,34 +458,6 @@ class TrendResult:
     def method_fr(self) -> str:
         """Short French name of the model the verdict comes from (e.g. "quasi-Poisson")."""
         return METHOD_SHORT_FR.get(self.family, self.family)
-
-    def describe_fr(self) -> str:
-        """One sober French sentence for the letter.
-
-        Returns
-        -------
-        str
-            E.g. ``"Entre 2016 et 2023, évolution moyenne de +5,2 % par an (IC à 95 % : +4,1 % ; +6,3 %),
-            hausse statistiquement significative (modèle de Poisson)."``; for a non-significant trend the sentence says
-            "évolution moyenne ... non significative"; when not estimable it says why.
-        """
-        if not self.estimable:
-            return f"Tendance non estimable{NBSP}: {self.reason or 'estimation impossible'}."
-        span = f"Entre {self.first_year} et {self.last_year}, "
-        # the sign is carried by the number: "baisse de −2,7 %" would be a double negative
-        what = "évolution moyenne"
-        if self.significant:
-            verdict = ("hausse" if self.annual_change > 0 else "baisse") + " statistiquement significative"
-        else:
-            verdict = "non significative"
-        model = METHOD_FR.get(self.family, self.family)
-        if self.family != "poisson":
-            model += f", données surdispersées (dispersion {format_number(self.dispersion, 1)})"
-        return (
-            f"{span}{what} de {format_change(self.annual_change)} par an "
-            f"({_level_fr(self.level)}{NBSP}: {format_change(self.ci_low)}{NNBSP}; {format_change(self.ci_high)}),"
-            f" {verdict} ({model})."
-        )
 
 
 def _empty_trend(

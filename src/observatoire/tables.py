@@ -24,7 +24,7 @@ import pandas as pd
 
 from observatoire import downloads
 from observatoire.escaping import csv_frame, markdown_text
-from observatoire.formatting import KINDS, NBSP, format_value, is_missing
+from observatoire.formatting import KINDS, NBSP, format_value, is_missing, not_available
 
 __all__ = ["MISSING_CELL", "MISSING_NOTE", "save_table", "format_column", "to_markdown"]
 
@@ -32,6 +32,12 @@ __all__ = ["MISSING_CELL", "MISSING_NOTE", "save_table", "format_column", "to_ma
 MISSING_CELL = "—"
 #: Sentence added to the note when a table has missing cells.
 MISSING_NOTE = f"{MISSING_CELL}{NBSP}: donnée non disponible."
+
+
+def missing_note(lang: str = "fr") -> str:
+    """:data:`MISSING_NOTE` in ``lang`` ("— : donnée non disponible.", "—: not available.")."""
+    return MISSING_NOTE if lang == "fr" else f"{MISSING_CELL}: {not_available(lang)}."
+
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _YEAR_NAMES = {"year", "annee", "année", "an"}
@@ -69,7 +75,7 @@ def _default_format(name: str, series: pd.Series) -> str:
     return "number:1"
 
 
-def format_column(series: pd.Series, spec: str) -> list[str]:
+def format_column(series: pd.Series, spec: str, lang: str = "fr") -> list[str]:
     """Format one column for display.
 
     Parameters
@@ -79,6 +85,8 @@ def format_column(series: pd.Series, spec: str) -> list[str]:
     spec : str
         ``"number:0"``, ``"percent:1"`` (values in percent), ``"change:1"`` (fractions), ``"rate:1"``,
         ``"signed:0"`` (absolute differences), ``"year"`` (plain integer) or ``"text"``.
+    lang : {"fr", "en"}, default "fr"
+        The language numbers are written in.
 
     Returns
     -------
@@ -95,7 +103,7 @@ def format_column(series: pd.Series, spec: str) -> list[str]:
         elif kind == "text":
             cells.append(str(value))
         else:
-            cells.append(format_value(value, kind, decimals))
+            cells.append(format_value(value, kind, decimals, lang))
     return cells
 
 
@@ -111,6 +119,7 @@ def to_markdown(
     name: str,
     formats: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    lang: str = "fr",
 ) -> tuple[str, bool]:
     """Render a pipe table and its caption line.
 
@@ -126,6 +135,7 @@ def to_markdown(
         Column -> format spec (see :func:`format_column`); others get a default by dtype.
     headers : mapping, optional
         Column -> header shown.
+    lang : {"fr", "en"}, default "fr"
 
     Returns
     -------
@@ -137,7 +147,7 @@ def to_markdown(
     columns, aligns, any_missing = [], [], False
     for col in df.columns:
         spec = formats.get(col) or _default_format(col, df[col])
-        cells = format_column(df[col], spec)
+        cells = format_column(df[col], spec, lang)
         any_missing = any_missing or bool(df[col].isna().any())
         columns.append(cells)
         aligns.append("---" if _parse_format(spec)[0] in ("text", "year") else "--:")
@@ -179,8 +189,9 @@ def save_table(
     formats: Mapping[str, str] | None = None,
     note: str | None = None,
     edition: str | None = None,
+    lang: str = "fr",
 ) -> dict:
-    """Write a table as CSV (raw values), Markdown (French formatting, caption), downloads and JSON metadata.
+    """Write a table as CSV (raw values), Markdown (formatted in ``lang``, caption), downloads and JSON metadata.
 
     Parameters
     ----------
@@ -205,6 +216,8 @@ def save_table(
         Note for the reader; "— : donnée non disponible." is appended when a cell is missing.
     edition : str, optional
         The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
+    lang : {"fr", "en"}, default "fr"
+        The language of the Markdown table's numbers and missing-cell note (the downloads stay French).
 
     Returns
     -------
@@ -243,8 +256,8 @@ def save_table(
     for spec in specs.values():
         _parse_format(spec)
 
-    markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers)
-    notes = [n for n in ((note or "").strip(), MISSING_NOTE if any_missing else "") if n]
+    markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers, lang)
+    notes = [n for n in ((note or "").strip(), missing_note(lang) if any_missing else "") if n]
     full_note = " ".join(notes) or None
     french = {str(col): downloads.french_header(col, headers.get(col)) for col in table.columns}
     safe = csv_frame(table)  # text cells a spreadsheet would run as formulas are neutralised

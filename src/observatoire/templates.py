@@ -15,7 +15,8 @@ Syntax (chosen so as not to clash with Quarto shortcodes ``{{< >}}`` nor pandoc 
 
 The context: ``f`` (the facts of the edition, ``f.KEY`` -> a :class:`Fact` with ``value``, ``text``,
 ``available``, ``ref_year``, ``unit``, ``label``, ``source_id``, ``edition``, ``note`` and every other field of the
-record), ``meta`` (year, theme, edition, language ...) and ``NA`` ("donnée non disponible"). Filters:
+record), ``meta`` (year, theme, edition, ``lang`` ...) and ``NA`` ("donnée non disponible", "not available").
+Values and plurals are printed in ``meta.lang`` (French by default; English: "1,234", "+0.7%"). Filters:
 ``plural(n, "victime", "victimes")``, ``number(decimals)``, ``percent(decimals)``, ``change(decimals)``,
 ``capfirst``, ``magnitude(decimals)`` (a change without its sign), ``pvalue``. An unknown fact or field stops the build, naming the template, its line and the key: a letter is
 never published with a hole in a sentence.
@@ -35,11 +36,12 @@ from observatoire.errors import InputError
 from observatoire.escaping import markdown_text
 from observatoire.formatting import (
     NNBSP,
-    NOT_AVAILABLE,
     format_change,
     format_number,
     format_p_value,
     format_percent,
+    format_value,
+    not_available,
 )
 
 __all__ = [
@@ -63,12 +65,16 @@ class Fact:
     ----------
     record : mapping
         A record of the facts file (see :mod:`observatoire.facts`).
+    lang : {"fr", "en"}, default "fr"
+        The letter's language: the value is formatted for it (the facts file holds the French text; the values
+        are the same in every language).
     """
 
-    __slots__ = ("_record",)
+    __slots__ = ("_record", "_lang")
 
-    def __init__(self, record: Mapping[str, Any]) -> None:
+    def __init__(self, record: Mapping[str, Any], lang: str = "fr") -> None:
         self._record = dict(record)
+        self._lang = lang
 
     def __getattr__(self, name: str) -> Any:
         record = object.__getattribute__(self, "_record")
@@ -79,8 +85,13 @@ class Fact:
         )
 
     def __str__(self) -> str:
-        text = str(self._record.get("text", ""))
-        return markdown_text(text) if self._record.get("kind") == "text" else text
+        record = self._record
+        if self._lang == "fr":
+            text = str(record.get("text", ""))
+        else:
+            kind = record.get("kind", "number")
+            text = format_value(record.get("value"), kind, int(record.get("decimals") or 0), self._lang)
+        return markdown_text(text) if record.get("kind") == "text" else text
 
     def __html__(self) -> str:  # never used as HTML; defined so that Jinja2 does not guess
         return str(self)
@@ -93,10 +104,10 @@ class Fact:
 
 
 class FactSet(Mapping):
-    """The facts of an edition by key; an unknown key is an error naming it."""
+    """The facts of an edition by key, printed in ``lang``; an unknown key is an error naming it."""
 
-    def __init__(self, records: Mapping[str, Mapping[str, Any]]) -> None:
-        self._facts = {key: Fact({"key": key, **record}) for key, record in records.items()}
+    def __init__(self, records: Mapping[str, Mapping[str, Any]], lang: str = "fr") -> None:
+        self._facts = {key: Fact({"key": key, **record}, lang) for key, record in records.items()}
 
     def __getitem__(self, key: str) -> Fact:
         try:
@@ -123,8 +134,9 @@ def _value(x: Any) -> Any:
     return x.value if isinstance(x, Fact) else x
 
 
-def plural(n: Any, singular: str, plural_form: str) -> str:
-    """French plural: the singular for 0 and 1 (and values below 2), the plural from 2 on.
+def plural(n: Any, singular: str, plural_form: str, lang: str = "fr") -> str:
+    """The form of a word that goes with ``n``: in French the singular for 0 and 1 (values below 2), in English
+    the singular for 1 only.
 
     Parameters
     ----------
@@ -132,6 +144,7 @@ def plural(n: Any, singular: str, plural_form: str) -> str:
         The count the word goes with.
     singular, plural_form : str
         The two forms.
+    lang : {"fr", "en"}, default "fr"
 
     Returns
     -------
@@ -140,6 +153,8 @@ def plural(n: Any, singular: str, plural_form: str) -> str:
     value = _value(n)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return plural_form
+    if lang == "en":
+        return singular if abs(float(value)) == 1 else plural_form
     return singular if abs(float(value)) < 2 else plural_form
 
 
@@ -151,26 +166,37 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def _number(value: Any, decimals: int = 0) -> str:
-    return format_number(_value(value), decimals)
+def _number_filters(lang: str) -> dict[str, Any]:
+    """The template filters that print a value, for the letter's language."""
 
+    def number(value: Any, decimals: int = 0) -> str:
+        return format_number(_value(value), decimals, lang)
 
-def _percent(value: Any, decimals: int = 0) -> str:
-    return format_percent(_value(value), decimals)
+    def percent(value: Any, decimals: int = 0) -> str:
+        return format_percent(_value(value), decimals, lang)
 
+    def change(value: Any, decimals: int = 1) -> str:
+        return format_change(_value(value), decimals, lang)
 
-def _change(value: Any, decimals: int = 1) -> str:
-    return format_change(_value(value), decimals)
+    def magnitude(value: Any, decimals: int = 1) -> str:
+        """The size of a change without its sign (the verb carries the direction): ``-0.027`` -> "2,7 %"."""
+        value = _value(value)
+        return format_percent(None if value is None else abs(float(value)) * 100, decimals, lang)
 
+    def pvalue(value: Any) -> str:
+        return format_p_value(_value(value), lang=lang)
 
-def _magnitude(value: Any, decimals: int = 1) -> str:
-    """The size of a change without its sign (the verb carries the direction): ``-0.027`` -> "2,7 %"."""
-    value = _value(value)
-    return format_percent(None if value is None else abs(float(value)) * 100, decimals)
+    def word(n: Any, singular: str, plural_form: str) -> str:
+        return plural(n, singular, plural_form, lang)
 
-
-def _p_value(value: Any) -> str:
-    return format_p_value(_value(value))
+    return {
+        "number": number,
+        "percent": percent,
+        "change": change,
+        "magnitude": magnitude,
+        "pvalue": pvalue,
+        "plural": word,
+    }
 
 
 def _capfirst(text: Any) -> str:
@@ -187,13 +213,15 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
-def environment(search_path: Path | None = None) -> jinja2.Environment:
+def environment(search_path: Path | None = None, lang: str = "fr") -> jinja2.Environment:
     """The Jinja2 environment of the publication templates (delimiters, filters, strict undefined).
 
     Parameters
     ----------
     search_path : Path, optional
         Folder from which ``[% include "..." %]`` loads other templates.
+    lang : {"fr", "en"}, default "fr"
+        The language the filters print numbers and plurals in.
 
     Returns
     -------
@@ -214,17 +242,9 @@ def environment(search_path: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(
-        plural=lambda n, s, p: plural(n, s, p),
-        number=_number,
-        percent=_percent,
-        change=_change,
-        capfirst=_capfirst,
-        magnitude=_magnitude,
-        pvalue=_p_value,
-        md=markdown_text,
-    )
-    env.globals.update(NA=NOT_AVAILABLE, plural=plural)
+    filters = _number_filters(lang)
+    env.filters.update(filters, capfirst=_capfirst, md=markdown_text)
+    env.globals.update(NA=not_available(lang), plural=filters["plural"])
     return env
 
 
@@ -343,16 +363,17 @@ def render_text(
     InputError
         Naming the template, the line and what is wrong (unknown fact or field, syntax error, empty value).
     """
-    env = environment(search_path)
+    lang = str(meta.get("lang", "fr"))
+    env = environment(search_path, lang)
     try:
         template = env.from_string(source)
-        rendered = template.render(f=FactSet(facts), meta=dict(meta))
+        rendered = template.render(f=FactSet(facts, lang), meta=dict(meta))
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(name, f"line {exc.lineno}", f"template syntax: {exc.message}") from None
     except (jinja2.TemplateError, AttributeError, KeyError, ValueError, TypeError) as exc:
         raise InputError(name, _template_line(exc), f"template value: {exc}") from None
     rendered = no_accidental_lists(rendered)
-    if str(meta.get("lang", "fr")) == "fr":
+    if lang == "fr":
         rendered = french_typography(rendered)
     return rendered
 

@@ -43,7 +43,10 @@ _THEME_KEYS = {
     "parameters",
     "by_year",
     "territories",
+    "translations",
 }
+#: The language of every letter's own publication (``publication``); ``translations`` add others.
+BASE_LANGUAGE = "fr"
 _REQUIRED_KEYS = ("id", "title", "notebooks", "publication", "sources", "years")
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -113,6 +116,32 @@ class Theme:
     themes_file: Path
     catalogue: Mapping[str, SourceInfo] = field(compare=False, repr=False)
     territory_parameter: str | None = None
+    translations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the letter can be built in: French, then those of ``translations``."""
+        return (BASE_LANGUAGE, *self.translations)
+
+    def publication_dir_for(self, lang: str) -> Path:
+        """The Quarto sources of the letter in ``lang``: ``publications/<publication>/`` for French, the folder
+        declared under ``translations`` for another language.
+
+        Raises
+        ------
+        InputError
+            The theme has no publication in ``lang``.
+        """
+        if lang == BASE_LANGUAGE:
+            return self.publication_dir
+        if lang not in self.translations:
+            raise InputError(
+                self.themes_file,
+                f"theme '{self.id}'",
+                f"has no publication in '{lang}' (languages: {', '.join(self.languages)}); "
+                "declare one under 'translations'",
+            )
+        return self.publications_root / self.translations[lang]
 
     @property
     def territories(self) -> list[str]:
@@ -299,6 +328,7 @@ class Theme:
             "parameters": dict(self.parameters),
             "by_year": {str(k): dict(v) for k, v in self.by_year.items()},
             **({"territories": self.territory_parameter} if self.territory_parameter else {}),
+            **({"translations": dict(self.translations)} if self.translations else {}),
         }
 
 
@@ -431,6 +461,7 @@ class _Checker:
                     )
             by_year[year] = MappingProxyType(checked)
         territory_parameter = self.territories(where, raw.get("territories"), parameters)
+        translations = self.translations(where, raw.get("translations") or {})
 
         return Theme(
             id=tid,
@@ -448,7 +479,22 @@ class _Checker:
             themes_file=self.path,
             catalogue=self.catalogue,
             territory_parameter=territory_parameter,
+            translations=MappingProxyType(translations),
         )
+
+    def translations(self, where: str, value: Any) -> dict[str, str]:
+        """``translations: {en: annual_en}``: the publication folder of the letter in each other language."""
+        from observatoire.formatting import LANGUAGES
+
+        if not isinstance(value, dict):
+            self.fail(f"{where}, key 'translations'", "must map a language to a folder under publications/")
+        for lang, folder in value.items():
+            if lang not in LANGUAGES or lang == BASE_LANGUAGE:
+                allowed = ", ".join(x for x in LANGUAGES if x != BASE_LANGUAGE)
+                self.fail(f"{where}, key 'translations.{lang}'", f"unknown language (allowed: {allowed})")
+            if not isinstance(folder, str) or not _ID.match(folder):
+                self.fail(f"{where}, key 'translations.{lang}'", "must be a folder name under publications/")
+        return {str(k): str(v) for k, v in value.items()}
 
     def territories(self, where: str, value: Any, parameters: Mapping[str, Any]) -> str | None:
         """``territories: {parameter: NAME, from: geo_reference}``: one edition per territory, named by NAME."""

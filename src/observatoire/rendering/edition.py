@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from observatoire.formatting import MONTHS_FR
+from observatoire.formatting import MONTHS_EN, MONTHS_FR
 
 from . import quarto as q
 from .accessibility import make_accessible
@@ -109,11 +109,28 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
     return settings
 
 
+#: What a publication's own ``_quarto.yml`` decides over the site's settings: its language and the words Quarto
+#: prints (the English letter sets "Table", "On this page" ...).
+OWN_WORDS = ("lang", "crossref", "language")
+
+
 def merge_settings(project_config: dict | None, settings: dict) -> dict:
-    """The project's ``_quarto.yml`` (its metadata: year, edition ...) with the edition's settings laid over."""
+    """The project's ``_quarto.yml`` (its metadata: year, edition ...) with the edition's settings laid over.
+
+    The words are the publication's: its ``lang``, ``crossref`` and ``language`` keys and the ``toc-title`` of
+    its HTML format win over the site's French defaults.
+    """
     config = dict(project_config or {})
     config.pop("project", None)
-    return _deep_merge(config, settings)
+    merged = _deep_merge(config, settings)
+    for key in OWN_WORDS:
+        if key in config:
+            site = settings.get(key)
+            merged[key] = _deep_merge(site, config[key]) if isinstance(site, dict) else config[key]
+    own = ((config.get("format") or {}).get("html") or {}).get("toc-title")
+    if own:
+        merged["format"]["html"]["toc-title"] = own
+    return merged
 
 
 def letter_date(project_dir: Path) -> str | None:
@@ -148,8 +165,9 @@ def quarto_date(text: str | None) -> tuple[str, str] | None:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return text, "D MMMM YYYY"
     found = re.fullmatch(r"([^\W\d_]+)\s+(\d{4})", text)
-    if found and found.group(1).casefold() in MONTHS_FR:
-        return f"{found.group(2)}-{MONTHS_FR.index(found.group(1).casefold()) + 1:02d}-01", "MMMM YYYY"
+    for months in (MONTHS_FR, MONTHS_EN):  # the French letter, the English one ("November 2025")
+        if found and found.group(1).casefold() in months:
+            return f"{found.group(2)}-{months.index(found.group(1).casefold()) + 1:02d}-01", "MMMM YYYY"
     return None
 
 

@@ -8,10 +8,16 @@ earlier, for the PDF's images and links.
     boxes in HTML (styled by letter.scss), a `#key-figures(...)` call in typst (defined in letter.typ). A value
     with no digit ("donnée non disponible") is a sentence: set smaller, never hyphenated.
   * HTML: a link "Télécharger les données (CSV)" after each figure whose image has a CSV beside it
-    (figures/x.svg -> figures/x.csv), and after each table `#tbl-x` with tables/x.csv.
+    (figures/x.svg -> figures/x.csv), and after each table `#tbl-x` with tables/x.csv. A publication in another
+    language gives the link's words in its metadata: `data-link: {text: ..., figure: ..., table: ...}` (the
+    visible text, and the aria-labels of a figure's and a table's link).
 ]]
 
-local DATA_LINK_TEXT = "Télécharger les données (CSV)"
+local DATA_LINK = {
+  text = "Télécharger les données (CSV)",
+  figure = "Télécharger les données de la figure (CSV)",
+  table = "Télécharger les données du tableau (CSV)",
+}
 local is_html = quarto.doc.is_format("html")
 local is_typst = quarto.doc.is_format("typst")
 
@@ -33,12 +39,12 @@ end
 local function data_link(href, what)
   -- Same visible text under every figure; the aria-label tells screen-reader users whose data it is.
   local link = pandoc.Link(
-    { pandoc.Str(DATA_LINK_TEXT) },
+    { pandoc.Str(DATA_LINK.text) },
     href,
     "",
     pandoc.Attr("", { "data-link" }, {
       { "download", "" },
-      { "aria-label", (DATA_LINK_TEXT:gsub("données", "données " .. what)) },
+      { "aria-label", DATA_LINK[what] },
     })
   )
   return pandoc.Div({ pandoc.Para({ link }) }, pandoc.Attr("", { "data-download" }))
@@ -118,9 +124,9 @@ local function float_data_link(div)
   local data, what
   if id:match("^fig%-") then
     local img = first_image(div.content)
-    data, what = img and (img.src:gsub("%.[%w]+$", "") .. ".csv"), "de la figure"
+    data, what = img and (img.src:gsub("%.[%w]+$", "") .. ".csv"), "figure"
   elseif id:match("^tbl%-") then
-    data, what = "tables/" .. id:sub(5) .. ".csv", "du tableau"
+    data, what = "tables/" .. id:sub(5) .. ".csv", "table"
   end
   if data and file_exists(data) then
     return { div, data_link(data, what) }
@@ -129,6 +135,12 @@ local function float_data_link(div)
 end
 
 function Pandoc(doc)
+  local words = doc.meta["data-link"]
+  if type(words) == "table" then
+    for key, value in pairs(words) do
+      DATA_LINK[key] = pandoc.utils.stringify(value)
+    end
+  end
   local filters = {
     Div = function(div)
       if div.classes:includes("key-figures") then

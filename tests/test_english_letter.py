@@ -1,0 +1,206 @@
+"""The 2024 annual letter in English: the same facts, its own words, reachable from the French letter.
+
+A second language proves that the letter's words live in its templates and vocabulary, not in Python: the
+English letter (``make release YEAR=2024 LANGUE=en``) runs the same notebooks with ``langue="en"`` (English chart
+and table labels from ``publications/annual_en/vocabulary.yml``) and fills ``publications/annual_en/`` from the
+same facts. One end-to-end build only (marked e2e): the CPU is shared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from observatoire import cli, manifest, prose, themes
+from observatoire.errors import InputError
+from observatoire.facts import load_facts
+from observatoire.formatting import format_change, format_number, format_percent
+from observatoire.plan import resolve_plan
+from observatoire.templates import render_text
+from observatoire.vocabulary import load_vocabulary
+
+YEAR = 2024
+#: Words a French sentence left in the English letter would show (whole words, case-sensitive: the French
+#: proper names the letter cites, such as the survey *Vécu et ressenti en matière de sécurité*, have none).
+FRENCH_WORDS = (
+    "victimes",
+    "donnée",
+    "disponible",
+    "évolution",
+    "significative",
+    "enregistrées",
+    "selon",
+    "taux",
+    "hausse",
+    "baisse",
+    "femmes tuées",
+    "les",
+    "des",
+    "sur un an",
+    "pour mille",
+)
+_FRENCH = re.compile(r"(?<![\w'])(" + "|".join(re.escape(w) for w in FRENCH_WORDS) + r")(?![\w'])")
+#: French names the English letter cites as they are: titles of French publications and surveys (in italics) and
+#: the Observatory's own name.
+_PROPER_NAMES = re.compile(r"\*[^*]+\*|Observatoire\s+national\s+des\s+violences\s+faites\s+aux\s+femmes")
+
+
+# The language parameter ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_language_is_one_line_error(capsys):
+    assert cli.main(["release", "--theme", "annual", "--year", "2024", "--langue", "de"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'de'" in err and "fr, en" in err
+
+
+def test_a_theme_without_english_templates_is_refused(capsys):
+    assert cli.main(["release", "--theme", "traite", "--year", "2024", "--langue", "en"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "themes.yml" in err and "no publication in 'en'" in err
+    with pytest.raises(InputError, match="translations"):
+        themes.get_theme("violences_sexuelles").publication_dir_for("en")
+
+
+def test_the_english_plan_lives_beside_the_french_one(tmp_path):
+    french = resolve_plan("annual", YEAR, site_dir=tmp_path / "site", build_dir=tmp_path / "build")
+    english = resolve_plan(
+        "annual", YEAR, site_dir=tmp_path / "site", build_dir=tmp_path / "build", lang="en"
+    )
+    assert (french.edition_path, english.edition_path) == ("2024", "2024-en")
+    assert english.target == tmp_path / "site" / "annual" / "2024-en"
+    assert english.edition_dir == tmp_path / "build" / "annual" / "2024-en"
+    assert english.publication_dir.name == "annual_en" and french.publication_dir.name == "annual"
+    assert english.key != french.key and english.key_inputs["lang"]
+    assert {job.parameters.get("langue") for job in english.jobs} == {"en"}
+    assert all("langue" not in job.parameters for job in french.jobs)  # the notebooks' default: "fr"
+
+
+def _saved_outputs(kind: str) -> set[str]:
+    """The names the annual notebooks save figures or tables under (``ctx.save_figure(fig, "name", ...)``)."""
+    names = set()
+    for path in themes.get_theme("annual").notebook_paths:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        names |= set(re.findall(rf'ctx\.save_{kind}\(\s*[^,]+,\s*"([a-z0-9-]+)"', code))
+    return names
+
+
+def test_every_output_of_the_annual_notebooks_has_english_words():
+    words = load_vocabulary(themes.get_theme("annual").publication_dir_for("en") / "vocabulary.yml")
+    figures, tables = _saved_outputs("figure"), _saved_outputs("table")
+    assert len(figures) == 9 and len(tables) == 17
+    assert figures == set(words.figures) and tables == set(words.tables)
+    assert (
+        words.term("Couples non officiels inclus à partir de 2016") == "Unofficial couples included from 2016"
+    )
+    assert words.headers("revisions-ssmsi", {"valeur": "Édition 2024", "annee": "Année"}) == {
+        "valeur": "Edition 2024",
+        "annee": "Year",
+    }
+
+
+def test_a_missing_or_wrong_english_word_stops_the_build_naming_the_file(tmp_path):
+    path = tmp_path / "vocabulary.yml"
+    path.write_text("figures:\n  a: {title: 'Victims, {1}-{3}'}\ntables: {}\nterms: {}\n", encoding="utf-8")
+    words = load_vocabulary(path)
+    assert words.text("figures", "a", "title", "Victimes, 2016-2024 (édition 2024)") == "Victims, 2016-2024"
+    with pytest.raises(InputError, match=r"vocabulary.yml.*figures.b.*no words"):
+        words.text("figures", "b", "title", "Titre")
+    with pytest.raises(InputError, match=r"\{3\} but the French text has 2 number"):
+        words.text("figures", "a", "title", "Victimes, 2016-2024")
+    assert words.text("figures", "a", "note", None) is None  # an absent note stays absent
+
+
+# The English templates ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def facts_2024(raw_data):
+    return prose.edition_facts("annual", YEAR)
+
+
+@pytest.fixture(scope="module")
+def english_2024(facts_2024):
+    return prose.render_edition("annual", YEAR, records=facts_2024, lang="en")
+
+
+def test_the_english_templates_render_with_no_placeholder_left(english_2024):
+    letter = prose.visible(english_2024.letter)
+    assert not re.search(r"\[\[|\]\]|\[%|%\]|\[#|#\]|\{\{<\s*var", english_2024.letter)
+    assert "Violent deaths within the couple" in letter and "Key points" in letter
+    assert "(s)" not in letter
+
+
+def test_the_english_letter_has_no_french_sentence_left(english_2024):
+    for name, part in english_2024.parts.items():
+        found = sorted(set(_FRENCH.findall(_PROPER_NAMES.sub(" ", prose.visible(part)))))
+        assert not found, f"{name}: French words {found}"
+
+
+def test_the_english_letter_writes_numbers_the_english_way(english_2024, facts_2024):
+    letter = "".join(english_2024.parts.values())  # the templates (the tables are checked in the build below)
+    total = facts_2024["vs_total"]["value"]
+    assert total >= 1000
+    assert format_number(total, lang="en") in letter and format_number(total) not in letter
+    assert format_change(facts_2024["if_evol"]["value"], lang="en") in letter
+    assert format_percent(facts_2024["vc_part_femmes"]["value"], lang="en") in letter
+    assert "\u202f%" not in letter
+
+
+@pytest.mark.parametrize(
+    ("lang", "other", "words"), [("fr", "en", "English version"), ("en", "fr", "Version française")]
+)
+def test_each_letter_links_to_the_other_language_only_when_it_exists(lang, other, words):
+    folder = themes.get_theme("annual").publication_dir_for(lang)
+    head = (folder / "index.qmd").read_text(encoding="utf-8").split("::: {.key-figures}")[0]
+    meta = {"year": "2024", "lang": lang}
+    assert words not in render_text(head, {}, meta, search_path=folder)
+    linked = render_text(
+        head, {}, {**meta, f"version_{other}": f"../2024-{other}/index.html"}, search_path=folder
+    )
+    assert f'[{words}](../2024-{other}/index.html){{hreflang="{other}"' in linked
+
+
+# One build, end to end ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, facts_2024):
+    from observatoire.release import build_edition
+
+    site, build = tmp_path / "site", tmp_path / "build"
+    result = build_edition("annual", YEAR, site_dir=site, build_dir=build, lang="en", progress=False)
+    assert result.status == "published" and result.site_path == site / "annual" / "2024-en"
+    data = manifest.read_manifest(result.site_path)
+    assert data["lang"] == "en" and data["letter"] == {"html": "index.html", "pdf": "letter.pdf"}
+
+    # same facts: every value the English letter cites is the French edition's
+    english_facts = load_facts(result.build_dir / "outputs")
+    assert {k: r["value"] for k, r in english_facts.items()} == {k: r["value"] for k, r in facts_2024.items()}
+
+    html = (result.site_path / "index.html").read_text(encoding="utf-8")
+    assert 'lang="en"' in html.split("<head>")[0] and "On this page" in html
+    assert format_number(facts_2024["vs_total"]["value"], lang="en") in html
+    assert "Download the data (CSV)" in html and "Télécharger" not in html and "Voir les données" not in html
+    assert "Figure&nbsp;1" in html and "Table&nbsp;1" in html and "Tableau" not in html
+    table = (result.build_dir / "outputs" / "tables" / "intrafamilial-extremes.md").read_text(
+        encoding="utf-8"
+    )
+    assert "| Rank |" in table and "Highest rates" in table and "Taux" not in table
+    svg = (result.site_path / "figures" / "violences-sexuelles-departements.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "poppler-utils (pdftotext) is required"
+    text = subprocess.run(
+        [pdftotext, "-layout", str(result.site_path / "letter.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Violent deaths within the couple" in text
+    assert format_number(facts_2024["vs_total"]["value"], lang="en") in text
