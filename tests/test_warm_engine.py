@@ -190,3 +190,35 @@ def test_the_kernel_environment_does_not_depend_on_what_this_process_imported():
 
     assert execution.kernel_environment() == before  # the same key: the same pooled warm kernels
     assert before["PYTHONHASHSEED"] == "0" and before["MPLBACKEND"] == "Agg"
+
+
+def test_the_pool_keeps_at_most_max_idle_kernels_stopping_other_builds_first():
+    from concurrent.futures import Future
+
+    from observatoire import warm_engine
+
+    class Fake:
+        def __init__(self, key):
+            self.key, self.stopped = key, False
+
+        def alive(self):
+            return True
+
+        def shutdown(self):
+            self.stopped = True
+
+    pool = warm_engine.KernelPool()
+    old = []
+    for key in ("build-1", "build-2"):  # idle kernels of two earlier builds (their environments differ)
+        for _ in range(3):
+            kernel = Fake(key)
+            done = Future()
+            done.set_result(kernel)
+            pool._idle.setdefault(key, []).append(done)
+            old.append(kernel)
+    current = [Fake("build-3") for _ in range(2)]
+    for kernel in current:
+        pool.release(kernel, reusable=True)
+    assert pool.idle_count() == warm_engine.MAX_IDLE
+    assert not any(k.stopped for k in current)  # the running build's kernels are kept
+    assert [k.stopped for k in old] == [True, True, True, True, False, False]  # the oldest build's first

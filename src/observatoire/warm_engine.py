@@ -111,6 +111,19 @@ class WarmKernel:
             log.debug("warm kernel shutdown: %s", exc)
 
 
+#: Idle kernels a pool keeps at most (a kernel holds 200-450 MB once it has run a notebook): beyond it, the idle
+#: kernels of other keys (another build's environment) are stopped, oldest key first.
+MAX_IDLE = 4
+
+
+def _stop(future: Future) -> None:
+    """Stop a pooled kernel (one that failed to start has nothing to stop)."""
+    try:
+        future.result().shutdown()
+    except Exception as exc:
+        log.debug("warm kernel: %s", exc)
+
+
 class KernelPool:
     """Warm kernels of this process, keyed by (kernel name, environment, arguments); thread-safe."""
 
@@ -142,6 +155,21 @@ class KernelPool:
             idle = self._idle.setdefault(key, [])
             for _ in range(count - len(idle)):
                 idle.append(self._submit(kernel_name, env, arguments, cwd))
+            surplus = self._surplus(key)
+        for future in surplus:
+            _stop(future)
+
+    def _surplus(self, keep: tuple) -> list[Future]:
+        """Take out the idle kernels of other keys beyond :data:`MAX_IDLE` (call with the lock held)."""
+        total = sum(len(idle) for idle in self._idle.values())
+        out = []
+        for key in list(self._idle):  # insertion order: the oldest key first
+            while total > MAX_IDLE and key != keep and self._idle[key]:
+                out.append(self._idle[key].pop(0))
+                total -= 1
+            if not self._idle[key]:
+                del self._idle[key]
+        return out
 
     def acquire(
         self, kernel_name: str, env: Mapping[str, str], arguments: Sequence[str] = (), cwd: str = "."
@@ -164,6 +192,9 @@ class KernelPool:
         done.set_result(kernel)
         with self._lock:
             self._idle.setdefault(kernel.key, []).append(done)
+            surplus = self._surplus(kernel.key)
+        for future in surplus:
+            _stop(future)
 
     def shutdown(self) -> None:
         """Stop every kernel of the pool (at exit, or in tests)."""
@@ -171,10 +202,7 @@ class KernelPool:
             futures = [future for idle in self._idle.values() for future in idle]
             self._idle.clear()
         for future in futures:
-            try:
-                future.result().shutdown()
-            except Exception as exc:  # a kernel that failed to start has nothing to stop
-                log.debug("warm kernel: %s", exc)
+            _stop(future)
 
     def idle_count(self) -> int:
         """Kernels idle or starting (for tests)."""
