@@ -130,3 +130,39 @@ def test_two_dask_worker_processes_publish_what_the_serial_run_publishes(fixture
         runs[name] = _site(tmp_path / name / "site")
     assert "fixture/2023/manifest.json" in runs["serial"] and "fixture/2024/index.html" in runs["serial"]
     assert runs["dask"] == runs["serial"]
+
+
+def test_territorial_letters_go_in_groups_of_one_year_and_the_others_alone():
+    from types import SimpleNamespace
+
+    def plan(theme_id, year, sets=None, lang="fr"):
+        return SimpleNamespace(theme=SimpleNamespace(id=theme_id, parameter_sets=sets), year=year, lang=lang)
+
+    sets = [{"territoire": "29"}]
+    plans = {
+        0: plan("annual", 2024),
+        1: plan("territoire", 2024, sets),
+        2: plan("territoire", 2024, sets),
+        3: plan("territoire", 2024, sets),
+        4: plan("territoire", 2023, sets),
+        5: plan("annual", 2023),
+        7: plan("territoire", 2024, sets),
+    }
+    assert batch.groups(plans, size=3) == [[0], [1, 2, 3], [4], [5], [7]]
+    assert batch.groups(plans, size=1) == [[0], [1], [2], [3], [4], [5], [7]]
+
+
+def test_a_group_of_letters_from_different_places_is_refused_before_quarto(tmp_path):
+    from observatoire.rendering import RenderError, render_group
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "index.qmd").write_text("---\ntitle: x\n---\n", encoding="utf-8")
+    with pytest.raises(RenderError, match="one folder"):
+        render_group(
+            [(tmp_path / "a", tmp_path / "oa", "t/2024/a"), (tmp_path / "b", tmp_path / "ob", "t/2023/b")]
+        )
+    with pytest.raises(RenderError, match="index.qmd is missing"):
+        render_group(
+            [(tmp_path / "a", tmp_path / "oa", "t/2024/a"), (tmp_path / "c", tmp_path / "oc", "t/2024/c")]
+        )

@@ -137,3 +137,34 @@ def test_axe_core_finds_no_violation_on_the_listing_and_a_letter(site):
         for size, viewport in VIEWPORTS.items()
     }
     assert found == dict.fromkeys(found, []), json.dumps(found, ensure_ascii=False, indent=1)
+
+
+def test_letters_rendered_together_are_the_bytes_of_letters_rendered_alone(site, tmp_path):
+    """The batch renders territorial letters by groups in one Quarto call (rendering/group.py): every file of
+    every letter, the HTML pages, the PDF, search.json and site_libs included, equals the render alone."""
+    from observatoire import batch
+
+    alone = {code: site[1](code).site_path for code in TERRITORIES}
+    outcomes = batch.run_batch(
+        edition_requests=[
+            batch.EditionRequest("territoire", YEAR, (("territoire", c),)) for c in TERRITORIES
+        ],
+        serial=True,
+        progress=False,
+        group_size=len(TERRITORIES),
+        site_dir=tmp_path / "site",
+        build_dir=tmp_path / "build",
+    )
+    assert [o.status for o in outcomes] == ["published"] * len(TERRITORIES), [o.reason for o in outcomes]
+    # one Quarto call: each letter's render time is the same share of it
+    assert len({o.render_timings["html+pdf"] for o in outcomes}) == 1
+    for code, folder in alone.items():
+        together = tmp_path / "site" / "territoire" / str(YEAR) / code
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(together).as_posix() for p in together.rglob("*") if p.is_file())
+        assert "site_libs/bootstrap/bootstrap.min.js" in files and "search.json" in files
+        for name in files:
+            a, b = (folder / name).read_bytes(), (together / name).read_bytes()
+            if name == "manifest.json":
+                a, b = ({k: v for k, v in json.loads(x).items() if k != "built_at"} for x in (a, b))
+            assert a == b, f"{code}/{name} differs when rendered in a group"

@@ -336,3 +336,65 @@ def test_two_builds_of_one_edition_cannot_run_at_once(project, fakes):
         with pytest.raises(ReleaseError, match="another build"):
             build(project)
     assert build(project).status == "published"
+
+
+def _plans(project, years=(2023, 2024)):
+    return [
+        plan.resolve_plan(project.theme, y, site_dir=project.site, build_dir=project.build, publish=False)
+        for y in years
+    ]
+
+
+def test_a_group_is_rendered_by_one_call_then_each_build_finishes(project, fakes, monkeypatch):
+    asked = []
+
+    def render_group(requests):
+        asked.append([r.edition for r in requests])
+        results = []
+        for r in requests:
+            results.append(fakes_render(r))
+        return results
+
+    def fakes_render(request):
+        out = release._render(request.project_dir, request.out_dir, request.edition)
+        return SimpleNamespace(**vars(out), timings={"html+pdf": 1.5})
+
+    monkeypatch.setattr(release, "_render_group", render_group)
+    results = release.build_group(_plans(project))
+    assert asked == [["fixture/2023", "fixture/2024"]]
+    assert [r.status for r in results] == ["built", "built"]
+    assert [r.timings["render"] >= 1.5 for r in results] == [True, True]
+    assert (
+        (project.build / "fixture" / "2024" / "site" / "index.html")
+        .read_text(encoding="utf-8")
+        .endswith("Texte 122 610.\n")
+    )
+    # the locks are released: the same editions build again (unchanged now)
+    assert [r.status for r in release.build_group(_plans(project))] == ["unchanged", "unchanged"]
+
+
+def test_a_group_that_cannot_be_rendered_together_is_rendered_letter_by_letter(project, fakes, monkeypatch):
+    def render_group(requests):
+        raise RuntimeError("Quarto failed on one letter")
+
+    monkeypatch.setattr(release, "_render_group", render_group)
+    results = release.build_group(_plans(project))
+    assert [r.status for r in results] == ["built", "built"]
+    assert fakes["render"] == 2
+
+
+def test_one_failing_letter_of_a_group_fails_alone(project, fakes, monkeypatch):
+    real_render = release._render
+
+    def render(project_dir, out_dir, edition):
+        if edition.endswith("2023"):
+            raise RuntimeError("bad letter")
+        return real_render(project_dir, out_dir, edition)
+
+    monkeypatch.setattr(release, "_render_group", lambda requests: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(release, "_render", render)
+    first, second = release.build_group(_plans(project))
+    assert isinstance(first, RuntimeError) and "bad letter" in str(first)
+    assert second.status == "built"
+    # the failed edition's lock is released: it can be built again
+    assert release.build_group(_plans(project, years=(2023,)))[0].__class__ is RuntimeError

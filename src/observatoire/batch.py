@@ -10,7 +10,9 @@ Why it is written this way:
   fails (theme not buildable yet, bad declaration) is reported with its reason and the others go on. An edition
   whose published manifest has the same build key and intact files is skipped here, without a task: a second
   ``make all`` costs the plans and the checks, a few seconds.
-- Each remaining edition is one Dask task (:func:`build_task`), run by a worker process: an embedded
+- Each remaining edition is one Dask task (:func:`build_task`), except the territorial letters, built by
+  groups of :data:`GROUP_SIZE` per task and rendered by one Quarto call per group (Quarto's start costs more
+  than a letter's render). A task runs on a worker process: an embedded
   ``LocalCluster`` by default, or an existing cluster (``--scheduler ADDRESS`` or ``OBSERVATOIRE_SCHEDULER``).
   A worker builds into ``build/`` only and never touches ``_site/``; its warm kernels
   (:mod:`observatoire.warm_engine`) stay up from one edition to the next.
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Environment variable naming an existing Dask scheduler (``tcp://host:8786``).
 SCHEDULER_ENV = "OBSERVATOIRE_SCHEDULER"
+#: Territorial letters (editions differing by their parameter set) built and rendered together per task.
+GROUP_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -93,21 +97,43 @@ def _one_line(exc: BaseException) -> str:
     return " / ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def build_task(plan: EditionPlan, force: bool, notebook_workers: int, warm: bool = True) -> dict[str, Any]:
-    """Build one edition up to (not including) publication; run on a Dask worker, or here when serial.
+def groups(plans: Mapping[int, EditionPlan], size: int = GROUP_SIZE) -> list[list[int]]:
+    """The batch's tasks: lists of plan indexes, in order.
 
-    Returns ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an exception a
-    client could not unpickle never hides the reason.
+    The editions of one theme, year and language that differ by their parameter set (the territorial letters)
+    go in groups of up to ``size``, built by one task and rendered by one Quarto call
+    (:func:`observatoire.release.build_group`); every other edition is a task of its own.
+    """
+    out: list[list[int]] = []
+    filling: dict[tuple, list[int]] = {}
+    for index, plan in plans.items():
+        if size <= 1 or not getattr(plan.theme, "parameter_sets", None):
+            out.append([index])
+            continue
+        key = (plan.theme.id, plan.year, plan.lang)
+        group = filling.get(key)
+        if group is None or len(group) >= size:
+            group = filling[key] = []
+            out.append(group)
+        group.append(index)
+    return out
+
+
+def build_task(
+    plans: list[EditionPlan], force: bool, notebook_workers: int, warm: bool = True
+) -> list[dict[str, Any]]:
+    """Build editions up to (not including) publication; run on a Dask worker, or here when serial.
+
+    Returns, per plan, ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an
+    exception a client could not unpickle never hides the reason.
     """
     from observatoire import release
 
     try:
-        result = release.build_planned(
-            plan, force=force, workers=notebook_workers, progress=False, publish_now=False, warm=warm
-        )
+        results = release.build_group(list(plans), force=force, workers=notebook_workers, warm=warm)
     except Exception as exc:
-        return {"error": _one_line(exc)}
-    return {"result": result}
+        return [{"error": _one_line(exc)} for _ in plans]
+    return [{"error": _one_line(r)} if isinstance(r, BaseException) else {"result": r} for r in results]
 
 
 def _shutdown_kernels() -> None:
@@ -146,6 +172,7 @@ def run_batch(
     build_dir: Path = paths.BUILD,
     edition_requests: list[EditionRequest] | None = None,
     warm: bool = True,
+    group_size: int = GROUP_SIZE,
 ) -> list[Outcome]:
     """Build every edition (skipping unchanged ones), publish each as it is built, and return the outcomes.
 
@@ -170,6 +197,8 @@ def run_batch(
         The editions to build (default: :func:`requests` of ``theme_ids``).
     warm : bool, default True
         Warm kernels (kept from one edition to the next on each worker); False: a new kernel per notebook.
+    group_size : int, default GROUP_SIZE
+        Territorial letters of one year built by one task and rendered by one Quarto call (1: each alone).
 
     Returns
     -------
@@ -245,11 +274,15 @@ def run_batch(
         bar.update(1)
 
     try:
+        tasks = groups(plans, group_size)
         if serial or not plans:
-            for index, plan in plans.items():
-                finish(index, build_task(plan, force, notebook_workers, warm))
+            for task in tasks:
+                for index, answer in zip(
+                    task, build_task([plans[i] for i in task], force, notebook_workers, warm), strict=True
+                ):
+                    finish(index, answer)
         else:
-            _run_on_dask(plans, finish, (force, notebook_workers, warm), scheduler, workers)
+            _run_on_dask(plans, tasks, finish, (force, notebook_workers, warm), scheduler, workers)
     finally:
         bar.close()
         if published:
@@ -257,29 +290,32 @@ def run_batch(
     return [outcomes[index] for index in range(len(asked))]
 
 
-def _run_on_dask(plans, finish, options: tuple, scheduler: str | None, workers: int) -> None:
-    """Submit one task per plan (``build_task(plan, *options)``); hand each answer to ``finish`` as it arrives."""
+def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, workers: int) -> None:
+    """Submit one Dask task per group of plans (``build_task(plans, *options)``); hand each answer to ``finish``."""
     from distributed import as_completed
 
     client, cluster = _connect(scheduler, workers)
     try:
-        futures = {
-            client.submit(
+        futures = {}
+        for task in tasks:
+            first = plans[task[0]]
+            future = client.submit(
                 build_task,
-                plan,
+                [plans[i] for i in task],
                 *options,
-                key=f"edition-{plan.theme.id}-{plan.year}-{plan.key[:12]}",
+                key=f"editions-{first.theme.id}-{first.year}-{first.key[:12]}-{len(task)}",
                 pure=False,
-                priority=-index,
-            ): index
-            for index, plan in plans.items()
-        }
+                priority=-task[0],
+            )
+            futures[future] = task
         for future in as_completed(futures):
+            task = futures[future]
             try:
-                answer = future.result()
+                answers = future.result()
             except Exception as exc:  # the worker died, the task could not be sent ...
-                answer = {"error": f"worker: {_one_line(exc)}"}
-            finish(futures[future], answer)
+                answers = [{"error": f"worker: {_one_line(exc)}"} for _ in task]
+            for index, answer in zip(task, answers, strict=True):
+                finish(index, answer)
     finally:
         try:
             client.run(_shutdown_kernels)

@@ -231,6 +231,12 @@ def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
     return rendering.render(project_dir, out_dir, edition=edition)
 
 
+def _render_group(requests: list[RenderRequest]) -> list[Any]:
+    from observatoire import rendering
+
+    return rendering.render_group([(r.project_dir, r.out_dir, r.edition) for r in requests])
+
+
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
     import tempfile
 
@@ -594,20 +600,141 @@ def build_planned(
     instead of a warm one (:mod:`observatoire.warm_engine`).
     """
     timings = {"plan": 0.0} if timings is None else timings
+    steps = build_steps(
+        plan,
+        timings,
+        force=force,
+        workers=workers,
+        progress=progress,
+        publish_now=publish_now,
+        warm=warm,
+        correction=correction,
+    )
+    try:
+        request = next(steps)
+    except StopIteration as done:  # unchanged: nothing to render
+        return done.value
+    try:
+        started = time.perf_counter()
+        rendered = _render(request.project_dir, request.out_dir, request.edition)
+        answer = (rendered, time.perf_counter() - started)
+    except BaseException:
+        steps.close()  # releases the edition's lock
+        raise
+    return finish_steps(steps, answer)
+
+
+def build_group(
+    plans: list[EditionPlan], *, force: bool = False, workers: int = 1, warm: bool = True
+) -> list[EditionResult | Exception]:
+    """Build several editions, rendered together by one Quarto call; none is published (the batch publishes).
+
+    Each edition runs its steps up to its render, one after the other (:func:`build_steps`); the staged
+    letters are then rendered by :func:`observatoire.rendering.render_group` (the same bytes as one render
+    each, one Quarto start instead of many) and each build runs to its end. When the group cannot be rendered
+    together (letters of other places or dates, Quarto failing on one of them), each letter is rendered alone,
+    so one bad letter fails alone.
+
+    Returns
+    -------
+    list
+        Per plan, in order: its :class:`EditionResult` (status ``"built"`` or ``"unchanged"``), or the exception
+        that stopped it.
+    """
+    outcomes: dict[int, EditionResult | Exception] = {}
+    paused: dict[int, tuple[Iterator, RenderRequest]] = {}
+    for index, plan in enumerate(plans):
+        steps = build_steps(
+            plan, {"plan": 0.0}, force=force, workers=workers, progress=False, publish_now=False, warm=warm
+        )
+        try:
+            paused[index] = (steps, next(steps))
+        except StopIteration as done:
+            outcomes[index] = done.value
+        except Exception as exc:
+            outcomes[index] = exc
+    answers: dict[int, tuple[Any, float]] = {}
+    if len(paused) > 1:
+        try:
+            rendered = _render_group([request for _, request in paused.values()])
+        except Exception as exc:
+            log.warning(
+                "the %d letters could not be rendered together (%s): each is rendered alone", len(paused), exc
+            )
+        else:
+            answers = {i: (r, r.timings.get("html+pdf", 0.0)) for i, r in zip(paused, rendered, strict=True)}
+    for index, (steps, request) in paused.items():
+        try:
+            answer = answers.get(index)
+            if answer is None:
+                started = time.perf_counter()
+                alone = _render(request.project_dir, request.out_dir, request.edition)
+                answer = (alone, time.perf_counter() - started)
+        except Exception as exc:
+            steps.close()
+            outcomes[index] = exc
+            continue
+        try:
+            outcomes[index] = finish_steps(steps, answer)
+        except Exception as exc:
+            outcomes[index] = exc
+    return [outcomes[index] for index in range(len(plans))]
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What a build asks to have rendered: its staged project, the output folder, its place in the site."""
+
+    project_dir: Path
+    out_dir: Path
+    edition: str
+
+
+def finish_steps(steps: Iterator, answer: tuple[Any, float]) -> EditionResult:
+    """Hand a build paused by :func:`build_steps` its render (result, seconds) and run it to the end."""
+    try:
+        steps.send(answer)
+    except StopIteration as done:
+        return done.value
+    steps.close()
+    raise RuntimeError("a build asked to be rendered twice")
+
+
+def build_steps(
+    plan: EditionPlan,
+    timings: dict[str, float],
+    *,
+    force: bool,
+    workers: int,
+    progress: bool,
+    publish_now: bool,
+    warm: bool,
+    correction: str | None = None,
+):
+    """The build of one edition, paused once at its render: a generator.
+
+    It yields one :class:`RenderRequest` when the project is staged and expects, sent back, the render's
+    result and its seconds; it returns the :class:`EditionResult` (``StopIteration.value``), at once when the
+    edition is unchanged. :func:`build_planned` renders the request alone; a batch (:mod:`observatoire.batch`)
+    renders the requests of several letters in one Quarto call (:func:`observatoire.rendering.render_group`).
+    The edition's lock is held from the first step to the last (``close()`` releases it).
+    """
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(plan.edition_dir):
         if plan.publish and publish_now:
             _check_writable(plan.site_dir, plan.theme.id)
             _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.edition_path)
-        return _build_locked(
-            plan,
-            timings,
-            force=force,
-            workers=workers,
-            progress=progress,
-            publish_now=publish_now,
-            warm=warm,
-            correction=correction,
+        return (
+            yield from _build_locked(
+                plan,
+                timings,
+                force=force,
+                workers=workers,
+                progress=progress,
+                publish_now=publish_now,
+                warm=warm,
+                correction=correction,
+            )
         )
 
 
@@ -622,7 +749,7 @@ def _build_locked(
     warm: bool,
     correction: str | None = None,
 ) -> EditionResult:
-    """The rest of :func:`build_planned`, run while holding the edition's lock."""
+    """The steps of :func:`build_steps`, run while holding the edition's lock."""
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
     with _stage(timings, "plan"):
         previous = mf.read_manifest(target)
@@ -747,9 +874,11 @@ def _build_locked(
                 project / "index.qmd", corrections.notice_markdown(correction, corrected_at, revision)
             )
 
+    request = RenderRequest(project, _reset_dir(plan.edition_dir / "site"), f"{theme.id}/{plan.edition_path}")
+    rendered, timings["render"] = yield request
+    log.info("stage %-9s %6.2f s", "render", timings["render"])
     with _stage(timings, "render"):
-        edition_site = _reset_dir(plan.edition_dir / "site")
-        rendered = _render(project, edition_site, f"{theme.id}/{plan.edition_path}")
+        edition_site = request.out_dir
         result.render_timings = dict(getattr(rendered, "timings", None) or {})
         letter = {}
         for kind in ("html", "pdf"):

@@ -11,6 +11,7 @@ Files of this package:
 - ``quarto.py``: find Quarto (``.tools/quarto`` installed by ``make quarto``, else PATH), its versions, run it;
 - ``website.py``: the settings every page shares (French, navbar, search, footer) and the list of site pages;
 - ``edition.py``: one edition (a staged letter project with its executed notebooks) -> web pages + PDF;
+- ``group.py``: several letters of one theme and year in one Quarto call, each the bytes of a render alone;
 - ``notebooks.py``: an executed notebook made into a page of its edition (parameters, link back to the letter);
 - ``site.py``: the site's own pages (Quarto listings of the editions, methods, data) rendered into ``_site/``.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from .common import FORMATS, HTML_NAME, PDF_NAME, RENDERER, RenderError, RenderResult
 from .edition import render
+from .group import render_group
 from .quarto import find_quarto, versions
 from .site import write_site
 
@@ -33,6 +35,7 @@ __all__ = [
     "RenderResult",
     "find_quarto",
     "render",
+    "render_group",
     "versions",
     "write_site",
 ]

@@ -184,17 +184,21 @@ def _set_date(index: Path, date: tuple[str, str] | None) -> None:
     index.write_text("---\n" + "\n".join(lines) + "\n---\n" + text[front.end() :], encoding="utf-8")
 
 
-def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
-    """Copy the project into ``work`` with the look's assets and the merged ``_quarto.yml``; return the copy."""
-    dest = work / "project"
-    shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("_site", ".quarto", "*_files"))
-    assets = dest / ASSETS_DIR
+def write_assets(assets: Path) -> None:
+    """Write the look's files (typst partials, SCSS theme, Lua filters) into ``assets`` (created)."""
     assets.mkdir()
     shutil.copyfile(TYPST_LIBRARY, assets / "typst-template.typ")
     shutil.copyfile(TYPST_SHOW, assets / "typst-show.typ")
     shutil.copyfile(SCSS_THEME, assets / "letter.scss")
     for lua in LUA_FILTERS:
         shutil.copyfile(lua, assets / lua.name)
+
+
+def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
+    """Copy the project into ``work`` with the look's assets and the merged ``_quarto.yml``; return the copy."""
+    dest = work / "project"
+    shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("_site", ".quarto", "*_files"))
+    write_assets(dest / ASSETS_DIR)
     config_path = dest / PROJECT
     config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
     merged = merge_settings(config if isinstance(config, dict) else {}, settings)
