@@ -245,7 +245,9 @@ def check_pdf(result: release.EditionResult, name: str, min_pages: int) -> None:
     uris = re.findall(rb"/URI\s*\(([^)]*)\)", pdf.read_bytes())
     assert uris and all(re.match(rb"(https?|mailto):", u) for u in uris), "a relative link in the PDF"
     parts = result.site_path.parts
-    edition = "/".join(parts[len(parts) - 1 - parts[::-1].index(result.theme) :])  # annual/2024, territoire/2024/75
+    edition = "/".join(
+        parts[len(parts) - 1 - parts[::-1].index(result.theme) :]
+    )  # annual/2024, territoire/2024/75
     assert any(re.search(rf"/{re.escape(edition)}/notebooks/\w+\.html$".encode(), u) for u in uris), (
         f"no link to a notebook page under /{edition}/ in the PDF"
     )
