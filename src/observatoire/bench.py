@@ -268,6 +268,9 @@ def format_report(results: dict) -> str:
             cpu_ratio >= TARGETS["cli_cpu_ratio"],
         )
     )
+    execute = clean["timings"].get("execute")
+    if execute:  # the same work on both sides: the CLI only executes, the build also renders and publishes
+        rows.append(_row("  CLI / the build's execute stage alone, wall", f"{cli['wall'] / execute:.2f}x"))
     peaks = [clean["peak_mb"], again["peak_mb"]]
     batches = (
         ("all", "make all from empty", "make all with nothing changed, wall"),
