@@ -45,7 +45,7 @@ quarto: ## Make Quarto >= 1.10 available (PATH, else install it into .tools/quar
 data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE_MIRROR) or the publishers, checksums verified
 	$(PY) -m observatoire data
 
-letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF) into _site/
+letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF), in French and in English, into _site/
 	$(PY) -m observatoire letter $${FORCE:+--force}
 
 release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53] [CORRECTION="what was corrected"] [LANGUE=en]

@@ -67,11 +67,19 @@ def _site(folder: Path) -> dict[str, bytes]:
 
 def test_requests_expand_every_declared_theme_and_year():
     asked = batch.requests()
-    declared = [(t.id, y) for t in themes.list_themes() for y in t.years for _ in t.parameter_sets]
-    assert [(r.theme, r.year) for r in asked] == declared
+    declared = [
+        (t.id, y, lang)
+        for t in themes.list_themes()
+        for y in t.years
+        for _ in t.parameter_sets
+        for lang in t.languages
+    ]
+    assert [(r.theme, r.year, r.lang) for r in asked] == declared
+    # the annual letter in French, then in English (the two link to one another)
+    assert [r.label for r in asked[:2]] == [f"annual {declared[0][1]}", f"annual {declared[0][1]} (en)"]
     territoire = themes.get_theme("territoire")
     assert len(territoire.parameter_sets) == 119  # 101 départements and 18 régions, each its own edition
-    assert asked[0].label == f"{declared[0][0]} {declared[0][1]}" and asked[0].overrides == ()
+    assert asked[0].overrides == () and asked[0].lang == "fr"
     assert [r.theme for r in batch.requests(["traite"])] == ["traite"] * len(themes.get_theme("traite").years)
 
 

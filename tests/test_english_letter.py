@@ -208,3 +208,19 @@ def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, fact
     head = "Letter of the French National Observatory of Violence against Women"
     assert all(head in page for page in pages[1:] if page.strip()) and head not in pages[0]
     assert format_number(facts_2024["vs_total"]["value"], lang="en") in text
+
+
+def test_each_letter_links_to_the_declared_languages_whatever_is_published(tmp_path):
+    """The links come from themes.yml (translations), not from the site's state: the same inputs give the same
+    build key and the same letter in whatever order the two languages are published."""
+    from observatoire.plan import resolve_plan
+
+    french = resolve_plan("annual", YEAR, site_dir=tmp_path / "empty", build_dir=tmp_path / "build")
+    english = resolve_plan(
+        "annual", YEAR, site_dir=tmp_path / "empty", build_dir=tmp_path / "build", lang="en"
+    )
+    assert french.other_languages == ("en",) and english.other_languages == ("fr",)
+    (tmp_path / "other" / "annual" / "2024-en").mkdir(parents=True)
+    (tmp_path / "other" / "annual" / "2024-en" / "manifest.json").write_text("{}", encoding="utf-8")
+    again = resolve_plan("annual", YEAR, site_dir=tmp_path / "other", build_dir=tmp_path / "build")
+    assert again.key == french.key

@@ -54,10 +54,14 @@ class EditionRequest:
     theme: str | Theme
     year: int
     overrides: tuple[tuple[str, Any], ...] = ()
+    lang: str = themes.BASE_LANGUAGE
 
     @property
     def label(self) -> str:
-        suffix = ", ".join(f"{k}={v}" for k, v in self.overrides)
+        suffix = ", ".join(
+            [f"{k}={v}" for k, v in self.overrides]
+            + ([self.lang] if self.lang != themes.BASE_LANGUAGE else [])
+        )
         theme_id = self.theme.id if isinstance(self.theme, Theme) else self.theme
         return f"{theme_id} {self.year}" + (f" ({suffix})" if suffix else "")
 
@@ -79,7 +83,8 @@ def requests(theme_ids: Iterable[str] | None = None) -> list[EditionRequest]:
     """Every edition of the given themes (default: every declared theme), in the order of ``themes.yml``.
 
     A theme gives one edition per buildable year, or one per year and per entry of its ``parameter_sets``
-    (overrides of its parameters) when it declares some.
+    (overrides of its parameters) when it declares some; each in French, then in every language of its
+    ``translations`` (the letters link to one another).
     """
     chosen = [themes.get_theme(t) for t in theme_ids] if theme_ids else themes.list_themes()
     out = []
@@ -87,7 +92,8 @@ def requests(theme_ids: Iterable[str] | None = None) -> list[EditionRequest]:
         parameter_sets: list[Mapping[str, Any]] = list(getattr(theme, "parameter_sets", None) or [{}])
         for year in theme.years:
             for overrides in parameter_sets:
-                out.append(EditionRequest(theme.id, year, tuple(sorted(overrides.items()))))
+                for lang in getattr(theme, "languages", None) or (themes.BASE_LANGUAGE,):
+                    out.append(EditionRequest(theme.id, year, tuple(sorted(overrides.items())), lang))
     return out
 
 
@@ -225,6 +231,7 @@ def run_batch(
                 is None,
                 site_dir=site_dir,
                 build_dir=build_dir,
+                lang=request.lang,
             )
         except Exception as exc:
             outcomes[index] = Outcome(request.label, "failed", reason=_one_line(exc))

@@ -15,7 +15,8 @@ from typing import Any
 
 from observatoire import paths, themes
 from observatoire.errors import InputError
-from observatoire.plan import latest_year, variant_name
+from observatoire.manifest import read_manifest
+from observatoire.plan import language_path, latest_year, variant_name
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -62,6 +63,7 @@ def release_and_report(
     progress: bool = True,
     correction: str | None = None,
     lang: str = "fr",
+    warn_languages: bool = True,
 ) -> Any:
     """Build and publish one edition (what ``make release`` runs) and print what happened.
 
@@ -82,6 +84,8 @@ def release_and_report(
         Publish a correction of the published edition as a new revision (see ``build_edition``).
     lang : str, default "fr"
         The letter's language (``"en"``: the theme's English publication).
+    warn_languages : bool, default True
+        Say which of the letter's other declared languages are not published yet (its links to them).
 
     Returns
     -------
@@ -119,6 +123,16 @@ def release_and_report(
     }
     print(messages[result.status])
     print(format_timings(result))
+    if warn_languages and result.site_path is not None:
+        where_in_theme = theme_obj.edition_path(result.year, theme_obj.parameters_for(result.year, overrides))
+        theme_dir = result.site_path.parents[len(language_path(where_in_theme, lang).split("/")) - 1]
+        for other in theme_obj.languages:
+            sibling = language_path(where_in_theme, other)
+            if other != lang and read_manifest(theme_dir / sibling) is None:
+                print(
+                    f"note: the letter links to its version in '{other}', not published yet: "
+                    f"make release THEME={theme_obj.id} YEAR={result.year} LANGUE={other}"
+                )
     return result
 
 
@@ -201,9 +215,17 @@ def _cmd_release(args) -> int:
 
 
 def _cmd_letter(args) -> int:
-    release_and_report(
-        "annual", latest_year("annual"), args.force, workers=args.workers, progress=not args.no_progress
-    )
+    theme = themes.get_theme("annual")
+    for lang in theme.languages:  # French, then each translation: the letters link to one another
+        release_and_report(
+            "annual",
+            latest_year(theme),
+            args.force,
+            workers=args.workers,
+            progress=not args.no_progress,
+            lang=lang,
+            warn_languages=False,
+        )
     return 0
 
 

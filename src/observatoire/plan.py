@@ -61,9 +61,9 @@ class EditionPlan:
         parameter, the publication staged, ``meta.lang``; an edition in another language than French lives
         beside the French one (``2024-en``), with its own build key.
     other_languages : tuple of str
-        The languages this letter is already published in besides ``lang`` (in ``site_dir``): the letter links
-        to them ("English version", "Version française"). Part of the build key, so that a letter is rebuilt to
-        gain its link once the other language is published.
+        The theme's other declared languages (``translations`` in themes.yml, and French): the letter links to
+        its version in each ("English version", "Version française"), built beside it by ``make all`` and
+        ``make letter``. Part of the build key.
     """
 
     theme: Theme
@@ -119,18 +119,6 @@ def language_path(edition_path: str, lang: str) -> str:
     A sibling folder, not a subfolder: publishing or replacing the French edition never touches the English one.
     """
     return edition_path if lang == BASE_LANGUAGE else f"{edition_path}-{lang}"
-
-
-def published_languages(
-    theme: Theme, year: int, parameters: Mapping[str, Any], lang: str, site_dir: Path
-) -> tuple[str, ...]:
-    """The languages other than ``lang`` the letter of ``year`` is published in under ``site_dir``."""
-    where = theme.edition_path(year, parameters)
-    return tuple(
-        other
-        for other in theme.languages
-        if other != lang and mf.read_manifest(Path(site_dir) / theme.id / language_path(where, other))
-    )
 
 
 def renderer_available() -> str:
@@ -301,7 +289,9 @@ def resolve_plan(
     edition_dir = build_dir / theme.id / (f"{where}+{variant}" if variant else where)
     source_ids = tuple(theme.source_ids(parameters))
     inputs = key_inputs(theme, year, parameters, kernel_name, lang)
-    others = published_languages(theme, year, parameters, lang, site_dir) if publish else ()
+    # The letter links to its versions in the theme's other declared languages: fixed by themes.yml, not by what
+    # happens to be published yet (make all and make letter build every language of an edition).
+    others = tuple(other for other in theme.languages if other != lang) if publish else ()
     if others:
         inputs["other_languages"] = mf.sha256_json(list(others))
     return EditionPlan(

@@ -427,7 +427,7 @@ def meta_values(
 def language_values(plan: EditionPlan) -> dict[str, str]:
     """The letter's language and its links to the same letter in other languages, for the templates.
 
-    ``lang`` (``"fr"``, ``"en"``), and ``version_<lang>`` for each language the letter is already published in
+    ``lang`` (``"fr"``, ``"en"``), and ``version_<lang>`` for each other language the theme declares
     (``plan.other_languages``): the relative address of that letter (``"../2024-en/index.html"``), which the
     templates turn into "English version" / "Version française".
     """
