@@ -711,18 +711,11 @@ def finish_steps(steps: Iterator, answer: tuple[Any, float]) -> EditionResult:
     raise RuntimeError("a build asked to be rendered twice")
 
 
-def build_steps(
-    plan: EditionPlan,
-    timings: dict[str, float],
-    *,
-    force: bool,
-    workers: int,
-    progress: bool,
-    publish_now: bool,
-    warm: bool,
-    correction: str | None = None,
-):
+def build_steps(plan: EditionPlan, timings: dict[str, float], **options: Any):
     """The build of one edition, paused once at its render: a generator.
+
+    ``options`` are those of :func:`build_planned` (``force``, ``workers``, ``progress``, ``publish_now``,
+    ``warm``, ``correction``).
 
     It yields one :class:`RenderRequest` when the project is staged and expects, sent back, the render's
     result and its seconds; it returns the :class:`EditionResult` (``StopIteration.value``), at once when the
@@ -732,21 +725,10 @@ def build_steps(
     """
     # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
     with _edition_lock(plan.edition_dir):
-        if plan.publish and publish_now:
+        if plan.publish and options["publish_now"]:
             _check_writable(plan.site_dir, plan.theme.id)
             _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.edition_path)
-        return (
-            yield from _build_locked(
-                plan,
-                timings,
-                force=force,
-                workers=workers,
-                progress=progress,
-                publish_now=publish_now,
-                warm=warm,
-                correction=correction,
-            )
-        )
+        return (yield from _build_locked(plan, timings, **options))
 
 
 def _build_locked(

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -207,15 +208,21 @@ def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
     return dest
 
 
-def _install_output(rendered: Path, out_dir: Path) -> None:
-    """Copy Quarto's output folder into ``out_dir`` (which may already hold other files)."""
+def _install_output(rendered: Path, out_dir: Path, html: Callable[[str, int], str] | None = None) -> None:
+    """Copy Quarto's output folder into ``out_dir`` (which may already hold other files).
+
+    ``html(text, depth)``, when given, rewrites each page on the way (``depth``: its folder depth).
+    """
     for path in sorted(rendered.rglob("*")):
         rel = path.relative_to(rendered)
         if path.is_dir() or rel.as_posix() in NOT_PUBLISHED:
             continue
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        if html is not None and path.suffix == ".html":
+            target.write_text(html(path.read_text(encoding="utf-8"), len(rel.parts) - 1), encoding="utf-8")
+        else:
+            shutil.copyfile(path, target)
 
 
 def _check_written(path: Path, project_dir: Path) -> None:

@@ -33,11 +33,11 @@ from .common import HTML_NAME, PDF_NAME, RENDERER, RenderError, RenderResult, ti
 from .edition import (
     ASSETS_DIR,
     INDEX,
-    NOT_PUBLISHED,
     NOTEBOOKS_DIR,
     PROJECT,
     VARIABLES,
     _check_written,
+    _install_output,
     _set_date,
     edition_settings,
     letter_date,
@@ -109,19 +109,7 @@ def _as_alone(text: str, depth: int) -> str:
 
 def _take_out(site: Path, name: str, out_dir: Path) -> None:
     """Copy letter ``name`` out of the group's ``_site`` into ``out_dir``, as a render alone writes it."""
-    folder = site / name
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if path.is_dir() or rel.as_posix() in NOT_PUBLISHED:
-            continue
-        target = out_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".html":
-            target.write_text(
-                _as_alone(path.read_text(encoding="utf-8"), len(rel.parts) - 1), encoding="utf-8"
-            )
-        else:
-            shutil.copyfile(path, target)
+    _install_output(site / name, out_dir, _as_alone)
     if (site / "site_libs").is_dir():
         shutil.copytree(site / "site_libs", out_dir / "site_libs", dirs_exist_ok=True)
     entries = json.loads((site / SEARCH).read_text(encoding="utf-8")) if (site / SEARCH).is_file() else []
