@@ -196,21 +196,39 @@ def _cmd_release(args) -> int:
         )
     if args.territoire:
         overrides[theme.territory_parameter] = args.territoire
-    territories = theme.territories if args.all_territories else [None]
-    for territory in territories:  # one process, one after the other (make all builds them on Dask)
-        if territory is not None:
-            overrides[theme.territory_parameter] = territory
-        release_and_report(
-            args.theme,
-            args.year,
-            args.force,
-            overrides,
-            publish=publish,
-            workers=args.workers,
-            progress=not args.no_progress,
-            correction=args.correction,
-            lang=lang,
+    if (
+        args.all_territories
+    ):  # in this process, one after the other, rendered by groups (make territoires: Dask)
+        from observatoire import batch
+
+        if args.correction is not None or args.no_publish:
+            raise InputError(
+                "--all-territories", "options", "cannot be combined with --correction or --no-publish"
+            )
+
+        year = latest_year(theme) if args.year is None else int(args.year)
+        asked = [
+            batch.EditionRequest(
+                theme.id, year, tuple(sorted({**overrides, theme.territory_parameter: t}.items())), lang
+            )
+            for t in theme.territories
+        ]
+        outcomes = batch.run_batch(
+            edition_requests=asked, force=args.force, serial=True, progress=not args.no_progress
         )
+        print(batch.format_summary(outcomes))
+        return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
+    release_and_report(
+        args.theme,
+        args.year,
+        args.force,
+        overrides,
+        publish=publish,
+        workers=args.workers,
+        progress=not args.no_progress,
+        correction=args.correction,
+        lang=lang,
+    )
     return 0
 
 
