@@ -73,7 +73,7 @@ def _stage_letter(project_dir: Path, dest: Path, key: str, edition: str, letters
     variables_path = dest / VARIABLES
     variables = yaml.safe_load(variables_path.read_text(encoding="utf-8")) if variables_path.is_file() else {}
     variables_path.unlink(missing_ok=True)
-    for page in sorted([*dest.rglob("*.qmd"), *dest.rglob("*.md")]):
+    for page in sorted([*dest.rglob("*.qmd"), *dest.rglob("*.md"), *dest.rglob("*.ipynb")]):
         text = page.read_text(encoding="utf-8")
         renamed = _VAR.sub(lambda m: "{{< var " + f"{key}.{m.group(1)}" + " >}}", text)
         if renamed != text:
