@@ -166,7 +166,17 @@ def _snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
 
 
 def _raw_names() -> set[str]:
-    return {p.name for p in paths.RAW.iterdir()} if paths.RAW.exists() else set()
+    """The names in ``data/raw/`` a bad file could have written: not the catalogued files and not the hidden
+    temporary copies, which a parallel worker's fetch (the ``raw_data`` fixture) may be writing meanwhile."""
+    catalogued = {source.file for source in catalogue.load_catalogue().values()}
+    if not paths.RAW.exists():
+        return set()
+    return {
+        p.name
+        for p in paths.RAW.iterdir()
+        if p.name not in catalogued
+        and not (p.name.startswith(".") and (p.name.endswith(".tmp") or p.name.startswith(".fetch-")))
+    }
 
 
 def test_corpus_and_cases_match():
