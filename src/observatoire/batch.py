@@ -142,12 +142,6 @@ def build_task(
     return [{"error": _one_line(r)} if isinstance(r, BaseException) else {"result": r} for r in results]
 
 
-def _shutdown_kernels() -> None:
-    """Stop the warm kernels of this process (run on each worker at the end of a batch)."""
-    if "observatoire.warm_engine" in sys.modules:
-        sys.modules["observatoire.warm_engine"].POOL.shutdown()
-
-
 def _connect(scheduler: str | None, workers: int):
     """A Dask client on ``scheduler`` (or ``OBSERVATOIRE_SCHEDULER``), else on a new LocalCluster of processes."""
     from distributed import Client, LocalCluster
@@ -325,7 +319,9 @@ def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, wo
                 finish(index, answer)
     finally:
         try:
-            client.run(_shutdown_kernels)
+            from observatoire.release import stop_idle_kernels
+
+            client.run(stop_idle_kernels)
         finally:
             client.close()
             if cluster is not None:

@@ -125,10 +125,9 @@ def release_and_report(
     print(format_timings(result))
     if warn_languages and result.site_path is not None:
         where_in_theme = theme_obj.edition_path(result.year, theme_obj.parameters_for(result.year, overrides))
-        theme_dir = result.site_path.parents[len(language_path(where_in_theme, lang).split("/")) - 1]
         for other in theme_obj.languages:
-            sibling = language_path(where_in_theme, other)
-            if other != lang and read_manifest(theme_dir / sibling) is None:
+            sibling = paths.SITE / theme_obj.id / language_path(where_in_theme, other)
+            if other != lang and read_manifest(sibling) is None:
                 print(
                     f"note: the letter links to its version in '{other}', not published yet: "
                     f"make release THEME={theme_obj.id} YEAR={result.year} LANGUE={other}"

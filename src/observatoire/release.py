@@ -232,7 +232,8 @@ def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
     return rendering.render(project_dir, out_dir, edition=edition)
 
 
-def _stop_idle_kernels() -> None:
+def stop_idle_kernels() -> None:
+    """Stop this process's idle warm kernels (a one-off build before Quarto; each Dask worker after a batch)."""
     if "observatoire.warm_engine" in sys.modules:
         sys.modules["observatoire.warm_engine"].POOL.shutdown()
 
@@ -597,7 +598,6 @@ def build_planned(
     publish_now: bool = True,
     warm: bool = True,
     correction: str | None = None,
-    keep_kernels: bool = False,
 ) -> EditionResult:
     """Build an edition already resolved by :func:`observatoire.plan.resolve_plan`.
 
@@ -605,8 +605,8 @@ def build_planned(
     ``publish_now=False`` a plan to publish stops before the publish stage (status ``"built"``, the edition in
     ``edition_dir/site``): :func:`publish_built` finishes it. ``warm=False`` runs each notebook on a new kernel
     instead of a warm one (:mod:`observatoire.warm_engine`). The idle warm kernels are stopped once the
-    notebooks have run, before Quarto starts (a one-off build needs them no more, and two idle kernels add
-    about 0.9 GB to Quarto's peak), unless ``keep_kernels`` (a process building editions in turn).
+    notebooks have run, before Quarto starts: a one-off build needs them no more, and two idle kernels add
+    about 0.9 GB to Quarto's peak (a batch keeps its kernels: :func:`build_group`).
     """
     timings = {"plan": 0.0} if timings is None else timings
     steps = build_steps(
@@ -623,8 +623,7 @@ def build_planned(
         request = next(steps)
     except StopIteration as done:  # unchanged: nothing to render
         return done.value
-    if not keep_kernels:
-        _stop_idle_kernels()
+    stop_idle_kernels()
     try:
         started = time.perf_counter()
         rendered = _render(request.project_dir, request.out_dir, request.edition)
