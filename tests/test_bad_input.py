@@ -80,6 +80,33 @@ CASES: dict[str, tuple[str, str, str]] = {
     ),
     "region_unknown_code.csv": ("ssmsi_region", "line 9, column 'Code_region'", "unknown région code '05'"),
     "national_missing_source.csv": ("national_series", "line 6, column 'source_url'", "needs its source_url"),
+    "r3_duplicate_row_id.csv": ("national_series", "line 6", "duplicate row for key (row_id='vff-0002')"),
+    "r3_period_explicit_oui.csv": (
+        "national_series",
+        "line 4, column 'period_explicit'",
+        "unknown period_explicit 'oui'",
+    ),
+    "r3_unknown_read_at_kind.csv": (
+        "national_series",
+        "line 5, column 'read_at_kind'",
+        "unknown read_at_kind 'press'",
+    ),
+    "r3_dangling_duplicate_of.csv": (
+        "national_series",
+        "line 7, column 'duplicate_of'",
+        "'vff-9999' names no row",
+    ),
+    "r3_chained_duplicate_of.csv": (
+        "national_series",
+        "line 8, column 'duplicate_of'",
+        "must point to the row to print",
+    ),
+    "r3_empty_reference_period.csv": (
+        "national_series",
+        "line 10, column 'reference_period'",
+        "every figure states its reference period",
+    ),
+    "r3_javascript_read_at.csv": ("national_series", "line 4, column 'read_at'", "is not an http(s) URL"),
     "national_wrong_separator.csv": ("national_series", "line 1", "wrong separator: expected ','"),
     "reference_missing_departement.csv": ("geography_reference", "whole file", "département(s) 976 missing"),
     "insee_not_a_workbook.xls": ("insee_population", "whole file", "not a readable Excel 97-2003 workbook"),

@@ -29,7 +29,7 @@ def mirror():
 
 def test_catalogue_records_provenance_of_every_file():
     sources = catalogue.load_catalogue()
-    assert len(sources) == 13
+    assert len(sources) == 14
     for source in sources.values():
         assert source.publisher and source.licence and source.edition and source.produced
         assert len(source.sha256) == 64
@@ -124,4 +124,4 @@ def test_register_records_a_new_edition(tmp_path, mirror):
     reread = catalogue.load_catalogue(copy)
     assert reread["ssmsi_dep_2025"].sha256 == catalogue.sha256_of(new_file)
     assert reread["ssmsi_dep_2025"].loader == "ssmsi_departement"
-    assert len(reread) == 14
+    assert len(reread) == 15

@@ -9,7 +9,15 @@ source (title, URL, date) and a note; the letters cite them as published. The co
 * edition 2 (``*_r2.csv``, the one the letters use): two more columns, ``publisher`` (the official producer) and
   ``consulted_via`` (the page where the figure was read when it is not ``source_url``); ``source_title`` names the
   official study; a figure known only through the press keeps "chiffre officiel relayé par <site>" in ``note``
-  (:func:`relayed_by` reads it), so a letter shows the publisher first and says who relayed the figure.
+  (:func:`relayed_by` reads it), so a letter shows the publisher first and says who relayed the figure;
+* edition 3 (``national_series_r3.csv``, one file for both r2 files): one row per published figure with its
+  provenance spelled out (:data:`R3_COLUMNS`): a stable ``row_id``, the period as the source states it and
+  whether it states one (``reference_period``, ``period_explicit``), population and concept as worded, the
+  producer, the document that first published it, where it was read and the kind of that page (``read_at``,
+  ``read_at_kind``: official, relay or data_file), a verbatim quote and ``duplicate_of``. Its rules: row ids
+  unique, closed vocabularies, a document URL only where one was seen (``read_at`` always), a duplicate pointing
+  to a row of the file that is not itself a duplicate. The provenance columns (:data:`PROVENANCE_COLUMNS`) are
+  kept in the harmonised table, empty for rows of earlier editions.
 
 Editions are never mixed: the project commits the union of the two files of the edition in use (:data:`COMPILATIONS`)
 as ``data/curated/national_series.csv``: every row of both files, in file order, values exactly as
@@ -59,9 +67,53 @@ RAW_COLUMNS: tuple[str, ...] = (
 #: Columns added by the second edition of the compilation.
 R2_COLUMNS: tuple[str, ...] = ("publisher", "consulted_via")
 CURATED_COLUMNS: tuple[str, ...] = RAW_COLUMNS + R2_COLUMNS + ("compiled_in",)
+#: The third edition: one file, one row per published figure, its provenance spelled out
+#: (national_series_r3_CHANGES.md in the mirror).
+R3_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "indicator",
+    "year",
+    "reference_period",
+    "period_explicit",
+    "value",
+    "unit",
+    "sex",
+    "population",
+    "concept",
+    "producer",
+    "source_title",
+    "source_url",
+    "source_date",
+    "read_at",
+    "read_at_kind",
+    "quote",
+    "duplicate_of",
+    "verified_r3",
+    "note",
+    "status",
+)
+#: Provenance columns of the third edition kept in the harmonised table (empty for rows of earlier editions).
+PROVENANCE_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "reference_period",
+    "period_explicit",
+    "population",
+    "concept",
+    "producer",
+    "read_at",
+    "read_at_kind",
+    "quote",
+    "duplicate_of",
+    "verified_r3",
+    "status",
+)
+#: Where a figure of the third edition was read: the producer's or a government page, a relay (press,
+#: associations, mirrors), or computed from a raw file of the catalogue.
+READ_AT_KINDS: tuple[str, ...] = ("official", "relay", "data_file")
 LAYOUTS: Mapping[str, tuple[str, ...]] = {
     "compilation": RAW_COLUMNS,
     "compilation_r2": RAW_COLUMNS + R2_COLUMNS,
+    "compilation_r3": R3_COLUMNS,
     "curated": CURATED_COLUMNS,
 }
 #: The two compilation files of the edition the letters use, in the order the curated copy lists them.
@@ -75,6 +127,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "publisher",
     "consulted_via",
     "compiled_in",
+    *PROVENANCE_COLUMNS,
 )
 #: The words the second edition puts in ``note`` for a figure known only through a secondary page.
 RELAYED_MARK = "chiffre officiel relayé par "
@@ -88,6 +141,7 @@ NATIONAL_SCHEMA = schema.HARMONISED.add_columns(
         "publisher": pa.Column(str),
         "consulted_via": pa.Column(str),
         "compiled_in": pa.Column(str, pa.Check.str_length(min_value=1)),
+        **{column: pa.Column(str) for column in PROVENANCE_COLUMNS},
     }
 )
 
@@ -107,30 +161,89 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
     schema.parse_years(raw["year"], path, "year", minimum=FIRST_YEAR)
     schema.parse_numbers(raw["value"], path, "value")
     schema.check_known(raw["sex"], ("", "female", "male", "total"), path, "sex", "sex")
-    for column in ("unit", "source_title", "source_url"):
+    required = (
+        ("unit", "source_title", "read_at", "producer")
+        if layout == "compilation_r3"
+        else (
+            "unit",
+            "source_title",
+            "source_url",
+        )
+    )
+    for column in required:
         empty = raw[column].str.strip() == ""
         if empty.any():
             line = raw.index[empty.to_numpy()][0]
             raise InputError(
                 path, schema.place(line, column), f"empty value: every figure needs its {column}"
             )
-    if layout != "compilation":
+    if layout in ("compilation_r2", "curated"):
         empty = raw["publisher"].str.strip() == ""
         if empty.any():
             line = raw.index[empty.to_numpy()][0]
             raise InputError(
                 path, schema.place(line, "publisher"), "empty value: every figure names its publisher"
             )
+    urls = raw["source_url"]
+    if layout == "compilation_r3":  # the third edition states a document's URL only where it was seen
+        urls = urls[urls.str.strip() != ""]
     schema.check_rows(
-        raw["source_url"].map(lambda url: safe_url(url) is None),
+        urls.map(lambda url: safe_url(url) is None),
         path,
         "source_url",
         lambda line: f"{raw.at[line, 'source_url']!r} is not an http(s) URL: a source is cited by a web address",
     )
+    if layout == "compilation_r3":
+        _check_r3(raw, path)
+        schema.check_unique(raw, ("row_id",), path)
+    else:
+        schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)
     if layout == "curated":
         schema.check_known(raw["compiled_in"], COMPILATIONS, path, "compiled_in", "compilation")
-    schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)
     return layout, raw
+
+
+def _check_r3(raw: pd.DataFrame, path: Path) -> None:
+    """The provenance rules of the third edition: one row id each, closed vocabularies, duplicates that exist."""
+    bad = ~raw["row_id"].str.fullmatch(r"[a-z]+-[0-9]{4}").fillna(False).astype(bool)
+    schema.check_rows(
+        bad, path, "row_id", lambda line: f"row id {raw.at[line, 'row_id']!r} must look like 'vff-0001'"
+    )
+    schema.check_known(raw["period_explicit"], ("yes", "no"), path, "period_explicit", "period_explicit")
+    schema.check_known(raw["verified_r3"], ("yes", "no"), path, "verified_r3", "verified_r3")
+    schema.check_known(raw["read_at_kind"], READ_AT_KINDS, path, "read_at_kind", "read_at_kind")
+    schema.check_known(raw["status"], ("kept", "corrected", "added"), path, "status", "status")
+    empty = raw["reference_period"].str.strip() == ""
+    schema.check_rows(
+        empty, path, "reference_period", "empty value: every figure states its reference period"
+    )
+    data_file = raw["read_at_kind"] == "data_file"
+    schema.check_rows(
+        ~data_file & raw["read_at"].map(lambda url: safe_url(url) is None),
+        path,
+        "read_at",
+        lambda line: f"{raw.at[line, 'read_at']!r} is not an http(s) URL: the page a figure was read on",
+    )
+    schema.check_rows(
+        data_file & ~raw["read_at"].str.fullmatch(r"[A-Za-z0-9_./-]+\.(csv|xls|xlsx|geojson)").fillna(False),
+        path,
+        "read_at",
+        lambda line: f"{raw.at[line, 'read_at']!r}: a figure computed from a data file names that file",
+    )
+    target = raw["duplicate_of"].str.strip()
+    schema.check_rows(
+        (target != "") & ~target.isin(set(raw["row_id"])),
+        path,
+        "duplicate_of",
+        lambda line: f"duplicate_of {raw.at[line, 'duplicate_of']!r} names no row of this file",
+    )
+    duplicates = set(raw.loc[target != "", "row_id"])
+    schema.check_rows(
+        target.isin(duplicates),
+        path,
+        "duplicate_of",
+        "duplicate_of must point to the row to print, not to another duplicate (or to itself)",
+    )
 
 
 def _harmonise(raw: pd.DataFrame, path: Path, source_ids: pd.Series, editions: pd.Series) -> pd.DataFrame:
@@ -150,15 +263,23 @@ def _harmonise(raw: pd.DataFrame, path: Path, source_ids: pd.Series, editions: p
             "source_url": raw["source_url"],
             "source_date": raw["source_date"],
             "note": raw["note"],
-            "publisher": raw["publisher"] if "publisher" in raw else "",
-            "consulted_via": raw["consulted_via"] if "consulted_via" in raw else "",
+            "publisher": raw["publisher"] if "publisher" in raw else raw.get("producer", ""),
+            "consulted_via": raw["consulted_via"] if "consulted_via" in raw else _consulted_via(raw),
             "compiled_in": source_ids,
+            **{column: raw[column] if column in raw else "" for column in PROVENANCE_COLUMNS},
         },
         index=raw.index,
     )
     for column in EXTRA_COLUMNS:
         table[column] = table[column].astype("str")
     return schema.deliver(table, path, extra=EXTRA_COLUMNS, schema=NATIONAL_SCHEMA, names={"value": "value"})
+
+
+def _consulted_via(raw: pd.DataFrame):
+    """The third edition's page read, where it is not the document's own address (the second edition's meaning)."""
+    if "read_at" not in raw:
+        return ""
+    return raw["read_at"].where(raw["read_at"] != raw["source_url"], "")
 
 
 def load(path: str | Path, source_id: str, edition: str) -> pd.DataFrame:
