@@ -384,8 +384,8 @@ def format_p_value(p: object, threshold: float = 0.001, lang: str = "fr") -> str
     return f"p{NBSP}={NBSP}{format_number(value, decimals, lang)}"
 
 
-def format_date(date: object, day: bool = True) -> str:
-    """A date of a catalogue or series record in French words, at the precision the record gives.
+def format_date(date: object, day: bool = True, lang: str = "fr") -> str:
+    """A date of a catalogue or series record in words, at the precision the record gives.
 
     Parameters
     ----------
@@ -393,11 +393,14 @@ def format_date(date: object, day: bool = True) -> str:
         ``"YYYY"``, ``"YYYY-MM"`` or ``"YYYY-MM-DD"``.
     day : bool, default True
         False drops the day ("octobre 2023"), for "publiée en ...".
+    lang : {"fr", "en"}, default "fr"
+        English writes "26 January 2025", "October 2023".
 
     Returns
     -------
     str
-        ``"26 janvier 2025"``, ``"octobre 2025"``, ``"2022"``; :data:`NOT_AVAILABLE` when missing.
+        ``"26 janvier 2025"``, ``"octobre 2025"``, ``"2022"``; "donnée non disponible" (in ``lang``) when
+        missing.
 
     Examples
     --------
@@ -407,9 +410,10 @@ def format_date(date: object, day: bool = True) -> str:
     'octobre 2023'
     """
     if is_missing(date) or not str(date).strip():
-        return NOT_AVAILABLE
+        return not_available(lang)
     parts = str(date).strip().split("-")
     if len(parts) == 1:
         return parts[0]
-    month = f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
+    name = (MONTHS_FR if _check_lang(lang) == "fr" else MONTHS_EN)[int(parts[1]) - 1]
+    month = f"{name if lang == 'fr' else name.capitalize()} {parts[0]}"
     return f"{int(parts[2])} {month}" if day and len(parts) == 3 else month

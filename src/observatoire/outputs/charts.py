@@ -21,6 +21,7 @@ comma, U+2212 minus); years are printed plainly ("2016", never "2 016").
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -143,6 +144,17 @@ def set_language(lang: str) -> None:
 
 def _lang() -> str:
     return _LANGUAGE["lang"]
+
+
+@contextlib.contextmanager
+def language(lang: str):
+    """Draw (and export) the charts of the block in ``lang``, then go back to the previous language."""
+    previous = _lang()
+    set_language(lang)
+    try:
+        yield
+    finally:
+        set_language(previous)
 
 
 def _colon(label: str) -> str:
@@ -875,6 +887,7 @@ def save_figure(
     headers: dict[str, str] | None = None,
     formats: dict[str, str] | None = None,
     edition: str | None = None,
+    lang: str | None = None,
 ) -> SavedFigure:
     """Export a figure with its data, downloads and metadata, deterministically, then close it.
 
@@ -905,6 +918,9 @@ def save_figure(
         CSV, the workbook and the data table; other columns get a default by dtype.
     edition : str, optional
         The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
+    lang : {"fr", "en"}, optional
+        The language the figure is written in (its numbers, "Source" and "Note" lines); default: the current
+        chart language (:func:`set_language`). Recorded in the metadata.
 
     Returns
     -------
@@ -922,6 +938,12 @@ def save_figure(
     """
     from observatoire.outputs import downloads, interactive
 
+    if lang is not None and lang != _lang():
+        with language(lang):
+            return save_figure(
+                fig, name, out_dir, data, title=title, source=source, alt=alt, note=note, caption=caption,
+                headers=headers, formats=formats, edition=edition, lang=lang,
+            )  # fmt: skip
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"save_figure: name {name!r} must match {_NAME.pattern}")
     title_s = _check_text("title", title)
@@ -986,6 +1008,7 @@ def save_figure(
         "formats": specs,
         "n_rows": int(len(frame)),
         "chart": description,
+        "lang": _lang(),
     }
     text = json.dumps(meta, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     _write(folder / f"{name}.json", text.encode("utf-8"))

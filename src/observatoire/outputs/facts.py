@@ -323,13 +323,30 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
     return {k: merged[k] for k in sorted(merged)}
 
 
-def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
+def text_in(record: Mapping, lang: str = "fr") -> str:
+    """A fact as the letter in ``lang`` prints it: its value formatted in that language (a text fact as is,
+    a missing one as "donnée non disponible" / "not available")."""
+    from observatoire.core.formatting import not_available
+
+    if lang == "fr" or "value" not in record:
+        return str(record["text"])
+    if not record.get("available", record.get("value") is not None):
+        return not_available(lang)
+    kind = record.get("kind", "number")
+    if kind == "text":
+        return str(record["value"])
+    return format_value(record["value"], kind, int(record.get("decimals") or 0), lang)
+
+
+def to_variables(facts: Mapping[str, dict] | Facts, lang: str = "fr") -> dict[str, str]:
     """Flatten facts into Quarto variables: ``{key: text}`` (what ``{{< var key >}}`` prints).
 
     Parameters
     ----------
     facts : mapping or Facts
         Records by key, as :func:`load_facts` returns them (or a :class:`Facts`).
+    lang : {"fr", "en"}, default "fr"
+        The letter's language: the values are written the way of that language (the facts are the same).
 
     Returns
     -------
@@ -339,5 +356,5 @@ def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
     records = facts.records if isinstance(facts, Facts) else facts
     variables: dict[str, str] = {}
     for key, record in records.items():
-        variables[key] = str(record["text"])
+        variables[key] = text_in(record, lang)
     return {k: variables[k] for k in sorted(variables)}

@@ -58,6 +58,11 @@ FORMAT_LOCALE = {
     "currency": ["", f"{NBSP}€"],
     "minus": "−",
 }
+#: d3-format's number locale of each language of the letters (English: 272,400 and 2.8, U+2212 minus).
+FORMAT_LOCALES = {
+    "fr": FORMAT_LOCALE,
+    "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""], "minus": "−"},
+}
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 _GREY = "#6E6E6E"
 
@@ -382,7 +387,7 @@ def _script_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
 
 
-def _data_table(csv_path: Path, meta: Mapping, caption: str) -> str:
+def _data_table(csv_path: Path, meta: Mapping, caption: str, lang: str = "fr") -> str:
     """The data as an HTML table formatted as the letter formats numbers (the chart's text alternative)."""
     from observatoire.outputs.tables import format_column
 
@@ -392,7 +397,7 @@ def _data_table(csv_path: Path, meta: Mapping, caption: str) -> str:
     for column in data.columns:
         spec = formats.get(column) or "text"
         head.append(f'<th scope="col">{html.escape(_header(column, headers))}</th>')
-        body_columns.append(format_column(data[column], spec))
+        body_columns.append(format_column(data[column], spec, lang))
         numeric.append(spec.split(":")[0] not in ("text", "year"))
     rows = []
     for cells in zip(*body_columns, strict=True) if body_columns else []:
@@ -425,7 +430,7 @@ _FIGURE_DOWNLOADS = [
 _TABLE_DOWNLOADS = [("csv_fr", "CSV pour tableur (français)"), ("xlsx", "Excel (XLSX, avec métadonnées)")]
 
 
-def figure_block(meta: Mapping, figures_dir: Path, element_id: str) -> tuple[str, bool]:
+def figure_block(meta: Mapping, figures_dir: Path, element_id: str, lang: str = "fr") -> tuple[str, bool]:
     """What follows a figure in the HTML letter: interactive chart, data table, downloads.
 
     Parameters
@@ -457,7 +462,7 @@ def figure_block(meta: Mapping, figures_dir: Path, element_id: str) -> tuple[str
         parts.append(f'<script type="application/json" id="spec-{name}">{_script_json(spec)}</script>')
     parts.append(
         '<details class="chart-data"><summary>Voir les données de la figure (tableau)</summary>'
-        + _data_table(figures_dir / files["csv"], meta, f"Données{NBSP}: {meta.get('title', name)}")
+        + _data_table(figures_dir / files["csv"], meta, f"Données{NBSP}: {meta.get('title', name)}", lang)
         + "</details>"
     )
     parts.append(_download_links("figures", files, _FIGURE_DOWNLOADS))
@@ -508,7 +513,7 @@ def _load_metas(folder: Path) -> list[dict]:
     return metas
 
 
-def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
+def enhance_letter(html_path: Path, project_dir: Path, lang: str = "fr") -> dict[str, list[str]]:
     """Add interactive charts, data tables, downloads and header scopes to a rendered HTML letter, in place.
 
     Parameters
@@ -518,6 +523,8 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
         links point to (``figures/``, ``tables/``) are copied there by the release's data stage.
     project_dir : Path
         The staged publication (``figures/*.json``, ``tables/*.json`` and the files they name).
+    lang : {"fr", "en"}, default "fr"
+        The letter's language: the numbers of the data tables and of the charts (d3-format locale).
 
     Returns
     -------
@@ -529,7 +536,7 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
     done: dict[str, list[str]] = {"interactive": [], "figures": [], "tables": []}
     for meta in _load_metas(project_dir / "figures"):
         element_id = f"fig-{meta['name']}"
-        block, interactive = figure_block(meta, project_dir / "figures", element_id)
+        block, interactive = figure_block(meta, project_dir / "figures", element_id, lang)
         updated = _insert_after(text, element_id, block)
         if updated is None:
             continue
@@ -553,7 +560,7 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
         for name in VENDOR_FILES:
             shutil.copyfile(VENDOR / name, scripts / name)
         tail = "".join(f'<script src="js/{name}"></script>\n' for name in VENDOR_FILES)
-        tail += _SCRIPT % json.dumps(FORMAT_LOCALE, ensure_ascii=False)
+        tail += _SCRIPT % json.dumps(FORMAT_LOCALES[lang], ensure_ascii=False)
     text = text.replace("</head>", head + "</head>", 1).replace("</body>", tail + "</body>", 1)
     html_path.write_text(text, encoding="utf-8")
     return done

@@ -185,12 +185,59 @@ def _facts(outputs_dir: Path) -> dict[str, dict]:
     return facts.load_facts(outputs_dir)
 
 
-def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
+def _facts_variables(records: Mapping[str, dict], lang: str = "fr") -> dict[str, str]:
     from observatoire.core.escaping import markdown_text
     from observatoire.outputs import facts
 
     # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.core.escaping).
-    return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
+    return {k: markdown_text(v) for k, v in facts.to_variables(records, lang).items()}
+
+
+def _quarto_words(lang: str) -> dict[str, Any]:
+    """The words Quarto and the letter's filter print, in ``lang`` (``quarto_*`` and ``data_link_*`` entries of
+    ``publications/_shared/words.yml``), as the settings of a publication's ``_quarto.yml``."""
+    from observatoire.outputs.templates import SHARED_WORDS, load_words
+
+    words = {key: text[lang] for key, text in load_words(SHARED_WORDS)[0].items()}
+    return {
+        "lang": lang,
+        "crossref": {
+            "fig-title": words["quarto_fig_title"],
+            "tbl-title": words["quarto_tbl_title"],
+            "fig-prefix": words["quarto_fig_prefix"],
+            "tbl-prefix": words["quarto_tbl_prefix"],
+            "title-delim": words["quarto_title_delim"],
+        },
+        "language": {
+            "callout-note-title": words["quarto_callout_note"],
+            "callout-important-title": words["quarto_callout_important"],
+            "callout-warning-title": words["quarto_callout_warning"],
+            "callout-tip-title": words["quarto_callout_tip"],
+            "toc-title-website": words["quarto_toc_title"],
+        },
+        "format": {"html": {"toc-title": words["quarto_toc_title"]}},
+        "data-link": {
+            "text": words["data_link_text"],
+            "figure": words["data_link_figure"],
+            "table": words["data_link_table"],
+        },
+    }
+
+
+def _add_quarto_words(path: Path, lang: str) -> None:
+    """Lay the words of ``lang`` (:func:`_quarto_words`) over the staged ``_quarto.yml``."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not isinstance(data, dict):
+        raise InputError(path, "whole file", "must be a mapping")
+    for key, value in _quarto_words(lang).items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            for inner, text in value.items():
+                data[key][inner] = {**data[key][inner], **text} if isinstance(text, dict) else text
+        else:
+            data[key] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
 
 
 def _fill_templates(
@@ -337,6 +384,35 @@ def refresh_site_index(site_dir: Path) -> None:
     corrections.write_changelog(site_dir)
 
 
+EXECUTION_MARKER = "execution.json"
+
+
+def _executed(plan: EditionPlan) -> bool:
+    """True when the edition's notebooks already ran with the plan's execution key (every language of a letter
+    with one source shares one run) and its outputs are all there."""
+    marker = plan.runs_in / EXECUTION_MARKER
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if recorded.get("key") != plan.execution_key or not (plan.outputs_dir / "facts").is_dir():
+        return False
+    return all(Path(job.output).is_file() for job in plan.jobs)
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    """One run of an edition's notebooks at a time: a letter in another language waits for the run it shares,
+    then reuses it (held for the run only, not for the render: the letters of a group render together)."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.parent / f".{run_dir.name}.run.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextlib.contextmanager
 def _edition_lock(edition_dir: Path) -> Iterator[None]:
     """Refuse two builds of the same edition at once (they would write the same build folder)."""
@@ -404,7 +480,7 @@ def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
 
 
 def meta_values(
-    theme: Theme, year: int, parameters: Mapping[str, Any], variant: str | None
+    theme: Theme, year: int, parameters: Mapping[str, Any], variant: str | None, lang: str = "fr"
 ) -> dict[str, str]:
     """Values the publication reads with ``{{< meta key >}}`` / ``{{< var key >}}``; all strings.
 
@@ -417,7 +493,7 @@ def meta_values(
     values = {
         "year": str(year),
         "theme": theme.id,
-        "theme_title": theme.title,
+        "theme_title": theme.title_in(lang),
         "edition": next(iter(editions.values()), str(year)),
         **editions,
     }
@@ -792,9 +868,13 @@ def _build_locked(
             ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
         )
 
+    # The notebooks run once per edition: a letter in another language (or a forced rebuild of it) reuses the
+    # run of its edition when it has the same execution key; the French letter forced runs them again.
+    rerun = force and plan.lang == plan.theme.languages[0]
+    reuse = not rerun and _executed(plan)
     # The kernels' environment, taken before the data stages: libraries they import add variables to ours.
     kernel_env = _kernel_environment()
-    if warm and plan.jobs:
+    if warm and plan.jobs and not reuse:
         _prestart(plan, workers, kernel_env)
 
     with _stage(timings, "fetch"):
@@ -815,21 +895,33 @@ def _build_locked(
         )
 
     pages = _reset_dir(plan.edition_dir / "notebook_pages")
+    outputs_dir = plan.outputs_dir
     try:
-        with _stage(timings, "execute"):
-            outputs_dir = _reset_dir(plan.outputs_dir)
-            _reset_dir(plan.edition_dir / "notebooks")
-            ran = _execute(
-                list(plan.jobs),
-                workers=workers,
-                progress=progress,
-                kernel_name=plan.kernel_name,
-                on_success=export,
-                warm=warm,
-                env=kernel_env,
-            )
-            check_reads(outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
-            result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
+        with _stage(timings, "execute"), _run_lock(plan.runs_in):
+            if reuse and _executed(plan):
+                log.info(
+                    "notebooks already run for this edition (execution key %s): reused",
+                    plan.execution_key[:12],
+                )
+            else:
+                (plan.runs_in / EXECUTION_MARKER).unlink(missing_ok=True)
+                _reset_dir(outputs_dir)
+                _reset_dir(plan.runs_in / "notebooks")
+                ran = _execute(
+                    list(plan.jobs),
+                    workers=workers,
+                    progress=progress,
+                    kernel_name=plan.kernel_name,
+                    on_success=export,
+                    warm=warm,
+                    env=kernel_env,
+                )
+                check_reads(outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
+                result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
+                marker = {"key": plan.execution_key, "notebooks": [Path(j.input).name for j in plan.jobs]}
+                (plan.runs_in / EXECUTION_MARKER).write_text(
+                    json.dumps(marker, indent=2) + "\n", encoding="utf-8"
+                )
         with _stage(timings, "notebooks"):
             for job in plan.jobs:
                 if str(job.output) not in exports:
@@ -839,14 +931,15 @@ def _build_locked(
     finally:
         exporter.shutdown(wait=True, cancel_futures=True)
 
+    one_source = theme.one_source(plan.lang)
     with _stage(timings, "stage"):
         project = _reset_dir(plan.edition_dir / "publication")
         _copy_tree(plan.publication_dir, project)
-        for folder in ("figures", "tables"):
-            _copy_tree(outputs_dir / folder, project / folder)
+        for folder in ("figures", "tables"):  # the outputs in the letter's language
+            _copy_tree(plan.language_outputs / folder, project / folder)
         records = _facts(outputs_dir)
-        variables = _facts_variables(records)
-        meta = {**meta_values(theme, year, plan.parameters, plan.variant), **language_values(plan)}
+        variables = _facts_variables(records, plan.lang if one_source else "fr")
+        meta = {**meta_values(theme, year, plan.parameters, plan.variant, plan.lang), **language_values(plan)}
         clash = sorted(set(variables) & set(meta))
         if clash:
             raise InputError(
@@ -856,6 +949,8 @@ def _build_locked(
             )
         _dump_yaml(project / "_variables.yml", {**variables, **meta})
         _add_project_meta(project / "_quarto.yml", meta)
+        if one_source:  # the words Quarto prints (Figure, Table ...), in the letter's language
+            _add_quarto_words(project / "_quarto.yml", plan.lang)
         write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
         # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
         _fill_templates(project, records, meta, plan.publication_dir)
@@ -884,19 +979,20 @@ def _build_locked(
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
         renderer = getattr(rendered, "renderer", None) or "quarto"
-        # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
-        # formats are French: a letter in another language keeps its static charts, drawn in its language.
-        if "html" in letter and plan.lang == "fr":
+        # Interactive charts, data tables and downloads (the PDF keeps static charts), in the letter's language;
+        # a copied publication in another language keeps its static charts, drawn in its language.
+        if "html" in letter and one_source:
             from observatoire.outputs.interactive import enhance_letter
 
-            enhance_letter(edition_site / letter["html"], project)
+            enhance_letter(edition_site / letter["html"], project, lang=plan.lang)
 
     with _stage(timings, "data"):
         # The data behind the letter, downloadable beside it: Quarto already copied the files its pages link to;
         # add the rest of the figures and tables (SVG/PNG, CSV, metadata JSON, Markdown), the facts, and the
         # executed notebooks themselves (beside their pages).
-        for folder in ("figures", "tables", "facts"):
-            _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
+        for folder in ("figures", "tables"):
+            _copy_tree(plan.language_outputs / folder, edition_site / folder, overwrite=False)
+        _copy_tree(outputs_dir / "facts", edition_site / "facts", overwrite=False)
         _copy_tree(pages, edition_site / "notebooks", overwrite=False)
         changes: list[str] = []
         if plan.publish and previous and target.exists():  # the past revisions stay reachable in the new one
