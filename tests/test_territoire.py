@@ -213,9 +213,8 @@ def test_place_among_peers_follows_the_overdispersed_funnel(area_tables, name, l
     ranked, france, result = _funnel(area_tables, name, level)
     direct = funnel(ranked["count"], ranked["population"], target_rate=france, flag_level=0.95)
     assert direct.attrs["adjusted"] and result.tau2 == pytest.approx(direct.attrs["tau2"])
-    words = {"above": "au-dessus", "below": "en dessous", "within": "dans les limites"}
     for area, flag in zip(ranked["area"], direct["flag"], strict=True):
-        assert tl.funnel_position(result, area) == words[flag], area
+        assert tl.funnel_position(result, area) == flag, area
 
 
 def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
@@ -224,7 +223,9 @@ def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
     import matplotlib.pyplot as plt
 
     _, _, result = _funnel(area_tables)
-    fig = tl.funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
+    words = {"vs": "Violences sexuelles", "xlabel": "Population", "ylabel": "Taux"}
+    words.update(territory="Le territoire", others="Les autres", france="France")
+    fig = tl.funnel_figure({"vs": result}, "29", {**words, "limits_95": "95 %", "limits_998": "99,8 %"})
     ax = fig.axes[1]  # the first axes holds the legend
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2

@@ -587,10 +587,12 @@ def render_text(
     """
     lang = str(meta.get("lang", "fr"))
     try:
-        env = environment(search_path, lang, words)
-        env.globals.update(_outputs_globals(outputs))
-        template = env.from_string(source)
-        rendered = template.render(f=FactSet(facts, lang), meta=dict(meta))
+        if words is None:
+            words = publication_words(search_path)[0] if search_path else {}
+        template = _compiled(
+            source, lang, str(search_path or ""), tuple((k, v[lang]) for k, v in words.items())
+        )
+        rendered = template.render(f=FactSet(facts, lang), meta=dict(meta), **_outputs_globals(outputs))
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(name, f"line {exc.lineno}", f"template syntax: {exc.message}") from None
     except (jinja2.TemplateError, AttributeError, KeyError, ValueError, TypeError) as exc:
@@ -599,6 +601,17 @@ def render_text(
     if lang == "fr":
         rendered = french_typography(rendered)
     return rendered
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(
+    source: str, lang: str, search_path: str, words: tuple[tuple[str, str], ...]
+) -> jinja2.Template:
+    """A template compiled in ``lang`` with its words (the same letter rendered again reuses it: 119 territories)."""
+    env = environment(
+        Path(search_path) if search_path else None, lang, {k: {lang: text} for k, text in words}
+    )
+    return env.from_string(source)
 
 
 def _template_line(exc: BaseException) -> str:
