@@ -359,7 +359,7 @@ def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> N
 
 def _download(source: Source, target: Path) -> None:
     """Download a source from its publisher URL with pooch (checksum verified before the file is kept)."""
-    import pooch  # lazy: only when a file is downloaded (requests); every notebook kernel imports the catalogue
+    import pooch  # lazy: only when a file is downloaded (requests)
 
     if not source.url or not str(source.url).startswith(("http://", "https://")) or source.url.endswith("/"):
         raise InputError(

@@ -175,7 +175,7 @@ def _raw_tables(directory: Path) -> dict[str, Path]:
 
 
 def _compare_tables(old_dir: Path, new_dir: Path, report: DiffReport) -> None:
-    import pandas as pd  # lazy: pandas only when tables are compared (the no-change release path imports diff)
+    import pandas as pd  # lazy: pandas, not on the no-change path
 
     old_tables, new_tables = _raw_tables(old_dir), _raw_tables(new_dir)
     report.added += [f"table {k}" for k in sorted(set(new_tables) - set(old_tables))]

@@ -223,7 +223,7 @@ def check_kernel(kernel_name: str) -> Path:
     The kernel is registered by ``make venv`` (``ipykernel install --sys-prefix``) and points at ``.venv``'s
     interpreter. A spec whose interpreter no longer exists (a moved or recreated venv) is reported the same way.
     """
-    from jupyter_client.kernelspec import (  # lazy: only when notebooks run (the CLI imports execution at start)
+    from jupyter_client.kernelspec import (  # lazy: only when notebooks run (CLI start)
         KernelSpecManager,
         NoSuchKernel,
     )
@@ -247,7 +247,7 @@ def check_kernel(kernel_name: str) -> Path:
 def _kernel_manager_class(env: Mapping[str, str]) -> type:
     """An AsyncKernelManager that starts its kernel with ``env`` (papermill has no argument for it)."""
     from jupyter_client.manager import (
-        AsyncKernelManager,  # lazy: only when notebooks run (the CLI imports execution at start)
+        AsyncKernelManager,  # lazy: only when notebooks run (CLI start)
     )
 
     frozen = dict(env)
@@ -269,9 +269,9 @@ def _execute_one(
     warm: bool = True,
 ) -> float:
     """Run one notebook (on a warm kernel, or a new one); return its wall time. Raises :class:`NotebookError`."""
-    import papermill  # lazy: only when notebooks run (the CLI imports execution at start)
+    import papermill  # lazy: only when notebooks run (CLI start)
     from papermill.exceptions import (
-        PapermillExecutionError,  # lazy: only when notebooks run (the CLI imports execution at start)
+        PapermillExecutionError,  # lazy: only when notebooks run (CLI start)
     )
 
     started = time.perf_counter()
@@ -403,7 +403,7 @@ def run_notebooks(
     check_kernel(kernel_name)
     env = kernel_environment(epoch) if env is None else dict(env)
 
-    from tqdm import tqdm  # lazy: only when notebooks run (the CLI imports execution at start)
+    from tqdm import tqdm  # lazy: only when notebooks run (CLI start)
 
     started = time.perf_counter()
     times: dict[Path, float] = {}

@@ -126,7 +126,7 @@ def renderer_available() -> str:
     """Quarto (version and place: the pandoc and typst it drives come with it) and the site's public address:
     part of the build key, the outputs depend on them. Cheap (``quarto --version`` only): the no-change path
     runs it."""
-    from observatoire.publishing.rendering import (  # lazy: rendering pulls pandas; the CLI imports plan at start
+    from observatoire.publishing.rendering import (  # lazy: CLI start (--help) without rendering
         quarto,
         website,
     )

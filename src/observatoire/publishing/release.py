@@ -147,9 +147,7 @@ def _fetch(source_ids: list[str]) -> list[Path]:
 
 
 def _validate(source_ids: list[str]) -> None:
-    from observatoire.data import (
-        datasets,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
+    from observatoire.data import datasets  # lazy: pandas, not on the no-change path
 
     for source_id in source_ids:
         datasets.load(source_id)
@@ -182,9 +180,7 @@ def _kernel_environment() -> dict[str, str]:
 
 def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
     """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
-    from observatoire.publishing.warm_engine import (
-        POOL,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
+    from observatoire.publishing.warm_engine import POOL  # lazy: papermill, not on the no-change path
 
     count = min(max(1, workers), len(plan.jobs))
     POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
@@ -202,9 +198,7 @@ def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
 def _fill_templates(
     project: Path, records: Mapping[str, dict], meta: Mapping[str, str], origin: Path
 ) -> None:
-    from observatoire.outputs import (
-        templates,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
+    from observatoire.outputs import templates  # lazy: Jinja, not on the no-change path
 
     templates.render_tree(project, records, meta, origin=origin)
     if str(meta.get("lang", "fr")) == "fr":
@@ -234,9 +228,7 @@ def _check_writable(site_dir: Path, theme_id: str) -> None:
 
 
 def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
-    from observatoire.publishing import (
-        rendering,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     return rendering.render(project_dir, out_dir, edition=edition)
 
@@ -248,18 +240,14 @@ def stop_idle_kernels() -> None:
 
 
 def _render_group(requests: list[RenderRequest]) -> list[Any]:
-    from observatoire.publishing import (
-        rendering,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     return rendering.render_group([(r.project_dir, r.out_dir, r.edition) for r in requests])
 
 
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
     # A folder of its own for each render: two sites (two tests, two batches) never share their Quarto project.
-    from observatoire.publishing import (
-        rendering,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     with tempfile.TemporaryDirectory(prefix="observatoire-site-") as work:
         rendering.write_site(site_dir, editions, work_dir=Path(work) / "site-project")
@@ -747,10 +735,6 @@ def _build_locked(
     correction: str | None = None,
 ) -> EditionResult:
     """The steps of :func:`build_steps`, run while holding the edition's lock."""
-    from observatoire.outputs.interactive import (
-        enhance_letter,  # lazy: the no-change release path imports neither pandas, Jinja nor papermill
-    )
-
     theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
     with _stage(timings, "plan"):
         previous = mf.read_manifest(target)
@@ -895,6 +879,8 @@ def _build_locked(
         # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
         # formats are French: a letter in another language keeps its static charts, drawn in its language.
         if "html" in letter and plan.lang == "fr":
+            from observatoire.outputs.interactive import enhance_letter  # lazy: pandas (no-change path)
+
             enhance_letter(edition_site / letter["html"], project)
 
     with _stage(timings, "data"):
