@@ -17,7 +17,7 @@ from observatoire.core.errors import InputError
 from observatoire.data import catalogue, datasets, themes
 from observatoire.data.loaders import boundaries
 from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
-from observatoire.outputs import maps
+from observatoire.outputs import figures, maps
 from observatoire.publishing import plan
 
 # --- boundaries ------------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_rank_funnel_and_change(area_tables):
     assert top["rate"] == pytest.approx(ranked["rate"].max())
     france = tl.series_of(table, "FR", 2024)
     result = tl.funnel_of(ranked, tl.value_at(france, 2024, "rate"))
-    assert tl.funnel_position(result, "2A") in {"au-dessus", "en dessous", "dans les limites"}
+    assert tl.funnel_position(result, "2A") in {"above", "below", "within"}
     # A quasi-Poisson test is wider than the Poisson one: phi = 4 doubles the standard error.
     plain, wide = tl.change_test(1000, 1100, 1.0), tl.change_test(1000, 1100, 4.0)
     assert plain.significant is True and wide.significant is False
@@ -225,7 +225,9 @@ def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
     _, _, result = _funnel(area_tables)
     words = {"vs": "Violences sexuelles", "xlabel": "Population", "ylabel": "Taux"}
     words.update(territory="Le territoire", others="Les autres", france="France")
-    fig = tl.funnel_figure({"vs": result}, "29", {**words, "limits_95": "95 %", "limits_998": "99,8 %"})
+    fig = figures.territory_funnel_figure(
+        {"vs": result}, "29", {**words, "limits_95": "95 %", "limits_998": "99,8 %"}
+    )
     ax = fig.axes[1]  # the first axes holds the legend
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2

@@ -30,10 +30,12 @@ import pandas as pd
 from observatoire.core import paths
 from observatoire.core.errors import InputError
 from observatoire.data import datasets
+from observatoire.data.themes import get_theme
 from observatoire.outputs.charts import SavedFigure, apply_style, language, save_figure, set_language
 from observatoire.outputs.facts import Facts
 from observatoire.outputs.notebook_display import show_frames_without_unnamed_index
 from observatoire.outputs.tables import save_table
+from observatoire.outputs.vocabulary import VOCABULARY_FILE, load_vocabulary
 from observatoire.outputs.words import LANGUAGES, OutputMeta, OutputWords, load_meta, shared_text
 
 #: The language of the folders ``figures/`` and ``tables/``; the others write to ``<lang>/figures/`` ...
@@ -145,8 +147,6 @@ class EditionContext:
     def meta_path(self) -> Path:
         """The notebook's metadata file (words of its figures and tables)."""
         if self._meta_path is None:
-            from observatoire.data.themes import get_theme
-
             name = f"{self.notebook}{META_SUFFIX}"
             try:
                 self._meta_path = get_theme(self.theme).notebook_dir / name
@@ -179,8 +179,6 @@ class EditionContext:
 
     def edition_label_in(self, lang: str) -> str:
         """The edition as readers name it in ``lang`` (the downloads' metadata)."""
-        from observatoire.data.themes import get_theme
-
         try:
             title = get_theme(self.theme).title_in(lang)
         except InputError:
@@ -188,17 +186,11 @@ class EditionContext:
         return shared_text("edition", lang, {"title": title, "year": self.year})
 
     def _vocabulary(self, lang: str):
-        from observatoire.data.themes import get_theme
-        from observatoire.outputs.vocabulary import VOCABULARY_FILE, load_vocabulary
-
         return load_vocabulary(get_theme(self.theme).publication_dir_for(lang) / VOCABULARY_FILE)
 
     @property
     def edition_label(self) -> str:
         """The edition as readers name it (the letter's title and year), for the downloads' metadata."""
-        from observatoire.core.errors import InputError
-        from observatoire.data.themes import get_theme
-
         try:
             title = get_theme(self.theme).title
         except InputError:  # an ad hoc theme (tests, a notebook run outside the declared letters)

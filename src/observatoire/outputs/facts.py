@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from observatoire.core.errors import InputError
-from observatoire.core.formatting import KINDS, NOT_AVAILABLE, format_value, is_missing
+from observatoire.core.formatting import KINDS, NOT_AVAILABLE, format_value, is_missing, not_available
 
 __all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN"]
 
@@ -326,8 +326,6 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
 def text_in(record: Mapping, lang: str = "fr") -> str:
     """A fact as the letter in ``lang`` prints it: its value formatted in that language (a text fact as is,
     a missing one as "donnée non disponible" / "not available")."""
-    from observatoire.core.formatting import not_available
-
     if lang == "fr" or "value" not in record:
         return str(record["text"])
     if not record.get("available", record.get("value") is not None):

@@ -17,7 +17,11 @@ from pathlib import Path
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.outputs.words import LANGUAGES, Localized, entry, fill, read_yaml
+from observatoire.core.localized import LANGUAGES, Localized
+from observatoire.core.yamlfile import read_yaml
+from observatoire.data.geography import DEPARTEMENTS, REGIONS
+from observatoire.data.territory_codes import parse
+from observatoire.outputs.words import entry, fill
 
 __all__ = ["PLACES_FILE", "FORMS", "Place", "load_places", "place"]
 
@@ -158,8 +162,6 @@ def _parse(path: Path, raw: object) -> dict[str, dict[str, Place]]:
 @functools.cache
 def _load(path: Path, stamp: int) -> dict[str, dict[str, Place]]:
     places = _parse(path, read_yaml(path))
-    from observatoire.data.geography import DEPARTEMENTS, REGIONS
-
     for level, codes in (("departement", DEPARTEMENTS), ("region", REGIONS)):
         missing = sorted(set(codes) - set(places[level]))
         extra = sorted(set(places[level]) - set(codes))
@@ -189,7 +191,5 @@ def place(parameter: object, path: Path = PLACES_FILE) -> Place:
     ValueError
         An unknown territory.
     """
-    from observatoire.analysis.indicators.territorial import parse
-
     level, code = parse(parameter)
     return load_places(path)[level][code]

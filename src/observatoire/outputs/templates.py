@@ -57,6 +57,7 @@ import jinja2
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
+from observatoire.analysis.indicators import registry
 from observatoire.core import paths
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import markdown_text
@@ -71,6 +72,9 @@ from observatoire.core.formatting import (
     format_value,
     not_available,
 )
+from observatoire.core.yamlfile import read_yaml
+from observatoire.outputs import places
+from observatoire.outputs.words import entry
 
 __all__ = [
     "Fact",
@@ -269,8 +273,6 @@ WORDS_NAME = "words"
 
 @functools.cache
 def _read_words(path: Path, stamp: int) -> dict[str, Any]:
-    from observatoire.outputs.words import entry, read_yaml
-
     raw = read_yaml(path) or {}
     if not isinstance(raw, Mapping):
         raise InputError(path, "whole file", "must map each key to its text in every language")
@@ -402,14 +404,10 @@ def _language_globals(lang: str) -> dict[str, Any]:
     """``place(code)`` and ``indicator(id)``: names with their grammar, labels, in the letter's language."""
 
     def place(code: Any) -> Any:
-        from observatoire.outputs.places import place as find
-
-        return find(_value(code)).in_(lang)
+        return places.place(_value(code)).in_(lang)
 
     def indicator(indicator_id: Any) -> Any:
-        from observatoire.analysis.indicators.registry import get
-
-        return get(str(_value(indicator_id))).in_(lang)
+        return registry.get(str(_value(indicator_id))).in_(lang)
 
     return {"place": place, "indicator": indicator}
 

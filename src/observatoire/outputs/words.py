@@ -45,13 +45,14 @@ import pandas as pd
 from observatoire.core import paths
 from observatoire.core.errors import InputError
 from observatoire.core.formatting import LANGUAGES, format_date, format_value, is_missing
+from observatoire.core.localized import Localized
+from observatoire.core.yamlfile import read_yaml
 
 __all__ = [
     "LANGUAGES",
     "label",
     "SHARED_OUTPUTS",
     "Localized",
-    "read_yaml",
     "entry",
     "fill",
     "OutputMeta",
@@ -83,66 +84,6 @@ class label:  # noqa: N801 - used like a function in notebooks: label("peers_reg
     """
 
     key: str
-
-
-class Localized(Mapping):
-    """A text in every language: ``{"fr": "Finistère", "en": "Finistère"}``.
-
-    Passed as a placeholder value, it prints in the language being written. Read-only.
-
-    Parameters
-    ----------
-    texts : mapping
-        Language -> text, for every language of :data:`LANGUAGES`.
-    """
-
-    __slots__ = ("_texts",)
-
-    def __init__(self, texts: Mapping[str, str]) -> None:
-        missing = [lang for lang in LANGUAGES if lang not in texts]
-        if missing:
-            raise ValueError(f"Localized: no text in {', '.join(missing)} ({dict(texts)!r})")
-        self._texts = {lang: str(texts[lang]) for lang in LANGUAGES}
-
-    def __getitem__(self, lang: str) -> str:
-        return self._texts[lang]
-
-    def __iter__(self):
-        return iter(self._texts)
-
-    def __len__(self) -> int:
-        return len(self._texts)
-
-    def __repr__(self) -> str:
-        return f"Localized({self._texts!r})"
-
-    def __str__(self) -> str:  # a Localized printed without a language is a bug: say which value it was
-        raise TypeError(f"{self!r} has no language: print it through a words entry or .in_(lang)")
-
-    def in_(self, lang: str) -> str:
-        """The text in ``lang``."""
-        return self._texts[lang]
-
-    def map(self, change) -> Localized:
-        """A new value with ``change(text, lang)`` applied in each language."""
-        return Localized({lang: change(text, lang) for lang, text in self._texts.items()})
-
-
-def read_yaml(path: Path) -> Any:
-    """Read a words file (YAML), stopping on a missing or malformed file with its name and line."""
-    import yaml
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "whole file", "file not found") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1}" if mark is not None else "whole file"
-        raise InputError(path, place, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
 
 
 def entry(path: Path, key: str, value: Any) -> Localized:

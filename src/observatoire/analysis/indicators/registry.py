@@ -13,10 +13,10 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.localized import Localized
+from observatoire.core.yamlfile import read_yaml
 
 __all__ = ["Indicator", "REGISTRY_FILE", "load_registry", "get", "by_ssmsi_name"]
 
@@ -44,9 +44,7 @@ class Indicator:
 
     @property
     def labels(self):
-        """The label in every language (a :class:`~observatoire.outputs.words.Localized`, for outputs' words)."""
-        from observatoire.outputs.words import Localized
-
+        """The label in every language (a :class:`~observatoire.core.localized.Localized`, for outputs' words)."""
         return Localized({"fr": self.label, "en": self.label_en})
 
     def in_(self, lang: str) -> dict[str, str]:
@@ -64,10 +62,7 @@ class Indicator:
 
 
 def _parse(path: Path) -> dict[str, Indicator]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(path, "whole file", f"not valid YAML ({exc})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("indicators"), dict):
         raise InputError(path, "whole file", "the registry is a mapping with an 'indicators' mapping")
     out = {}
