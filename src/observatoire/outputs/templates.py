@@ -320,7 +320,10 @@ def load_words(*files: Path) -> tuple[dict[str, Any], dict[str, Path]]:
 
 def publication_words(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     """The words a publication's templates may print: its own ``words.yml`` and the shared one."""
-    return load_words(Path(folder) / WORDS_FILE, SHARED_WORDS)
+    own = Path(folder) / WORDS_FILE
+    if own.resolve() == SHARED_WORDS.resolve():  # the shared templates themselves
+        return load_words(SHARED_WORDS)
+    return load_words(own, SHARED_WORDS)
 
 
 class WordsExtension(Extension):

@@ -141,17 +141,25 @@ def render_edition(
     parameters = theme.parameters_for(year, None)
     if records is None:
         records = edition_facts(theme_id, year)
+    one_source = theme.one_source(lang)
     if tables is None:
-        root = paths.BUILD / "_facts" / theme.id / str(year)
-        tables = root / _fingerprint(theme, year, parameters) / "tables"
-    meta = {**meta_values(theme, year, parameters, None), "lang": lang}
-    variables = {**facts.to_variables(records), **meta}
+        root = paths.BUILD / "_facts" / theme.id / str(year) / _fingerprint(theme, year, parameters)
+        tables = (root / lang if one_source and lang != "fr" else root) / "tables"
+    # The figures and tables of the letter's language, for figure(name) and table(name).
+    outputs = templates.edition_outputs(Path(tables).parent)
+    meta = {**meta_values(theme, year, parameters, None, lang), "lang": lang}
+    variables = {**facts.to_variables(records, lang if one_source else "fr"), **meta}
     source = theme.publication_dir_for(lang)
     parts: dict[str, str] = {}
     for path in sorted(source.rglob("*.qmd")):
         name = str(path.relative_to(source))
         text = templates.render_text(
-            path.read_text(encoding="utf-8"), records, meta, name=str(path), search_path=source
+            path.read_text(encoding="utf-8"),
+            records,
+            meta,
+            name=str(path),
+            search_path=source,
+            outputs=outputs,
         )
         text = _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
         parts[name] = _META.sub(lambda m: variables.get(m.group(1), m.group(0)), text)

@@ -998,7 +998,7 @@ def _build_locked(
         version = getattr(rendered, "version", None) or renderer_available()
         manifest = mf.make_manifest(
             theme=theme.id,
-            title=theme.title,
+            title=theme.title_in(plan.lang),
             year=year,
             parameters=plan.parameters,
             key=key,

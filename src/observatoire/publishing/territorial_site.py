@@ -45,7 +45,7 @@ def territorial_editions(site_dir: Path) -> dict[tuple[str, int], list[dict[str,
         ):
             continue
         data = mf.read_manifest(folder)
-        if not data:
+        if not data or data.get("lang", "fr") != "fr":  # a letter in another language: linked from its letter
             continue
         letter = data.get("letter") or {}
         out.setdefault((str(data.get("theme")), int(folder.parent.name)), []).append(
