@@ -177,6 +177,8 @@ def _mayotte() -> dict:
 def test_the_territorial_letter_says_the_same_in_both_languages(facts):
     french, english = _territorial_letter("fr", facts=facts), _territorial_letter("en", facts=facts)
     assert structure(french) == structure(english)
+    for text in (french, english):  # a list item glued to the line before (a block tag ate its newline)
+        assert not re.search(r"[^\n]- \*\*", text), re.search(r".{60}[^\n]- \*\*.{20}", text)
     assert numbers(french) == numbers(english)
     assert french_words(english.split("\n---\n", 1)[-1]) == []
     assert len(french) > 4000 and len(english) > 4000
