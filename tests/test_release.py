@@ -141,7 +141,7 @@ def test_publish_writes_edition_manifest_and_index(project, fakes):
     index = (project.site / "index.html").read_text(encoding="utf-8")
     assert "Lettre d'essai 2024 fixture/2024/index.html ['fixture/2024/notebooks/good.html']" in index
     staged = yaml.safe_load((result.build_dir / "publication" / "_variables.yml").read_text(encoding="utf-8"))
-    assert staged["year"] == "2024" and staged["theme"] == "fixture" and staged["fact"] == "122 610"
+    assert staged["year"] == "2024" and staged["theme_id"] == "fixture" and staged["fact"] == "122 610"
     assert (result.build_dir / "publication" / "figures" / "fig.svg").exists()
     project_meta = yaml.safe_load(
         (result.build_dir / "publication" / "_quarto.yml").read_text(encoding="utf-8")
@@ -190,7 +190,9 @@ def test_changed_input_needs_force_and_is_recorded(project, fakes):
         .read_text(encoding="utf-8")
         .endswith("Autre texte.\n")
     )
-    assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
+    assert not [
+        p.name for p in project.site.iterdir() if p.name.startswith(".") and p.name not in release.SITE_FILES
+    ]
 
 
 @pytest.mark.parametrize("failing", ["_render", "_execute", "_facts_variables"])
@@ -328,7 +330,9 @@ def test_leftovers_of_an_interrupted_release_are_cleaned(project, fakes):
     with pytest.raises(ReleaseError, match="FORCE=1"):
         build(project)  # the restored edition is still protected
     assert snapshot(edition) == before
-    assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
+    assert not [
+        p.name for p in project.site.iterdir() if p.name.startswith(".") and p.name not in release.SITE_FILES
+    ]
 
 
 def test_two_builds_of_one_edition_cannot_run_at_once(project, fakes):

@@ -139,7 +139,7 @@ def render_edition(
     Rendered
     """
     from observatoire import facts, templates, themes
-    from observatoire.release import meta_values
+    from observatoire.staging import meta_values
 
     theme = themes.get_theme(theme_id)
     parameters = theme.parameters_for(year, None)
