@@ -36,9 +36,15 @@ def _entry_changed(tmp_path: Path, index: int, **changes) -> Path:
         ({"file": "sub/dir.csv"}, "must be a plain file name"),
         ({"url": "javascript:alert(1)"}, "url 'javascript:alert(1)' must be an http(s) URL or null"),
         ({"url": "file:///etc/passwd"}, "must be an http(s) URL or null"),
-        ({"produced": "yesterday"}, "produced 'yesterday' must be YYYY, YYYY-MM or YYYY-MM-DD"),
+        (
+            {"produced": "yesterday"},
+            "produced 'yesterday' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+        ),
         ({"loader": "../loaders/evil"}, "must be a loader module name"),
-        ({"title": "line one\nline two"}, "title must be one non-empty line of text"),
+        (
+            {"title": "line one\nline two"},
+            "title must be one line of printable text (found the control character U+000A)",
+        ),
         ({"completeness": {"rows": 1, "owner": "x"}}, "completeness: unknown key(s) owner"),
         ({"completeness": {"rows": "many"}}, "completeness: rows must be an integer"),
         ({"completeness": {"units": "01"}}, "completeness: units must be a list"),

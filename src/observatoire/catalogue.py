@@ -19,6 +19,7 @@ leaves ``sources.yml`` byte-identical.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import json
@@ -26,6 +27,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +62,38 @@ COMPLETENESS_KEYS = (
     "total_tolerance",
     "accepted_missing",
 )
-#: A production date: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
-_PRODUCED = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+#: A production date: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, in ASCII digits (see :func:`is_date`).
+_PRODUCED = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+#: Characters an edition label cannot hold: control and format characters, line and paragraph separators.
+_UNPRINTABLE = ("Cc", "Cf", "Zl", "Zp")
+
+
+def is_date(text: object) -> bool:
+    """True for a real calendar date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` in ASCII digits.
+
+    ``re``'s ``\\d`` and ``int()`` also accept other scripts' digits ("２０２４", "٢٠٢٤"), and a pattern alone
+    accepts 2025-02-30: both are refused here.
+    """
+    text = str(text)
+    if not _PRODUCED.fullmatch(text):
+        return False
+    parts = [int(p) for p in text.split("-")] + [1, 1]
+    try:
+        datetime.date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return False
+    return parts[0] >= 1900
+
+
+def check_label(value: object) -> str | None:
+    """Why ``value`` cannot be a one-line label (an edition, a title), or None when it can."""
+    text = str(value)
+    if not text.strip():
+        return "must be one non-empty line of text"
+    bad = next((c for c in text if unicodedata.category(c) in _UNPRINTABLE or c in "\n\r"), None)
+    if bad is not None:
+        return f"must be one line of printable text (found the control character U+{ord(bad):04X})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -191,12 +223,19 @@ def _check_entry(path: Path, where: str, entry: dict[str, Any]) -> None:
         raise InputError(path, where, f"url {entry['url']!r} must be an http(s) URL or null")
     if not isinstance(entry["loader"], str) or not re.fullmatch(r"[a-z_]+", entry["loader"]):
         raise InputError(path, where, f"loader {entry['loader']!r} must be a loader module name")
-    if not _PRODUCED.fullmatch(str(entry["produced"])):
-        raise InputError(path, where, f"produced {entry['produced']!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+    if not is_date(entry["produced"]):
+        raise InputError(
+            path,
+            where,
+            f"produced {entry['produced']!r} must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+        )
     for name in ("title", "publisher", "licence", "edition"):
         value = entry[name]
-        if not isinstance(value, str | int) or not str(value).strip() or "\n" in str(value):
+        if not isinstance(value, str | int) or isinstance(value, bool):
             raise InputError(path, where, f"{name} must be one non-empty line of text")
+        problem = check_label(value)
+        if problem:
+            raise InputError(path, where, f"{name} {problem}")
     declared = entry.get("completeness")
     if declared is None:
         return
@@ -510,6 +549,11 @@ def register(
     if source_id not in sources:
         raise KeyError(f"unknown source id '{source_id}'")
     base = sources[source_id]
+    problem = check_label(edition)
+    if (
+        problem
+    ):  # first: the edition makes the default id, and an error line must not print a control character
+        raise InputError(catalogue_path, "--edition", f"edition {problem}")
     new_id = new_id or f"{base.id.rsplit('_', 1)[0]}_{edition}".replace("-", "_")
     where = f"source '{new_id}'"
     if new_id in sources:
@@ -523,10 +567,12 @@ def register(
         raise InputError(file, "file name", f"already listed in the catalogue (source '{listed[file.name]}')")
     if url is not None and safe_url(url) is None:
         raise InputError(catalogue_path, where, f"url {url!r} must be an http(s) URL")
-    if not _PRODUCED.fullmatch(str(produced)):
-        raise InputError(catalogue_path, where, f"produced {produced!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
-    if not str(edition).strip() or "\n" in str(edition):
-        raise InputError(catalogue_path, where, "edition must be one non-empty line of text")
+    if not is_date(produced):
+        raise InputError(
+            catalogue_path,
+            where,
+            f"produced {produced!r} must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+        )
     accepted = list(accept_missing or [])
     bad = [a for a in accepted if not re.fullmatch(r"(indicator|year|unit):.+", a)]
     if bad:

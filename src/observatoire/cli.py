@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -148,20 +149,54 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _guarded(handler):
-    """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2)."""
+    """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2).
+
+    The command runs under :func:`observatoire.stopping.handle_signals`: SIGINT or SIGTERM stop it promptly
+    (every child process ended) with one line and status 130.
+    """
 
     def run(args) -> int:
+        from observatoire import stopping
         from observatoire.execution import KernelMissingError, NotebookError
         from observatoire.plan import ReleaseError
+        from observatoire.rendering.common import RenderError
 
         _configure_logging(getattr(args, "verbose", False))
         try:
-            return handler(args)
-        except (ReleaseError, NotebookError, KernelMissingError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            with stopping.handle_signals():
+                return handler(args)
+        except (ReleaseError, NotebookError, KernelMissingError, RenderError) as exc:
+            print(f"error: {one_line(exc)}", file=sys.stderr)
             return 1
+        except stopping.Stopped as exc:
+            print(
+                f"error: {exc}: nothing more was built or published; what was published stays, and the next "
+                "run brings the site's pages up to date if needed",
+                file=sys.stderr,
+            )
+            return stopping.EXIT_STATUS
 
     return run
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line (a multi-line message, such as Quarto's last lines, joined with " / ")."""
+    text = str(exc).strip() or type(exc).__name__
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def ascii_integer(value: str) -> int:
+    """An integer written in ASCII digits (``int()`` alone also reads "２０２４" and "٢٠٢٤"); for argparse."""
+    if not re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number written in ASCII digits (0-9)")
+    return int(value)
+
+
+def ascii_year(value: str) -> int:
+    """A year written as four ASCII digits; for argparse."""
+    if not re.fullmatch(r"[0-9]{4}", value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a year written as four ASCII digits (YYYY)")
+    return int(value)
 
 
 def check_language(value: str | None) -> str:
@@ -288,13 +323,17 @@ def _add_build_commands(subparsers) -> None:
     """Register ``release``, ``letter``, ``themes`` and ``bench`` (``func(args) -> int``)."""
 
     def common(parser) -> None:
-        parser.add_argument("--workers", type=int, default=2, help="notebooks run in parallel (default 2)")
+        parser.add_argument(
+            "--workers", type=ascii_integer, default=2, help="notebooks run in parallel (default 2)"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     release_parser = subparsers.add_parser("release", help="build one edition and publish it into _site/")
     release_parser.add_argument("--theme", default="annual", help="theme id (see `themes`); default annual")
-    release_parser.add_argument("--year", type=int, default=None, help="default: the latest year with data")
+    release_parser.add_argument(
+        "--year", type=ascii_year, default=None, help="default: the latest year with data"
+    )
     release_parser.add_argument(
         "--force", action="store_true", help="rebuild even if unchanged; replace an edition already published"
     )
@@ -353,7 +392,7 @@ def _add_build_commands(subparsers) -> None:
     all_parser.add_argument(
         "--year",
         action="append",
-        type=int,
+        type=ascii_year,
         default=[],
         help="only this year (repeatable; default: every year)",
     )
@@ -367,7 +406,7 @@ def _add_build_commands(subparsers) -> None:
         help="an existing Dask scheduler (default: $OBSERVATOIRE_SCHEDULER, else a local cluster)",
     )
     all_parser.add_argument(
-        "--workers", type=int, default=2, help="local cluster worker processes (default 2)"
+        "--workers", type=ascii_integer, default=2, help="local cluster worker processes (default 2)"
     )
     all_parser.add_argument("--serial", action="store_true", help="build here one by one, without Dask")
     all_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -378,12 +417,12 @@ def _add_build_commands(subparsers) -> None:
         "bench", help="every speed figure against its target (letter, papermill CLI, make all, memory)"
     )
     bench_parser.add_argument("--theme", default="annual")
-    bench_parser.add_argument("--year", type=int, default=2024)
-    bench_parser.add_argument("--workers", type=int, default=2)
+    bench_parser.add_argument("--year", type=ascii_year, default=2024)
+    bench_parser.add_argument("--workers", type=ascii_integer, default=2)
     bench_parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
     bench_parser.add_argument(
         "--territorial-year",
-        type=int,
+        type=ascii_integer,
         default=2024,
         help="year of the 119 territorial letters timed (0: skip)",
     )
@@ -438,6 +477,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder that cannot be written: one line naming the path
+        from observatoire.atomic import DiskFullError, is_disk_full
+
+        if is_disk_full(exc) and not isinstance(exc, DiskFullError):
+            exc = DiskFullError(exc.filename or "?")
+        where = "" if isinstance(exc, DiskFullError) or not exc.filename else f"{exc.filename}: "
+        print(f"error: {where}{exc.strerror if where and exc.strerror else exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
