@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -169,6 +170,23 @@ FAKES = textwrap.dedent(
             hang("stage")
             return {"fact": "1"}
 
+        real_replace, real_changelog = os.replace, release.corrections.write_changelog
+
+        def replace(origin, target):  # the publish stage's renames: the old edition aside, the new one in place
+            real_replace(origin, target)
+            if Path(target).name.startswith(release.REPLACED_PREFIX):
+                hang("aside")
+            elif Path(origin).name.startswith(release.STAGING_PREFIX) and "site" not in Path(origin).name:
+                hang("moved")
+
+        def write_changelog(site_dir):
+            path = real_changelog(site_dir)
+            hang("changelog")
+            return path
+
+        if hang_in in ("aside", "moved"):
+            os.replace = replace  # this child process only
+        patch(release.corrections, "write_changelog", write_changelog)
         patch(release, "_fetch", lambda ids: hang("fetch") or [])
         patch(release, "_validate", lambda ids: hang("validate"))
         patch(release, "_execute", execute)
@@ -211,9 +229,13 @@ def _published(site: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize(
-    "stage", ["fetch", "validate", "execute", "stage", "render", "manifest", "publish", "index"]
-)
+#: Where the child is killed: each stage, then each point of the publish stage (copying into the staging folder,
+#: the old edition set aside, the new one moved in, the site's index written, the changelog written).
+KILL_POINTS = ["fetch", "validate", "execute", "stage", "render", "manifest"]
+PUBLISH_POINTS = ["publish", "aside", "moved", "index", "changelog"]
+
+
+@pytest.mark.parametrize("stage", KILL_POINTS + PUBLISH_POINTS)
 def test_a_release_killed_in_any_stage_leaves_the_site_intact(project, stage, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     script, fakes = _fakes_module(project)
@@ -237,12 +259,27 @@ def test_a_release_killed_in_any_stage_leaves_the_site_intact(project, stage, mo
     child.send_signal(signal.SIGKILL)
     child.communicate(timeout=30)
     edition = site / "fixture" / "2024"
-    if stage == "index":  # killed after the edition was moved into place: a whole new edition, old index
+    if stage in (
+        "moved",
+        "index",
+        "changelog",
+    ):  # after the edition was moved into place: a whole new edition
         assert _published(site).keys() == before.keys()
         assert release.mf.verify_outputs(edition, release.mf.read_manifest(edition)) == []
-        assert (site / "index.html").read_bytes() == before["index.html"]
+        assert release.mf.read_manifest(edition)["built_at"] == "2023-11-14T22:13:20Z"
+        assert not release.site_is_current(site)  # its pages are older than it: the next release repairs them
+    elif (
+        stage == "aside"
+    ):  # the old edition set aside, the new one not in place: restored by the next release
+        assert not edition.exists()
     else:
         assert _published(site) == before
+    if stage in PUBLISH_POINTS:  # the next release, with nothing to build, leaves the site consistent
+        repaired = fakes["build"](project)
+        assert repaired.status == "unchanged"
+        assert release.site_is_current(site)
+        assert _published(site).keys() == before.keys()
+        assert release.mf.verify_outputs(edition, release.mf.read_manifest(edition)) == []
     again = fakes["build"](project, force=True)
     assert again.status == "replaced"
     assert [
@@ -330,3 +367,137 @@ def test_the_batch_refuses_an_unwritable_site_before_building(raw_data, tmp_path
     )
     assert [o.status for o in outcomes] == ["failed"]
     assert "is not writable" in outcomes[0].reason
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Signals: SIGINT and SIGTERM stop a release and a batch promptly, every child process ended
+
+STOPPABLE = textwrap.dedent(
+    """
+    import subprocess, sys
+    from pathlib import Path
+    from observatoire import stopping
+    import fault_child
+
+    root, stage, marker = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+    def spawn_then_hang(jobs, **kwargs):
+        # A kernel runs in a session of its own: a signal to this process group never reaches it.
+        kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+        (root / "kernel.pid").write_text(str(kernel.pid))
+        Path(marker).write_text(stage)
+        import time
+        time.sleep(120)
+
+    fault_child.install(root)
+    fault_child.release._execute = spawn_then_hang
+    try:
+        with stopping.handle_signals():
+            fault_child.build(root, force=True)
+    except stopping.Stopped as exc:
+        stopping.exit_stopped(exc)
+    """
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_release_and_every_child_within_10_s(project, signum, monkeypatch):
+    import psutil
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    script, fakes = _fakes_module(project)
+    fakes["install"](project, patch=monkeypatch.setattr)
+    assert fakes["build"](project).status == "published"
+    before = _published(project / "_site")
+    (project / "stoppable.py").write_text(STOPPABLE, encoding="utf-8")
+    marker = project / "in-execute"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(paths.ROOT / "src"), str(project)])}
+    child = subprocess.Popen(
+        [sys.executable, str(project / "stoppable.py"), str(project), "execute", str(marker)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert child.poll() is None, child.communicate()[1].decode()[-2000:]
+        assert time.monotonic() < deadline, "the child never reached execute"
+        time.sleep(0.05)
+    kernel = psutil.Process(int((project / "kernel.pid").read_text()))
+    assert kernel.is_running()
+    sent = time.monotonic()
+    os.killpg(child.pid, signum)  # to the process group, as Ctrl-C does
+    try:
+        _, err = child.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        pytest.fail(f"not stopped: {child.communicate()[1].decode()[-3000:]}")
+    assert time.monotonic() - sent < 10, f"stopped after {time.monotonic() - sent:.1f} s"
+    assert child.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines()[-1] == f"error: stopped by {signal.Signals(signum).name}"
+    assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
+    assert _published(project / "_site") == before
+    assert fakes["build"](project).status == "unchanged"  # the edition lock was released
+
+
+@pytest.mark.e2e
+def test_sigint_stops_make_all_within_10_s_with_a_consistent_site(raw_data, tmp_path):
+    """A real batch (three traite editions on two Dask workers), Ctrl-C once an edition is published."""
+    import psutil
+
+    site, build_dir = tmp_path / "_site", tmp_path / "build"
+    env = {**os.environ, "OBSERVATOIRE_SITE": str(site), "OBSERVATOIRE_BUILD": str(build_dir)}
+    command = [sys.executable, "-m", "observatoire", "all", "--theme", "traite", "--no-progress"]
+    command += ["--year", "2018", "--year", "2019", "--year", "2020", "--year", "2021"]
+    child = subprocess.Popen(
+        command,
+        cwd=paths.ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 600
+    while not list(site.glob("traite/*/manifest.json")):
+        assert child.poll() is None, child.communicate()[1].decode()[-3000:]
+        assert time.monotonic() < deadline, "no edition was published in 10 minutes"
+        time.sleep(0.2)
+    descendants = psutil.Process(child.pid).children(recursive=True)
+    assert any("ipykernel" in " ".join(p.cmdline()) for p in descendants if p.is_running())
+    sent = time.monotonic()
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    stopped = time.monotonic() - sent
+    assert stopped < 10, f"stopped after {stopped:.1f} s"
+    assert child.returncode == 130, err.decode()[-3000:]
+    assert "error: stopped by SIGINT" in err.decode()
+    time.sleep(1.5)  # a kernel whose parent died exits within a second (ipykernel's parent poller)
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], [" ".join(p.cmdline())[:120] for p in alive]
+    published = sorted(p.parent.name for p in site.glob("traite/*/manifest.json"))
+    assert published, "the edition published before the stop is still there"
+    for year in published:  # each published edition is whole
+        edition = site / "traite" / year
+        assert release.mf.verify_outputs(edition, release.mf.read_manifest(edition)) == []
+    assert not [p for p in site.rglob(".staging-*")]
+    index = site / "index.html"
+    listed = index.is_file() and all(f"traite/{y}/" in index.read_text(encoding="utf-8") for y in published)
+    assert listed or not release.site_is_current(site)  # listed, or known to be stale
+    # The next run, with nothing to build, brings the pages up to date.
+    again = subprocess.run(
+        [sys.executable, "-m", "observatoire", "all", "--theme", "traite", "--no-progress"]
+        + [arg for y in published for arg in ("--year", y)],
+        cwd=paths.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"unchanged: {len(published)}" in again.stdout
+    assert release.site_is_current(site)
+    text = index.read_text(encoding="utf-8")
+    assert all(f"traite/{y}/" in text for y in published)
+    changelog = json.loads((site / "changelog.json").read_text(encoding="utf-8"))
+    assert all(f"traite/{y}" in json.dumps(changelog) for y in published)

@@ -148,6 +148,13 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+#: Said after "error: stopped by SIGINT" (observatoire.stopping).
+STOPPED_NOTE = (
+    ": nothing more was built or published; what was published stays, and the next run brings the site's "
+    "pages up to date if needed"
+)
+
+
 def _guarded(handler):
     """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2).
 
@@ -169,12 +176,7 @@ def _guarded(handler):
             print(f"error: {one_line(exc)}", file=sys.stderr)
             return 1
         except stopping.Stopped as exc:
-            print(
-                f"error: {exc}: nothing more was built or published; what was published stays, and the next "
-                "run brings the site's pages up to date if needed",
-                file=sys.stderr,
-            )
-            return stopping.EXIT_STATUS
+            stopping.exit_stopped(exc, STOPPED_NOTE)
 
     return run
 

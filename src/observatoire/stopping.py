@@ -26,13 +26,15 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import NoReturn
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Stopped", "handle_signals", "end_children", "stop_requested"]
+__all__ = ["Stopped", "handle_signals", "end_children", "stop_requested", "exit_stopped"]
 
 #: Seconds the children are given to end after SIGTERM before they are killed.
 GRACE_SECONDS = 2.0
@@ -109,3 +111,17 @@ def handle_signals() -> Iterator[None]:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def exit_stopped(exc: Stopped, note: str = "") -> NoReturn:
+    """Print the stop as one line, end the children once more, and exit now with status 130.
+
+    Called once :class:`Stopped` has gone through every ``finally`` of the command (locks released, staging
+    folders removed). The exit does not wait for this process's threads: a thread that was starting a warm
+    kernel when the signal came would otherwise keep the process (and the kernel) alive; such a kernel, started
+    after the children were ended, exits by itself when it sees its parent gone (ipykernel's parent poller).
+    """
+    print(f"error: {exc}{note}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    end_children(grace=1.0)
+    os._exit(EXIT_STATUS)
