@@ -17,10 +17,11 @@ import pytest
 import yaml
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
-from observatoire import manifest as mf
-from observatoire import plan, release, themes
-from observatoire.errors import InputError
-from observatoire.release import ReleaseError, build_edition
+from observatoire.core.errors import InputError
+from observatoire.data import themes
+from observatoire.publishing import manifest as mf
+from observatoire.publishing import plan, release
+from observatoire.publishing.release import ReleaseError, build_edition
 
 # The real stages, kept before the `fakes` fixture replaces them.
 _REAL_EXECUTE = release._execute
@@ -412,8 +413,8 @@ def test_the_list_of_quarto_options_is_quartos_own_schema():
     """The vendored list is the '- name:' entries of the installed Quarto's schema (regenerate it on upgrade)."""
     import subprocess
 
-    from observatoire import staging
-    from observatoire.rendering import quarto
+    from observatoire.publishing import staging
+    from observatoire.publishing.rendering import quarto
 
     share = subprocess.run(
         [quarto.require_quarto(), "--paths"], capture_output=True, text=True, check=True
@@ -441,7 +442,7 @@ def test_the_list_of_quarto_options_is_quartos_own_schema():
     ],
 )
 def test_a_key_quarto_reads_as_its_own_option_is_refused_by_name(tmp_path, variables, meta, message):
-    from observatoire import staging
+    from observatoire.publishing import staging
 
     (tmp_path / "_quarto.yml").write_text("lang: fr\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
@@ -457,7 +458,7 @@ def test_every_key_and_value_the_build_stages_is_checked_and_inert(project, fake
     staged = result.build_dir / "publication"
     quarto = yaml.safe_load((staged / "_quarto.yml").read_text(encoding="utf-8"))
     variables = yaml.safe_load((staged / "_variables.yml").read_text(encoding="utf-8"))
-    from observatoire import staging
+    from observatoire.publishing import staging
 
     written = (set(quarto) - {"title"}) | set(variables)
     assert not (written & staging.quarto_options()) - {"lang"}
