@@ -433,7 +433,7 @@ def test_the_list_of_quarto_options_is_quartos_own_schema():
     [
         ({}, {"variant": "a-b"}, "_quarto.yml: key 'variant': is a Quarto option (Quarto would act on it"),
         ({}, {"theme": "annual"}, "_quarto.yml: key 'theme': is a Quarto option"),
-        ({"toc": "1"}, {}, "facts: key 'toc': is a Quarto option"),
+        ({}, {"toc_source": "x", "toc": "1"}, "_quarto.yml: key 'toc': is a Quarto option"),
         (
             {"year": "1"},
             {"year": "2024"},
@@ -460,8 +460,8 @@ def test_every_key_and_value_the_build_stages_is_checked_and_inert(project, fake
     variables = yaml.safe_load((staged / "_variables.yml").read_text(encoding="utf-8"))
     from observatoire.publishing import staging
 
-    written = (set(quarto) - {"title"}) | set(variables)
-    assert not (written & staging.quarto_options()) - {"lang"}
+    assert not (set(quarto) - {"project", "title"}) & staging.quarto_options() - {"lang"}
+    assert variables["theme_id"] == "fixture"
     assert quarto["build_variant"] == "label-autre" and "variant" not in quarto
     assert quarto["theme_id"] == "fixture" and quarto["theme_title"] == "Lettre d'essai"
 

@@ -8,8 +8,10 @@ and the facts as ``_variables.yml``. Two things went wrong there before:
 - a key that Quarto reads as one of its own options changes what Quarto does. The meta value ``variant`` (a
   parameter variant's name) is pandoc's markdown ``variant`` option: Quarto appended it to the output format
   ("Unknown output format htmlssmsi_source-...") and every variant build stopped in Quarto. Every key the build
-  writes is now checked against Quarto's option names (:func:`quarto_options`, from Quarto's own schema) and
-  refused with one line naming it; the build sets one option on purpose: ``lang`` (:data:`BUILD_OPTIONS`).
+  writes into ``_quarto.yml`` is now checked against Quarto's option names (:func:`quarto_options`, from Quarto's
+  own schema) and refused with one line naming it; the build sets one option on purpose: ``lang``
+  (:data:`BUILD_OPTIONS`). ``_variables.yml`` is not checked: its keys are the namespace of ``{{< var >}}``
+  only, which Quarto never reads as options (a fact may be called ``label``, a cell option, harmlessly).
 - Quarto reads every string of its metadata and of ``_variables.yml`` as Markdown, shortcodes included. Every
   value from data or configuration (an edition label from the catalogue, a theme title from themes.yml) goes
   through one rule, :func:`observatoire.escaping.markdown_text`, before it is written; ``lang`` is checked
@@ -125,12 +127,13 @@ def write_metadata(
     Raises
     ------
     InputError
-        A fact key that is also a meta key, or a key Quarto reads as its own option (:func:`check_keys`).
+        A fact key that is also a meta key, or a meta key Quarto reads as its own option (:func:`check_keys`).
     """
     clash = sorted(set(variables) & set(meta))
     if clash:
         raise InputError(facts_dir, f"key '{clash[0]}'", "this key is reserved for the build's meta values")
-    check_keys(facts_dir, variables, allowed=frozenset())
+    # Only _quarto.yml holds options: _variables.yml is the namespace of {{< var >}} alone (a fact may be named
+    # "label", a cell option, without Quarto ever reading it as one).
     check_keys(project / PROJECT, meta)
     _dump_yaml(project / VARIABLES, {**variables, **meta})
     _add_project_meta(project / PROJECT, meta)
