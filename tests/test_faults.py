@@ -505,3 +505,133 @@ def test_sigint_stops_make_all_within_10_s_with_a_consistent_site(raw_data, tmp_
     assert all(f"traite/{y}/" in text for y in published)
     changelog = json.loads((site / "changelog.json").read_text(encoding="utf-8"))
     assert all(f"traite/{y}" in json.dumps(changelog) for y in published)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A full disk (a real one: a 1 MiB tmpfs mounted for the test) and concurrent readers
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs mounted on tmp_path/disk (root can mount one here and in CI); unmounted after."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True, text=True
+    )
+    assert mounted.returncode == 0, f"cannot mount a tmpfs to fill: {mounted.stderr}"
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(disk: Path, leave: int = 0) -> None:
+    """Fill ``disk`` until at most ``leave`` bytes are free."""
+    with open(disk / "filler", "wb") as out:
+        try:
+            while True:
+                free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+                if free <= leave:
+                    break
+                out.write(b"\0" * min(65536, max(4096, free - leave)))
+                out.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_while_publishing_gives_one_line_and_leaves_the_site_as_it_was(
+    project, small_disk, monkeypatch
+):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    _, fakes = _fakes_module(project)
+    fakes["install"](project, patch=monkeypatch.setattr)
+    monkeypatch.setattr(release, "_execute", _big_figures(fakes))  # 200 KB of outputs: fits once, not twice
+    site = small_disk / "_site"
+    theme = _fixture_theme(project)
+    build_edition(theme, 2024, site_dir=site, build_dir=project / "build", progress=False)
+    before = _published(site)
+    _fill(small_disk, leave=50_000)
+    with pytest.raises(OSError) as caught:
+        build_edition(theme, 2024, site_dir=site, build_dir=project / "build", progress=False, force=True)
+    message = str(caught.value)
+    assert "\n" not in message and message.endswith(
+        ": no space left on device: nothing was written (free some space and run again)"
+    ), message
+    assert message.startswith(f"{site / 'fixture' / '2024'}: ")
+    (small_disk / "filler").unlink()
+    assert _published(site) == before
+    assert not [p for p in site.rglob(".*") if p.name not in release.SITE_FILES]  # no staging, no .tmp
+
+
+def _big_figures(fakes):
+    real = release._execute
+
+    def execute(jobs, **kwargs):
+        real(jobs, **kwargs)
+        for job in jobs:
+            figure = Path(job.parameters["output_dir"]) / "figures" / "big.svg"
+            figure.write_bytes(b"<svg>" + b"0" * 200_000 + b"</svg>")
+        return {}
+
+    return execute
+
+
+def test_a_full_disk_while_writing_the_changelog_keeps_the_old_one(tmp_path, small_disk):
+    from observatoire.core import atomic
+
+    target = small_disk / "changelog.json"
+    target.write_text('{"old": true}\n', encoding="utf-8")
+    _fill(small_disk)
+    with pytest.raises(atomic.DiskFullError) as caught:
+        atomic.write_text(target, json.dumps({"new": "x" * 100_000}))
+    assert (
+        str(caught.value)
+        == f"{target}: no space left on device: nothing was written (free some space and run again)"
+    )
+    assert target.read_text(encoding="utf-8") == '{"old": true}\n'
+    assert sorted(p.name for p in small_disk.iterdir()) == ["changelog.json", "filler"]
+
+
+def test_a_full_disk_while_fetching_gives_one_line_naming_the_file(small_disk, monkeypatch, capsys):
+    monkeypatch.setattr(paths, "RAW", small_disk / "raw")
+    (small_disk / "raw").mkdir()
+    _fill(small_disk, leave=1000)  # the geography reference is 3.3 KB
+    status = cli.main(["data", "geo_reference"])
+    err = capsys.readouterr().err
+    target = small_disk / "raw" / "departements_regions_ref.csv"
+    assert status == 1
+    assert (
+        err
+        == f"error: {target}: no space left on device: nothing was written (free some space and run again)\n"
+    )
+    assert list((small_disk / "raw").iterdir()) == []  # no partial file, no temporary file
+
+
+def test_concurrent_readers_of_the_changelog_never_see_half_a_file(tmp_path):
+    """Ten readers while the changelog is rewritten 200 times: every read is a whole file, old or new."""
+    import threading
+
+    from observatoire.core import atomic
+
+    target = tmp_path / "changelog.json"
+    versions = [json.dumps({"revision": n, "entries": ["x" * 2000] * 20}) + "\n" for n in range(200)]
+    atomic.write_text(target, versions[0])
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(target.read_text(encoding="utf-8"))
+
+    readers = [threading.Thread(target=read) for _ in range(10)]
+    for reader in readers:
+        reader.start()
+    for text in versions[1:]:
+        atomic.write_text(target, text)
+    done.set()
+    for reader in readers:
+        reader.join()
+    assert len(seen) > 100
+    assert set(seen) <= set(versions)  # never empty, never half a file
+    assert not list(tmp_path.glob(".*.tmp"))

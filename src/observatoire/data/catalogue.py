@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from observatoire.core import paths
+from observatoire.core import atomic, paths
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 
@@ -367,10 +367,15 @@ def verify_present(source_ids: list[str]) -> None:
 def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> None:
     """Copy ``origin`` to ``target`` through a temporary file, renamed only once its checksum is right."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    handle, temporary = atomic.temporary_name(target)
     os.close(handle)
     try:
-        shutil.copyfile(origin, temporary)
+        try:
+            shutil.copyfile(origin, temporary)
+        except OSError as exc:
+            if atomic.is_disk_full(exc):  # one line naming the file that could not be written
+                raise atomic.DiskFullError(target) from None
+            raise
         actual = sha256_of(Path(temporary))
         if actual != expected:
             raise InputError(
@@ -603,8 +608,15 @@ def register(
         prefix=f".{catalogue_path.name}.", suffix=".tmp", dir=catalogue_path.parent
     )
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text + "\n\n" + block + "\n")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text + "\n\n" + block + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            if atomic.is_disk_full(exc):  # sources.yml untouched, the temporary file removed below
+                raise atomic.DiskFullError(catalogue_path) from None
+            raise
         reread = read_catalogue(Path(temporary))  # the new catalogue must read back, whole
         written = reread.get(new_id)
         if (

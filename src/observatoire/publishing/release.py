@@ -504,7 +504,7 @@ def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int | str,
         if created_site and not any(site_dir.iterdir()):
             site_dir.rmdir()
         if atomic.is_disk_full(exc):  # one line naming where, the site as it was
-            raise atomic.DiskFullError(getattr(exc, "filename", None) or staging) from None
+            raise atomic.DiskFullError(target) from None
         raise
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
