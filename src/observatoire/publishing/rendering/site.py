@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
 from observatoire.publishing.corrections import collect_changelog
 
@@ -42,8 +43,8 @@ SEARCH = "search.json"
 
 
 def _md(text: object) -> str:
-    """Text from data, safe in Markdown (no markup, no shortcode, no raw HTML)."""
-    return re.sub(r"([\\`*_\[\]{}<>|#])", r"\\\1", str(text))
+    """Text from data, inert in Markdown: the one rule (:func:`observatoire.core.escaping.markdown_text`)."""
+    return markdown_text(text)
 
 
 def _code(text: object) -> str:
