@@ -23,7 +23,6 @@ TABLES = (
     ("test_bad_input", "SCHEMA_CASES"),
     ("test_catalogue_hardening", "CATALOGUE_CASES"),
     ("test_catalogue_hardening", "REGISTER_CASES"),
-    ("test_catalogue_hardening", "CONFIG_CASES"),
     ("test_faults", "CLI_CASES"),
     ("test_faults", "SCRIPTED_CASES"),
 )

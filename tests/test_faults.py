@@ -18,13 +18,14 @@ import textwrap
 import time
 from pathlib import Path
 
+import corpus
 import pytest
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
 from observatoire import cli
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.data import themes
+from observatoire.data import catalogue, themes
 from observatoire.publishing import plan, release
 from observatoire.publishing.release import ReleaseError, build_edition
 
@@ -32,38 +33,156 @@ from observatoire.publishing.release import ReleaseError, build_edition
 # Command line and Makefile
 
 
-@pytest.mark.parametrize(
-    ("argv", "phrase"),
-    [
-        (["release", "--year", "2024; touch x"], "invalid int value: '2024; touch x'"),
-        (["release", "--year", "1990"], "1990 is not buildable: the theme covers"),
+#: A command line (and its environment) -> the exact one line it ends with on stderr, and its status.
+CLI_CASES: dict[str, tuple[list[str], dict[str, str], tuple[int, str]]] = {
+    "year with shell code": (
+        ["release", "--year", "2024; touch x"],
+        {},
         (
-            ["release", "--theme", "annual;rm", "--year", "2024"],
-            "unknown theme 'annual;rm' (declared: annual",
+            2,
+            "error: release: argument --year: '2024; touch x' is not a year written as four ASCII digits (YYYY)",
         ),
-        (["release", "--year", "2024", "--set", "ssmsi_source"], "'ssmsi_source': expected KEY=VALUE"),
+    ),
+    "year not buildable": (
+        ["release", "--year", "1990"],
+        {},
+        (2, "error: themes.yml: theme 'annual', years: 1990 is not buildable: the theme covers 2017..2024"),
+    ),
+    "year in fullwidth digits": (
+        ["release", "--year", "２０２４"],
+        {},
+        (2, "error: release: argument --year: '２０２４' is not a year written as four ASCII digits (YYYY)"),
+    ),
+    "year in Arabic-Indic digits": (
+        ["release", "--year", "٢٠٢٤"],
+        {},
+        (2, "error: release: argument --year: '٢٠٢٤' is not a year written as four ASCII digits (YYYY)"),
+    ),
+    "year of five digits": (
+        ["release", "--year", "20245"],
+        {},
+        (2, "error: release: argument --year: '20245' is not a year written as four ASCII digits (YYYY)"),
+    ),
+    "theme with shell code": (
+        ["release", "--theme", "annual;rm", "--year", "2024"],
+        {},
         (
-            ["release", "--year", "2024", "--set", "ssmsi_source=["],
-            "the value '[' is not a valid YAML scalar",
+            2,
+            "error: themes.yml: key 'themes': unknown theme 'annual;rm' (declared: annual, traite, violences_sexuelles, outre_mer, territoire)",
         ),
+    ),
+    "set without a value": (
+        ["release", "--year", "2024", "--set", "ssmsi_source"],
+        {},
         (
-            ["release", "--year", "2024", "--set", "x;y=1"],
-            "'x;y=1': expected KEY=VALUE with KEY a parameter name",
+            2,
+            "error: --set: 'ssmsi_source': expected KEY=VALUE with KEY a parameter name (e.g. ssmsi_source=ssmsi_dep_2023)",
         ),
-        (["release", "--year", "2024", "--set", "pirate=1"], "unknown parameter (the theme declares:"),
-        (["release", "--year", "2024", "--set", "ssmsi_source=../../x"], "'../../x' is not a source id"),
-    ],
-)
-def test_bad_command_line_values_give_one_line_and_status_2(argv, phrase, capsys, monkeypatch):
+    ),
+    "set with bad YAML": (
+        ["release", "--year", "2024", "--set", "ssmsi_source=["],
+        {},
+        (2, "error: --set: 'ssmsi_source=[': the value '[' is not a valid YAML scalar"),
+    ),
+    "set with shell code in the key": (
+        ["release", "--year", "2024", "--set", "x;y=1"],
+        {},
+        (
+            2,
+            "error: --set: 'x;y=1': expected KEY=VALUE with KEY a parameter name (e.g. ssmsi_source=ssmsi_dep_2023)",
+        ),
+    ),
+    "set of an unknown parameter": (
+        ["release", "--year", "2024", "--set", "pirate=1"],
+        {},
+        (
+            2,
+            "error: themes.yml: theme 'annual', parameter override 'pirate': unknown parameter (the theme declares: ssmsi_source); declare it first",
+        ),
+    ),
+    "set of a path as source": (
+        ["release", "--year", "2024", "--set", "ssmsi_source=../../x"],
+        {},
+        (
+            2,
+            "error: themes.yml: theme 'annual', parameter 'ssmsi_source': '../../x' is not a source id of data/sources.yml",
+        ),
+    ),
+    "set of a source that does not cover the year": (
+        ["release", "--year", "2024", "--set", "ssmsi_source=ssmsi_dep_2023"],
+        {},
+        (
+            2,
+            "error: themes.yml: theme 'annual', parameter 'ssmsi_source': source 'ssmsi_dep_2023' covers 2016..2023, not the year 2024",
+        ),
+    ),
+    "workers in fullwidth digits": (
+        ["release", "--year", "2024", "--workers", "２"],
+        {},
+        (2, "error: release: argument --workers: '２' is not a whole number written in ASCII digits (0-9)"),
+    ),
+    "unknown language": (
+        ["release", "--year", "2024", "--langue", "de"],
+        {},
+        (1, "error: --langue 'de': unknown language (allowed: fr, en)"),
+    ),
+    "territory for a national theme": (
+        ["release", "--year", "2024", "--territoire", "29"],
+        {},
+        (2, "error: themes.yml: theme 'annual': is not a territorial theme (no 'territories')"),
+    ),
+    "unknown territory": (
+        ["release", "--theme", "territoire", "--year", "2024", "--territoire", "20"],
+        {},
+        (
+            2,
+            "error: themes.yml: theme 'territoire', parameter 'territoire': unknown territory '20': a département code (01 ... 95, 2A, 2B, 971 ... 976, optionally 'dep-29') or a région as 'reg-' and its code (reg-11 ... reg-94, reg-01 ... reg-06)",
+        ),
+    ),
+    "all with an Arabic-Indic year": (
+        ["all", "--year", "٢٠٢٤"],
+        {},
+        (2, "error: all: argument --year: '٢٠٢٤' is not a year written as four ASCII digits (YYYY)"),
+    ),
+    "correction of an edition never published": (
+        ["release", "--year", "2017", "--correction", "Un taux corrigé."],
+        {},
+        (1, "error: annual 2017 is not published: there is nothing to correct"),
+    ),
+    "base URL javascript": (
+        ["release", "--year", "2024"],
+        {"OBSERVATOIRE_BASE_URL": "javascript:alert(1)//"},
+        (
+            2,
+            "error: OBSERVATOIRE_BASE_URL: value: 'javascript:alert(1)//' must be an absolute http(s) URL (https://host/path/)",
+        ),
+    ),
+    "base URL file": (
+        ["release", "--year", "2024"],
+        {"OBSERVATOIRE_BASE_URL": "file:///etc/"},
+        (
+            2,
+            "error: OBSERVATOIRE_BASE_URL: value: 'file:///etc/' must be an absolute http(s) URL (https://host/path/)",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_bad_command_line_values_give_one_line(case, capsys, monkeypatch, tmp_path):
+    argv, environment, expected = CLI_CASES[case]
     monkeypatch.setattr(release, "_fetch", lambda ids: pytest.fail("a build started"))
-    try:
-        status = cli.main(argv)
-    except SystemExit as exc:  # argparse's own check (an integer year)
-        status = exc.code
+    monkeypatch.setattr(paths, "SITE", tmp_path / "_site")  # a correction looks for the edition there
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    with corpus.unchanged():
+        try:
+            status = cli.main(argv)
+        except SystemExit as exc:  # argparse's own checks (a year in ASCII digits)
+            status = exc.code
     err = capsys.readouterr().err
-    assert status == 2
-    assert phrase in err, err
-    assert "Traceback" not in err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert (status, err.strip()) == expected
 
 
 def test_parse_overrides_splits_make_s_single_argument():
@@ -295,6 +414,21 @@ def test_a_release_killed_in_any_stage_leaves_the_site_intact(project, stage, mo
 # ---------------------------------------------------------------------------------------------------------------
 # Faults found before building
 
+#: The scripted faults of the corpus: each test asserts the exact one-line message and that nothing changed.
+SCRIPTED_CASES = (
+    "test_an_unwritable_site_is_refused_before_building",
+    "test_a_read_only_site_index_is_refused_before_building",
+    "test_a_flipped_byte_in_a_raw_file_is_noticed_by_a_no_change_release",
+    "test_a_flip_that_keeps_size_and_modification_time_is_caught",
+    "test_a_full_disk_while_publishing_gives_one_line_and_leaves_the_site_as_it_was",
+    "test_a_full_disk_while_writing_the_changelog_keeps_the_old_one",
+    "test_a_full_disk_while_fetching_gives_one_line_naming_the_file",
+)
+
+
+def test_every_scripted_case_is_a_test_of_this_module():
+    assert all(callable(globals().get(name)) for name in SCRIPTED_CASES)
+
 
 def _fixture_theme(project: Path):
     return themes.load_themes(project / "publications" / "themes.yml", notebooks_root=project / "notebooks")[
@@ -307,10 +441,11 @@ def test_an_unwritable_site_is_refused_before_building(project, monkeypatch):
     monkeypatch.setattr(release, "_fetch", lambda ids: calls.append("fetch"))
     site = project / "_site"
     site.write_text("a file where the site folder should be", encoding="utf-8")
-    with pytest.raises(ReleaseError, match="is not writable"):
+    with corpus.unchanged(), pytest.raises(ReleaseError) as caught:
         build_edition(
             _fixture_theme(project), 2024, site_dir=site, build_dir=project / "build", progress=False
         )
+    assert str(caught.value) == f"{site} is not writable (Not a directory): nothing was built"
     assert calls == [] and not (project / "build" / "fixture" / "2024").exists()
 
 
@@ -323,10 +458,11 @@ def test_a_read_only_site_index_is_refused_before_building(project, monkeypatch)
         os, "access", lambda p, mode: False if Path(p).name == "index.html" else real_access(p, mode)
     )
     monkeypatch.setattr(release, "_fetch", lambda ids: pytest.fail("built"))
-    with pytest.raises(ReleaseError, match=r"index\.html is not writable: nothing was built"):
+    with corpus.unchanged(), pytest.raises(ReleaseError) as caught:
         build_edition(
             _fixture_theme(project), 2024, site_dir=site, build_dir=project / "build", progress=False
         )
+    assert str(caught.value) == f"{site / 'index.html'} is not writable: nothing was built"
 
 
 def test_a_flipped_byte_in_a_raw_file_is_noticed_by_a_no_change_release(project, raw_data, monkeypatch):
@@ -343,8 +479,45 @@ def test_a_flipped_byte_in_a_raw_file_is_noticed_by_a_no_change_release(project,
     data = bytearray((raw / "departements_regions_ref.csv").read_bytes())
     data[40] ^= 0x01
     (raw / "departements_regions_ref.csv").write_bytes(bytes(data))
-    with pytest.raises(InputError, match="checksum mismatch for source 'geo_reference'"):
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
         fakes["build"](project)
+    expected = catalogue.load_catalogue()["geo_reference"].sha256
+    assert str(caught.value) == (
+        "departements_regions_ref.csv: whole file: checksum mismatch for source 'geo_reference': "
+        f"catalogue sha256 {expected}, file sha256 {catalogue.sha256_of(raw / 'departements_regions_ref.csv')}"
+    )
+
+
+def test_a_flip_that_keeps_size_and_modification_time_is_caught(project, raw_data, monkeypatch):
+    """Bit rot, or a tool that restores the time: size and mtime are no proof, a new process hashes again."""
+    raw = project / "raw"
+    raw.mkdir()
+    target = raw / "departements_regions_ref.csv"
+    shutil.copy2(paths.RAW / "departements_regions_ref.csv", target)
+    monkeypatch.setattr(paths, "RAW", raw)
+    monkeypatch.setattr(paths, "CACHE", project / "cache")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    _, fakes = _fakes_module(project)
+    fakes["install"](project, patch=monkeypatch.setattr)
+    assert fakes["build"](project).status == "published"
+    site_before = _published(project / "_site")
+    stat = target.stat()
+    data = bytearray(target.read_bytes())
+    data[40] ^= 0x01
+    os.chmod(target, 0o644)
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    monkeypatch.setattr(catalogue, "_VERIFIED", {})  # a new process: nothing verified yet
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
+        fakes["build"](project)
+    expected = catalogue.load_catalogue()["geo_reference"].sha256
+    actual = catalogue.sha256_of(target)
+    assert str(caught.value) == (
+        "departements_regions_ref.csv: whole file: checksum mismatch for source 'geo_reference': "
+        f"catalogue sha256 {expected}, file sha256 {actual}"
+    )
+    assert _published(project / "_site") == site_before
 
 
 def test_source_date_epoch_is_part_of_the_build_key(project, monkeypatch):

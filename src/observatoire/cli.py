@@ -432,9 +432,16 @@ def _add_build_commands(subparsers) -> None:
     bench_parser.set_defaults(func=_guarded(_cmd_bench))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its errors on one line (``error: argument --year: ...``) without the usage block above them."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog.removeprefix('observatoire ')}: {one_line(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every command registered."""
-    parser = argparse.ArgumentParser(prog="observatoire", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="observatoire", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="fill data/raw/ from the mirror or the publishers")

@@ -92,7 +92,7 @@ def check_label(value: object) -> str | None:
         return "must be one non-empty line of text"
     bad = next((c for c in text if unicodedata.category(c) in _UNPRINTABLE or c in "\n\r"), None)
     if bad is not None:
-        return f"must be one line of printable text (found the control character U+{ord(bad):04X})"
+        return f"must be one line of printable text (found U+{ord(bad):04X}, a control or format character)"
     return None
 
 
@@ -178,14 +178,16 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
         missing = [name for name in REQUIRED_FIELDS if name not in entry]
         if missing:
             raise InputError(
-                path, f"{where} ({entry.get('id', '?')})", f"missing field(s): {', '.join(missing)}"
+                path,
+                f"{where} ({_shown_id(entry.get('id', '?'))})",
+                f"missing field(s): {', '.join(missing)}",
             )
         source_id = str(entry["id"])
         if source_id in sources:
             raise InputError(path, where, f"source id '{source_id}' appears twice")
         if entry["file"] in files:
             raise InputError(path, where, f"file '{entry['file']}' is listed twice")
-        _check_entry(path, f"{where} ({source_id})", entry)
+        _check_entry(path, f"{where} ({_shown_id(source_id)})", entry)
         known = {name: entry[name] for name in REQUIRED_FIELDS}
         extra = {k: v for k, v in entry.items() if k not in REQUIRED_FIELDS and k != "notes"}
         sources[source_id] = Source(
@@ -200,6 +202,11 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
         )
         files.add(entry["file"])
     return sources
+
+
+def _shown_id(value: object) -> str:
+    """An id as shown in an error's place: as written when it is a safe id, else quoted and escaped (one line)."""
+    return str(value) if paths.SAFE_ID.fullmatch(str(value)) else ascii(str(value))
 
 
 def _check_entry(path: Path, where: str, entry: dict[str, Any]) -> None:
