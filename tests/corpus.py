@@ -25,6 +25,7 @@ TABLES = (
     ("test_catalogue_hardening", "REGISTER_CASES"),
     ("test_faults", "CLI_CASES"),
     ("test_faults", "SCRIPTED_CASES"),
+    ("test_faults", "CONFIG_CASES"),
 )
 
 

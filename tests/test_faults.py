@@ -808,3 +808,33 @@ def test_concurrent_readers_of_the_changelog_never_see_half_a_file(tmp_path):
     assert len(seen) > 100
     assert set(seen) <= set(versions)  # never empty, never half a file
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Configuration files that are not UTF-8 (a file re-saved as Latin-1 by an editor)
+
+#: A file of the fixture theme, with b"caf\xe9" (Latin-1) written at its end -> the exact error of a release.
+CONFIG_CASES: dict[str, str] = {
+    "publications/fixture/index.qmd": "index.qmd: line 6, column 4: the file must be UTF-8 (byte 0xe9 is not)",
+    "publications/fixture/_quarto.yml": "_quarto.yml: line 2, column 4: the file must be UTF-8 (byte 0xe9 is not)",
+    "publications/fixture/_phrases.jinja": "_phrases.jinja: line 1, column 4: the file must be UTF-8 (byte 0xe9 is not)",
+    "notebooks/fixture/good.ipynb": "good.ipynb: line 4, column 13: the file must be UTF-8 (byte 0xe9 is not)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIG_CASES))
+def test_a_configuration_file_that_is_not_utf8_gives_one_line(project, name, monkeypatch):
+    _, fakes = _fakes_module(project)
+    fakes["install"](project, patch=monkeypatch.setattr)
+    (project / "publications" / "fixture" / "_quarto.yml").write_text("lang: fr\n", encoding="utf-8")
+    path = project / name
+    if not path.exists():
+        path.write_bytes(b"")
+    if path.suffix == ".ipynb":  # inside a JSON string: the file stays JSON, the bytes are not UTF-8
+        path.write_bytes(path.read_bytes().replace(b'"cell_type"', b'"cell_typ\xe9"', 1))
+    else:
+        path.write_bytes(path.read_bytes() + b"caf\xe9\n")
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
+        fakes["build"](project)
+    assert str(caught.value) == CONFIG_CASES[name]
+    assert not (project / "_site").exists()

@@ -41,6 +41,7 @@ from typing import Any
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.textfile import read_utf8
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +121,10 @@ class ParametersCell:
     names: tuple[str, ...]
 
 
-def _read_notebook_json(path: Path) -> dict[str, Any]:
+def read_notebook(path: Path | str) -> dict[str, Any]:
+    """A notebook's JSON, strictly (UTF-8, JSON); an :class:`InputError` naming the file and the line otherwise."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(read_utf8(path))
     except FileNotFoundError:
         raise InputError(path, "notebook", "file not found") from None
     except json.JSONDecodeError as exc:
@@ -168,7 +170,7 @@ def parameters_cell(path: Path | str) -> ParametersCell:
         No such cell, or more than one (papermill would use the first and silently ignore the others).
     """
     path = Path(path)
-    nb = _read_notebook_json(path)
+    nb = read_notebook(path)
     tagged = [
         (index, cell)
         for index, cell in enumerate(nb.get("cells", []))

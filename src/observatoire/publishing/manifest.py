@@ -55,7 +55,9 @@ def notebook_digest(path: Path | str) -> str:
     Re-running a notebook in Jupyter or refreshing its nbval reference outputs changes the file but not the
     letter, so it must not trigger a rebuild; editing a cell or its tags does.
     """
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    from observatoire.publishing.execution import read_notebook  # one reader: UTF-8 and JSON, one clear line
+
+    nb = read_notebook(path)
     cells = []
     for cell in nb.get("cells", []):
         source = cell.get("source", "")

@@ -936,6 +936,7 @@ def _stage_project(build: _Build) -> RenderRequest:
     meta values (checked and escaped: :mod:`observatoire.staging`), the calculations page, the templates filled
     and the notebooks' pages; a correction's dated notice at the top of the letter. Returns what to render."""
     plan, outputs_dir = build.plan, build.outputs_dir
+    staging.check_text_files(plan.publication_dir)  # a template saved as Latin-1: one line naming it
     project = build.project = _reset_dir(plan.edition_dir / "publication")
     _copy_tree(plan.publication_dir, project)
     for folder in ("figures", "tables"):

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import markdown_text
+from observatoire.core.textfile import read_utf8
 from observatoire.publishing import manifest as mf
 
 if TYPE_CHECKING:
@@ -115,6 +116,23 @@ def language_values(plan: EditionPlan) -> dict[str, str]:
     return values
 
 
+#: The publication's text files (templates, Quarto settings, includes): read as UTF-8 by the build and Quarto.
+TEXT_SUFFIXES = (".qmd", ".jinja", ".yml", ".yaml", ".md", ".typ", ".lua", ".scss", ".css", ".bib")
+
+
+def check_text_files(publication: Path) -> None:
+    """Refuse a publication whose text files are not UTF-8, naming the file, line and column (before staging).
+
+    Raises
+    ------
+    InputError
+        From :func:`observatoire.core.textfile.read_utf8`.
+    """
+    for path in sorted(Path(publication).rglob("*")):
+        if path.suffix in TEXT_SUFFIXES and path.is_file():
+            read_utf8(path)
+
+
 def write_metadata(
     project: Path, variables: Mapping[str, str], meta: Mapping[str, str], facts_dir: Path
 ) -> None:
@@ -152,7 +170,7 @@ def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
 
     data = {}
     if path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(read_utf8(path)) or {}
         if not isinstance(data, dict):
             raise InputError(path, "whole file", "must be a mapping")
     for key, value in meta.items():
