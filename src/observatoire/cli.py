@@ -487,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C in data or register: what they write is written whole or not at all
+        print("error: interrupted: nothing was half-written", file=sys.stderr)
+        return 130
     except OSError as exc:  # a full disk, a folder that cannot be written: one line naming the path
         from observatoire.core.atomic import DiskFullError, is_disk_full
 

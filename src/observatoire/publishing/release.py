@@ -18,6 +18,13 @@ Why it is written this way:
 - A build key hashes every input (raw file checksums, the catalogue, curated data, notebook code, publication
   sources, the package's own source, parameters, lockfile, renderer). When the published manifest has the same key
   and the files are intact, nothing is done: a no-change rebuild costs well under a second after Python starts.
+- Each stage is one function with its docstring (``_check_cache``, ``_execute_notebooks``, ``_stage_project``,
+  ``_collect_render``, ``_add_data``, ``_write_edition_manifest``, :func:`publish_built`); :func:`_build_locked`
+  calls them in order and reads on one screen. What is carried between them is a ``_Build``.
+- The site's own pages list the editions; they are rewritten after each publication, and ``_site/.site-state.json``
+  (written last) records the editions they were written from. A kill between moving an edition in and rewriting
+  the pages leaves the site "not current" (:func:`site_is_current`): the next release, even with nothing to
+  build, rewrites them (:func:`refresh_site_index`). Every file of the site is written by a rename.
 - A parameter variant (``--set ssmsi_source=ssmsi_dep_2023``) is built into its own folder
   (``build/annual/2023+ssmsi_source-ssmsi_dep_2023/``) and never published over the standard edition; it exists
   to compare editions (``make diff``).
