@@ -407,8 +407,12 @@ def refresh_site_index(site_dir: Path) -> None:
     with open(site_dir / SITE_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            # What a refresh killed mid-way left (only refreshes write these, and this one holds the lock).
             for leftover in [*site_dir.glob(".staging-site-*"), *site_dir.glob(".replaced-site-*")]:
-                shutil.rmtree(leftover, ignore_errors=True)  # a refresh killed while moving its pages in
+                shutil.rmtree(leftover, ignore_errors=True)
+            for pattern in (".*.tmp", "*/.*.tmp", "*/*/.*.tmp"):  # a page, listing or changelog write
+                for leftover in site_dir.glob(pattern):
+                    leftover.unlink(missing_ok=True)
             state = published_state(site_dir)  # before listing: an edition published meanwhile makes it stale
             _write_index(site_dir, list_editions(site_dir))
             corrections.write_changelog(site_dir)
@@ -472,9 +476,6 @@ def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in site_dir.glob(f"{STAGING_PREFIX}{tag}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for pattern in (".*.tmp", "*/.*.tmp", "*/*/.*.tmp"):  # a page or changelog write that was interrupted
-        for leftover in site_dir.glob(pattern):
-            leftover.unlink(missing_ok=True)
 
 
 def _tag(theme_id: str, year: int | str) -> str:
