@@ -15,7 +15,7 @@ import yaml
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.data import catalogue, completeness, datasets
+from observatoire.data import catalogue, completeness, datasets, register
 
 SSMSI_2024 = "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv"
 
@@ -214,7 +214,7 @@ def _lines_without(source: Path, target: Path, drop) -> Path:
 def _register_fails(copy: Path, file: Path, phrase: str, **kwargs) -> InputError:
     before = copy.read_bytes()
     with pytest.raises(InputError) as caught:
-        catalogue.register(
+        register.register(
             "ssmsi_dep_2024", file, edition="2025", produced="2026-01-30", catalogue_path=copy, **kwargs
         )
     assert phrase in str(caught.value), str(caught.value)
@@ -312,7 +312,7 @@ def _register_case(copy: Path, tmp_path: Path, arguments: dict) -> None:
     new = tmp_path / "new" / name
     new.parent.mkdir(exist_ok=True)
     shutil.copy(origin, new)
-    catalogue.register(
+    register.register(
         "ssmsi_dep_2024",
         new,
         edition=arguments.pop("edition", "2025"),
@@ -371,7 +371,7 @@ def test_register_accepts_a_reviewed_removal_and_writes_the_completeness_of_the_
     new = _lines_without(
         paths.RAW / SSMSI_2024, tmp_path / "donnee-2025.csv", lambda f: f[3] == '"Homicides"'
     )
-    entry = catalogue.register(
+    entry = register.register(
         "ssmsi_dep_2024",
         new,
         edition="2025",

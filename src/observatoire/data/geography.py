@@ -20,37 +20,22 @@ import numpy as np
 import pandas as pd
 
 from observatoire.core.errors import InputError
+from observatoire.data.territory_codes import (  # the code lists live beside the parameter parsing (no pandas)
+    DEPARTEMENTS as DEPARTEMENTS,
+)
+from observatoire.data.territory_codes import (
+    METROPOLITAN as METROPOLITAN,
+)
+from observatoire.data.territory_codes import (
+    OVERSEAS as OVERSEAS,
+)
+from observatoire.data.territory_codes import (
+    OVERSEAS_REGIONS as OVERSEAS_REGIONS,
+)
+from observatoire.data.territory_codes import (
+    REGIONS as REGIONS,
+)
 
-#: The 96 metropolitan départements (COG 2024), in INSEE order.
-METROPOLITAN: tuple[str, ...] = tuple(
-    [f"{n:02d}" for n in range(1, 20)] + ["2A", "2B"] + [f"{n:02d}" for n in range(21, 96)]
-)
-#: The five overseas départements (DROM). 975 (Saint-Pierre-et-Miquelon) is a collectivité, not a département.
-OVERSEAS: tuple[str, ...] = ("971", "972", "973", "974", "976")
-#: All 101 départements.
-DEPARTEMENTS: tuple[str, ...] = METROPOLITAN + OVERSEAS
-#: The 18 régions (COG 2024): 5 overseas (01-06) and 13 metropolitan.
-REGIONS: tuple[str, ...] = (
-    "01",
-    "02",
-    "03",
-    "04",
-    "06",
-    "11",
-    "24",
-    "27",
-    "28",
-    "32",
-    "44",
-    "52",
-    "53",
-    "75",
-    "76",
-    "84",
-    "93",
-    "94",
-)
-OVERSEAS_REGIONS: tuple[str, ...] = ("01", "02", "03", "04", "06")
 #: The région of each département (COG 2024, as in the geography reference ``departements_regions_ref.csv``,
 #: whose loader checks that it agrees): a file that places a département in another région is refused.
 REGION_OF: dict[str, str] = {

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import markdown_text
 from observatoire.core.textfile import read_utf8
+from observatoire.core.yamlfile import read_yaml
 from observatoire.publishing import manifest as mf
 
 if TYPE_CHECKING:
@@ -166,11 +167,11 @@ def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
 
 def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
     """Put the meta values at the top level of the staged ``_quarto.yml``, where ``{{< meta key >}}`` finds them."""
-    import yaml
+    import yaml  # lazy: only a build that stages writes YAML
 
     data = {}
     if path.is_file():
-        data = yaml.safe_load(read_utf8(path)) or {}
+        data = read_yaml(path) or {}
         if not isinstance(data, dict):
             raise InputError(path, "whole file", "must be a mapping")
     for key, value in meta.items():

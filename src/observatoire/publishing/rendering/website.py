@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
+from observatoire.data import themes
 
 SITE_TITLE = "Observatoire national des violences faites aux femmes"
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
@@ -75,8 +76,6 @@ def base_url() -> str:
 
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
-    from observatoire.data import themes
-
     return [ThemeLink(t.id, t.title, t.description or "") for t in themes.load_themes().values()]
 
 
