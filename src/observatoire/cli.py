@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.core import paths, stopping
+from observatoire.core.atomic import DiskFullError, is_disk_full
 from observatoire.core.errors import InputError
 from observatoire.data import themes
 from observatoire.publishing.manifest import read_manifest
@@ -167,7 +168,6 @@ def _guarded(handler):
     """
 
     def run(args) -> int:
-        from observatoire.core import stopping
         from observatoire.publishing.execution import (  # lazy: CLI start (--help) without execution
             KernelMissingError,
             NotebookError,
@@ -550,8 +550,6 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted: nothing was half-written", file=sys.stderr)
         return 130
     except OSError as exc:  # a full disk, a folder that cannot be written: one line naming the path
-        from observatoire.core.atomic import DiskFullError, is_disk_full
-
         if is_disk_full(exc) and not isinstance(exc, DiskFullError):
             exc = DiskFullError(exc.filename or "?")
         where = "" if isinstance(exc, DiskFullError) or not exc.filename else f"{exc.filename}: "

@@ -64,7 +64,7 @@ def end_children(grace: float = GRACE_SECONDS) -> int:
     The whole tree is listed first (a child's children are reparented when it dies), then sent SIGTERM; those
     still running after ``grace`` seconds are killed.
     """
-    import psutil
+    import psutil  # lazy: only a stop ends children
 
     try:
         children = psutil.Process().children(recursive=True)

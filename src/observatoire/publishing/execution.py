@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.core import atomic, paths, stopping
 from observatoire.core.errors import InputError
 from observatoire.core.textfile import read_utf8
 from observatoire.publishing.kernel_env import kernel_environment
@@ -348,10 +348,8 @@ def coalesce_streams(path: Path | str) -> bool:
     bool
         True when the notebook was rewritten.
     """
-    import nbformat
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
-
-    from observatoire.core import atomic
+    import nbformat  # lazy: only after a notebook ran
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor  # lazy: as nbformat
 
     path = Path(path)
     notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
@@ -482,8 +480,6 @@ def run_notebooks(
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (observatoire.stopping): a kernel cannot be interrupted safely from another
             # thread, so the kernels are ended and the running notebooks fail at once, instead of running on.
-            from observatoire.core import stopping
-
             stopping.end_children()
             raise
         finally:

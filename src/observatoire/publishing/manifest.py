@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import paths
+from observatoire.publishing.execution import read_notebook
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -55,8 +56,6 @@ def notebook_digest(path: Path | str) -> str:
     Re-running a notebook in Jupyter or refreshing its nbval reference outputs changes the file but not the
     letter, so it must not trigger a rebuild; editing a cell or its tags does.
     """
-    from observatoire.publishing.execution import read_notebook  # one reader: UTF-8 and JSON, one clear line
-
     nb = read_notebook(path)
     cells = []
     for cell in nb.get("cells", []):

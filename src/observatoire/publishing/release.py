@@ -980,7 +980,7 @@ def _collect_render(build: _Build, rendered: Any) -> None:
     build.renderer = getattr(rendered, "renderer", None) or "quarto"
     build.renderer_version = getattr(rendered, "version", None)
     if "html" in build.letter and plan.lang == "fr":
-        from observatoire.outputs.interactive import enhance_letter
+        from observatoire.outputs.interactive import enhance_letter  # lazy: pandas (no-change path)
 
         enhance_letter(edition_site / build.letter["html"], build.project)
 

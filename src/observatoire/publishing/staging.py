@@ -31,10 +31,10 @@ from observatoire.core.escaping import markdown_text
 from observatoire.core.textfile import read_utf8
 from observatoire.core.yamlfile import read_yaml
 from observatoire.publishing import manifest as mf
+from observatoire.publishing.plan import EditionPlan, language_path
 
 if TYPE_CHECKING:
     from observatoire.data.themes import Theme
-    from observatoire.publishing.plan import EditionPlan
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,6 @@ def language_values(plan: EditionPlan) -> dict[str, str]:
     other language the theme declares (``plan.other_languages``): the relative address of that letter
     (``"../2024-en/index.html"``), which the templates turn into "English version" / "Version française".
     """
-    from observatoire.publishing.plan import language_path
-
     values = {"lang": plan.lang}
     for other in plan.other_languages:  # a sibling folder: <theme>/2024 and <theme>/2024-en
         sibling = language_path(plan.theme.edition_path(plan.year, plan.parameters), other)
@@ -159,7 +157,7 @@ def write_metadata(
 
 
 def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
-    import yaml
+    import yaml  # lazy: only a build that stages writes YAML
 
     text = yaml.safe_dump(dict(sorted(values.items())), allow_unicode=True, sort_keys=True, width=1000)
     path.write_text(text, encoding="utf-8")
