@@ -26,6 +26,7 @@ TABLES = (
     ("test_faults", "CLI_CASES"),
     ("test_faults", "SCRIPTED_CASES"),
     ("test_faults", "CONFIG_CASES"),
+    ("test_catalogue_hardening", "YAML_CASES"),
 )
 
 

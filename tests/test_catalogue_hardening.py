@@ -457,3 +457,54 @@ def test_parse_cache_leaves_a_concurrent_write_alone_and_removes_a_dead_writers_
     datasets._write_cache(cache, pd.DataFrame({"a": [1, 2]}))
     assert alive.exists() and not dead.exists()
     assert datasets._read_cache(cache)["a"].tolist() == [1, 2]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The configuration files through the one YAML reader (core/yamlfile.py): bounded, strict UTF-8, no alias
+
+_BOMB = b'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n'
+
+#: (file, bytes put before the real file's bytes) -> the exact error of reading it.
+YAML_CASES: dict[str, tuple[str, bytes, str]] = {
+    "catalogue alias bomb": (
+        "sources.yml",
+        _BOMB,
+        "sources.yml: line 1, column 4: YAML anchors (&a) are not allowed in this project",
+    ),
+    "catalogue not UTF-8": (
+        "sources.yml",
+        b"# caf\xe9\n",
+        "sources.yml: line 1, column 6: the file must be UTF-8 (byte 0xe9 is not)",
+    ),
+    "catalogue too large": (
+        "sources.yml",
+        b"#" * (3 * 1024 * 1024) + b"\n",
+        "sources.yml: whole file: a YAML file may be at most 2097152 bytes (this one is larger)",
+    ),
+    "themes alias bomb": (
+        "themes.yml",
+        _BOMB,
+        "themes.yml: line 1, column 4: YAML anchors (&a) are not allowed in this project",
+    ),
+    "themes not UTF-8": (
+        "themes.yml",
+        b"# caf\xe9\n",
+        "themes.yml: line 1, column 6: the file must be UTF-8 (byte 0xe9 is not)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(YAML_CASES))
+def test_a_bad_configuration_file_gives_one_line(tmp_path, case):
+    from observatoire.data import themes
+
+    name, prefix, message = YAML_CASES[case]
+    real = paths.SOURCES_YML if name == "sources.yml" else paths.ROOT / "publications" / "themes.yml"
+    path = tmp_path / name
+    path.write_bytes(prefix + real.read_bytes())
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
+        if name == "sources.yml":
+            catalogue.read_catalogue(path)
+        else:
+            themes.load_themes(path)
+    assert str(caught.value) == message
