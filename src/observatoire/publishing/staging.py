@@ -45,7 +45,7 @@ QUARTO_OPTIONS_FILE = Path(__file__).resolve().parent / "rendering" / "quarto-op
 BUILD_OPTIONS = frozenset({"lang"})
 #: The Quarto options a letter with one source gets for its language (:func:`write_language_words`): the words
 #: Quarto prints (cross-references, callouts, the table of contents), never from the meta values.
-LANGUAGE_OPTIONS = BUILD_OPTIONS | {"crossref", "language", "format"}
+LANGUAGE_OPTIONS = BUILD_OPTIONS | {"crossref", "language"}
 VARIABLES = "_variables.yml"
 PROJECT = "_quarto.yml"
 
@@ -184,7 +184,6 @@ def language_words(lang: str) -> dict[str, Any]:
             "callout-tip-title": words["quarto_callout_tip"],
             "toc-title-website": words["quarto_toc_title"],
         },
-        "format": {"html": {"toc-title": words["quarto_toc_title"]}},
         "data-link": {
             "text": words["data_link_text"],
             "figure": words["data_link_figure"],

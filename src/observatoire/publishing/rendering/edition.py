@@ -94,7 +94,6 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
             "theme": ["default", f"{ASSETS_DIR}/letter.scss"],
             "toc": True,
             "toc-depth": 2,
-            "toc-title": "Sur cette page",
             "link-external-newwindow": False,
             # The PDF, offered beside the letter under its own name (Quarto would call it "Typst"). A format name
             # in the list stops Quarto from adding a link per rendered format; "pdf" (LaTeX) is never rendered
