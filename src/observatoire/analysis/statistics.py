@@ -55,6 +55,7 @@ __all__ = [
     "change_on_year",
     "change_of",
     "change_test",
+    "change_test_batch",
     "exact_poisson_change_p",
     "funnel",
     "funnel_limits",
@@ -1013,6 +1014,52 @@ def change_test(years, counts, year: int, exposure=None, level: float | None = N
         method="quasi_poisson_test",
         **base,
     )
+
+
+def change_test_batch(counts, exposure=None, level: float | None = None) -> dict:
+    """:func:`change_test` of the last year against the one before, for many series at once (the simulations).
+
+    The same rule, vectorised: the Pearson dispersion of the Poisson log-linear trend of the *other* years
+    (:func:`loglinear_poisson`), then the quasi-Poisson test of the two rates (Student t on ``n - 4`` df) where it
+    exceeds 1, the exact conditional Poisson test elsewhere. tests/test_statistics.py checks that it gives
+    :func:`change_test`'s p-values series by series.
+
+    Parameters
+    ----------
+    counts : array-like, shape (m, n)
+        ``m`` series of ``n`` consecutive years (no missing values, the last two non-zero); the last column is
+        the year tested.
+    exposure : array-like, shape (n,) or (m, n), optional
+        Populations (the rates are compared).
+    level : float, optional
+        Default: ``confidence_level`` of methods.yml.
+
+    Returns
+    -------
+    dict
+        Arrays: ``p_value``, ``significant``, ``quasi`` (the verdict is quasi-Poisson), ``dispersion``.
+    """
+    level = _check_level(constants().confidence_level if level is None else level)
+    y = np.atleast_2d(np.asarray(counts, dtype=float))
+    n = y.shape[1]
+    if n - 2 < max(3, constants().dispersion_min_years):
+        raise ValueError(f"change_test_batch: {n} years leave fewer than three other years")
+    expo = np.ones_like(y) if exposure is None else np.broadcast_to(np.asarray(exposure, dtype=float), y.shape)
+    t = np.arange(n - 2, dtype=float)
+    offset = None if exposure is None else np.log(expo[:, :-2])
+    fit = loglinear_poisson(t, y[:, :-2], offset)
+    dispersion = np.asarray(fit["pearson"], dtype=float) / fit["df"]
+    c0, c1, e0, e1 = y[:, -2], y[:, -1], expo[:, -2], expo[:, -1]
+    quasi = dispersion > 1.0
+    p_quasi = quasi_poisson_change_p(c0, c1, e0, e1, np.where(quasi, dispersion, 1.0), fit["df"])
+    p_exact = exact_poisson_change_p(np.round(c0), np.round(c1), e0, e1)
+    p_value = np.where(quasi, p_quasi, p_exact)
+    return {
+        "p_value": p_value,
+        "significant": p_value < 1.0 - level,
+        "quasi": quasi,
+        "dispersion": dispersion,
+    }
 
 
 def change_of(table: pd.DataFrame, year: int, count: str = "count", population: str | None = "population"):
