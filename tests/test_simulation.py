@@ -95,7 +95,7 @@ def test_the_territorial_letters_old_test_was_less_powerful():
     """The test the territorial letters used before (dispersion of the whole series, normal z) detected a +20 %
     change in a typical département less often; the unified test keeps its size."""
     rng = np.random.default_rng(SEED)
-    mu, phi, shape = 1200.0, 3.5, 1200.0 / 2.5
+    mu, shape = 1200.0, 1200.0 / 2.5  # a dispersion of 3.5
     means = np.full((N_SERIES, N_YEARS), mu)
     means[:, -1] *= 1.2
     counts = rng.poisson(rng.gamma(shape, means / shape))
