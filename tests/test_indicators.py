@@ -49,9 +49,8 @@ def ssmsi(raw_data):
 
 @pytest.fixture(scope="module")
 def pop_dep(raw_data):
-    from observatoire.data import datasets
-
     from observatoire.analysis.indicators import territories
+    from observatoire.data import datasets
 
     return territories.population_by_departement(datasets.population("insee_pop_gca"))
 
@@ -326,7 +325,10 @@ def test_departement_rate_recomputed_by_hand(analysis_vs_2024):
     high = stats.chi2.ppf(0.975, 2 * 149) / 2 / 76_647 * 1000
     assert lozere["rate_dispersion"] >= 1
     expected = (rate * (low / rate) ** widen, rate * (high / rate) ** widen)
-    assert (lozere["rate_low"], lozere["rate_high"]) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
+    assert (lozere["rate_low"], lozere["rate_high"]) == (
+        pytest.approx(expected[0]),
+        pytest.approx(expected[1]),
+    )
     assert lozere["outre_mer"] is np.False_ or lozere["outre_mer"] is False
     assert dep["outre_mer"].sum() == 5
 

@@ -1045,7 +1045,9 @@ def change_test_batch(counts, exposure=None, level: float | None = None) -> dict
     n = y.shape[1]
     if n - 2 < max(3, constants().dispersion_min_years):
         raise ValueError(f"change_test_batch: {n} years leave fewer than three other years")
-    expo = np.ones_like(y) if exposure is None else np.broadcast_to(np.asarray(exposure, dtype=float), y.shape)
+    expo = (
+        np.ones_like(y) if exposure is None else np.broadcast_to(np.asarray(exposure, dtype=float), y.shape)
+    )
     t = np.arange(n - 2, dtype=float)
     offset = None if exposure is None else np.log(expo[:, :-2])
     fit = loglinear_poisson(t, y[:, :-2], offset)
