@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import paths
+from observatoire.data import themes
+from observatoire.data.catalogue import load_catalogue
 
 #: Relative changes smaller than this are rounding noise, not revisions.
 TOLERANCE = 1e-9
@@ -325,6 +327,34 @@ def write_report(report: DiffReport, out_dir: Path) -> tuple[Path, Path]:
     return written[0], written[1]
 
 
+def catalogue_edition(source_id: str) -> str:
+    """The edition of a catalogue source (``data/sources.yml``)."""
+    return str(load_catalogue()[source_id].edition)
+
+
+def default_editions(theme: str, year: int) -> tuple[str, str]:
+    """The two editions ``make diff`` compares by default, from the declarations (no source id written here).
+
+    The newer is the theme's ``ssmsi_source`` for ``year`` (publications/themes.yml); the older is the catalogue's
+    source read by the same loader whose edition is the year before the newer's (data/sources.yml).
+
+    Raises
+    ------
+    LookupError
+        When the catalogue has no such previous edition.
+    """
+    newer = themes.get_theme(theme).parameters_for(year)["ssmsi_source"]
+    catalogue = load_catalogue()
+    loader, edition = catalogue[newer].loader, str(catalogue[newer].edition)
+    previous = str(int(edition) - 1) if edition.isdigit() else ""
+    older = [sid for sid, s in catalogue.items() if s.loader == loader and str(s.edition) == previous]
+    if not older:
+        raise LookupError(
+            f"no {loader} source of edition {previous or '?'} before {newer} in data/sources.yml"
+        )
+    return older[0], newer
+
+
 def _cmd_diff(args: argparse.Namespace) -> int:
     if args.old and args.new:
         report = compare(Path(args.old), Path(args.new))
@@ -333,14 +363,21 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         from observatoire.publishing import release
 
         theme, year = args.theme, args.year
-        print(f"Building the {year} {theme} letter on SSMSI edition 2023 and on edition 2024 ...")
+        sources = default_editions(theme, year)
+        editions = [catalogue_edition(source) for source in sources]
+        print(
+            f"Building the {year} {theme} letter on SSMSI edition {editions[0]} and on edition {editions[1]} ..."
+        )
         built = [
             release.build_edition(theme, year, overrides={"ssmsi_source": source}, publish=False)
-            for source in ("ssmsi_dep_2023", "ssmsi_dep_2024")
+            for source in sources
         ]
         old, new = (result.build_dir / "outputs" for result in built)
         report = compare(
-            old, new, f"{theme} {year}, SSMSI édition 2023", f"{theme} {year}, SSMSI édition 2024"
+            old,
+            new,
+            f"{theme} {year}, SSMSI édition {editions[0]}",
+            f"{theme} {year}, SSMSI édition {editions[1]}",
         )
         out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
     md, page = write_report(report, out_dir)

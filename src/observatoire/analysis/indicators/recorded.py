@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from observatoire.analysis import method
 from observatoire.analysis.indicators.territories import extremes as select_extremes
 from observatoire.analysis.indicators.territories import population_choice
 from observatoire.analysis.indicators.wording import add_significance_fact
@@ -893,18 +894,16 @@ def add_method_facts(
     edition: str,
     catalogue: dict,
     population_sources: dict[str, str],
-    nomenclature_source: str,
+    nomenclature_record: str,
 ) -> None:
     """Declare the method constants the letter's "Sources et méthodes" cites (so that no number is typed).
 
     Keys: the declared constants of methods.yml (``m_*``, :func:`observatoire.analysis.method.add_method_facts`),
     ``if_millesime_pop``, one key per entry of ``population_sources`` (the edition of that population file,
     e.g. ``{"pop_edition_gca": "insee_pop_gca"}``) and ``ssmsi_nomenclature_date`` (the month the base was
-    re-released in the 2025 nomenclature, from the catalogue record of ``nomenclature_source``).
+    re-released in the 2025 nomenclature, from the catalogue record ``nomenclature_record``).
     """
-    from observatoire.analysis.method import add_method_facts as add_constants
-
-    add_constants(facts, ref_year=year)
+    method.add_method_facts(facts, ref_year=year)
     base = dict(source_id=source_id, edition=edition, ref_year=year)
     vintage = population_vintage(ssmsi, indicator, year)
     facts.add(
@@ -927,13 +926,13 @@ def add_method_facts(
             edition=str(entry.edition) if entry is not None else "inconnue",
             ref_year=year,
         )
-    entry = catalogue.get(nomenclature_source)
+    entry = catalogue.get(nomenclature_record)
     facts.add(
         "ssmsi_nomenclature_date",
         None if entry is None or not entry.produced else format_date(entry.produced, day=False),
         kind="text",
         unit="",
-        source_id=nomenclature_source if entry is not None else source_id,
+        source_id=nomenclature_record if entry is not None else source_id,
         edition=str(entry.edition) if entry is not None else edition,
         ref_year=year,
         note="date de la réédition de la base dans la nouvelle nomenclature des indicateurs du SSMSI",

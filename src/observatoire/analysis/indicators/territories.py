@@ -38,7 +38,15 @@ import pandas as pd
 from scipy import stats
 
 from observatoire.analysis.method import constants
-from observatoire.analysis.statistics import add_series_rates, funnel_limits, trend_of
+from observatoire.analysis.statistics import (
+    add_series_rates,
+    funnel_limits,
+    funnel_sensitivity,
+    poisson_change_test,
+    rank_rates,
+    rate_per,
+    trend_of,
+)
 from observatoire.analysis.statistics import funnel as adjusted_funnel
 from observatoire.data.geography import METROPOLITAN, OVERSEAS
 
@@ -283,9 +291,6 @@ def population_choice(
         (``"above"`` or ``"below"`` the reference rate), ``flag_p`` (``"above"``, ``"below"``, ``"within"``);
         ``rank_shift``, ``depends`` and ``side_depends`` (bool).
     """
-    from observatoire.analysis.statistics import funnel as adjusted_funnel
-    from observatoire.analysis.statistics import rank_rates, rate_per
-
     m = constants()
     table = pd.DataFrame({"count": counts, "main": main, "alt": alternative}).dropna()
     members = table.index if reference is None else table.index.intersection(list(reference))
@@ -343,8 +348,6 @@ def compare_to_reference(
         ``rr_method`` and ``rr_tau2``; NaN (not significant) for the reference itself and where a count or
         population is missing.
     """
-    from observatoire.analysis.statistics import poisson_change_test
-
     m = constants()
     level = m.confidence_level if level is None else level
     winsor = m.funnel_winsorising if winsor is None else winsor
@@ -478,8 +481,6 @@ def funnel(
     -------
     FunnelResult
     """
-    from observatoire.analysis.statistics import funnel_sensitivity
-
     m = constants()
     levels = m.funnel_levels if levels is None else tuple(levels)
     if not set(levels) <= {0.95, 0.998}:
