@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     register.set_defaults(func=_cmd_register)
 
     _add_build_commands(commands)
-    for module_name in ("diff", "review"):
+    for module_name in ("diff", "review", "scaffold"):
         try:
             module = __import__(f"observatoire.publishing.{module_name}", fromlist=["add_commands"])
         except ImportError:
