@@ -397,19 +397,25 @@ def format_date(date: object, day: bool = True) -> str:
     Returns
     -------
     str
-        ``"26 janvier 2025"``, ``"octobre 2025"``, ``"2022"``; :data:`NOT_AVAILABLE` when missing.
+        ``"26 janvier 2025"`` (``"1er janvier 2025"`` for the first), ``"octobre 2025"``, ``"2022"``;
+        :data:`NOT_AVAILABLE` when missing. A timestamp (``"2025-01-15T10:00:00"``) is read to the day. The one
+        French date of the project: every module formats dates with it.
 
     Examples
     --------
     >>> format_date("2025-01-26")
     '26 janvier 2025'
+    >>> format_date("2025-02-01")
+    '1er février 2025'
     >>> format_date("2023-10-11", day=False)
     'octobre 2023'
     """
     if is_missing(date) or not str(date).strip():
         return NOT_AVAILABLE
-    parts = str(date).strip().split("-")
+    parts = str(date).strip()[:10].split("-")
     if len(parts) == 1:
         return parts[0]
     month = f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
-    return f"{int(parts[2])} {month}" if day and len(parts) == 3 else month
+    if not (day and len(parts) == 3):
+        return month
+    return f"{'1er' if int(parts[2]) == 1 else int(parts[2])} {month}"
