@@ -14,7 +14,7 @@ import yaml
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.data import catalogue, completeness, datasets
+from observatoire.data import catalogue, completeness, datasets, register
 
 SSMSI_2024 = "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv"
 
@@ -110,7 +110,7 @@ def _lines_without(source: Path, target: Path, drop) -> Path:
 def _register_fails(copy: Path, file: Path, phrase: str, **kwargs) -> InputError:
     before = copy.read_bytes()
     with pytest.raises(InputError) as caught:
-        catalogue.register(
+        register.register(
             "ssmsi_dep_2024", file, edition="2025", produced="2026-01-30", catalogue_path=copy, **kwargs
         )
     assert phrase in str(caught.value), str(caught.value)
@@ -133,7 +133,7 @@ def test_register_refuses_unsafe_arguments(copy, tmp_path):
     _register_fails(copy, new, "id must match", new_id="../evil")
     _register_fails(copy, new, "must be an http(s) URL", url="javascript:alert(1)")
     with pytest.raises(InputError, match="produced 'demain'"):
-        catalogue.register("ssmsi_dep_2024", new, edition="2025", produced="demain", catalogue_path=copy)
+        register.register("ssmsi_dep_2024", new, edition="2025", produced="demain", catalogue_path=copy)
     odd = tmp_path / "donnée 2025.csv"
     shutil.copy(paths.RAW / SSMSI_2024, odd)
     _register_fails(copy, odd, "rename the file")
@@ -183,7 +183,7 @@ def test_register_accepts_a_reviewed_removal_and_writes_the_completeness_of_the_
     new = _lines_without(
         paths.RAW / SSMSI_2024, tmp_path / "donnee-2025.csv", lambda f: f[3] == '"Homicides"'
     )
-    entry = catalogue.register(
+    entry = register.register(
         "ssmsi_dep_2024",
         new,
         edition="2025",

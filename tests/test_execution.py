@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from observatoire.core.errors import InputError
-from observatoire.publishing import execution
+from observatoire.publishing import execution, kernel_env
 from observatoire.publishing.execution import (
     KernelMissingError,
     NotebookError,
@@ -75,13 +75,13 @@ def test_defined_names(source, names):
 def test_kernel_environment_is_deterministic_and_leaves_ours_alone(monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     before = dict(os.environ)
-    env = execution.kernel_environment()
+    env = kernel_env.kernel_environment()
     assert env["PYTHONHASHSEED"] == "0"
     assert env["MPLBACKEND"] == "Agg"
-    assert env["SOURCE_DATE_EPOCH"] == str(execution.DEFAULT_SOURCE_DATE_EPOCH)
+    assert env["SOURCE_DATE_EPOCH"] == str(kernel_env.DEFAULT_SOURCE_DATE_EPOCH)
     assert dict(os.environ) == before
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert execution.kernel_environment()["SOURCE_DATE_EPOCH"] == "1700000000"
+    assert kernel_env.kernel_environment()["SOURCE_DATE_EPOCH"] == "1700000000"
 
 
 def test_missing_kernel_says_how_to_fix():

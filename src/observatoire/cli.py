@@ -17,11 +17,11 @@ from observatoire.core import paths
 from observatoire.core.errors import InputError
 from observatoire.data import themes
 from observatoire.publishing.manifest import read_manifest
-from observatoire.publishing.plan import language_path, latest_year, variant_name
+from observatoire.publishing.plan import ReleaseError, language_path, latest_year, variant_name
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from observatoire.data import catalogue
+    from observatoire.data import catalogue  # lazy: CLI start (--help) without pooch
 
     print("Fetching raw files into data/raw/ (checksums verified):")
     catalogue.fetch(args.sources or None, mirror=args.mirror)
@@ -29,9 +29,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    from observatoire.data import catalogue
+    from observatoire.data import register  # lazy: CLI start (--help) without pandas or the loaders
 
-    entry = catalogue.register(
+    entry = register.register(
         args.source,
         args.file,
         args.edition,
@@ -92,7 +92,10 @@ def release_and_report(
     -------
     observatoire.publishing.release.EditionResult
     """
-    from observatoire.publishing.release import build_edition, format_timings
+    from observatoire.publishing.release import (  # lazy: CLI start (--help) without pandas or papermill
+        build_edition,
+        format_timings,
+    )
 
     theme_obj = themes.get_theme(theme)
     year = latest_year(theme_obj) if year is None else int(year)
@@ -152,8 +155,10 @@ def _guarded(handler):
     """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2)."""
 
     def run(args) -> int:
-        from observatoire.publishing.execution import KernelMissingError, NotebookError
-        from observatoire.publishing.plan import ReleaseError
+        from observatoire.publishing.execution import (  # lazy: CLI start (--help) without execution
+            KernelMissingError,
+            NotebookError,
+        )
 
         _configure_logging(getattr(args, "verbose", False))
         try:
@@ -173,8 +178,7 @@ def check_language(value: str | None) -> str:
     ReleaseError
         Any other value (one line, naming the allowed ones).
     """
-    from observatoire.core.formatting import LANGUAGES
-    from observatoire.publishing.plan import ReleaseError
+    from observatoire.core.formatting import LANGUAGES  # lazy: babel; CLI start (--help) without it
 
     lang = (value or "fr").strip()
     if lang not in LANGUAGES:
@@ -199,7 +203,7 @@ def _cmd_release(args) -> int:
     if (
         args.all_territories
     ):  # in this process, one after the other, rendered by groups (make territoires: Dask)
-        from observatoire.publishing import batch
+        from observatoire.publishing import batch  # lazy: CLI start (--help) without Dask or the build
 
         if args.correction is not None or args.no_publish:
             raise InputError(
@@ -253,7 +257,7 @@ def _cmd_themes(args) -> int:
 
 
 def _cmd_all(args) -> int:
-    from observatoire.publishing import batch
+    from observatoire.publishing import batch  # lazy: CLI start (--help) without Dask or the build
 
     if not args.verbose:  # one progress bar and the summary, not every stage of every edition
         logging.getLogger("observatoire").setLevel(logging.WARNING)
@@ -274,7 +278,7 @@ def _cmd_all(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from observatoire.publishing import bench
+    from observatoire.publishing import bench  # lazy: CLI start (--help) without the build
 
     return bench.main(
         theme=args.theme,
@@ -391,6 +395,95 @@ def _add_build_commands(subparsers) -> None:
     bench_parser.set_defaults(func=_guarded(_cmd_bench))
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from observatoire.publishing import diff, release  # lazy: CLI start (--help) without pandas or the build
+
+    if args.old and args.new:
+        report = diff.compare(Path(args.old), Path(args.new))
+        out_dir = Path(args.out or paths.BUILD / "diff")
+    else:
+        theme, year = args.theme, args.year
+        sources = diff.default_editions(theme, year)  # from themes.yml and the catalogue
+        editions = [diff.catalogue_edition(source) for source in sources]
+        print(
+            f"Building the {year} {theme} letter on SSMSI edition {editions[0]} and on edition {editions[1]} ..."
+        )
+        built = [
+            release.build_edition(theme, year, overrides={"ssmsi_source": source}, publish=False)
+            for source in sources
+        ]
+        old, new = (result.build_dir / "outputs" for result in built)
+        report = diff.compare(
+            old,
+            new,
+            f"{theme} {year}, SSMSI édition {editions[0]}",
+            f"{theme} {year}, SSMSI édition {editions[1]}",
+        )
+        out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
+    md, page = diff.write_report(report, out_dir)
+    print(
+        f"{len(report.changes)} changed values ({len(report.revised_facts)} key figures), {report.unchanged} unchanged."
+    )
+    for change in report.revised_facts[:15]:
+        print(
+            f"  {change.item}: {diff._fmt(change.old)} -> {diff._fmt(change.new)} ({diff._fmt_rel(change.relative)})"
+        )
+    print(f"Report: {md}\n        {page}")
+    return 0
+
+
+def _add_diff_command(commands) -> None:
+    """Register ``diff`` on the command line."""
+    parser = commands.add_parser(
+        "diff", help="compare two builds of a letter (default: 2023 on SSMSI 2023 vs 2024)"
+    )
+    parser.add_argument("--old", help="old outputs folder")
+    parser.add_argument("--new", help="new outputs folder")
+    parser.add_argument("--theme", default="annual")
+    parser.add_argument("--year", type=int, default=2023)
+    parser.add_argument("--out", help="where to write revisions.md and revisions.html")
+    parser.set_defaults(func=_cmd_diff)
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from observatoire.publishing import review  # lazy: CLI start (--help) without execution
+
+    selected = [Path(p).resolve() for p in args.notebooks] or None
+    for path in review.refresh_references(selected):
+        print(f"  reference written: {path.relative_to(paths.ROOT)}")
+    print("Review the change with `git diff tests/nbval` (or `nbdiff -s`) before committing it.")
+    return 0
+
+
+def _add_refresh_command(commands) -> None:
+    """Register ``refresh-nbval`` on the command line."""
+    parser = commands.add_parser("refresh-nbval", help="re-run notebooks and store nbval reference outputs")
+    parser.add_argument("notebooks", nargs="*", help="source notebooks (default: all)")
+    parser.set_defaults(func=_cmd_refresh)
+
+
+def _cmd_new_theme(args: argparse.Namespace) -> int:
+    from observatoire.publishing import scaffold  # lazy: CLI start (--help) without execution
+
+    for path in scaffold.new_theme(args.id, reference=not args.no_reference):
+        print(f"  written: {path.relative_to(paths.ROOT)}")
+    print(f"Build it with `make release YEAR=2024 THEME={args.id}`; edit its files to make it a letter.")
+    return 0
+
+
+def _add_new_theme_command(commands) -> None:
+    """Register ``new-theme`` on the command line (``make new-theme ID=...``)."""
+    parser = commands.add_parser(
+        "new-theme",
+        help="scaffold a new letter (themes.yml entry, notebook, publication, nbval reference, test)",
+    )
+    parser.add_argument("id", help="the theme's id: [a-z][a-z0-9_]*")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="do not run the notebook for its nbval reference"
+    )
+    parser.set_defaults(func=_cmd_new_theme)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every command registered."""
     parser = argparse.ArgumentParser(prog="observatoire", description=__doc__.splitlines()[0])
@@ -418,13 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     register.set_defaults(func=_cmd_register)
 
     _add_build_commands(commands)
-    for module_name in ("diff", "review", "scaffold"):
-        try:
-            module = __import__(f"observatoire.publishing.{module_name}", fromlist=["add_commands"])
-        except ImportError:
-            continue
-        if hasattr(module, "add_commands"):
-            module.add_commands(commands)
+    _add_diff_command(commands)
+    _add_refresh_command(commands)
+    _add_new_theme_command(commands)
     return parser
 
 

@@ -14,15 +14,14 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import read_yaml
 
 __all__ = ["Method", "METHODS_FILE", "SOURCE_ID", "add_method_facts", "constants", "load"]
 
 #: The declaration (publications/methods.yml).
-METHODS_FILE = paths.PUBLICATIONS / "methods.yml"
+METHODS_FILE = paths.METHODS_YML
 #: The ``source_id`` of the facts that cite a constant: the file that declares it.
 SOURCE_ID = "methods.yml"
 
@@ -96,12 +95,7 @@ def load(path: Path = METHODS_FILE) -> Method:
         For a file that is not YAML, a missing constant or a value out of its range (file, key and rule).
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, "whole file", f"cannot be read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(path, "whole file", f"not valid YAML ({exc})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError(path, "whole file", "the declaration is a mapping of constants")
     if raw.get("schema_version") != 1:

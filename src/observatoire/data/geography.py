@@ -20,37 +20,21 @@ import numpy as np
 import pandas as pd
 
 from observatoire.core.errors import InputError
-
-#: The 96 metropolitan départements (COG 2024), in INSEE order.
-METROPOLITAN: tuple[str, ...] = tuple(
-    [f"{n:02d}" for n in range(1, 20)] + ["2A", "2B"] + [f"{n:02d}" for n in range(21, 96)]
+from observatoire.data.territory_codes import (  # the code lists live beside the parameter parsing (no pandas)
+    DEPARTEMENTS as DEPARTEMENTS,
 )
-#: The five overseas départements (DROM). 975 (Saint-Pierre-et-Miquelon) is a collectivité, not a département.
-OVERSEAS: tuple[str, ...] = ("971", "972", "973", "974", "976")
-#: All 101 départements.
-DEPARTEMENTS: tuple[str, ...] = METROPOLITAN + OVERSEAS
-#: The 18 régions (COG 2024): 5 overseas (01-06) and 13 metropolitan.
-REGIONS: tuple[str, ...] = (
-    "01",
-    "02",
-    "03",
-    "04",
-    "06",
-    "11",
-    "24",
-    "27",
-    "28",
-    "32",
-    "44",
-    "52",
-    "53",
-    "75",
-    "76",
-    "84",
-    "93",
-    "94",
+from observatoire.data.territory_codes import (
+    METROPOLITAN as METROPOLITAN,
 )
-OVERSEAS_REGIONS: tuple[str, ...] = ("01", "02", "03", "04", "06")
+from observatoire.data.territory_codes import (
+    OVERSEAS as OVERSEAS,
+)
+from observatoire.data.territory_codes import (
+    OVERSEAS_REGIONS as OVERSEAS_REGIONS,
+)
+from observatoire.data.territory_codes import (
+    REGIONS as REGIONS,
+)
 
 _DEPARTEMENT_SET = frozenset(DEPARTEMENTS)
 _REGION_SET = frozenset(REGIONS)

@@ -35,9 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from observatoire.core import paths
 from observatoire.data import themes
 from observatoire.data.themes import Theme
+from observatoire.publishing import release
 from observatoire.publishing.plan import EditionPlan, resolve_plan, variant_name
 
 log = logging.getLogger(__name__)
@@ -134,8 +137,6 @@ def build_task(
     Returns, per plan, ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an
     exception a client could not unpickle never hides the reason.
     """
-    from observatoire.publishing import release
-
     try:
         results = release.build_group(list(plans), force=force, workers=notebook_workers, warm=warm)
     except Exception as exc:
@@ -145,7 +146,10 @@ def build_task(
 
 def _connect(scheduler: str | None, workers: int):
     """A Dask client on ``scheduler`` (or ``OBSERVATOIRE_SCHEDULER``), else on a new LocalCluster of processes."""
-    from distributed import Client, LocalCluster
+    from distributed import (  # lazy: Dask only for `make all` (warm kernels import every module)
+        Client,
+        LocalCluster,
+    )
 
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address:
@@ -206,9 +210,6 @@ def run_batch(
     list of Outcome
         In the order of the requests.
     """
-    from tqdm import tqdm
-
-    from observatoire.publishing import release
 
     site_dir, build_dir = Path(site_dir), Path(build_dir)
     asked = edition_requests if edition_requests is not None else requests(theme_ids)
@@ -294,7 +295,7 @@ def run_batch(
 
 def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, workers: int) -> None:
     """Submit one Dask task per group of plans (``build_task(plans, *options)``); hand each answer to ``finish``."""
-    from distributed import as_completed
+    from distributed import as_completed  # lazy: Dask only for `make all` (warm kernels import every module)
 
     client, cluster = _connect(scheduler, workers)
     try:
@@ -320,9 +321,7 @@ def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, wo
                 finish(index, answer)
     finally:
         try:
-            from observatoire.publishing.release import stop_idle_kernels
-
-            client.run(stop_idle_kernels)
+            client.run(release.stop_idle_kernels)
         finally:
             client.close()
             if cluster is not None:

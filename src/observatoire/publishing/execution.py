@@ -37,11 +37,10 @@ from typing import Any
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.publishing.kernel_env import kernel_environment
 
 log = logging.getLogger(__name__)
 
-#: SOURCE_DATE_EPOCH used when neither the caller nor the environment gives one (2000-01-01T00:00:00Z).
-DEFAULT_SOURCE_DATE_EPOCH = 946684800
 #: Tag papermill gives to the cell it inserts with the parameters.
 INJECTED_TAG = "injected-parameters"
 #: Arguments of every notebook kernel.
@@ -218,51 +217,16 @@ def check_parameters_cell(path: Path | str, parameters: Iterable[str] | None = N
     return cell.names
 
 
-def source_date_epoch() -> int:
-    """The build's reference time: ``SOURCE_DATE_EPOCH`` when set (reproducible-builds convention), else a constant.
-
-    A constant rather than the clock: figures, PDFs and manifests must not change from one run to the next.
-    """
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if value.isdigit():
-        return int(value)
-    return DEFAULT_SOURCE_DATE_EPOCH
-
-
-#: Variables that importing pandera (through pyspark and pyarrow shims) adds to a process's environment. They are
-#: left out of the kernels' environment: it must not depend on what this process happened to import already
-#: (warm kernels are pooled by environment), and a kernel that imports pandera sets them itself.
-IMPORT_SIDE_EFFECT_VARIABLES = ("SPARK_LOCAL_IP", "PYARROW_IGNORE_TIMEZONE")
-
-
-def kernel_environment(epoch: int | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment of the notebook kernels: this process's, plus the variables that make outputs deterministic."""
-    env = dict(os.environ if base is None else base)
-    for name in IMPORT_SIDE_EFFECT_VARIABLES:
-        env.pop(name, None)
-    env.update(
-        {
-            "PYTHONHASHSEED": "0",
-            "SOURCE_DATE_EPOCH": str(source_date_epoch() if epoch is None else epoch),
-            "MPLBACKEND": "Agg",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # silences a debugger warning on -Xfrozen_modules=off
-        }
-    )
-    # Kernels must import this checkout's package even when it is not installed in editable mode.
-    src = str(paths.ROOT / "src")
-    existing = env.get("PYTHONPATH", "")
-    if src not in existing.split(os.pathsep):
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, existing) if p)
-    return env
-
-
 def check_kernel(kernel_name: str) -> Path:
     """Return the kernel spec folder of ``kernel_name``, or raise :class:`KernelMissingError` saying how to fix.
 
     The kernel is registered by ``make venv`` (``ipykernel install --sys-prefix``) and points at ``.venv``'s
     interpreter. A spec whose interpreter no longer exists (a moved or recreated venv) is reported the same way.
     """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.kernelspec import (  # lazy: only when notebooks run (CLI start)
+        KernelSpecManager,
+        NoSuchKernel,
+    )
 
     try:
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
@@ -282,7 +246,9 @@ def check_kernel(kernel_name: str) -> Path:
 
 def _kernel_manager_class(env: Mapping[str, str]) -> type:
     """An AsyncKernelManager that starts its kernel with ``env`` (papermill has no argument for it)."""
-    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.manager import (
+        AsyncKernelManager,  # lazy: only when notebooks run (CLI start)
+    )
 
     frozen = dict(env)
 
@@ -303,14 +269,18 @@ def _execute_one(
     warm: bool = True,
 ) -> float:
     """Run one notebook (on a warm kernel, or a new one); return its wall time. Raises :class:`NotebookError`."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    import papermill  # lazy: only when notebooks run (CLI start)
+    from papermill.exceptions import (
+        PapermillExecutionError,  # lazy: only when notebooks run (CLI start)
+    )
 
     started = time.perf_counter()
     source, output = Path(job.input).resolve(), Path(job.output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     if warm:
-        from observatoire.publishing.warm_engine import ENGINE_NAME
+        from observatoire.publishing.warm_engine import (
+            ENGINE_NAME,  # lazy: papermill, only when notebooks run (the CLI imports execution at start)
+        )
 
         kernel = {"engine_name": ENGINE_NAME, "kernel_env": dict(env)}
     else:
@@ -433,7 +403,7 @@ def run_notebooks(
     check_kernel(kernel_name)
     env = kernel_environment(epoch) if env is None else dict(env)
 
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: only when notebooks run (CLI start)
 
     started = time.perf_counter()
     times: dict[Path, float] = {}

@@ -6,9 +6,9 @@ Why it is written this way:
   sources, folders, notebook jobs, build key); :func:`build_planned` runs the stages on it in order (plan, fetch,
   validate, execute, notebooks, stage, render, data, manifest, publish; see :data:`STAGES`) and logs the
   wall time of each; :func:`build_edition` is the one-call form. Each stage calls another module through its
-  contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...) that
-  import lazily, so tests replace one stage with a fake and the no-change path never imports pandas, papermill
-  or matplotlib.
+  contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...), so
+  tests replace one stage with a fake; those whose modules load pandas, Jinja or papermill import them lazily
+  (``# lazy:``), so the no-change path never imports pandas, papermill or matplotlib (tests/test_architecture.py).
 - The edition is assembled completely (letter, executed notebooks as HTML, figure and table data, manifest) in
   the build folder, copied into a staging folder inside ``_site/`` and moved into place with ``os.replace``: a
   failure at any stage leaves ``_site/`` as it was, with no staging folder left behind, and a reader never sees
@@ -40,13 +40,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.escaping import markdown_text
+from observatoire.core.yamlfile import read_yaml
+from observatoire.data import catalogue
 from observatoire.data.themes import Theme
+from observatoire.outputs import facts
 from observatoire.publishing import corrections
 from observatoire.publishing import manifest as mf
+from observatoire.publishing.execution import KERNEL_ARGUMENTS, run_notebooks
+from observatoire.publishing.kernel_env import kernel_environment
 from observatoire.publishing.notebook_export import notebook_page, write_calculations_page
-from observatoire.publishing.plan import EditionPlan, ReleaseError, renderer_available, resolve_plan
+from observatoire.publishing.plan import (
+    EditionPlan,
+    ReleaseError,
+    language_path,
+    renderer_available,
+    resolve_plan,
+)
 from observatoire.publishing.site_listing import list_editions
 
 log = logging.getLogger(__name__)
@@ -129,13 +143,11 @@ class EditionResult:
 
 
 def _fetch(source_ids: list[str]) -> list[Path]:
-    from observatoire.data import catalogue
-
     return catalogue.fetch(source_ids, quiet=True)
 
 
 def _validate(source_ids: list[str]) -> None:
-    from observatoire.data import datasets
+    from observatoire.data import datasets  # lazy: pandas, not on the no-change path
 
     for source_id in source_ids:
         datasets.load(source_id)
@@ -151,8 +163,6 @@ def _execute(
     warm: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> dict[Path, float]:
-    from observatoire.publishing.execution import run_notebooks
-
     return run_notebooks(
         jobs,
         workers=workers,
@@ -165,30 +175,22 @@ def _execute(
 
 
 def _kernel_environment() -> dict[str, str]:
-    from observatoire.publishing.execution import kernel_environment
-
     return kernel_environment()
 
 
 def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
     """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
-    from observatoire.publishing.execution import KERNEL_ARGUMENTS
-    from observatoire.publishing.warm_engine import POOL
+    from observatoire.publishing.warm_engine import POOL  # lazy: papermill, not on the no-change path
 
     count = min(max(1, workers), len(plan.jobs))
     POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
 
 
 def _facts(outputs_dir: Path) -> dict[str, dict]:
-    from observatoire.outputs import facts
-
     return facts.load_facts(outputs_dir)
 
 
 def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
-    from observatoire.core.escaping import markdown_text
-    from observatoire.outputs import facts
-
     # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.core.escaping).
     return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
 
@@ -196,7 +198,7 @@ def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
 def _fill_templates(
     project: Path, records: Mapping[str, dict], meta: Mapping[str, str], origin: Path
 ) -> None:
-    from observatoire.outputs import templates
+    from observatoire.outputs import templates  # lazy: Jinja, not on the no-change path
 
     templates.render_tree(project, records, meta, origin=origin)
     if str(meta.get("lang", "fr")) == "fr":
@@ -204,8 +206,6 @@ def _fill_templates(
 
 
 def _verify_raw(source_ids: list[str]) -> None:
-    from observatoire.data import catalogue
-
     catalogue.verify_present(source_ids)
 
 
@@ -228,7 +228,7 @@ def _check_writable(site_dir: Path, theme_id: str) -> None:
 
 
 def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
-    from observatoire.publishing import rendering
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     return rendering.render(project_dir, out_dir, edition=edition)
 
@@ -240,17 +240,15 @@ def stop_idle_kernels() -> None:
 
 
 def _render_group(requests: list[RenderRequest]) -> list[Any]:
-    from observatoire.publishing import rendering
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     return rendering.render_group([(r.project_dir, r.out_dir, r.edition) for r in requests])
 
 
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
-    import tempfile
-
-    from observatoire.publishing import rendering
-
     # A folder of its own for each render: two sites (two tests, two batches) never share their Quarto project.
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
+
     with tempfile.TemporaryDirectory(prefix="observatoire-site-") as work:
         rendering.write_site(site_dir, editions, work_dir=Path(work) / "site-project")
 
@@ -378,8 +376,6 @@ def _copy_tree(origin: Path, target: Path, *, overwrite: bool = True) -> None:
 
 
 def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
-    import yaml
-
     text = yaml.safe_dump(dict(sorted(values.items())), allow_unicode=True, sort_keys=True, width=1000)
     path.write_text(text, encoding="utf-8")
 
@@ -389,11 +385,9 @@ def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
 
     Quarto merges a project's top-level metadata into each document, so one place serves every page. The build's values win over a stale value in the publication.
     """
-    import yaml
-
     data = {}
     if path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         if not isinstance(data, dict):
             raise InputError(path, "whole file", "must be a mapping")
     for key, value in meta.items():
@@ -433,8 +427,6 @@ def language_values(plan: EditionPlan) -> dict[str, str]:
     (``plan.other_languages``): the relative address of that letter (``"../2024-en/index.html"``), which the
     templates turn into "English version" / "Version française".
     """
-    from observatoire.publishing.plan import language_path
-
     values = {"lang": plan.lang}
     for other in plan.other_languages:  # a sibling folder: <theme>/2024 and <theme>/2024-en
         sibling = language_path(plan.theme.edition_path(plan.year, plan.parameters), other)
@@ -887,7 +879,7 @@ def _build_locked(
         # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
         # formats are French: a letter in another language keeps its static charts, drawn in its language.
         if "html" in letter and plan.lang == "fr":
-            from observatoire.outputs.interactive import enhance_letter
+            from observatoire.outputs.interactive import enhance_letter  # lazy: pandas (no-change path)
 
             enhance_letter(edition_site / letter["html"], project)
 

@@ -10,7 +10,6 @@ stay), and runs the new notebook once to store its nbval reference. Nothing unde
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 from pathlib import Path
@@ -104,23 +103,3 @@ def remove_theme(theme_id: str) -> None:
     text = paths.THEMES_YML.read_text(encoding="utf-8")
     if text.endswith(entry):
         paths.THEMES_YML.write_text(text[: -len(entry)], encoding="utf-8")
-
-
-def _cmd_new_theme(args: argparse.Namespace) -> int:
-    written = new_theme(args.id, reference=not args.no_reference)
-    for path in written:
-        print(f"  written: {path.relative_to(paths.ROOT)}")
-    print(f"Build it with `make release YEAR=2024 THEME={args.id}`; edit its files to make it a letter.")
-    return 0
-
-
-def add_commands(commands) -> None:
-    """Register ``new-theme`` on the command line."""
-    parser = commands.add_parser(
-        "new-theme", help="scaffold a new letter (themes.yml entry, notebook, publication)"
-    )
-    parser.add_argument("id", help="the theme's id: [a-z][a-z0-9_]*")
-    parser.add_argument(
-        "--no-reference", action="store_true", help="do not run the notebook for its nbval reference"
-    )
-    parser.set_defaults(func=_cmd_new_theme)

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
 from observatoire.analysis import method
+from observatoire.analysis.indicators import published, registry
+from observatoire.analysis.indicators.published import sources_table
 from observatoire.analysis.indicators.territories import extremes as select_extremes
 from observatoire.analysis.indicators.territories import population_choice
-from observatoire.analysis.indicators.wording import add_significance_fact
+from observatoire.analysis.indicators.wording import add_significance_fact, change_details, trend_details
 from observatoire.analysis.method import constants
 from observatoire.analysis.statistics import (
     add_series_rates,
@@ -42,7 +45,7 @@ from observatoire.analysis.statistics import (
     rank_rates,
     trend_of,
 )
-from observatoire.core.formatting import NOT_AVAILABLE, format_date
+from observatoire.core.formatting import NOT_AVAILABLE, format_date, format_percent
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
@@ -194,8 +197,6 @@ def _bh(p: np.ndarray) -> np.ndarray:
     out = np.full_like(p, np.nan, dtype=float)
     ok = ~np.isnan(p)
     if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
         out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
 
@@ -412,8 +413,6 @@ def published_vs_base(
         Columns ``indicateur, annee, valeur, retenu, source, date_source, note``; the first row is the base
         total (the figure the letter cites), then the published figures and their alternatives.
     """
-    from observatoire.analysis.indicators.published import sources_table
-
     first = pd.DataFrame(
         [
             {
@@ -464,8 +463,6 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
         when there is one, else female victims / INSEE women aged 15-64; ``*_origin`` says "publié" or
         "calculé" (or None). Nothing is filled.
     """
-    from observatoire.analysis.indicators import published
-
     total = published.series(ns, CONJUGAL, "total", last=last_year)
     female = published.series(ns, CONJUGAL, "female", last=last_year)
     share_pub = published.series(ns, CONJUGAL_SHARE_WOMEN, "female", last=last_year)
@@ -504,8 +501,6 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
 
 def same_study(ns: pd.DataFrame, year: int) -> bool:
     """True when the conjugal-violence totals of ``year`` and ``year - 1`` come from the same published study."""
-    from observatoire.analysis.indicators import published
-
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     return current is not None and previous is not None and current.source_title == previous.source_title
@@ -524,8 +519,6 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float | None = None):
         totals are sometimes rounded (to the hundred or the thousand): the test then is approximate, and the
         note of the figure says so.
     """
-    from observatoire.analysis.indicators import published
-
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     if current is None or previous is None or not same_study(ns, year):
@@ -619,9 +612,6 @@ def add_facts(
     pop_edition : str
         Edition of the INSEE population file used as denominator.
     """
-    from observatoire.analysis.indicators import registry
-    from observatoire.analysis.indicators.wording import change_details, trend_details
-
     a = analysis
     y = a.year
     base = dict(source_id=source_id, edition=edition, ref_year=y)
@@ -801,9 +791,6 @@ def add_conjugal_facts(
     pop_edition : str
         Edition of the INSEE five-year-band file (denominator of computed rates).
     """
-    from observatoire.analysis.indicators import published
-    from observatoire.analysis.indicators.wording import change_details
-
     common = dict(year=year, edition=edition)
     total = published.pick(ns, CONJUGAL, year, "total")
     published.add_fact(facts, "vc_total", total, display=True, unit="victimes", **common)
@@ -972,9 +959,6 @@ def revision(older: pd.DataFrame, newer: pd.DataFrame, indicator: str, unit: str
 
 def conjugal_chart_note(ns: pd.DataFrame, table: pd.DataFrame, year: int) -> str:
     """Note of the conjugal-violence chart, written from the data (rounded years, range of the share of women)."""
-    from observatoire.analysis.indicators import published
-    from observatoire.core.formatting import format_percent
-
     parts = ["Années sans chiffre publié laissées vides."]
     rounded = [
         int(y)

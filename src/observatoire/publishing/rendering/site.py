@@ -30,10 +30,10 @@ from typing import Any
 import yaml
 
 from observatoire.core.formatting import NBSP
-from observatoire.publishing.corrections import collect_changelog
+from observatoire.outputs.accessibility import make_accessible
+from observatoire.publishing.corrections import collect_changelog, french_date
 
 from . import quarto as q
-from .accessibility import make_accessible
 from .common import SCSS_THEME, RenderError
 from .edition import ASSETS_DIR
 from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, site_themes, website_settings
@@ -87,8 +87,6 @@ def _page(front: Mapping[str, Any], body: str) -> str:
 
 def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
     """Markdown list items, newest revision first: link, date, text, then what changed (nested)."""
-    from observatoire.publishing.corrections import french_date
-
     out = ""
     for rev in reversed(revisions):
         out += (
@@ -284,7 +282,7 @@ def write_site(
     site_dir : str or Path
         The published site (``_site/``), holding the editions in ``<theme>/<year>/``.
     editions : list of dict
-        One per edition (:func:`observatoire.publishing.release.list_editions`): ``theme``, ``theme_title``, ``year``,
+        One per edition (:func:`observatoire.publishing.site_listing.list_editions`): ``theme``, ``theme_title``, ``year``,
         ``html``, ``pdf``, ``notebooks`` (HTML pages), ``manifest``; paths relative to ``site_dir``. Themes in the
         order wanted, years newest first.
     work_dir : str or Path

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from observatoire.data import themes
+
 SITE_TITLE = "Observatoire national des violences faites aux femmes"
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
 #: work in a downloaded PDF. Set OBSERVATOIRE_BASE_URL to the real address before publishing; the default is a
@@ -68,8 +70,6 @@ def base_url() -> str:
 
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
-    from observatoire.data import themes
-
     return [ThemeLink(t.id, t.title, t.description or "") for t in themes.load_themes().values()]
 
 
