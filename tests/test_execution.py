@@ -149,3 +149,31 @@ def test_after_a_failure_nothing_more_starts(tmp_path):
     with pytest.raises(NotebookError, match="not run: good.ipynb"):
         run_notebooks(jobs, workers=1, progress=False)
     assert not (tmp_path / "good.ipynb").exists()
+
+
+def test_stream_outputs_are_coalesced_whatever_the_kernel_flushed(tmp_path):
+    """One print split in two stream outputs by a flush (a busy machine) is saved as one, as a quiet run is."""
+    from observatoire.publishing.execution import coalesce_streams
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="50%\r100%\n"),
+    ]
+    cell.id = "c"
+    nb.cells = [cell]
+    split, quiet = tmp_path / "split.ipynb", tmp_path / "quiet.ipynb"
+    split.write_text(nbformat.writes(nb), encoding="utf-8")  # as papermill writes it
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\nb\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="100%\n"),
+    ]
+    quiet.write_text(nbformat.writes(nb), encoding="utf-8")
+    assert coalesce_streams(split) is True
+    assert coalesce_streams(quiet) is False
+    assert split.read_bytes() == quiet.read_bytes()
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -18,11 +18,11 @@ from typing import Any
 
 import yaml
 
-from observatoire.core import paths
+from observatoire.core import atomic, paths
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 from observatoire.data import completeness, datasets
-from observatoire.data.catalogue import _PRODUCED, _raw_file, read_catalogue, sha256_of, verify
+from observatoire.data.catalogue import _raw_file, check_label, is_date, read_catalogue, sha256_of, verify
 
 
 def register(
@@ -82,6 +82,11 @@ def register(
     if source_id not in sources:
         raise KeyError(f"unknown source id '{source_id}'")
     base = sources[source_id]
+    problem = check_label(edition)
+    if (
+        problem
+    ):  # first: the edition makes the default id, and an error line must not print a control character
+        raise InputError(catalogue_path, "--edition", f"edition {problem}")
     new_id = new_id or f"{base.id.rsplit('_', 1)[0]}_{edition}".replace("-", "_")
     where = f"source '{new_id}'"
     if new_id in sources:
@@ -95,10 +100,12 @@ def register(
         raise InputError(file, "file name", f"already listed in the catalogue (source '{listed[file.name]}')")
     if url is not None and safe_url(url) is None:
         raise InputError(catalogue_path, where, f"url {url!r} must be an http(s) URL")
-    if not _PRODUCED.fullmatch(str(produced)):
-        raise InputError(catalogue_path, where, f"produced {produced!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
-    if not str(edition).strip() or "\n" in str(edition):
-        raise InputError(catalogue_path, where, "edition must be one non-empty line of text")
+    if not is_date(produced):
+        raise InputError(
+            catalogue_path,
+            where,
+            f"produced {produced!r} must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+        )
     accepted = list(accept_missing or [])
     bad = [a for a in accepted if not re.fullmatch(r"(indicator|year|unit):.+", a)]
     if bad:
@@ -147,8 +154,15 @@ def register(
         prefix=f".{catalogue_path.name}.", suffix=".tmp", dir=catalogue_path.parent
     )
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text + "\n\n" + block + "\n")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text + "\n\n" + block + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            if atomic.is_disk_full(exc):  # sources.yml untouched, the temporary file removed below
+                raise atomic.DiskFullError(catalogue_path) from None
+            raise
         reread = read_catalogue(Path(temporary))  # the new catalogue must read back, whole
         written = reread.get(new_id)
         if (

@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from observatoire.core import atomic
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP, format_date
@@ -42,6 +43,8 @@ __all__ = [
 
 #: Folder of an edition holding its previous revisions (``revisions/1/``, ``revisions/2/`` ...).
 REVISIONS = "revisions"
+#: The site's changelog data, at its root.
+CHANGELOG = "changelog.json"
 _FIRST = "Première publication"
 
 
@@ -242,9 +245,5 @@ def write_changelog(site_dir: Path) -> Path:
         The JSON file. Same manifests in, same bytes out.
     """
     site_dir = Path(site_dir)
-    data = site_dir / "changelog.json"
-    data.write_text(
-        json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
-    return data
+    text = json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    return atomic.write_text(site_dir / CHANGELOG, text)  # a reader sees the old file or the new, never half

@@ -15,6 +15,10 @@ Why it is written this way:
   ``resources["metadata"]["path"]``), and its environment (``PYTHONHASHSEED=0``, ``SOURCE_DATE_EPOCH``,
   ``MPLBACKEND=Agg``, for byte-identical figures) through a kernel manager that passes ``env`` at start: the
   environment of this process is never modified.
+- An executed notebook is saved with its stream outputs coalesced (:func:`coalesce_streams`, nbconvert's
+  ``CoalesceStreamsPreprocessor``): a kernel splits printed text into as many stream outputs as it happened to
+  flush, which depends on timing (a busy machine split one cell's print into two), so the same notebook run twice
+  gave two different executed notebooks and two different published pages.
 - A missing ``observatoire`` kernel is an error that says the command to fix it, not a silent fall-back to
   ``python3``: that kernel may be another interpreter without the pinned packages, and the letter would be built
   with other versions than the lockfile's (or fail later with a confusing import error).
@@ -35,8 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.core import atomic, paths, stopping
 from observatoire.core.errors import InputError
+from observatoire.core.textfile import read_utf8
 from observatoire.publishing.kernel_env import kernel_environment
 
 log = logging.getLogger(__name__)
@@ -115,9 +120,10 @@ class ParametersCell:
     names: tuple[str, ...]
 
 
-def _read_notebook_json(path: Path) -> dict[str, Any]:
+def read_notebook(path: Path | str) -> dict[str, Any]:
+    """A notebook's JSON, strictly (UTF-8, JSON); an :class:`InputError` naming the file and the line otherwise."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(read_utf8(path))
     except FileNotFoundError:
         raise InputError(path, "notebook", "file not found") from None
     except json.JSONDecodeError as exc:
@@ -163,7 +169,7 @@ def parameters_cell(path: Path | str) -> ParametersCell:
         No such cell, or more than one (papermill would use the first and silently ignore the others).
     """
     path = Path(path)
-    nb = _read_notebook_json(path)
+    nb = read_notebook(path)
     tagged = [
         (index, cell)
         for index, cell in enumerate(nb.get("cells", []))
@@ -326,7 +332,35 @@ def _execute_one(
             ename=type(exc).__name__,
             evalue=str(exc),
         ) from exc
+    coalesce_streams(output)
     return time.perf_counter() - started
+
+
+def coalesce_streams(path: Path | str) -> bool:
+    """Merge each cell's consecutive stream outputs of one name (stdout, stderr) into one, in the file.
+
+    nbconvert's ``CoalesceStreamsPreprocessor`` (carriage-return overwrites applied too): how many stream outputs
+    a kernel sends for one cell depends on when its buffer was flushed, not on what was printed. The file is
+    rewritten through a temporary file and a rename, only when something changed.
+
+    Returns
+    -------
+    bool
+        True when the notebook was rewritten.
+    """
+    import nbformat  # lazy: only after a notebook ran
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor  # lazy: as nbformat
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    before = [len(cell.get("outputs", [])) for cell in notebook.cells]
+    texts = [o.get("text") for cell in notebook.cells for o in cell.get("outputs", [])]
+    CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    after = [o.get("text") for cell in notebook.cells for o in cell.get("outputs", [])]
+    if before == [len(cell.get("outputs", [])) for cell in notebook.cells] and texts == after:
+        return False
+    atomic.write_text(path, nbformat.writes(notebook))  # as papermill writes it
+    return True
 
 
 def _shown(path: Path) -> str:
@@ -422,7 +456,7 @@ def run_notebooks(
         running[pool.submit(_execute_one, job, kernel_name, env, cells[id(job)], timeout, warm)] = position
 
     try:
-        with pool:
+        try:
             # Submitted one by one, not all at once: after a failure nothing more starts.
             while queue and len(running) < workers:
                 start_next()
@@ -443,11 +477,14 @@ def run_notebooks(
                 while queue and not failures and len(running) < workers:
                     start_next()
             skipped.extend(position for position, _ in queue)
-    except BaseException:
-        # Ctrl-C or a failing callback: start nothing more (running notebooks finish: a kernel cannot be
-        # interrupted from another thread safely).
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM (observatoire.stopping): a kernel cannot be interrupted safely from another
+            # thread, so the kernels are ended and the running notebooks fail at once, instead of running on.
+            stopping.end_children()
+            raise
+        finally:
+            # Start nothing more; wait for the running notebooks (a failing callback lets them finish).
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
     if failures:

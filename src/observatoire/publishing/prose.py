@@ -27,7 +27,8 @@ from observatoire.outputs import facts, templates
 from observatoire.publishing import execution
 from observatoire.publishing import manifest as mf
 from observatoire.publishing.plan import key_inputs, plan_jobs
-from observatoire.publishing.release import check_reads, meta_values
+from observatoire.publishing.release import check_reads
+from observatoire.publishing.staging import meta_values
 
 __all__ = ["Rendered", "edition_facts", "render_edition", "problems", "ENGLISH_WORDS"]
 

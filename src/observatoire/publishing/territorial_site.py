@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from observatoire.core import atomic
 from observatoire.data.territory_codes import REGION_PREFIX, parse
 from observatoire.publishing import manifest as mf
 
@@ -197,9 +198,7 @@ def search_entries(year_dir: Path, title: str, letters: list[dict[str, Any]]) ->
 def _write_if_changed(target: Path, text: str) -> None:
     """Write atomically, and only when the content changes (a second publish rewrites nothing)."""
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        atomic.write_text(target, text)
 
 
 def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any]]:
