@@ -301,7 +301,8 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
     Returns
     -------
     dict
-        ``{key: record}`` sorted by key (an empty folder gives an empty dict).
+        ``{key: record}`` sorted by key (an empty folder gives an empty dict), with the facts derived from all
+        of them (see :func:`_derived`).
 
     Raises
     ------
@@ -320,7 +321,17 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
                 raise InputError(path, f"key '{key}'", f"fact defined twice (also in {origin[key].name})")
             merged[key] = record
             origin[key] = path
+    merged.update(_derived(merged))
     return {k: merged[k] for k in sorted(merged)}
+
+
+def _derived(records: dict[str, dict]) -> dict[str, dict]:
+    """Facts computed from every notebook's facts of an edition (no notebook sees the others' facts): the share
+    of the published figures the edition cites that were read on official pages
+    (:func:`observatoire.indicators.published.summary_facts`)."""
+    from observatoire.indicators.published import summary_facts
+
+    return {key: record for key, record in summary_facts(records).items() if key not in records}
 
 
 def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:

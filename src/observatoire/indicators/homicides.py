@@ -269,20 +269,27 @@ def headline(ns: pd.DataFrame, year: int, sex: str) -> Published | None:
     return published.pick(ns, DEATHS, year, sex)
 
 
-def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
+def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
     """Declare the facts of section 1 (the same keys every year; a missing figure is recorded as missing).
 
     Keys: ``mvc_femmes``, ``mvc_hommes``, ``mvc_total``, ``mvc_part_femmes``, ``mvc_femmes_evol``,
     ``mvc_femmes_evol_signif``, ``mvc_femmes_tendance``, ``mvc_enfants``, ``mvc_tentatives``,
-    ``mvc_tentatives_femmes``, ``mvc_champ``, ``mvc_autres_sources``, ``mvc_annee_rupture``,
-    ``ns_edition``, ``lettre_date``.
+    ``mvc_tentatives_femmes``, ``mvc_champ``, ``mvc_autres_sources``, ``mvc_annee_rupture``.
+
+    Parameters
+    ----------
+    facts : observatoire.facts.Facts
+    ns : DataFrame
+        The rows of the national series the letter may cite (:func:`published.citable`).
+    year : int
     """
     from observatoire.indicators import registry
     from observatoire.indicators.published import add_fact
     from observatoire.indicators.wording import change_details, trend_details
 
-    common = dict(year=year, edition=edition)
-    provenance = dict(source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year)
+    source_id, edition = published.compilation(ns)
+    common = dict(year=year, edition=edition, source_id=source_id)
+    provenance = dict(source_id=source_id, edition=edition, ref_year=year)
     scope = scope_of(year)
     women = headline(ns, year, "female")
     add_fact(
@@ -437,20 +444,4 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         unit="",
         **provenance,
         note="première année de l'étude nationale incluant les couples non officiels",
-    )
-    facts.add(
-        "ns_edition",
-        edition,
-        kind="text",
-        unit="",
-        **provenance,
-        note="édition de la série nationale compilée (chiffres publiés, chacun avec sa source)",
-    )
-    facts.add(
-        "lettre_date",
-        f"novembre {year + 1}",
-        kind="text",
-        unit="",
-        **provenance,
-        note="la lettre annuelle paraît autour du 25 novembre de l'année suivant celle des chiffres",
     )

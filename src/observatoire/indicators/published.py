@@ -357,8 +357,12 @@ def citable(ns: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFrame:
         nonlocal out
         for _, row in out.loc[mask].iterrows():
             excluded.append(
-                {"row_id": _text(row.get("row_id")), "indicator": row["indicator"], "year": int(row["year"]),
-                 "reason": reason}
+                {
+                    "row_id": _text(row.get("row_id")),
+                    "indicator": row["indicator"],
+                    "year": int(row["year"]),
+                    "reason": reason,
+                }
             )
         out = out.loc[~mask]
 
@@ -415,7 +419,15 @@ def rows(ns: pd.DataFrame, indicator: str | Iterable[str], sex: str | None = Non
     if sex is not None:
         out = out.loc[out["sex"] == sex]
     out["origin"] = out["source_id"].astype(str) if "source_id" in out else ""
-    for column in ("unit", "source_title", "source_url", "source_date", "note", "period_explicit", "read_at_kind"):
+    for column in (
+        "unit",
+        "source_title",
+        "source_url",
+        "source_date",
+        "note",
+        "period_explicit",
+        "read_at_kind",
+    ):
         out[column] = out[column].map(_text) if column in out else ""
     out["_unstated"] = (out["period_explicit"] == "no").astype(int)
     out["_relay"] = (out["read_at_kind"] == "relay").astype(int)
@@ -734,3 +746,99 @@ def add_compilation_facts(facts, ns: pd.DataFrame, as_of: dt.date, produced: str
         note="date de la lettre (paramètre letter_date du thème) : aucun chiffre publié après elle n'est cité",
         details={"iso": as_of.isoformat()},
     )
+
+
+# What a whole edition cites -------------------------------------------------------------------------------------
+
+#: Key of the fact that says how many of the figures an edition cites were read on official pages.
+OFFICIAL_SHARE_KEY = "sources_part_officielle"
+
+
+def cited_rows(records) -> list[dict]:
+    """The rows of the national series an edition's facts cite, once each, with their provenance.
+
+    Parameters
+    ----------
+    records : mapping
+        Fact records by key (every notebook's facts of the edition).
+
+    Returns
+    -------
+    list of dict
+        One per row id (sorted): ``row_id, producer, document, source_date, reference_period, period_explicit,
+        read_at, read_at_kind, facts`` (the keys of the facts citing it, comma-separated).
+    """
+    rows: dict[str, dict] = {}
+    for key in sorted(records):
+        record = records[key]
+        row_id = record.get("row_id")
+        if not row_id or not record.get("available") or not record.get("read_at_kind"):
+            continue
+        entry = rows.setdefault(
+            row_id,
+            {
+                "row_id": row_id,
+                **{
+                    name: record.get(name)
+                    for name in (
+                        "producer",
+                        "document",
+                        "source_date",
+                        "reference_period",
+                        "period_explicit",
+                        "read_at",
+                        "read_at_kind",
+                    )
+                },
+                "facts": [],
+            },
+        )
+        entry["facts"].append(key)
+    return [{**rows[r], "facts": ", ".join(rows[r]["facts"])} for r in sorted(rows)]
+
+
+def summary_facts(records) -> dict[str, dict]:
+    """The facts an edition derives from all its notebooks' facts: the share of cited figures read on official pages.
+
+    A figure counts once whatever the number of facts citing it; "official" is a figure read on an official page
+    or computed from a data file of the catalogue. Returns an empty mapping when the edition cites no row of the
+    national series (the fact is then absent, not zero).
+
+    Returns
+    -------
+    dict
+        ``{OFFICIAL_SHARE_KEY: record}``, the record built as :class:`observatoire.facts.Facts` builds one, with
+        details ``n_cited``, ``n_official``, ``n_relay`` and ``rows`` (the row ids, comma-separated).
+    """
+    from observatoire.facts import Facts
+
+    cited = cited_rows(records)
+    if not cited:
+        return {}
+    sources = {
+        (records[k].get("source_id"), records[k].get("edition"))
+        for row in cited
+        for k in row["facts"].split(", ")
+    }
+    source_id, edition = sorted(sources)[0]
+    official = [r for r in cited if r["read_at_kind"] in ("official", "data_file")]
+    facts = Facts("sources", "edition", 2000)
+    facts.add(
+        OFFICIAL_SHARE_KEY,
+        100.0 * len(official) / len(cited),
+        kind="percent",
+        unit="% des chiffres publiés cités",
+        source_id=source_id,
+        edition=edition,
+        note="chiffres de la série nationale cités par la lettre (une fois chacun) lus sur une page officielle "
+        "ou calculés sur un fichier de données",
+        details={
+            "n_cited": len(cited),
+            "n_official": len(official),
+            "n_relay": len(cited) - len(official),
+            "rows": ", ".join(r["row_id"] for r in cited),
+        },
+    )
+    record = facts.records[OFFICIAL_SHARE_KEY]
+    record["notebook"] = "(dérivé de tous les faits)"
+    return {OFFICIAL_SHARE_KEY: record}
