@@ -36,7 +36,7 @@ import pandas as pd
 import yaml
 
 from observatoire import paths
-from observatoire.formatting import NOT_AVAILABLE, format_date
+from observatoire.formatting import NNBSP, NOT_AVAILABLE, format_date
 
 _PARTIAL = re.compile(r"not a full year|partial[- ]year|\b\d+ months\b", re.IGNORECASE)
 _LOWER_BOUND = re.compile(r"plus de|lower bound|more than", re.IGNORECASE)
@@ -198,14 +198,16 @@ class Published:
             "source_url": self.source_url,
             "published_on": format_date(self.source_date, day=False) if self.source_date else "",
             "reference_period": self.reference_period or str(self.year),
+            "period_year": _period_year(self.reference_period or str(self.year)),
             "period_explicit": self.period_explicit is not False,
-            "population": self.population,
-            "concept": self.concept,
+            "population": typeset(self.population),
+            "concept": typeset(self.concept),
             "read_at": self.read_at,
             "read_at_kind": self.read_at_kind,
             "relay_site": self.relayed_by or "",
             "compilation_source": self.origin,
             "own_compilation": self.compilation,
+            "source_line": self.source_line(),
         }
 
     def fact_note(self) -> str:
@@ -233,6 +235,24 @@ def _inputs(indicator: str) -> str:
 
 def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_DIGIT_GROUP = re.compile(r"(?<=\d)[ \u00a0](?=\d{3}(?!\d))")
+
+
+def typeset(text: str) -> str:
+    """Text from a source as a French letter prints it: digit groups joined by a narrow no-break space.
+
+    The words are the source's (a population or a concept "as worded"); only the spaces inside numbers change
+    ("216 000" -> "216\u202f000"), as French typography wants.
+    """
+    return _DIGIT_GROUP.sub(NNBSP, str(text or ""))
+
+
+def _period_year(period: str) -> str:
+    """The year a stated period is, when it is one year ("2024", "2024 (selon la citation r2)"), else ""."""
+    found = re.match(r"^(\d{4})(?:$|\s\()", period.strip())
+    return found.group(1) if found else ""
 
 
 def relay_site(url: str) -> str:
@@ -544,7 +564,7 @@ def period_cell(pub: Published, lang: str = "fr") -> str:
         if pub.source_date:
             return w["period_unstated"].format(published=format_date(pub.source_date, day=False))
         return w["period_unstated_undated"]
-    return pub.reference_period or str(pub.year)
+    return typeset(pub.reference_period or str(pub.year))
 
 
 def read_at_cell(pub: Published, lang: str = "fr") -> str:
@@ -842,3 +862,44 @@ def summary_facts(records) -> dict[str, dict]:
     record = facts.records[OFFICIAL_SHARE_KEY]
     record["notebook"] = "(dérivé de tous les faits)"
     return {OFFICIAL_SHARE_KEY: record}
+
+
+def add_later_inputs_fact(facts, catalogue, source_ids: Iterable[str], as_of: dt.date) -> None:
+    """Declare ``sources_posterieures``: the inputs of the letter whose edition was produced after its date.
+
+    A letter rebuilt later (an older year's letter, or one rebuilt on a corrected file) names editions its date
+    did not know; the letter must say so. The fact is missing when every input predates the letter.
+
+    Parameters
+    ----------
+    facts : observatoire.facts.Facts
+    catalogue : dict
+        ``catalogue.load_catalogue()``.
+    source_ids : iterable of str
+        The sources whose editions the letter names.
+    as_of : datetime.date
+        The letter's date.
+    """
+    later = []
+    for source_id in source_ids:
+        source = catalogue[source_id]
+        produced = earliest_date(source.produced)
+        if produced is not None and produced > as_of:
+            later.append(
+                (
+                    source.publisher.split(" (")[0],
+                    source.edition,
+                    format_date(str(source.produced), day=False),
+                )
+            )
+    first = sorted(source_ids)[0]
+    facts.add(
+        "sources_posterieures",
+        "; ".join(f"{who}, édition {edition} ({when})" for who, edition, when in later) or None,
+        kind="text",
+        unit="",
+        source_id=first,
+        edition=str(catalogue[first].edition),
+        note="éditions des sources nommées par la lettre produites après sa date (lettre recalculée depuis)",
+        details={"n_later": len(later), "as_of": format_date(as_of.isoformat())},
+    )

@@ -69,7 +69,7 @@ def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                     "annee": pub.year if pub.period_explicit is not False else None,
                     "periode": published.period_cell(pub),
                     "mesure": label,
-                    "base": " ; ".join(p for p in (pub.concept, pub.population) if p),
+                    "base": published.typeset(" ; ".join(p for p in (pub.concept, pub.population) if p)),
                     "valeur": pub.value,
                     "qualificatif": pub.qualifier,
                     "source": pub.source_line(),

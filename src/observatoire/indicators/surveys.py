@@ -278,14 +278,14 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 "theme": info.theme,
                 "mesure": info.measure,
                 "libelle": info.label,
-                "concept": pub.concept or info.label,
+                "concept": published.typeset(pub.concept) or info.label,
                 "sexe": sex,
                 "year": int(r["year"]),
                 "value": float(r["value"]),
                 "unit": r["unit"],
                 "unite": unit_fr(r["unit"]),
                 "ages": ages,
-                "population": pub.population or f"{sex.lower()}, {ages}",
+                "population": published.typeset(pub.population) or f"{sex.lower()}, {ages}",
                 "periode": published.period_cell(pub)
                 if pub.row_id
                 else _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
@@ -464,7 +464,8 @@ def _survey_details(row: dict | None) -> dict:
     }
 
 
-def _pub(ns: pd.DataFrame, row: dict | None):
+def published_row(ns: pd.DataFrame, row: dict | None):
+    """The :class:`~observatoire.indicators.published.Published` figure of a row of :func:`survey_table` (None for None)."""
     if row is None:
         return None
     found = ns.loc[ns["row_id"].astype(str) == str(row["row_id"])] if row["row_id"] else ns.iloc[0:0]
@@ -496,7 +497,7 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
             published.add_fact(
                 facts,
                 name,
-                _pub(ns, row),
+                published_row(ns, row),
                 year=year if row is None else int(row["year"]),
                 kind=_kind(kind, row),
                 unit=unit if row is None else row["unite"],
@@ -508,7 +509,7 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
     published.add_fact(
         facts,
         "enq_harcelement_dernier",
-        _pub(ns, row),
+        published_row(ns, row),
         year=year if row is None else int(row["year"]),
         unit="femmes",
         **base,
