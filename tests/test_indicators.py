@@ -29,7 +29,7 @@ SEXUAL = "Violences sexuelles"
 def ns(raw_data):
     from observatoire import datasets
 
-    return datasets.national_series()
+    return published.citable(datasets.national_series("national_series_r3"))
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +130,8 @@ def test_real_series_precedence_and_gaps(ns):
 def test_add_fact_records_missing_as_none_and_displays_the_qualifier(ns):
     facts = Facts("t", "annual", 2024)
     pub = published.pick(ns, "appels_3919_pris_en_charge", 2024, sex=None)
-    published.add_fact(facts, "calls", pub, year=2024, unit="appels", edition="2025-11", display=True)
-    published.add_fact(facts, "none", None, year=2024, unit="appels", edition="2025-11", display=True)
+    published.add_fact(facts, "calls", pub, year=2024, unit="appels", edition="2025-11", source_id="national_series_r3", display=True)
+    published.add_fact(facts, "none", None, year=2024, unit="appels", edition="2025-11", source_id="national_series_r3", display=True)
     rec = facts.records
     assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series"
     assert rec["calls"]["qualifier"] == "plus de" and "phrase" not in rec["calls"]
@@ -216,8 +216,8 @@ def _keys(facts: Facts) -> set[str]:
 
 def test_homicide_facts_same_keys_every_year_and_missing_not_borrowed(ns):
     f17, f24 = Facts("a", "annual", 2017), Facts("a", "annual", 2024)
-    homicides.add_facts(f17, ns, 2017, "2025-11")
-    homicides.add_facts(f24, ns, 2024, "2025-11")
+    homicides.add_facts(f17, ns, 2017)
+    homicides.add_facts(f24, ns, 2024)
     assert _keys(f17) == _keys(f24)
     # Children killed: published for 2016 (25) and 2018 (21), not for 2017.
     assert f17.records["mvc_enfants"]["value"] is None
@@ -424,7 +424,7 @@ def test_conjugal_change_is_missing_without_the_previous_year_or_across_studies(
 
 def test_sexual_shares_only_for_published_years(ns):
     facts = Facts("c", "annual", 2023)
-    sexual.add_facts(facts, ns, 2023, "2025-11")
+    sexual.add_facts(facts, ns, 2023)
     rec = facts.records
     assert rec["vs_part_mineurs"]["value"] == 57
     assert rec["vs_part_femmes"]["value"] is None  # published for 2022 and 2024, not 2023
@@ -455,8 +455,8 @@ def test_survey_chart_keeps_surveys_apart_and_measures_comparable(ns):
 
 def test_survey_facts_same_keys_and_latest_carries_its_year(ns):
     f17, f24 = Facts("d", "annual", 2017), Facts("d", "annual", 2024)
-    surveys.add_facts(f17, surveys.survey_table(ns, 2017), 2017, "2025-11")
-    surveys.add_facts(f24, surveys.survey_table(ns, 2024), 2024, "2025-11")
+    surveys.add_facts(f17, surveys.survey_table(ns, 2017), ns, 2017)
+    surveys.add_facts(f24, surveys.survey_table(ns, 2024), ns, 2024)
     assert _keys(f17) == _keys(f24)
     latest = f24.records["enq_vc_femmes_dernier"]
     assert latest["ref_year"] == latest["estimate_year"] == 2023 and latest["survey"] == "VRS"
@@ -469,7 +469,7 @@ def test_survey_facts_same_keys_and_latest_carries_its_year(ns):
 
 def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):
     facts = Facts("d", "annual", 2024)
-    surveys.add_facts(facts, surveys.survey_table(ns, 2024), 2024, "2025-11")
+    surveys.add_facts(facts, surveys.survey_table(ns, 2024), ns, 2024)
     latest = facts.records["enq_plainte_vc_dernier"]
     assert (latest["estimate_year"], latest["value"], latest["one_in_n"]) == (2023, 6, True)
     assert latest["kind"] == "number" and latest["unit"] == "une victime sur N porte plainte"
@@ -495,7 +495,7 @@ def test_protection_availability_says_missing(ns):
 
 def test_protection_facts(ns):
     facts = Facts("e", "annual", 2024)
-    protection.add_facts(facts, ns, 2024, "2025-11")
+    protection.add_facts(facts, ns, 2024)
     rec = facts.records
     assert rec["op_delivrees"]["value"] is None
     assert rec["bar_actifs"]["value"] == 983

@@ -21,6 +21,7 @@ import yaml
 from observatoire import datasets, paths, release, themes
 from observatoire.indicators import sexual as vs
 from observatoire.indicators import surveys
+from observatoire.indicators import published
 from observatoire.indicators import territories as terr
 from observatoire.indicators import trafficking as tr
 
@@ -29,7 +30,7 @@ THEMATIC = ("traite", "violences_sexuelles", "outre_mer")
 
 @pytest.fixture(scope="module")
 def national(raw_data):
-    return datasets.national_series()
+    return published.citable(datasets.national_series("national_series_r3"))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_traite_producer_is_read_per_year(rows):
     assert producers[2023] == "MIPROF"  # "enquête 2024 pilotée par la Miprof" (the 2023 data)
     assert tr.producer_words(producers[2024]) == "la MIPROF"
     assert tr.producer_words(producers[2021]) == "la MIPROF et le SSMSI"
-    source = tr.source_text(rows, 2024)
+    source = tr.source_text(rows, 2024, "2026-r3")
     assert source.startswith("MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2022), MIPROF (2023-2024)")
 
 

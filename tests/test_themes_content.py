@@ -18,6 +18,7 @@ import pytest
 from scipy import stats
 
 from observatoire import datasets, paths
+from observatoire.indicators import published
 from observatoire.indicators import territories as terr
 from observatoire.indicators import trafficking as tr
 from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
@@ -41,7 +42,7 @@ def _poisson_quantile_by_hand(p: float, mean: float) -> float:
 
 @pytest.fixture(scope="module")
 def national(raw_data):
-    return datasets.national_series()
+    return published.citable(datasets.national_series("national_series_r3"))
 
 
 @pytest.fixture(scope="module")
