@@ -77,17 +77,42 @@ def _rows(**columns) -> pd.DataFrame:
 # published ------------------------------------------------------------------------------------------------------
 
 
-def test_pick_prefers_the_main_table_and_keeps_the_alternative():
+def test_pick_prefers_a_stated_period_then_an_official_page_and_keeps_the_alternatives():
     ns = _rows(
-        indicator=["x", "x"],
-        year=[2021, 2021],
-        value=[509.0, 245.0],
-        source_id=["national_series_supplement_r2", "national_series_vff_r2"],
+        indicator=["x", "x", "x"],
+        year=[2021, 2021, 2021],
+        value=[509.0, 245.0, 300.0],
+        row_id=["t-0001", "t-0002", "t-0003"],
+        period_explicit=["no", "yes", "yes"],
+        read_at_kind=["official", "relay", "official"],
     )
     chosen = published.pick(ns, "x", 2021)
-    assert chosen.value == 245.0
-    assert chosen.origin == "national_series_vff_r2"
-    assert [a.value for a in chosen.alternatives] == [509.0]
+    assert (chosen.value, chosen.row_id, chosen.period_explicit) == (300.0, "t-0003", True)
+    assert [a.value for a in chosen.alternatives] == [245.0, 509.0]  # in order of precedence
+    # a figure whose source states no period is never the first choice, and says so when it is the only one
+    alone = published.pick(ns.iloc[:1], "x", 2021)
+    assert alone.period_explicit is False and alone.provenance()["period_explicit"] is False
+
+
+def test_citable_drops_later_held_and_duplicate_rows():
+    ns = _rows(
+        indicator=["x", "x", "x", "x"],
+        year=[2021, 2021, 2021, 2022],
+        value=[1.0, 1.0, 2.0, 3.0],
+        row_id=["t-0001", "t-0002", "t-0003", "t-0004"],
+        duplicate_of=["", "t-0001", "", ""],
+        note=["", "", "À vérifier avant usage", ""],
+        source_date=["2022-03", "2022-03", "2022", "2023-12-01"],
+    )
+    kept = published.citable(ns, published.letter_date(2022, "+1-11-25"))
+    assert kept["row_id"].tolist() == ["t-0001"]
+    assert kept.attrs["excluded"].set_index("row_id")["reason"].to_dict() == {
+        "t-0004": "after_letter",
+        "t-0003": "held",
+        "t-0002": "duplicate",
+    }
+    # a duplicate whose target is gone stands in for it
+    assert published.citable(ns.iloc[1:2])["row_id"].tolist() == ["t-0002"]
 
 
 def test_pick_never_returns_a_neighbouring_year():
@@ -130,10 +155,28 @@ def test_real_series_precedence_and_gaps(ns):
 def test_add_fact_records_missing_as_none_and_displays_the_qualifier(ns):
     facts = Facts("t", "annual", 2024)
     pub = published.pick(ns, "appels_3919_pris_en_charge", 2024, sex=None)
-    published.add_fact(facts, "calls", pub, year=2024, unit="appels", edition="2025-11", source_id="national_series_r3", display=True)
-    published.add_fact(facts, "none", None, year=2024, unit="appels", edition="2025-11", source_id="national_series_r3", display=True)
+    published.add_fact(
+        facts,
+        "calls",
+        pub,
+        year=2024,
+        unit="appels",
+        edition="2025-11",
+        source_id="national_series_r3",
+        display=True,
+    )
+    published.add_fact(
+        facts,
+        "none",
+        None,
+        year=2024,
+        unit="appels",
+        edition="2025-11",
+        source_id="national_series_r3",
+        display=True,
+    )
     rec = facts.records
-    assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series"
+    assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series_r3"
     assert rec["calls"]["qualifier"] == "plus de" and "phrase" not in rec["calls"]
     assert rec["calls_affiche"]["text"] == "plus de 100\u202f000"
     assert rec["none"]["value"] is None and rec["none"]["text"] == NOT_AVAILABLE
@@ -147,8 +190,8 @@ def test_official_source_first_and_the_relaying_site_named_as_such(ns):
     assert line.startswith(
         "FNSF (Fédération nationale Solidarité Femmes), Analyse annuelle des appels au 3919"
     )
-    assert line.endswith("; chiffre officiel relayé par TF1 Info")
-    assert "tf1info.fr" not in line
+    assert "tf1info" not in line  # the relay is where it was read, never the source
+    assert pub.relayed_by == "tf1info.fr" and pub.provenance()["read_at_kind"] == "relay"
 
 
 # homicides ------------------------------------------------------------------------------------------------------
@@ -196,13 +239,14 @@ def test_share_of_women_and_headline_table(ns):
     table = homicides.figures_for_year(ns, 2024)
     ref = table.loc[table["retenu"] == "chiffre de référence"]
     assert ref["valeur"].tolist() == [107]
-    assert "autre publication ou autre champ" in set(table["retenu"])  # the MIPROF letter's count
+    # the MIPROF letter's 107 is the DAV figure taken up (duplicate_of vff-0082): printed once, never beside it
+    assert "vff-0023" not in set(table["row_id"]) and table["row_id"].tolist().count("vff-0082") == 1
 
 
 def test_deaths_table_shows_the_overlap_figures(ns):
     table = homicides.deaths_table(ns, 2024)
     overlap = table.loc[table["serie"] != "série principale"]
-    assert set(overlap["annee"]) == {2015, 2016}
+    assert set(overlap["annee"]) == {2014, 2015, 2016}
     assert (
         table.loc[(table["serie"] == "série principale") & (table["sexe"] == "Femmes"), "annee"].max() == 2024
     )
@@ -437,18 +481,21 @@ def test_sexual_shares_only_for_published_years(ns):
 
 def test_survey_break_and_estimates(ns):
     table = surveys.survey_table(ns, 2024)
-    assert surveys.break_between(table) == (2019, 2021)
+    # r3 states no reference year for any VRS victim estimate: none is placed on a year
+    assert surveys.break_between(table) == (2018, None)
     assert surveys.estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2024) is None
     last = surveys.latest_estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2024)
-    assert (last["enquete"], last["year"], last["value"]) == ("VRS", 2023, 376_000)
+    # the survey is not named on the page read: no survey is claimed; its period is not stated either
+    assert (last["enquete"], last["value"], last["period_explicit"]) == ("", 376_000, False)
+    assert last["periode"] == "non précisée (chiffre publié en novembre 2025)"
     cvs = surveys.estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2018)
     assert cvs["enquete"] == "CVS" and cvs["periode"] == "moyenne annuelle 2011-2018"
-    assert cvs["ages"] == surveys.CVS_AGES
+    assert cvs["population"] == "femmes de 18 à 75 ans vivant en ménage ordinaire, France métropolitaine"
 
 
 def test_survey_chart_keeps_surveys_apart_and_measures_comparable(ns):
     data = surveys.chart_data(surveys.survey_table(ns, 2024))
-    assert set(data["enquete"]) == {"CVS", "VRS"}
+    assert set(data["enquete"]) == {"CVS"}  # the VRS estimates of r3 state no reference year: table only
     # Harassment and image-based abuse is not "sexual violence" in the chart's sense.
     assert not (data["milliers"] > 1000).any()
 
@@ -459,12 +506,15 @@ def test_survey_facts_same_keys_and_latest_carries_its_year(ns):
     surveys.add_facts(f24, surveys.survey_table(ns, 2024), ns, 2024)
     assert _keys(f17) == _keys(f24)
     latest = f24.records["enq_vc_femmes_dernier"]
-    assert latest["ref_year"] == latest["estimate_year"] == 2023 and latest["survey"] == "VRS"
+    assert latest["ref_year"] is None and latest["period_explicit"] is False and latest["survey"] == ""
+    assert latest["published_on"] == "novembre 2025"
     assert f24.records["enq_vc_femmes"]["value"] is None
-    # what the figure counts and its population come from the source record
+    # what the figure counts and its population come from the source record, as worded
     rape = f24.records["enq_vs_femmes_dernier"]
-    assert rape["definition"] == "Femmes victimes de viols, tentatives de viol ou agressions sexuelles"
-    assert rape["ages"] == "18 ans ou plus" and rape["value"] == 277_000
+    assert rape["definition"].startswith("victimes de viol, tentative de viol ou agression sexuelle")
+    assert rape["population"] == "femmes majeures (âge exact non vu)" and rape["value"] == 277_000
+    harassment = f24.records["enq_harcelement_dernier"]
+    assert (harassment["value"], harassment["row_id"]) == (1_371_000, "vff-0180")
 
 
 def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):

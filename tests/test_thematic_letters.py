@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 from observatoire import datasets, paths, release, themes
+from observatoire.indicators import published, surveys
 from observatoire.indicators import sexual as vs
-from observatoire.indicators import surveys
-from observatoire.indicators import published
 from observatoire.indicators import territories as terr
 from observatoire.indicators import trafficking as tr
 
