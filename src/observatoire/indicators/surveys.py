@@ -278,14 +278,16 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 "theme": info.theme,
                 "mesure": info.measure,
                 "libelle": info.label,
-                "concept": published.typeset(pub.concept) or info.label,
+                "concept": published.typeset(pub.concept)
+                or (published.words()["unstated"] if pub.row_id else info.label),
                 "sexe": sex,
                 "year": int(r["year"]),
                 "value": float(r["value"]),
                 "unit": r["unit"],
                 "unite": unit_fr(r["unit"]),
                 "ages": ages,
-                "population": published.typeset(pub.population) or f"{sex.lower()}, {ages}",
+                "population": published.typeset(pub.population)
+                or (published.words()["unstated"] if pub.row_id else f"{sex.lower()}, {ages}"),
                 "periode": published.period_cell(pub)
                 if pub.row_id
                 else _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
