@@ -179,12 +179,12 @@ def test_an_edition_later_than_the_letter_is_explained(edition):
     theme, year, lang, records, letter, tables = edition
     facts = records["ns_edition"]
     if facts["after_letter"]:
-        flat = re.sub(r"\s+", " ", letter)
+        flat = re.sub(r"[ \t\n]+", " ", letter)
         assert (f"révision {facts['text']}" in flat) or (f"revision {facts['text']}" in flat)
         assert ("après cette date" in flat) or ("made later" in flat)
     later = records.get("sources_posterieures")
     if later and later.get("available"):
-        assert str(later["text"]).split(";")[0].strip()[:20] in re.sub(r"\s+", " ", letter)
+        assert str(later["text"]).split(";")[0].strip()[:20] in re.sub(r"[ \t\n]+", " ", letter)
 
 
 def test_the_share_read_on_official_pages_is_printed(edition):
@@ -193,7 +193,7 @@ def test_the_share_read_on_official_pages_is_printed(edition):
     if not _cited(records, {}):
         assert share is None
         return
-    flat = re.sub(r"\s+", " ", letter)
+    flat = re.sub(r"[ \t\n]+", " ", letter)
     assert share["value"] == pytest.approx(100 * share["n_official"] / share["n_cited"])
     if lang == "fr":
         assert f"soit {share['text']}" in flat, "the methods section prints the official share"

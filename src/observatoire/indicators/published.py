@@ -888,14 +888,14 @@ def add_later_inputs_fact(facts, catalogue, source_ids: Iterable[str], as_of: dt
             later.append(
                 (
                     source.publisher.split(" (")[0],
-                    source.edition,
+                    source.edition.split(" (")[0],
                     format_date(str(source.produced), day=False),
                 )
             )
     first = sorted(source_ids)[0]
     facts.add(
         "sources_posterieures",
-        "; ".join(f"{who}, édition {edition} ({when})" for who, edition, when in later) or None,
+        f"{NNBSP}; ".join(f"{who}, édition {edition} ({when})" for who, edition, when in later) or None,
         kind="text",
         unit="",
         source_id=first,
