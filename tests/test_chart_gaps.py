@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from matplotlib.transforms import Bbox
 
-from observatoire import charts
+from observatoire.outputs import charts
 
 DATA = pd.DataFrame(
     {

@@ -19,7 +19,8 @@ import subprocess
 import pytest
 from e2e_checks import VIEWPORTS, axe_source, axe_violations, build
 
-from observatoire import corrections, release, themes
+from observatoire.data import themes
+from observatoire.publishing import corrections, release
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -2,7 +2,7 @@
 
 Every buildable year of every theme that cites the national series (the annual letter, in French and in English,
 the trafficking and the sexual-violence letters) is rendered from the facts its notebooks compute for that year
-(``observatoire.prose.render_edition``; facts and tables cached by input digest under ``build/_facts``) and read as
+(``observatoire.publishing.prose.render_edition``; facts and tables cached by input digest under ``build/_facts``) and read as
 a statistician reads it, together with its facts and the CSV downloads of its tables:
 
 * a figure whose source states no period is never given a year: every sentence or list item printing it says
@@ -27,8 +27,10 @@ from functools import cache
 import pandas as pd
 import pytest
 
-from observatoire import catalogue, paths, prose, themes
-from observatoire.indicators import published
+from observatoire.analysis.indicators import published
+from observatoire.core import paths
+from observatoire.data import catalogue, themes
+from observatoire.publishing import prose
 
 #: Themes whose letters cite the national series, with the languages they are built in.
 THEMES = {"annual": ("fr", "en"), "traite": ("fr",), "violences_sexuelles": ("fr",)}

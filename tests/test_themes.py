@@ -7,8 +7,9 @@ import copy
 import pytest
 import yaml
 
-from observatoire import paths, themes
-from observatoire.errors import InputError
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import themes
 
 ANNUAL_NOTEBOOKS = [
     "01_morts_violentes_couple.ipynb",
@@ -28,7 +29,11 @@ def test_declared_themes_load():
     assert annual.notebook_dir == paths.NOTEBOOKS / "annual"
     assert annual.publication_dir == paths.PUBLICATIONS / "annual"
     assert themes.years("annual") == list(range(2017, 2025))
-    assert annual.parameters_for(2024) == {"ssmsi_source": "ssmsi_dep_2024"}
+    assert annual.parameters_for(2024) == {
+        "letter_date": "+1-11-25",
+        "national_source": "national_series_r3",
+        "ssmsi_source": "ssmsi_dep_2024",
+    }
 
 
 def test_2023_variant_on_edition_2023_is_buildable_by_override():
@@ -36,7 +41,7 @@ def test_2023_variant_on_edition_2023_is_buildable_by_override():
     params = annual.parameters_for(2023, {"ssmsi_source": "ssmsi_dep_2023"})
     assert params["ssmsi_source"] == "ssmsi_dep_2023"
     assert "ssmsi_dep_2023" in annual.source_ids(params)
-    assert annual.edition_names(params) == {"ssmsi_edition": "2023"}
+    assert annual.edition_names(params) == {"ssmsi_edition": "2023", "national_edition": "2026-r3"}
 
 
 @pytest.mark.parametrize(
