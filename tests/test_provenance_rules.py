@@ -199,3 +199,11 @@ def test_the_share_read_on_official_pages_is_printed(edition):
     assert share["value"] == pytest.approx(100 * share["n_official"] / share["n_cited"])
     if lang == "fr":
         assert f"soit {share['text']}" in flat, "the methods section prints the official share"
+
+
+def test_no_div_fence_glued_to_a_sentence(edition):
+    """A template branch that swallows its line end glues the next ':::' to the text: the page then loses its
+    structure (seen once on the key figures)."""
+    theme, year, lang, records, letter, tables = edition
+    glued = re.search(r"(?m)^.*\S[ \t]*:::\s*$", letter)
+    assert glued is None, glued.group(0) if glued else ""
