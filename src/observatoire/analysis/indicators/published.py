@@ -30,6 +30,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -884,3 +885,26 @@ def add_later_inputs_fact(facts, catalogue, source_ids: Iterable[str], as_of: dt
         note="éditions des sources nommées par la lettre produites après sa date (lettre recalculée depuis)",
         details={"n_later": len(later), "as_of": format_date(as_of.isoformat())},
     )
+
+
+def site_official_shares(site_dir: Path | None = None) -> list[tuple[str, str, dict]]:
+    """The official-page share of every published edition that cites the national series (for ``make themes``).
+
+    Reads each edition's facts (``<site>/<theme>/<edition>/facts/*.json``) as published.
+
+    Returns
+    -------
+    list of (theme, edition folder, :func:`official_share` result), sorted.
+    """
+    import json
+
+    out = []
+    root = Path(site_dir or paths.SITE)
+    for folder in sorted(root.glob("*/*/facts")):
+        records: dict = {}
+        for path in sorted(folder.glob("*.json")):
+            records.update(json.loads(path.read_text(encoding="utf-8")).get("facts", {}))
+        share = official_share(records)
+        if share is not None:
+            out.append((folder.parent.parent.name, folder.parent.name, share))
+    return out
