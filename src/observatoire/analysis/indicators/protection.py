@@ -98,6 +98,7 @@ def measures_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                         "indicator": m.indicator,
                         "year": int(year),
                         "periode": published.period_cell(pub),
+                        "periode_precisee": pub.period_explicit is not False,
                         "value": float(r["value"]),
                         "cite": bool(is_chosen),
                         "partiel": pub.partial_year,
@@ -121,6 +122,7 @@ TABLE_COLUMNS = [
     "indicator",
     "year",
     "periode",
+    "periode_precisee",
     "value",
     "cite",
     "partiel",
@@ -144,7 +146,9 @@ def chart_data(table: pd.DataFrame) -> pd.DataFrame:
         Columns ``famille, mesure, year, value, segment``; ``segment`` numbers runs of consecutive years within a
         measure, so that a line joins two points only when no year lies missing between them.
     """
-    sel = table.loc[table["cite"] & ~table["partiel"], ["famille", "mesure", "year", "value"]].copy()
+    sel = table.loc[
+        table["cite"] & ~table["partiel"] & table["periode_precisee"], ["famille", "mesure", "year", "value"]
+    ].copy()
     sel = sel.sort_values(["famille", "mesure", "year"]).reset_index(drop=True)
     gaps = sel.groupby(["famille", "mesure"])["year"].diff().ne(1)
     sel["segment"] = gaps.groupby([sel["famille"], sel["mesure"]]).cumsum().astype(int)
@@ -163,7 +167,13 @@ def availability(table: pd.DataFrame, year: int) -> pd.DataFrame:
     """
     out = []
     for m in MEASURES:
-        rows = table.loc[(table["indicator"] == m.indicator) & table["cite"] & ~table["partiel"]]
+        # a figure whose source states no period is not "the figure of a year": it stays in the sources table
+        rows = table.loc[
+            (table["indicator"] == m.indicator)
+            & table["cite"]
+            & ~table["partiel"]
+            & table["periode_precisee"]
+        ]
         this = rows.loc[rows["year"] == int(year)]
         last = rows.loc[rows["year"] <= int(year)].sort_values("year").tail(1)
         out.append(
