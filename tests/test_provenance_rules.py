@@ -212,9 +212,12 @@ def test_the_share_read_on_official_pages_is_printed(edition):
         assert f"soit {share['text']}" in flat, "the methods section prints the official share"
 
 
-def test_no_div_fence_glued_to_a_sentence(edition):
+def test_no_div_fence_glued_to_a_sentence_nor_a_number_read_as_a_list(edition):
     """A template branch that swallows its line end glues the next ':::' to the text: the page then loses its
-    structure (seen once on the key figures)."""
+    structure (seen once on the key figures); a wrapped "(3)" starts a list (seen once in the methods)."""
     theme, year, lang, records, letter, tables = edition
     glued = re.search(r"(?m)^.*\S[ \t]*:::\s*$", letter)
     assert glued is None, glued.group(0) if glued else ""
+    # a line opening on "(3) " is read by pandoc as an ordered-list item and ends the paragraph
+    marker = re.search(r"(?m)^[ \t]*\(\d+\)[ \t]", letter)
+    assert marker is None, marker.group(0) if marker else ""
