@@ -113,9 +113,8 @@ def test_no_year_for_a_figure_whose_source_states_none(edition):
             continue
         for item in items:
             if re.search(rf"(?<![\d\u202f]){re.escape(text)}(?![\d\u202f,])", item):
-                assert UNSTATED[lang] in item, (
-                    f"{key} ({record['row_id']}) printed with no 'unstated': {item}"
-                )
+                said = any(word in item for word in UNSTATED[lang])
+                assert said, f"{key} ({record['row_id']}) printed with no 'unstated': {item}"
     unstated = set(_r3().index[_r3()["period_explicit"] == "no"])
     for name, rows in tables.items():
         for row in rows:
