@@ -591,3 +591,30 @@ def test_trend_and_change_details_carry_values_not_words():
         "exact_poisson",
     )
     assert c["ci_low"] == pytest.approx(-0.16)
+
+
+def test_cited_rows_once_each_and_the_official_share_in_the_manifest():
+    from observatoire.publishing import manifest
+
+    def record(row_id, kind, available=True):
+        return {"row_id": row_id, "read_at_kind": kind, "available": available, "source_id": "s", "edition": "e"}
+
+    records = {
+        "a": record("vff-0001", "official"),
+        "b": record("vff-0001", "official"),  # the same row cited twice counts once
+        "c": record("vff-0002", "relay"),
+        "d": record("vff-0003", "data_file"),
+        "e": record("vff-0004", "relay", available=False),  # not printed: not counted
+        "f": {"available": True},  # not a published figure
+    }
+    rows = published.cited_rows(records)
+    assert [r["row_id"] for r in rows] == ["vff-0001", "vff-0002", "vff-0003"] and rows[0]["facts"] == "a, b"
+    share = published.official_share(records)
+    assert (share["n_cited"], share["n_official"], share["n_relay"]) == (3, 2, 1)
+    assert share["share"] == pytest.approx(200 / 3)
+    assert published.official_share({"f": {"available": True}}) is None
+    built = manifest.make_manifest(
+        theme="t", title="T", year=2024, parameters={}, key="k", key_inputs={}, inputs=[], renderer="quarto",
+        renderer_version="1", letter={}, outputs={}, cited_rows=rows,
+    )  # fmt: skip
+    assert [r["row_id"] for r in built["cited_rows"]] == ["vff-0001", "vff-0002", "vff-0003"]

@@ -179,6 +179,13 @@ def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
     POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
 
 
+def cited_rows(records: Mapping[str, dict]) -> list[dict]:
+    """The national-series rows an edition's facts cite, with their provenance (recorded in the manifest)."""
+    from observatoire.analysis.indicators.published import cited_rows as rows
+
+    return rows(records)
+
+
 def _facts(outputs_dir: Path) -> dict[str, dict]:
     from observatoire.outputs import facts
 
@@ -923,6 +930,7 @@ def _build_locked(
             replaced=replaced,
             variant=plan.variant,
             lang=plan.lang,
+            cited_rows=cited_rows(records),
         )
         if correction is not None:
             manifest.update(corrections.revision_fields(previous, correction, corrected_at, changes))
