@@ -597,7 +597,13 @@ def test_cited_rows_once_each_and_the_official_share_in_the_manifest():
     from observatoire.publishing import manifest
 
     def record(row_id, kind, available=True):
-        return {"row_id": row_id, "read_at_kind": kind, "available": available, "source_id": "s", "edition": "e"}
+        return {
+            "row_id": row_id,
+            "read_at_kind": kind,
+            "available": available,
+            "source_id": "s",
+            "edition": "e",
+        }
 
     records = {
         "a": record("vff-0001", "official"),
