@@ -69,7 +69,14 @@ def _edition(theme: str, year: int, lang: str):
 
 
 def _items(text: str) -> list[str]:
-    """Sentences and list items of the letter, line breaks of the source joined."""
+    """Sentences and list items of the letter, line breaks of the source joined; a key figure (its number and
+    the words under it) is one item."""
+    text = re.sub(
+        r"::: \{\.key-figure\}\n(.*?)\n:::",
+        lambda m: "key figure: " + re.sub(r"\s+", " ", m.group(1)),
+        text,
+        flags=re.DOTALL,
+    )
     flat = re.sub(r"[ \t]*\n(?![-|#:\n])[ \t]*", " ", text)
     parts = []
     for line in flat.split("\n"):
