@@ -80,9 +80,10 @@ test-fast: $(STAMP) quarto ## Unit and data tests only
 refresh-nbval: $(STAMP) ## Re-run the notebooks and store their outputs as nbval references (review the diff!)
 	$(PY) -m observatoire refresh-nbval
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check and format check; the import contracts (layers, docs/ARCHITECTURE.md)
 	$(VENV)/bin/ruff check src tests notebooks
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP) ## ruff format and fix
 	$(VENV)/bin/ruff format src tests

@@ -17,7 +17,7 @@ from observatoire.core.errors import InputError
 from observatoire.data import catalogue, datasets, themes
 from observatoire.data.loaders import boundaries
 from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
-from observatoire.outputs import maps
+from observatoire.outputs import figures, maps
 from observatoire.publishing import plan
 
 # --- boundaries ------------------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
     import matplotlib.pyplot as plt
 
     _, _, result = _funnel(area_tables)
-    fig = tl.funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
+    fig = figures.territory_funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
     ax = fig.axes[1]  # the first axes holds the legend
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2

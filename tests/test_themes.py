@@ -127,7 +127,7 @@ def test_broken_declaration_names_file_key_and_rule(tmp_path, mutate, place, rul
 def test_invalid_yaml_names_the_line(tmp_path):
     target = tmp_path / "themes.yml"
     target.write_text("schema_version: 1\nthemes:\n  - id: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"themes.yml: line \d+: not valid YAML"):
+    with pytest.raises(InputError, match=r"themes.yml: line \d+, column \d+: not valid YAML"):
         themes.load_themes(target)
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 
 __all__ = [
@@ -609,8 +610,6 @@ def exact_poisson_change_p(c0, c1, exposure0=1.0, exposure1=1.0):
 
 def _nb2(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None):
     """NB2 by maximum likelihood: ``(slope, se, alpha)``, or a French reason why it failed."""
-    import statsmodels.api as sm
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -413,3 +413,23 @@ def format_date(date: object, day: bool = True) -> str:
         return parts[0]
     month = f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
     return f"{int(parts[2])} {month}" if day and len(parts) == 3 else month
+
+
+def parse_format(spec: str) -> tuple[str, int]:
+    """``"percent:1"`` -> ``("percent", 1)``; ``"text"`` and ``"year"`` take no decimals."""
+    kind, _, decimals = spec.partition(":")
+    kind = kind.strip()
+    if kind in ("text", "year"):
+        return kind, 0
+    if kind not in KINDS:
+        raise ValueError(
+            f"unknown table format {spec!r}; expected number|percent|change|rate|signed[:decimals],"
+            " text or year"
+        )
+    try:
+        n = int(decimals) if decimals else (1 if kind in ("rate", "change") else 0)
+    except ValueError:
+        raise ValueError(f"bad decimals in table format {spec!r}") from None
+    if n < 0:
+        raise ValueError(f"bad decimals in table format {spec!r}")
+    return kind, n

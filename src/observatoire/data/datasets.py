@@ -63,7 +63,8 @@ def _loader_code_digest() -> str:
     """Hash of the code that turns a raw file into a table: a change to it invalidates the disk cache."""
     digest = hashlib.sha256()
     for path in sorted((paths.PACKAGE / "data" / "loaders").glob("*.py")) + [
-        paths.PACKAGE / "data" / "geography.py"
+        paths.PACKAGE / "data" / "geography.py",
+        paths.PACKAGE / "data" / "territory_codes.py",  # the code lists geography checks against
     ]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(pd.__version__.encode())

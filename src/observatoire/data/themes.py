@@ -22,6 +22,9 @@ from typing import Any
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import load_yaml_text, read_yaml
+from observatoire.data import catalogue
+from observatoire.data.territory_codes import all_territories, canonical
 
 #: Parameters every notebook receives from the build; a theme may not declare or override them.
 CORE_PARAMETERS = ("year", "theme", "output_dir")
@@ -148,7 +151,6 @@ class Theme:
         """The territories of a territorial theme (``"01"`` ... ``"976"``, ``"reg-01"`` ... ``"reg-94"``), else []."""
         if self.territory_parameter is None:
             return []
-        from observatoire.analysis.indicators.territorial import all_territories
 
         return all_territories()
 
@@ -279,8 +281,6 @@ class Theme:
         return dict(sorted(params.items()))
 
     def _check_territory(self, value: Any) -> str:
-        from observatoire.analysis.indicators.territorial import canonical
-
         try:
             return canonical(value)
         except ValueError as exc:
@@ -340,23 +340,10 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "whole file", "file not found") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1}" if mark is not None else "whole file"
-        raise InputError(path, place, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
-
-
 def read_source_infos(path: Path | str = paths.SOURCES_YML) -> dict[str, SourceInfo]:
-    """Read the catalogue entries the themes need (ids, files, editions, checksums, coverage years).
+    """The catalogue entries the themes need (ids, files, editions, checksums, coverage years).
+
+    Read by the one reader of ``data/sources.yml``, :func:`observatoire.data.catalogue.read_catalogue`.
 
     Parameters
     ----------
@@ -370,28 +357,20 @@ def read_source_infos(path: Path | str = paths.SOURCES_YML) -> dict[str, SourceI
     Raises
     ------
     InputError
-        Missing file, or an entry without ``id``.
+        A missing file, or an entry the catalogue refuses.
     """
-    path = Path(path)
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
-        raise InputError(path, "key 'sources'", "must be a list of source records")
     infos: dict[str, SourceInfo] = {}
-    for index, entry in enumerate(data["sources"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            raise InputError(path, f"sources[{index}]", "each source needs a string 'id'")
-        cover = (
-            (entry.get("coverage") or {}).get("years") if isinstance(entry.get("coverage"), dict) else None
-        )
+    for source in catalogue.read_catalogue(Path(path)).values():
+        cover = source.coverage.get("years") if isinstance(source.coverage, dict) else None
         years = None
         if isinstance(cover, list) and len(cover) == 2 and all(isinstance(y, int) for y in cover):
             years = (cover[0], cover[1])
-        infos[entry["id"]] = SourceInfo(
-            id=entry["id"],
-            file=str(entry.get("file", "")),
-            edition=str(entry.get("edition", "")),
-            sha256=str(entry.get("sha256", "")),
-            title=str(entry.get("title", "")),
+        infos[source.id] = SourceInfo(
+            id=source.id,
+            file=source.file,
+            edition=source.edition,
+            sha256=source.sha256,
+            title=source.title,
             years=years,
         )
     return infos
@@ -484,7 +463,7 @@ class _Checker:
 
     def translations(self, where: str, value: Any) -> dict[str, str]:
         """``translations: {en: annual_en}``: the publication folder of the letter in each other language."""
-        from observatoire.core.formatting import LANGUAGES
+        from observatoire.core.formatting import LANGUAGES  # lazy: babel; CLI start (--help) without it
 
         if not isinstance(value, dict):
             self.fail(f"{where}, key 'translations'", "must map a language to a folder under publications/")
@@ -615,7 +594,7 @@ def load_themes(
         return _CACHE[cache_key]
 
     catalogue = read_source_infos(sources_path)
-    data = _read_yaml(path)
+    data = read_yaml(path)
     check = _Checker(path, catalogue)
     if not isinstance(data, dict):
         check.fail("whole file", "must be a mapping with keys 'schema_version' and 'themes'")
@@ -674,8 +653,6 @@ def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
     InputError
         An item without ``=``, a key that is not a parameter name, or a value YAML cannot read (``[``).
     """
-    import yaml
-
     result: dict[str, Any] = {}
     for part in (p for item in items or () for p in str(item).split()):
         key, sep, text = part.partition("=")
@@ -686,8 +663,8 @@ def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
                 "expected KEY=VALUE with KEY a parameter name (e.g. ssmsi_source=ssmsi_dep_2023)",
             )
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
+            value = load_yaml_text(text, "--set") if text.strip() else ""
+        except InputError:
             raise InputError("--set", repr(part), f"the value {text!r} is not a valid YAML scalar") from None
         result[key] = value if isinstance(value, _SCALARS) else text
     return result

@@ -21,7 +21,9 @@ comma, U+2212 minus); years are printed plainly ("2016", never "2 016").
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import io
 import json
 import math
@@ -35,13 +37,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from observatoire.core.formatting import LANGUAGES, NBSP, format_number, format_percent, not_available
+from observatoire.core.formatting import (
+    LANGUAGES,
+    NBSP,
+    format_number,
+    format_percent,
+    not_available,
+    parse_format,
+)
+from observatoire.outputs import downloads, interactive
+from observatoire.outputs.palette import GREY, OKABE_ITO, PALETTE
+from observatoire.outputs.tables import _default_format
 
 __all__ = [
     "PALETTE",
@@ -60,21 +73,6 @@ __all__ = [
     "SavedFigure",
 ]
 
-#: The Okabe-Ito colour-blind-safe palette, by name.
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "bluish_green": "#009E73",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "reddish_purple": "#CC79A7",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
-#: Series colours in order of use: Okabe-Ito, strongest contrasts on white first (yellow last).
-PALETTE = list(OKABE_ITO.values())
-#: Neutral colour for reference lines, breaks and secondary text.
-GREY = "#6E6E6E"
 #: Resolution of the PNG export (dots per inch).
 PNG_DPI = 150
 #: Default figure width in inches (the letter's text width).
@@ -804,15 +802,13 @@ def _data_frame(data: pd.DataFrame | pd.Series) -> pd.DataFrame:
 
 def _display_formats(data: pd.DataFrame, formats: dict | None) -> dict[str, str]:
     """Display format of every column (as tables.py formats them): the given ones, else a default by dtype."""
-    from observatoire.outputs.tables import _default_format, _parse_format
-
     formats = dict(formats or {})
     unknown = [c for c in formats if c not in data.columns]
     if unknown:
         raise KeyError(f"save_figure: formats given for absent column(s) {unknown}")
     specs = {str(c): formats.get(c) or _default_format(c, data[c]) for c in data.columns}
     for spec in specs.values():
-        _parse_format(spec)
+        parse_format(spec)
     return specs
 
 
@@ -829,9 +825,6 @@ class SavedFigure(dict):
         self._shown = False
 
     def _repr_html_(self) -> str:
-        import base64
-        import html
-
         source = "data:image/svg+xml;base64," + base64.b64encode(self._svg).decode("ascii")
         files = ", ".join(f"<code>figures/{html.escape(f)}</code>" for f in self["files"].values())
         return (
@@ -845,14 +838,15 @@ class SavedFigure(dict):
         if self._shown:
             return
         self._shown = True
-        from IPython.display import display
 
         display({"text/html": self._repr_html_(), "text/plain": f"<figure {self['name']}>"}, raw=True)
 
     def show(self) -> None:
         """Display the figure when running in IPython (a kernel); do nothing elsewhere."""
         try:
-            from IPython import get_ipython
+            from IPython import (
+                get_ipython,  # lazy: IPython is optional here: outside a kernel, show() does nothing
+            )
         except ImportError:  # pragma: no cover - IPython comes with the kernel
             return
         if get_ipython() is not None:
@@ -925,8 +919,6 @@ def save_figure(
     ValueError
         For a bad name or an empty title, source or alt text.
     """
-    from observatoire.outputs import downloads, interactive
-
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"save_figure: name {name!r} must match {_NAME.pattern}")
     title_s = _check_text("title", title)

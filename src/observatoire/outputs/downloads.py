@@ -24,8 +24,10 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
-from observatoire.core.formatting import NOT_AVAILABLE, is_missing
+from observatoire.core.formatting import NOT_AVAILABLE, is_missing, parse_format
 
 __all__ = [
     "LICENCE",
@@ -120,17 +122,11 @@ def french_header(column: str, header: str | None = None, kind: str | None = Non
     return label
 
 
-def _parse(spec: str) -> tuple[str, int]:
-    from observatoire.outputs.tables import _parse_format  # one parser of format specs (tables owns them)
-
-    return _parse_format(spec)
-
-
 def _shown_value(value, spec: str):
     """The value as the letter shows it, as a number (or text): rounded, changes in percent."""
     if is_missing(value):
         return None
-    kind, decimals = _parse(spec)
+    kind, decimals = parse_format(spec)
     if kind == "text":
         return str(value)
     if kind == "year":
@@ -145,7 +141,7 @@ def _shown_frame(
     df: pd.DataFrame, headers: Mapping[str, str], formats: Mapping[str, str]
 ) -> tuple[list[str], list[list], list[str]]:
     columns = [str(c) for c in df.columns]
-    kinds = {c: _parse(formats[c])[0] for c in columns}
+    kinds = {c: parse_format(formats[c])[0] for c in columns}
     names = [french_header(c, headers.get(c), kinds[c]) for c in columns]
     rows = [
         [_shown_value(v, formats[c]) for c, v in zip(columns, values, strict=True)]
@@ -161,7 +157,7 @@ def _csv_cell(value, spec: str) -> str:
     if isinstance(value, str):
         text = value.replace('"', '""')
         return f'"{text}"' if any(ch in value for ch in ';"\n\r') else value
-    decimals = _parse(spec)[1]
+    decimals = parse_format(spec)[1]
     if isinstance(value, int):
         return str(value)
     return f"{value:.{decimals}f}".replace(".", ",")
@@ -193,7 +189,7 @@ def french_csv(df: pd.DataFrame, headers: Mapping[str, str], formats: Mapping[st
 
 
 def _number_format(spec: str) -> str:
-    kind, decimals = _parse(spec)
+    kind, decimals = parse_format(spec)
     if kind == "year":
         return "0"
     return "#,##0" + ("." + "0" * decimals if decimals else "")
@@ -238,9 +234,6 @@ def xlsx_workbook(
     -------
     bytes
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     names, rows, specs = _shown_frame(df, headers, formats)
     workbook = Workbook()
     data = workbook.active
@@ -251,7 +244,7 @@ def xlsx_workbook(
     for row in rows:
         data.append(row)
     for index, spec in enumerate(specs, start=1):
-        if _parse(spec)[0] == "text":
+        if parse_format(spec)[0] == "text":
             continue
         for (cell,) in data.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.number_format = _number_format(spec)

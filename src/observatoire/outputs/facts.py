@@ -329,7 +329,10 @@ def _derived(records: dict[str, dict]) -> dict[str, dict]:
     """Facts computed from every notebook's facts of an edition (no notebook sees the others' facts): the share
     of the published figures the edition cites that were read on official pages
     (:func:`observatoire.analysis.indicators.published.official_share`), key ``sources_part_officielle``."""
-    from observatoire.analysis.indicators.published import OFFICIAL_SHARE_KEY, official_share
+    from observatoire.analysis.indicators.published import (  # lazy: facts files read without pandas
+        OFFICIAL_SHARE_KEY,
+        official_share,
+    )
 
     share = official_share(records)
     if share is None or OFFICIAL_SHARE_KEY in records:

@@ -30,11 +30,14 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core.formatting import NBSP
-from observatoire.publishing.rendering.accessibility import (
+from observatoire.outputs.accessibility import (
     VISUALLY_HIDDEN_CSS,
     focusable_scroll_boxes,
     label_empty_headers,
 )
+from observatoire.outputs.downloads import french_header
+from observatoire.outputs.palette import PALETTE
+from observatoire.outputs.tables import format_column
 
 __all__ = [
     "VENDOR",
@@ -63,8 +66,6 @@ _GREY = "#6E6E6E"
 
 
 def _palette() -> list[str]:
-    from observatoire.outputs.charts import PALETTE
-
     return list(PALETTE)
 
 
@@ -102,8 +103,6 @@ def _series_params(hue: str, levels: list[str]) -> tuple[list[dict], list[dict]]
 
 
 def _header(column: str, headers: Mapping[str, str]) -> str:
-    from observatoire.outputs.downloads import french_header
-
     return french_header(column, headers.get(column))
 
 
@@ -409,8 +408,6 @@ def _script_json(value) -> str:
 
 def _data_table(csv_path: Path, meta: Mapping, caption: str) -> str:
     """The data as an HTML table formatted as the letter formats numbers (the chart's text alternative)."""
-    from observatoire.outputs.tables import format_column
-
     data = pd.read_csv(csv_path, keep_default_na=True)
     headers, formats = meta.get("headers") or {}, meta.get("formats") or {}
     head, body_columns, numeric = [], [], []

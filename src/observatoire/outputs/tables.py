@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core.escaping import csv_frame, markdown_text
-from observatoire.core.formatting import KINDS, NBSP, format_value, is_missing, not_available
+from observatoire.core.formatting import NBSP, format_value, is_missing, not_available, parse_format
 from observatoire.outputs import downloads
 
 __all__ = ["MISSING_CELL", "MISSING_NOTE", "save_table", "format_column", "to_markdown"]
@@ -41,26 +41,6 @@ def missing_note(lang: str = "fr") -> str:
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _YEAR_NAMES = {"year", "annee", "année", "an"}
-
-
-def _parse_format(spec: str) -> tuple[str, int]:
-    """``"percent:1"`` -> ``("percent", 1)``; ``"text"`` and ``"year"`` take no decimals."""
-    kind, _, decimals = spec.partition(":")
-    kind = kind.strip()
-    if kind in ("text", "year"):
-        return kind, 0
-    if kind not in KINDS:
-        raise ValueError(
-            f"unknown table format {spec!r}; expected number|percent|change|rate|signed[:decimals],"
-            " text or year"
-        )
-    try:
-        n = int(decimals) if decimals else (1 if kind in ("rate", "change") else 0)
-    except ValueError:
-        raise ValueError(f"bad decimals in table format {spec!r}") from None
-    if n < 0:
-        raise ValueError(f"bad decimals in table format {spec!r}")
-    return kind, n
 
 
 def _default_format(name: str, series: pd.Series) -> str:
@@ -93,7 +73,7 @@ def format_column(series: pd.Series, spec: str, lang: str = "fr") -> list[str]:
     list of str
         One cell per value; missing values give :data:`MISSING_CELL`.
     """
-    kind, decimals = _parse_format(spec)
+    kind, decimals = parse_format(spec)
     cells = []
     for value in series.tolist():
         if is_missing(value):
@@ -150,7 +130,7 @@ def to_markdown(
         cells = format_column(df[col], spec, lang)
         any_missing = any_missing or bool(df[col].isna().any())
         columns.append(cells)
-        aligns.append("---" if _parse_format(spec)[0] in ("text", "year") else "--:")
+        aligns.append("---" if parse_format(spec)[0] in ("text", "year") else "--:")
     header = [_escape(headers.get(col, str(col))) for col in df.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|"]
     for row in zip(*columns, strict=True) if columns else []:
@@ -254,7 +234,7 @@ def save_table(
         raise KeyError(f"save_table: formats given for absent column(s) {unknown}")
     specs = {col: formats.get(col) or _default_format(col, table[col]) for col in table.columns}
     for spec in specs.values():
-        _parse_format(spec)
+        parse_format(spec)
 
     markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers, lang)
     notes = [n for n in ((note or "").strip(), missing_note(lang) if any_missing else "") if n]

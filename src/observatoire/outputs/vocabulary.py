@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from matplotlib.text import Text
 
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import read_yaml
 
 __all__ = ["Vocabulary", "load_vocabulary", "VOCABULARY_FILE"]
 
@@ -128,8 +129,6 @@ class Vocabulary:
     def translate_figure(self, fig) -> None:
         """Replace every text of a matplotlib figure (legend, axis labels, panel titles, category ticks) that is a
         term of the vocabulary."""
-        from matplotlib.text import Text
-
         for artist in fig.findobj(Text):
             text = artist.get_text()
             if self.term(text) != text:
@@ -162,10 +161,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         raise InputError(
             path, "whole file", "the publication in this language has no vocabulary of its outputs"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(path, "whole file", f"not valid YAML ({exc})") from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise InputError(path, "whole file", "must be a mapping with figures, tables and terms")
     terms = _mapping(path, raw, "terms")

@@ -21,7 +21,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from observatoire.core import atomic
+from observatoire.core.errors import InputError
+from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import MONTHS_FR, NBSP
+from observatoire.data.territory_codes import REGION_PREFIX
+from observatoire.publishing import diff, territorial_site
+from observatoire.publishing import manifest as mf
+from observatoire.publishing.site_listing import list_editions
 
 __all__ = [
     "REVISIONS",
@@ -37,6 +44,8 @@ __all__ = [
 
 #: Folder of an edition holding its previous revisions (``revisions/1/``, ``revisions/2/`` ...).
 REVISIONS = "revisions"
+#: The site's changelog data, at its root.
+CHANGELOG = "changelog.json"
 _FIRST = "Première publication"
 
 
@@ -68,8 +77,6 @@ def notice_markdown(text: str, date: str, revision: int) -> str:
     -------
     str
     """
-    from observatoire.core.escaping import markdown_text
-
     previous = revision - 1
     return (
         "::: {.callout-important}\n"
@@ -107,8 +114,6 @@ def archive_previous(published: Path, edition_site: Path) -> int:
     int
         The number of the revision archived.
     """
-    from observatoire.publishing import manifest as mf
-
     number = _revision(mf.read_manifest(published))
     target = edition_site / REVISIONS
     if (published / REVISIONS).is_dir():
@@ -119,8 +124,6 @@ def archive_previous(published: Path, edition_site: Path) -> int:
 
 def describe_changes(previous: Path, new: Path) -> list[str]:
     """What changed between two revisions, one French line per changed, added or removed figure or cell."""
-    from observatoire.publishing import diff
-
     report = diff.compare(previous, new, "révision précédente", "révision corrigée")
     lines = [
         f"{change.item}{NBSP}: {diff._fmt(change.old)} → {diff._fmt(change.new)}" for change in report.changes
@@ -158,9 +161,7 @@ def revision_fields(previous: dict[str, Any], text: str, date: str, changes: lis
 
 def _territory_names() -> dict[str, str]:
     """Territory code -> name (``"75"`` -> ``"Paris"``, ``"reg-11"`` -> ``"Île-de-France"``); empty without data."""
-    from observatoire.analysis.indicators.territorial import REGION_PREFIX
-    from observatoire.core.errors import InputError
-    from observatoire.data import datasets
+    from observatoire.data import datasets  # lazy: the no-change release path stays without pandas
 
     try:
         geo = datasets.geography()
@@ -175,8 +176,6 @@ def _territory_names() -> dict[str, str]:
 
 def _entry(site_dir: Path, folder: Path, base: dict[str, Any]) -> dict[str, Any]:
     """One changelog entry: ``base`` with the revisions of the edition published in ``folder``."""
-    from observatoire.publishing import manifest as mf
-
     manifest = mf.read_manifest(folder) or {}
     rel = folder.relative_to(site_dir).as_posix()
     current = _revision(manifest)
@@ -199,7 +198,7 @@ def collect_changelog(site_dir: Path, editions: list[dict[str, Any]] | None = No
     site_dir : Path
         The published site.
     editions : list of dict, optional
-        :func:`observatoire.publishing.release.list_editions` of ``site_dir`` (read when not given).
+        :func:`observatoire.publishing.site_listing.list_editions` of ``site_dir`` (read when not given).
 
     Returns
     -------
@@ -209,9 +208,6 @@ def collect_changelog(site_dir: Path, editions: list[dict[str, Any]] | None = No
         letters (one listing row) gives one entry per territorial letter, sorted by code, with ``territory``
         (its code, ``"75"``, ``"reg-11"``) and ``place`` (its name); both are None for the other letters.
     """
-    from observatoire.publishing import territorial_site
-    from observatoire.publishing.release import list_editions
-
     site_dir = Path(site_dir)
     editions = list_editions(site_dir) if editions is None else editions
     territorial = territorial_site.territorial_editions(site_dir)
@@ -253,9 +249,5 @@ def write_changelog(site_dir: Path) -> Path:
         The JSON file. Same manifests in, same bytes out.
     """
     site_dir = Path(site_dir)
-    data = site_dir / "changelog.json"
-    data.write_text(
-        json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
-    return data
+    text = json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    return atomic.write_text(site_dir / CHANGELOG, text)  # a reader sees the old file or the new, never half

@@ -13,7 +13,6 @@ the inputs are identical, a change of code or method).
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import math
@@ -22,8 +21,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from observatoire.core import paths
 
 #: Relative changes smaller than this are rounding noise, not revisions.
 TOLERANCE = 1e-9
@@ -178,7 +175,7 @@ def _raw_tables(directory: Path) -> dict[str, Path]:
 
 
 def _compare_tables(old_dir: Path, new_dir: Path, report: DiffReport) -> None:
-    import pandas as pd
+    import pandas as pd  # lazy: pandas, not on the no-change path
 
     old_tables, new_tables = _raw_tables(old_dir), _raw_tables(new_dir)
     report.added += [f"table {k}" for k in sorted(set(new_tables) - set(old_tables))]
@@ -297,7 +294,7 @@ def to_markdown(report: DiffReport) -> str:
 
 def to_html(report: DiffReport) -> str:
     """Render the report as a standalone HTML page (French, accessible tables)."""
-    import pypandoc
+    import pypandoc  # lazy: pandoc only for the HTML report
 
     body = pypandoc.convert_text(to_markdown(report), "html", format="gfm")
     style = (
@@ -323,44 +320,3 @@ def write_report(report: DiffReport, out_dir: Path) -> tuple[Path, Path]:
         os.replace(temporary, out_dir / name)
         written.append(out_dir / name)
     return written[0], written[1]
-
-
-def _cmd_diff(args: argparse.Namespace) -> int:
-    if args.old and args.new:
-        report = compare(Path(args.old), Path(args.new))
-        out_dir = Path(args.out or paths.BUILD / "diff")
-    else:
-        from observatoire.publishing import release
-
-        theme, year = args.theme, args.year
-        print(f"Building the {year} {theme} letter on SSMSI edition 2023 and on edition 2024 ...")
-        built = [
-            release.build_edition(theme, year, overrides={"ssmsi_source": source}, publish=False)
-            for source in ("ssmsi_dep_2023", "ssmsi_dep_2024")
-        ]
-        old, new = (result.build_dir / "outputs" for result in built)
-        report = compare(
-            old, new, f"{theme} {year}, SSMSI édition 2023", f"{theme} {year}, SSMSI édition 2024"
-        )
-        out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
-    md, page = write_report(report, out_dir)
-    print(
-        f"{len(report.changes)} changed values ({len(report.revised_facts)} key figures), {report.unchanged} unchanged."
-    )
-    for change in report.revised_facts[:15]:
-        print(f"  {change.item}: {_fmt(change.old)} -> {_fmt(change.new)} ({_fmt_rel(change.relative)})")
-    print(f"Report: {md}\n        {page}")
-    return 0
-
-
-def add_commands(commands) -> None:
-    """Register ``diff`` on the command line."""
-    parser = commands.add_parser(
-        "diff", help="compare two builds of a letter (default: 2023 on SSMSI 2023 vs 2024)"
-    )
-    parser.add_argument("--old", help="old outputs folder")
-    parser.add_argument("--new", help="new outputs folder")
-    parser.add_argument("--theme", default="annual")
-    parser.add_argument("--year", type=int, default=2023)
-    parser.add_argument("--out", help="where to write revisions.md and revisions.html")
-    parser.set_defaults(func=_cmd_diff)

@@ -60,7 +60,9 @@ def notebook_page(
     The page links back to the letter's section that quotes most of the notebook's facts (read from
     ``<output_dir>/facts/<notebook>.json``); see :func:`observatoire.publishing.rendering.notebooks.notebook_page`.
     """
-    from observatoire.publishing.rendering import notebooks
+    from observatoire.publishing.rendering import (
+        notebooks,  # lazy: rendering pulls Jinja and pandas; the no-change release path imports this module
+    )
 
     facts_file = Path(parameters.get("output_dir", "")) / "facts" / f"{executed.stem}.json"
     facts = (

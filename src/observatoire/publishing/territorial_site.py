@@ -18,6 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from observatoire.core import atomic
+from observatoire.data.territory_codes import REGION_PREFIX, parse
 from observatoire.publishing import manifest as mf
 
 __all__ = ["search_entries", "territorial_editions", "write_listings"]
@@ -60,7 +62,7 @@ def territorial_editions(site_dir: Path) -> dict[tuple[str, int], list[dict[str,
 
 def _names() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """Département code -> (name, région code) and région code -> name, from the geography reference."""
-    from observatoire.data import datasets
+    from observatoire.data import datasets  # lazy: the no-change release path stays without pandas
 
     geo = datasets.geography()
     deps = {r.code_departement: (r.nom_departement, r.code_region) for r in geo.itertuples(index=False)}
@@ -87,8 +89,6 @@ def _listing_title(theme_title: str, year: int) -> str:
 
 def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -> str:
     """The HTML page of one year's territorial letters, grouped by région (régions by name)."""
-    from observatoire.analysis.indicators.territorial import REGION_PREFIX
-
     deps, regions = _names()
     by_territory = {e["territory"]: e for e in entries}
     sections = []
@@ -141,8 +141,6 @@ def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -
 def _label(territory: str, deps: dict[str, tuple[str, str]], regions: dict[str, str]) -> str:
     """``"Finistère (29)"``, ``"Bretagne (région 53)"`` (as ``territorial.Territory.label``); the folder name
     itself for a folder that is no territory."""
-    from observatoire.analysis.indicators.territorial import parse
-
     try:
         level, code = parse(territory)
     except ValueError:
@@ -200,9 +198,7 @@ def search_entries(year_dir: Path, title: str, letters: list[dict[str, Any]]) ->
 def _write_if_changed(target: Path, text: str) -> None:
     """Write atomically, and only when the content changes (a second publish rewrites nothing)."""
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        atomic.write_text(target, text)
 
 
 def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any]]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.analysis.indicators import published
-from observatoire.analysis.indicators.published import Published
-from observatoire.analysis.indicators.wording import add_significance_fact
+from observatoire.analysis.indicators import published, registry
+from observatoire.analysis.indicators.published import Published, add_fact
+from observatoire.analysis.indicators.wording import add_significance_fact, change_details, trend_details
+from observatoire.analysis.statistics import change_test, trend
 from observatoire.core.formatting import format_number
 
 #: Series id of the headline series (DAV national study).
@@ -142,7 +143,6 @@ def change_on_year(ns: pd.DataFrame, year: int, sex: str = "female"):
         :class:`~observatoire.analysis.statistics.ChangeTest`, which is None when a year is missing or when the two years
         straddle the 2016 scope break.
     """
-    from observatoire.analysis.statistics import change_test
 
     current = published.pick(ns, DEATHS, year, sex)
     previous = published.pick(ns, DEATHS, year - 1, sex)
@@ -161,7 +161,6 @@ def trend_since_break(ns: pd.DataFrame, year: int, sex: str = "female", family: 
         None when ``year`` is before 2016; otherwise the GLM result, whose ``reason`` says why it is not
         estimable (fewer than three years).
     """
-    from observatoire.analysis.statistics import trend
 
     if year < SCOPE_BREAK_YEAR:
         return None
@@ -283,9 +282,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         The rows of the national series the letter may cite (:func:`published.citable`).
     year : int
     """
-    from observatoire.analysis.indicators import registry
-    from observatoire.analysis.indicators.published import add_fact
-    from observatoire.analysis.indicators.wording import change_details, trend_details
 
     source_id, edition = published.compilation(ns)
     common = dict(year=year, edition=edition, source_id=source_id)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -36,8 +37,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 import yaml
 
+from observatoire.analysis.indicators import registry
 from observatoire.core import paths
 from observatoire.core.formatting import NNBSP, NOT_AVAILABLE, format_date
+from observatoire.data.loaders.national_series import relayed_by
 
 _PARTIAL = re.compile(r"not a full year|partial[- ]year|\b\d+ months\b", re.IGNORECASE)
 _LOWER_BOUND = re.compile(r"plus de|lower bound|more than", re.IGNORECASE)
@@ -122,7 +125,6 @@ class Published:
         """
         if self.read_at_kind:
             return relay_site(self.read_at) if self.read_at_kind == "relay" else None
-        from observatoire.data.loaders.national_series import relayed_by
 
         site = relayed_by(self.note)
         return site.split(" (« ")[0] if site else None
@@ -228,8 +230,6 @@ _OWN_LETTER = "lettre de l'observatoire"
 
 
 def _inputs(indicator: str) -> str:
-    from observatoire.analysis.indicators import registry
-
     entry = registry.load_registry().get(indicator)
     return entry.inputs if entry is not None else ""
 
@@ -896,7 +896,6 @@ def site_official_shares(site_dir: Path | None = None) -> list[tuple[str, str, d
     -------
     list of (theme, edition folder, :func:`official_share` result), sorted.
     """
-    import json
 
     out = []
     root = Path(site_dir or paths.SITE)

@@ -26,12 +26,17 @@ p-values so that the letter can count the changes that survive a false-discovery
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
-from observatoire.analysis.indicators.wording import add_significance_fact
+from observatoire.analysis.indicators import published, registry
+from observatoire.analysis.indicators.published import sources_table
+from observatoire.analysis.indicators.wording import add_significance_fact, change_details, trend_details
 from observatoire.analysis.statistics import add_rates, change_test, funnel, trend
-from observatoire.core.formatting import MONTHS_FR, NOT_AVAILABLE
+from observatoire.core.formatting import MONTHS_FR, NOT_AVAILABLE, format_percent
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
@@ -233,8 +238,6 @@ def _bh(p: np.ndarray) -> np.ndarray:
     out = np.full_like(p, np.nan, dtype=float)
     ok = ~np.isnan(p)
     if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
         out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
 
@@ -459,9 +462,6 @@ def published_vs_base(
         note`` (:data:`observatoire.analysis.indicators.published.SOURCES_COLUMNS`); the first row is the base total (the
         figure the letter cites), then the published figures and their alternatives.
     """
-    from dataclasses import replace
-
-    from observatoire.analysis.indicators.published import sources_table
 
     first = pd.DataFrame(
         [
@@ -529,7 +529,6 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
         when there is one, else female victims / INSEE women aged 15-64; ``*_origin`` says "publié" or
         "calculé" (or None). Nothing is filled.
     """
-    from observatoire.analysis.indicators import published
 
     total = published.series(ns, CONJUGAL, "total", last=last_year)
     female = published.series(ns, CONJUGAL, "female", last=last_year)
@@ -569,7 +568,6 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
 
 def same_study(ns: pd.DataFrame, year: int) -> bool:
     """True when the conjugal-violence totals of ``year`` and ``year - 1`` come from the same published study."""
-    from observatoire.analysis.indicators import published
 
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
@@ -589,7 +587,6 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
         totals are sometimes rounded (to the hundred or the thousand): the test then is approximate, and the
         note of the figure says so.
     """
-    from observatoire.analysis.indicators import published
 
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
@@ -673,8 +670,6 @@ def add_facts(
     pop_edition : str
         Edition of the INSEE population file used as denominator.
     """
-    from observatoire.analysis.indicators import registry
-    from observatoire.analysis.indicators.wording import change_details, trend_details
 
     a = analysis
     y = a.year
@@ -842,8 +837,6 @@ def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, 
     pop_edition : str
         Edition of the INSEE five-year-band file (denominator of computed rates).
     """
-    from observatoire.analysis.indicators import published
-    from observatoire.analysis.indicators.wording import change_details
 
     source_id, edition = published.compilation(ns)
     common = dict(year=year, edition=edition, source_id=source_id)
@@ -1054,8 +1047,6 @@ def revision(older: pd.DataFrame, newer: pd.DataFrame, indicator: str, unit: str
 
 def conjugal_chart_note(ns: pd.DataFrame, table: pd.DataFrame, year: int) -> str:
     """Note of the conjugal-violence chart, written from the data (rounded years, range of the share of women)."""
-    from observatoire.analysis.indicators import published
-    from observatoire.core.formatting import format_percent
 
     parts = ["Années sans chiffre publié laissées vides."]
     rounded = [

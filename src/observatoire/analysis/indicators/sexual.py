@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from observatoire.analysis.indicators import published
+from observatoire.analysis.indicators.recorded import published_vs_base
 from observatoire.core.formatting import NOT_AVAILABLE
 
 SHARE_WOMEN = "victimes_violences_sexuelles_enregistrees_part_femmes"
@@ -106,7 +107,6 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
     edition : str
         Edition of the SSMSI base.
     """
-    from observatoire.analysis.indicators.recorded import published_vs_base
 
     pubs, labels = [], []
     for indicator, sex, label in PUBLISHED_COUNTS:

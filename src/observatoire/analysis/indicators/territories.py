@@ -37,7 +37,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from observatoire.analysis.statistics import funnel_limits, winsorised_phi
+from observatoire.analysis.statistics import (
+    add_rates,
+    funnel_limits,
+    funnel_sensitivity,
+    poisson_change_test,
+    trend,
+    winsorised_phi,
+)
+from observatoire.analysis.statistics import funnel as adjusted_funnel
+from observatoire.core.formatting import format_interval
+from observatoire.data.catalogue import load_catalogue
 from observatoire.data.geography import METROPOLITAN, OVERSEAS
 
 __all__ = [
@@ -62,7 +72,6 @@ __all__ = [
     "extremes",
     "funnel",
     "funnel_curve",
-    "funnel_figure",
     "funnel_limits",
     "label_with_code",
     "overdispersion",
@@ -213,8 +222,6 @@ def aggregate_areas(df: pd.DataFrame, columns: tuple[str, ...] = ("count", "popu
 
 def rates(df: pd.DataFrame, per: float = 1000, level: float = 0.95, small: int = 20) -> pd.DataFrame:
     """Rates per ``per`` inhabitants with exact Poisson intervals (``statistics.add_rates``) and a small-count flag."""
-    from observatoire.analysis.statistics import add_rates
-
     return add_rates(df, count="count", population="population", per=per, level=level, small=small)
 
 
@@ -277,9 +284,6 @@ def compare_to_reference(
         ``rr_method`` and ``rr_tau2``; NaN (not significant) for the reference itself and where a count or
         population is missing.
     """
-    from observatoire.analysis.statistics import funnel as adjusted_funnel
-    from observatoire.analysis.statistics import poisson_change_test
-
     zq = stats.norm.ppf(0.5 + level / 2)
     ref = df[df["geo_code"] == reference].set_index("year")
     spread = {}
@@ -409,9 +413,6 @@ def funnel(
     -------
     FunnelResult
     """
-    from observatoire.analysis.statistics import funnel as adjusted_funnel
-    from observatoire.analysis.statistics import funnel_sensitivity
-
     if not set(levels) <= {0.95, 0.998}:
         raise ValueError(f"funnel: levels must be 0.95 and/or 0.998, got {levels!r}")
     table = df.dropna(subset=["count", "population"]).reset_index(drop=True)
@@ -532,8 +533,6 @@ def trends(
         method`` (French), ``dispersion, p_value_poisson, significant_poisson`` (plain Poisson, for comparison),
         ``first_year, last_year, n_years, reason``. Figures are fractions (0.05 = +5 % a year).
     """
-    from observatoire.analysis.statistics import trend
-
     period = df[(df["year"] >= int(first_year)) & (df["year"] <= int(last_year))]
     out = []
     for code, group in period.groupby("geo_code", sort=True):
@@ -687,8 +686,6 @@ def source_text(*source_ids: str, catalogue: dict | None = None) -> str:
     (produite le 2025-01-26) ; Insee, estimations de population au 1er janvier, édition 2024 (provisional ...)"``.
     """
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     parts = []
     for source_id in source_ids:
@@ -723,95 +720,9 @@ def extremes(df: pd.DataFrame, column: str, n: int = 10, largest: bool = True) -
 SMALL_COUNT = 100
 
 
-def funnel_figure(
-    result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000
-):
-    """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
-
-    Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
-    between-area variance (drawn when the counts are over-dispersed). Overseas départements in vermillion. Points outside the widened 99.8 % limits are
-    labelled.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from observatoire.outputs import charts
-
-    charts.apply_style()
-    table = result.table
-    curve = result_curve(result, per)
-    fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
-    styles = {
-        0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
-        0.998: dict(color=charts.GREY, linestyle="-", linewidth=0.9),
-    }
-    for level, part in curve.groupby("level"):
-        style = styles.get(level, dict(color=charts.GREY, linewidth=0.8))
-        ax.plot(part["population"], part["low"], **style)
-        ax.plot(part["population"], part["high"], **style)
-        if level == max(result.levels) and "high_adj" in part:
-            ax.plot(part["population"], part["low_adj"], color="black", linestyle=":", linewidth=1.0)
-            ax.plot(part["population"], part["high_adj"], color="black", linestyle=":", linewidth=1.0)
-    ax.axhline(result.target_rate, color="black", linewidth=0.8)
-    colours = np.where(table[highlight].fillna(False).astype(bool), charts.PALETTE[1], charts.PALETTE[0])
-    ax.scatter(table["population"], table["rate"], c=colours, s=14, zorder=3, linewidths=0)
-    tag = _level_tag(max(result.levels))
-    flagged = table[table[f"outside_adj_{tag}"] != ""]
-    for _, row in flagged.iterrows():
-        ax.annotate(
-            str(row[label]),
-            (row["population"], row["rate"]),
-            xytext=(3, 2),
-            textcoords="offset points",
-            fontsize=6.5,
-            color="#333333",
-        )
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(charts.french_formatter(0))
-    ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.yaxis.set_major_formatter(charts.french_formatter(None))
-    ax.set_xlabel("Population (échelle logarithmique)")
-    ax.set_ylabel(f"Victimes pour {int(per):,} habitants".replace(",", "\u202f"))
-    ax.set_ylim(bottom=0)
-    handles = [
-        Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle="", markersize=4),
-        Line2D([], [], color=charts.PALETTE[1], marker="o", linestyle="", markersize=4),
-        Line2D([], [], color="black", linewidth=0.8),
-        Line2D([], [], **styles[0.95]),
-        Line2D([], [], **styles[0.998]),
-        Line2D([], [], color="black", linestyle=":", linewidth=1.0),
-    ]
-    labels = [
-        "Métropole",
-        "Outre-mer",
-        "Taux France entière",
-        "Limites à 95\u202f%",
-        "Limites à 99,8\u202f%",
-        "Limites à 99,8\u202f% corrigées de la surdispersion",
-    ]
-    # Anchored to the axes, above them (as observatoire.outputs.charts does): a figure legend would be re-placed over the
-    # title by the tight bounding box of the export.
-    ax.legend(
-        handles,
-        labels,
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.01),
-        ncols=3,
-        frameon=False,
-        borderaxespad=0.2,
-    )
-    return fig
-
-
 def catalogue_edition(source_id: str, catalogue: dict | None = None) -> str:
     """The edition of a catalogue source (``data/sources.yml``), as the facts record it."""
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     return str(catalogue[source_id].edition)
 
@@ -890,8 +801,6 @@ def trend_table(trends_by_indicator: dict[str, pd.DataFrame], codes: list[str]) 
         ``geo_code, area`` then, per key ``k``: ``annual_change_<k>`` (fraction), ``ci_low_<k>``, ``ci_high_<k>``
         and ``ic_<k>`` (``"[+4,1 % ; +6,3 %]"``).
     """
-    from observatoire.core.formatting import format_interval
-
     out = pd.DataFrame({"geo_code": codes})
     out["area"] = out["geo_code"].map(AREA_NAMES)
     for key, table in trends_by_indicator.items():

@@ -36,6 +36,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from observatoire.analysis.indicators import published
+from observatoire.analysis.indicators.published import relay_site
+from observatoire.core.formatting import format_date
+from observatoire.data.catalogue import load_catalogue
 from observatoire.data.datasets import MissingData
 
 __all__ = [
@@ -496,8 +500,6 @@ ORGANISATIONS = {"MIPROF": "la MIPROF", "ONDRP": "l'ONDRP", "SSMSI": "le SSMSI"}
 def edition(source_id: str, catalogue: dict | None = None) -> str:
     """Edition of a file of the national series in the catalogue, e.g. ``"2026-r3"``."""
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     return str(catalogue[source_id].edition)
 
@@ -603,7 +605,6 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
         ``"<producer> : <official title> (<date>) | <comment> | chiffre officiel relayé par <site> | autres
         valeurs publiées : ..."``; None when the figure is absent from the series for the year.
     """
-    from observatoire.analysis.indicators.published import relay_site
 
     row = chosen_row(rows, name, year)
     if row is None:
@@ -624,7 +625,6 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
 
 def provenance(rows: pd.DataFrame, name: str, year: int) -> dict:
     """The provenance a fact of one published figure carries (:meth:`published.Published.provenance`)."""
-    from observatoire.analysis.indicators import published
 
     row = chosen_row(rows, name, year)
     if row is None:
@@ -691,7 +691,6 @@ def french_date(date: object) -> str | None:
 
     None when absent (:func:`observatoire.core.formatting.format_date` with ``day=False``).
     """
-    from observatoire.core.formatting import format_date
 
     return format_date(date, day=False) if _present(date) else None
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import yaml
 
 from observatoire.core.formatting import MONTHS_EN, MONTHS_FR
+from observatoire.core.yamlfile import load_yaml_text, read_yaml
+from observatoire.outputs.accessibility import make_accessible
 
 from . import quarto as q
-from .accessibility import make_accessible
 from .common import (
     FORMATS,
     HTML_NAME,
@@ -138,7 +139,7 @@ def letter_date(project_dir: Path) -> str | None:
     """The letter's date from its front matter, ``{{< var >}}``/``{{< meta >}}`` resolved (``"2024-11-25"``)."""
     text = (project_dir / INDEX).read_text(encoding="utf-8")
     front = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    meta = yaml.safe_load(front.group(1)) if front else {}
+    meta = load_yaml_text(front.group(1), project_dir / INDEX) if front else {}
     date = (meta or {}).get("date")
     if date is None:
         return None
@@ -147,7 +148,7 @@ def letter_date(project_dir: Path) -> str | None:
     for name in (VARIABLES, PROJECT):
         path = project_dir / name
         if path.is_file():
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = read_yaml(path)
             if isinstance(loaded, dict):
                 values.update(loaded)
     return _SHORTCODE.sub(lambda m: str(values.get(m.group(2), m.group(0))), date)
@@ -201,7 +202,7 @@ def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
     shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("_site", ".quarto", "*_files"))
     write_assets(dest / ASSETS_DIR)
     config_path = dest / PROJECT
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    config = read_yaml(config_path) if config_path.is_file() else {}
     merged = merge_settings(config if isinstance(config, dict) else {}, settings)
     config_path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")
     _set_date(dest / INDEX, quarto_date(letter_date(project_dir)))

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from observatoire.core import paths
+from observatoire.core.escaping import markdown_text
 from observatoire.outputs.templates import render_text
 
 log = logging.getLogger(__name__)
@@ -116,10 +117,6 @@ def _drop_first_heading(notebook: dict) -> None:
             return
 
 
-def _markdown_escape(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", text)
-
-
 def _drop_stderr(cell: dict, notebook: str) -> None:
     """Remove a cell's standard-error output from its page, and log it for the person running the release.
 
@@ -205,7 +202,7 @@ def notebook_page(
                 {},
                 {
                     "lang": "fr",
-                    "section": _markdown_escape(where[0]),
+                    "section": markdown_text(where[0]),
                     "href": f"{letter_href}#{where[1]}",
                     "rows": rows,
                 },

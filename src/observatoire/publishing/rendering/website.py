@@ -15,6 +15,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from observatoire.core.errors import InputError
+from observatoire.core.escaping import safe_url
+from observatoire.data import themes
+
 SITE_TITLE = "Observatoire national des violences faites aux femmes"
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
 #: work in a downloaded PDF. Set OBSERVATOIRE_BASE_URL to the real address before publishing; the default is a
@@ -63,13 +67,15 @@ class ThemeLink:
 def base_url() -> str:
     """The public address of the site root, ending with ``/`` (``OBSERVATOIRE_BASE_URL`` or the default)."""
     url = os.environ.get("OBSERVATOIRE_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    if safe_url(url) is None:  # the PDF's links are made from it: only an http(s) address can be one
+        raise InputError(
+            "OBSERVATOIRE_BASE_URL", "value", f"{url!r} must be an absolute http(s) URL (https://host/path/)"
+        )
     return url if url.endswith("/") else url + "/"
 
 
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
-    from observatoire.data import themes
-
     return [ThemeLink(t.id, t.title, t.description or "") for t in themes.load_themes().values()]
 
 
