@@ -169,7 +169,7 @@ def _mayotte() -> dict:
     for key, value in {"t_territoire": "976", "t_code": "976", "t_region_code": "06", "t_outre_mer": 1,
                        "t_mayotte": 1}.items():  # fmt: skip
         facts[key].update(value=value, text=str(value))
-    facts["vs_taux_mayotte_ssmsi"] = {**facts["vs_taux"], "value": 2.1, "text": "2,1"}
+    facts["vs_taux_pop_ssmsi"].update(value=2.1, text="2,1")
     return facts
 
 

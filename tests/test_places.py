@@ -109,8 +109,6 @@ def _facts_for(territory: str) -> dict[str, dict]:
     }.items():
         facts[key]["value"] = value
         facts[key]["text"] = str(value)
-    if territory == "976":
-        facts["vs_taux_mayotte_ssmsi"] = {**facts["vs_taux"], "key": "vs_taux_mayotte_ssmsi", "value": 2.1}
     return facts
 
 

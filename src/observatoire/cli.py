@@ -295,7 +295,19 @@ def _cmd_letter(args) -> int:
 
 
 def _cmd_themes(args) -> int:
+    from observatoire.analysis.indicators.published import (
+        site_official_shares,
+    )  # lazy: CLI start without pandas
+
     print(themes.format_themes_table())
+    shares = site_official_shares()
+    if shares:
+        print("\nPublished figures cited, read on official pages (each edition published):")
+        for theme_id, edition, share in shares:
+            print(
+                f"  {theme_id} {edition}: {share['n_official']}/{share['n_cited']} "
+                f"({share['share']:.0f} %) of the rows of the national series cited"
+            )
     return 0
 
 
@@ -458,14 +470,21 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         out_dir = Path(args.out or paths.BUILD / "diff")
     else:
         theme, year = args.theme, args.year
-        print(f"Building the {year} {theme} letter on SSMSI edition 2023 and on edition 2024 ...")
+        sources = diff.default_editions(theme, year)  # from themes.yml and the catalogue
+        editions = [diff.catalogue_edition(source) for source in sources]
+        print(
+            f"Building the {year} {theme} letter on SSMSI edition {editions[0]} and on edition {editions[1]} ..."
+        )
         built = [
             release.build_edition(theme, year, overrides={"ssmsi_source": source}, publish=False)
-            for source in ("ssmsi_dep_2023", "ssmsi_dep_2024")
+            for source in sources
         ]
         old, new = (result.build_dir / "outputs" for result in built)
         report = diff.compare(
-            old, new, f"{theme} {year}, SSMSI édition 2023", f"{theme} {year}, SSMSI édition 2024"
+            old,
+            new,
+            f"{theme} {year}, SSMSI édition {editions[0]}",
+            f"{theme} {year}, SSMSI édition {editions[1]}",
         )
         out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
     md, page = diff.write_report(report, out_dir)
@@ -510,6 +529,28 @@ def _add_refresh_command(commands) -> None:
     parser.set_defaults(func=_cmd_refresh)
 
 
+def _cmd_new_theme(args: argparse.Namespace) -> int:
+    from observatoire.publishing import scaffold  # lazy: CLI start (--help) without execution
+
+    for path in scaffold.new_theme(args.id, reference=not args.no_reference):
+        print(f"  written: {path.relative_to(paths.ROOT)}")
+    print(f"Build it with `make release YEAR=2024 THEME={args.id}`; edit its files to make it a letter.")
+    return 0
+
+
+def _add_new_theme_command(commands) -> None:
+    """Register ``new-theme`` on the command line (``make new-theme ID=...``)."""
+    parser = commands.add_parser(
+        "new-theme",
+        help="scaffold a new letter (themes.yml entry, notebook, publication, nbval reference, test)",
+    )
+    parser.add_argument("id", help="the theme's id: [a-z][a-z0-9_]*")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="do not run the notebook for its nbval reference"
+    )
+    parser.set_defaults(func=_cmd_new_theme)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every command registered."""
     parser = _Parser(prog="observatoire", description=__doc__.splitlines()[0])
@@ -539,6 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_commands(commands)
     _add_diff_command(commands)
     _add_refresh_command(commands)
+    _add_new_theme_command(commands)
     return parser
 
 

@@ -399,24 +399,30 @@ def format_date(date: object, day: bool = True, lang: str = "fr") -> str:
     Returns
     -------
     str
-        ``"26 janvier 2025"``, ``"octobre 2025"``, ``"2022"``; "donnée non disponible" (in ``lang``) when
-        missing.
+        ``"26 janvier 2025"`` (``"1er janvier 2025"`` for the first), ``"octobre 2025"``, ``"2022"``;
+        "donnée non disponible" (in ``lang``) when missing. A timestamp (``"2025-01-15T10:00:00"``) is read to
+        the day. The one date formatting of the project: every module formats dates with it. In English: "1
+        January 2025", "October 2025".
 
     Examples
     --------
     >>> format_date("2025-01-26")
     '26 janvier 2025'
+    >>> format_date("2025-02-01")
+    '1er février 2025'
     >>> format_date("2023-10-11", day=False)
     'octobre 2023'
     """
     if is_missing(date) or not str(date).strip():
         return not_available(lang)
-    parts = str(date).strip().split("-")
+    parts = str(date).strip()[:10].split("-")
     if len(parts) == 1:
         return parts[0]
     name = (MONTHS_FR if _check_lang(lang) == "fr" else MONTHS_EN)[int(parts[1]) - 1]
     month = f"{name if lang == 'fr' else name.capitalize()} {parts[0]}"
-    return f"{int(parts[2])} {month}" if day and len(parts) == 3 else month
+    if not (day and len(parts) == 3):
+        return month
+    return f"{'1er' if lang == 'fr' and int(parts[2]) == 1 else int(parts[2])} {month}"
 
 
 def parse_format(spec: str) -> tuple[str, int]:

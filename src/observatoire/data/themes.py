@@ -30,6 +30,8 @@ from observatoire.data.territory_codes import all_territories, canonical
 CORE_PARAMETERS = ("year", "theme", "output_dir")
 #: A parameter whose name ends with this suffix names a source id of ``data/sources.yml``.
 SOURCE_SUFFIX = "_source"
+#: A parameter naming a catalogue record read for its metadata only (a date, an edition), never fetched nor loaded.
+RECORD_SUFFIX = "_record"
 SCHEMA_VERSION = 1
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -293,6 +295,12 @@ class Theme:
         for key, value in params.items():
             if key.endswith(SOURCE_SUFFIX):
                 self._check_source_parameter(key, value, year)
+            elif key.endswith(RECORD_SUFFIX) and value not in self.catalogue:
+                raise InputError(
+                    self.themes_file,
+                    f"theme '{self.id}', parameter '{key}'",
+                    f"{value!r} is not a source id of data/sources.yml",
+                )
         return dict(sorted(params.items()))
 
     def _check_territory(self, value: Any) -> str:
@@ -586,6 +594,8 @@ class _Checker:
                 self.fail(place, f"'{name}' is set by the build; do not declare it")
             if not isinstance(default, _SCALARS):
                 self.fail(place, "values must be scalars (string, number, boolean or null)")
+            if name.endswith(RECORD_SUFFIX) and default not in self.catalogue:
+                self.fail(place, f"{default!r} is not a source id of data/sources.yml")
             if name.endswith(SOURCE_SUFFIX):
                 if default not in self.catalogue:
                     self.fail(place, f"{default!r} is not a source id of data/sources.yml")

@@ -15,7 +15,6 @@ changed, and to read the version they cited. So ``make release YEAR=2024 CORRECT
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 from observatoire.core import atomic
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import markdown_text
-from observatoire.core.formatting import MONTHS_FR, NBSP
+from observatoire.core.formatting import NBSP, format_date
 from observatoire.data.territory_codes import REGION_PREFIX
 from observatoire.publishing import diff, territorial_site
 from observatoire.publishing import manifest as mf
@@ -50,11 +49,8 @@ _FIRST = "Première publication"
 
 
 def french_date(value: str | None) -> str:
-    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``1er`` for the first); None -> "date inconnue"."""
-    if not value:
-        return "date inconnue"
-    day = dt.date.fromisoformat(str(value)[:10])
-    return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``core.formatting.format_date``); None -> "date inconnue"."""
+    return format_date(value) if value else "date inconnue"
 
 
 def _revision(manifest: dict[str, Any] | None) -> int:

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from observatoire.data import themes
+from observatoire.data.catalogue import load_catalogue
+
 #: Relative changes smaller than this are rounding noise, not revisions.
 TOLERANCE = 1e-9
 
@@ -320,3 +323,31 @@ def write_report(report: DiffReport, out_dir: Path) -> tuple[Path, Path]:
         os.replace(temporary, out_dir / name)
         written.append(out_dir / name)
     return written[0], written[1]
+
+
+def catalogue_edition(source_id: str) -> str:
+    """The edition of a catalogue source (``data/sources.yml``)."""
+    return str(load_catalogue()[source_id].edition)
+
+
+def default_editions(theme: str, year: int) -> tuple[str, str]:
+    """The two editions ``make diff`` compares by default, from the declarations (no source id written here).
+
+    The newer is the theme's ``ssmsi_source`` for ``year`` (publications/themes.yml); the older is the catalogue's
+    source read by the same loader whose edition is the year before the newer's (data/sources.yml).
+
+    Raises
+    ------
+    LookupError
+        When the catalogue has no such previous edition.
+    """
+    newer = themes.get_theme(theme).parameters_for(year)["ssmsi_source"]
+    catalogue = load_catalogue()
+    loader, edition = catalogue[newer].loader, str(catalogue[newer].edition)
+    previous = str(int(edition) - 1) if edition.isdigit() else ""
+    older = [sid for sid, s in catalogue.items() if s.loader == loader and str(s.edition) == previous]
+    if not older:
+        raise LookupError(
+            f"no {loader} source of edition {previous or '?'} before {newer} in data/sources.yml"
+        )
+    return older[0], newer

@@ -251,6 +251,7 @@ def key_inputs(
         "theme": mf.sha256_json(theme.as_record()),
         "parameters": mf.sha256_json({"year": int(year), "theme": theme.id, **parameters}),
         "sources.yml": mf.sha256_file(paths.SOURCES_YML),
+        "methods.yml": mf.sha256_file(paths.METHODS_YML),  # the constants the notebooks apply
         "lockfile": mf.sha256_file(mf.LOCKFILE),
         "renderer": mf.sha256_json(renderer_available()),
         "python": mf.sha256_json(list(sys.version_info[:2])),

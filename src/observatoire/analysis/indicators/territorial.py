@@ -17,29 +17,28 @@ Choices, and why:
   région's sums against SSMSI's regional base.
 * **Denominators.** INSEE's estimates of the population on 1 January (``insee_pop_gca``), as the thematic letters:
   SSMSI's own ``insee_pop`` stops at the 2022 census and is frozen for Mayotte.
-* **Overdispersion.** Yearly counts of a territory vary more than Poisson. The dispersion ``phi`` of the
-  territory's log-linear trend (Pearson chi2 / df of the Poisson fit, at least 1) widens the rate intervals (on the
-  log scale) and the test of the change on the year (quasi-Poisson Wald test of the ratio of the two counts);
-  the trend itself is a negative binomial GLM when over-dispersed (``observatoire.analysis.statistics.trend``). A change
-  or a trend is called significant at the 5 % level, as in the annual letter.
+* **Statistics: the national letter's, from the one core.** Rates, intervals (exact Poisson widened by the
+  territory's own series dispersion), the year-on-year test of the rates (``statistics.change_of``: dispersion of
+  the other years, Student t), the trend (``statistics.trend_of``), ranks and the funnel are those of
+  :mod:`observatoire.analysis.statistics`, with the constants of ``publications/methods.yml``: the same département
+  gets the same number, interval and verdict here as in the national and thematic letters (tested in
+  tests/test_consistency.py).
 * **Place among the peers.** Rank of the rate among the 101 départements (or 18 régions), 1 = highest rate, and the
   funnel plot of :func:`observatoire.analysis.indicators.territories.funnel` around France's rate with limits widened by
   the between-territory over-dispersion (Spiegelhalter 2005): "au-dessus" or "en dessous" only outside the widened
-  95 % limits.
+  limits at ``funnel.flag_level``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from observatoire.analysis.indicators.recorded import value_for
-from observatoire.analysis.indicators.territories import funnel
-from observatoire.analysis.statistics import add_rates, trend
+from observatoire.analysis.indicators.territories import funnel, level_tag
+from observatoire.analysis.method import constants
+from observatoire.analysis.statistics import add_series_rates, rank_rates, rate_per
 from observatoire.data.territory_codes import (
     canonical,
     parse,
@@ -48,9 +47,6 @@ from observatoire.data.territory_codes import (
 FRANCE = "FR"
 #: The value of a column in one year, or None (never a neighbouring year's): the national letters' rule.
 value_at = value_for
-#: Below this count a rate's 95 % interval is wider than about +/-20 %: the letter says "petit effectif".
-SMALL_COUNT = 100
-LEVEL = 0.95
 
 
 @dataclass(frozen=True)
@@ -233,109 +229,28 @@ def _complete_sums(df: pd.DataFrame, keys: list[str], expected: pd.Series) -> pd
 # Statistics of one area -----------------------------------------------------------------------------------------
 
 
-def dispersion(series: pd.DataFrame) -> float:
-    """Overdispersion factor of an area's yearly counts: Pearson dispersion of its log-linear trend, at least 1.
-
-    1 when it cannot be estimated (fewer than four years): intervals are then exact Poisson ones.
-    """
-    ok = series.dropna(subset=["count", "population"])
-    if len(ok) < 4:
-        return 1.0
-    result = trend(ok["year"], ok["count"], exposure=ok["population"], family="poisson")
-    phi = result.dispersion
-    return float(max(phi, 1.0)) if math.isfinite(phi) else 1.0
-
-
-def add_intervals(series: pd.DataFrame, phi: float, per: float = 1000, level: float = LEVEL) -> pd.DataFrame:
-    """Rates with intervals widened for overdispersion.
-
-    The exact Poisson interval of each count is widened on the log scale by ``sqrt(phi)``:
-    ``low = rate * (low_poisson / rate) ** sqrt(phi)`` (likewise ``high``); with ``phi = 1`` it is the exact
-    interval.
-
-    Returns
-    -------
-    DataFrame
-        A copy with ``rate, rate_low, rate_high, small_count`` (count below :data:`SMALL_COUNT`).
-    """
-    out = add_rates(series, count="count", population="population", per=per, level=level, small=SMALL_COUNT)
-    widen = math.sqrt(max(phi, 1.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low = out["rate"] * (out["rate_low"] / out["rate"]) ** widen
-        high = out["rate"] * (out["rate_high"] / out["rate"]) ** widen
-    out["rate_low"] = low.where(out["rate"] > 0, out["rate_low"])
-    out["rate_high"] = high.where(out["rate"] > 0, out["rate_high"])
-    return out
-
-
-@dataclass(frozen=True)
-class Change:
-    """Change of a count on the previous year with a quasi-Poisson test (see :func:`change_test`)."""
-
-    previous: float
-    current: float
-    change: float
-    low: float
-    high: float
-    p_value: float
-    phi: float
-    significant: bool
-
-
-def change_test(
-    previous: float | None, current: float | None, phi: float, level: float = LEVEL
-) -> Change | None:
-    """Quasi-Poisson Wald test of the ratio of two yearly counts.
-
-    ``log(c1 / c0)`` has variance ``phi * (1 / c0 + 1 / c1)``: the Poisson variance inflated by the area's
-    dispersion. None when a count is missing or zero.
-    """
-    if previous is None or current is None or not previous > 0 or not current > 0:
-        return None
-    log_ratio = math.log(current / previous)
-    se = math.sqrt(max(phi, 1.0) * (1 / previous + 1 / current))
-    z = sps.norm.ppf((1 + level) / 2)
-    p_value = float(2 * sps.norm.sf(abs(log_ratio) / se))
-    return Change(
-        float(previous),
-        float(current),
-        current / previous - 1,
-        math.exp(log_ratio - z * se) - 1,
-        math.exp(log_ratio + z * se) - 1,
-        p_value,
-        float(max(phi, 1.0)),
-        p_value < 1 - level,
-    )
-
-
 def series_of(table: pd.DataFrame, area: str, last_year: int) -> pd.DataFrame:
-    """One area's years up to ``last_year``, with rates and overdispersion-widened intervals (attrs ``phi``)."""
+    """One area's years up to ``last_year``, with rates and the letters' interval (``statistics.add_series_rates``:
+    exact Poisson widened by the area's own dispersion, ``attrs["phi"]``)."""
     rows = table[(table["area"] == area) & (table["year"] <= int(last_year))].sort_values("year")
-    phi = dispersion(rows)
-    out = add_intervals(rows.reset_index(drop=True), phi)
-    out.attrs["phi"] = phi
+    out = add_series_rates(rows.reset_index(drop=True), area="area", last_year=last_year)
+    out.attrs["phi"] = float(out["dispersion"].iloc[0]) if len(out) else 1.0
     return out
-
-
-def trend_of(series: pd.DataFrame, last_year: int):
-    """Trend of the rate over the series' years up to ``last_year`` (``statistics.trend``, family auto)."""
-    ok = series[(series["year"] <= int(last_year))].dropna(subset=["count"])
-    exposure = ok["population"] if ok["population"].notna().all() else None
-    return trend(ok["year"], ok["count"], exposure=exposure, family="auto", level=LEVEL)
 
 
 def peers(table: pd.DataFrame, level: str, year: int) -> pd.DataFrame:
-    """The areas of one level in ``year`` with a rate, ranked (1 = highest rate; ties share the better rank)."""
+    """The areas of one level in ``year`` with a rate, ranked (``statistics.rank_rates``: 1 = highest rate, ties
+    share the better rank)."""
     rows = table[(table["level"] == level) & (table["year"] == int(year))].dropna(
         subset=["count", "population"]
     )
-    rows = rows.assign(rate=rows["count"] / rows["population"] * 1000)
-    rows["rank"] = rows["rate"].rank(ascending=False, method="min").astype(int)
+    rows = rows.assign(rate=rate_per(rows["count"], rows["population"], constants().rate_per))
+    rows["rank"] = rank_rates(rows["rate"]).astype(int)
     return rows.sort_values(["rank", "code"], kind="stable").reset_index(drop=True)
 
 
 def funnel_of(ranked: pd.DataFrame, france_rate: float):
-    """The funnel table of the peers around France's rate (``territories.funnel``, limits 95 % and 99,8 %)."""
+    """The funnel table of the peers around France's rate (``territories.funnel``, the levels of methods.yml)."""
     return funnel(ranked[["area", "name", "code", "count", "population"]], target_rate=france_rate)
 
 
@@ -344,8 +259,9 @@ FUNNEL_POSITIONS = {"au-dessus": "above", "en dessous": "below", "": "within"}
 
 
 def funnel_position(result, area: str) -> str:
-    """``"above"``, ``"below"`` or ``"within"`` the widened 95 % limits (a code; ``""`` for an absent area)."""
+    """``"above"``, ``"below"`` or ``"within"`` the widened limits at ``funnel.flag_level`` (a code the letter
+    words; ``""`` for an absent area)."""
     row = result.table.loc[result.table["area"] == area]
     if row.empty:
         return ""
-    return FUNNEL_POSITIONS[str(row["outside_adj_95"].iloc[0])]
+    return FUNNEL_POSITIONS[str(row[f"outside_adj_{level_tag(constants().funnel_flag_level)}"].iloc[0])]

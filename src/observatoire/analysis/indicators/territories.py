@@ -38,13 +38,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from observatoire.analysis.method import constants
 from observatoire.analysis.statistics import (
-    add_rates,
+    add_series_rates,
     funnel_limits,
     funnel_sensitivity,
     poisson_change_test,
-    trend,
-    winsorised_phi,
+    rank_rates,
+    rate_per,
+    trend_of,
 )
 from observatoire.analysis.statistics import funnel as adjusted_funnel
 from observatoire.core.formatting import format_interval
@@ -60,7 +62,6 @@ __all__ = [
     "METRO",
     "OVERSEAS_NAMES",
     "OVERSEAS_SLUGS",
-    "SMALL_COUNT",
     "FunnelResult",
     "age_structure_long",
     "aggregate_areas",
@@ -75,11 +76,10 @@ __all__ = [
     "funnel_curve",
     "funnel_limits",
     "label_with_code",
-    "overdispersion",
     "panel",
     "population_by_departement",
-    "rate_with_ssmsi_population",
-    "rates",
+    "population_choice",
+    "ssmsi_population_by_departement",
     "ratio_long",
     "result_curve",
     "source_text",
@@ -222,11 +222,6 @@ def aggregate_areas(df: pd.DataFrame, columns: tuple[str, ...] = ("count", "popu
     return out
 
 
-def rates(df: pd.DataFrame, per: float = 1000, level: float = 0.95, small: int = 20) -> pd.DataFrame:
-    """Rates per ``per`` inhabitants with exact Poisson intervals (``statistics.add_rates``) and a small-count flag."""
-    return add_rates(df, count="count", population="population", per=per, level=level, small=small)
-
-
 def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: str, code: str) -> pd.DataFrame:
     """Compare the population SSMSI divides by (``insee_pop``) with INSEE's estimate, by year, for one area.
 
@@ -249,11 +244,81 @@ def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: st
     return out
 
 
+# The population a rate divides by ------------------------------------------------------------------------------
+
+
+def ssmsi_population_by_departement(ssmsi: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """The population the SSMSI base divides by (its ``insee_pop`` column, a legal population), by département.
+
+    Returns
+    -------
+    DataFrame
+        ``geo_code, year, population`` (the alternative denominator of :func:`population_choice`).
+    """
+    rows = ssmsi[(ssmsi["indicator"] == indicator) & (ssmsi["geo_level"] == "departement")]
+    if "population" not in rows.columns:
+        raise KeyError("the SSMSI table has no 'population' column (the loader's insee_pop)")
+    out = rows[["geo_code", "year", "population"]].copy()
+    out["year"] = out["year"].astype(int)
+    out = out.groupby(["geo_code", "year"], as_index=False)["population"].first()
+    return out.sort_values(["geo_code", "year"], kind="stable").reset_index(drop=True)
+
+
+def population_choice(
+    counts: pd.Series, main: pd.Series, alternative: pd.Series, reference: list[str] | None = None
+) -> pd.DataFrame:
+    """Each area's rate, rank and verdicts with two populations, and whether a conclusion depends on the choice.
+
+    The letters divide by INSEE's estimate (``main``); the SSMSI base divides by its own legal population
+    (``alternative``: the 2022 census for 2023 and 2024, a fixed figure for Mayotte). For every area the rate,
+    its rank among the areas (``statistics.rank_rates``), its side of the reference rate and its funnel verdict
+    (``statistics.funnel`` at ``funnel.flag_level``, around the reference rate) are computed with both; an
+    area's conclusion depends on the population (``depends``) when its rank moves by more than
+    ``population_choice.rank_shift`` places of methods.yml or its funnel verdict differs. ``side_depends`` says
+    that the side of the reference rate differs (what a letter that states the side, as the overseas letter
+    does for Mayotte, must then say too). A letter says so and concludes on neither (docs/METHODS.md).
+
+    Parameters
+    ----------
+    counts : Series
+        Count by area (index: area code), one year; areas missing a count or a population are left out.
+    main, alternative : Series
+        Population by area code.
+    reference : list of str, optional
+        The areas whose pooled rate is the reference (default: every area).
+
+    Returns
+    -------
+    DataFrame
+        Index: area code. ``count``; for each population ``p`` in ``main``, ``alt``: ``rate_p, rank_p, side_p``
+        (``"above"`` or ``"below"`` the reference rate), ``flag_p`` (``"above"``, ``"below"``, ``"within"``);
+        ``rank_shift``, ``depends`` and ``side_depends`` (bool).
+    """
+    m = constants()
+    table = pd.DataFrame({"count": counts, "main": main, "alt": alternative}).dropna()
+    members = table.index if reference is None else table.index.intersection(list(reference))
+    for tag in ("main", "alt"):
+        target = float(table.loc[members, "count"].sum() / table.loc[members, tag].sum() * m.rate_per)
+        rate = rate_per(table["count"], table[tag], m.rate_per)
+        table[f"rate_{tag}"] = rate
+        table[f"rank_{tag}"] = rank_rates(rate).to_numpy()
+        table[f"side_{tag}"] = np.where(rate > target, "above", "below")
+        table[f"flag_{tag}"] = adjusted_funnel(table["count"], table[tag], target)["flag"].to_numpy()
+    table["rank_shift"] = (table["rank_main"] - table["rank_alt"]).abs().astype(int)
+    table["depends"] = (table["rank_shift"] > m.rank_shift) | (table["flag_main"] != table["flag_alt"])
+    table["side_depends"] = table["side_main"] != table["side_alt"]
+    return table
+
+
 # Comparison with a reference area -----------------------------------------------------------------------------
 
 
 def compare_to_reference(
-    df: pd.DataFrame, reference: str = METRO, level: float = 0.95, winsor: float = 0.1, per: float = 1000
+    df: pd.DataFrame,
+    reference: str = METRO,
+    level: float | None = None,
+    winsor: float | None = None,
+    per: float | None = None,
 ) -> pd.DataFrame:
     """Rate ratio of every area to the reference area of the same year, judged against the between-area variation.
 
@@ -273,10 +338,10 @@ def compare_to_reference(
         département of the year, whose spread measures the between-area variation).
     reference : str
         ``geo_code`` of the reference area (metropolitan France by default).
-    level : float
-        Confidence level.
-    winsor, per : float
-        Winsorising of the z-scores; rates per ``per`` inhabitants.
+    level : float, optional
+        Confidence level (default ``confidence_level`` of methods.yml).
+    winsor, per : float, optional
+        Winsorising of the z-scores; rates per ``per`` inhabitants (defaults from methods.yml).
 
     Returns
     -------
@@ -286,6 +351,10 @@ def compare_to_reference(
         ``rr_method`` and ``rr_tau2``; NaN (not significant) for the reference itself and where a count or
         population is missing.
     """
+    m = constants()
+    level = m.confidence_level if level is None else level
+    winsor = m.funnel_winsorising if winsor is None else winsor
+    per = m.rate_per if per is None else per
     zq = stats.norm.ppf(0.5 + level / 2)
     ref = df[df["geo_code"] == reference].set_index("year")
     spread = {}
@@ -341,11 +410,6 @@ def compare_to_reference(
 # Funnel plot --------------------------------------------------------------------------------------------------
 
 
-def overdispersion(z, winsor: float = 0.1) -> float:
-    """Multiplicative over-dispersion factor from winsorised z-scores (``statistics.winsorised_phi``)."""
-    return winsorised_phi(z, winsor)
-
-
 @dataclass(frozen=True)
 class FunnelResult:
     """Result of :func:`funnel`.
@@ -359,7 +423,7 @@ class FunnelResult:
     target_rate : float
         The rate the areas are compared with.
     phi : float
-        Over-dispersion factor (:func:`overdispersion`).
+        Over-dispersion factor (``statistics.winsorised_phi``).
     levels : tuple of float
     tau2 : float
         Between-area variance of the rates (additive random effects; 0 when ``phi <= 1``).
@@ -381,16 +445,20 @@ class FunnelResult:
         return int((self.table[column] == side).sum())
 
 
-def _level_tag(level: float) -> str:
+def level_tag(level: float) -> str:
+    """The suffix of a level's columns: 0.95 -> ``"95"``, 0.998 -> ``"998"``."""
     return f"{level * 100:g}".replace(".", "")
+
+
+_level_tag = level_tag
 
 
 def funnel(
     df: pd.DataFrame,
     target_rate: float | None = None,
-    levels: tuple[float, ...] = (0.95, 0.998),
-    per: float = 1000,
-    winsor: float = 0.1,
+    levels: tuple[float, ...] | None = None,
+    per: float | None = None,
+    winsor: float | None = None,
 ) -> FunnelResult:
     """Funnel-plot table: each area's rate against the target's control limits for its population.
 
@@ -404,23 +472,27 @@ def funnel(
         One row per area: ``count`` and ``population`` (rows with either missing are dropped).
     target_rate : float, optional
         Per ``per`` inhabitants; by default the pooled rate ``sum(count) / sum(population)`` of the table.
-    levels : tuple of float
-        Coverages of the limits (0.95 and/or 0.998).
-    per : float, default 1000
-    winsor : float, default 0.1
-        Winsorisation of the z-scores for the over-dispersion factor (the sensitivity to 5, 10 and 20 % is in
-        ``FunnelResult.sensitivity``).
+    levels : tuple of float, optional
+        Coverages of the limits (0.95 and/or 0.998; default ``funnel.levels`` of methods.yml).
+    per : float, optional
+        Default ``rate_per`` of methods.yml.
+    winsor : float, optional
+        Winsorisation of the z-scores for the over-dispersion factor (default ``funnel.winsorising``; the
+        sensitivity to every declared winsorising and consistency factor is in ``FunnelResult.sensitivity``).
 
     Returns
     -------
     FunnelResult
     """
+    m = constants()
+    levels = m.funnel_levels if levels is None else tuple(levels)
     if not set(levels) <= {0.95, 0.998}:
         raise ValueError(f"funnel: levels must be 0.95 and/or 0.998, got {levels!r}")
     table = df.dropna(subset=["count", "population"]).reset_index(drop=True)
-    # the sensitivity table reads the widest limits: those the letters name outliers by
+    # the sensitivity table reads the limits the letters name atypical areas by (funnel.outlier_level)
+    outlier = m.funnel_outlier_level if m.funnel_outlier_level in levels else max(levels)
     result = adjusted_funnel(
-        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=max(levels)
+        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=outlier
     )
     target_rate = result.attrs["target_rate"]
     for column in ("rate", "expected", "z", "z_adj", "p_adj"):
@@ -515,10 +587,9 @@ def trends(
     df: pd.DataFrame,
     first_year: int,
     last_year: int,
-    level: float = 0.95,
     family: str = "auto",
 ) -> pd.DataFrame:
-    """Average annual change of the rate of each area over ``first_year..last_year`` (log-linear GLM).
+    """Average annual change of the rate of each area over ``first_year..last_year`` (``statistics.trend_of``).
 
     Parameters
     ----------
@@ -538,10 +609,7 @@ def trends(
     period = df[(df["year"] >= int(first_year)) & (df["year"] <= int(last_year))]
     out = []
     for code, group in period.groupby("geo_code", sort=True):
-        group = group.sort_values("year")
-        result = trend(
-            group["year"], group["count"], exposure=group["population"], family=family, level=level
-        )
+        result = trend_of(group.sort_values("year"), last_year, first_year, family=family)
         direction = "non significative"
         if result.significant:
             direction = "hausse" if result.annual_change > 0 else "baisse"
@@ -624,8 +692,8 @@ def panel(
     first_year: int | None = None,
     last_year: int | None = None,
     names: dict[str, str] | None = None,
-    per: float = 1000,
-    level: float = 0.95,
+    per: float | None = None,
+    level: float | None = None,
 ) -> pd.DataFrame:
     """Counts, INSEE populations and rates by département and year, plus metropolitan France and France.
 
@@ -645,8 +713,10 @@ def panel(
     Returns
     -------
     DataFrame
-        ``geo_code, year, count, population, area, is_overseas, rate, rate_low, rate_high, small_count``; one row
-        per département and year of the edition, then :data:`METRO` and :data:`FRANCE`. A département-year without
+        ``geo_code, year, count, population, area, is_overseas, rate, rate_low, rate_high, small_count,
+        dispersion`` (``statistics.add_series_rates``: the interval of every letter, exact Poisson widened by the
+        area's series dispersion up to ``last_year``); one row per département and year of the edition, then
+        :data:`METRO` and :data:`FRANCE`. A département-year without
         an INSEE estimate keeps its count and has a missing population and rate (never another year's).
     """
     counts = counts_by_departement(ssmsi, indicator, first_year, last_year)
@@ -656,7 +726,7 @@ def panel(
     if names:
         df["area"] = df["geo_code"].map({**names, **AREA_NAMES}).fillna(df["area"])
     df["is_overseas"] = df["geo_code"].isin(OVERSEAS)
-    return rates(df, per=per, level=level)
+    return add_series_rates(df, area="geo_code", last_year=last_year, per=per, level=level)
 
 
 def check_year(df: pd.DataFrame, year: int) -> None:
@@ -730,16 +800,14 @@ def label_with_code(df: pd.DataFrame) -> pd.Series:
     return df["area"].where(~is_dep, df["area"] + " (" + df["geo_code"] + ")")
 
 
-def extremes(df: pd.DataFrame, column: str, n: int = 10, largest: bool = True) -> pd.DataFrame:
-    """The ``n`` départements with the largest (or smallest) ``column``, ties broken by code (stable)."""
-    deps = df[~df["geo_code"].isin([METRO, FRANCE])].dropna(subset=[column])
-    ordered = deps.sort_values([column, "geo_code"], ascending=[not largest, True], kind="stable")
+def extremes(
+    df: pd.DataFrame, column: str, n: int = 10, largest: bool = True, key: str = "geo_code"
+) -> pd.DataFrame:
+    """The ``n`` départements with the largest (or smallest) ``column``, ties broken by code (``key``, stable);
+    the aggregates (:data:`METRO`, :data:`FRANCE`) are left out."""
+    deps = df[~df[key].isin([METRO, FRANCE])].dropna(subset=[column])
+    ordered = deps.sort_values([column, key], ascending=[not largest, True], kind="stable")
     return ordered.head(n).reset_index(drop=True)
-
-
-#: Below this count, a rate's 95 % interval is wider than about +/-20 % of the rate (1.96 / sqrt(100)): the
-#: letters call such counts "small" and warn against reading their rates closely.
-SMALL_COUNT = 100
 
 
 def catalogue_edition(source_id: str, catalogue: dict | None = None) -> str:
@@ -757,23 +825,6 @@ def age_structure_long(structure: pd.DataFrame) -> pd.DataFrame:
     )
     long["age"] = long["age"].map(labels)
     return long.reset_index(drop=True)
-
-
-def rate_with_ssmsi_population(ssmsi: pd.DataFrame, indicator: str, code: str, year: int, per: float = 1000):
-    """The rate of one département-year with SSMSI's own denominator (``insee_pop``), or None when absent.
-
-    Used for Mayotte, whose SSMSI denominator is a fixed census population: the gap with the rate on INSEE's
-    estimate shows how much the denominator alone moves the rate.
-    """
-    rows = ssmsi[
-        (ssmsi["indicator"] == indicator)
-        & (ssmsi["geo_code"] == code)
-        & (ssmsi["year"].astype(int) == int(year))
-        & (ssmsi["geo_level"] == "departement")
-    ]
-    if rows.empty or "population" not in rows or pd.isna(rows["population"].iloc[0]):
-        return None
-    return float(rows["value"].iloc[0]) / float(rows["population"].iloc[0]) * per
 
 
 def ratio_long(compared: dict[str, pd.DataFrame], labels: dict[str, str]) -> pd.DataFrame:
