@@ -30,6 +30,7 @@ YEAR = 2025
 #: Theme -> what its letter is about in the compilation (indicator ids), the rows it must hold back.
 THEMES = {
     "mutilations_sexuelles": {"subject": "mgf", "held": {"sup-0034", "sup-0035", "sup-0047"}},
+    "mariages_forces": {"subject": "mariage", "held": {"sup-0036"}},
 }
 #: The sections the author writes without statistics (the law, the tools, the resources, the notebooks' links):
 #: articles, penalties and telephone numbers, never a figure of the compilation.
@@ -111,7 +112,9 @@ def test_every_figure_printed_traces_to_a_row_with_producer_and_period(edition, 
     citable = set(_citable(compilation, theme)["row_id"])
     subject = THEMES[theme]["subject"]
     for lang in LANGS:
-        allowed: set[float] = {float(YEAR), float(records["lettre_date"]["iso"][:4])}
+        # the edition's year, the letter's date and the compilation's edition ("2026-r3") are printed as such
+        allowed = {float(YEAR), float(records["lettre_date"]["iso"][:4])}
+        allowed |= _numbers(str(records["ns_edition"]["value"]).replace("-", " "), lang)
         printed = 0
         for key, record in records.items():
             if not record.get("available") or record.get("kind") == "text":
@@ -184,3 +187,26 @@ def test_the_genital_mutilation_estimates_are_the_rows_published():
     assert records["mgf_somme_generations"]["value"] == 124355
     assert records["mgf_part_premiere_generation"]["value"] == pytest.approx(100 * 86343 / 124355)
     assert records["mgf_non_imprimees"]["value"] == 3
+
+
+def test_the_forced_marriage_shares_are_the_rows_published():
+    records = prose.edition_facts("mariages_forces", YEAR)
+    expected = {
+        "mf_immigrees_51_60": (9, "sup-0045", 51, 60),
+        "mf_immigrees_26_50": (4, "sup-0044", 26, 50),
+        "mf_immigrees_16_30": (2, "sup-0046", 16, 30),
+        "mf_filles_immigres_26_30": (1, "sup-0048", 26, 30),
+    }
+    for key, (value, row_id, age_min, age_max) in expected.items():
+        record = records[key]
+        assert (record["value"], record["row_id"], record["age_min"], record["age_max"]) == (
+            value,
+            row_id,
+            age_min,
+            age_max,
+        )
+        assert record["survey_year"] == "2008" and record["kind"] == "percent"
+    # one survey, one question: the gap between the oldest and the youngest immigrant women, in points
+    assert records["mf_ecart_generations"]["value"] == 7
+    assert records["mf_ecart_generations"]["rows"] == "sup-0045, sup-0046"
+    assert records["mf_non_imprimees"]["value"] == 1
