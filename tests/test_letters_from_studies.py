@@ -18,13 +18,14 @@ import re
 
 import pandas as pd
 import pytest
+from test_language_parity import structure
 
 from observatoire.analysis.indicators import published as pub
 from observatoire.core import paths
 from observatoire.core.formatting import format_number, format_percent
 from observatoire.data import datasets, themes
 from observatoire.outputs.templates import publication_words
-from observatoire.publishing import prose
+from observatoire.publishing import batch, prose
 
 YEAR = 2025
 #: Theme -> what its letter is about in the compilation (indicator ids), the rows it must hold back.
@@ -154,6 +155,18 @@ def test_no_row_held_back_is_printed(edition, compilation):
         for lang in LANGS:
             figure = format_number(row["value"], 0 if float(row["value"]).is_integer() else 1, lang=lang)
             assert figure not in letters[lang], f"{row['row_id']} ({figure}) printed in the {lang} letter"
+
+
+def test_both_languages_have_the_same_sections_figures_tables_and_list_items(edition):
+    _, _, letters = edition
+    assert structure(letters["fr"]) == structure(letters["en"])
+    assert len(structure(letters["fr"])["headings"]) >= 10
+
+
+def test_make_all_builds_them_in_both_languages():
+    planned = {(r.theme, r.year, r.lang) for r in batch.requests([])}
+    for theme in THEMES:
+        assert {(theme, YEAR, "fr"), (theme, YEAR, "en")} <= planned
 
 
 def test_no_change_is_computed_between_estimates(edition):
