@@ -4,6 +4,7 @@ calls, its clocks and its table, on small fixtures (the measurements themselves 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import stat
 import subprocess
@@ -153,6 +154,50 @@ def test_the_cpu_of_the_process_tree_counts_reaped_children():
     assert profile.tree_cpu() - before >= 0.25
 
 
+@pytest.mark.parametrize(
+    ("cmdline", "tool"),
+    [
+        (["/q/bin/tools/x86_64/pandoc", "+RTS", "-K512m"], "pandoc"),
+        (["/q/bin/tools/x86_64/dart-sass/src/dart", "sass.snapshot", "a.scss"], "dart-sass"),
+        (["/q/bin/tools/x86_64/typst", "compile", "letter.typ"], "typst"),
+        (["/q/bin/tools/x86_64/deno", "run", "quarto.ts"], None),
+        ([], None),
+    ],
+)
+def test_the_programs_quarto_runs_are_known_by_their_executable(cmdline, tool):
+    assert profile.tool_of(cmdline) == tool
+
+
+def test_a_quarto_call_is_split_into_the_tools_it_ran_and_quarto_itself():
+    processes = [
+        {"tool": "pandoc", "start": 99.0, "end": 99.5, "cpu": 0.5},  # before the call: another call's
+        {"tool": "dart-sass", "start": 101.0, "end": 102.0, "cpu": 0.75},
+        {"tool": "pandoc", "start": 102.5, "end": 103.0, "cpu": 0.5},
+        {"tool": "pandoc", "start": 103.0, "end": 103.25, "cpu": 0.25},
+        {"tool": "typst", "start": 104.0, "end": 106.0, "cpu": 1.5},
+        {"tool": "typst", "start": 111.0, "end": 112.0, "cpu": 1.0},  # after the call
+    ]
+    split = profile.split_call({"started": 100.0, "wall": 10.0, "cpu": 6.0}, processes)
+    assert list(split) == ["dart-sass", "pandoc", "typst", "quarto (Deno)"]
+    assert split["pandoc"] == {"runs": 2, "wall": 0.75, "cpu": 0.75}
+    assert split["dart-sass"] == {"runs": 1, "wall": 1.0, "cpu": 0.75}
+    assert split["typst"] == {"runs": 1, "wall": 2.0, "cpu": 1.5}
+    assert split["quarto (Deno)"] == {"runs": 1, "wall": 6.25, "cpu": 3.0}
+
+
+def test_the_sampler_sees_a_tool_s_process_with_its_wall_and_cpu(tmp_path):
+    typst = tmp_path / "typst"  # a program named as a tool (Python under that name), burning 0.3 s of CPU
+    typst.symlink_to(os.path.realpath(sys.executable))
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(0.2)"
+    sampler = profile.ProcessSampler(every=0.02)
+    subprocess.run([str(typst), "-c", burn], check=True)
+    subprocess.run([sys.executable, "-c", "pass"], check=True)  # not a tool: not kept
+    seen = sampler.stop()
+    assert [entry["tool"] for entry in seen] == ["typst"]
+    assert 0.2 <= seen[0]["cpu"] <= 0.4
+    assert 0.35 <= seen[0]["end"] - seen[0]["start"] <= 30  # a busy machine stretches the wall time
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The clocks around the release's functions
 
@@ -215,7 +260,16 @@ def _profile() -> dict:
                 "wall": 9.5,
                 "cpu": 8.5,
             },
-            {"step": "site pages", "args": ["render", ".", "--to", "html"], "wall": 5.5, "cpu": 4.5},
+            {
+                "step": "site pages",
+                "args": ["render", ".", "--to", "html"],
+                "wall": 5.5,
+                "cpu": 4.5,
+                "tools": {
+                    "pandoc": {"runs": 7, "wall": 2.0, "cpu": 1.75},
+                    "quarto (Deno)": {"runs": 1, "wall": 3.5, "cpu": 2.75},
+                },
+            },
         ],
         "publish": [
             {"step": "_publish", "stage": "publish", "wall": 0.25, "cpu": 0.125},
@@ -240,7 +294,9 @@ def test_the_profile_table_shows_wall_and_cpu_of_each_place():
     assert "cells: imports 1.50, load 2.00, compute 1.50, figure export 3.00" in text
     assert _row(text, "render (letter, notebooks, PDF): quarto render --no-execute")[-2:] == ["9.50", "8.50"]
     assert _row(text, "site pages: quarto render . --to html")[-2:] == ["5.50", "4.50"]
+    assert _row(text, "pandoc (7 runs)")[-2:] == ["2.00", "1.75"]
+    assert _row(text, "quarto (Deno)") == ["quarto", "(Deno)", "3.50", "2.75"]
     assert _row(text, "copy the edition into the site")[-2:] == ["0.25", "0.12"]
     assert _row(text, "site pages (Quarto call")[-2:] == ["5.75", "4.75"]
     numbers = [line for line in text.splitlines() if re.search(r"  \d+\.\d\d +\d+\.\d\d$", line)]
-    assert len(numbers) == 10 and len({len(line) for line in numbers}) == 1  # the columns are aligned
+    assert len(numbers) == 12 and len({len(line) for line in numbers}) == 1  # the columns are aligned

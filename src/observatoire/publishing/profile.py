@@ -15,8 +15,13 @@ Why it is built this way:
   else ``imports`` when it is the parameters cell or has a top-level import, else ``compute``. A cell that both
   draws a figure and computes it counts as figure export: the split is by cell, not by line.
 - Per Quarto call, wall and CPU come from :func:`observatoire.publishing.rendering.quarto.recording` (``os.wait4``
-  of each ``quarto`` process). Quarto's ordinary log has no timings, so a call is not split further (theme,
-  pandoc, typst): see the README's section on speed for the sub-steps measured by hand.
+  of each ``quarto`` process). Quarto's ordinary log has no timings (its debug log has none either, and it runs
+  pandoc with ``--trace``, which would change what is measured), so a call is split by the programs it runs:
+  a thread samples this process's descendants every :data:`SAMPLE_EVERY` seconds (:class:`ProcessSampler`) and
+  each pandoc, dart-sass and typst process is booked to the Quarto call it ran in (:func:`split_call`). What is
+  left is Quarto's own work in Deno: its start, the theme's SCSS variables, the project scan, the HTML
+  post-processing; these are not split. A sampled process's wall runs from its first sample to its last and
+  its CPU is that of its last sample: each under by at most about two intervals.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import json
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -34,6 +41,10 @@ import psutil
 
 #: The phases of a notebook, in the order shown.
 PHASES = ("imports", "load", "compute", "figure export")
+#: Seconds between two samples of the process tree (:class:`ProcessSampler`).
+SAMPLE_EVERY = 0.05
+#: The programs a Quarto call is split into: the name of a process's executable -> the name shown.
+TOOLS = {"pandoc": "pandoc", "dart": "dart-sass", "sass": "dart-sass", "typst": "typst"}
 #: The steps of the publish stage, as the profile names the release's functions it times.
 PUBLISH_STEPS = {
     "_cleanup_leftovers": "clean leftovers of an interrupted release",
@@ -182,6 +193,91 @@ class Recorder:
         return wrapper
 
 
+def tool_of(cmdline: list[str]) -> str | None:
+    """The tool of :data:`TOOLS` a process runs (from its command line), or None."""
+    return TOOLS.get(os.path.basename(cmdline[0])) if cmdline else None
+
+
+class ProcessSampler:
+    """Samples this process's descendants that run a tool of :data:`TOOLS`, until :meth:`stop`.
+
+    :attr:`processes` holds one entry per process seen (``tool``, ``start`` the time of its first sample in
+    seconds since the epoch, ``end`` that of its last, ``cpu`` its user + system seconds at that sample).
+    """
+
+    def __init__(self, every: float = SAMPLE_EVERY) -> None:
+        self.processes: dict[tuple[int, float], dict[str, Any]] = {}
+        self._every = every
+        self._others: set[tuple[int, float]] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="profile-sampler", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        root = psutil.Process()
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                for child in root.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        self._sample(child)
+            self._stop.wait(self._every)
+
+    def _sample(self, process: psutil.Process) -> None:
+        key = (process.pid, process.create_time())
+        if key in self._others:
+            return
+        entry = self.processes.get(key)
+        if entry is None:
+            tool = tool_of(process.cmdline())
+            if tool is None:
+                self._others.add(key)
+                return
+            # psutil's create_time counts from the boot time in whole seconds: first seen is closer.
+            now = time.time()
+            entry = self.processes[key] = {"tool": tool, "start": now, "end": now, "cpu": 0.0}
+        times = process.cpu_times()
+        entry["cpu"], entry["end"] = times.user + times.system, time.time()
+
+    def stop(self) -> list[dict[str, Any]]:
+        """Stop sampling; the processes seen, in the order they started."""
+        self._stop.set()
+        self._thread.join()
+        return sorted(self.processes.values(), key=lambda entry: entry["start"])
+
+
+def split_call(call: Mapping[str, float], processes: list[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """The seconds of one Quarto call per tool it ran, and the rest (Quarto itself).
+
+    Parameters
+    ----------
+    call : Mapping
+        ``started`` (seconds since the epoch), ``wall`` and ``cpu`` of the call.
+    processes : list of Mapping
+        :meth:`ProcessSampler.stop`: the tools' processes; those started within the call are its own.
+
+    Returns
+    -------
+    dict
+        Per tool (in the order first run): ``runs``, ``wall`` and ``cpu`` summed over its processes; then
+        ``quarto (Deno)``: the call's wall and CPU minus the tools' (runs 1).
+    """
+    end = call["started"] + call["wall"]
+    split: dict[str, dict[str, float]] = {}
+    for process in processes:
+        if not call["started"] <= process["start"] <= end:
+            continue
+        entry = split.setdefault(process["tool"], {"runs": 0, "wall": 0.0, "cpu": 0.0})
+        entry["runs"] += 1
+        entry["wall"] += max(0.0, process["end"] - process["start"])
+        entry["cpu"] += process["cpu"]
+    split["quarto (Deno)"] = {
+        "runs": 1,
+        "wall": call["wall"] - sum(entry["wall"] for entry in split.values()),
+        "cpu": call["cpu"] - sum(entry["cpu"] for entry in split.values()),
+    }
+    return split
+
+
 @contextlib.contextmanager
 def _replaced(target: Any, name: str, value: Any) -> Iterator[None]:
     original = getattr(target, name)
@@ -242,10 +338,14 @@ def profiled_build(theme: str, year: int, build_dir: Path, site_dir: Path, worke
     from observatoire.publishing.rendering import quarto
 
     recorder = Recorder()
-    with instrumented(recorder), quarto.recording() as calls:
-        result = release.build_edition(
-            theme, year, build_dir=build_dir, site_dir=site_dir, workers=workers, progress=False
-        )
+    sampler = ProcessSampler()
+    try:
+        with instrumented(recorder), quarto.recording() as calls:
+            result = release.build_edition(
+                theme, year, build_dir=build_dir, site_dir=site_dir, workers=workers, progress=False
+            )
+    finally:
+        processes = sampler.stop()
     notebooks = notebooks_profile(result.build_dir / "notebooks")
     for name, seconds in result.notebooks.items():
         notebooks.setdefault(name, {})["wall"] = seconds
@@ -258,8 +358,14 @@ def profiled_build(theme: str, year: int, build_dir: Path, site_dir: Path, worke
                 label = (
                     "render (letter, notebooks, PDF)" if step["step"] == "render: Quarto" else "site pages"
                 )
+                measured = {"started": call.started, "wall": call.wall, "cpu": call.cpu}
                 quarto_calls.append(
-                    {"step": label, "args": list(call.args), "wall": call.wall, "cpu": call.cpu}
+                    {
+                        "step": label,
+                        "args": list(call.args),
+                        **measured,
+                        "tools": split_call(measured, processes),
+                    }
                 )
     return {
         "status": result.status,
@@ -315,7 +421,7 @@ def format_profile(profile: Mapping[str, Any], *, wall: float, cpu: float, load:
         )
         shown = ", ".join(f"{phase} {entry.get(phase, 0.0):.2f}" for phase in PHASES)
         rows.append((f"    cells: {shown}", "", ""))
-    rows.append(("Quarto calls (not split: Quarto's log has no timings)", "", ""))
+    rows.append(("Quarto calls, each split by the programs it ran", "", ""))
     for call in profile["quarto"]:
         rows.append(
             (
@@ -324,6 +430,9 @@ def format_profile(profile: Mapping[str, Any], *, wall: float, cpu: float, load:
                 _seconds(call["cpu"]),
             )
         )
+        for tool, entry in (call.get("tools") or {}).items():
+            runs = f" ({entry['runs']} runs)" if entry["runs"] > 1 else ""
+            rows.append((f"    {tool}{runs}", _seconds(entry["wall"]), _seconds(entry["cpu"])))
     rows.append(("publish steps", "", ""))
     for step in profile["publish"]:
         label = PUBLISH_STEPS.get(step["step"], step["step"])

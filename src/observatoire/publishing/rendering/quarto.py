@@ -139,6 +139,8 @@ class QuartoCall:
         Quarto's arguments (``("render", "--no-execute")``).
     what : str
         The letter or site rendered (as named in errors).
+    started : float
+        When it started, in seconds since the epoch (``time.time()``).
     wall : float
         Seconds from start to exit.
     cpu : float
@@ -147,6 +149,7 @@ class QuartoCall:
 
     args: tuple[str, ...]
     what: str
+    started: float
     wall: float
     cpu: float
 
@@ -219,12 +222,13 @@ def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | 
     quarto = require_quarto()
     quarto_version(quarto)
     cmd = [quarto, *args]
+    started = time.time()
     try:
         code, stdout, stderr, seconds, cpu = _run_measured(cmd, cwd=cwd, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise RenderError(what, "quarto", f"`{shlex.join(args)}` took more than {TIMEOUT} s") from exc
     for calls in _RECORDERS:
-        calls.append(QuartoCall(tuple(args), str(what), seconds, cpu))
+        calls.append(QuartoCall(tuple(args), str(what), started, seconds, cpu))
     log = "\n".join(x for x in (f"$ {shlex.join(cmd)}", stdout.strip(), stderr.strip()) if x)
     if code != 0:
         raise RenderError(what, "quarto", f"`quarto {shlex.join(args)}` failed:\n{quarto_error(stderr)}")
