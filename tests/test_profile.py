@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# The release tests' one-notebook theme and their fakes of the stages that call other modules.
+from test_release import fakes, project, snapshot  # noqa: F401, F811
+
+from observatoire.publishing import manifest as mf
 from observatoire.publishing import profile, release
 from observatoire.publishing.rendering import RenderError
 from observatoire.publishing.rendering import quarto as q
@@ -300,3 +304,30 @@ def test_the_profile_table_shows_wall_and_cpu_of_each_place():
     assert _row(text, "site pages (Quarto call")[-2:] == ["5.75", "4.75"]
     numbers = [line for line in text.splitlines() if re.search(r"  \d+\.\d\d +\d+\.\d\d$", line)]
     assert len(numbers) == 12 and len({len(line) for line in numbers}) == 1  # the columns are aligned
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A profiled build is the release's build
+
+
+def test_a_profiled_build_writes_the_same_bytes_as_a_release(project, fakes, tmp_path):  # noqa: F811
+    plain_site = tmp_path / "plain" / "_site"
+    release.build_edition(
+        project.theme, 2024, site_dir=plain_site, build_dir=tmp_path / "plain" / "build", progress=False
+    )
+    original = (release._stage, release._render, release._publish, release._write_index)
+    measured = profile.profiled_build(project.theme, 2024, project.build, project.site, 1)
+    assert snapshot(project.site) == snapshot(plain_site)  # every file of the site, the manifest included
+    assert (release._stage, release._render, release._publish, release._write_index) == original
+    assert measured["status"] == "published"
+    assert list(measured["stages"]) == list(release.STAGES)
+    assert all(entry["cpu"] is not None and entry["cpu"] >= 0 for entry in measured["stages"].values())
+    assert [step["step"] for step in measured["publish"]] == [
+        "_cleanup_leftovers",
+        "_publish",
+        "list_editions",
+        "_write_index",
+        "write_changelog",
+    ]
+    assert measured["quarto"] == []  # the fake renderer runs no Quarto
+    assert measured["outputs"] == mf.output_checksums(plain_site / "fixture" / "2024")
