@@ -164,6 +164,8 @@ def test_the_cpu_of_the_process_tree_counts_reaped_children():
         (["/q/bin/tools/x86_64/pandoc", "+RTS", "-K512m"], "pandoc"),
         (["/q/bin/tools/x86_64/dart-sass/src/dart", "sass.snapshot", "a.scss"], "dart-sass"),
         (["/q/bin/tools/x86_64/typst", "compile", "letter.typ"], "typst"),
+        (["/usr/bin/python3", "/q/bin/tools/x86_64/typst", "compile", "letter.typ"], "typst"),
+        (["/usr/bin/python3", "-c", "pass"], None),
         (["/q/bin/tools/x86_64/deno", "run", "quarto.ts"], None),
         ([], None),
     ],

@@ -194,8 +194,17 @@ class Recorder:
 
 
 def tool_of(cmdline: list[str]) -> str | None:
-    """The tool of :data:`TOOLS` a process runs (from its command line), or None."""
-    return TOOLS.get(os.path.basename(cmdline[0])) if cmdline else None
+    """The tool of :data:`TOOLS` a process runs (from its command line), or None.
+
+    The executable's name, or the script's when the executable is an interpreter (the Quarto kit's ``typst`` is
+    a Python script: ``python3 .../typst compile ...``).
+    """
+    if not cmdline:
+        return None
+    program = os.path.basename(cmdline[0])
+    if program.startswith(("python", "sh", "bash")) and len(cmdline) > 1:
+        program = os.path.basename(cmdline[1])
+    return TOOLS.get(program)
 
 
 class ProcessSampler:
