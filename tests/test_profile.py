@@ -4,6 +4,7 @@ calls, its clocks and its table, on small fixtures (the measurements themselves 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import stat
@@ -85,8 +86,6 @@ def test_a_notebook_without_papermill_metadata_counts_zero():
 
 
 def test_the_executed_notebooks_of_a_folder_are_read_by_name(tmp_path):
-    import json
-
     (tmp_path / "01_a.ipynb").write_text(json.dumps(_notebook()), encoding="utf-8")
     (tmp_path / "notes.txt").write_text("not a notebook", encoding="utf-8")
     read = profile.notebooks_profile(tmp_path)

@@ -39,7 +39,7 @@ from pathlib import Path
 import psutil
 
 from observatoire.data import themes
-from observatoire.publishing import batch, kernel_env, plan, release
+from observatoire.publishing import batch, kernel_env, plan, profile, release
 
 TARGETS = {
     "clean": 15.0,
@@ -181,8 +181,6 @@ def main_profile(theme: str = "annual", year: int = 2024, workers: int = 2, keep
     int
         0.
     """
-    from observatoire.publishing import profile
-
     tmp = Path(tempfile.mkdtemp(prefix="observatoire-profile-"))
     load = os.getloadavg()
     try:
@@ -447,8 +445,6 @@ if __name__ == "__main__":
         print(json.dumps(_child_build(theme, int(year), Path(build), Path(site), int(workers))))
         raise SystemExit(0)
     if args.child_profile:
-        from observatoire.publishing import profile
-
         theme, year, build, site, workers = args.child_profile
         print(json.dumps(profile.profiled_build(theme, int(year), Path(build), Path(site), int(workers))))
         raise SystemExit(0)

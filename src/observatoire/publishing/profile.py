@@ -39,6 +39,9 @@ from typing import Any
 
 import psutil
 
+from observatoire.publishing import corrections, release
+from observatoire.publishing.rendering import quarto
+
 #: The phases of a notebook, in the order shown.
 PHASES = ("imports", "load", "compute", "figure export")
 #: Seconds between two samples of the process tree (:class:`ProcessSampler`).
@@ -305,8 +308,6 @@ def instrumented(recorder: Recorder) -> Iterator[None]:
     ``release._render`` (the render stage's Quarto call, outside ``_stage``) and the publish steps of
     :data:`PUBLISH_STEPS`. Each wrapper calls the original and returns what it returns.
     """
-    from observatoire.publishing import corrections, release
-
     original_stage = release._stage
 
     @contextlib.contextmanager
@@ -343,9 +344,6 @@ def profiled_build(theme: str, year: int, build_dir: Path, site_dir: Path, worke
         ``quarto`` (one entry per call: step, args, wall, cpu), ``publish`` (the publish steps' wall and cpu,
         in order), ``status``, ``outputs`` (sha256 of every output of the edition, from its manifest).
     """
-    from observatoire.publishing import release
-    from observatoire.publishing.rendering import quarto
-
     recorder = Recorder()
     sampler = ProcessSampler()
     try:
