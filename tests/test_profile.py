@@ -195,7 +195,8 @@ def test_the_sampler_sees_a_tool_s_process_with_its_wall_and_cpu(tmp_path):
     typst.symlink_to(os.path.realpath(sys.executable))
     burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\ntime.sleep(0.2)"
     sampler = profile.ProcessSampler(every=0.02)
-    subprocess.run([str(typst), "-c", burn], check=True)
+    # Started through a shell that sleeps first, then execs the tool: the process is a tool only from then on.
+    subprocess.run(["sh", "-c", f'sleep 0.2; exec "{typst}" -c "$0"', burn], check=True)
     subprocess.run([sys.executable, "-c", "pass"], check=True)  # not a tool: not kept
     seen = sampler.stop()
     assert [entry["tool"] for entry in seen] == ["typst"]

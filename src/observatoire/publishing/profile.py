@@ -220,7 +220,6 @@ class ProcessSampler:
     def __init__(self, every: float = SAMPLE_EVERY) -> None:
         self.processes: dict[tuple[int, float], dict[str, Any]] = {}
         self._every = every
-        self._others: set[tuple[int, float]] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="profile-sampler", daemon=True)
         self._thread.start()
@@ -236,13 +235,11 @@ class ProcessSampler:
 
     def _sample(self, process: psutil.Process) -> None:
         key = (process.pid, process.create_time())
-        if key in self._others:
-            return
         entry = self.processes.get(key)
         if entry is None:
+            # Read again at each sample: a process may exec its tool later (``/usr/bin/env python3 .../typst``).
             tool = tool_of(process.cmdline())
             if tool is None:
-                self._others.add(key)
                 return
             # psutil's create_time counts from the boot time in whole seconds: first seen is closer.
             now = time.time()
