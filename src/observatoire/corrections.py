@@ -41,11 +41,21 @@ _FIRST = "Première publication"
 
 
 def french_date(value: str | None) -> str:
-    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``1er`` for the first); None -> "date inconnue"."""
+    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``1er`` for the first), ``"2025-11"`` -> ``"novembre 2025"``
+    (a letter dated by its month); None -> "date inconnue"."""
     if not value:
         return "date inconnue"
+    if len(str(value)) == 7:
+        year, month = str(value).split("-")
+        return f"{MONTHS_FR[int(month) - 1]} {year}"
     day = dt.date.fromisoformat(str(value)[:10])
     return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+
+
+def first_date(manifest: dict[str, Any]) -> str | None:
+    """The date of an edition's first publication: the letter's own date (``letter.date`` of the manifest, as
+    precise as the letter prints it), else the day it was built."""
+    return (manifest.get("letter") or {}).get("date") or manifest.get("built_at")
 
 
 def _revision(manifest: dict[str, Any] | None) -> int:
@@ -150,7 +160,7 @@ def revision_fields(previous: dict[str, Any], text: str, date: str, changes: lis
     """
     history = list(previous.get("history") or [])
     if not history:
-        history = [{"revision": _revision(previous), "date": previous.get("built_at"), "text": _FIRST}]
+        history = [{"revision": _revision(previous), "date": first_date(previous), "text": _FIRST}]
     revision = _revision(previous) + 1
     history.append({"revision": revision, "date": date, "text": text.strip(), "changes": changes})
     return {"revision": revision, "history": history}
@@ -180,9 +190,7 @@ def _entry(site_dir: Path, folder: Path, base: dict[str, Any]) -> dict[str, Any]
     manifest = mf.read_manifest(folder) or {}
     rel = folder.relative_to(site_dir).as_posix()
     current = _revision(manifest)
-    history = manifest.get("history") or [
-        {"revision": current, "date": manifest.get("built_at"), "text": _FIRST}
-    ]
+    history = manifest.get("history") or [{"revision": current, "date": first_date(manifest), "text": _FIRST}]
     revisions = []
     for item in history:
         number = int(item["revision"])

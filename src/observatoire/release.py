@@ -882,6 +882,8 @@ def _build_locked(
                 shutil.copy2(produced, edition_site / produced.name)
                 produced = edition_site / produced.name
             letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
+        if getattr(rendered, "date", None):  # the letter's date as printed: the changelog dates it by it
+            letter["date"] = rendered.date
         renderer = getattr(rendered, "renderer", None) or "quarto"
         # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
         # formats are French: a letter in another language keeps its static charts, drawn in its language.

@@ -34,9 +34,9 @@ from observatoire.formatting import NBSP
 
 from . import quarto as q
 from .accessibility import make_accessible
-from .common import SCSS_THEME, RenderError
+from .common import FAVICON, SCSS_THEME, RenderError
 from .edition import ASSETS_DIR
-from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, site_themes, website_settings
+from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, base_url, site_themes, website_settings
 
 SEARCH = "search.json"
 
@@ -92,7 +92,8 @@ def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
     out = ""
     for rev in reversed(revisions):
         out += (
-            f"{indent}- [Révision {rev['revision']}]({rev['href']}) du {french_date(rev.get('date'))}"
+            f"{indent}- [Révision {rev['revision']}]({rev['href']}) "
+            f"{'de' if len(str(rev.get('date') or '')) == 7 else 'du'} {french_date(rev.get('date'))}"
             f"{NBSP}: {_md(rev.get('text') or '')}\n"
         )
         out += "".join(f"{indent}    - {_md(change)}\n" for change in rev["changes"])
@@ -215,12 +216,49 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         {"title": "Historique des éditions et des corrections"},
         _changelog_body(collect_changelog(site_dir, editions)),
     )
+    # The territorial letters' listing of each year, a page of the site (observatoire.territorial_site).
+    for ed in editions:
+        page = ed.get("listing_page")
+        if page:
+            files[page["path"]] = _page({"title": page["title"], "toc": True}, page["body"])
     return files
+
+
+def _place_listings(
+    rendered: Path, site_dir: Path, editions: list[dict[str, Any]], letters: list[ThemeLink]
+) -> None:
+    """Put each rendered listing page in its year's folder (with its breadcrumbs), then drop it from ``rendered``.
+
+    A listing page sits among the letters of its year (``<theme>/<year>/index.html``); those folders are the
+    editions', so the page is written alone (:func:`observatoire.territorial_site.place_listing`) instead of being
+    moved in with the site's other pages, which replace their folder whole.
+    """
+    from observatoire import site_words, territorial_site
+
+    from .pages import breadcrumbs
+
+    titles = {t.id: t.title for t in letters}
+    for ed in editions:
+        page = ed.get("listing_page")
+        if not page:
+            continue
+        html_path = rendered / page["path"].replace(".qmd", ".html")
+        if not html_path.is_file():
+            raise RenderError(page["path"], "quarto", "Quarto wrote no listing page")
+        crumbs = [
+            (site_words.text("fr", "site.home"), "../../index.html"),
+            (titles.get(ed["theme"], ed["theme_title"]), f"../../{THEMES_DIR}/{ed['theme']}.html"),
+            (site_words.text("fr", "site.territorial_listing", year=ed["year"]), None),
+        ]
+        text = breadcrumbs(html_path.read_text(encoding="utf-8"), crumbs)
+        territorial_site.place_listing(site_dir, page["path"].replace(".qmd", ".html"), text)
+    for theme in {ed["theme"] for ed in editions if ed.get("listing_page")}:
+        shutil.rmtree(rendered / str(theme), ignore_errors=True)
 
 
 def site_config(letters: list[ThemeLink]) -> dict:
     """The site project's ``_quarto.yml``."""
-    config = website_settings("", letters)
+    config = website_settings("", letters, base_url())
     config["project"] = {
         "type": "website",
         "output-dir": "_site",
@@ -231,6 +269,8 @@ def site_config(letters: list[ThemeLink]) -> dict:
             "theme": ["default", f"{ASSETS_DIR}/letter.scss"],
             "toc": True,
             "toc-title": "Sur cette page",
+            # no formula on any page: no MathJax (Quarto would load it from a CDN for the listings)
+            "html-math-method": "plain",
         }
     }
     return config
@@ -308,10 +348,14 @@ def write_site(
     (work / ASSETS_DIR).mkdir(parents=True)
     (work / THEMES_DIR).mkdir()
     shutil.copyfile(SCSS_THEME, work / ASSETS_DIR / SCSS_THEME.name)
+    shutil.copyfile(FAVICON, work / ASSETS_DIR / FAVICON.name)
+    config = site_config(letters)
+    config["project"]["render"] += [ed["listing_page"]["path"] for ed in editions if ed.get("listing_page")]
     (work / "_quarto.yml").write_text(
-        yaml.safe_dump(site_config(letters), allow_unicode=True, sort_keys=False), encoding="utf-8"
+        yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     for name, text in site_pages(editions, letters, site_dir).items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(text, encoding="utf-8")
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0") or "0"}
     q.run_quarto(["render", ".", "--to", "html"], cwd=work, env=env, what=work / "_quarto.yml")
@@ -321,6 +365,7 @@ def write_site(
     for extra in ("sitemap.xml", "robots.txt", "listings.json"):
         (rendered / extra).unlink(missing_ok=True)
     make_accessible(rendered, NAVBAR_LABEL)
+    _place_listings(rendered, site_dir, editions, letters)
     search = _merged_search(rendered, site_dir, editions)
     (rendered / SEARCH).write_text(json.dumps(search, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     site_dir.mkdir(parents=True, exist_ok=True)

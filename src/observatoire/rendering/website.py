@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-SITE_TITLE = "Observatoire national des violences faites aux femmes"
+from observatoire import site_words
+
+SITE_TITLE = site_words.text("fr", "site.title")
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
 #: work in a downloaded PDF. Set OBSERVATOIRE_BASE_URL to the real address before publishing; the default is a
 #: reserved documentation domain, never a guess at the real one.
@@ -23,14 +25,14 @@ DEFAULT_BASE_URL = "https://observatoire.example.org/"
 
 #: The site's own pages: (file in the site root, text in the navbar). ``index`` is the home page.
 SITE_PAGES: tuple[tuple[str, str], ...] = (
-    ("index.qmd", "Accueil"),
+    ("index.qmd", site_words.text("fr", "site.home")),
     ("editions.qmd", "Éditions par année"),
     ("methodes.qmd", "Méthodes"),
     ("donnees.qmd", "Données"),
     ("changelog.qmd", "Historique"),
 )
 #: The navbar's name for screen readers (the pages have a second navigation landmark, the table of contents).
-NAVBAR_LABEL = "Navigation du site"
+NAVBAR_LABEL = site_words.text("fr", "site.navbar_label")
 #: Folder (in the site root) of the one page per theme that lists its editions.
 THEMES_DIR = "lettres"
 
@@ -82,7 +84,7 @@ def navbar(root: str, letters: list[ThemeLink]) -> dict:
         "left": [
             {"text": pages["index.qmd"], "href": html["index.qmd"]},
             {
-                "text": "Lettres",
+                "text": site_words.text("fr", "site.letters"),
                 "menu": [{"text": t.title, "href": f"{root}{THEMES_DIR}/{t.id}.html"} for t in letters],
             },
             {"text": pages["editions.qmd"], "href": html["editions.qmd"]},
@@ -93,7 +95,11 @@ def navbar(root: str, letters: list[ThemeLink]) -> dict:
     }
 
 
-def website_settings(root: str, letters: list[ThemeLink]) -> dict:
+#: The site's icon, as each Quarto project carries it (written there by ``edition.write_assets`` and ``site``).
+FAVICON_PATH = "_observatoire/favicon.svg"
+
+
+def website_settings(root: str, letters: list[ThemeLink], site_url: str | None = None) -> dict:
     """The Quarto settings of every page of the site (merged into a project's ``_quarto.yml``).
 
     Parameters
@@ -103,6 +109,9 @@ def website_settings(root: str, letters: list[ThemeLink]) -> dict:
         (``_site/<theme>/<year>/``).
     letters : list of ThemeLink
         The letters of the navbar's "Lettres" menu.
+    site_url : str, optional
+        The public address of the project's root (``base_url()`` for the site's own pages, the edition's address
+        for an edition): OpenGraph's image and page addresses are made absolute under it.
     """
     return {
         "lang": "fr",
@@ -111,6 +120,10 @@ def website_settings(root: str, letters: list[ThemeLink]) -> dict:
         "language": dict(LANGUAGE),
         "website": {
             "title": SITE_TITLE,
+            "favicon": FAVICON_PATH,
+            # title, description and image of each page for the cards of social networks and messaging apps
+            "open-graph": True,
+            **({"site-url": site_url} if site_url else {}),
             "search": {"location": "navbar", "type": "overlay"},
             "navbar": navbar(root, letters),
             "page-footer": {
