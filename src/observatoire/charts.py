@@ -865,18 +865,19 @@ def _enlarge_type(fig: Figure, scale: float) -> None:
         text.set_fontsize(text.get_fontsize() * scale)
 
 
-def _phone_svg(pickled: bytes, name: str, texts: tuple[str, str, str | None], smallest_pt: float) -> bytes:
+def _phone_svg(original: Figure, name: str, texts: tuple[str, str, str | None], smallest_pt: float) -> bytes:
     """The phone variant of a figure (see :data:`PHONE_WIDTH`): re-laid out narrower and its type enlarged (its
     height grows with its type) until its smallest text reaches :data:`PHONE_MIN_TEXT_PX` at
     :data:`PHONE_DISPLAY_PX`, measured on the SVG. ``texts`` are the title, source and note drawn around it;
-    ``smallest_pt`` the size of its smallest text as drawn for the letter."""
-    import pickle
+    ``smallest_pt`` the size of its smallest text as drawn for the letter; ``original`` (a copy of the figure
+    before its layout was frozen) is copied again for each try."""
+    import copy
 
     title, source, note = texts
     scale = PHONE_MIN_TEXT_PX / smallest_pt * (PHONE_WIDTH * 72 + 20) / PHONE_DISPLAY_PX
     svg = b""
     for _ in range(4):
-        fig = pickle.loads(pickled)
+        fig = copy.deepcopy(original)
         if hasattr(fig, _LAYOUT):  # saved before: its layout was frozen, give it back to its engine
             kind, managed = getattr(fig, _LAYOUT)
             for ax, in_layout in zip(fig.axes, managed, strict=False):
@@ -925,7 +926,8 @@ class SavedFigure(dict):
     """The metadata of a saved figure (a plain dict), which a notebook displays as the figure itself.
 
     In JupyterLab and in the notebooks' HTML pages, the output of ``ctx.save_figure(...)`` is the exported SVG
-    (what the letter shows), with its alt text and the files written; elsewhere it is the metadata dict.
+    (what the letter shows), with its alt text and the files written; the same SVG is an ``image/svg+xml``
+    output too (nbval, nbconvert and review tools read image outputs); elsewhere it is the metadata dict.
     """
 
     def __init__(self, meta: dict, svg: bytes) -> None:
@@ -952,7 +954,16 @@ class SavedFigure(dict):
         self._shown = True
         from IPython.display import display
 
-        display({"text/html": self._repr_html_(), "text/plain": f"<figure {self['name']}>"}, raw=True)
+        # the HTML (alt text, caption, files) for JupyterLab and the notebook pages; the SVG as an image output
+        # too, for the tools that read images (nbval, nbconvert to PDF, review tools)
+        display(
+            {
+                "text/html": self._repr_html_(),
+                "image/svg+xml": self._svg.decode("utf-8"),
+                "text/plain": f"<figure {self['name']}>",
+            },
+            raw=True,
+        )
 
     def show(self) -> None:
         """Display the figure when running in IPython (a kernel); do nothing elsewhere."""
@@ -1033,7 +1044,7 @@ def save_figure(
     ValueError
         For a bad name or an empty title, source or alt text.
     """
-    import pickle
+    import copy
 
     from observatoire import downloads, interactive
 
@@ -1058,7 +1069,8 @@ def save_figure(
 
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    pickled = pickle.dumps(fig)  # the figure before its layout is frozen, for its phone variant
+    _remove_annotations(fig)  # (a figure saved before carries them)
+    unfrozen = copy.deepcopy(fig)  # the figure before its layout is frozen, for its phone variant
     _annotate(fig, title_s, source_s, note_s)
     _freeze_layout(fig)
     contents = {
@@ -1080,7 +1092,7 @@ def save_figure(
     }
     plt.close(fig)
     smallest = min(svg_text_sizes(contents["svg"])[1] or [_FOOT_SIZE])
-    contents["phone_svg"] = _phone_svg(pickled, name, (title_s, source_s, note_s), smallest)
+    contents["phone_svg"] = _phone_svg(unfrozen, name, (title_s, source_s, note_s), smallest)
     if spec is not None:
         contents["vega_lite"] = (
             json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"

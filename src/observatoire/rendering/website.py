@@ -68,6 +68,31 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def require_public_base_url() -> str:
+    """The public address of the site root, for a build published for real (``make release PUBLIC=1``).
+
+    Every PDF's links, every letter's "Citer cette lettre" address and every OpenGraph card are written under it:
+    published with the placeholder, they would all point to a domain that is not the Observatoire's.
+
+    Raises
+    ------
+    InputError
+        ``OBSERVATOIRE_BASE_URL`` unset, not an ``https://`` address, or the placeholder domain.
+    """
+    from observatoire.errors import InputError
+
+    url = os.environ.get("OBSERVATOIRE_BASE_URL", "").strip()
+    placeholder = DEFAULT_BASE_URL.split("//")[1].strip("/")
+    if not url or placeholder in url or not url.startswith("https://"):
+        raise InputError(
+            "OBSERVATOIRE_BASE_URL",
+            "environment",
+            f"a build published for real (PUBLIC=1) needs the site's public https:// address, not "
+            f"{url or 'nothing'} (e.g. OBSERVATOIRE_BASE_URL=https://www.example.gouv.fr/observatoire/)",
+        )
+    return base_url()
+
+
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
     from observatoire import themes
