@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from observatoire import catalogue, paths
+from observatoire.core import paths
+from observatoire.data import catalogue
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import matplotlib.image
 
-from observatoire import paths, release, themes
+from observatoire.core import paths
+from observatoire.data import themes
+from observatoire.publishing import release
 
 ARTIFACTS = paths.ROOT / "tests" / "artifacts"
 THEMATIC = ["traite", "violences_sexuelles", "outre_mer"]

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire import catalogue, datasets, geography, paths
-from observatoire.errors import InputError
-from observatoire.loaders import insee_population, national_series, schema
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import catalogue, datasets, geography
+from observatoire.data.loaders import insee_population, national_series, schema
 
 BAD = Path(__file__).parent / "data" / "bad"
 

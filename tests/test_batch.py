@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
-from observatoire import batch, themes
+from observatoire.data import themes
+from observatoire.publishing import batch
 
 CHEAP = """
 import json
@@ -161,7 +162,7 @@ def test_territorial_letters_go_in_groups_of_one_year_and_the_others_alone():
 
 
 def test_a_group_of_letters_from_different_places_is_refused_before_quarto(tmp_path):
-    from observatoire.rendering import RenderError, render_group
+    from observatoire.publishing.rendering import RenderError, render_group
 
     for name in ("a", "b"):
         (tmp_path / name).mkdir()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from observatoire import bench
+from observatoire.publishing import bench
 
 
 def _results(clean_wall: float, with_all: bool = True) -> dict:

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatoire import catalogue, paths
-from observatoire.errors import InputError
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import catalogue
 
 
 @pytest.fixture()

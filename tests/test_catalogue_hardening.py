@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from observatoire import catalogue, completeness, datasets, paths
-from observatoire.errors import InputError
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import catalogue, completeness, datasets
 
 SSMSI_2024 = "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv"
 
@@ -255,7 +256,7 @@ def test_parse_cache_leaves_a_concurrent_write_alone_and_removes_a_dead_writers_
 
     import pandas as pd
 
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     cache = tmp_path / "tables" / "x.parquet"
     cache.parent.mkdir(parents=True)

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from observatoire import charts
-from observatoire.charts import PALETTE, apply_style, french_formatter, save_figure
+from observatoire.outputs import charts
+from observatoire.outputs.charts import PALETTE, apply_style, french_formatter, save_figure
 
 
 @pytest.fixture(autouse=True)

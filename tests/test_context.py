@@ -8,8 +8,9 @@ import matplotlib as mpl
 import pandas as pd
 import pytest
 
-from observatoire import charts, paths
-from observatoire.context import EditionContext, default_output_dir
+from observatoire.core import paths
+from observatoire.outputs import charts
+from observatoire.outputs.context import EditionContext, default_output_dir
 
 
 def test_default_output_dir_is_under_build(monkeypatch, tmp_path):

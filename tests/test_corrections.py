@@ -7,10 +7,10 @@ import json
 import pytest
 import test_release
 
-from observatoire import corrections
-from observatoire import manifest as mf
-from observatoire.release import ReleaseError, list_editions
-from observatoire.rendering.site import site_pages
+from observatoire.publishing import corrections
+from observatoire.publishing import manifest as mf
+from observatoire.publishing.release import ReleaseError, list_editions
+from observatoire.publishing.rendering.site import site_pages
 
 
 def _changelog_page(site) -> str:
@@ -179,7 +179,7 @@ def test_correction_through_the_release(project, fakes):
 def test_changes_are_read_from_the_raw_tables_not_the_french_downloads(tmp_path):
     import pandas as pd
 
-    from observatoire.tables import save_table
+    from observatoire.outputs.tables import save_table
 
     for folder, rate in (("old", 4.9), ("new", 5.1)):
         data = pd.DataFrame({"code": ["01", "02"], "rate": [rate, 3.0]})

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from observatoire import catalogue, datasets, geography
-from observatoire.loaders import insee_population
-from observatoire.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
+from observatoire.data import catalogue, datasets, geography
+from observatoire.data.loaders import insee_population
+from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
 
 YEARS_2024 = range(2016, 2025)
 

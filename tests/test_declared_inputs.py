@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from observatoire import datasets, themes
-from observatoire.context import EditionContext
-from observatoire.errors import InputError
-from observatoire.release import check_reads
+from observatoire.core.errors import InputError
+from observatoire.data import datasets, themes
+from observatoire.outputs.context import EditionContext
+from observatoire.publishing.release import check_reads
 
 
 def test_a_notebook_records_the_sources_it_reads(tmp_path, raw_data):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from observatoire import diff
+from observatoire.publishing import diff
 
 
 def _outputs(root, facts, table_rows, inputs):

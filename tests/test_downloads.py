@@ -8,9 +8,9 @@ import zipfile
 import pandas as pd
 import pytest
 
-from observatoire import charts, downloads
-from observatoire.context import EditionContext
-from observatoire.tables import save_table
+from observatoire.outputs import charts, downloads
+from observatoire.outputs.context import EditionContext
+from observatoire.outputs.tables import save_table
 
 
 def _table() -> pd.DataFrame:

@@ -34,7 +34,9 @@ from e2e_checks import (
     tables_split_after_one_row,
 )
 
-from observatoire import charts, corrections, release, themes
+from observatoire.data import themes
+from observatoire.outputs import charts
+from observatoire.publishing import corrections, release
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from e2e_checks import VIEWPORTS, axe_source, axe_violations, check_html_in_chromium, check_pdf
 
-from observatoire import release
+from observatoire.publishing import release
 
 pytestmark = pytest.mark.e2e
 
@@ -142,7 +142,7 @@ def test_axe_core_finds_no_violation_on_the_listing_and_a_letter(site):
 def test_letters_rendered_together_are_the_bytes_of_letters_rendered_alone(site, tmp_path):
     """The batch renders territorial letters by groups in one Quarto call (rendering/group.py): every file of
     every letter, the HTML pages, the PDF, search.json and site_libs included, equals the render alone."""
-    from observatoire import batch
+    from observatoire.publishing import batch
 
     alone = {code: site[1](code).site_path for code in TERRITORIES}
     outcomes = batch.run_batch(

@@ -15,13 +15,15 @@ import subprocess
 
 import pytest
 
-from observatoire import cli, manifest, prose, themes
-from observatoire.errors import InputError
-from observatoire.facts import load_facts
-from observatoire.formatting import format_change, format_number, format_percent
-from observatoire.plan import resolve_plan
-from observatoire.templates import render_text
-from observatoire.vocabulary import load_vocabulary
+from observatoire import cli
+from observatoire.core.errors import InputError
+from observatoire.core.formatting import format_change, format_number, format_percent
+from observatoire.data import themes
+from observatoire.outputs.facts import load_facts
+from observatoire.outputs.templates import render_text
+from observatoire.outputs.vocabulary import load_vocabulary
+from observatoire.publishing import manifest, prose
+from observatoire.publishing.plan import resolve_plan
 
 YEAR = 2024
 #: Words a French sentence left in the English letter would show (whole words, case-sensitive: the French
@@ -171,7 +173,7 @@ def test_each_letter_links_to_the_other_language_only_when_it_exists(lang, other
 
 @pytest.mark.e2e
 def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, facts_2024):
-    from observatoire.release import build_edition
+    from observatoire.publishing.release import build_edition
 
     site, build = tmp_path / "site", tmp_path / "build"
     result = build_edition("annual", YEAR, site_dir=site, build_dir=build, lang="en", progress=False)
@@ -215,7 +217,7 @@ def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, fact
 def test_each_letter_links_to_the_declared_languages_whatever_is_published(tmp_path):
     """The links come from themes.yml (translations), not from the site's state: the same inputs give the same
     build key and the same letter in whatever order the two languages are published."""
-    from observatoire.plan import resolve_plan
+    from observatoire.publishing.plan import resolve_plan
 
     french = resolve_plan("annual", YEAR, site_dir=tmp_path / "empty", build_dir=tmp_path / "build")
     english = resolve_plan(

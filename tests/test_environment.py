@@ -6,7 +6,7 @@ from importlib import metadata
 
 import yaml
 
-from observatoire import paths
+from observatoire.core import paths
 
 
 def _lock() -> dict[str, str]:

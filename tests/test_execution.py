@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from observatoire import execution
-from observatoire.errors import InputError
-from observatoire.execution import (
+from observatoire.core.errors import InputError
+from observatoire.publishing import execution
+from observatoire.publishing.execution import (
     KernelMissingError,
     NotebookError,
     NotebookJob,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire.errors import InputError
-from observatoire.facts import Facts, load_facts, to_variables
-from observatoire.formatting import NOT_AVAILABLE
+from observatoire.core.errors import InputError
+from observatoire.core.formatting import NOT_AVAILABLE
+from observatoire.outputs.facts import Facts, load_facts, to_variables
 
 COMMON = {"source_id": "ssmsi_dep_2024", "edition": "2024"}
 

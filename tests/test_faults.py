@@ -20,9 +20,12 @@ from pathlib import Path
 import pytest
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
-from observatoire import cli, paths, plan, release, themes
-from observatoire.errors import InputError
-from observatoire.release import ReleaseError, build_edition
+from observatoire import cli
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import themes
+from observatoire.publishing import plan, release
+from observatoire.publishing.release import ReleaseError, build_edition
 
 # ---------------------------------------------------------------------------------------------------------------
 # Command line and Makefile
@@ -116,8 +119,9 @@ FAKES = textwrap.dedent(
     import os, shutil, sys, time
     from pathlib import Path
     from types import SimpleNamespace
-    from observatoire import release, themes
-    from observatoire import manifest as mf
+    from observatoire.publishing import release
+    from observatoire.data import themes
+    from observatoire.publishing import manifest as mf
 
     def install(root, hang_in=None, marker=None, patch=setattr):
         """Fake stages (no kernel, no renderer); the stage named hang_in writes marker and sleeps."""
@@ -314,7 +318,7 @@ def test_source_date_epoch_is_part_of_the_build_key(project, monkeypatch):
 
 
 def test_the_batch_refuses_an_unwritable_site_before_building(raw_data, tmp_path, monkeypatch):
-    from observatoire import batch
+    from observatoire.publishing import batch
 
     monkeypatch.setattr(batch, "build_task", lambda *args: pytest.fail("an edition was built"))
     site = tmp_path / "_site"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire.formatting import (
+from observatoire.core.formatting import (
     MINUS,
     NNBSP,
     NOT_AVAILABLE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from observatoire import datasets, geography
-from observatoire.errors import InputError
+from observatoire.core.errors import InputError
+from observatoire.data import datasets, geography
 
 
 @pytest.mark.parametrize(

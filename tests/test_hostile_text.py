@@ -1,6 +1,6 @@
 """Text from data is escaped for its target: hostile titles, labels and notes are shown as text and run nothing.
 
-Unit tests of :mod:`observatoire.escaping`, then a whole release of a one-notebook fixture theme whose table and
+Unit tests of :mod:`observatoire.core.escaping`, then a whole release of a one-notebook fixture theme whose table and
 text fact carry hostile strings, rendered for real (HTML and PDF): the strings must be visible as written and
 inert (no element, handler, link or shortcode made from them), and the downloadable CSV must not hold formulas.
 """
@@ -19,7 +19,10 @@ import pandas as pd
 import pytest
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
-from observatoire import escaping, facts, release, tables, themes
+from observatoire.core import escaping
+from observatoire.data import themes
+from observatoire.outputs import facts, tables
+from observatoire.publishing import release
 
 #: Hostile strings, as a malicious or careless source title, label or note could hold them.
 HOSTILE = {

@@ -1,4 +1,4 @@
-"""Unit tests of the annual letter's domain logic (``observatoire.indicators``), with asserted values.
+"""Unit tests of the annual letter's domain logic (``observatoire.analysis.indicators``), with asserted values.
 
 Values are checked against the raw files (SSMSI base edition 2024, INSEE population workbooks, the national
 series) and recomputed by hand where the logic computes something. The rule tested most: a figure missing for
@@ -14,9 +14,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from observatoire.facts import Facts
-from observatoire.formatting import NOT_AVAILABLE
-from observatoire.indicators import homicides, protection, published, recorded, sexual, surveys, wording
+from observatoire.analysis.indicators import (
+    homicides,
+    protection,
+    published,
+    recorded,
+    sexual,
+    surveys,
+    wording,
+)
+from observatoire.core.formatting import NOT_AVAILABLE
+from observatoire.outputs.facts import Facts
 
 INTRAFAMILY = "Coups et blessures volontaires intrafamiliaux"
 SEXUAL = "Violences sexuelles"
@@ -27,28 +35,28 @@ SEXUAL = "Violences sexuelles"
 
 @pytest.fixture(scope="module")
 def ns(raw_data):
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     return datasets.national_series()
 
 
 @pytest.fixture(scope="module")
 def ssmsi(raw_data):
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     return datasets.ssmsi_departement("ssmsi_dep_2024")
 
 
 @pytest.fixture(scope="module")
 def pop_dep(raw_data):
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     return recorded.population_by(datasets.population("insee_pop_gca"), "departement")
 
 
 @pytest.fixture(scope="module")
 def geo(raw_data):
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     return datasets.geography()
 
@@ -286,7 +294,7 @@ def test_missing_year_facts_keep_the_same_keys(ssmsi, pop_dep, geo, analysis_vs_
 
 
 def test_older_edition_does_not_cover_2024(raw_data, pop_dep, geo):
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     old = datasets.ssmsi_departement("ssmsi_dep_2023")
     a = recorded.Analysis(old, SEXUAL, 2024, pop_dep, geo, national=datasets.ssmsi_national("ssmsi_dep_2023"))
@@ -376,7 +384,7 @@ def test_small_counts_are_flagged():
 
 
 def test_revision_between_editions(raw_data, ssmsi):
-    from observatoire import datasets
+    from observatoire.data import datasets
 
     rev = recorded.revision(datasets.ssmsi_departement("ssmsi_dep_2023"), ssmsi, SEXUAL)
     assert rev == {
@@ -507,7 +515,7 @@ def test_protection_facts(ns):
 
 
 def test_trend_and_change_details_carry_values_not_words():
-    from observatoire.statistics import ChangeTest, TrendResult
+    from observatoire.analysis.statistics import ChangeTest, TrendResult
 
     down = TrendResult(-0.027, -0.05, -0.004, 0.02, "poisson", 1.0, 2016, 2024, 9)
     d = wording.trend_details(down)

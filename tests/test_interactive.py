@@ -11,8 +11,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from observatoire import charts, interactive
-from observatoire.formatting import format_number
+from observatoire.core.formatting import format_number
+from observatoire.outputs import charts, interactive
 
 
 def _line_data() -> pd.DataFrame:

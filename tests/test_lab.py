@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from observatoire import paths
+from observatoire.core import paths
 
 
 def _dry_run() -> str:

@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from observatoire import prose, themes
-from observatoire.formatting import NNBSP
+from observatoire.core.formatting import NNBSP
+from observatoire.data import themes
+from observatoire.publishing import prose
 
 ANNUAL_YEARS = themes.get_theme("annual").years
 

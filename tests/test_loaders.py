@@ -8,8 +8,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from observatoire import catalogue, datasets, paths
-from observatoire.loaders import (
+from observatoire.core import paths
+from observatoire.data import catalogue, datasets
+from observatoire.data.loaders import (
     LOADER_NAMES,
     get_loader,
     insee_population,
@@ -17,7 +18,7 @@ from observatoire.loaders import (
     schema,
     ssmsi_departement,
 )
-from observatoire.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
+from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
 
 HARMONISED = list(schema.HARMONISED_COLUMNS)
 SSMSI_COLUMNS = HARMONISED + ["population", "published_rate", "population_vintage"]

@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-from observatoire import paths, review
+from observatoire.core import paths
+from observatoire.publishing import review
 
 
 def test_a_changed_key_number_fails_nbval(tmp_path):

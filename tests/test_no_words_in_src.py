@@ -1,7 +1,7 @@
 """No sentence template in the Python: the letters' sentences live in the publications' templates.
 
-Python computes values and their metadata (observatoire.facts details, the registry's labels); the words a
-reader sees as sentences are written by authors in ``publications/<theme>/*.qmd`` (observatoire.templates). This
+Python computes values and their metadata (observatoire.outputs.facts details, the registry's labels); the words a
+reader sees as sentences are written by authors in ``publications/<theme>/*.qmd`` (observatoire.outputs.templates). This
 test reads the package's source (docstrings and comments aside) and fails on:
 
 * a sentence template passed to a fact (``facts.add(..., sentence="...")``, ``missing="..."``, also through
@@ -9,7 +9,7 @@ test reads the package's source (docstrings and comments aside) and fails on:
 * a string holding a French sentence fragment a letter prints ("n'est pas disponible", "Par rapport à" ...).
 
 No module is exempt: the last sentences (the reading of a test or a trend printed in the notebooks' calculation
-pages) moved to ``publications/_shared/statistics.<lang>.jinja`` (observatoire.describe).
+pages) moved to ``publications/_shared/statistics.<lang>.jinja`` (observatoire.outputs.describe).
 """
 
 from __future__ import annotations

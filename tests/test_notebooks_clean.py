@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from observatoire import paths, review
+from observatoire.core import paths
+from observatoire.publishing import review
 
 NOTEBOOKS = review.source_notebooks()
 

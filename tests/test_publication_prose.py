@@ -9,7 +9,7 @@ to it too): no digit in the visible text, once these are set aside:
 
 * the YAML front matter (it holds the title block and build values, not prose);
 * shortcodes ``{{< ... >}}`` and template tags ``[[ ... ]]``, ``[% ... %]``, ``[# ... #]`` (where the numbers come
-  from, see observatoire.templates: a digit inside a tag is an argument or a fact key, never printed as typed);
+  from, see observatoire.outputs.templates: a digit inside a tag is an argument or a fact key, never printed as typed);
 * identifiers and file names: figure and table ids (``{#fig-x}``, ``{#tbl-x}``), cross-references (``@fig-x``),
   image and link targets (``(figures/x.svg)``, ``(https://...)``), footnote labels (``[^x]``), div attributes
   (``::: {.callout-note}``), HTML comments;

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from observatoire.errors import InputError
-from observatoire.indicators import registry
-from observatoire.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
+from observatoire.analysis.indicators import registry
+from observatoire.core.errors import InputError
+from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, INTRAFAMILY_2025, SEXUAL
 
 
 def test_every_entry_is_complete_and_the_ssmsi_indicators_are_registered():

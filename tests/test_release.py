@@ -17,10 +17,11 @@ import pytest
 import yaml
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
-from observatoire import manifest as mf
-from observatoire import plan, release, themes
-from observatoire.errors import InputError
-from observatoire.release import ReleaseError, build_edition
+from observatoire.core.errors import InputError
+from observatoire.data import themes
+from observatoire.publishing import manifest as mf
+from observatoire.publishing import plan, release
+from observatoire.publishing.release import ReleaseError, build_edition
 
 # The real stages, kept before the `fakes` fixture replaces them.
 _REAL_EXECUTE = release._execute

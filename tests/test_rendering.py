@@ -21,8 +21,17 @@ from pathlib import Path
 
 import pytest
 
-from observatoire.rendering import RenderError, RenderResult, common, edition, notebooks, quarto, render, site
-from observatoire.rendering.website import SITE_PAGES, ThemeLink, navbar
+from observatoire.publishing.rendering import (
+    RenderError,
+    RenderResult,
+    common,
+    edition,
+    notebooks,
+    quarto,
+    render,
+    site,
+)
+from observatoire.publishing.rendering.website import SITE_PAGES, ThemeLink, navbar
 
 FIXTURE = Path(__file__).parent / "data" / "publication"
 EXECUTED = Path(__file__).parent / "data" / "executed" / "01_exemple.ipynb"
@@ -499,7 +508,7 @@ def test_notebook_page_leaves_out_standard_error_and_logs_it(tmp_path, caplog):
 def test_repository_quarto_project_matches_the_build_settings():
     import yaml
 
-    from observatoire.paths import ROOT
+    from observatoire.core.paths import ROOT
 
     repo = yaml.safe_load((ROOT / "_quarto.yml").read_text(encoding="utf-8"))
     built = edition.edition_settings("annual/2024", LETTERS, notebooks=False, url="https://x.org/")
@@ -531,7 +540,7 @@ def test_section_for_takes_the_section_with_most_facts():
 
 
 def _install(tmp_path: Path, path_version: str | None, kit: Path) -> subprocess.CompletedProcess:
-    from observatoire.paths import ROOT
+    from observatoire.core.paths import ROOT
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from observatoire import datasets
-from observatoire.facts import Facts
-from observatoire.indicators import revisions
-from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+from observatoire.analysis.indicators import revisions
+from observatoire.data import datasets
+from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+from observatoire.outputs.facts import Facts
 
 
 def test_previous_source_is_the_earlier_yearly_edition():

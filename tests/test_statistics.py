@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from observatoire.describe import describe
-from observatoire.statistics import (
+from observatoire.analysis.statistics import (
     ChangeTest,
     TrendResult,
     add_rates,
@@ -28,6 +27,7 @@ from observatoire.statistics import (
     trend,
     winsor_consistency,
 )
+from observatoire.outputs.describe import describe
 
 YEARS = np.arange(2012, 2024)
 

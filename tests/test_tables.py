@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatoire.tables import MISSING_NOTE, format_column, save_table
+from observatoire.outputs.tables import MISSING_NOTE, format_column, save_table
 
 
 def _table() -> pd.DataFrame:

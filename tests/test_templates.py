@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from observatoire.errors import InputError
-from observatoire.formatting import NNBSP
-from observatoire.templates import french_typography, plural, render_text, render_tree
+from observatoire.core.errors import InputError
+from observatoire.core.formatting import NNBSP
+from observatoire.outputs.templates import french_typography, plural, render_text, render_tree
 
 FACTS = {
     "vs_total": {"value": 122610, "text": "122 610", "available": True, "kind": "number", "ref_year": 2024},

@@ -11,12 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from observatoire import catalogue, datasets, maps, plan, themes
-from observatoire.errors import InputError
-from observatoire.indicators import territorial as tl
-from observatoire.indicators import territories as terr
-from observatoire.loaders import boundaries
-from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+from observatoire.analysis.indicators import territorial as tl
+from observatoire.analysis.indicators import territories as terr
+from observatoire.core.errors import InputError
+from observatoire.data import catalogue, datasets, themes
+from observatoire.data.loaders import boundaries
+from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+from observatoire.outputs import maps
+from observatoire.publishing import plan
 
 # --- boundaries ------------------------------------------------------------------------------------------------
 
@@ -49,7 +51,7 @@ def _square(code, name="X", kind="Polygon", ring=None):
 
 
 def _regions(**changes):
-    from observatoire.geography import REGIONS
+    from observatoire.data.geography import REGIONS
 
     features = [_square(code) for code in REGIONS]
     for index, feature in changes.items():
@@ -206,7 +208,7 @@ def _funnel(area_tables, name=SEXUAL, level="departement"):
 def test_place_among_peers_follows_the_overdispersed_funnel(area_tables, name, level):
     """The letter's "au-dessus / en dessous / dans les limites" is statistics.funnel's flag at 95 % (Spiegelhalter
     2005, additive random effects), around France's rate, for every territory."""
-    from observatoire.statistics import funnel
+    from observatoire.analysis.statistics import funnel
 
     ranked, france, result = _funnel(area_tables, name, level)
     direct = funnel(ranked["count"], ranked["population"], target_rate=france, flag_level=0.95)
@@ -260,7 +262,7 @@ def _fills(svg: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(("code", "region"), [("29", "53"), ("2A", "94"), ("974", "04")])
 def test_map_highlights_the_territory(tmp_path, code, region):
-    from observatoire import charts
+    from observatoire.outputs import charts
 
     geo = datasets.geography()
     members = list(geo.loc[geo["code_region"] == region, "code_departement"])
@@ -303,7 +305,7 @@ def _published_letters(site: Path, territories: tuple[str, ...], search: list[di
 
 
 def test_listing_groups_letters_by_region(tmp_path):
-    from observatoire import territorial_site
+    from observatoire.publishing import territorial_site
 
     site = tmp_path / "site"
     _published_letters(site, ("29", "reg-53"))
@@ -320,8 +322,8 @@ def test_listing_groups_letters_by_region(tmp_path):
 
 def test_listing_puts_the_letters_in_the_site_search(tmp_path):
     """The site search reads one search.json per index row: the year's listing gathers its letters' entries."""
-    from observatoire import territorial_site
-    from observatoire.rendering.site import _merged_search
+    from observatoire.publishing import territorial_site
+    from observatoire.publishing.rendering.site import _merged_search
 
     site = tmp_path / "site"
     entries = [

@@ -18,11 +18,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from observatoire import datasets, paths, release, themes
-from observatoire.indicators import sexual as vs
-from observatoire.indicators import surveys
-from observatoire.indicators import territories as terr
-from observatoire.indicators import trafficking as tr
+from observatoire.analysis.indicators import sexual as vs
+from observatoire.analysis.indicators import surveys
+from observatoire.analysis.indicators import territories as terr
+from observatoire.analysis.indicators import trafficking as tr
+from observatoire.core import paths
+from observatoire.data import datasets, themes
+from observatoire.publishing import release
 
 THEMATIC = ("traite", "violences_sexuelles", "outre_mer")
 
@@ -206,7 +208,7 @@ def test_traite_letter_says_who_ran_the_2024_survey(built):
 
 @pytest.fixture(scope="module")
 def panels(raw_data):
-    from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
+    from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
 
     ssmsi = datasets.ssmsi_departement("ssmsi_dep_2024")
     population = datasets.population("insee_pop_gca")
@@ -274,7 +276,7 @@ def test_outre_mer_claims_significance_only_where_the_aware_test_does(built, pan
 
 @pytest.mark.e2e
 def test_violences_sexuelles_claims_significance_only_where_the_aware_test_does(built, panels):
-    from observatoire import statistics
+    from observatoire.analysis import statistics
 
     result = built["violences_sexuelles"]
     facts = _facts(result)

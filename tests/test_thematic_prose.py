@@ -1,6 +1,6 @@
 """Every thematic letter, every buildable year, read as a proofreader reads it.
 
-The same checks as the annual letter's (tests/test_letter_prose.py, :func:`observatoire.prose.problems`): no
+The same checks as the annual letter's (tests/test_letter_prose.py, :func:`observatoire.publishing.prose.problems`): no
 unfilled placeholder, no "(s)" plural, no sentence twice, no English word, no breakable space where French
 typography wants a narrow no-break space. The notebooks of each edition run once; their facts are cached by input
 digest under ``build/_facts``. A module of its own so that the test workers share the runs with the annual one.
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from observatoire import prose, themes
+from observatoire.data import themes
+from observatoire.publishing import prose
 
 #: The thematic letters (the territorial letters are read by their own end-to-end tests).
 THEMATIC = ("traite", "violences_sexuelles", "outre_mer")

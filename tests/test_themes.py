@@ -7,8 +7,9 @@ import copy
 import pytest
 import yaml
 
-from observatoire import paths, themes
-from observatoire.errors import InputError
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import themes
 
 ANNUAL_NOTEBOOKS = [
     "01_morts_violentes_couple.ipynb",

@@ -17,11 +17,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from observatoire import datasets, paths
-from observatoire.indicators import territories as terr
-from observatoire.indicators import trafficking as tr
-from observatoire.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
-from observatoire.statistics import winsor_consistency
+from observatoire.analysis.indicators import territories as terr
+from observatoire.analysis.indicators import trafficking as tr
+from observatoire.analysis.statistics import winsor_consistency
+from observatoire.core import paths
+from observatoire.data import datasets
+from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
 
 # -- helpers -----------------------------------------------------------------------------------------------------
 
@@ -379,7 +380,7 @@ THEME_YEARS = {"traite": (2018, 2023, 2024), "violences_sexuelles": (2018, 2024)
 
 
 def _facts_of(theme: str, year: int, out) -> dict[str, dict]:
-    from observatoire.execution import NotebookJob, run_notebooks
+    from observatoire.publishing.execution import NotebookJob, run_notebooks
 
     notebooks = sorted((paths.NOTEBOOKS / theme).glob("*.ipynb"))
     jobs = [

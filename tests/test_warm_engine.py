@@ -1,7 +1,7 @@
 """Warm kernels: the same executed notebooks and files as a cold kernel, and nothing left from one notebook to the next.
 
-A warm kernel imports the heavy modules once and runs notebook after notebook (observatoire.warm_engine); before
-each notebook, observatoire.kernel_state.restore gives it the state of a fresh kernel. These tests run real
+A warm kernel imports the heavy modules once and runs notebook after notebook (observatoire.publishing.warm_engine); before
+each notebook, observatoire.publishing.kernel_state.restore gives it the state of a fresh kernel. These tests run real
 kernels: the 'polluter' notebook changes every piece of process state a notebook can reasonably change, then the
 'probe' notebook, run next on the same kernel, must print exactly what it prints on a new kernel.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from observatoire import execution, warm_engine
-from observatoire.execution import NotebookJob, run_notebooks
+from observatoire.publishing import execution, warm_engine
+from observatoire.publishing.execution import NotebookJob, run_notebooks
 
 FIXTURES = Path(__file__).parent / "data" / "notebooks"
 
@@ -195,7 +195,7 @@ def test_the_kernel_environment_does_not_depend_on_what_this_process_imported():
 def test_the_pool_keeps_at_most_max_idle_kernels_stopping_other_builds_first():
     from concurrent.futures import Future
 
-    from observatoire import warm_engine
+    from observatoire.publishing import warm_engine
 
     class Fake:
         def __init__(self, key):

@@ -13,14 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from observatoire import paths, themes
-from observatoire.errors import InputError
-from observatoire.manifest import read_manifest
-from observatoire.plan import language_path, latest_year, variant_name
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data import themes
+from observatoire.publishing.manifest import read_manifest
+from observatoire.publishing.plan import language_path, latest_year, variant_name
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from observatoire import catalogue
+    from observatoire.data import catalogue
 
     print("Fetching raw files into data/raw/ (checksums verified):")
     catalogue.fetch(args.sources or None, mirror=args.mirror)
@@ -28,7 +29,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    from observatoire import catalogue
+    from observatoire.data import catalogue
 
     entry = catalogue.register(
         args.source,
@@ -89,9 +90,9 @@ def release_and_report(
 
     Returns
     -------
-    observatoire.release.EditionResult
+    observatoire.publishing.release.EditionResult
     """
-    from observatoire.release import build_edition, format_timings
+    from observatoire.publishing.release import build_edition, format_timings
 
     theme_obj = themes.get_theme(theme)
     year = latest_year(theme_obj) if year is None else int(year)
@@ -151,8 +152,8 @@ def _guarded(handler):
     """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2)."""
 
     def run(args) -> int:
-        from observatoire.execution import KernelMissingError, NotebookError
-        from observatoire.plan import ReleaseError
+        from observatoire.publishing.execution import KernelMissingError, NotebookError
+        from observatoire.publishing.plan import ReleaseError
 
         _configure_logging(getattr(args, "verbose", False))
         try:
@@ -172,8 +173,8 @@ def check_language(value: str | None) -> str:
     ReleaseError
         Any other value (one line, naming the allowed ones).
     """
-    from observatoire.formatting import LANGUAGES
-    from observatoire.plan import ReleaseError
+    from observatoire.core.formatting import LANGUAGES
+    from observatoire.publishing.plan import ReleaseError
 
     lang = (value or "fr").strip()
     if lang not in LANGUAGES:
@@ -190,7 +191,7 @@ PUBLIC_HELP = (
 def _check_public(args) -> None:
     """``--public``: the site's public address must be set (it goes into every PDF link and citation)."""
     if getattr(args, "public", False):
-        from observatoire.rendering.website import require_public_base_url
+        from observatoire.publishing.rendering.website import require_public_base_url
 
         require_public_base_url()
 
@@ -213,7 +214,7 @@ def _cmd_release(args) -> int:
     if (
         args.all_territories
     ):  # in this process, one after the other, rendered by groups (make territoires: Dask)
-        from observatoire import batch
+        from observatoire.publishing import batch
 
         if args.correction is not None or args.no_publish:
             raise InputError(
@@ -268,7 +269,7 @@ def _cmd_themes(args) -> int:
 
 
 def _cmd_all(args) -> int:
-    from observatoire import batch
+    from observatoire.publishing import batch
 
     _check_public(args)
     if not args.verbose:  # one progress bar and the summary, not every stage of every edition
@@ -290,7 +291,7 @@ def _cmd_all(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from observatoire import bench
+    from observatoire.publishing import bench
 
     return bench.main(
         theme=args.theme,
@@ -438,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_build_commands(commands)
     for module_name in ("diff", "review"):
         try:
-            module = __import__(f"observatoire.{module_name}", fromlist=["add_commands"])
+            module = __import__(f"observatoire.publishing.{module_name}", fromlist=["add_commands"])
         except ImportError:
             continue
         if hasattr(module, "add_commands"):

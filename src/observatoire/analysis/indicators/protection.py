@@ -1,0 +1,215 @@
+"""Protection and support (section 5 of the annual letter).
+
+Four families of published figures, each from its own producer and each with gaps:
+
+* ordonnances de protection requested and issued (Ministère de la Justice, family courts);
+* téléphones grave danger (TGD) and bracelets anti-rapprochement (BAR): these are *stocks* counted at a date
+  (for instance "au 1er août 2023"), not yearly flows; the date is in each figure's note;
+* calls to the 3919 (Violences Femmes Info line, run by the FNSF): calls received are not calls answered
+  ("pris en charge"), and the two are different series.
+
+Nothing is interpolated: a chart draws a line only between two consecutive years, so that a gap stays a gap,
+and a figure flagged as covering part of a year only is kept out of the yearly series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from observatoire.analysis.indicators import published
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One published series of the section."""
+
+    indicator: str
+    family: str
+    label: str
+    producer: str
+    kind: str  # "flux" (yearly count) or "stock" (count at a date)
+
+
+#: Families, in the order of the chart's panels.
+FAMILIES = (
+    "Ordonnances de protection",
+    "Téléphones grave danger",
+    "Bracelets anti-rapprochement",
+    "Appels au 3919",
+)
+
+MEASURES: tuple[Measure, ...] = (
+    Measure("ordonnances_protection_demandees", FAMILIES[0], "demandées", "Ministère de la Justice", "flux"),
+    Measure("ordonnances_protection_delivrees", FAMILIES[0], "délivrées", "Ministère de la Justice", "flux"),
+    Measure("telephones_grave_danger_actifs", FAMILIES[1], "actifs", "Ministère de la Justice", "stock"),
+    Measure("telephones_grave_danger_deployes", FAMILIES[1], "déployés", "Ministère de la Justice", "stock"),
+    Measure("bracelets_anti_rapprochement_actifs", FAMILIES[2], "actifs", "Ministère de la Justice", "stock"),
+    Measure("appels_3919_pris_en_charge", FAMILIES[3], "pris en charge", "FNSF (3919)", "flux"),
+    Measure("appels_3919_recus", FAMILIES[3], "reçus", "FNSF (3919)", "flux"),
+    Measure("appels_3919_traites", FAMILIES[3], "traités", "FNSF (3919)", "flux"),
+    Measure("appels_3919", FAMILIES[3], "nature non précisée", "FNSF (3919)", "flux"),
+)
+
+#: Figures the letter cites for its year (fact key -> series id).
+HEADLINE = {
+    "op_demandees": "ordonnances_protection_demandees",
+    "op_delivrees": "ordonnances_protection_delivrees",
+    "tgd_actifs": "telephones_grave_danger_actifs",
+    "bar_actifs": "bracelets_anti_rapprochement_actifs",
+    "appels_3919": "appels_3919_pris_en_charge",
+}
+
+
+def measure(indicator: str) -> Measure:
+    """The :class:`Measure` of a series id (KeyError when it is not one of the section's)."""
+    for m in MEASURES:
+        if m.indicator == indicator:
+            return m
+    raise KeyError(f"{indicator!r} is not a protection measure")
+
+
+def measures_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    """Every figure of the section up to ``last_year``, with its source (alternatives and part-year rows too).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``famille, mesure, indicator, year, value, cite, partiel, qualificatif, producteur, source,
+        date_source, note``; ``cite`` is True for the figure :func:`~observatoire.analysis.indicators.published.pick`
+        cites for that year, ``partiel`` for a part-year figure (never cited, never drawn).
+    """
+    out = []
+    for m in MEASURES:
+        found = published.rows(ns, m.indicator)
+        found = found.loc[found["year"] <= last_year]
+        for year in sorted(found["year"].unique()):
+            chosen = published.pick(ns, m.indicator, int(year), sex=None)
+            same = found.loc[found["year"] == year]
+            for _, r in same.iterrows():
+                is_chosen = (
+                    chosen is not None
+                    and r["value"] == chosen.value
+                    and r["source_title"] == chosen.source_title
+                )
+                out.append(
+                    {
+                        "famille": m.family,
+                        "mesure": m.label,
+                        "indicator": m.indicator,
+                        "year": int(year),
+                        "value": float(r["value"]),
+                        "cite": bool(is_chosen),
+                        "partiel": bool(published._PARTIAL.search(r["note"] or "")),
+                        "qualificatif": published.qualifier_from_note(r["note"]),
+                        "producteur": m.producer,
+                        "source": r["source_title"],
+                        "date_source": r["source_date"],
+                        "note": r["note"],
+                    }
+                )
+    columns = [
+        "famille",
+        "mesure",
+        "indicator",
+        "year",
+        "value",
+        "cite",
+        "partiel",
+        "qualificatif",
+        "producteur",
+        "source",
+        "date_source",
+        "note",
+    ]
+    return pd.DataFrame(out, columns=columns)
+
+
+def chart_data(table: pd.DataFrame) -> pd.DataFrame:
+    """The points of the chart: cited full-year figures only, one per measure and year.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``famille, mesure, year, value, segment``; ``segment`` numbers runs of consecutive years within a
+        measure, so that a line joins two points only when no year lies missing between them.
+    """
+    sel = table.loc[table["cite"] & ~table["partiel"], ["famille", "mesure", "year", "value"]].copy()
+    sel = sel.sort_values(["famille", "mesure", "year"]).reset_index(drop=True)
+    gaps = sel.groupby(["famille", "mesure"])["year"].diff().ne(1)
+    sel["segment"] = gaps.groupby([sel["famille"], sel["mesure"]]).cumsum().astype(int)
+    return sel
+
+
+def availability(table: pd.DataFrame, year: int) -> pd.DataFrame:
+    """For each measure: the figure of ``year`` (or nothing) and the latest year with a figure.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``famille, mesure, valeur_annee, qualificatif, derniere_annee, valeur_derniere, source``:
+        ``valeur_annee`` is missing when ``year`` has no full-year figure; ``derniere_annee`` is the latest
+        year up to ``year`` that has one.
+    """
+    out = []
+    for m in MEASURES:
+        rows = table.loc[(table["indicator"] == m.indicator) & table["cite"] & ~table["partiel"]]
+        this = rows.loc[rows["year"] == int(year)]
+        last = rows.loc[rows["year"] <= int(year)].sort_values("year").tail(1)
+        out.append(
+            {
+                "famille": m.family,
+                "mesure": m.label,
+                "valeur_annee": float(this["value"].iloc[0]) if not this.empty else None,
+                "qualificatif": this["qualificatif"].iloc[0] if not this.empty else "",
+                "derniere_annee": int(last["year"].iloc[0]) if not last.empty else None,
+                "valeur_derniere": float(last["value"].iloc[0]) if not last.empty else None,
+                "source": (this if not this.empty else last)["source"].iloc[0]
+                if not (this.empty and last.empty)
+                else "",
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def headline(ns: pd.DataFrame, key: str, year: int):
+    """The published figure cited for one headline measure (see :data:`HEADLINE`) and ``year``, or None."""
+    return published.pick(ns, HEADLINE[key], year, sex=None)
+
+
+_UNITS = {
+    "op_demandees": "demandes",
+    "op_delivrees": "ordonnances",
+    "tgd_actifs": "téléphones",
+    "bar_actifs": "bracelets",
+    "appels_3919": "appels",
+}
+
+
+def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
+    """Declare the facts of section 5 (same keys every year: ``op_demandees``, ``op_delivrees``,
+    ``tgd_actifs``, ``bar_actifs``, ``appels_3919``, and ``prot_n_disponibles``)."""
+    available = 0
+    for key in HEADLINE:
+        pub = headline(ns, key, year)
+        available += pub is not None
+        published.add_fact(
+            facts,
+            key,
+            pub,
+            year=year,
+            edition=edition,
+            unit=_UNITS[key],
+            extra_note=f"producteur : {measure(HEADLINE[key]).producer}",
+        )
+    facts.add(
+        "prot_n_disponibles",
+        available,
+        unit="indicateurs",
+        source_id=published.NATIONAL_SOURCE_ID,
+        edition=edition,
+        ref_year=year,
+        note="ordonnances demandées et délivrées, téléphones grave danger, bracelets anti-rapprochement, 3919",
+        details={"n_suivis": len(HEADLINE)},
+    )

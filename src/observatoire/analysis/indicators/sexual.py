@@ -1,0 +1,241 @@
+"""Sexual violence recorded by police and gendarmerie: what the national publications add (section 3).
+
+The départemental base counts victims of "Violences sexuelles" without sex or age (see
+:mod:`observatoire.analysis.indicators.recorded`). The share of women and of minors among the victims are known only from
+SSMSI's national publications and the MIPROF letters, for some years, and the national totals those
+publications print can differ from the sum of the base (date of extraction, scope such as "hors cadre
+familial", rounding). This module lists them for a year, never borrowing another year's share.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from observatoire.analysis.indicators import published
+
+SHARE_WOMEN = "victimes_violences_sexuelles_enregistrees_part_femmes"
+SHARE_WOMEN_ADULTS = "part_femmes_victimes_majeures_violences_sexuelles_enregistrees"
+SHARE_MINORS = "victimes_violences_sexuelles_enregistrees_part_mineurs"
+SHARE_WOMEN_OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_part_femmes"
+SHARE_MINORS_OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_part_mineurs"
+TOTAL = "victimes_violences_sexuelles_enregistrees"
+TOTAL_MIPROF = "victimes_violences_sexuelles_enregistrees_lettre_miprof"
+RAPES = "victimes_viols_tentatives_enregistrees"
+OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_enregistrees"
+WITHIN_COUPLE = "violences_sexuelles_conjugales_enregistrees"
+MINORS = "victimes_violences_sexuelles_enregistrees_mineurs"
+
+#: Shares shown in the table: (series id, sex, French label).
+SHARES = (
+    (SHARE_WOMEN, "female", "Part des femmes parmi les victimes"),
+    (SHARE_WOMEN_ADULTS, "female", "Part des femmes parmi les victimes majeures"),
+    (SHARE_MINORS, None, "Part des mineurs parmi les victimes"),
+    (SHARE_WOMEN_OUTSIDE_FAMILY, "female", "Part des femmes parmi les victimes hors cadre familial"),
+    (SHARE_MINORS_OUTSIDE_FAMILY, None, "Part des mineurs parmi les victimes hors cadre familial"),
+)
+
+#: Published counts compared with the base total: (series id, sex, French label).
+PUBLISHED_COUNTS = (
+    (TOTAL, None, "Victimes de violences sexuelles, total national publié (SSMSI)"),
+    (TOTAL_MIPROF, None, "Victimes de violences sexuelles, décompte de l'Observatoire (MIPROF)"),
+    (RAPES, None, "dont victimes de viols ou tentatives de viol"),
+    (OUTSIDE_FAMILY, None, "Victimes de violences sexuelles hors cadre familial"),
+    (WITHIN_COUPLE, None, "Victimes de violences sexuelles au sein du couple"),
+    (MINORS, None, "Victimes mineures de violences sexuelles"),
+)
+
+
+def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    """Published shares of women and minors among victims, every year up to ``last_year``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``annee, mesure, valeur, qualificatif, source, note`` (percent), sorted by measure and year.
+    """
+    out = []
+    for indicator, sex, label in SHARES:
+        for _, r in published.rows(ns, indicator, sex).iterrows():
+            if r["year"] > last_year:
+                continue
+            pub = published.pick(ns, indicator, int(r["year"]), sex)
+            if pub is None or (pub.value != r["value"] or pub.source_title != r["source_title"]):
+                continue  # alternatives are listed once, through the chosen row's note
+            out.append(
+                {
+                    "annee": pub.year,
+                    "mesure": label,
+                    "valeur": pub.value,
+                    "qualificatif": pub.qualifier,
+                    "source": pub.source_title,
+                    "note": pub.note,
+                }
+            )
+    return pd.DataFrame(out, columns=["annee", "mesure", "valeur", "qualificatif", "source", "note"])
+
+
+def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) -> pd.DataFrame:
+    """The base total for ``year`` beside every national count published for the same year.
+
+    Parameters
+    ----------
+    ns : DataFrame
+        The national series.
+    analysis : observatoire.analysis.indicators.recorded.Analysis
+        The analysed "Violences sexuelles" indicator.
+    year : int
+    edition : str
+        Edition of the SSMSI base.
+    """
+    from observatoire.analysis.indicators.recorded import published_vs_base
+
+    pubs, labels = [], []
+    for indicator, sex, label in PUBLISHED_COUNTS:
+        pub = published.pick(ns, indicator, year, sex)
+        if pub is not None:
+            pubs.append(pub)
+            labels.append(label)
+    return published_vs_base(
+        analysis.value("count"),
+        pubs,
+        labels,
+        "Victimes de violences sexuelles, somme de la base départementale",
+        year,
+        edition,
+    )
+
+
+def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
+    """Declare the facts of section 3 that come from the national series (same keys every year).
+
+    Keys: ``vs_part_femmes``, ``vs_part_femmes_majeures``, ``vs_part_mineurs``, ``vs_viols``,
+    ``vs_hors_famille``, ``vs_publie_lettre``.
+    """
+    common = dict(year=year, edition=edition)
+    published.add_fact(
+        facts,
+        "vs_part_femmes",
+        published.pick(ns, SHARE_WOMEN, year, "female"),
+        kind="percent",
+        unit="%",
+        **common,
+    )
+    published.add_fact(
+        facts,
+        "vs_part_femmes_majeures",
+        published.pick(ns, SHARE_WOMEN_ADULTS, year, "female"),
+        kind="percent",
+        unit="%",
+        **common,
+    )
+    published.add_fact(
+        facts,
+        "vs_part_mineurs",
+        published.pick(ns, SHARE_MINORS, year, None),
+        kind="percent",
+        unit="%",
+        **common,
+    )
+    published.add_fact(
+        facts,
+        "vs_viols",
+        published.pick(ns, RAPES, year, None),
+        unit="victimes",
+        **common,
+    )
+    published.add_fact(
+        facts,
+        "vs_hors_famille",
+        published.pick(ns, OUTSIDE_FAMILY, year, None),
+        unit="victimes",
+        **common,
+    )
+    published.add_fact(
+        facts,
+        "vs_publie_lettre",
+        published.pick(ns, TOTAL_MIPROF, year, None),
+        unit="victimes",
+        **common,
+    )
+
+
+# Victimisation surveys in the thematic letter ------------------------------------------------------------------
+
+#: The population each survey interviews about sexual violence (its self-administered module): the CVS asked
+#: people aged 18 to 75, the VRS people aged 18 or more. A record whose unit gives other bounds for the same
+#: survey (the series has "persons 18-76" for CVS rows) is shown with the survey's bounds and the discrepancy in
+#: its note (listed in docs/REVIEWING.md).
+SURVEY_AGES = {"CVS": "18 à 75 ans", "VRS": "18 ans ou plus"}
+
+#: Phrases of the series' notes saying that the year column is not the reference year of the estimate.
+_NO_REFERENCE_YEAR = ("year = publication year", "reference year not explicit")
+
+_SEX_WORDS = {"Femmes": "femmes", "Hommes": "hommes", "Ensemble": "personnes"}
+
+
+def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
+    """Survey estimates on sexual violence with what their record says: edition, reference year, population, unit.
+
+    Parameters
+    ----------
+    survey_rows : DataFrame
+        Rows of ``observatoire.analysis.indicators.surveys.survey_table`` for sexual violence (columns ``indicator,
+        enquete, mesure, libelle, sexe, year, value, ages, periode, source, date_source, note``).
+    ns : DataFrame
+        The national series (for ``publisher`` and the relaying site).
+
+    Returns
+    -------
+    DataFrame
+        The input with ``annee_reference`` (int, or None when the record says the year column is a publication
+        year or does not give the reference year), ``population`` (e.g. "femmes de 18 ans ou plus"),
+        ``edition`` (survey and publication date, e.g. "VRS, publication 2023-12-14"), ``producteur`` (publisher
+        of the record) and ``relais`` ("chiffre officiel relayé par ..." or "").
+    """
+    from observatoire.data.loaders.national_series import relayed_by
+
+    out = survey_rows.copy().reset_index(drop=True)
+    keyed = ns.assign(year=ns["year"].astype(int)).drop_duplicates(["indicator", "year", "value"])
+    keyed = keyed.set_index(["indicator", "year", "value"])
+    # A note saying the year column is a publication year applies to every row of that indicator and year.
+    unstated = {
+        (row["indicator"], int(row["year"]))
+        for _, row in out.iterrows()
+        if any(phrase in str(row.get("note") or "") for phrase in _NO_REFERENCE_YEAR)
+    }
+    producers, relays, references, populations, editions = [], [], [], [], []
+    for _, row in out.iterrows():
+        key = (row["indicator"], int(row["year"]), float(row["value"]))
+        record = keyed.loc[key] if key in keyed.index else None
+        note = str(row.get("note") or "")
+        producers.append("" if record is None else str(record.get("publisher") or "").split(" (")[0])
+        relay = relayed_by(note) if note else None
+        relays.append(f"chiffre officiel relayé par {relay}" if relay else "")
+        references.append(None if (row["indicator"], int(row["year"])) in unstated else int(row["year"]))
+        ages = SURVEY_AGES.get(str(row["enquete"]), str(row["ages"]))
+        # A share (of women among victims...) is a share of the people the survey interviews, of both sexes.
+        sex = "Ensemble" if str(row.get("mesure")) == "part" else str(row["sexe"])
+        who = _SEX_WORDS.get(sex, sex.lower())
+        populations.append(f"{who}, âges non précisés" if ages == "non précisé" else f"{who} de {ages}")
+        date = str(row.get("date_source") or "")
+        editions.append(f"{row['enquete']}, publication {date}" if date else str(row["enquete"]))
+    out["annee_reference"] = pd.array(references, dtype="Int64")
+    out["population"] = populations
+    out["edition"] = editions
+    out["producteur"] = producers
+    out["relais"] = relays
+    return out
+
+
+def survey_source_text(records: pd.DataFrame, compilation_edition: str) -> str:
+    """The "Source" line of the survey figure and table: the publishers of the estimates shown, official first.
+
+    A figure known only through a relaying site keeps its official publisher here; the site is named in the
+    table ("chiffre officiel relayé par ..."), never as the source.
+    """
+    publishers = [p for p in dict.fromkeys(records["producteur"]) if p]
+    named = " ; ".join(publishers) if publishers else "donnée non disponible"
+    return (
+        f"{named} ; chiffres officiels publiés, compilés avec leur source dans la série nationale de "
+        f"l'Observatoire (édition {compilation_edition})"
+    )

@@ -1,0 +1,527 @@
+"""Victimisation surveys (section 4 of the annual letter).
+
+Two surveys follow each other and must never be drawn as one line:
+
+* **CVS**, *Cadre de vie et sécurité* (INSEE with ONDRP then SSMSI, 2007-2021 waves): people aged 18 to 75
+  living in ordinary households of metropolitan France; violence within the couple and sexual violence are
+  rare events, so the published figures are **annual averages over several waves** (e.g. "2011-2018"), the
+  year of the series being the end of the period (or, for some rows, the year of publication: the note says
+  so).
+* **VRS**, *Vécu et ressenti en matière de sécurité* (SSMSI, from 2022): a different survey (internet and
+  telephone collection, a different questionnaire, people aged 18 or more, facts of the previous year).
+
+Differences between the two reflect the change of survey as much as any change in violence. Complaint rates
+come from the same surveys (and, once, from the Genese survey).
+
+Each row of the national series is classified here (survey, theme, measure, age range, period) by an explicit
+table, with a fallback on the series id for rows added later (``cvs_*``, ``vrs_*``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from observatoire.analysis.indicators import published
+
+SURVEY_NAMES = {
+    "CVS": "enquête Cadre de vie et sécurité",
+    "VRS": "enquête Vécu et ressenti en matière de sécurité",
+    "Genese": "enquête Genre et sécurité",
+    "ENVEFF": "enquête nationale sur les violences envers les femmes en France",
+    "CVS ou Virage": "enquête CVS ou Virage, attribution incertaine dans la source",
+}
+
+#: Age ranges of the two surveys (their documented fields), cited by the letter's methods section.
+CVS_AGES = "18 à 75 ans"
+VRS_AGES = "18 ans ou plus"
+
+THEME_CONJUGAL = "violences conjugales"
+THEME_SEXUAL = "violences sexuelles"
+THEME_OTHER = "autres violences"
+MEASURE_VICTIMS = "victimes"
+MEASURE_COMPLAINT = "plainte"
+MEASURE_SHARE = "part"
+
+
+@dataclass(frozen=True)
+class SurveyIndicator:
+    """How one series id of the national series is read."""
+
+    survey: str
+    theme: str
+    measure: str
+    label: str
+
+
+#: The survey series of the national series, explicitly classified.
+INDICATORS: dict[str, SurveyIndicator] = {
+    "cvs_victimes_violences_conjoint_18_75_moyenne_2011_2018": SurveyIndicator(
+        "CVS",
+        THEME_CONJUGAL,
+        MEASURE_VICTIMS,
+        "Victimes de violences physiques ou sexuelles de la part d'un conjoint ou ex-conjoint (moyenne annuelle)",
+    ),
+    "cvs_victimes_violences_conjoint_18_75_moyenne_2011_2017": SurveyIndicator(
+        "CVS",
+        THEME_CONJUGAL,
+        MEASURE_VICTIMS,
+        "Victimes de violences physiques ou sexuelles de la part d'un conjoint ou ex-conjoint (moyenne annuelle)",
+    ),
+    "cvs_femmes_victimes_violences_conjoint_18_75_annuel": SurveyIndicator(
+        "CVS",
+        THEME_CONJUGAL,
+        MEASURE_VICTIMS,
+        "Femmes victimes de violences physiques ou sexuelles de la part d'un conjoint ou ex-conjoint "
+        "(moyenne annuelle)",
+    ),
+    "vrs_victimes_violences_conjugales": SurveyIndicator(
+        "VRS", THEME_CONJUGAL, MEASURE_VICTIMS, "Victimes de violences conjugales"
+    ),
+    "vrs_femmes_victimes_violences_conjugales": SurveyIndicator(
+        "VRS", THEME_CONJUGAL, MEASURE_VICTIMS, "Femmes victimes de violences conjugales"
+    ),
+    "vrs_victimes_violences_conjugales_part_femmes": SurveyIndicator(
+        "VRS", THEME_CONJUGAL, MEASURE_SHARE, "Part des femmes parmi les victimes de violences conjugales"
+    ),
+    "vrs_victimes_violences_conjugales_pour_1000_majeurs": SurveyIndicator(
+        "VRS", THEME_CONJUGAL, MEASURE_SHARE, "Victimes de violences conjugales pour 1 000 personnes majeures"
+    ),
+    "cvs_victimes_viol_tentative_attouchements_18_75_annuel": SurveyIndicator(
+        "CVS",
+        THEME_SEXUAL,
+        MEASURE_VICTIMS,
+        "Victimes de viols, tentatives de viol et attouchements sexuels (moyenne annuelle)",
+    ),
+    "cvs_victimes_viol_tentative_18_76": SurveyIndicator(
+        "CVS", THEME_SEXUAL, MEASURE_VICTIMS, "Victimes de viols ou tentatives de viol"
+    ),
+    "cvs_victimes_violences_sexuelles_seules_18_76": SurveyIndicator(
+        "CVS",
+        THEME_SEXUAL,
+        MEASURE_VICTIMS,
+        "Victimes de violences sexuelles seules (sans violences physiques)",
+    ),
+    "femmes_victimes_viol_tentative_18_75_annuel": SurveyIndicator(
+        "CVS ou Virage", THEME_SEXUAL, MEASURE_VICTIMS, "Femmes victimes de viols ou tentatives de viol"
+    ),
+    "vrs_victimes_viol_tentative_agression_sexuelle": SurveyIndicator(
+        "VRS", THEME_SEXUAL, MEASURE_VICTIMS, "Victimes de viols, tentatives de viol ou agressions sexuelles"
+    ),
+    "vrs_femmes_victimes_viol_tentative_agression_sexuelle": SurveyIndicator(
+        "VRS",
+        THEME_SEXUAL,
+        MEASURE_VICTIMS,
+        "Femmes victimes de viols, tentatives de viol ou agressions sexuelles",
+    ),
+    "vrs_victimes_viol_tentative_agression_sexuelle_part_femmes": SurveyIndicator(
+        "VRS", THEME_SEXUAL, MEASURE_SHARE, "Part des femmes parmi les victimes de violences sexuelles"
+    ),
+    "vrs_femmes_victimes_harcelement_exhibition_images": SurveyIndicator(
+        "VRS",
+        THEME_OTHER,
+        MEASURE_VICTIMS,
+        "Femmes victimes de harcèlement sexuel, d'exhibition ou d'envoi d'images à caractère sexuel",
+    ),
+    "cvs_victimes_violences_physiques_sexuelles_18_76": SurveyIndicator(
+        "CVS", THEME_OTHER, MEASURE_VICTIMS, "Victimes de violences physiques ou sexuelles (toutes relations)"
+    ),
+    "vrs_victimes_violences_physiques": SurveyIndicator(
+        "VRS", THEME_OTHER, MEASURE_VICTIMS, "Victimes de violences physiques (toutes relations)"
+    ),
+    "enveff_part_femmes_victimes_violences_conjugales_12_mois": SurveyIndicator(
+        "ENVEFF",
+        THEME_CONJUGAL,
+        MEASURE_SHARE,
+        "Part des femmes victimes de violences conjugales (toutes formes) dans les douze derniers mois",
+    ),
+    # Complaint rates.
+    "taux_plainte_violences_conjugales_vrs": SurveyIndicator(
+        "VRS",
+        THEME_CONJUGAL,
+        MEASURE_COMPLAINT,
+        "Part des victimes de violences conjugales ayant porté plainte",
+    ),
+    "plainte_violences_conjugales_vrs_1_victime_sur_n": SurveyIndicator(
+        "VRS",
+        THEME_CONJUGAL,
+        MEASURE_COMPLAINT,
+        "Victimes de violences conjugales ayant porté plainte : une sur N",
+    ),
+    "taux_plainte_violences_couple_femmes": SurveyIndicator(
+        "CVS",
+        THEME_CONJUGAL,
+        MEASURE_COMPLAINT,
+        "Part des femmes victimes de violences dans le couple ayant porté plainte",
+    ),
+    "vrs_taux_plainte_violences_sexuelles_physiques": SurveyIndicator(
+        "VRS",
+        THEME_SEXUAL,
+        MEASURE_COMPLAINT,
+        "Part des victimes de violences sexuelles physiques ayant porté plainte",
+    ),
+    "cvs_taux_plainte_violences_sexuelles_ou_menage_max": SurveyIndicator(
+        "CVS",
+        THEME_SEXUAL,
+        MEASURE_COMPLAINT,
+        "Part des victimes de violences sexuelles ou au sein du ménage ayant porté plainte (borne haute)",
+    ),
+    "taux_plainte_viol": SurveyIndicator(
+        "CVS", THEME_SEXUAL, MEASURE_COMPLAINT, "Part des victimes de viol ayant porté plainte"
+    ),
+    "taux_plainte_violences_sexuelles_genese": SurveyIndicator(
+        "Genese",
+        THEME_SEXUAL,
+        MEASURE_COMPLAINT,
+        "Part des victimes de violences sexuelles ayant porté plainte",
+    ),
+}
+
+_PERIOD = re.compile(r"(?:avg|moyenne)[ _](\d{4})[-_](\d{4})", re.IGNORECASE)
+_AGES = re.compile(r"(\d{2})[-_](\d{2})")
+
+
+def classify(indicator: str) -> SurveyIndicator | None:
+    """How a series id is read; rows added later are classified from their id (``cvs_``, ``vrs_``)."""
+    if indicator in INDICATORS:
+        return INDICATORS[indicator]
+    for prefix, survey in (("cvs_", "CVS"), ("vrs_", "VRS")):
+        if indicator.startswith(prefix):
+            theme = (
+                THEME_CONJUGAL
+                if ("conjug" in indicator or "conjoint" in indicator)
+                else THEME_SEXUAL
+                if ("sexuel" in indicator or "viol" in indicator)
+                else THEME_OTHER
+            )
+            measure = (
+                MEASURE_COMPLAINT
+                if "plainte" in indicator
+                else MEASURE_SHARE
+                if ("part_" in indicator or "pour_1000" in indicator)
+                else MEASURE_VICTIMS
+            )
+            return SurveyIndicator(survey, theme, measure, indicator.replace("_", " "))
+    return None
+
+
+#: Units of the survey rows as the series records them -> the unit readers see, and how a template words them.
+UNITS_FR = {"percent": "%", "one victim in N files a complaint": "une victime sur N porte plainte"}
+
+
+def unit_fr(unit: str) -> str:
+    """The French unit of a survey row: ``%``, "une victime sur N porte plainte", or "personnes"/"femmes" for counts."""
+    if unit in UNITS_FR:
+        return UNITS_FR[unit]
+    text = str(unit or "")
+    if text.startswith("women"):
+        return "femmes"
+    if text.startswith(("persons", "people", "victims")):
+        return "personnes"
+    return text
+
+
+def _ages(indicator: str, unit: str, survey: str) -> str:
+    for text in (unit, indicator):
+        found = _AGES.search(text or "")
+        if found:
+            return f"{found.group(1)} à {found.group(2)} ans"
+    if "18+" in (unit or "") or "majeurs" in indicator or "adults" in (unit or ""):
+        return "18 ans ou plus"
+    return "18 à 75 ans" if survey == "CVS" else "non précisé"
+
+
+def _period(indicator: str, unit: str, note: str, year: int, survey: str) -> str:
+    for text in (unit, indicator, note):
+        found = _PERIOD.search(text or "")
+        if found:
+            return f"moyenne annuelle {found.group(1)}-{found.group(2)}"
+    averaged = (
+        "per year" in (unit or "")
+        or "annuel" in indicator
+        or "pooled" in (note or "")
+        or "annual average" in (note or "")
+    )
+    if survey == "CVS" and averaged:
+        return "moyenne annuelle sur plusieurs années d'enquête (période non précisée dans la source)"
+    return str(year)
+
+
+def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+    """Every survey estimate of the national series up to ``last_year``, classified.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``indicator, enquete, theme, mesure, libelle, sexe, year, value, unit, ages, periode, source,
+        date_source, note`` sorted by theme, measure, year. ``sexe`` is "Femmes" or "Ensemble".
+    """
+    keep = [name for name in ns["indicator"].unique() if classify(str(name)) is not None]
+    found = published.rows(ns, keep) if keep else published.rows(ns, [])
+    found = found.loc[found["year"] <= last_year]
+    out = []
+    for _, r in found.iterrows():
+        info = classify(r["indicator"])
+        out.append(
+            {
+                "indicator": r["indicator"],
+                "enquete": info.survey,
+                "theme": info.theme,
+                "mesure": info.measure,
+                "libelle": info.label,
+                "sexe": "Femmes" if r["sex"] == "female" else "Ensemble",
+                "year": int(r["year"]),
+                "value": float(r["value"]),
+                "unit": r["unit"],
+                "unite": unit_fr(r["unit"]),
+                "ages": _ages(r["indicator"], r["unit"], info.survey),
+                "periode": _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
+                "source": r["source_title"],
+                "date_source": r["source_date"],
+                "note": r["note"],
+            }
+        )
+    columns = [
+        "indicator",
+        "enquete",
+        "theme",
+        "mesure",
+        "libelle",
+        "sexe",
+        "year",
+        "value",
+        "unit",
+        "unite",
+        "ages",
+        "periode",
+        "source",
+        "date_source",
+        "note",
+    ]
+    table = pd.DataFrame(out, columns=columns)
+    return table.sort_values(["theme", "mesure", "year", "enquete", "sexe"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def estimate(
+    table: pd.DataFrame,
+    theme: str,
+    measure: str,
+    sex: str,
+    year: int,
+    surveys: tuple[str, ...] = ("CVS", "VRS"),
+) -> dict | None:
+    """The survey estimate for exactly ``year`` (never a neighbouring year), or None.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`survey_table`.
+    theme, measure : str
+        E.g. :data:`THEME_CONJUGAL`, :data:`MEASURE_VICTIMS`.
+    sex : {"Femmes", "Ensemble"}
+    year : int
+    surveys : tuple of str
+        Surveys accepted (the CVS and VRS by default; an attribution-uncertain row is left out).
+
+    Returns
+    -------
+    dict or None
+        The row as a dict; when several rows qualify, the VRS (the current survey) comes first, then the
+        order of :func:`survey_table`.
+    """
+    sel = table.loc[
+        (table["theme"] == theme)
+        & (table["mesure"] == measure)
+        & (table["sexe"] == sex)
+        & (table["year"] == int(year))
+        & (table["enquete"].isin(surveys))
+    ]
+    if sel.empty:
+        return None
+    # the VRS (the current survey) first, then a percentage before a "one victim in N" of the same year
+    sel = sel.assign(_vrs=(sel["enquete"] != "VRS").astype(int), _pct=(sel["unit"] != "percent").astype(int))
+    sel = sel.sort_values(["_vrs", "_pct"], kind="stable")
+    return sel.drop(columns=["_vrs", "_pct"]).iloc[0].to_dict()
+
+
+def latest_estimate(
+    table: pd.DataFrame,
+    theme: str,
+    measure: str,
+    sex: str,
+    year: int,
+    surveys: tuple[str, ...] = ("CVS", "VRS"),
+) -> dict | None:
+    """The most recent estimate with a reference year not after ``year``, or None.
+
+    This is not "the figure of ``year``": a letter that cites it must print its reference year and survey
+    (the facts built from it carry both).
+    """
+    sel = table.loc[
+        (table["theme"] == theme)
+        & (table["mesure"] == measure)
+        & (table["sexe"] == sex)
+        & (table["year"] <= int(year))
+        & (table["enquete"].isin(surveys))
+    ]
+    if sel.empty:
+        return None
+    # the newest estimate whatever its unit (a newer "one victim in N" is not skipped for an older percentage)
+    last = int(sel["year"].max())
+    return estimate(table, theme, measure, sex, last, surveys)
+
+
+def chart_data(table: pd.DataFrame) -> pd.DataFrame:
+    """Victim estimates of the CVS and VRS for the chart: one point per estimate, thousands of victims.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``theme, enquete, sexe, year, milliers, libelle, ages, periode``; rows with uncertain attribution
+        and other measures left out.
+    """
+    sel = table.loc[
+        (table["mesure"] == MEASURE_VICTIMS)
+        & table["enquete"].isin(["CVS", "VRS"])
+        & table["theme"].isin([THEME_CONJUGAL, THEME_SEXUAL])
+    ].copy()
+    sel["milliers"] = sel["value"] / 1000
+    return sel[["theme", "enquete", "sexe", "year", "milliers", "libelle", "ages", "periode"]].reset_index(
+        drop=True
+    )
+
+
+def break_between(table: pd.DataFrame) -> tuple[int | None, int | None]:
+    """Last CVS year and first VRS year among the victim estimates (None when a survey is absent)."""
+    data = chart_data(table)
+    cvs = data.loc[data["enquete"] == "CVS", "year"]
+    vrs = data.loc[data["enquete"] == "VRS", "year"]
+    return (int(cvs.max()) if not cvs.empty else None, int(vrs.min()) if not vrs.empty else None)
+
+
+def _origin(row: dict | None) -> dict:
+    """Where an estimate comes from, as the template needs it: what it counts (``definition``, the source's
+    label), survey id and name, period, age range, year."""
+    if row is None:
+        return {
+            "survey": "",
+            "survey_name": "",
+            "period": "",
+            "ages": "",
+            "estimate_year": None,
+            "definition": "",
+            "one_in_n": False,
+        }
+    return {
+        "definition": str(row["libelle"]),
+        "one_in_n": row["unit"] == "one victim in N files a complaint",
+        "survey": str(row["enquete"]),
+        "survey_name": SURVEY_NAMES.get(row["enquete"], row["enquete"]),
+        "period": str(row["periode"]),
+        "ages": "" if row["ages"] == "non précisé" else str(row["ages"]),
+        "estimate_year": int(row["year"]),
+    }
+
+
+def _kind(kind: str, row: dict | None) -> str:
+    """A "one victim in N" complaint figure is a number N, not a percentage."""
+    return "number" if row is not None and row["unit"] != "percent" and kind == "percent" else kind
+
+
+#: key, theme, measure, sex, kind, unit of the facts of section 4.
+_FACTS = (
+    ("enq_vc_femmes", THEME_CONJUGAL, MEASURE_VICTIMS, "Femmes", "number", "femmes"),
+    ("enq_vc_ensemble", THEME_CONJUGAL, MEASURE_VICTIMS, "Ensemble", "number", "personnes"),
+    ("enq_vs_femmes", THEME_SEXUAL, MEASURE_VICTIMS, "Femmes", "number", "femmes"),
+    ("enq_vs_ensemble", THEME_SEXUAL, MEASURE_VICTIMS, "Ensemble", "number", "personnes"),
+    ("enq_plainte_vc", THEME_CONJUGAL, MEASURE_COMPLAINT, "Ensemble", "percent", "%"),
+    ("enq_plainte_vs", THEME_SEXUAL, MEASURE_COMPLAINT, "Ensemble", "percent", "%"),
+)
+
+
+def add_facts(facts, table: pd.DataFrame, year: int, edition: str) -> None:
+    """Declare the facts of section 4 (same keys every year).
+
+    For each figure two facts: ``<key>`` is the estimate for exactly ``year`` (missing when no survey gives
+    one for that year), and ``<key>_dernier`` the most recent estimate up to ``year``; both carry in their
+    details the survey, its period and age range as the source records them (``survey``, ``survey_name``,
+    ``period``, ``ages``, ``estimate_year``); the ``ref_year`` of ``_dernier`` is the estimate's year, not the
+    letter's. Plus ``enq_cvs_dernier`` / ``enq_vrs_premier`` (the years of the last CVS and first VRS
+    estimates) and the surveys' age ranges.
+    """
+    from observatoire.analysis.indicators.published import NATIONAL_SOURCE_ID
+
+    base = dict(source_id=NATIONAL_SOURCE_ID, edition=edition)
+    for key, theme, measure, sex, kind, unit in _FACTS:
+        row = estimate(table, theme, measure, sex, year)
+        note = None if row is None else f"{row['libelle']} | {row['source']} | {row['note']}"
+        facts.add(
+            key,
+            None if row is None else row["value"],
+            kind=_kind(kind, row),
+            unit=unit if row is None else row["unite"],
+            ref_year=year,
+            **base,
+            note=note,
+            details=_origin(row),
+        )
+        last = latest_estimate(table, theme, measure, sex, year)
+        facts.add(
+            f"{key}_dernier",
+            None if last is None else last["value"],
+            kind=_kind(kind, last),
+            unit=unit if last is None else last["unite"],
+            ref_year=year if last is None else int(last["year"]),
+            **base,
+            note=None if last is None else f"{last['libelle']} | {last['source']} | {last['note']}",
+            details=_origin(last),
+        )
+    cvs_last, vrs_first = break_between(table)
+    facts.add(
+        "enq_cvs_dernier",
+        None if cvs_last is None else str(cvs_last),
+        kind="text",
+        unit="",
+        ref_year=year,
+        **base,
+        note="année de la dernière estimation de l'enquête CVS",
+    )
+    facts.add(
+        "enq_vrs_premier",
+        None if vrs_first is None else str(vrs_first),
+        kind="text",
+        unit="",
+        ref_year=year,
+        **base,
+        note="année de la première estimation de l'enquête VRS",
+    )
+    for key, value, survey in (("enq_ages_cvs", CVS_AGES, "CVS"), ("enq_ages_vrs", VRS_AGES, "VRS")):
+        facts.add(
+            key, value, kind="text", unit="", ref_year=year, **base, note=f"champ d'âge de l'enquête {survey}"
+        )
+
+
+def letter_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The compact table the letter prints: victim estimates on conjugal and sexual violence only.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``enquete, libelle, champ, periode, value`` (``champ``: "Femmes, 18 à 75 ans" and the like;
+        ``periode`` shortened), sorted by theme, year and survey.
+    """
+    sel = table.loc[
+        (table["mesure"] == MEASURE_VICTIMS) & table["theme"].isin([THEME_CONJUGAL, THEME_SEXUAL])
+    ].copy()
+    sel["champ"] = sel["sexe"] + ", " + sel["ages"].where(sel["ages"] != "non précisé", "âges non précisés")
+    sel["periode"] = sel["periode"].str.replace(
+        "moyenne annuelle sur plusieurs années d'enquête (période non précisée dans la source)",
+        "moyenne pluriannuelle, période non précisée",
+        regex=False,
+    )
+    sel["libelle"] = sel["libelle"].str.replace(" (moyenne annuelle)", "", regex=False)
+    return sel[["enquete", "libelle", "champ", "periode", "value", "year", "theme"]].reset_index(drop=True)

@@ -1,0 +1,905 @@
+"""Territorial comparisons of recorded violence: rates, funnel plots, trends, the overseas départements.
+
+Used by the thematic letters ``violences_sexuelles`` (101 départements) and ``outre_mer`` (the five overseas
+départements against metropolitan France). Inputs are harmonised long tables (docs/ARCHITECTURE.md): the SSMSI
+départemental base for counts and the INSEE population estimates for denominators.
+
+Choices, and why:
+
+* **Denominator.** Rates use the INSEE estimates of the population on 1 January of the same year
+  (``insee_pop_gca``), not the ``insee_pop`` column of the SSMSI file: the latter is a census population that
+  stops at millésime 2022 (2023 and 2024 reuse it) and, for Mayotte, is the same figure (256 518) for every year,
+  while INSEE's estimate goes from about 241 000 to 321 000 over 2016-2024. :func:`denominator_gap` measures the
+  gap so the letter can state it.
+* **Intervals.** A rate gets the exact Poisson interval of its count, the population being taken as known
+  (``observatoire.analysis.statistics.add_rates``).
+* **Funnel plot.** Whether a département's rate is "unusual" depends on its size: a small département varies
+  more by chance. :func:`funnel_limits` gives the exact Poisson control limits around the national rate for
+  any population (Spiegelhalter 2005, interpolated quantiles). Administrative counts vary more than Poisson
+  between areas (recording practices, services, population structure): :func:`funnel` widens the limits by the
+  between-area variance (``observatoire.analysis.statistics.funnel``: additive random effects on winsorised z-scores,
+  with the sensitivity to the winsorising), and :func:`compare_to_reference` judges the overseas départements
+  against metropolitan France with the same between-area variance. A point outside the limits is a signal to
+  look at, not a ranking.
+* **Trends.** Per area, a log-linear model of counts with the population as exposure
+  (``observatoire.analysis.statistics.trend``): quasi-Poisson when the series is over-dispersed, Poisson otherwise.
+
+Missing is missing: an area-year without a count or a population is dropped from a rate and reported, never
+filled from another year. Mayotte has INSEE estimates only from 2014.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from observatoire.analysis.statistics import funnel_limits, winsorised_phi
+from observatoire.data.geography import METROPOLITAN, OVERSEAS
+
+__all__ = [
+    "AGE_GROUPS",
+    "AREA_NAMES",
+    "FRANCE",
+    "MAYOTTE",
+    "MAYOTTE_FIRST_YEAR",
+    "METRO",
+    "OVERSEAS_NAMES",
+    "OVERSEAS_SLUGS",
+    "SMALL_COUNT",
+    "FunnelResult",
+    "age_structure_long",
+    "aggregate_areas",
+    "catalogue_edition",
+    "check_year",
+    "compare_to_reference",
+    "counts_by_departement",
+    "denominator_gap",
+    "edition_of",
+    "extremes",
+    "funnel",
+    "funnel_curve",
+    "funnel_figure",
+    "funnel_limits",
+    "label_with_code",
+    "overdispersion",
+    "panel",
+    "population_by_departement",
+    "rate_with_ssmsi_population",
+    "rates",
+    "ratio_long",
+    "result_curve",
+    "source_text",
+    "trend_table",
+    "trends",
+    "women_age_structure",
+]
+
+#: Code of the aggregate "France métropolitaine" (96 départements) in the tables of this module.
+METRO = "FRM"
+#: Code of the aggregate "France" (metropolitan France and the five overseas départements).
+FRANCE = "FR"
+MAYOTTE = "976"
+#: First year of INSEE's population estimates for Mayotte (a département since 2011).
+MAYOTTE_FIRST_YEAR = 2014
+
+OVERSEAS_NAMES: dict[str, str] = {
+    "971": "Guadeloupe",
+    "972": "Martinique",
+    "973": "Guyane",
+    "974": "La Réunion",
+    "976": "Mayotte",
+}
+#: Short ascii names used in fact keys (``om_..._guadeloupe``).
+OVERSEAS_SLUGS: dict[str, str] = {
+    "971": "guadeloupe",
+    "972": "martinique",
+    "973": "guyane",
+    "974": "reunion",
+    "976": "mayotte",
+}
+AREA_NAMES: dict[str, str] = {**OVERSEAS_NAMES, METRO: "France métropolitaine", FRANCE: "France entière"}
+#: The five broad age groups of INSEE's gca file, in order.
+AGE_GROUPS = ("0-19", "20-39", "40-59", "60-74", "75+")
+
+
+# Counts and populations ---------------------------------------------------------------------------------------
+
+
+def counts_by_departement(
+    ssmsi: pd.DataFrame, indicator: str, first_year: int | None = None, last_year: int | None = None
+) -> pd.DataFrame:
+    """Counts of one SSMSI indicator by département and year.
+
+    Parameters
+    ----------
+    ssmsi : DataFrame
+        Harmonised SSMSI départemental base (``observatoire.data.datasets.ssmsi_departement``).
+    indicator : str
+        The indicator, exactly as published (``"Violences sexuelles"``).
+    first_year, last_year : int, optional
+        Years kept (both included).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``geo_code, year, count`` (one row per département and year), sorted.
+
+    Raises
+    ------
+    LookupError
+        When the indicator is not in this edition (say, "Coups et blessures volontaires intrafamiliaux" in the
+        2025 nomenclature): a different indicator is never substituted.
+    """
+    rows = ssmsi[(ssmsi["indicator"] == indicator) & (ssmsi["geo_level"] == "departement")]
+    if rows.empty:
+        editions = ", ".join(sorted(map(str, ssmsi["edition"].unique()))) if "edition" in ssmsi else "?"
+        raise LookupError(f"indicator {indicator!r} is not in this SSMSI edition ({editions})")
+    if "sex" in rows:
+        rows = rows[rows["sex"].isin(["total"])] if (rows["sex"] == "total").any() else rows
+    out = rows[["geo_code", "year", "value"]].rename(columns={"value": "count"}).copy()
+    out["year"] = out["year"].astype(int)
+    if first_year is not None:
+        out = out[out["year"] >= int(first_year)]
+    if last_year is not None:
+        out = out[out["year"] <= int(last_year)]
+    out = out.groupby(["geo_code", "year"], as_index=False)["count"].sum(min_count=1)
+    return out.sort_values(["geo_code", "year"], kind="stable").reset_index(drop=True)
+
+
+def population_by_departement(
+    population: pd.DataFrame, sex: str = "total", age_group: str = "all"
+) -> pd.DataFrame:
+    """INSEE population by département and year for one sex and age group.
+
+    Parameters
+    ----------
+    population : DataFrame
+        Harmonised INSEE estimates (``observatoire.data.datasets.population("insee_pop_gca")``).
+    sex : {"total", "female", "male"}
+    age_group : str
+        ``"all"`` or one of the file's groups (``"0-19"`` ...). When the table has no ``"all"`` rows the age
+        groups are summed.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``geo_code, year, population``.
+    """
+    rows = population[(population["geo_level"] == "departement") & (population["sex"] == sex)]
+    if age_group == "all" and not (rows["age_group"] == "all").any():
+        rows = rows.groupby(["geo_code", "year"], as_index=False)["value"].sum(min_count=1)
+    else:
+        rows = rows[rows["age_group"] == age_group]
+    out = rows[["geo_code", "year", "value"]].rename(columns={"value": "population"}).copy()
+    out["year"] = out["year"].astype(int)
+    return out.sort_values(["geo_code", "year"], kind="stable").reset_index(drop=True)
+
+
+def aggregate_areas(df: pd.DataFrame, columns: tuple[str, ...] = ("count", "population")) -> pd.DataFrame:
+    """Add the rows of metropolitan France (:data:`METRO`) and of France (:data:`FRANCE`) to a département table.
+
+    An aggregate is the sum over its départements; it is missing for a year where one of them is missing (a
+    partial sum would be a different territory). Mayotte before 2014 (no INSEE estimate) thus leaves "France"
+    missing for those years, which is correct.
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``geo_code, year`` and the ``columns`` to sum, one row per département and year.
+
+    Returns
+    -------
+    DataFrame
+        The input rows followed by the aggregates, with a column ``area`` (French name) for every row.
+    """
+    parts = [df]
+    for code, members in ((METRO, METROPOLITAN), (FRANCE, METROPOLITAN + OVERSEAS)):
+        sub = df[df["geo_code"].isin(members)]
+        grouped = sub.groupby("year")
+        agg = grouped[list(columns)].sum(min_count=1)
+        complete = grouped[list(columns)].count().eq(len(members))
+        agg = agg.where(complete)
+        agg = agg.reset_index()
+        agg.insert(0, "geo_code", code)
+        parts.append(agg)
+    out = pd.concat(parts, ignore_index=True)
+    out["area"] = out["geo_code"].map(AREA_NAMES)
+    return out
+
+
+def rates(df: pd.DataFrame, per: float = 1000, level: float = 0.95, small: int = 20) -> pd.DataFrame:
+    """Rates per ``per`` inhabitants with exact Poisson intervals (``statistics.add_rates``) and a small-count flag."""
+    from observatoire.analysis.statistics import add_rates
+
+    return add_rates(df, count="count", population="population", per=per, level=level, small=small)
+
+
+def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: str, code: str) -> pd.DataFrame:
+    """Compare the population SSMSI divides by (``insee_pop``) with INSEE's estimate, by year, for one area.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``year, ssmsi_population, insee_population, gap`` (``insee / ssmsi - 1``).
+    """
+    rows = ssmsi[(ssmsi["indicator"] == indicator) & (ssmsi["geo_code"] == code)]
+    if "population" not in rows.columns:
+        raise KeyError("the SSMSI table has no 'population' column (the loader's insee_pop)")
+    left = rows[["year", "population"]].rename(columns={"population": "ssmsi_population"})
+    pop = population_by_departement(population)
+    right = pop[pop["geo_code"] == code][["year", "population"]].rename(
+        columns={"population": "insee_population"}
+    )
+    out = left.merge(right, on="year", how="left").sort_values("year").reset_index(drop=True)
+    out["year"] = out["year"].astype(int)
+    out["gap"] = out["insee_population"] / out["ssmsi_population"] - 1
+    return out
+
+
+# Comparison with a reference area -----------------------------------------------------------------------------
+
+
+def compare_to_reference(
+    df: pd.DataFrame, reference: str = METRO, level: float = 0.95, winsor: float = 0.1, per: float = 1000
+) -> pd.DataFrame:
+    """Rate ratio of every area to the reference area of the same year, judged against the between-area variation.
+
+    Areas differ far more than Poisson chance allows, so an exact Poisson test calls nearly every gap
+    "significant". For each year the départements of ``df`` (rows other than :data:`METRO` and :data:`FRANCE`)
+    are placed on a funnel around the reference rate (``observatoire.analysis.statistics.funnel``, additive random
+    effects, winsorised at ``winsor``); an area's rate then differs significantly from the reference only when
+    ``|rate - ref| / sqrt(ref * per / population + tau2)`` exceeds the normal quantile of ``level``. The
+    interval of the ratio is ``(rate ± q * sqrt(ref * per / population + tau2)) / ref``, so "significant" and
+    "the interval excludes 1" agree. When the départements show no over-dispersion (``tau2 = 0``) the exact
+    conditional Poisson test stands.
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``geo_code, year, count, population`` (with the reference rows, see :func:`aggregate_areas`, and every
+        département of the year, whose spread measures the between-area variation).
+    reference : str
+        ``geo_code`` of the reference area (metropolitan France by default).
+    level : float
+        Confidence level.
+    winsor, per : float
+        Winsorising of the z-scores; rates per ``per`` inhabitants.
+
+    Returns
+    -------
+    DataFrame
+        The input with ``rate_ratio, rr_low, rr_high, rr_p_value, rr_significant`` (over-dispersion aware),
+        ``rr_low_poisson, rr_high_poisson, rr_p_value_poisson, rr_significant_poisson`` (exact Poisson test),
+        ``rr_method`` and ``rr_tau2``; NaN (not significant) for the reference itself and where a count or
+        population is missing.
+    """
+    from observatoire.analysis.statistics import funnel as adjusted_funnel
+    from observatoire.analysis.statistics import poisson_change_test
+
+    zq = stats.norm.ppf(0.5 + level / 2)
+    ref = df[df["geo_code"] == reference].set_index("year")
+    spread = {}
+    for year, group in df[~df["geo_code"].isin([METRO, FRANCE])].groupby("year"):
+        ok = group.dropna(subset=["count", "population"])
+        if year in ref.index and len(ok) >= 3 and pd.notna(ref.at[year, "count"]):
+            target = ref.at[year, "count"] / ref.at[year, "population"] * per
+            spread[year] = adjusted_funnel(
+                ok["count"], ok["population"], target, "additive", winsor, per
+            ).attrs
+    names = ["rate_ratio", "rr_low", "rr_high", "rr_p_value", "rr_significant"]
+    names += [f"{n}_poisson" for n in names[1:]] + ["rr_method", "rr_tau2"]
+    cols = {key: [] for key in names}
+    for _, row in df.iterrows():
+        year = row["year"]
+        ok = row["geo_code"] != reference and year in ref.index
+        if ok:
+            c0, e0 = ref.at[year, "count"], ref.at[year, "population"]
+            c1, e1 = row["count"], row["population"]
+            ok = not any(pd.isna(v) for v in (c0, e0, c1, e1))
+        if not ok:
+            values = (np.nan, np.nan, np.nan, np.nan, False, np.nan, np.nan, np.nan, False, "", np.nan)
+        else:
+            exact = poisson_change_test(int(c0), int(c1), float(e0), float(e1), level=level)
+            poisson = (exact.low, exact.high, exact.p_value, exact.significant)
+            attrs = spread.get(year)
+            if attrs is not None and attrs["adjusted"] and attrs["tau2"] > 0:
+                target = attrs["target_rate"]
+                sd = math.sqrt(target * per / float(e1) + attrs["tau2"])
+                rate = float(c1) / float(e1) * per
+                p_value = float(2 * stats.norm.sf(abs(rate - target) / sd))
+                main = (
+                    max(rate - zq * sd, 0.0) / target,
+                    (rate + zq * sd) / target,
+                    p_value,
+                    p_value < 1 - level,
+                )
+                method = "effets aléatoires additifs"
+            else:
+                main, method = poisson, "Poisson exact"
+            tau2 = np.nan if attrs is None else attrs["tau2"]
+            values = (exact.rate_ratio, *main, *poisson, method, tau2)
+        for key, value in zip(cols, values, strict=True):
+            cols[key].append(value)
+    out = df.copy()
+    for key, values in cols.items():
+        out[key] = values
+    out["rr_significant"] = out["rr_significant"].astype(bool)
+    out["rr_significant_poisson"] = out["rr_significant_poisson"].astype(bool)
+    return out
+
+
+# Funnel plot --------------------------------------------------------------------------------------------------
+
+
+def overdispersion(z, winsor: float = 0.1) -> float:
+    """Multiplicative over-dispersion factor from winsorised z-scores (``statistics.winsorised_phi``)."""
+    return winsorised_phi(z, winsor)
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """Result of :func:`funnel`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per area: ``count, population, rate, expected, z`` and, for each level ``L`` (as ``95``,
+        ``998``), ``low_L, high_L`` (exact Poisson limits), ``outside_L`` (``"au-dessus"``, ``"en dessous"`` or
+        ``""``), and ``outside_adj_L`` for the limits widened by the over-dispersion.
+    target_rate : float
+        The rate the areas are compared with.
+    phi : float
+        Over-dispersion factor (:func:`overdispersion`).
+    levels : tuple of float
+    tau2 : float
+        Between-area variance of the rates (additive random effects; 0 when ``phi <= 1``).
+    sensitivity : DataFrame or None
+        ``statistics.funnel_sensitivity``: ``phi``, ``tau2`` and the areas outside the widest adjusted limits
+        for 5, 10 and 20 % winsorising.
+    """
+
+    table: pd.DataFrame
+    target_rate: float
+    phi: float
+    levels: tuple[float, ...]
+    tau2: float = 0.0
+    sensitivity: pd.DataFrame | None = None
+
+    def count_outside(self, level: float, side: str, adjusted: bool = False) -> int:
+        """Number of areas above (``side="au-dessus"``) or below (``"en dessous"``) the limits of ``level``."""
+        column = f"outside_{'adj_' if adjusted else ''}{_level_tag(level)}"
+        return int((self.table[column] == side).sum())
+
+
+def _level_tag(level: float) -> str:
+    return f"{level * 100:g}".replace(".", "")
+
+
+def funnel(
+    df: pd.DataFrame,
+    target_rate: float | None = None,
+    levels: tuple[float, ...] = (0.95, 0.998),
+    per: float = 1000,
+    winsor: float = 0.1,
+) -> FunnelResult:
+    """Funnel-plot table: each area's rate against the target's control limits for its population.
+
+    The exact Poisson limits (``low_L``, ``high_L``) and the limits adjusted for the between-area variation
+    (``low_adj_L``, ``high_adj_L``: ``observatoire.analysis.statistics.funnel``, additive random effects on z-scores
+    winsorised at ``winsor``, Spiegelhalter 2005); only the latter support a claim that an area differs.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per area: ``count`` and ``population`` (rows with either missing are dropped).
+    target_rate : float, optional
+        Per ``per`` inhabitants; by default the pooled rate ``sum(count) / sum(population)`` of the table.
+    levels : tuple of float
+        Coverages of the limits (0.95 and/or 0.998).
+    per : float, default 1000
+    winsor : float, default 0.1
+        Winsorisation of the z-scores for the over-dispersion factor (the sensitivity to 5, 10 and 20 % is in
+        ``FunnelResult.sensitivity``).
+
+    Returns
+    -------
+    FunnelResult
+    """
+    from observatoire.analysis.statistics import funnel as adjusted_funnel
+    from observatoire.analysis.statistics import funnel_sensitivity
+
+    if not set(levels) <= {0.95, 0.998}:
+        raise ValueError(f"funnel: levels must be 0.95 and/or 0.998, got {levels!r}")
+    table = df.dropna(subset=["count", "population"]).reset_index(drop=True)
+    # the sensitivity table reads the widest limits: those the letters name outliers by
+    result = adjusted_funnel(
+        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=max(levels)
+    )
+    target_rate = result.attrs["target_rate"]
+    for column in ("rate", "expected", "z", "z_adj", "p_adj"):
+        table[column] = result[column]
+    for level in levels:
+        tag = _level_tag(level)
+        table[f"low_{tag}"], table[f"high_{tag}"] = (
+            result[f"lower{tag}_poisson"],
+            result[f"upper{tag}_poisson"],
+        )
+        table[f"low_adj_{tag}"], table[f"high_adj_{tag}"] = result[f"lower{tag}"], result[f"upper{tag}"]
+        table[f"outside_{tag}"] = _side(table["rate"], table[f"low_{tag}"], table[f"high_{tag}"])
+        table[f"outside_adj_{tag}"] = _side(table["rate"], table[f"low_adj_{tag}"], table[f"high_adj_{tag}"])
+    sensitivity = funnel_sensitivity(result)
+    if "area" in table:  # name the flagged areas rather than their row numbers
+        names = dict(zip(table.index.astype(str), table["area"].astype(str), strict=True))
+        for side in ("above", "below"):
+            sensitivity[side] = [
+                ", ".join(names[i] for i in cell.split(", ") if i) for cell in sensitivity[side]
+            ]
+    return FunnelResult(
+        table,
+        float(target_rate),
+        float(result.attrs["phi"]),
+        tuple(levels),
+        float(result.attrs["tau2"]),
+        sensitivity,
+    )
+
+
+def _side(rate, low, high) -> np.ndarray:
+    rate = np.asarray(rate, dtype=float)
+    return np.where(rate > np.asarray(high), "au-dessus", np.where(rate < np.asarray(low), "en dessous", ""))
+
+
+def funnel_curve(
+    pop_min: float,
+    pop_max: float,
+    target_rate: float,
+    levels: tuple[float, ...] = (0.95, 0.998),
+    per: float = 1000,
+    tau2: float | None = None,
+    points: int = 200,
+) -> pd.DataFrame:
+    """The control limits on a log-spaced grid of populations, to draw the funnel.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``population, level, low, high`` and, when ``tau2`` (the between-area variance of
+        :class:`FunnelResult`) is given, ``low_adj, high_adj``.
+    """
+    grid = np.geomspace(pop_min, pop_max, points)
+    parts = []
+    for level in levels:
+        low, high = funnel_limits(grid, target_rate, level, per)
+        part = pd.DataFrame({"population": grid, "level": level, "low": low, "high": high})
+        if tau2 is not None and math.isfinite(tau2):
+            half = stats.norm.ppf((1 + level) / 2) * np.sqrt(target_rate * per / grid + tau2)
+            part["low_adj"] = np.maximum(target_rate - half, 0.0)
+            part["high_adj"] = target_rate + half
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def result_curve(result: FunnelResult, per: float = 1000) -> pd.DataFrame:
+    """The control limits of a :func:`funnel` result on the populations of its areas (from 0.8 x the smallest to
+    1.2 x the largest), as its figures draw them.
+
+    Returns
+    -------
+    DataFrame
+        :func:`funnel_curve`'s columns; ``low_adj, high_adj`` (the limits widened by the between-area variance
+        ``result.tau2``) only when the counts are over-dispersed (``tau2 > 0``): otherwise the exact Poisson
+        limits ``low, high`` are the ones the flags follow.
+    """
+    table = result.table
+    return funnel_curve(
+        table["population"].min() * 0.8,
+        table["population"].max() * 1.2,
+        result.target_rate,
+        result.levels,
+        per=per,
+        tau2=result.tau2 if result.tau2 > 0 else None,
+    )
+
+
+# Trends -------------------------------------------------------------------------------------------------------
+
+
+def trends(
+    df: pd.DataFrame,
+    first_year: int,
+    last_year: int,
+    level: float = 0.95,
+    family: str = "auto",
+) -> pd.DataFrame:
+    """Average annual change of the rate of each area over ``first_year..last_year`` (log-linear GLM).
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``geo_code, year, count, population``.
+    first_year, last_year : int
+        The period (both included).
+
+    Returns
+    -------
+    DataFrame
+        One row per ``geo_code``: ``annual_change, ci_low, ci_high, p_value, significant, direction``
+        (``"hausse"``, ``"baisse"`` or ``"non significative"``, from the over-dispersion-aware model), ``family,
+        method`` (French), ``dispersion, p_value_poisson, significant_poisson`` (plain Poisson, for comparison),
+        ``first_year, last_year, n_years, reason``. Figures are fractions (0.05 = +5 % a year).
+    """
+    from observatoire.analysis.statistics import trend
+
+    period = df[(df["year"] >= int(first_year)) & (df["year"] <= int(last_year))]
+    out = []
+    for code, group in period.groupby("geo_code", sort=True):
+        group = group.sort_values("year")
+        result = trend(
+            group["year"], group["count"], exposure=group["population"], family=family, level=level
+        )
+        direction = "non significative"
+        if result.significant:
+            direction = "hausse" if result.annual_change > 0 else "baisse"
+        out.append(
+            {
+                "geo_code": code,
+                "annual_change": result.annual_change,
+                "ci_low": result.ci_low,
+                "ci_high": result.ci_high,
+                "p_value": result.p_value,
+                "significant": bool(result.significant),
+                "direction": direction,
+                "family": result.family,
+                "method": result.method_fr if result.estimable else "",
+                "dispersion": result.dispersion,
+                "p_value_poisson": result.p_value_poisson,
+                "significant_poisson": bool(result.significant_poisson),
+                "first_year": result.first_year,
+                "last_year": result.last_year,
+                "n_years": result.n_years,
+                "reason": result.reason,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+# Population structure -----------------------------------------------------------------------------------------
+
+
+def women_age_structure(population: pd.DataFrame, year: int, codes: tuple[str, ...]) -> pd.DataFrame:
+    """Women by broad age group for some départements and metropolitan France, one year (INSEE gca file).
+
+    Parameters
+    ----------
+    population : DataFrame
+        Harmonised INSEE gca estimates (age groups ``0-19`` ... ``75+``).
+    year : int
+    codes : tuple of str
+        Département codes (the five overseas départements).
+
+    Returns
+    -------
+    DataFrame
+        One row per area (the départements asked that have an estimate for the year, then :data:`METRO`):
+        ``geo_code, area, women, total, part_femmes`` (percent of the population) and, per age group ``g``,
+        ``women_<g>`` and ``share_<g>`` (percent of women in that group). An area without an estimate for the
+        year (Mayotte before 2014) is absent.
+    """
+    pop = population[
+        (population["geo_level"] == "departement") & (population["year"].astype(int) == int(year))
+    ]
+    women = pop[(pop["sex"] == "female") & pop["age_group"].isin(AGE_GROUPS)]
+    wide = women.pivot_table(index="geo_code", columns="age_group", values="value", aggfunc="sum")
+    total = population_by_departement(pop, "total")
+    total = total.set_index("geo_code")["population"]
+    rows = []
+    for code in (*codes, METRO):
+        members = METROPOLITAN if code == METRO else (code,)
+        if not set(members) <= set(wide.index) or not set(members) <= set(total.index):
+            continue
+        by_group = wide.loc[list(members), list(AGE_GROUPS)].sum()
+        n_women = float(by_group.sum())
+        n_total = float(total.loc[list(members)].sum())
+        row = {"geo_code": code, "area": AREA_NAMES[code], "women": n_women, "total": n_total}
+        row["part_femmes"] = 100 * n_women / n_total
+        for group in AGE_GROUPS:
+            row[f"women_{group}"] = float(by_group[group])
+            row[f"share_{group}"] = 100 * float(by_group[group]) / n_women
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# Panels for the notebooks -------------------------------------------------------------------------------------
+
+
+def panel(
+    ssmsi: pd.DataFrame,
+    population: pd.DataFrame,
+    indicator: str,
+    first_year: int | None = None,
+    last_year: int | None = None,
+    names: dict[str, str] | None = None,
+    per: float = 1000,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Counts, INSEE populations and rates by département and year, plus metropolitan France and France.
+
+    Parameters
+    ----------
+    ssmsi : DataFrame
+        Harmonised SSMSI départemental base (one edition).
+    population : DataFrame
+        Harmonised INSEE estimates (``insee_pop_gca``).
+    indicator : str
+        SSMSI indicator, exactly as published.
+    first_year, last_year : int, optional
+        Years kept.
+    names : dict, optional
+        Département code -> name (``datasets.geography()``); the aggregates are named by :data:`AREA_NAMES`.
+
+    Returns
+    -------
+    DataFrame
+        ``geo_code, year, count, population, area, is_overseas, rate, rate_low, rate_high, small_count``; one row
+        per département and year of the edition, then :data:`METRO` and :data:`FRANCE`. A département-year without
+        an INSEE estimate keeps its count and has a missing population and rate (never another year's).
+    """
+    counts = counts_by_departement(ssmsi, indicator, first_year, last_year)
+    pops = population_by_departement(population)
+    df = counts.merge(pops, on=["geo_code", "year"], how="left")
+    df = aggregate_areas(df)
+    if names:
+        df["area"] = df["geo_code"].map({**names, **AREA_NAMES}).fillna(df["area"])
+    df["is_overseas"] = df["geo_code"].isin(OVERSEAS)
+    return rates(df, per=per, level=level)
+
+
+def check_year(df: pd.DataFrame, year: int) -> None:
+    """Raise ``LookupError`` when ``year`` has no count in the panel (an edition that stops before it)."""
+    years = sorted(df.loc[df["count"].notna(), "year"].unique())
+    if int(year) not in years:
+        raise LookupError(
+            f"no recorded count for {year} in this SSMSI edition (years available: {years[0]}-{years[-1]})"
+            if years
+            else f"no recorded count for {year}"
+        )
+
+
+def edition_of(ssmsi: pd.DataFrame) -> str:
+    """The edition of an SSMSI table (one edition per table: editions are never mixed)."""
+    editions = sorted(map(str, ssmsi["edition"].unique()))
+    if len(editions) != 1:
+        raise ValueError(f"one SSMSI edition expected, found {editions}")
+    return editions[0]
+
+
+def source_text(*source_ids: str, catalogue: dict | None = None) -> str:
+    """The "Source" line of a figure or table: publisher, title and edition of each source, joined by " ; ".
+
+    Examples
+    --------
+    ``source_text("ssmsi_dep_2024", "insee_pop_gca")`` gives
+    ``"SSMSI, base départementale de la délinquance enregistrée par la police et la gendarmerie, édition 2024
+    (produite le 2025-01-26) ; Insee, estimations de population au 1er janvier, édition 2024 (provisional ...)"``.
+    """
+    if catalogue is None:
+        from observatoire.data.catalogue import load_catalogue
+
+        catalogue = load_catalogue()
+    parts = []
+    for source_id in source_ids:
+        src = catalogue[source_id]
+        if source_id.startswith("ssmsi_dep"):
+            what = "base départementale de la délinquance enregistrée par la police et la gendarmerie"
+            parts.append(f"SSMSI, {what}, édition {src.edition} (produite le {src.produced})")
+        elif source_id.startswith("insee_pop"):
+            edition = str(src.edition).replace("provisional, arrêtés", "résultats provisoires arrêtés")
+            parts.append(f"Insee, estimations de population au 1er janvier, édition {edition}")
+        else:
+            publisher = str(src.publisher).split(" (")[0]
+            parts.append(f"{publisher}, {src.title}, édition {src.edition}")
+    return " ; ".join(parts)
+
+
+def label_with_code(df: pd.DataFrame) -> pd.Series:
+    """``"Nom (code)"`` for départements, the plain name for aggregates (for chart labels)."""
+    is_dep = ~df["geo_code"].isin([METRO, FRANCE])
+    return df["area"].where(~is_dep, df["area"] + " (" + df["geo_code"] + ")")
+
+
+def extremes(df: pd.DataFrame, column: str, n: int = 10, largest: bool = True) -> pd.DataFrame:
+    """The ``n`` départements with the largest (or smallest) ``column``, ties broken by code (stable)."""
+    deps = df[~df["geo_code"].isin([METRO, FRANCE])].dropna(subset=[column])
+    ordered = deps.sort_values([column, "geo_code"], ascending=[not largest, True], kind="stable")
+    return ordered.head(n).reset_index(drop=True)
+
+
+#: Below this count, a rate's 95 % interval is wider than about +/-20 % of the rate (1.96 / sqrt(100)): the
+#: letters call such counts "small" and warn against reading their rates closely.
+SMALL_COUNT = 100
+
+
+def funnel_figure(
+    result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000
+):
+    """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
+
+    Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
+    between-area variance (drawn when the counts are over-dispersed). Overseas départements in vermillion. Points outside the widened 99.8 % limits are
+    labelled.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from observatoire.outputs import charts
+
+    charts.apply_style()
+    table = result.table
+    curve = result_curve(result, per)
+    fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
+    styles = {
+        0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
+        0.998: dict(color=charts.GREY, linestyle="-", linewidth=0.9),
+    }
+    for level, part in curve.groupby("level"):
+        style = styles.get(level, dict(color=charts.GREY, linewidth=0.8))
+        ax.plot(part["population"], part["low"], **style)
+        ax.plot(part["population"], part["high"], **style)
+        if level == max(result.levels) and "high_adj" in part:
+            ax.plot(part["population"], part["low_adj"], color="black", linestyle=":", linewidth=1.0)
+            ax.plot(part["population"], part["high_adj"], color="black", linestyle=":", linewidth=1.0)
+    ax.axhline(result.target_rate, color="black", linewidth=0.8)
+    colours = np.where(table[highlight].fillna(False).astype(bool), charts.PALETTE[1], charts.PALETTE[0])
+    ax.scatter(table["population"], table["rate"], c=colours, s=14, zorder=3, linewidths=0)
+    tag = _level_tag(max(result.levels))
+    flagged = table[table[f"outside_adj_{tag}"] != ""]
+    for _, row in flagged.iterrows():
+        ax.annotate(
+            str(row[label]),
+            (row["population"], row["rate"]),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="#333333",
+        )
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(charts.french_formatter(0))
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.yaxis.set_major_formatter(charts.french_formatter(None))
+    ax.set_xlabel("Population (échelle logarithmique)")
+    ax.set_ylabel(f"Victimes pour {int(per):,} habitants".replace(",", "\u202f"))
+    ax.set_ylim(bottom=0)
+    handles = [
+        Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle="", markersize=4),
+        Line2D([], [], color=charts.PALETTE[1], marker="o", linestyle="", markersize=4),
+        Line2D([], [], color="black", linewidth=0.8),
+        Line2D([], [], **styles[0.95]),
+        Line2D([], [], **styles[0.998]),
+        Line2D([], [], color="black", linestyle=":", linewidth=1.0),
+    ]
+    labels = [
+        "Métropole",
+        "Outre-mer",
+        "Taux France entière",
+        "Limites à 95\u202f%",
+        "Limites à 99,8\u202f%",
+        "Limites à 99,8\u202f% corrigées de la surdispersion",
+    ]
+    # Anchored to the axes, above them (as observatoire.outputs.charts does): a figure legend would be re-placed over the
+    # title by the tight bounding box of the export.
+    ax.legend(
+        handles,
+        labels,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncols=3,
+        frameon=False,
+        borderaxespad=0.2,
+    )
+    return fig
+
+
+def catalogue_edition(source_id: str, catalogue: dict | None = None) -> str:
+    """The edition of a catalogue source (``data/sources.yml``), as the facts record it."""
+    if catalogue is None:
+        from observatoire.data.catalogue import load_catalogue
+
+        catalogue = load_catalogue()
+    return str(catalogue[source_id].edition)
+
+
+def age_structure_long(structure: pd.DataFrame) -> pd.DataFrame:
+    """:func:`women_age_structure` in long form for a grouped bar chart: ``geo_code, area, age, share``."""
+    labels = {f"share_{g}": ("75 ans ou plus" if g == "75+" else f"{g} ans") for g in AGE_GROUPS}
+    long = structure.melt(
+        id_vars=["geo_code", "area"], value_vars=list(labels), var_name="age", value_name="share"
+    )
+    long["age"] = long["age"].map(labels)
+    return long.reset_index(drop=True)
+
+
+def rate_with_ssmsi_population(ssmsi: pd.DataFrame, indicator: str, code: str, year: int, per: float = 1000):
+    """The rate of one département-year with SSMSI's own denominator (``insee_pop``), or None when absent.
+
+    Used for Mayotte, whose SSMSI denominator is a fixed census population: the gap with the rate on INSEE's
+    estimate shows how much the denominator alone moves the rate.
+    """
+    rows = ssmsi[
+        (ssmsi["indicator"] == indicator)
+        & (ssmsi["geo_code"] == code)
+        & (ssmsi["year"].astype(int) == int(year))
+        & (ssmsi["geo_level"] == "departement")
+    ]
+    if rows.empty or "population" not in rows or pd.isna(rows["population"].iloc[0]):
+        return None
+    return float(rows["value"].iloc[0]) / float(rows["population"].iloc[0]) * per
+
+
+def ratio_long(compared: dict[str, pd.DataFrame], labels: dict[str, str]) -> pd.DataFrame:
+    """Rate ratios of the overseas départements for several indicators, stacked for one dot-and-interval chart.
+
+    Parameters
+    ----------
+    compared : dict
+        Indicator key -> :func:`compare_to_reference` table of one year.
+    labels : dict
+        Indicator key -> French label.
+
+    Returns
+    -------
+    DataFrame
+        ``indicateur, geo_code, area, libelle`` ("<area> : <indicator>"), ``rate_ratio, rr_low, rr_high,
+        rr_p_value``, in the order indicators x overseas départements.
+    """
+    parts = []
+    for key, table in compared.items():
+        sub = table[table["geo_code"].isin(OVERSEAS)].copy()
+        sub["_order"] = sub["geo_code"].map({c: i for i, c in enumerate(OVERSEAS)})
+        sub = sub.sort_values("_order")
+        sub["indicateur"] = labels[key]
+        sub["libelle"] = sub["area"] + " : " + labels[key].lower()
+        parts.append(
+            sub[
+                ["indicateur", "geo_code", "area", "libelle", "rate_ratio", "rr_low", "rr_high", "rr_p_value"]
+            ]
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def trend_table(trends_by_indicator: dict[str, pd.DataFrame], codes: list[str]) -> pd.DataFrame:
+    """One row per area, the annual change and its interval (French text) for each indicator, side by side.
+
+    Parameters
+    ----------
+    trends_by_indicator : dict
+        Indicator key -> :func:`trends` table.
+    codes : list of str
+        Areas, in the order of the rows.
+
+    Returns
+    -------
+    DataFrame
+        ``geo_code, area`` then, per key ``k``: ``annual_change_<k>`` (fraction), ``ci_low_<k>``, ``ci_high_<k>``
+        and ``ic_<k>`` (``"[+4,1 % ; +6,3 %]"``).
+    """
+    from observatoire.core.formatting import format_interval
+
+    out = pd.DataFrame({"geo_code": codes})
+    out["area"] = out["geo_code"].map(AREA_NAMES)
+    for key, table in trends_by_indicator.items():
+        rows = table.set_index("geo_code").reindex(codes)
+        for column in ("annual_change", "ci_low", "ci_high"):
+            out[f"{column}_{key}"] = rows[column].to_numpy()
+        out[f"ic_{key}"] = [
+            format_interval(lo, hi, 1, "change")
+            for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+        ]
+    return out

@@ -1,0 +1,218 @@
+"""Charts specific to the annual letter's sections (the generic ones are in :mod:`observatoire.outputs.charts`).
+
+Each function returns a matplotlib Figure in the letter's style (``charts.apply_style``, Okabe-Ito palette,
+French number formatting); the notebook then exports it with ``ctx.save_figure`` (title, source, alt text,
+note, data). Nothing here computes a figure of the letter: the data come ready from the section modules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+
+from observatoire.outputs import charts
+
+_YEAR_FMT = plt.FuncFormatter(lambda x, pos=None: f"{x:.0f}")
+
+
+def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figure:
+    """Deaths within the couple by sex, with the scope break and the overlap figures as open markers.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`observatoire.analysis.indicators.homicides.deaths_table`.
+    break_year : int
+        First year of the new scope (2016).
+    break_label : str
+        Text of the break marker.
+    """
+    main = table.loc[table["serie"] == "série principale"]
+    order = [s for s in ("Femmes", "Hommes", "Ensemble") if s in set(main["sexe"])]
+    fig = charts.line_chart(
+        main,
+        x="annee",
+        y="victimes",
+        hue="sexe",
+        hue_order=order,
+        break_year=break_year,
+        break_label=break_label,
+        decimals=0,
+    )
+    ax = fig.axes[0]
+    colours = {s: charts.PALETTE[i] for i, s in enumerate(order)}
+    overlap = table.loc[table["serie"] != "série principale"]
+    for _, r in overlap.iterrows():
+        if r["sexe"] not in colours:
+            continue
+        ax.plot(
+            [r["annee"]],
+            [r["victimes"]],
+            marker="o",
+            markersize=5,
+            markerfacecolor="white",
+            markeredgecolor=colours[r["sexe"]],
+            linestyle="none",
+            zorder=4,
+        )
+    if not overlap.empty:
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(
+            Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor=charts.GREY, linestyle="none")
+        )
+        labels.append("Même année, autre champ")
+        ax.legend(
+            handles,
+            labels,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.01),
+            ncols=4,
+            frameon=False,
+            borderaxespad=0.2,
+        )
+    return fig
+
+
+def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None) -> Figure:
+    """Survey estimates as points (one marker per survey, no line), one panel per theme.
+
+    Parameters
+    ----------
+    data : DataFrame
+        From :func:`observatoire.analysis.indicators.surveys.chart_data`: ``theme, enquete, sexe, year, milliers``.
+    cvs_last, vrs_first : int or None
+        Last CVS year and first VRS year: a dashed line between them marks the change of survey.
+    """
+    charts.apply_style()
+    themes = ["violences conjugales", "violences sexuelles"]
+    fig, axes = plt.subplots(1, 2, figsize=(charts.FIG_WIDTH, 3.6), layout="constrained", sharey=False)
+    markers = {"CVS": "o", "VRS": "s"}
+    colours = {"Femmes": charts.PALETTE[1], "Ensemble": charts.PALETTE[0]}
+    years = data["year"].dropna()
+    for ax, theme in zip(axes, themes, strict=True):
+        sel = data.loc[data["theme"] == theme]
+        for (survey, sex), grp in sel.groupby(["enquete", "sexe"], sort=True):
+            ax.scatter(
+                grp["year"],
+                grp["milliers"],
+                marker=markers.get(survey, "D"),
+                s=30,
+                color=colours.get(sex, charts.GREY),
+                zorder=3,
+                linewidths=0,
+            )
+        if cvs_last is not None and vrs_first is not None:
+            xb = (cvs_last + vrs_first) / 2
+            ax.axvline(xb, color=charts.GREY, linestyle="--", linewidth=1.0)
+            ax.text(
+                xb,
+                0.98,
+                " CVS | VRS",
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=7,
+                color=charts.GREY,
+                backgroundcolor="white",
+            )
+        ax.set_title(theme.capitalize(), loc="left", fontsize=9)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(charts.french_formatter(0))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+        ax.xaxis.set_major_formatter(_YEAR_FMT)
+        if len(years):
+            ax.set_xlim(years.min() - 1, years.max() + 1)
+        ax.grid(axis="x", visible=False)
+        if sel.empty:
+            charts.mark_not_available(ax)
+    axes[0].set_ylabel("Milliers de victimes par an")
+    handles = [
+        Line2D([], [], marker="o", color=charts.GREY, linestyle="none", label="CVS (moyenne pluriannuelle)"),
+        Line2D([], [], marker="s", color=charts.GREY, linestyle="none", label="VRS"),
+        Line2D([], [], marker="o", color=colours["Femmes"], linestyle="none", label="Femmes"),
+        Line2D([], [], marker="o", color=colours["Ensemble"], linestyle="none", label="Ensemble"),
+    ]
+    # A figure legend in a band reserved at the bottom of the figure: the export draws the title above the
+    # figure and the source below it, so the legend must stay inside the figure box, clear of the panels.
+    legend = fig.legend(
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=4, frameon=False
+    )
+    legend.set_in_layout(False)
+    fig.get_layout_engine().set(rect=(0.0, 0.08, 1.0, 0.92))
+    return fig
+
+
+def protection_chart(
+    data: pd.DataFrame, families: tuple[str, ...], first_year: int, last_year: int
+) -> Figure:
+    """Small multiples, one panel per family of measures: points, joined only across consecutive years.
+
+    Parameters
+    ----------
+    data : DataFrame
+        From :func:`observatoire.analysis.indicators.protection.chart_data`: ``famille, mesure, year, value, segment``.
+    families : tuple of str
+        Panel titles, in order.
+    first_year, last_year : int
+        Horizontal range (the same on every panel, so that gaps compare).
+    """
+    charts.apply_style()
+    n = len(families)
+    cols = 2
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(charts.FIG_WIDTH, 2.5 * rows), layout="constrained", squeeze=False
+    )
+    markers = ["o", "s", "^", "D"]
+    for ax, family in zip(axes.ravel(), families, strict=False):
+        sel = data.loc[data["famille"] == family]
+        for i, (measure, grp) in enumerate(sel.groupby("mesure", sort=False)):
+            colour = charts.PALETTE[i % len(charts.PALETTE)]
+            for _, seg in grp.groupby("segment"):
+                ax.plot(
+                    seg["year"],
+                    seg["value"],
+                    color=colour,
+                    marker=markers[i % len(markers)],
+                    markersize=4,
+                    linewidth=1.4 if len(seg) > 1 else 0,
+                    label=None,
+                )
+            ax.plot([], [], color=colour, marker=markers[i % len(markers)], linestyle="none", label=measure)
+        ax.set_title(family, loc="left", fontsize=9)
+        ax.set_xlim(first_year - 0.5, last_year + 0.5)
+        ax.set_ylim(bottom=0)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+        ax.xaxis.set_major_formatter(_YEAR_FMT)
+        ax.yaxis.set_major_formatter(charts.french_formatter(None))
+        ax.grid(axis="x", visible=False)
+        if sel.empty:
+            charts.mark_not_available(ax)
+        elif sel["mesure"].nunique() > 1:
+            ax.legend(loc="upper left", fontsize=7, frameon=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return fig
+
+
+def empty_chart(message: str) -> Figure:
+    """A placeholder figure saying that the data are not available (so that the letter still builds)."""
+    charts.apply_style()
+    fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 2.0), layout="constrained")
+    ax.set_axis_off()
+    ax.text(
+        0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", color=charts.GREY, fontsize=10
+    )
+    return fig
+
+
+def national_series_chart(rates: pd.DataFrame, last_year: int, column: str = "count") -> Figure:
+    """National counts of the SSMSI base by year (bars), up to ``last_year``."""
+    sel = rates.loc[rates["year"] <= last_year, ["year", column]].copy()
+    sel["year"] = sel["year"].astype(int)
+    return charts.bar_chart(sel, x="year", y=column, decimals=0, value_labels=False)

@@ -1,0 +1,345 @@
+"""Every edition of every theme in one command (``make all``): planned here, built on Dask, published here.
+
+Why it is written this way:
+
+- The batch is a list of editions, one per (theme, buildable year, parameter set). A theme expands into one
+  edition per year by default; a theme whose editions differ by more than the year (one per territory ...)
+  declares ``parameter_sets`` (a list of parameter overrides, one edition each): :func:`requests` is the one
+  place that expands it.
+- Each edition is resolved once in this process (:func:`observatoire.publishing.plan.resolve_plan`); an edition whose plan
+  fails (theme not buildable yet, bad declaration) is reported with its reason and the others go on. An edition
+  whose published manifest has the same build key and intact files is skipped here, without a task: a second
+  ``make all`` costs the plans and the checks, a few seconds.
+- Each remaining edition is one Dask task (:func:`build_task`), except the territorial letters, built by
+  groups of :data:`GROUP_SIZE` per task and rendered by one Quarto call per group (Quarto's start costs more
+  than a letter's render). A task runs on a worker process: an embedded
+  ``LocalCluster`` by default, or an existing cluster (``--scheduler ADDRESS`` or ``OBSERVATOIRE_SCHEDULER``).
+  A worker builds into ``build/`` only and never touches ``_site/``; its warm kernels
+  (:mod:`observatoire.publishing.warm_engine`) stay up from one edition to the next.
+- Publishing stays in this process: each built edition is moved into ``_site/`` atomically as its task
+  returns, and the site index is written once at the end. A failed edition (notebook error, bad data, an edition
+  already published with other inputs without ``--force``) is reported with its reason; it never stops the
+  others and never touches what is published.
+- ``serial=True`` runs the same tasks in this process, one after the other, without Dask (the reference the
+  Dask run is compared with in tests/test_batch.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observatoire.core import paths
+from observatoire.data import themes
+from observatoire.data.themes import Theme
+from observatoire.publishing.plan import EditionPlan, resolve_plan, variant_name
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming an existing Dask scheduler (``tcp://host:8786``).
+SCHEDULER_ENV = "OBSERVATOIRE_SCHEDULER"
+#: Territorial letters (editions differing by their parameter set) built and rendered together per task.
+GROUP_SIZE = 8
+
+
+@dataclass(frozen=True)
+class EditionRequest:
+    """One edition asked for: a theme (id, or a loaded Theme), a year and the overrides of its parameter set."""
+
+    theme: str | Theme
+    year: int
+    overrides: tuple[tuple[str, Any], ...] = ()
+    lang: str = themes.BASE_LANGUAGE
+
+    @property
+    def label(self) -> str:
+        suffix = ", ".join(
+            [f"{k}={v}" for k, v in self.overrides]
+            + ([self.lang] if self.lang != themes.BASE_LANGUAGE else [])
+        )
+        theme_id = self.theme.id if isinstance(self.theme, Theme) else self.theme
+        return f"{theme_id} {self.year}" + (f" ({suffix})" if suffix else "")
+
+
+@dataclass
+class Outcome:
+    """What happened to one edition: ``published``, ``replaced``, ``built``, ``unchanged`` or ``failed``."""
+
+    label: str
+    status: str
+    seconds: float = 0.0
+    reason: str = ""
+    site_path: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    render_timings: dict[str, float] = field(default_factory=dict)
+
+
+def requests(theme_ids: Iterable[str] | None = None) -> list[EditionRequest]:
+    """Every edition of the given themes (default: every declared theme), in the order of ``themes.yml``.
+
+    A theme gives one edition per buildable year, or one per year and per entry of its ``parameter_sets``
+    (overrides of its parameters) when it declares some; each in French, then in every language of its
+    ``translations`` (the letters link to one another).
+    """
+    chosen = [themes.get_theme(t) for t in theme_ids] if theme_ids else themes.list_themes()
+    out = []
+    for theme in chosen:
+        parameter_sets: list[Mapping[str, Any]] = list(getattr(theme, "parameter_sets", None) or [{}])
+        for year in theme.years:
+            for overrides in parameter_sets:
+                for lang in getattr(theme, "languages", None) or (themes.BASE_LANGUAGE,):
+                    out.append(EditionRequest(theme.id, year, tuple(sorted(overrides.items())), lang))
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: its message (lines joined), or its type when it has none."""
+    text = str(exc).strip() or type(exc).__name__
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def groups(plans: Mapping[int, EditionPlan], size: int = GROUP_SIZE) -> list[list[int]]:
+    """The batch's tasks: lists of plan indexes, in order.
+
+    The editions of one theme, year and language that differ by their parameter set (the territorial letters)
+    go in groups of up to ``size``, built by one task and rendered by one Quarto call
+    (:func:`observatoire.publishing.release.build_group`); every other edition is a task of its own.
+    """
+    out: list[list[int]] = []
+    filling: dict[tuple, list[int]] = {}
+    for index, plan in plans.items():
+        if size <= 1 or not getattr(plan.theme, "parameter_sets", None):
+            out.append([index])
+            continue
+        key = (plan.theme.id, plan.year, plan.lang)
+        group = filling.get(key)
+        if group is None or len(group) >= size:
+            group = filling[key] = []
+            out.append(group)
+        group.append(index)
+    return out
+
+
+def build_task(
+    plans: list[EditionPlan], force: bool, notebook_workers: int, warm: bool = True
+) -> list[dict[str, Any]]:
+    """Build editions up to (not including) publication; run on a Dask worker, or here when serial.
+
+    Returns, per plan, ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an
+    exception a client could not unpickle never hides the reason.
+    """
+    from observatoire.publishing import release
+
+    try:
+        results = release.build_group(list(plans), force=force, workers=notebook_workers, warm=warm)
+    except Exception as exc:
+        return [{"error": _one_line(exc)} for _ in plans]
+    return [{"error": _one_line(r)} if isinstance(r, BaseException) else {"result": r} for r in results]
+
+
+def _connect(scheduler: str | None, workers: int):
+    """A Dask client on ``scheduler`` (or ``OBSERVATOIRE_SCHEDULER``), else on a new LocalCluster of processes."""
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if address:
+        return Client(address), None
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    return Client(cluster), cluster
+
+
+def run_batch(
+    theme_ids: Iterable[str] | None = None,
+    *,
+    force: bool = False,
+    scheduler: str | None = None,
+    workers: int = 2,
+    notebook_workers: int = 1,
+    serial: bool = False,
+    progress: bool = True,
+    site_dir: Path = paths.SITE,
+    build_dir: Path = paths.BUILD,
+    edition_requests: list[EditionRequest] | None = None,
+    warm: bool = True,
+    group_size: int = GROUP_SIZE,
+) -> list[Outcome]:
+    """Build every edition (skipping unchanged ones), publish each as it is built, and return the outcomes.
+
+    Parameters
+    ----------
+    theme_ids : iterable of str, optional
+        Default: every declared theme.
+    force : bool, default False
+        Rebuild unchanged editions and replace editions published with other inputs.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (default: ``OBSERVATOIRE_SCHEDULER``, else a LocalCluster).
+    workers : int, default 2
+        Worker processes of the LocalCluster (one edition at a time each).
+    notebook_workers : int, default 1
+        Notebooks of one edition run in parallel on a worker.
+    serial : bool, default False
+        Build here, one edition after the other, without Dask.
+    progress : bool, default True
+        One progress bar on stderr.
+    site_dir, build_dir : Path
+    edition_requests : list of EditionRequest, optional
+        The editions to build (default: :func:`requests` of ``theme_ids``).
+    warm : bool, default True
+        Warm kernels (kept from one edition to the next on each worker); False: a new kernel per notebook.
+    group_size : int, default GROUP_SIZE
+        Territorial letters of one year built by one task and rendered by one Quarto call (1: each alone).
+
+    Returns
+    -------
+    list of Outcome
+        In the order of the requests.
+    """
+    from tqdm import tqdm
+
+    from observatoire.publishing import release
+
+    site_dir, build_dir = Path(site_dir), Path(build_dir)
+    asked = edition_requests if edition_requests is not None else requests(theme_ids)
+    outcomes: dict[int, Outcome] = {}
+    plans: dict[int, EditionPlan] = {}
+    for index, request in enumerate(asked):
+        started = time.perf_counter()
+        try:
+            plan = resolve_plan(
+                request.theme,
+                request.year,
+                overrides=dict(request.overrides),
+                # an edition of a parameter set (a territory) is published; a variant of the defaults is not
+                publish=variant_name(themes.get_theme(request.theme), request.year, dict(request.overrides))
+                is None,
+                site_dir=site_dir,
+                build_dir=build_dir,
+                lang=request.lang,
+            )
+        except Exception as exc:
+            outcomes[index] = Outcome(request.label, "failed", reason=_one_line(exc))
+            continue
+        try:
+            unchanged = not force and release.is_unchanged(plan)
+            if not unchanged and plan.publish:
+                release._check_writable(plan.site_dir, plan.theme.id)  # before building, not after
+        except Exception as exc:
+            outcomes[index] = Outcome(request.label, "failed", reason=_one_line(exc))
+            continue
+        if unchanged:
+            outcomes[index] = Outcome(
+                request.label, "unchanged", time.perf_counter() - started, site_path=plan.target
+            )
+        else:
+            plans[index] = plan
+
+    bar = tqdm(total=len(asked), desc="editions", unit="ed", file=sys.stderr, disable=not progress)
+    bar.update(len(outcomes))
+    published = False
+
+    def finish(index: int, answer: dict[str, Any]) -> None:
+        nonlocal published
+        plan = plans[index]
+        label = asked[index].label
+        if "error" in answer:
+            outcomes[index] = Outcome(label, "failed", reason=answer["error"])
+        else:
+            result = answer["result"]
+            try:
+                if plan.publish and result.status == "built":
+                    release.publish_built(plan, result, force=force, write_index=False)
+                    published = True
+            except Exception as exc:
+                outcomes[index] = Outcome(label, "failed", reason=_one_line(exc))
+            else:
+                outcomes[index] = Outcome(
+                    label,
+                    result.status,
+                    result.total_seconds,
+                    site_path=plan.target,
+                    timings=result.timings,
+                    render_timings=dict(result.render_timings),
+                )
+        bar.set_postfix_str(f"{label}: {outcomes[index].status}", refresh=False)
+        bar.update(1)
+
+    try:
+        tasks = groups(plans, group_size)
+        if serial or not plans:
+            for task in tasks:
+                for index, answer in zip(
+                    task, build_task([plans[i] for i in task], force, notebook_workers, warm), strict=True
+                ):
+                    finish(index, answer)
+        else:
+            _run_on_dask(plans, tasks, finish, (force, notebook_workers, warm), scheduler, workers)
+    finally:
+        bar.close()
+        if published:
+            release.refresh_site_index(site_dir)
+    return [outcomes[index] for index in range(len(asked))]
+
+
+def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, workers: int) -> None:
+    """Submit one Dask task per group of plans (``build_task(plans, *options)``); hand each answer to ``finish``."""
+    from distributed import as_completed
+
+    client, cluster = _connect(scheduler, workers)
+    try:
+        futures = {}
+        for task in tasks:
+            first = plans[task[0]]
+            future = client.submit(
+                build_task,
+                [plans[i] for i in task],
+                *options,
+                key=f"editions-{first.theme.id}-{first.year}-{first.key[:12]}-{len(task)}",
+                pure=False,
+                priority=-task[0],
+            )
+            futures[future] = task
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                answers = future.result()
+            except Exception as exc:  # the worker died, the task could not be sent ...
+                answers = [{"error": f"worker: {_one_line(exc)}"} for _ in task]
+            for index, answer in zip(task, answers, strict=True):
+                finish(index, answer)
+    finally:
+        try:
+            from observatoire.publishing.release import stop_idle_kernels
+
+            client.run(stop_idle_kernels)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def format_summary(outcomes: list[Outcome]) -> str:
+    """The summary table: one line per edition that did something or failed, then the counts."""
+    rows = [(o.label, o.status, f"{o.seconds:.1f} s" if o.seconds else "", o.reason) for o in outcomes]
+    widths = [max([len(r[i]) for r in rows] + [len(h)]) for i, h in enumerate(("edition", "status", "time"))]
+    lines = [f"{'edition':<{widths[0]}}  {'status':<{widths[1]}}  {'time':>{widths[2]}}  reason"]
+    lines.append("-" * (sum(widths) + 14))
+    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        kind = "built" if outcome.status in {"published", "replaced", "built"} else outcome.status
+        counts[kind] = counts.get(kind, 0) + 1
+    lines.append("")
+    lines.append(", ".join(f"{kind}: {counts.get(kind, 0)}" for kind in ("built", "unchanged", "failed")))
+    return "\n".join(lines)

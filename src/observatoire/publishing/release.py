@@ -1,0 +1,973 @@
+"""Build one edition of a letter, from the raw files to ``_site/<theme>/<year>/``, and publish it atomically.
+
+Why it is written this way:
+
+- The edition is resolved once into an :class:`~observatoire.publishing.plan.EditionPlan` (theme, year, parameters,
+  sources, folders, notebook jobs, build key); :func:`build_planned` runs the stages on it in order (plan, fetch,
+  validate, execute, notebooks, stage, render, data, manifest, publish; see :data:`STAGES`) and logs the
+  wall time of each; :func:`build_edition` is the one-call form. Each stage calls another module through its
+  contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...) that
+  import lazily, so tests replace one stage with a fake and the no-change path never imports pandas, papermill
+  or matplotlib.
+- The edition is assembled completely (letter, executed notebooks as HTML, figure and table data, manifest) in
+  the build folder, copied into a staging folder inside ``_site/`` and moved into place with ``os.replace``: a
+  failure at any stage leaves ``_site/`` as it was, with no staging folder left behind, and a reader never sees
+  half an edition.
+- A published edition is never overwritten silently: replacing one needs ``force=True``
+  (``make release YEAR=... FORCE=1``), and the new manifest records the checksums of what it replaced.
+- A build key hashes every input (raw file checksums, the catalogue, curated data, notebook code, publication
+  sources, the package's own source, parameters, lockfile, renderer). When the published manifest has the same key
+  and the files are intact, nothing is done: a no-change rebuild costs well under a second after Python starts.
+- A parameter variant (``--set ssmsi_source=ssmsi_dep_2023``) is built into its own folder
+  (``build/annual/2023+ssmsi_source-ssmsi_dep_2023/``) and never published over the standard edition; it exists
+  to compare editions (``make diff``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from observatoire.core import paths
+from observatoire.core.errors import InputError
+from observatoire.data.themes import Theme
+from observatoire.publishing import corrections
+from observatoire.publishing import manifest as mf
+from observatoire.publishing.notebook_export import notebook_page, write_calculations_page
+from observatoire.publishing.plan import EditionPlan, ReleaseError, renderer_available, resolve_plan
+from observatoire.publishing.site_listing import list_editions
+
+log = logging.getLogger(__name__)
+
+#: Stages of a build, in order (``notebooks``: the notebooks' HTML pages, mostly written during ``execute``;
+#: ``data``: figures, tables, facts and notebook pages copied beside the letter).
+STAGES = (
+    "plan",
+    "fetch",
+    "validate",
+    "execute",
+    "notebooks",
+    "stage",
+    "render",
+    "data",
+    "manifest",
+    "publish",
+)
+#: Staging and replaced-edition folders inside ``_site/`` start with these (hidden from the index and servers).
+STAGING_PREFIX = ".staging-"
+REPLACED_PREFIX = ".replaced-"
+
+
+@dataclass
+class EditionResult:
+    """What :func:`build_edition` did.
+
+    Attributes
+    ----------
+    theme : str
+    year : int
+    status : str
+        ``"published"``, ``"replaced"`` (forced over a previous edition), ``"built"`` (not published) or
+        ``"unchanged"`` (cache hit: nothing done).
+    build_key : str
+    build_dir : Path
+        ``build/<theme>/<year>[+variant]/``.
+    site_path : Path or None
+        The published edition folder (None when not published).
+    timings : dict
+        Wall time in seconds per stage, in order.
+    manifest : dict
+        The edition's manifest.
+    variant : str or None
+        Name of the parameter variant, None for the standard edition.
+    notebooks : dict
+        Wall time in seconds of each notebook (they overlap when run in parallel).
+    render_timings : dict
+        Wall time in seconds of the render of each format (``{"html": 5.8, "pdf": 5.9}``).
+    replaced : dict or None
+        Build key, date and checksums of the published edition a forced build replaces.
+    """
+
+    theme: str
+    year: int
+    status: str
+    build_key: str
+    build_dir: Path
+    site_path: Path | None
+    timings: dict[str, float] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+    notebooks: dict[str, float] = field(default_factory=dict)
+    render_timings: dict[str, float] = field(default_factory=dict)
+    replaced: dict[str, Any] | None = None
+
+    @property
+    def skipped(self) -> bool:
+        """True when nothing had to be rebuilt."""
+        return self.status == "unchanged"
+
+    @property
+    def total_seconds(self) -> float:
+        """Sum of the stage times."""
+        return sum(self.timings.values())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stages that call other modules (replaced by fakes in tests). Imports are lazy on purpose.
+
+
+def _fetch(source_ids: list[str]) -> list[Path]:
+    from observatoire.data import catalogue
+
+    return catalogue.fetch(source_ids, quiet=True)
+
+
+def _validate(source_ids: list[str]) -> None:
+    from observatoire.data import datasets
+
+    for source_id in source_ids:
+        datasets.load(source_id)
+
+
+def _execute(
+    jobs: list,
+    *,
+    workers: int,
+    progress: bool,
+    kernel_name: str,
+    on_success=None,
+    warm: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> dict[Path, float]:
+    from observatoire.publishing.execution import run_notebooks
+
+    return run_notebooks(
+        jobs,
+        workers=workers,
+        progress=progress,
+        kernel_name=kernel_name,
+        on_success=on_success,
+        warm=warm,
+        env=env,
+    )
+
+
+def _kernel_environment() -> dict[str, str]:
+    from observatoire.publishing.execution import kernel_environment
+
+    return kernel_environment()
+
+
+def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
+    """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
+    from observatoire.publishing.execution import KERNEL_ARGUMENTS
+    from observatoire.publishing.warm_engine import POOL
+
+    count = min(max(1, workers), len(plan.jobs))
+    POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
+
+
+def _facts(outputs_dir: Path) -> dict[str, dict]:
+    from observatoire.outputs import facts
+
+    return facts.load_facts(outputs_dir)
+
+
+def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
+    from observatoire.core.escaping import markdown_text
+    from observatoire.outputs import facts
+
+    # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.core.escaping).
+    return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
+
+
+def _fill_templates(
+    project: Path, records: Mapping[str, dict], meta: Mapping[str, str], origin: Path
+) -> None:
+    from observatoire.outputs import templates
+
+    templates.render_tree(project, records, meta, origin=origin)
+    if str(meta.get("lang", "fr")) == "fr":
+        templates.typeset_tables(project)
+
+
+def _verify_raw(source_ids: list[str]) -> None:
+    from observatoire.data import catalogue
+
+    catalogue.verify_present(source_ids)
+
+
+def _check_writable(site_dir: Path, theme_id: str) -> None:
+    """Refuse to build when the site cannot take the edition (checked before the build, not after it)."""
+    folders = [site_dir, site_dir / theme_id]
+    existing = [f for f in folders if f.exists()] or [next(p for p in site_dir.parents if p.exists())]
+    for folder in existing:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=folder)
+            os.close(handle)
+            os.remove(probe)
+        except OSError as exc:
+            raise ReleaseError(
+                f"{_shown(folder)} is not writable ({exc.strerror or exc}): nothing was built"
+            ) from None
+    index = site_dir / "index.html"
+    if index.exists() and not os.access(index, os.W_OK):
+        raise ReleaseError(f"{_shown(index)} is not writable: nothing was built")
+
+
+def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
+    from observatoire.publishing import rendering
+
+    return rendering.render(project_dir, out_dir, edition=edition)
+
+
+def stop_idle_kernels() -> None:
+    """Stop this process's idle warm kernels (a one-off build before Quarto; each Dask worker after a batch)."""
+    if "observatoire.publishing.warm_engine" in sys.modules:
+        sys.modules["observatoire.publishing.warm_engine"].POOL.shutdown()
+
+
+def _render_group(requests: list[RenderRequest]) -> list[Any]:
+    from observatoire.publishing import rendering
+
+    return rendering.render_group([(r.project_dir, r.out_dir, r.edition) for r in requests])
+
+
+def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
+    import tempfile
+
+    from observatoire.publishing import rendering
+
+    # A folder of its own for each render: two sites (two tests, two batches) never share their Quarto project.
+    with tempfile.TemporaryDirectory(prefix="observatoire-site-") as work:
+        rendering.write_site(site_dir, editions, work_dir=Path(work) / "site-project")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+@contextlib.contextmanager
+def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    except BaseException:
+        log.debug("stage %s failed after %.2f s", name, time.perf_counter() - started)
+        raise
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+    log.info("stage %-9s %6.2f s", name, timings[name])
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def check_reads(outputs_dir: Path, jobs: list, declared: list[str], themes_file: Path) -> None:
+    """Stop when a notebook read a source its theme does not declare (``outputs/reads/<notebook>.json``).
+
+    An undeclared source is not fetched, validated nor listed in the manifest by the release: reading it anyway
+    would publish a letter whose inputs nobody can check.
+
+    Raises
+    ------
+    InputError
+        Naming the notebook and the source.
+    """
+    for job in jobs:
+        notebook = Path(job.input)
+        record = Path(outputs_dir) / "reads" / f"{notebook.stem}.json"
+        if not record.is_file():
+            continue  # a notebook that reads no data through observatoire.data.datasets
+        read = json.loads(record.read_text(encoding="utf-8")).get("sources", [])
+        undeclared = sorted(set(read) - set(declared))
+        if undeclared:
+            raise InputError(
+                notebook,
+                f"source '{undeclared[0]}'",
+                f"read by the notebook but not declared in the theme's sources ({themes_file.name}): "
+                "declare it so that the release fetches, validates and lists it",
+            )
+
+
+def _cached(folder: Path, key: str) -> dict[str, Any] | None:
+    """The manifest of ``folder`` when it was built with ``key`` and its files are intact, else None."""
+    previous = mf.read_manifest(folder)
+    if previous is None or previous.get("build_key") != key:
+        return None
+    problems = mf.verify_outputs(folder, previous)
+    if problems:
+        log.warning(
+            "%s: files differ from its manifest (%s); rebuilding", _shown(folder), "; ".join(problems[:3])
+        )
+        return None
+    return previous
+
+
+def is_unchanged(plan: EditionPlan) -> bool:
+    """True when the edition at ``plan.target`` was built with the plan's key and its files are intact.
+
+    Raises
+    ------
+    InputError
+        A raw file the edition reads no longer matches the catalogue (checked even when nothing changed).
+    """
+    _verify_raw(plan.theme.source_ids(plan.parameters))
+    return _cached(plan.target, plan.key) is not None
+
+
+def refresh_site_index(site_dir: Path) -> None:
+    """Rewrite the site index and the changelog from the editions published under ``site_dir``."""
+    _write_index(site_dir, list_editions(site_dir))
+    corrections.write_changelog(site_dir)
+
+
+@contextlib.contextmanager
+def _edition_lock(edition_dir: Path) -> Iterator[None]:
+    """Refuse two builds of the same edition at once (they would write the same build folder)."""
+    edition_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = edition_dir.parent / f".{edition_dir.name}.lock"
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReleaseError(
+                f"another build of {_shown(edition_dir)} is running (lock {lock_path})"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reset_dir(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def _copy_tree(origin: Path, target: Path, *, overwrite: bool = True) -> None:
+    """Copy a folder's files (skipping caches), creating ``target``; a missing ``origin`` copies nothing.
+
+    With ``overwrite=False`` files already in ``target`` are kept (the renderer's copies win).
+    """
+    if not origin.is_dir():
+        return
+    for path in mf.iter_files(origin):
+        destination = target / path.relative_to(origin)
+        if not overwrite and destination.exists():
+            continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+
+
+def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
+    import yaml
+
+    text = yaml.safe_dump(dict(sorted(values.items())), allow_unicode=True, sort_keys=True, width=1000)
+    path.write_text(text, encoding="utf-8")
+
+
+def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
+    """Put the meta values at the top level of the staged ``_quarto.yml``, where ``{{< meta key >}}`` finds them.
+
+    Quarto merges a project's top-level metadata into each document, so one place serves every page. The build's values win over a stale value in the publication.
+    """
+    import yaml
+
+    data = {}
+    if path.is_file():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise InputError(path, "whole file", "must be a mapping")
+    for key, value in meta.items():
+        if key in data and data[key] != value:
+            log.warning("%s: %s=%r replaced by the build's value %r", path.name, key, data[key], value)
+        data[key] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+
+
+def meta_values(
+    theme: Theme, year: int, parameters: Mapping[str, Any], variant: str | None
+) -> dict[str, str]:
+    """Values the publication reads with ``{{< meta key >}}`` / ``{{< var key >}}``; all strings.
+
+    ``year``, ``theme``, ``theme_title``, ``<prefix>_edition`` for each ``<prefix>_source`` parameter (e.g.
+    ``ssmsi_edition: "2024"``), and ``edition``: the edition of the first source parameter (the letter's main
+    data edition), or the year when the theme has none. Strings, because pandoc's Lua filters read YAML
+    numbers as floats ("2024.0").
+    """
+    editions = theme.edition_names(parameters)
+    values = {
+        "year": str(year),
+        "theme": theme.id,
+        "theme_title": theme.title,
+        "edition": next(iter(editions.values()), str(year)),
+        **editions,
+    }
+    if variant:
+        values["variant"] = variant
+    return values
+
+
+def language_values(plan: EditionPlan) -> dict[str, str]:
+    """The letter's language and its links to the same letter in other languages, for the templates.
+
+    ``lang`` (``"fr"``, ``"en"``), and ``version_<lang>`` for each other language the theme declares
+    (``plan.other_languages``): the relative address of that letter (``"../2024-en/index.html"``), which the
+    templates turn into "English version" / "Version française".
+    """
+    from observatoire.publishing.plan import language_path
+
+    values = {"lang": plan.lang}
+    for other in plan.other_languages:  # a sibling folder: <theme>/2024 and <theme>/2024-en
+        sibling = language_path(plan.theme.edition_path(plan.year, plan.parameters), other)
+        manifest = mf.read_manifest(plan.site_dir / plan.theme.id / sibling) or {}
+        html = (manifest.get("letter") or {}).get("html", "index.html")
+        values[f"version_{other}"] = f"../{sibling.rsplit('/', 1)[-1]}/{html}"
+    return values
+
+
+def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
+    """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside.
+
+    ``year`` is the edition's path under the theme: ``2024``, or ``"2024/29"`` for a territorial letter.
+    """
+    target = site_dir / theme_id / str(year)
+    tag = _tag(theme_id, year)
+    for leftover in sorted(site_dir.glob(f"{REPLACED_PREFIX}{tag}-*")):
+        if not target.exists():
+            log.warning("restoring %s from %s (left by an interrupted release)", target, leftover.name)
+            os.replace(leftover, target)
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in site_dir.glob(f"{STAGING_PREFIX}{tag}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in site_dir.glob(".*.tmp"):  # a site index write that was interrupted
+        leftover.unlink(missing_ok=True)
+
+
+def _tag(theme_id: str, year: int | str) -> str:
+    """The name of an edition in staging folder names (no slash): ``annual-2024``, ``territoire-2024-29``."""
+    return f"{theme_id}-{str(year).replace('/', '-')}"
+
+
+def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int | str, replace: bool) -> Path:
+    """Copy the finished edition into a staging folder inside ``site_dir``, then move it into place atomically."""
+    target = site_dir / theme_id / str(year)
+    tag = _tag(theme_id, year)
+    created_site = not site_dir.exists()
+    site_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{tag}-", dir=site_dir))
+    aside: Path | None = None
+    try:
+        _copy_tree(edition_site, staging)
+        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            if not replace:
+                raise ReleaseError(f"{_shown(target)} appeared during the build; not overwriting it")
+            aside = site_dir / f"{REPLACED_PREFIX}{tag}-{staging.name[-8:]}"
+            os.replace(target, aside)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if aside is not None:
+                os.replace(aside, target)
+                aside = None
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created_site and not any(site_dir.iterdir()):
+            site_dir.rmdir()
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The release
+
+
+def build_edition(
+    theme: str | Theme,
+    year: int,
+    *,
+    force: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    site_dir: Path = paths.SITE,
+    build_dir: Path = paths.BUILD,
+    publish: bool = True,
+    workers: int = 2,
+    progress: bool = True,
+    kernel_name: str = paths.KERNEL_NAME,
+    correction: str | None = None,
+    lang: str = "fr",
+) -> EditionResult:
+    """Build one edition of a letter and publish it into ``site_dir/<theme>/<year>/``.
+
+    Parameters
+    ----------
+    theme : str or Theme
+        Theme id (``"annual"``) or a :class:`~observatoire.data.themes.Theme`.
+    year : int
+        A buildable year of the theme.
+    force : bool, default False
+        Rebuild even when nothing changed, and replace an edition already published (its build key and output
+        checksums are recorded in the new manifest under ``replaced``).
+    overrides : Mapping, optional
+        Parameter values replacing the theme's defaults for this build (a variant: built into its own folder,
+        never published).
+    site_dir, build_dir : Path
+        Default ``_site/`` and ``build/``.
+    publish : bool, default True
+        False: build the edition in ``build/`` only (its manifest in ``build/<theme>/<year>/site/``).
+    workers : int, default 2
+        Notebooks run in parallel.
+    progress : bool, default True
+        Progress bar on stderr while notebooks run.
+    kernel_name : str, default "observatoire"
+    correction : str, optional
+        Publish a correction of the published edition: a new revision with a dated notice saying this text,
+        the previous revision kept in ``revisions/<n>/`` and the change listed in the site changelog (see
+        :mod:`observatoire.publishing.corrections`). Implies ``force``.
+    lang : str, default "fr"
+        The letter's language: ``"en"`` builds the theme's English publication (``translations`` in
+        ``themes.yml``) into ``site_dir/<theme>/<year>-en/``, from the same facts.
+
+    Returns
+    -------
+    EditionResult
+
+    Raises
+    ------
+    InputError
+        Bad declaration, notebook, parameter, data file or publication (file, place and rule).
+    ReleaseError
+        The edition is already published with other inputs and ``force`` is False; a variant asked to be
+        published; another build of the edition is running.
+    observatoire.publishing.execution.NotebookError
+        A notebook failed (named, with the failing cell; the executed copy stays in ``build/``).
+    """
+    started = time.perf_counter()
+    plan = resolve_plan(
+        theme,
+        year,
+        overrides=overrides,
+        publish=publish,
+        site_dir=site_dir,
+        build_dir=build_dir,
+        kernel_name=kernel_name,
+        lang=lang,
+    )
+    timings = {"plan": time.perf_counter() - started}
+    if correction is not None:
+        if not correction.strip() or not plan.publish:
+            raise ReleaseError("a correction needs a text saying what was corrected, and is published")
+        if mf.read_manifest(plan.target) is None:
+            raise ReleaseError(f"{plan.theme.id} {plan.year} is not published: there is nothing to correct")
+        force = True
+    return build_planned(
+        plan, force=force, workers=workers, progress=progress, timings=timings, correction=correction
+    )
+
+
+def build_planned(
+    plan: EditionPlan,
+    *,
+    force: bool = False,
+    workers: int = 2,
+    progress: bool = True,
+    timings: dict[str, float] | None = None,
+    publish_now: bool = True,
+    warm: bool = True,
+    correction: str | None = None,
+) -> EditionResult:
+    """Build an edition already resolved by :func:`observatoire.publishing.plan.resolve_plan`.
+
+    Parameters and errors as :func:`build_edition`; ``timings`` may already hold the plan's time. With
+    ``publish_now=False`` a plan to publish stops before the publish stage (status ``"built"``, the edition in
+    ``edition_dir/site``): :func:`publish_built` finishes it. ``warm=False`` runs each notebook on a new kernel
+    instead of a warm one (:mod:`observatoire.publishing.warm_engine`). The idle warm kernels are stopped once the
+    notebooks have run, before Quarto starts: a one-off build needs them no more, and two idle kernels add
+    about 0.9 GB to Quarto's peak (a batch keeps its kernels: :func:`build_group`).
+    """
+    timings = {"plan": 0.0} if timings is None else timings
+    steps = build_steps(
+        plan,
+        timings,
+        force=force,
+        workers=workers,
+        progress=progress,
+        publish_now=publish_now,
+        warm=warm,
+        correction=correction,
+    )
+    try:
+        request = next(steps)
+    except StopIteration as done:  # unchanged: nothing to render
+        return done.value
+    stop_idle_kernels()
+    try:
+        started = time.perf_counter()
+        rendered = _render(request.project_dir, request.out_dir, request.edition)
+        answer = (rendered, time.perf_counter() - started)
+    except BaseException:
+        steps.close()  # releases the edition's lock
+        raise
+    return finish_steps(steps, answer)
+
+
+def build_group(
+    plans: list[EditionPlan], *, force: bool = False, workers: int = 1, warm: bool = True
+) -> list[EditionResult | Exception]:
+    """Build several editions, rendered together by one Quarto call; none is published (the batch publishes).
+
+    Each edition runs its steps up to its render, one after the other (:func:`build_steps`); the staged
+    letters are then rendered by :func:`observatoire.publishing.rendering.render_group` (the same bytes as one render
+    each, one Quarto start instead of many) and each build runs to its end. When the group cannot be rendered
+    together (letters of other places or dates, Quarto failing on one of them), each letter is rendered alone,
+    so one bad letter fails alone.
+
+    Returns
+    -------
+    list
+        Per plan, in order: its :class:`EditionResult` (status ``"built"`` or ``"unchanged"``), or the exception
+        that stopped it.
+    """
+    outcomes: dict[int, EditionResult | Exception] = {}
+    paused: dict[int, tuple[Iterator, RenderRequest]] = {}
+    for index, plan in enumerate(plans):
+        steps = build_steps(
+            plan, {"plan": 0.0}, force=force, workers=workers, progress=False, publish_now=False, warm=warm
+        )
+        try:
+            paused[index] = (steps, next(steps))
+        except StopIteration as done:
+            outcomes[index] = done.value
+        except Exception as exc:
+            outcomes[index] = exc
+    answers: dict[int, tuple[Any, float]] = {}
+    if len(paused) > 1:
+        try:
+            rendered = _render_group([request for _, request in paused.values()])
+        except Exception as exc:
+            log.warning(
+                "the %d letters could not be rendered together (%s): each is rendered alone", len(paused), exc
+            )
+        else:
+            answers = {i: (r, r.timings.get("html+pdf", 0.0)) for i, r in zip(paused, rendered, strict=True)}
+    for index, (steps, request) in paused.items():
+        try:
+            answer = answers.get(index)
+            if answer is None:
+                started = time.perf_counter()
+                alone = _render(request.project_dir, request.out_dir, request.edition)
+                answer = (alone, time.perf_counter() - started)
+        except Exception as exc:
+            steps.close()
+            outcomes[index] = exc
+            continue
+        try:
+            outcomes[index] = finish_steps(steps, answer)
+        except Exception as exc:
+            outcomes[index] = exc
+    return [outcomes[index] for index in range(len(plans))]
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What a build asks to have rendered: its staged project, the output folder, its place in the site."""
+
+    project_dir: Path
+    out_dir: Path
+    edition: str
+
+
+def finish_steps(steps: Iterator, answer: tuple[Any, float]) -> EditionResult:
+    """Hand a build paused by :func:`build_steps` its render (result, seconds) and run it to the end."""
+    try:
+        steps.send(answer)
+    except StopIteration as done:
+        return done.value
+    steps.close()
+    raise RuntimeError("a build asked to be rendered twice")
+
+
+def build_steps(plan: EditionPlan, timings: dict[str, float], **options: Any):
+    """The build of one edition, paused once at its render: a generator.
+
+    ``options`` are those of :func:`build_planned` (``force``, ``workers``, ``progress``, ``publish_now``,
+    ``warm``, ``correction``).
+
+    It yields one :class:`RenderRequest` when the project is staged and expects, sent back, the render's
+    result and its seconds; it returns the :class:`EditionResult` (``StopIteration.value``), at once when the
+    edition is unchanged. :func:`build_planned` renders the request alone; a batch (:mod:`observatoire.publishing.batch`)
+    renders the requests of several letters in one Quarto call (:func:`observatoire.publishing.rendering.render_group`).
+    The edition's lock is held from the first step to the last (``close()`` releases it).
+    """
+    # One build of an edition at a time: the lock covers the cache check, the build folder and the publication.
+    with _edition_lock(plan.edition_dir):
+        if plan.publish and options["publish_now"]:
+            _check_writable(plan.site_dir, plan.theme.id)
+            _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.edition_path)
+        return (yield from _build_locked(plan, timings, **options))
+
+
+def _build_locked(
+    plan: EditionPlan,
+    timings: dict[str, float],
+    *,
+    force: bool,
+    workers: int,
+    progress: bool,
+    publish_now: bool,
+    warm: bool,
+    correction: str | None = None,
+) -> EditionResult:
+    """The steps of :func:`build_steps`, run while holding the edition's lock."""
+    theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
+    with _stage(timings, "plan"):
+        previous = mf.read_manifest(target)
+        _verify_raw(
+            theme.source_ids(plan.parameters)
+        )  # a flipped byte in data/raw/ is noticed, even unchanged
+        cached = None if force else _cached(target, key)
+
+    result = EditionResult(
+        theme=theme.id,
+        year=year,
+        status="unchanged",
+        build_key=key,
+        build_dir=plan.edition_dir,
+        site_path=target if plan.publish else None,
+        timings=timings,
+        variant=plan.variant,
+    )
+    if cached is not None:
+        result.manifest = cached
+        if plan.publish and publish_now and not (plan.site_dir / "index.html").exists():
+            _write_index(plan.site_dir, list_editions(plan.site_dir))
+        log.info("%s %s: unchanged (build key %s), nothing to do", theme.id, year, key[:12])
+        return result
+
+    replaced = None
+    if plan.publish and target.exists():
+        if not force:
+            why = ""
+            if previous and previous.get("build_key") != key:
+                changed = mf.changed_inputs(previous.get("build_inputs") or {}, plan.key_inputs)
+                why = f" with other inputs (changed: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''})"
+            elif previous:
+                why = " and its files differ from its manifest"
+            raise ReleaseError(
+                f"{_shown(target)} is already published{why}. Replacing a published edition must be asked for: "
+                f"make release YEAR={year} THEME={theme.id} FORCE=1"
+            )
+        replaced = {
+            "build_key": (previous or {}).get("build_key"),
+            "built_at": (previous or {}).get("built_at"),
+            "outputs": mf.output_checksums(target),
+        }
+    elif previous and previous.get("build_inputs"):
+        log.info(
+            "rebuilding: changed %s",
+            ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
+        )
+
+    # The kernels' environment, taken before the data stages: libraries they import add variables to ours.
+    kernel_env = _kernel_environment()
+    if warm and plan.jobs:
+        _prestart(plan, workers, kernel_env)
+
+    with _stage(timings, "fetch"):
+        _fetch(list(plan.source_ids))
+
+    with _stage(timings, "validate"):
+        _validate(list(plan.source_ids))
+
+    # Each notebook's page (an .ipynb Quarto renders with the letter) is prepared by one background thread as soon
+    # as the notebook has run, while the kernels run the others.
+    exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
+    exports: dict[str, Future] = {}
+
+    def export(job) -> None:
+        target = pages / Path(job.output).name
+        exports[str(job.output)] = exporter.submit(
+            notebook_page, Path(job.output), target, job.parameters, plan.build_dir, theme.publication_dir
+        )
+
+    pages = _reset_dir(plan.edition_dir / "notebook_pages")
+    try:
+        with _stage(timings, "execute"):
+            outputs_dir = _reset_dir(plan.outputs_dir)
+            _reset_dir(plan.edition_dir / "notebooks")
+            ran = _execute(
+                list(plan.jobs),
+                workers=workers,
+                progress=progress,
+                kernel_name=plan.kernel_name,
+                on_success=export,
+                warm=warm,
+                env=kernel_env,
+            )
+            check_reads(outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
+            result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
+        with _stage(timings, "notebooks"):
+            for job in plan.jobs:
+                if str(job.output) not in exports:
+                    export(job)
+            for future in exports.values():
+                future.result()
+    finally:
+        exporter.shutdown(wait=True, cancel_futures=True)
+
+    with _stage(timings, "stage"):
+        project = _reset_dir(plan.edition_dir / "publication")
+        _copy_tree(plan.publication_dir, project)
+        for folder in ("figures", "tables"):
+            _copy_tree(outputs_dir / folder, project / folder)
+        records = _facts(outputs_dir)
+        variables = _facts_variables(records)
+        meta = {**meta_values(theme, year, plan.parameters, plan.variant), **language_values(plan)}
+        clash = sorted(set(variables) & set(meta))
+        if clash:
+            raise InputError(
+                outputs_dir / "facts",
+                f"key '{clash[0]}'",
+                "this key is reserved for the build's meta values",
+            )
+        _dump_yaml(project / "_variables.yml", {**variables, **meta})
+        _add_project_meta(project / "_quarto.yml", meta)
+        write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
+        # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
+        _fill_templates(project, records, meta, plan.publication_dir)
+        _copy_tree(pages, project / "notebooks")
+        corrected_at = mf.built_at()
+        if correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
+            revision = int((previous or {}).get("revision") or 1) + 1
+            corrections.add_notice(
+                project / "index.qmd", corrections.notice_markdown(correction, corrected_at, revision)
+            )
+
+    request = RenderRequest(project, _reset_dir(plan.edition_dir / "site"), f"{theme.id}/{plan.edition_path}")
+    rendered, timings["render"] = yield request
+    log.info("stage %-9s %6.2f s", "render", timings["render"])
+    with _stage(timings, "render"):
+        edition_site = request.out_dir
+        result.render_timings = dict(getattr(rendered, "timings", None) or {})
+        letter = {}
+        for kind in ("html", "pdf"):
+            produced = getattr(rendered, kind, None)
+            if produced is None:
+                continue
+            produced = Path(produced)
+            if not produced.resolve().is_relative_to(edition_site.resolve()):
+                shutil.copy2(produced, edition_site / produced.name)
+                produced = edition_site / produced.name
+            letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
+        if getattr(rendered, "date", None):  # the letter's date as printed: the changelog dates it by it
+            letter["date"] = rendered.date
+        renderer = getattr(rendered, "renderer", None) or "quarto"
+        # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
+        # formats are French: a letter in another language keeps its static charts, drawn in its language.
+        if "html" in letter and plan.lang == "fr":
+            from observatoire.outputs.interactive import enhance_letter
+
+            enhance_letter(edition_site / letter["html"], project)
+
+    with _stage(timings, "data"):
+        # The data behind the letter, downloadable beside it: Quarto already copied the files its pages link to;
+        # add the rest of the figures and tables (SVG/PNG, CSV, metadata JSON, Markdown), the facts, and the
+        # executed notebooks themselves (beside their pages).
+        for folder in ("figures", "tables", "facts"):
+            _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
+        _copy_tree(pages, edition_site / "notebooks", overwrite=False)
+        changes: list[str] = []
+        if plan.publish and previous and target.exists():  # the past revisions stay reachable in the new one
+            if correction is not None:
+                corrections.archive_previous(target, edition_site)
+                changes = corrections.describe_changes(target, edition_site)
+            elif (target / corrections.REVISIONS).is_dir():
+                _copy_tree(target / corrections.REVISIONS, edition_site / corrections.REVISIONS)
+
+    with _stage(timings, "manifest"):
+        version = getattr(rendered, "version", None) or renderer_available()
+        manifest = mf.make_manifest(
+            theme=theme.id,
+            title=theme.title,
+            year=year,
+            parameters=plan.parameters,
+            key=key,
+            key_inputs=plan.key_inputs,
+            inputs=list(plan.inputs),
+            renderer=renderer,
+            renderer_version=version,
+            letter=letter,
+            outputs=mf.output_checksums(edition_site),
+            replaced=replaced,
+            variant=plan.variant,
+            lang=plan.lang,
+        )
+        if correction is not None:
+            manifest.update(corrections.revision_fields(previous, correction, corrected_at, changes))
+        elif previous and previous.get("history") and replaced is not None:
+            manifest.update({k: previous[k] for k in ("revision", "history")})
+        mf.write_manifest(edition_site, manifest)
+        result.manifest = manifest
+
+    result.status = "built"
+    result.replaced = replaced
+    if plan.publish and publish_now:
+        publish_built(plan, result, force=force)
+    log.info(
+        "%s %s: %s in %.1f s (build key %s)", theme.id, year, result.status, result.total_seconds, key[:12]
+    )
+    return result
+
+
+def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, write_index: bool = True) -> None:
+    """The publish stage: move a built edition (``edition_dir/site``) into ``site_dir`` atomically.
+
+    The release runs it right after the build; the batch runs it in the client process when a worker has built
+    the edition, so only one process ever writes ``_site/``. ``write_index=False`` leaves the site index to the
+    caller (the batch writes it once at the end).
+    """
+    theme, year = plan.theme, plan.year
+    with _stage(result.timings, "publish"):
+        _cleanup_leftovers(plan.site_dir, theme.id, plan.edition_path)
+        _publish(plan.edition_dir / "site", plan.site_dir, theme.id, plan.edition_path, replace=force)
+        if write_index:
+            try:
+                _write_index(plan.site_dir, list_editions(plan.site_dir))
+                corrections.write_changelog(plan.site_dir)
+            except Exception as exc:
+                raise ReleaseError(
+                    f"{theme.id} {year} is published in {_shown(plan.target)} but the site index could not be "
+                    f"written ({type(exc).__name__}: {exc}); fix it and run the release again"
+                ) from exc
+    result.status = "replaced" if result.replaced else "published"
+
+
+def format_timings(result: EditionResult) -> str:
+    """The stage times of a build as a small table."""
+    lines = [f"  {name:<10} {seconds:7.2f} s" for name, seconds in result.timings.items()]
+    lines.append(f"  {'total':<10} {result.total_seconds:7.2f} s")
+    return "\n".join(lines)
