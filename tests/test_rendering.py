@@ -597,3 +597,25 @@ def test_quarto_error_keeps_the_message_not_the_stack():
     )
     assert "retrieveInclude" not in message and "\x1b" not in message
     assert quarto.quarto_error("") == "(no message)"
+
+
+def test_a_heading_is_found_in_the_filled_letter_by_its_title():
+    """Headings written by a macro or a condition move and change: the source's title, as a pattern, finds them;
+    a callout's heading is its title, not a section (it has no anchor)."""
+    pattern = notebooks.title_pattern(
+        "[% if f.t_region.value %]Les départements de la région[% else %]Le département dans sa région[% endif %]"
+    )
+    assert re.match(pattern, "Le département dans sa région")
+    assert re.match(
+        notebooks.title_pattern("Évolution depuis [[ f.t_premiere_annee ]]"), "Évolution depuis 2016"
+    )
+    assert not re.match(notebooks.title_pattern("Évolution depuis [[ x ]]"), "Le territoire")
+
+
+def test_callout_headings_are_not_sections(tmp_path):
+    (tmp_path / "index.qmd").write_text(
+        "## A\n\n::: {.callout-important}\n## Une rupture\n{{< var k >}}\n:::\n\n## B\n", encoding="utf-8"
+    )
+    headings = notebooks.letter_headings(tmp_path)
+    assert [h.title for h, _ in headings] == ["A", "B"]
+    assert notebooks.letter_sections(tmp_path)["k"].title == "A"

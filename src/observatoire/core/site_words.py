@@ -64,7 +64,7 @@ def text(lang: str, key: str, **values: Any) -> str:
     if not isinstance(entry, str):
         raise InputError(words_file(lang), key, "no such entry")
     try:
-        return entry.format_map(values) if values else entry
+        return entry.format_map(values)
     except (KeyError, IndexError, ValueError) as exc:
         raise InputError(words_file(lang), key, f"cannot fill {entry!r}: {exc}") from exc
 

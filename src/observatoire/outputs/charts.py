@@ -63,6 +63,7 @@ __all__ = [
     "bar_chart",
     "rate_ci_chart",
     "chart_description",
+    "set_chart_description",
     "save_figure",
     "SavedFigure",
 ]
@@ -285,6 +286,12 @@ def _describe(fig: Figure, **description) -> None:
     """
     plain = json.loads(json.dumps(description, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
     setattr(fig, _CHART, plain)
+
+
+def set_chart_description(fig: Figure, description: dict) -> None:
+    """Replace what a chart of this module shows (:func:`chart_description`): the same columns, other words (a
+    translation of its series and labels)."""
+    _describe(fig, **description)
 
 
 def chart_description(fig: Figure) -> dict | None:
@@ -850,10 +857,38 @@ def _enlarge_type(fig: Figure, scale: float) -> None:
             ticks.update(id(label) for tick in all_ticks for label in (tick.label1, tick.label2))
             size = all_ticks[0].label1.get_fontsize() if all_ticks else mpl.rcParams["xtick.labelsize"]
             axis.set_tick_params(which="both", labelsize=float(size) * scale)
-        made = getattr(ax, _LEGEND, None)
-        if made is not None and ax.get_legend() is not None:
-            ax.get_legend().remove()
+        made, legend = getattr(ax, _LEGEND, None), ax.get_legend()
+        if made is not None and legend is not None:
+            legend.remove()
             _legend(ax, *made, ncols=1)
+        elif legend is not None and legend._ncols > 2:  # another figure's legend: at most two columns
+            texts = legend.get_texts()
+            legend.remove()
+            ax.legend(
+                legend.legend_handles,
+                [t.get_text() for t in texts],
+                loc=legend._loc,
+                ncols=2,
+                frameon=legend.get_frame_on(),
+                fontsize=texts[0].get_fontsize() if texts else None,
+            )
+        # titles and axis labels wider than their panel wrap onto several lines
+        box = ax.get_position()
+        width_pt, height_pt = (fig.get_figwidth() * 72 * box.width, fig.get_figheight() * 72 * box.height)
+        for text, room in (
+            (ax.title, width_pt),
+            (ax._left_title, width_pt),
+            (ax._right_title, width_pt),
+            (ax.xaxis.label, width_pt),
+            (ax.yaxis.label, height_pt),
+        ):
+            if text.get_text():
+                chars = max(12, int(room / (text.get_fontsize() * scale * 0.56)))
+                text.set_text("\n".join(textwrap.fill(part, chars) for part in text.get_text().split("\n")))
+        if ax.get_position().width < 0.6 and ax.axison:  # panels side by side: slanted value labels
+            ax.tick_params(axis="x", which="both", labelrotation=40)
+            for label in ax.get_xticklabels(which="both"):
+                label.set_horizontalalignment("right")
         for axis in (ax.xaxis, ax.yaxis):  # fewer ticks on a narrow axis (labels never overlap)
             locator = axis.get_major_locator()
             if isinstance(locator, MaxNLocator):
@@ -874,7 +909,7 @@ def _phone_svg(original: Figure, name: str, texts: tuple[str, str, str | None], 
     import copy
 
     title, source, note = texts
-    scale = PHONE_MIN_TEXT_PX / smallest_pt * (PHONE_WIDTH * 72 + 20) / PHONE_DISPLAY_PX
+    scale = first = PHONE_MIN_TEXT_PX / smallest_pt * (PHONE_WIDTH * 72 + 20) / PHONE_DISPLAY_PX
     svg = b""
     for _ in range(4):
         fig = copy.deepcopy(original)
@@ -894,7 +929,7 @@ def _phone_svg(original: Figure, name: str, texts: tuple[str, str, str | None], 
         smallest = smallest_text_px(svg, PHONE_DISPLAY_PX)
         if smallest >= PHONE_MIN_TEXT_PX:
             break
-        scale *= PHONE_MIN_TEXT_PX / smallest * 1.02
+        scale = min(scale * PHONE_MIN_TEXT_PX / smallest * 1.02, first * 2)
     return svg
 
 

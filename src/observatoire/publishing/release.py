@@ -886,9 +886,8 @@ def _build_locked(
         if getattr(rendered, "date", None):  # the letter's date as printed: the changelog dates it by it
             letter["date"] = rendered.date
         renderer = getattr(rendered, "renderer", None) or "quarto"
-        # Interactive charts, data tables and downloads (the PDF keeps static charts). Their words and number
-        # formats are French: a letter in another language keeps its static charts, drawn in its language.
-        if "html" in letter and plan.lang == "fr":
+        # Interactive charts, data tables and downloads (the PDF keeps static charts), in the letter's language.
+        if "html" in letter:
             from observatoire.outputs.interactive import enhance_letter
 
             enhance_letter(edition_site / letter["html"], project)

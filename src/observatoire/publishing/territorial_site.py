@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import site_words
+from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
 from observatoire.publishing import manifest as mf
 
@@ -158,11 +159,13 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
                     f"{_links(by_territory.get(code), label, words)}</li>"
                 )
         region_entry = by_territory.get(REGION_PREFIX + region_code)
+        # a Markdown heading (the page's table of contents lists the régions), its section filtered by the script
         sections.append(
-            f'<section class="region" data-search="{html.escape(search_key(region_name))}">\n'
-            f'<h2 id="region-{html.escape(region_code)}">{html.escape(region_name)}</h2>\n'
+            f"## {markdown_text(region_name)} "
+            f'{{#region-{region_code} .region data-search="{search_key(region_name)}"}}\n\n'
+            "```{=html}\n"
             f"<p>{html.escape(words['region_letter'])}{NBSP}: {_links(region_entry, region_name, words)}</p>\n"
-            f"<ul>\n" + "\n".join(items) + "\n</ul>\n</section>"
+            "<ul>\n" + "\n".join(items) + "\n</ul>\n```\n"
         )
     filter_box = (
         f'<p class="listing-filter"><label for="filtre">{html.escape(words["filter_label"])}{NBSP}: </label>'
@@ -180,9 +183,9 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
         + links
         + f"\n<p>{html.escape(words['intro'])}</p>\n"
         + filter_box
-        + "\n"
+        + "\n```\n\n"
         + "\n".join(sections)
-        + "\n"
+        + "\n```{=html}\n"
         + _FILTER_SCRIPT
         + "\n```\n"
     )

@@ -52,6 +52,8 @@ _INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+)\s*>\}\}")
 _FACT = re.compile(r"\{\{<\s*var\s+([A-Za-z0-9_]+)\s*>\}\}|\[\[[^\]]*?\bf\.([A-Za-z0-9_]+)")
 _SHORTCODE = re.compile(r"\{\{<\s*(?:var|meta)\s+([\w.-]+)\s*>\}\}")
 _FENCE = re.compile(r"^(```|~~~)")
+_DIV = re.compile(r"^:::+\s*(.*)$")
+_TEMPLATE_PART = re.compile(r"(\[\[.*?\]\]|\[%-?\s*\w+.*?%\]|\{\{<.*?>\}\})")
 
 
 class Heading(NamedTuple):
@@ -124,8 +126,15 @@ def letter_headings(
     out: list[tuple[Heading, list[str]]] = []
     ranks: dict[str, int] = {}
     used: dict[str, int] = {}
+    divs: list[bool] = []  # the fenced divs the line is in: True for a callout (its heading is its title)
     for file, line in lines:
-        found = _HEADING.match(line)
+        fence = _DIV.match(line)
+        if fence:
+            if fence.group(1).strip():
+                divs.append("callout" in fence.group(1))
+            elif divs:
+                divs.pop()
+        found = None if any(divs) else _HEADING.match(line)
         if not found:
             if out:
                 out[-1][1].append(line)
@@ -141,6 +150,37 @@ def letter_headings(
         ranks[file] = rank + 1
         out.append((Heading(file, rank, title, anchor), []))
     return out
+
+
+def _plain(title: str) -> str:
+    """A heading's title compared across the source and the filled letter: no escapes, plain spaces."""
+    return re.sub(r"\s+", " ", re.sub(r"[\u00a0\u202f]", " ", _inline_text(title))).strip()
+
+
+def title_pattern(title: str) -> str:
+    """A regular expression matching what a heading of a template becomes once filled.
+
+    ``"Évolution depuis [[ f.t_premiere_annee ]]"`` matches "Évolution depuis 2016": a value ``[[ ... ]]`` or a
+    shortcode is any text, ``[% if %]A[% else %]B[% endif %]`` is A or B, spaces are any spaces.
+    """
+    out = []
+    for part in _TEMPLATE_PART.split(title):
+        if not part:
+            continue
+        tag = re.match(r"\[%-?\s*(\w+)", part)
+        if part.startswith(("[[", "{{<")):
+            out.append(".+?")
+        elif tag and tag.group(1) == "if":
+            out.append("(?:")
+        elif tag and tag.group(1) in ("elif", "else"):
+            out.append("|")
+        elif tag and tag.group(1) == "endif":
+            out.append(")")
+        elif tag:
+            continue
+        else:
+            out.append(re.escape(_plain(part)) if part.strip() else r"\s*")
+    return "^" + "".join(out).replace(r"\ ", r"\s*") + "$"
 
 
 def letter_sections(publication: Path, values: Mapping[str, Any] | None = None) -> dict[str, Heading]:
@@ -281,7 +321,9 @@ def notebook_page(
         "title": title,
         "lang": lang,
         "parameters": {k: str(v) for k, v in sorted(shown.items())},
-        "section": None if section is None else {"file": section.file, "index": section.index},
+        "section": None
+        if section is None
+        else {"file": section.file, "index": section.index, "pattern": title_pattern(section.title)},
     }
     _write_notebook(notebook, target)
     return target
@@ -359,11 +401,26 @@ def header_cells(meta: Mapping[str, Any], target: Heading | None, letter_href: s
     ]
 
 
+def _filled_heading(headings: list[Heading], place: Mapping[str, Any] | None) -> Heading | None:
+    """The heading of the filled letter that a heading of its source became: the first of its file whose title
+    matches the source's title (:func:`title_pattern`; a heading written by a macro or a condition moves), else
+    the first anywhere, else the one at the same rank in its file."""
+    if not place:
+        return None
+    pattern = re.compile(place.get("pattern") or "^$")
+    same_file = [h for h in headings if h.file == place["file"]]
+    for candidates in (same_file, headings):
+        for heading in candidates:
+            if pattern.match(_plain(heading.title)):
+                return heading
+    return next((h for h in same_file if h.index == place["index"]), None)
+
+
 def write_headers(project: Path, letter_href: str = "../index.html") -> list[Path]:
     """Give every notebook page of a staged, filled project its front matter and header (in place).
 
-    Each page links back to the heading of the filled letter its notebook computes (found by file and rank,
-    see :func:`notebook_page`), or to the letter's "Voir les calculs" heading when none quotes its facts.
+    Each page links back to the heading of the filled letter its notebook computes (found by its title and file,
+    see :func:`_filled_heading`), or to the letter's "Voir les calculs" heading when none quotes its facts.
     Pages that already have a header get it rewritten (idempotent).
 
     Parameters
@@ -382,15 +439,13 @@ def write_headers(project: Path, letter_href: str = "../index.html") -> list[Pat
     if not pages:
         return []
     headings = [heading for heading, _ in letter_headings(project, _values(project))]
-    by_place = {(h.file, h.index): h for h in headings}
     written = []
     for page in pages:
         notebook = json.loads(page.read_text(encoding="utf-8"))
         meta = (notebook.get("metadata") or {}).get(METADATA_KEY)
         if not isinstance(meta, dict):
             continue
-        place = meta.get("section")
-        target = by_place.get((place["file"], place["index"])) if place else None
+        target = _filled_heading(headings, meta.get("section"))
         if target is None:
             calculations = site_words.words(meta.get("lang") or "fr")["notebook"]["calculations"]
             target = next((h for h in headings if _inline_text(h.title) == calculations), None)

@@ -142,7 +142,8 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
     if not editions:
         intro += "\nAucune édition publiée pour l'instant.\n"
     files["index.qmd"] = _page(
-        {"title": "Lettres de l'Observatoire", "listing": listing, "toc": False}, intro
+        {"title": "Lettres de l'Observatoire", **({"listing": listing} if editions else {}), "toc": False},
+        intro,
     )
 
     by_theme: dict[str, list[dict[str, Any]]] = {}
@@ -160,13 +161,10 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
             )
         else:
             body += "Aucune édition de cette lettre n'est encore publiée.\n"
-        files[f"{THEMES_DIR}/{letter.id}.qmd"] = _page(
-            {
-                "title": letter.title,
-                "listing": {**listing, "contents": f"{letter.id}.yml", "categories": False},
-            },
-            body,
-        )
+        front: dict[str, Any] = {"title": letter.title}
+        if eds:  # an empty listing makes Quarto's script throw in the reader's browser
+            front["listing"] = {**listing, "contents": f"{letter.id}.yml", "categories": False}
+        files[f"{THEMES_DIR}/{letter.id}.qmd"] = _page(front, body)
 
     years = sorted({int(ed["year"]) for ed in editions}, reverse=True)
     body = "".join(
@@ -189,7 +187,7 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
     body += "".join(
         f"- [{_md(ed['theme_title'])} {ed['year']}]({ed['html']}#sources-et-méthodes)\n"
         for ed in editions
-        if ed.get("html")
+        if ed.get("html") and not ed.get("listing_page")  # a listing of letters has no such section
     )
     files["methodes.qmd"] = _page({"title": "Méthodes"}, body)
 
