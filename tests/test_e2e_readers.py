@@ -2,7 +2,7 @@
 printed, the PDFs laid out without faults, the phone, and corrections published as dated revisions.
 
 The site: the 2024 annual letter in French and in English, a thematic letter (traite), a territorial letter
-(Finistère) and the year's listing, the notebook pages of each, the site's own pages; built from the real data
+(Finistère) with its région's (Bretagne) and the year's listing, the notebook pages of each, the site's own pages; built from the real data
 into one folder and served over HTTP (as ``python -m http.server -d _site`` serves it). Every page is read at a
 laptop's (1,280 px) and a phone's (390 px) width: no console error, no request to another host, no raw Markdown
 (front matter, ``:::``, ``[[``, ``{{<``); every internal link and anchor of the site leads somewhere; axe-core
@@ -46,7 +46,7 @@ VIEWPORT_WIDTHS = {"laptop": 1280, "phone": 390}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The 2024 site: annual letter (French, English), traite, Finistère; the results by kind."""
+    """The 2024 site: annual letter (French, English), traite, Finistère and Bretagne; the results by kind."""
     tmp = tmp_path_factory.mktemp("site")
     built = {
         "annual": build("annual", YEAR, tmp),
@@ -58,6 +58,15 @@ def site(tmp_path_factory):
             "territoire",
             YEAR,
             overrides={"territoire": "29"},
+            site_dir=tmp / "site",
+            build_dir=tmp / "build",
+            progress=False,
+        ),
+        # its région's letter, which it links to
+        "regional": release.build_edition(
+            "territoire",
+            YEAR,
+            overrides={"territoire": "reg-53"},
             site_dir=tmp / "site",
             build_dir=tmp / "build",
             progress=False,
@@ -339,6 +348,9 @@ def test_what_readers_of_statistical_bulletins_expect(site):
         assert address in text.split(heading)[-1], kind
         for prop in ("og:title", "og:description", "og:image"):
             assert f'property="{prop}"' in page, (kind, prop)
+        image = re.search(r'property="og:image" content="([^"]+)"', page).group(1)
+        assert image.startswith(address) and image.endswith(".png"), image
+        assert (result.site_path / image.removeprefix(address)).is_file(), image
         assert 'rel="icon"' in page and 'class="breadcrumbs"' in page, kind
     changelog = json.loads((tmp / "site" / "changelog.json").read_text(encoding="utf-8"))
     annual = next(e for e in changelog if e["theme"] == "annual" and e["year"] == YEAR)

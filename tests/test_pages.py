@@ -98,3 +98,8 @@ def test_the_listing_filter_ignores_accents_case_and_punctuation():
     assert '<li data-search="finistere 29"><a href="29/index.html">Finistère (29)</a></li>' in body
     assert 'data-no-match="Aucun département ni aucune région ne correspond à « {query} »."' in body
     assert 'role="status" aria-live="polite"' in body and '.normalize("NFD")' in body
+
+
+def test_the_card_image_is_a_png():
+    page = '<meta property="og:image" content="https://x.org/annual/2024/figures/serie.svg">'
+    assert pages.card_image_png(page) == page.replace(".svg", ".png")

@@ -149,7 +149,7 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
     deps, regions = _names()
     by_territory = {e["territory"]: e for e in entries}
     sections = []
-    for region_code, region_name in sorted(regions.items(), key=lambda item: item[1]):
+    for region_code, region_name in sorted(regions.items(), key=lambda item: search_key(item[1])):
         items = []
         for code, (name, region) in deps.items():
             if region == region_code:

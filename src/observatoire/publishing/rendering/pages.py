@@ -32,6 +32,7 @@ from observatoire.core import site_words
 
 __all__ = [
     "breadcrumbs",
+    "card_image_png",
     "phone_pictures",
     "drop_cdn_scripts",
     "finish_edition",
@@ -137,6 +138,15 @@ def phone_toc(text: str) -> str:
     if found:
         return text[: found.end()] + "\n" + block + text[found.end() :]
     return _MAIN.sub(lambda m: m.group(1) + "\n" + block, text, count=1)
+
+
+_OG_SVG = re.compile(r'(<meta (?:property|name)="(?:og|twitter):image" content="[^"]+)\.svg(")')
+
+
+def card_image_png(text: str) -> str:
+    """The page's OpenGraph image as PNG (Quarto picks the letter's first figure, an SVG, which the cards of
+    social networks and messaging apps do not show; its PNG is published beside it)."""
+    return _OG_SVG.sub(r"\1.png\2", text)
 
 
 _FIGURE_IMG = re.compile(r'<img src="(figures/([\w.-]+)\.svg)"[^>]*>')
@@ -250,7 +260,7 @@ def finish_edition(
         new = breadcrumbs(new, edition_crumbs(edition, theme_title, lang, label, depth, title))
         new = phone_toc(new)
         if depth == 0:
-            new = phone_pictures(new, phones)
+            new = card_image_png(phone_pictures(new, phones))
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed.append(page)

@@ -142,7 +142,12 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
     if not editions:
         intro += "\nAucune édition publiée pour l'instant.\n"
     files["index.qmd"] = _page(
-        {"title": "Lettres de l'Observatoire", **({"listing": listing} if editions else {}), "toc": False},
+        {
+            "title": "Lettres de l'Observatoire",
+            "description": intro.splitlines()[0].strip(),
+            **({"listing": listing} if editions else {}),
+            "toc": False,
+        },
         intro,
     )
 
