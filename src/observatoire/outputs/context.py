@@ -109,7 +109,7 @@ class EditionContext:
         self.tables: list[dict] = []
         datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
-        show_frames_without_unnamed_index()
+        show_frames_without_unnamed_index(langue)
         set_language(langue)
         self.lang = langue
         self.vocabulary = None if langue == "fr" else self._vocabulary(langue)
