@@ -173,3 +173,20 @@ def test_a_yes_no_column_reads_as_words():
 )
 def test_reader_headers(column, header, kind, lang, expected):
     assert downloads.reader_header(column, header, kind, lang) == expected
+
+
+def test_a_bar_chart_download_holds_its_series_not_every_computed_column(tmp_path):
+    data = pd.DataFrame(
+        {
+            "year": [2023, 2024],
+            "count": [100, 110],
+            "population": [1000, 1000],
+            "rate": [0.1, 0.11],
+            "change_rel": [None, 0.1],
+            "small_count": [False, False],
+            "serie": ["base 2024", "base 2024"],
+        }
+    )
+    fig = charts.bar_chart(data, "year", "count")
+    meta = charts.save_figure(fig, "barres", tmp_path, data, title="T", source="S", alt="A")
+    assert meta["reader"]["columns"] == ["year", "count", "serie"]

@@ -112,7 +112,8 @@ def reader_columns(columns: Sequence[str], chart: Mapping | None, public: Sequen
     chart : mapping or None
         What the chart shows (:func:`observatoire.outputs.charts.chart_description`).
     public : sequence of str
-        Columns with a public name (the others are internal).
+        Columns with a public name (the others are internal); beside a line or bar chart's series, only its text
+        columns (:func:`reader_frame` chooses them).
 
     Returns
     -------
@@ -199,6 +200,8 @@ def reader_frame(
     headers = dict(headers or {})
     columns = [str(c) for c in frame.columns]
     public = [c for c in columns if c in headers or site_words.column_header(c, lang)]
+    if (chart or {}).get("kind") in ("line", "bar"):  # beside a chart's series: the words telling rows apart
+        public = [c for c in public if formats.get(c, "text") == "text" and not _is_flag(frame[c])]
     wanted = columns if table else reader_columns(columns, chart, public)
     shown = frame[wanted].copy() if wanted else frame.iloc[:, :0].copy()
     yes_no = site_words.words(lang)["data_table"]
