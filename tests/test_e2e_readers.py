@@ -184,7 +184,7 @@ def test_every_number_of_a_chart_data_table_is_the_number_of_its_french_csv(site
     )
     assert len(tables) >= 9
     for name, table in tables:
-        headers = [html.unescape(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+        headers = [html.unescape(h) for h in re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", table)]
         rows = [
             [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
             for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1])
@@ -258,11 +258,12 @@ def test_on_a_phone_the_contents_are_one_tap_away_and_chart_text_is_readable(sit
                     view.wait_for_selector(".chart-interactive.ready")
                 view.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
                 view.locator("#sommaire-ouvrir").click()
-                links = view.locator("#sommaire a[href^='#']")
+                links = view.locator("#sommaire li a")
                 assert links.count() >= 3 and links.first.is_visible(), kind
                 assert links.first.bounding_box()["y"] < 844, kind
-                links.nth(1).click()
-                view.wait_for_timeout(200)
+                links.nth(1).click()  # (Quarto's script makes it the page's address without index.html)
+                view.wait_for_load_state()
+                view.wait_for_timeout(300)
                 assert not view.locator("#sommaire").is_visible(), kind  # a tap on a heading closes it
                 for image in view.locator("figure img").all():
                     if not image.is_visible():
@@ -401,8 +402,8 @@ def test_the_letter_charts_are_interactive_and_hovering_a_point_shows_its_value(
             page.goto(server.url(letter))
             assert page.locator(".chart-interactive").count() >= 5
             page.wait_for_selector(".chart-interactive.ready", timeout=180_000)
-            svg = page.locator(".chart-interactive.ready svg").first
-            assert svg.get_attribute("aria-roledescription") == "graphique"
+            chart = page.locator(".chart-interactive.ready [role=graphics-document]").first
+            assert chart.get_attribute("aria-roledescription") == "graphique"
             point = page.locator(".chart-interactive.ready .mark-symbol.role-mark path").first
             label = point.get_attribute("aria-label")  # the mark's description, in French
             assert " : " in label and not re.search(r"\b(year|value|count|rate)\b", label), label

@@ -52,6 +52,7 @@ def test_line_spec_reads_the_figure_csv_and_toggles_series(tmp_path):
     assert spec["encoding"]["description"] == {"field": "_description", "type": "nominal"}
     described = spec["transform"][-1]
     assert described["as"] == "_description" and '"Année : "' in described["calculate"]
+    assert [layer["mark"].get("ariaRoleDescription") for layer in spec["layer"]][:2] == ["courbe", "point"]
     assert spec["data"] == {"url": "serie.csv", "format": {"type": "csv"}}
     assert spec["description"] == "Deux courbes en hausse."
     assert [p["bind"]["input"] for p in spec["params"]] == ["checkbox", "checkbox"]
@@ -68,7 +69,8 @@ def test_bar_and_rate_specs(tmp_path):
         charts.bar_chart(bars, "annee", "n"), "barres", tmp_path, bars, title="T", source="S", alt="A"
     )
     spec = json.loads((tmp_path / "figures" / "barres.vl.json").read_text(encoding="utf-8"))
-    assert spec["mark"] == {"type": "bar"} and spec["encoding"]["x"]["sort"] == ["2023", "2024"]
+    assert spec["mark"] == {"type": "bar", "ariaRoleDescription": "barre"}
+    assert spec["encoding"]["x"]["sort"] == ["2023", "2024"]
     rates = pd.DataFrame({"nom": ["A", "B"], "rate": [2.0, 3.0], "lo": [1.5, 2.5], "hi": [2.5, 3.5]})
     fig = charts.rate_ci_chart(rates, "nom", "rate", "lo", "hi", highlight=["B"], reference=2.5)
     charts.save_figure(fig, "taux", tmp_path, rates, title="T", source="S", alt="A")

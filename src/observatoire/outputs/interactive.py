@@ -211,6 +211,12 @@ def vega_lite_spec(
         for t in encoding["tooltip"]
     ]
     spec["transform"] = list(spec.get("transform") or []) + [_description(fields, lang)]
+    chart_words = site_words.words(lang)["chart"]
+    for mark in [spec.get("mark")] + [layer.get("mark") for layer in spec.get("layer", [])]:
+        if isinstance(mark, dict) and mark.get(
+            "aria", True
+        ):  # what a screen reader calls it (Vega's: English)
+            mark["ariaRoleDescription"] = chart_words[f"mark_{mark['type']}"]
     described = {"field": "_description", "type": "nominal"}
     if "encoding" in spec:
         spec["encoding"]["description"] = described
@@ -401,8 +407,14 @@ _SCRIPT = """<script>
     box.hidden = false;
     vegaEmbed(box, spec, { renderer: "svg", actions: false, formatLocale: locale, tooltip: { theme: "light" } })
       .then(function () {
-        var svg = box.querySelector("svg");
-        if (svg) { svg.setAttribute("aria-roledescription", role); }
+        // Vega's own words for screen readers are English: the chart is named in the page's language, and
+        // the containers of its marks (each mark has its description) are not announced
+        [box].concat(Array.from(box.querySelectorAll("[role=graphics-document]"))).forEach(function (el) {
+          if (el.hasAttribute("aria-roledescription")) { el.setAttribute("aria-roledescription", role); }
+        });
+        box.querySelectorAll("[role=graphics-object][aria-roledescription]").forEach(function (el) {
+          el.removeAttribute("aria-roledescription");
+        });
         var figure = document.getElementById(box.dataset.figure);
         var image = figure ? figure.querySelector("img") : null;
         if (image) { image.hidden = true; }
