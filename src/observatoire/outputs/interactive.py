@@ -409,12 +409,20 @@ _SCRIPT = """<script>
       .then(function () {
         // Vega's own words for screen readers are English: the chart is named in the page's language, and
         // the containers of its marks (each mark has its description) are not announced
-        [box].concat(Array.from(box.querySelectorAll("[role=graphics-document]"))).forEach(function (el) {
-          if (el.hasAttribute("aria-roledescription")) { el.setAttribute("aria-roledescription", role); }
-        });
-        box.querySelectorAll("[role=graphics-object][aria-roledescription]").forEach(function (el) {
-          el.removeAttribute("aria-roledescription");
-        });
+        // (again whenever Vega redraws the chart)
+        var words = function () {
+          [box].concat(Array.from(box.querySelectorAll("[role=graphics-document]"))).forEach(function (el) {
+            if (el.getAttribute("role") === "graphics-document" && el.getAttribute("aria-roledescription") !== role) {
+              el.setAttribute("aria-roledescription", role);
+            }
+          });
+          box.querySelectorAll("[role=graphics-object][aria-roledescription]").forEach(function (el) {
+            el.removeAttribute("aria-roledescription");
+          });
+        };
+        words();
+        new MutationObserver(words).observe(box, { subtree: true, childList: true, attributes: true,
+                                                   attributeFilter: ["aria-roledescription", "role"] });
         var figure = document.getElementById(box.dataset.figure);
         var image = figure ? figure.querySelector("img") : null;
         if (image) { image.hidden = true; }
