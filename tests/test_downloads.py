@@ -190,3 +190,11 @@ def test_a_bar_chart_download_holds_its_series_not_every_computed_column(tmp_pat
     fig = charts.bar_chart(data, "year", "count")
     meta = charts.save_figure(fig, "barres", tmp_path, data, title="T", source="S", alt="A")
     assert meta["reader"]["columns"] == ["year", "count", "serie"]
+
+
+def test_a_number_in_a_caption_keeps_its_digits_together(tmp_path):
+    meta = save_table(_table(), "taux", tmp_path, title="Taux pour 1 000 habitants", source="SSMSI")
+    assert meta["title"] == "Taux pour 1\u202f000 habitants"
+    assert ": Taux pour 1\u202f000 habitants {#tbl-taux}" in (tmp_path / "tables" / "taux.md").read_text(
+        "utf-8"
+    )

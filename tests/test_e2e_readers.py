@@ -402,7 +402,10 @@ def test_the_letter_charts_are_interactive_and_hovering_a_point_shows_its_value(
             page.goto(server.url(letter))
             assert page.locator(".chart-interactive").count() >= 5
             page.wait_for_selector(".chart-interactive.ready", timeout=180_000)
-            chart = page.locator(".chart-interactive.ready [role=graphics-document]").first
+            chart = page.locator(
+                ".chart-interactive.ready"
+            ).first  # vega-embed's container, a graphics-document
+            assert chart.get_attribute("role") == "graphics-document"
             assert chart.get_attribute("aria-roledescription") == "graphique"
             point = page.locator(".chart-interactive.ready .mark-symbol.role-mark path").first
             label = point.get_attribute("aria-label")  # the mark's description, in French

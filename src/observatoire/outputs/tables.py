@@ -23,7 +23,14 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core.escaping import csv_frame, markdown_text
-from observatoire.core.formatting import KINDS, NBSP, format_value, is_missing, not_available
+from observatoire.core.formatting import (
+    KINDS,
+    NBSP,
+    format_value,
+    is_missing,
+    not_available,
+    numbers_kept_together,
+)
 from observatoire.outputs import downloads
 
 __all__ = [
@@ -279,7 +286,8 @@ def save_table(
     for spec in specs.values():
         parse_format(spec)
 
-    markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers, lang)
+    title = numbers_kept_together(title.strip())  # "1 000" typed with a plain space never breaks in a caption
+    markdown, any_missing = to_markdown(table, title, name, specs, headers, lang)
     notes = [n for n in ((note or "").strip(), missing_note(lang) if any_missing else "") if n]
     full_note = " ".join(notes) or None
     safe = csv_frame(table)  # text cells a spreadsheet would run as formulas are neutralised
