@@ -16,16 +16,17 @@ LANGUE      ?=
 PUBLIC      ?=
 PORT        ?=
 NEW         ?=
+ID          ?=
 export PYTHONHASHSEED := 0
 # Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
 # the kit in OBSERVATOIRE_QUARTO_KIT or ../shared/tools/quarto; see tools/install-quarto.sh).
 QUARTO_DIR  := .tools/quarto
 # User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
 # argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
-export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE PUBLIC PORT
+export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE ID PUBLIC PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help venv quarto data letter release territoires all themes diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval serve
+.PHONY: help venv quarto data letter release territoires all themes new-theme diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval serve
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,6 +63,10 @@ all: $(STAMP) quarto ## Build every edition of every theme on Dask, skipping unc
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes
 
+new-theme: $(STAMP) ## Scaffold a new letter from publications/_new_theme/: make new-theme ID=exemple (then make release YEAR=2024 THEME=exemple)
+	@test -n "$$ID" || { echo "error: give the theme's id: make new-theme ID=exemple"; exit 1; }
+	$(PY) -m observatoire new-theme "$$ID"
+
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
 	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
@@ -82,9 +87,10 @@ test-fast: $(STAMP) quarto ## Unit and data tests only
 refresh-nbval: $(STAMP) ## Re-run the notebooks and store their outputs as nbval references (review the diff!)
 	$(PY) -m observatoire refresh-nbval
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check and format check; the import contracts (layers, docs/ARCHITECTURE.md)
 	$(VENV)/bin/ruff check src tests notebooks
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP) ## ruff format and fix
 	$(VENV)/bin/ruff format src tests

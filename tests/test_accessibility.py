@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from observatoire.outputs import accessibility as a11y
 from observatoire.outputs.notebook_display import frame_html
-from observatoire.publishing.rendering import accessibility as a11y
 
 NAVBAR = '<nav class="navbar navbar-expand-lg " data-bs-theme="dark">'
 TOC = '<nav id="TOC" role="doc-toc" class="toc-active">\n    <h2 id="toc-title">Sur cette page</h2>'

@@ -11,6 +11,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import corpus
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,157 +23,319 @@ from observatoire.data.loaders import insee_population, national_series, schema
 
 BAD = Path(__file__).parent / "data" / "bad"
 
-#: file -> (loader, place, rule phrase)
+#: file -> (loader, place, rule): the error must be exactly f"{file}: {place}: {rule}" ({this_year}: the current year)
 CASES: dict[str, tuple[str, str, str]] = {
-    "ssmsi_wrong_separator.csv": ("ssmsi_departement", "line 1", "wrong separator: expected ';'"),
-    "ssmsi_latin1.csv": ("ssmsi_departement", "line 6", "not valid UTF-8"),
-    "ssmsi_missing_column.csv": (
+    "geo2025_comma_decimal_rate.csv": (
         "ssmsi_departement",
-        "column 'taux_pour_mille'",
-        "missing column 'taux_pour_mille'",
-    ),
-    "ssmsi_renamed_column.csv": ("ssmsi_departement", "column 'nombre'", "'nb_victimes': renamed?"),
-    "ssmsi_unknown_indicator.csv": (
-        "ssmsi_departement",
-        "line 8, column 'indicateur'",
-        "unknown indicator 'Violences sexuelles et sexistes'",
-    ),
-    "ssmsi_duplicate_key.csv": ("ssmsi_departement", "line 10", "duplicate row for key"),
-    "ssmsi_negative_count.csv": ("ssmsi_departement", "line 5, column 'nombre'", "negative value '-312'"),
-    "ssmsi_empty_count.csv": ("ssmsi_departement", "line 7, column 'nombre'", "empty value"),
-    "ssmsi_non_numeric_count.csv": (
-        "ssmsi_departement",
-        "line 9, column 'nombre'",
-        "non-numeric value 'n.d.'",
-    ),
-    "ssmsi_year_out_of_range.csv": (
-        "ssmsi_departement",
-        "line 12, column 'annee'",
-        "year out of range: 2042",
-    ),
-    "ssmsi_truncated.csv": ("ssmsi_departement", "line 14", "truncated file: the last line has 5"),
-    "ssmsi_truncated_quote.csv": (
-        "ssmsi_departement",
-        "line 14",
-        "truncated file: it ends inside a quoted field",
-    ),
-    "ssmsi_empty.csv": ("ssmsi_departement", "whole file", "empty file"),
-    "ssmsi_header_only.csv": ("ssmsi_departement", "whole file", "empty file: a header but no data rows"),
-    "ssmsi_unknown_departement.csv": (
-        "ssmsi_departement",
-        "line 6, column 'Code_departement'",
-        "unknown département code '20'",
-    ),
-    "legacy_na_rate.csv": ("ssmsi_departement", "line 4, column 'tauxpourmille'", "missing value 'NA'"),
-    "legacy_year_out_of_range.csv": (
-        "ssmsi_departement",
-        "line 7, column 'annee'",
-        "year out of range: 2099",
-    ),
-    "geo2025_wrong_unit.csv": (
-        "ssmsi_departement",
-        "line 3, column 'unite_de_compte'",
-        "is not the unit of indicator 'Violences physiques intrafamiliales'",
+        "line 6, column 'taux_pour_mille'",
+        "non-numeric value '2,286892': every rate must be a number",
     ),
     "geo2025_unknown_departement.csv": (
         "ssmsi_departement",
         "line 13, column 'code_departement'",
-        "unknown département code '977'",
+        "unknown département code '977' (not one of the 101 départements)",
     ),
-    "region_unknown_code.csv": ("ssmsi_region", "line 9, column 'Code_region'", "unknown région code '05'"),
-    "national_missing_source.csv": ("national_series", "line 6, column 'source_url'", "needs its source_url"),
-    "r3_duplicate_row_id.csv": ("national_series", "line 6", "duplicate row for key (row_id='vff-0002')"),
-    "r3_period_explicit_oui.csv": (
-        "national_series",
-        "line 4, column 'period_explicit'",
-        "unknown period_explicit 'oui'",
+    "geo2025_wrong_unit.csv": (
+        "ssmsi_departement",
+        "line 3, column 'unite_de_compte'",
+        "unit 'Infraction' is not the unit of indicator 'Violences physiques intrafamiliales' (expected 'Victime')",
     ),
-    "r3_unknown_read_at_kind.csv": (
-        "national_series",
-        "line 5, column 'read_at_kind'",
-        "unknown read_at_kind 'press'",
+    "insee_not_a_workbook.xls": (
+        "insee_population",
+        "whole file",
+        "not a readable Excel 97-2003 workbook (XLRDError: Unsupported format, or corrupt file: Expected BOF record; found b'\"Code_de')",
     ),
-    "r3_dangling_duplicate_of.csv": (
+    "legacy_exponent_count.csv": (
+        "ssmsi_departement",
+        "line 4, column 'faits'",
+        "number written '6,87e+02' is not allowed: every count is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "legacy_na_rate.csv": (
+        "ssmsi_departement",
+        "line 4, column 'tauxpourmille'",
+        "missing value 'NA': every rate must be a number",
+    ),
+    "legacy_year_out_of_range.csv": (
+        "ssmsi_departement",
+        "line 7, column 'annee'",
+        "year out of range: 2099 (from '99') is outside 2000..{this_year}",
+    ),
+    "national_arabic_indic_value.csv": (
         "national_series",
-        "line 7, column 'duplicate_of'",
-        "'vff-9999' names no row",
+        "line 3, column 'value'",
+        "'٤٦٤٤٩' is written with non-ASCII digits: every value is written in ASCII digits (0-9)",
+    ),
+    "national_exponent_value.csv": (
+        "national_series",
+        "line 5, column 'value'",
+        "number written '4.6e4' is not allowed: every value is plain ASCII digits (0-9) with '.' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "national_fullwidth_year.csv": (
+        "national_series",
+        "line 2, column 'year'",
+        "not a year: '２０１７' written with non-ASCII digits (expected 4 ASCII digits)",
+    ),
+    "national_javascript_url.csv": (
+        "national_series",
+        "line 8, column 'source_url'",
+        "'javascript:alert(document.cookie)' is not an http(s) URL: a source is cited by a web address",
+    ),
+    "national_missing_source.csv": (
+        "national_series",
+        "line 6, column 'source_url'",
+        "empty value: every figure needs its source_url",
+    ),
+    "national_plus_sign_value.csv": (
+        "national_series",
+        "line 3, column 'value'",
+        "number written '+46449' is not allowed: every value is plain ASCII digits (0-9) with '.' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "national_repeated_header.csv": (
+        "national_series",
+        "line 7",
+        "the header line is repeated inside the table (two files pasted together?)",
+    ),
+    "national_wrong_separator.csv": (
+        "national_series",
+        "line 1",
+        "wrong separator: expected ',', the header is split by ';'",
     ),
     "r3_chained_duplicate_of.csv": (
         "national_series",
         "line 8, column 'duplicate_of'",
-        "must point to the row to print",
+        "duplicate_of must point to the row to print, not to another duplicate (or to itself)",
+    ),
+    "r3_dangling_duplicate_of.csv": (
+        "national_series",
+        "line 7, column 'duplicate_of'",
+        "duplicate_of 'vff-9999' names no row of this file",
+    ),
+    "r3_duplicate_row_id.csv": (
+        "national_series",
+        "line 6",
+        "duplicate row for key (row_id='vff-0002'): same key as line 3",
     ),
     "r3_empty_reference_period.csv": (
         "national_series",
         "line 10, column 'reference_period'",
-        "every figure states its reference period",
+        "empty value: every figure states its reference period",
     ),
-    "r3_javascript_read_at.csv": ("national_series", "line 4, column 'read_at'", "is not an http(s) URL"),
-    "national_wrong_separator.csv": ("national_series", "line 1", "wrong separator: expected ','"),
-    "reference_missing_departement.csv": ("geography_reference", "whole file", "département(s) 976 missing"),
-    "insee_not_a_workbook.xls": ("insee_population", "whole file", "not a readable Excel 97-2003 workbook"),
-    # Strict numbers: plain digits with the layout's decimal mark, nothing else.
-    "ssmsi_exponent_count.csv": (
-        "ssmsi_departement",
-        "line 6, column 'nombre'",
-        "number written '1e3' is not",
+    "r3_javascript_read_at.csv": (
+        "national_series",
+        "line 4, column 'read_at'",
+        "'javascript:alert(1)' is not an http(s) URL: the page a figure was read on",
     ),
-    "ssmsi_huge_exponent_count.csv": (
-        "ssmsi_departement",
-        "line 4, column 'nombre'",
-        "number written '1e308' is not",
+    "r3_period_explicit_oui.csv": (
+        "national_series",
+        "line 4, column 'period_explicit'",
+        "unknown period_explicit 'oui' (not one of the 2 known period_explicits of this layout)",
     ),
-    "ssmsi_plus_sign_count.csv": (
-        "ssmsi_departement",
-        "line 8, column 'nombre'",
-        "number written '+5' is not",
+    "r3_unknown_read_at_kind.csv": (
+        "national_series",
+        "line 5, column 'read_at_kind'",
+        "unknown read_at_kind 'press' (not one of the 3 known read_at_kinds of this layout)",
     ),
-    "ssmsi_thousands_dot_count.csv": (
-        "ssmsi_departement",
-        "line 9, column 'nombre'",
-        "number written '1.073' is not",
+    "reference_fullwidth_code.csv": (
+        "geography_reference",
+        "line 2, column 'code_departement'",
+        "unknown département code '０１' (not one of the 101 départements)",
     ),
-    "ssmsi_inf_rate.csv": ("ssmsi_departement", "line 5, column 'taux_pour_mille'", "number written 'inf'"),
-    "legacy_exponent_count.csv": ("ssmsi_departement", "line 4, column 'faits'", "number written '6,87e+02'"),
-    "geo2025_comma_decimal_rate.csv": (
-        "ssmsi_departement",
-        "line 6, column 'taux_pour_mille'",
-        "non-numeric value '2,286892'",
+    "reference_missing_departement.csv": (
+        "geography_reference",
+        "whole file",
+        "incomplete reference: département(s) 976 missing",
     ),
-    "national_exponent_value.csv": ("national_series", "line 5, column 'value'", "number written '4.6e4'"),
-    "national_plus_sign_value.csv": ("national_series", "line 3, column 'value'", "number written '+46449'"),
-    # Consistency: rates follow from counts and populations; populations are positive.
-    "ssmsi_rate_mismatch.csv": (
-        "ssmsi_departement",
-        "line 10, column 'taux_pour_mille'",
-        "rate '9,9999999' does not match count '297' and population '155339'",
+    "reference_nul_byte.csv": (
+        "geography_reference",
+        "line 4",
+        "NUL byte (0x00) in a text file: the file is corrupted, or saved as UTF-16 (re-save it as UTF-8)",
+    ),
+    "reference_region_contradiction.csv": (
+        "geography_reference",
+        "line 29, column 'code_region'",
+        "région 52 contradicts the COG 2024 (geography.REGION_OF): département 29 is in région 53",
     ),
     "region_rate_mismatch.csv": (
         "ssmsi_region",
         "line 5, column 'taux_pour_mille'",
-        "rate '99' does not match count '2186'",
+        "rate '99' does not match count '2186' and population '881348' (1,000 x count / population = 2.4802916)",
+    ),
+    "region_unknown_code.csv": (
+        "ssmsi_region",
+        "line 9, column 'Code_region'",
+        "unknown région code '05' (not one of the 18 régions)",
+    ),
+    "ssmsi_arabic_indic_count.csv": (
+        "ssmsi_departement",
+        "line 8, column 'nombre'",
+        "'٥٤٦' is written with non-ASCII digits: every count is written in ASCII digits (0-9)",
+    ),
+    "ssmsi_arabic_indic_year.csv": (
+        "ssmsi_departement",
+        "line 10, column 'annee'",
+        "not a year: '٢٠٢٤' written with non-ASCII digits (expected 4 ASCII digits)",
+    ),
+    "ssmsi_bidi_override_departement.csv": (
+        "ssmsi_departement",
+        "line 13, column 'Code_departement'",
+        "unknown département code '\\u202e12' (not one of the 101 départements)",
+    ),
+    "ssmsi_control_char_indicator.csv": (
+        "ssmsi_departement",
+        "line 11, column 'indicateur'",
+        "unknown indicator 'Violences\\x07sexuelles' (not one of the 18 known indicators of this layout)",
+    ),
+    "ssmsi_cut_at_line_break.csv": (
+        "ssmsi_departement",
+        "whole file",
+        "incomplete table: indicator 'Homicides' has no row for département(s) 06, 07, 08, 09, 10, 11, 12, 13 in 2024 (5 of 13): rows removed, or a file cut short",
+    ),
+    "ssmsi_devanagari_population.csv": (
+        "ssmsi_departement",
+        "line 14, column 'insee_pop'",
+        "'२०६९८११' is written with non-ASCII digits: every population is written in ASCII digits (0-9)",
+    ),
+    "ssmsi_duplicate_key.csv": (
+        "ssmsi_departement",
+        "line 10",
+        "duplicate row for key (indicateur='Violences sexuelles', annee=2024, Code_departement='03', unite_de_compte='Victime'): same key as line 4",
+    ),
+    "ssmsi_empty.csv": ("ssmsi_departement", "whole file", "empty file: no header and no rows"),
+    "ssmsi_empty_count.csv": (
+        "ssmsi_departement",
+        "line 7, column 'nombre'",
+        "empty value: every count must be a number",
+    ),
+    "ssmsi_exponent_count.csv": (
+        "ssmsi_departement",
+        "line 6, column 'nombre'",
+        "number written '1e3' is not allowed: every count is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "ssmsi_fullwidth_count.csv": (
+        "ssmsi_departement",
+        "line 6, column 'nombre'",
+        "'３２７' is written with non-ASCII digits: every count is written in ASCII digits (0-9)",
+    ),
+    "ssmsi_fullwidth_rate.csv": (
+        "ssmsi_departement",
+        "line 12, column 'taux_pour_mille'",
+        "'１,7709047' is written with non-ASCII digits: every rate is written in ASCII digits (0-9)",
+    ),
+    "ssmsi_fullwidth_year.csv": (
+        "ssmsi_departement",
+        "line 9, column 'annee'",
+        "not a year: '２０２４' written with non-ASCII digits (expected 4 ASCII digits)",
+    ),
+    "ssmsi_header_only.csv": ("ssmsi_departement", "whole file", "empty file: a header but no data rows"),
+    "ssmsi_huge_exponent_count.csv": (
+        "ssmsi_departement",
+        "line 4, column 'nombre'",
+        "number written '1e308' is not allowed: every count is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "ssmsi_inf_rate.csv": (
+        "ssmsi_departement",
+        "line 5, column 'taux_pour_mille'",
+        "number written 'inf' is not allowed: every rate is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "ssmsi_latin1.csv": (
+        "ssmsi_departement",
+        "line 6",
+        "not valid UTF-8 (byte 0xe9) near '\";\"Destructions et dégradations volontai'; it looks like Latin-1/Windows-1252: re-save the file as UTF-8",
+    ),
+    "ssmsi_missing_column.csv": (
+        "ssmsi_departement",
+        "column 'taux_pour_mille'",
+        "missing column 'taux_pour_mille' (layout 'edition-2024')",
+    ),
+    "ssmsi_nbsp_thousands_count.csv": (
+        "ssmsi_departement",
+        "line 7, column 'nombre'",
+        "non-numeric value '1\\xa0588': every count must be a number",
+    ),
+    "ssmsi_negative_count.csv": (
+        "ssmsi_departement",
+        "line 5, column 'nombre'",
+        "negative value '-312': every count must be >= 0",
+    ),
+    "ssmsi_non_numeric_count.csv": (
+        "ssmsi_departement",
+        "line 9, column 'nombre'",
+        "non-numeric value 'n.d.': every count must be a number",
+    ),
+    "ssmsi_nul_byte.csv": (
+        "ssmsi_departement",
+        "line 11",
+        "NUL byte (0x00) in a text file: the file is corrupted, or saved as UTF-16 (re-save it as UTF-8)",
+    ),
+    "ssmsi_plus_sign_count.csv": (
+        "ssmsi_departement",
+        "line 8, column 'nombre'",
+        "number written '+5' is not allowed: every count is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
     ),
     "ssmsi_population_zero.csv": (
         "ssmsi_departement",
         "line 7, column 'insee_pop'",
         "population 0: a population must be > 0",
     ),
-    # Structure: a file cut at a line break, a header pasted twice, NUL bytes, UTF-16.
-    "ssmsi_cut_at_line_break.csv": (
+    "ssmsi_rate_mismatch.csv": (
         "ssmsi_departement",
-        "whole file",
-        "indicator 'Homicides' has no row for département(s) 06, 07, 08, 09, 10, 11, 12, 13 in 2024",
+        "line 10, column 'taux_pour_mille'",
+        "rate '9,9999999' does not match count '297' and population '155339' (1,000 x count / population = 1.9119474)",
     ),
-    "ssmsi_repeated_header.csv": ("ssmsi_departement", "line 8", "the header line is repeated"),
-    "national_repeated_header.csv": ("national_series", "line 7", "the header line is repeated"),
-    "ssmsi_nul_byte.csv": ("ssmsi_departement", "line 11", "NUL byte (0x00)"),
-    "ssmsi_utf16.csv": ("ssmsi_departement", "line 1", "saved as UTF-16"),
-    "reference_nul_byte.csv": ("geography_reference", "line 4", "NUL byte (0x00)"),
-    # Links: only http(s).
-    "national_javascript_url.csv": (
-        "national_series",
-        "line 8, column 'source_url'",
-        "'javascript:alert(document.cookie)' is not an http(s) URL",
+    "ssmsi_region_contradiction.csv": (
+        "ssmsi_departement",
+        "line 5, column 'Code_region'",
+        "région 11 contradicts the geography reference: département 04 is in région 93",
+    ),
+    "ssmsi_renamed_column.csv": (
+        "ssmsi_departement",
+        "column 'nombre'",
+        "missing column 'nombre' (layout 'edition-2024'); unexpected column(s) 'nb_victimes': renamed?",
+    ),
+    "ssmsi_repeated_header.csv": (
+        "ssmsi_departement",
+        "line 8",
+        "the header line is repeated inside the table (two files pasted together?)",
+    ),
+    "ssmsi_thousands_dot_count.csv": (
+        "ssmsi_departement",
+        "line 9, column 'nombre'",
+        "number written '1.073' is not allowed: every count is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "ssmsi_truncated.csv": (
+        "ssmsi_departement",
+        "line 14",
+        "truncated file: the last line has 5 of the header's 11 fields",
+    ),
+    "ssmsi_truncated_quote.csv": (
+        "ssmsi_departement",
+        "line 14",
+        "truncated file: it ends inside a quoted field",
+    ),
+    "ssmsi_unknown_departement.csv": (
+        "ssmsi_departement",
+        "line 6, column 'Code_departement'",
+        "unknown département code '20' (not one of the 101 départements)",
+    ),
+    "ssmsi_unknown_indicator.csv": (
+        "ssmsi_departement",
+        "line 8, column 'indicateur'",
+        "unknown indicator 'Violences sexuelles et sexistes' (not one of the 18 known indicators of this layout)",
+    ),
+    "ssmsi_utf16.csv": (
+        "ssmsi_departement",
+        "line 1",
+        "NUL byte (0x00) in a text file: the file is corrupted, or saved as UTF-16 (re-save it as UTF-8)",
+    ),
+    "ssmsi_wrong_separator.csv": (
+        "ssmsi_departement",
+        "line 1",
+        "wrong separator: expected ';', the header is split by ','",
+    ),
+    "ssmsi_year_out_of_range.csv": (
+        "ssmsi_departement",
+        "line 12, column 'annee'",
+        "year out of range: 2042 (from '2042') is outside 2000..{this_year}",
     ),
 }
 
@@ -207,29 +370,38 @@ def _raw_names() -> set[str]:
     }
 
 
+def test_the_corpus_has_at_least_150_cases():
+    """Every case table of tests/corpus.py counted: one fault each, its exact message, nothing changed."""
+    import importlib
+
+    counts = {
+        f"{module}.{table}": len(getattr(importlib.import_module(module), table))
+        for module, table in corpus.TABLES
+    }
+    assert sum(counts.values()) >= 150, counts
+
+
 def test_corpus_and_cases_match():
     files = {p.name for p in BAD.iterdir() if p.name != "README.md"}
     assert files == set(CASES)
     readme = (BAD / "README.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in readme for name in CASES)
-    assert len(CASES) >= 43
+    assert len(CASES) >= 64
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_file_gives_one_clear_input_error(name, tmp_path):
-    loader, place, phrase = CASES[name]
+    loader, place, rule = CASES[name]
     path = tmp_path / name
     shutil.copyfile(BAD / name, path)
-    before = _snapshot(tmp_path, paths.CURATED, BAD), _raw_names()
-    with pytest.raises(InputError) as caught:
+    before = _snapshot(tmp_path, BAD)
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
         datasets.load_file(path, loader, "bad_source", "2024")
     error = caught.value
-    message = str(error)
-    assert message.startswith(f"{name}: "), message
-    assert error.place == place, message
-    assert phrase in error.rule, message
+    assert str(error) == f"{name}: {place}: {rule.format(this_year=schema.current_year())}"
+    assert "\n" not in str(error)
     assert Path(error.file).name == name
-    assert (_snapshot(tmp_path, paths.CURATED, BAD), _raw_names()) == before  # nothing written
+    assert _snapshot(tmp_path, BAD) == before  # nothing written beside the file either
 
 
 def test_real_layouts_pass_the_same_rules(raw_data):
@@ -291,21 +463,22 @@ def test_real_sheet_parses(sheet_2024):
     assert set(subtotals["subtotal"]) == set(insee_population.SUBTOTALS)
 
 
-@pytest.mark.parametrize(
-    ("change", "place", "phrase"),
-    [
-        ("women", "sheet '2024', row 6", "men + women != total for age group 0-19"),
-        ("band", "sheet '2024', row 6", "age bands do not add up to the Total column"),
-        ("code", "sheet '2024', row 6", "unknown département code '99'"),
-        ("subtotal", "sheet '2024', row 109", "subtotal 'France métropolitaine et DOM' (total, all)"),
-        ("empty", "sheet '2024', row 6, column 3", "empty value for total 0-19"),
-        ("negative", "sheet '2024', row 6, column 3", "whole number >= 0"),
-        ("title", "sheet '2024', row 2", "the sheet's title says 'Année 2023'"),
-        ("duplicate", "sheet '2024', row 7", "duplicate row for département 01"),
-    ],
-)
-def test_insee_sheet_rules(sheet_2024, change, place, phrase):
-    cells = sheet_2024.copy()
+#: change -> the exact error of the INSEE sheet with that one change (see :func:`_changed_sheet`).
+INSEE_CASES: dict[str, str] = {
+    "women": "estim-pop.xls: sheet '2024', row 6: men + women != total for age group 0-19",
+    "band": "estim-pop.xls: sheet '2024', row 6: age bands do not add up to the Total column (total)",
+    "code": "estim-pop.xls: sheet '2024', row 6: unknown département code '99' (not one of the 101 départements)",
+    "subtotal": "estim-pop.xls: sheet '2024', row 109: subtotal 'France métropolitaine et DOM' (total, all) is 68,373,443 but its départements add up to 68,373,433",
+    "empty": "estim-pop.xls: sheet '2024', row 6, column 3: empty value for total 0-19",
+    "negative": "estim-pop.xls: sheet '2024', row 6, column 3: population must be a whole number >= 0 (found -5.0)",
+    "title": "estim-pop.xls: sheet '2024', row 2: the sheet's title says 'Année 2023', its name says 2024",
+    "duplicate": "estim-pop.xls: sheet '2024', row 7: duplicate row for département 01 (first at row 6)",
+}
+
+
+def _changed_sheet(sheet: pd.DataFrame, change: str) -> pd.DataFrame:
+    """A copy of a real INSEE sheet with one cell (or row) changed."""
+    cells = sheet.copy()
     ain = _row_of(cells, "01")
     if change == "women":  # women 0-19 of Ain + 1: men + women no longer equal the total
         cells.iat[ain, 14] = cells.iat[ain, 14] + 1
@@ -326,11 +499,15 @@ def test_insee_sheet_rules(sheet_2024, change, place, phrase):
         cells.iat[1, 0] = "Année 2023"
     elif change == "duplicate":
         cells.iloc[ain + 1] = cells.iloc[ain]
-    with pytest.raises(InputError) as caught:
+    return cells
+
+
+@pytest.mark.parametrize("change", sorted(INSEE_CASES))
+def test_insee_sheet_rules(sheet_2024, change):
+    cells = _changed_sheet(sheet_2024, change)
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
         insee_population.parse_sheet(cells, 2024, Path("estim-pop.xls"))
-    assert caught.value.place == place, str(caught.value)
-    assert phrase in caught.value.rule, str(caught.value)
-    assert str(caught.value).startswith("estim-pop.xls: ")
+    assert str(caught.value) == INSEE_CASES[change]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -357,22 +534,38 @@ def _frame(**changes) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize(
-    ("column", "value", "phrase"),
-    [
-        ("geo_level", "commune", "geo_level must be departement/region/france"),
-        ("geo_code", "1", "geo_code must be a canonical"),
-        ("sex", "women", "sex must be total/female/male"),
-        ("age_group", "15 à 19 ans", "age_group must be all, a-b or a+"),
-        ("indicator", "", "must not be empty"),
-    ],
-)
-def test_schema_failures_name_line_and_column(column, value, phrase):
-    with pytest.raises(InputError) as caught:
+#: (column, value) -> the exact error of a harmonised table whose line 3 has that value.
+SCHEMA_CASES: dict[tuple[str, str], str] = {
+    (
+        "geo_level",
+        "commune",
+    ): "f.csv: line 3, column 'geo_level': geo_level must be departement/region/france (found 'commune')",
+    (
+        "geo_code",
+        "1",
+    ): "f.csv: line 3, column 'Code_dep': geo_code must be a canonical département/région code or FR (found '1')",
+    (
+        "geo_code",
+        "０１",
+    ): "f.csv: line 3, column 'Code_dep': geo_code must be a canonical département/région code or FR (found '０１')",
+    ("sex", "women"): "f.csv: line 3, column 'sex': sex must be total/female/male (found 'women')",
+    (
+        "age_group",
+        "15 à 19 ans",
+    ): "f.csv: line 3, column 'age_group': age_group must be all, a-b or a+ (found '15 à 19 ans')",
+    (
+        "age_group",
+        "１５-19",
+    ): "f.csv: line 3, column 'age_group': age_group must be all, a-b or a+ (found '１５-19')",
+    ("indicator", ""): "f.csv: line 3, column 'indicator': must not be empty (found '')",
+}
+
+
+@pytest.mark.parametrize(("column", "value"), sorted(SCHEMA_CASES))
+def test_schema_failures_name_line_and_column(column, value):
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
         schema.validate(_frame(**{column: value}), schema.HARMONISED, "f.csv", names={"geo_code": "Code_dep"})
-    shown = "Code_dep" if column == "geo_code" else column
-    assert caught.value.place == f"line 3, column '{shown}'"
-    assert phrase in caught.value.rule
+    assert str(caught.value) == SCHEMA_CASES[(column, value)]
 
 
 def test_schema_missing_column():

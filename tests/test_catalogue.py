@@ -10,7 +10,7 @@ import yaml
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.data import catalogue
+from observatoire.data import catalogue, register
 
 
 @pytest.fixture()
@@ -118,7 +118,7 @@ def test_register_records_a_new_edition(tmp_path, mirror):
     shutil.copy(paths.SOURCES_YML, copy)
     new_file = tmp_path / "donnee-dep-data.gouv-2025.csv"
     shutil.copy(mirror / "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv", new_file)
-    entry = catalogue.register(
+    entry = register.register(
         "ssmsi_dep_2024", new_file, edition="2025", produced="2026-01-30", catalogue_path=copy
     )
     assert entry["id"] == "ssmsi_dep_2025"

@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import corpus
 import pytest
 import yaml
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.data import catalogue, completeness, datasets
+from observatoire.data import catalogue, completeness, datasets, register
 
 SSMSI_2024 = "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv"
 
@@ -27,31 +28,134 @@ def _entry_changed(tmp_path: Path, index: int, **changes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    ("changes", "phrase"),
-    [
-        ({"id": "../../tmp/evil"}, "id '../../tmp/evil' must match"),
-        ({"id": "Evil Id"}, "id 'Evil Id' must match"),
-        ({"file": "../../outside.csv"}, "file '../../outside.csv' must be a plain file name"),
-        ({"file": "/etc/passwd"}, "file '/etc/passwd' must be a plain file name"),
-        ({"file": "sub/dir.csv"}, "must be a plain file name"),
-        ({"url": "javascript:alert(1)"}, "url 'javascript:alert(1)' must be an http(s) URL or null"),
-        ({"url": "file:///etc/passwd"}, "must be an http(s) URL or null"),
-        ({"produced": "yesterday"}, "produced 'yesterday' must be YYYY, YYYY-MM or YYYY-MM-DD"),
-        ({"loader": "../loaders/evil"}, "must be a loader module name"),
-        ({"title": "line one\nline two"}, "title must be one non-empty line of text"),
-        ({"completeness": {"rows": 1, "owner": "x"}}, "completeness: unknown key(s) owner"),
-        ({"completeness": {"rows": "many"}}, "completeness: rows must be an integer"),
-        ({"completeness": {"units": "01"}}, "completeness: units must be a list"),
-        ({"completeness": {"total_tolerance": -1}}, "total_tolerance must be a number >= 0"),
-    ],
-)
-def test_unsafe_catalogue_entries_are_refused(tmp_path, changes, phrase):
+#: A change of the catalogue's first entry (ssmsi_dep_2024) -> the exact error of reading it.
+CATALOGUE_CASES: dict[str, tuple[dict, str]] = {
+    "id climbs out": (
+        {"id": "../../tmp/evil"},
+        "sources.yml: sources[1] ('../../tmp/evil'): id '../../tmp/evil' must match [a-z][a-z0-9_]{0,63} (ids name cache files)",
+    ),
+    "id with a space": (
+        {"id": "Evil Id"},
+        "sources.yml: sources[1] ('Evil Id'): id 'Evil Id' must match [a-z][a-z0-9_]{0,63} (ids name cache files)",
+    ),
+    "id on two lines": (
+        {"id": "evil\nid"},
+        "sources.yml: sources[1] ('evil\\nid'): id 'evil\\nid' must match [a-z][a-z0-9_]{0,63} (ids name cache files)",
+    ),
+    "file climbs out": (
+        {"file": "../../outside.csv"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): file '../../outside.csv' must be a plain file name matching [A-Za-z0-9][A-Za-z0-9._-]{0,199} (no folder, no '..'): raw files live in data/raw/",
+    ),
+    "absolute file": (
+        {"file": "/etc/passwd"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): file '/etc/passwd' must be a plain file name matching [A-Za-z0-9][A-Za-z0-9._-]{0,199} (no folder, no '..'): raw files live in data/raw/",
+    ),
+    "file in a folder": (
+        {"file": "sub/dir.csv"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): file 'sub/dir.csv' must be a plain file name matching [A-Za-z0-9][A-Za-z0-9._-]{0,199} (no folder, no '..'): raw files live in data/raw/",
+    ),
+    "javascript url": (
+        {"url": "javascript:alert(1)"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): url 'javascript:alert(1)' must be an http(s) URL or null",
+    ),
+    "file url": (
+        {"url": "file:///etc/passwd"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): url 'file:///etc/passwd' must be an http(s) URL or null",
+    ),
+    "url without host": (
+        {"url": "https://"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): url 'https://' must be an http(s) URL or null",
+    ),
+    "url with a space": (
+        {"url": "https://www.insee.fr/a b"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): url 'https://www.insee.fr/a b' must be an http(s) URL or null",
+    ),
+    "produced in words": (
+        {"produced": "yesterday"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): produced 'yesterday' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced 30 February": (
+        {"produced": "2025-02-30"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): produced '2025-02-30' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced month 13": (
+        {"produced": "2025-13"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): produced '2025-13' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced fullwidth digits": (
+        {"produced": "２０２５-01-26"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): produced '２０２５-01-26' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced Arabic-Indic digits": (
+        {"produced": "٢٠٢٥"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): produced '٢٠٢٥' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "loader climbs out": (
+        {"loader": "../loaders/evil"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): loader '../loaders/evil' must be a loader module name",
+    ),
+    "title on two lines": (
+        {"title": "line one\nline two"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): title must be one line of printable text (found U+000A, a control or format character)",
+    ),
+    "title with an escape sequence": (
+        {"title": "SSMSI \x1b[31m"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): title must be one line of printable text (found U+001B, a control or format character)",
+    ),
+    "publisher with a bidi override": (
+        {"publisher": "\u202eISMSS"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): publisher must be one line of printable text (found U+202E, a control or format character)",
+    ),
+    "licence empty": (
+        {"licence": " "},
+        "sources.yml: sources[1] (ssmsi_dep_2024): licence must be one non-empty line of text",
+    ),
+    "edition with a bell": (
+        {"edition": "2024\x07"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): edition must be one line of printable text (found U+0007, a control or format character)",
+    ),
+    "edition a boolean": (
+        {"edition": True},
+        "sources.yml: sources[1] (ssmsi_dep_2024): edition must be one non-empty line of text",
+    ),
+    "sha256 upper case": (
+        {"sha256": "A" * 64},
+        "sources.yml: sources[1] (ssmsi_dep_2024): sha256 must be 64 lowercase hex digits",
+    ),
+    "sha256 short": (
+        {"sha256": "ab12"},
+        "sources.yml: sources[1] (ssmsi_dep_2024): sha256 must be 64 lowercase hex digits",
+    ),
+    "completeness unknown key": (
+        {"completeness": {"rows": 1, "owner": "x"}},
+        "sources.yml: sources[1] (ssmsi_dep_2024): completeness: unknown key(s) owner (known: rows, years, indicators, units, previous, total_tolerance, accepted_missing)",
+    ),
+    "completeness rows in words": (
+        {"completeness": {"rows": "many"}},
+        "sources.yml: sources[1] (ssmsi_dep_2024): completeness: rows must be an integer",
+    ),
+    "completeness units not a list": (
+        {"completeness": {"units": "01"}},
+        "sources.yml: sources[1] (ssmsi_dep_2024): completeness: units must be a list",
+    ),
+    "completeness negative tolerance": (
+        {"completeness": {"total_tolerance": -1}},
+        "sources.yml: sources[1] (ssmsi_dep_2024): completeness: total_tolerance must be a number >= 0, or a mapping of them",
+    ),
+    "completeness not a mapping": (
+        {"completeness": ["rows"]},
+        "sources.yml: sources[1] (ssmsi_dep_2024): completeness must be a mapping",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CATALOGUE_CASES))
+def test_unsafe_catalogue_entries_are_refused(tmp_path, case):
+    changes, message = CATALOGUE_CASES[case]
     path = _entry_changed(tmp_path, 0, **changes)
-    with pytest.raises(InputError) as caught:
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
         catalogue.read_catalogue(path)
-    assert str(caught.value).startswith("sources.yml: sources[1] (")
-    assert phrase in caught.value.rule, str(caught.value)
+    assert str(caught.value) == message
 
 
 def test_paths_are_confined(tmp_path):
@@ -110,7 +214,7 @@ def _lines_without(source: Path, target: Path, drop) -> Path:
 def _register_fails(copy: Path, file: Path, phrase: str, **kwargs) -> InputError:
     before = copy.read_bytes()
     with pytest.raises(InputError) as caught:
-        catalogue.register(
+        register.register(
             "ssmsi_dep_2024", file, edition="2025", produced="2026-01-30", catalogue_path=copy, **kwargs
         )
     assert phrase in str(caught.value), str(caught.value)
@@ -127,22 +231,106 @@ def test_register_refuses_a_file_name_already_listed(copy):
     catalogue.read_catalogue(copy)  # still reads
 
 
-def test_register_refuses_unsafe_arguments(copy, tmp_path):
-    new = tmp_path / "donnee-2025.csv"
-    shutil.copy(paths.RAW / SSMSI_2024, new)
-    _register_fails(copy, new, "id must match", new_id="../evil")
-    _register_fails(copy, new, "must be an http(s) URL", url="javascript:alert(1)")
-    with pytest.raises(InputError, match="produced 'demain'"):
-        catalogue.register("ssmsi_dep_2024", new, edition="2025", produced="demain", catalogue_path=copy)
-    odd = tmp_path / "donnée 2025.csv"
-    shutil.copy(paths.RAW / SSMSI_2024, odd)
-    _register_fails(copy, odd, "rename the file")
+#: Arguments of ``register`` (the defaults: a copy of the SSMSI 2024 file named donnee-2025.csv, edition 2025,
+#: produced 2026-01-30) -> the exact error; ``sources.yml`` stays byte-identical.
+REGISTER_CASES: dict[str, tuple[dict, str]] = {
+    "edition with a bell": (
+        {"edition": "2025\x07"},
+        "sources.yml: --edition: edition must be one line of printable text (found U+0007, a control or format character)",
+    ),
+    "edition on two lines": (
+        {"edition": "2025\n2026"},
+        "sources.yml: --edition: edition must be one line of printable text (found U+000A, a control or format character)",
+    ),
+    "edition empty": ({"edition": " "}, "sources.yml: --edition: edition must be one non-empty line of text"),
+    "edition with a bidi override": (
+        {"edition": "\u202e2025"},
+        "sources.yml: --edition: edition must be one line of printable text (found U+202E, a control or format character)",
+    ),
+    "produced 30 February": (
+        {"produced": "2026-02-30"},
+        "sources.yml: source 'ssmsi_dep_2025': produced '2026-02-30' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced fullwidth digits": (
+        {"produced": "２０２６-01-30"},
+        "sources.yml: source 'ssmsi_dep_2025': produced '２０２６-01-30' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced one-digit month": (
+        {"produced": "2026-1-30"},
+        "sources.yml: source 'ssmsi_dep_2025': produced '2026-1-30' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "produced in words": (
+        {"produced": "demain"},
+        "sources.yml: source 'ssmsi_dep_2025': produced 'demain' must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+    ),
+    "javascript url": (
+        {"url": "javascript:alert(1)"},
+        "sources.yml: source 'ssmsi_dep_2025': url 'javascript:alert(1)' must be an http(s) URL",
+    ),
+    "ftp url": (
+        {"url": "ftp://x.org/f.csv"},
+        "sources.yml: source 'ssmsi_dep_2025': url 'ftp://x.org/f.csv' must be an http(s) URL",
+    ),
+    "id climbs out": (
+        {"new_id": "../evil"},
+        "sources.yml: source '../evil': id must match [a-z][a-z0-9_]{0,63}",
+    ),
+    "id already registered": (
+        {"new_id": "ssmsi_dep_2023"},
+        "sources.yml: source 'ssmsi_dep_2023': already registered: choose another --new-id",
+    ),
+    "accepted missing of an unknown kind": (
+        {"accept_missing": ["departement:01"]},
+        "sources.yml: source 'ssmsi_dep_2025': --accept-missing 'departement:01': expected indicator:, year: or unit:",
+    ),
+    "file name with a space": (
+        {"file": "donnée 2025.csv"},
+        "donnée 2025.csv: file name: must match [A-Za-z0-9][A-Za-z0-9._-]{0,199}: rename the file",
+    ),
+    "file name already listed": (
+        {"file": SSMSI_2024},
+        "donnee-dep-data.gouv-2024-geographie2024-produit-le2025-01-26.csv: file name: already listed in the catalogue (source 'ssmsi_dep_2024')",
+    ),
+    "file its loader refuses": (
+        {"file": "bad:ssmsi_plus_sign_count.csv"},
+        "donnee-2025.csv: line 8, column 'nombre': number written '+5' is not allowed: every count is plain ASCII digits (0-9) with ',' as decimal mark (no sign, exponent, thousands separator or special value)",
+    ),
+    "file with a région contradiction": (
+        {"file": "bad:ssmsi_region_contradiction.csv"},
+        "donnee-2025.csv: line 5, column 'Code_region': région 11 contradicts the geography reference: département 04 is in région 93",
+    ),
+}
 
 
-def test_register_refuses_a_file_its_loader_refuses(copy, tmp_path):
-    bad = tmp_path / "donnee-2025.csv"
-    shutil.copy(Path(__file__).parent / "data" / "bad" / "ssmsi_plus_sign_count.csv", bad)
-    _register_fails(copy, bad, "number written '+5' is not allowed")
+def _register_case(copy: Path, tmp_path: Path, arguments: dict) -> None:
+    arguments = dict(arguments)
+    name = arguments.pop("file", "donnee-2025.csv")
+    if name.startswith("bad:"):
+        origin, name = Path(__file__).parent / "data" / "bad" / name[4:], "donnee-2025.csv"
+    else:
+        origin = paths.RAW / SSMSI_2024
+    new = tmp_path / "new" / name
+    new.parent.mkdir(exist_ok=True)
+    shutil.copy(origin, new)
+    register.register(
+        "ssmsi_dep_2024",
+        new,
+        edition=arguments.pop("edition", "2025"),
+        produced=arguments.pop("produced", "2026-01-30"),
+        catalogue_path=copy,
+        **arguments,
+    )
+
+
+@pytest.mark.parametrize("case", sorted(REGISTER_CASES))
+def test_register_refuses_bad_arguments_and_files(copy, tmp_path, case):
+    arguments, message = REGISTER_CASES[case]
+    before = copy.read_bytes()
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
+        _register_case(copy, tmp_path, arguments)
+    assert str(caught.value) == message
+    assert copy.read_bytes() == before  # byte-identical
+    assert sorted(p.name for p in copy.parent.iterdir() if p.name.startswith(".")) == []  # no temporary file
 
 
 def test_register_refuses_a_departement_removed(copy, tmp_path):
@@ -183,7 +371,7 @@ def test_register_accepts_a_reviewed_removal_and_writes_the_completeness_of_the_
     new = _lines_without(
         paths.RAW / SSMSI_2024, tmp_path / "donnee-2025.csv", lambda f: f[3] == '"Homicides"'
     )
-    entry = catalogue.register(
+    entry = register.register(
         "ssmsi_dep_2024",
         new,
         edition="2025",
@@ -269,3 +457,54 @@ def test_parse_cache_leaves_a_concurrent_write_alone_and_removes_a_dead_writers_
     datasets._write_cache(cache, pd.DataFrame({"a": [1, 2]}))
     assert alive.exists() and not dead.exists()
     assert datasets._read_cache(cache)["a"].tolist() == [1, 2]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The configuration files through the one YAML reader (core/yamlfile.py): bounded, strict UTF-8, no alias
+
+_BOMB = b'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n'
+
+#: (file, bytes put before the real file's bytes) -> the exact error of reading it.
+YAML_CASES: dict[str, tuple[str, bytes, str]] = {
+    "catalogue alias bomb": (
+        "sources.yml",
+        _BOMB,
+        "sources.yml: line 1, column 4: YAML anchors (&a) are not allowed in this project",
+    ),
+    "catalogue not UTF-8": (
+        "sources.yml",
+        b"# caf\xe9\n",
+        "sources.yml: line 1, column 6: the file must be UTF-8 (byte 0xe9 is not)",
+    ),
+    "catalogue too large": (
+        "sources.yml",
+        b"#" * (3 * 1024 * 1024) + b"\n",
+        "sources.yml: whole file: a YAML file may be at most 2097152 bytes (this one is larger)",
+    ),
+    "themes alias bomb": (
+        "themes.yml",
+        _BOMB,
+        "themes.yml: line 1, column 4: YAML anchors (&a) are not allowed in this project",
+    ),
+    "themes not UTF-8": (
+        "themes.yml",
+        b"# caf\xe9\n",
+        "themes.yml: line 1, column 6: the file must be UTF-8 (byte 0xe9 is not)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(YAML_CASES))
+def test_a_bad_configuration_file_gives_one_line(tmp_path, case):
+    from observatoire.data import themes
+
+    name, prefix, message = YAML_CASES[case]
+    real = paths.SOURCES_YML if name == "sources.yml" else paths.ROOT / "publications" / "themes.yml"
+    path = tmp_path / name
+    path.write_bytes(prefix + real.read_bytes())
+    with corpus.unchanged(), pytest.raises(InputError) as caught:
+        if name == "sources.yml":
+            catalogue.read_catalogue(path)
+        else:
+            themes.load_themes(path)
+    assert str(caught.value) == message

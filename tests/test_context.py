@@ -63,10 +63,9 @@ def test_saved_figure_is_shown_once_in_a_notebook(tmp_path, monkeypatch):
     import base64
 
     import IPython
-    import IPython.display
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setattr(charts, "display", lambda obj, raw=False: shown.append(obj))
     ctx = EditionContext("annual", 2024, "nb", output_dir=tmp_path)
     data = pd.DataFrame({"year": [2022, 2023], "value": [1.0, 2.0]})
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from observatoire.core.errors import InputError
-from observatoire.publishing import execution
+from observatoire.publishing import execution, kernel_env
 from observatoire.publishing.execution import (
     KernelMissingError,
     NotebookError,
@@ -75,13 +75,13 @@ def test_defined_names(source, names):
 def test_kernel_environment_is_deterministic_and_leaves_ours_alone(monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     before = dict(os.environ)
-    env = execution.kernel_environment()
+    env = kernel_env.kernel_environment()
     assert env["PYTHONHASHSEED"] == "0"
     assert env["MPLBACKEND"] == "Agg"
-    assert env["SOURCE_DATE_EPOCH"] == str(execution.DEFAULT_SOURCE_DATE_EPOCH)
+    assert env["SOURCE_DATE_EPOCH"] == str(kernel_env.DEFAULT_SOURCE_DATE_EPOCH)
     assert dict(os.environ) == before
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert execution.kernel_environment()["SOURCE_DATE_EPOCH"] == "1700000000"
+    assert kernel_env.kernel_environment()["SOURCE_DATE_EPOCH"] == "1700000000"
 
 
 def test_missing_kernel_says_how_to_fix():
@@ -149,3 +149,31 @@ def test_after_a_failure_nothing_more_starts(tmp_path):
     with pytest.raises(NotebookError, match="not run: good.ipynb"):
         run_notebooks(jobs, workers=1, progress=False)
     assert not (tmp_path / "good.ipynb").exists()
+
+
+def test_stream_outputs_are_coalesced_whatever_the_kernel_flushed(tmp_path):
+    """One print split in two stream outputs by a flush (a busy machine) is saved as one, as a quiet run is."""
+    from observatoire.publishing.execution import coalesce_streams
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('a'); print('b')")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="50%\r100%\n"),
+    ]
+    cell.id = "c"
+    nb.cells = [cell]
+    split, quiet = tmp_path / "split.ipynb", tmp_path / "quiet.ipynb"
+    split.write_text(nbformat.writes(nb), encoding="utf-8")  # as papermill writes it
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="a\nb\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="w\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="100%\n"),
+    ]
+    quiet.write_text(nbformat.writes(nb), encoding="utf-8")
+    assert coalesce_streams(split) is True
+    assert coalesce_streams(quiet) is False
+    assert split.read_bytes() == quiet.read_bytes()
+    assert not list(tmp_path.glob(".*.tmp"))

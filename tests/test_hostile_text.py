@@ -221,3 +221,111 @@ def test_hostile_text_is_visible_and_inert_in_html_and_pdf(hostile_project):
     with open(edition / "tables" / "hostile.csv", encoding="utf-8", newline="") as handle:
         cells = [row[0] for row in csv.reader(handle)][1:]
     assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every field the build writes into a staged Quarto project, from the catalogue and the theme's declaration
+
+#: A shortcode, a typst command, HTML, and what breaks a Lua string or pattern.
+TRAPS = "{{< meta title >}} #set page(fill: red) <script>alert(1)</script> ]]%s\\\" '[[ `x` $y$ @z"
+#: A character Markdown (or a shortcode, or typst through pandoc) acts on, not preceded by a backslash.
+_LIVE = re.compile(r"(?<!\\)[<>#\[\]`{}|$@*_]")
+
+
+def _inert(value: str) -> bool:
+    """True when Quarto reads ``value`` as plain text: every markup character escaped, no shortcode opening."""
+    return "{{" not in value.replace("\\", "") and not _LIVE.search(value) and "\n" not in value
+
+
+def _strings(node, where=""):
+    """Every string of a YAML document with its key path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{where}[{index}]")
+    elif isinstance(node, str):
+        yield where, node
+
+
+def test_every_catalogue_and_theme_field_reaches_the_staged_project_inert(tmp_path, monkeypatch):
+    import nbformat
+    import yaml
+
+    from observatoire.core import paths as core_paths
+    from observatoire.data import catalogue
+
+    # The catalogue: every text field of geo_reference hostile (its edition too: it becomes a meta value).
+    document = yaml.safe_load(core_paths.SOURCES_YML.read_text(encoding="utf-8"))
+    for entry in document["sources"]:
+        if entry["id"] == "geo_reference":
+            for field in ("title", "publisher", "licence", "edition", "notes"):
+                entry[field] = f"{field} {TRAPS}"
+    sources = tmp_path / "sources.yml"
+    sources.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    monkeypatch.setattr(core_paths, "SOURCES_YML", sources)
+    catalogue._cached_catalogue.cache_clear()
+    # The theme: a hostile title, and a source parameter (its edition is a meta value).
+    notebook = tmp_path / "hostile.ipynb"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(
+        'year = 2024\ntheme = "t"\noutput_dir = ""\ngeo_source = "geo_reference"'
+    )
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nbformat.write(nb, notebook)
+    entry = write_theme(
+        tmp_path,
+        "hostile",
+        notebook,
+        "---\ntitle: Essai\n---\n\n[[ meta.theme_title ]] [[ meta.geo_edition ]]\n",
+        years=(2024, 2024),
+        parameters={"geo_source": "geo_reference"},
+    )
+    entry["title"] = f"title {TRAPS}"
+    themes_yml = write_declaration(tmp_path, entry)
+    theme = themes.load_themes(themes_yml, notebooks_root=tmp_path / "notebooks")["hostile"]
+    source = catalogue.load_catalogue()["geo_reference"]
+
+    def execute(jobs, **kwargs):  # a notebook citing every catalogue field as a text fact
+        for job in jobs:
+            out = Path(job.parameters["output_dir"])
+            declared = facts.Facts("hostile", "hostile", 2024)
+            for field in ("title", "publisher", "licence", "edition", "notes"):
+                text = getattr(source, field)
+                declared.add(
+                    f"source_{field}", text, unit="texte", source_id=source.id, edition="x", kind="text"
+                )
+            declared.save(out)
+            Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(job.input, job.output)
+        return {}
+
+    def render(project_dir, out_dir, edition):
+        raise RuntimeError("staged")  # the walk needs the staged project only
+
+    monkeypatch.setattr(release, "_fetch", lambda ids: [])
+    monkeypatch.setattr(release, "_validate", lambda ids: None)
+    monkeypatch.setattr(release, "_verify_raw", lambda ids: None)
+    monkeypatch.setattr(release, "_prestart", lambda *a: None)
+    monkeypatch.setattr(release, "_execute", execute)
+    monkeypatch.setattr(release, "_render", render)
+    monkeypatch.setattr(release, "notebook_page", lambda executed, target, *a: target.write_text("{}"))
+    with pytest.raises(RuntimeError, match="staged"):
+        release.build_edition(
+            theme, 2024, site_dir=tmp_path / "_site", build_dir=tmp_path / "build", progress=False
+        )
+    staged = tmp_path / "build" / "hostile" / "2024" / "publication"
+    walked = []
+    for name in ("_quarto.yml", "_variables.yml"):
+        document = yaml.safe_load((staged / name).read_text(encoding="utf-8"))
+        for where, value in _strings(document):
+            if where in ("project.type", "project.render[0]", "lang", "title"):
+                continue  # the publication's own settings
+            walked.append(where)
+            assert _inert(value), f"{name}: {where} is not inert: {value!r}"
+    assert {"theme_title", "geo_edition", "edition", "source_title", "source_notes"} <= set(walked)
+    filled = (staged / "index.qmd").read_text(encoding="utf-8").split("---\n")[-1].strip()
+    assert all(_inert(part) for part in filled.split(" ") if part), filled
+    assert _visible(filled.replace("\\", "")).startswith("title {{< meta title >}}")

@@ -147,7 +147,7 @@ def test_layout_comes_from_the_header_not_the_file_name(raw_data, tmp_path, sour
 
 
 def test_ssmsi_region(raw_data):
-    table = datasets.ssmsi_region()
+    table = datasets.ssmsi_region("ssmsi_reg_2024")
     assert list(table.columns) == SSMSI_COLUMNS
     assert len(table) == 2_916 and table["geo_code"].nunique() == 18
     assert set(table["geo_level"]) == {"region"}
@@ -304,10 +304,10 @@ def test_national_series(raw_data):
 
 
 def test_datasets_cache_returns_copies(raw_data):
-    first = datasets.ssmsi_departement()
+    first = datasets.ssmsi_departement("ssmsi_dep_2024")
     first.loc[:, "value"] = -1.0
     del first["population"]
-    second = datasets.ssmsi_departement()
+    second = datasets.ssmsi_departement("ssmsi_dep_2024")
     assert (second["value"] >= 0).all() and "population" in second
     assert datasets.population("insee_pop_gca").attrs["provisional_years"] == [2022, 2023, 2024]
 

@@ -142,7 +142,7 @@ def test_publish_writes_edition_manifest_and_index(project, fakes):
     index = (project.site / "index.html").read_text(encoding="utf-8")
     assert "Lettre d'essai 2024 fixture/2024/index.html ['fixture/2024/notebooks/good.html']" in index
     staged = yaml.safe_load((result.build_dir / "publication" / "_variables.yml").read_text(encoding="utf-8"))
-    assert staged["year"] == "2024" and staged["theme"] == "fixture" and staged["fact"] == "122 610"
+    assert staged["year"] == "2024" and staged["theme_id"] == "fixture" and staged["fact"] == "122 610"
     assert (result.build_dir / "publication" / "figures" / "fig.svg").exists()
     project_meta = yaml.safe_load(
         (result.build_dir / "publication" / "_quarto.yml").read_text(encoding="utf-8")
@@ -191,7 +191,9 @@ def test_changed_input_needs_force_and_is_recorded(project, fakes):
         .read_text(encoding="utf-8")
         .endswith("Autre texte.\n")
     )
-    assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
+    assert not [
+        p.name for p in project.site.iterdir() if p.name.startswith(".") and p.name not in release.SITE_FILES
+    ]
 
 
 @pytest.mark.parametrize("failing", ["_render", "_execute", "_facts_variables"])
@@ -329,7 +331,9 @@ def test_leftovers_of_an_interrupted_release_are_cleaned(project, fakes):
     with pytest.raises(ReleaseError, match="FORCE=1"):
         build(project)  # the restored edition is still protected
     assert snapshot(edition) == before
-    assert not [p.name for p in project.site.iterdir() if p.name.startswith(".")]
+    assert not [
+        p.name for p in project.site.iterdir() if p.name.startswith(".") and p.name not in release.SITE_FILES
+    ]
 
 
 def test_two_builds_of_one_edition_cannot_run_at_once(project, fakes):
@@ -399,3 +403,105 @@ def test_one_failing_letter_of_a_group_fails_alone(project, fakes, monkeypatch):
     assert second.status == "built"
     # the failed edition's lock is released: it can be built again
     assert release.build_group(_plans(project, years=(2023,)))[0].__class__ is RuntimeError
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the build writes into the staged Quarto project: never a Quarto option
+
+
+def test_the_list_of_quarto_options_is_quartos_own_schema():
+    """The vendored list is the '- name:' entries of the installed Quarto's schema (regenerate it on upgrade)."""
+    import subprocess
+
+    from observatoire.publishing import staging
+    from observatoire.publishing.rendering import quarto
+
+    share = subprocess.run(
+        [quarto.require_quarto(), "--paths"], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+    names = set()
+    for schema in sorted((Path(share) / "schema").glob("*.yml")):
+        for line in schema.read_text(encoding="utf-8").splitlines():
+            if line.startswith("- name:"):
+                names.add(line.split(":", 1)[1].strip().strip("'\""))
+    assert staging.quarto_options() == names
+    assert {"variant", "theme", "lang", "toc", "format", "title", "date"} <= names
+
+
+@pytest.mark.parametrize(
+    ("variables", "meta", "message"),
+    [
+        ({}, {"variant": "a-b"}, "_quarto.yml: key 'variant': is a Quarto option (Quarto would act on it"),
+        ({}, {"theme": "annual"}, "_quarto.yml: key 'theme': is a Quarto option"),
+        ({}, {"toc_source": "x", "toc": "1"}, "_quarto.yml: key 'toc': is a Quarto option"),
+        (
+            {"year": "1"},
+            {"year": "2024"},
+            "facts: key 'year': this key is reserved for the build's meta values",
+        ),
+    ],
+)
+def test_a_key_quarto_reads_as_its_own_option_is_refused_by_name(tmp_path, variables, meta, message):
+    from observatoire.publishing import staging
+
+    (tmp_path / "_quarto.yml").write_text("lang: fr\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        staging.write_metadata(tmp_path, variables, {"lang": "fr", **meta}, tmp_path / "facts")
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert (tmp_path / "_quarto.yml").read_text(encoding="utf-8") == "lang: fr\n"  # nothing written
+    assert not (tmp_path / "_variables.yml").exists()
+
+
+def test_every_key_and_value_the_build_stages_is_checked_and_inert(project, fakes):
+    """A variant's build writes only non-option keys, and every value from data or configuration escaped."""
+    result = build(project, overrides={"label": "autre"}, publish=False)
+    staged = result.build_dir / "publication"
+    quarto = yaml.safe_load((staged / "_quarto.yml").read_text(encoding="utf-8"))
+    variables = yaml.safe_load((staged / "_variables.yml").read_text(encoding="utf-8"))
+    from observatoire.publishing import staging
+
+    assert not (set(quarto) - {"project", "title"}) & staging.quarto_options() - {"lang"}
+    assert variables["theme_id"] == "fixture"
+    assert quarto["build_variant"] == "label-autre" and "variant" not in quarto
+    assert quarto["theme_id"] == "fixture" and quarto["theme_title"] == "Lettre d'essai"
+
+
+def test_a_release_with_nothing_to_build_repairs_pages_older_than_the_editions(project, fakes):
+    build(project)
+    assert release.site_is_current(project.site) and fakes["index"] == 1
+    assert build(project).status == "unchanged" and fakes["index"] == 1  # current: nothing rewritten
+    # A crash between moving an edition in and rewriting the pages: the pages list an older state.
+    edition = project.site / "fixture" / "2024"
+    manifest = mf.read_manifest(edition)
+    (edition / "manifest.json").write_text(mf.dumps({**manifest, "built_at": "2030-01-01T00:00:00Z"}))
+    assert not release.site_is_current(project.site)
+    (project.site / "changelog.json").unlink()
+    again = build(project, force=False)
+    assert fakes["index"] == 2 and release.site_is_current(project.site)
+    assert json.loads((project.site / "changelog.json").read_text(encoding="utf-8"))
+    assert again.status in ("unchanged", "built")
+
+
+@pytest.mark.e2e
+def test_a_variant_builds_end_to_end_and_is_never_published(tmp_path):
+    """make release YEAR=2023 SET="ssmsi_source=ssmsi_dep_2023": notebooks, Quarto (HTML and PDF), manifest."""
+    site, build_dir = tmp_path / "_site", tmp_path / "build"
+    with pytest.raises(ReleaseError, match="is a variant"):
+        build_edition("annual", 2023, overrides={"ssmsi_source": "ssmsi_dep_2023"}, site_dir=site)
+    result = build_edition(
+        "annual",
+        2023,
+        overrides={"ssmsi_source": "ssmsi_dep_2023"},
+        publish=False,
+        site_dir=site,
+        build_dir=build_dir,
+        progress=False,
+    )
+    assert result.status == "built" and result.variant == "ssmsi_source-ssmsi_dep_2023"
+    edition = build_dir / "annual" / "2023+ssmsi_source-ssmsi_dep_2023" / "site"
+    assert result.manifest["variant"] == "ssmsi_source-ssmsi_dep_2023"
+    assert result.manifest["letter"] == {"html": "index.html", "pdf": "letter.pdf"}
+    assert mf.verify_outputs(edition, result.manifest) == []
+    assert (edition / "letter.pdf").read_bytes().startswith(b"%PDF")
+    assert "2023" in (edition / "index.html").read_text(encoding="utf-8")
+    assert not site.exists()  # never published

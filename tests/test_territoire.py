@@ -17,7 +17,7 @@ from observatoire.core.errors import InputError
 from observatoire.data import catalogue, datasets, themes
 from observatoire.data.loaders import boundaries
 from observatoire.data.loaders.ssmsi_departement import INTRAFAMILY, SEXUAL
-from observatoire.outputs import maps
+from observatoire.outputs import figures, maps
 from observatoire.publishing import plan
 
 # --- boundaries ------------------------------------------------------------------------------------------------
@@ -191,11 +191,15 @@ def test_rank_funnel_and_change(area_tables):
     france = tl.series_of(table, "FR", 2024)
     result = tl.funnel_of(ranked, tl.value_at(france, 2024, "rate"))
     assert tl.funnel_position(result, "2A") in {"au-dessus", "en dessous", "dans les limites"}
-    # A quasi-Poisson test is wider than the Poisson one: phi = 4 doubles the standard error.
-    plain, wide = tl.change_test(1000, 1100, 1.0), tl.change_test(1000, 1100, 4.0)
-    assert plain.significant is True and wide.significant is False
-    assert wide.high - wide.low > 1.9 * (plain.high - plain.low)
-    assert tl.change_test(None, 10, 1.0) is None
+    # The change on the year is the national letter's test (statistics.change_of): rates, the other years' dispersion.
+    from observatoire.analysis.statistics import change_of, change_test
+
+    paris = tl.series_of(table, "75", 2024)
+    change = change_of(paris, 2024)
+    rows = paris[paris["year"] <= 2024]
+    direct = change_test(rows["year"], rows["count"], 2024, exposure=rows["population"])
+    assert change == direct and change.method in ("quasi_poisson_test", "exact_poisson")
+    assert change_of(paris[paris["year"] != 2023], 2024) is None  # a missing previous year: no test
 
 
 def _funnel(area_tables, name=SEXUAL, level="departement"):
@@ -224,7 +228,7 @@ def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
     import matplotlib.pyplot as plt
 
     _, _, result = _funnel(area_tables)
-    fig = tl.funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
+    fig = figures.territory_funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
     ax = fig.axes[1]  # the first axes holds the legend
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2
@@ -239,12 +243,17 @@ def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
 
 
 def test_intervals_widen_with_dispersion(area_tables):
+    from observatoire.analysis.statistics import add_rates, series_dispersion
+
     series = tl.series_of(area_tables[INTRAFAMILY], "29", 2024)
-    assert series.attrs["phi"] >= 1
-    exact = tl.add_intervals(series[["year", "count", "population"]], 1.0)
-    wide = tl.add_intervals(series[["year", "count", "population"]], 9.0)
-    assert (wide["rate_high"] - wide["rate_low"] > exact["rate_high"] - exact["rate_low"]).all()
-    assert wide["rate"].equals(exact["rate"])
+    phi = series_dispersion(series["year"], series["count"], series["population"]).dispersion
+    assert series.attrs["phi"] == pytest.approx(max(phi, 1.0)) and series.attrs["phi"] > 1
+    exact = add_rates(series[["year", "count", "population"]], count="count")
+    assert (series["rate_high"] - series["rate_low"] > exact["rate_high"] - exact["rate_low"]).all()
+    assert series["rate"].equals(exact["rate"])
+    # on the log scale the widening is sqrt(phi)
+    ratio = np.log(series["rate_high"] / series["rate"]) / np.log(exact["rate_high"] / exact["rate"])
+    assert ratio.to_numpy() == pytest.approx(np.sqrt(series.attrs["phi"]))
 
 
 # --- the map highlights the right shape ------------------------------------------------------------------------
@@ -305,19 +314,23 @@ def _published_letters(site: Path, territories: tuple[str, ...], search: list[di
 
 
 def test_listing_groups_letters_by_region(tmp_path):
+    """The listing is a page of the site: write_listings gives its body (rendered by the site's Quarto project,
+    rendering.site), each région a heading of its own with its letter and its départements'."""
     from observatoire.publishing import territorial_site
 
     site = tmp_path / "site"
     _published_letters(site, ("29", "reg-53"))
     [entry] = territorial_site.write_listings(site, {"territoire": "Territoires"})
     assert entry["html"] == "territoire/2024/index.html" and entry["year"] == 2024
-    page = (site / "territoire" / "2024" / "index.html").read_text(encoding="utf-8")
-    bretagne = page[page.index("<h2>Bretagne</h2>") :].split("</section>")[0]
+    page = entry["listing_page"]
+    assert page["path"] == "territoire/2024/index.qmd" and page["title"] == "Territoires : lettres 2024"
+    body = page["body"]
+    bretagne = body[body.index("## Bretagne {#region-53") :].split("\n## ")[0]
     assert 'href="29/index.html">Finistère (29)</a>' in bretagne
     assert 'href="reg-53/index.html">Bretagne</a>' in bretagne
     assert "Morbihan (56) <span" in bretagne  # listed, not yet published
-    assert 'href="../../annual/2024/index.html"' in page
-    assert Path(site / "territoire" / "2024" / "index.html").read_text(encoding="utf-8") == page
+    assert 'href="../../annual/2024/index.html"' in body
+    assert territorial_site.write_listings(site, {"territoire": "Territoires"}) == [entry]  # deterministic
 
 
 def test_listing_puts_the_letters_in_the_site_search(tmp_path):
@@ -334,8 +347,8 @@ def test_listing_puts_the_letters_in_the_site_search(tmp_path):
     _published_letters(site, ("29", "reg-53"), search=entries)
     [row] = territorial_site.write_listings(site, {"territoire": "Territoires"})
     year_search = json.loads((site / "territoire" / "2024" / "search.json").read_text(encoding="utf-8"))
+    # (the listing page itself is a page of the site: Quarto's own search index of the site's pages holds it)
     assert [e["href"] for e in year_search] == [
-        "index.html",
         "29/index.html",
         "29/index.html#x",
         "https://example.org/a",
@@ -343,14 +356,11 @@ def test_listing_puts_the_letters_in_the_site_search(tmp_path):
         "reg-53/index.html#x",
         "https://example.org/a",
     ]
-    assert year_search[0]["title"] == "Territoires : lettres 2024"
-    assert "Finistère (29)" in year_search[0]["text"] and "Bretagne (région 53)" in year_search[0]["text"]
-    assert [e["title"] for e in year_search[1:3]] == ["Finistère (29) : Lettre"] * 2
-    assert year_search[4]["title"] == "Bretagne (région 53) : Lettre"
+    assert [e["title"] for e in year_search[0:2]] == ["Finistère (29) : Lettre"] * 2
+    assert year_search[3]["title"] == "Bretagne (région 53) : Lettre"
     # the site's search index (rendering.site) takes them, links relative to the site root
     merged = _merged_search(tmp_path / "no-site-pages", site, [row])
-    assert [e["href"] for e in merged][:3] == [
-        "territoire/2024/index.html",
+    assert [e["href"] for e in merged][:2] == [
         "territoire/2024/29/index.html",
         "territoire/2024/29/index.html#x",
     ]

@@ -29,7 +29,14 @@ def test_declared_themes_load():
     assert annual.notebook_dir == paths.NOTEBOOKS / "annual"
     assert annual.publication_dir == paths.PUBLICATIONS / "annual"
     assert themes.years("annual") == list(range(2017, 2025))
-    assert annual.parameters_for(2024) == {"ssmsi_source": "ssmsi_dep_2024"}
+    assert annual.parameters_for(2024) == {
+        "nomenclature_record": "ssmsi_dep_2024_geo2025",
+        "population_age_record": "insee_pop_aq",
+        "population_source": "insee_pop_gca",
+        "ssmsi_source": "ssmsi_dep_2024",
+    }
+    # a *_record is read for its catalogue record only: not among the sources fetched
+    assert "ssmsi_dep_2024_geo2025" not in annual.source_ids(annual.parameters_for(2024))
 
 
 def test_2023_variant_on_edition_2023_is_buildable_by_override():
@@ -37,7 +44,7 @@ def test_2023_variant_on_edition_2023_is_buildable_by_override():
     params = annual.parameters_for(2023, {"ssmsi_source": "ssmsi_dep_2023"})
     assert params["ssmsi_source"] == "ssmsi_dep_2023"
     assert "ssmsi_dep_2023" in annual.source_ids(params)
-    assert annual.edition_names(params) == {"ssmsi_edition": "2023"}
+    assert annual.edition_names(params)["ssmsi_edition"] == "2023"
 
 
 @pytest.mark.parametrize(
@@ -104,6 +111,7 @@ def _drop(key, index=0):
         (_set("years", {"first": 2020, "last": 2018}), "key 'years'", "before first year"),
         (_set("parameters", {"year": 2024}), "key 'parameters.year'", "set by the build"),
         (_set("parameters", {"ssmsi_source": "ssmsi_dep_2023"}), "key 'parameters.ssmsi_source'", "covers"),
+        (_set("parameters", {"x_record": "nope"}), "key 'parameters.x_record'", "not a source id"),
         (_set("by_year", {2030: {"ssmsi_source": "ssmsi_dep_2024"}}), "key 'by_year.2030'", "buildable year"),
         (_set("colour", "red"), "key 'colour'", "unknown key"),
         (_set("id", "traite"), "key 'id'", "declared twice"),
@@ -123,7 +131,7 @@ def test_broken_declaration_names_file_key_and_rule(tmp_path, mutate, place, rul
 def test_invalid_yaml_names_the_line(tmp_path):
     target = tmp_path / "themes.yml"
     target.write_text("schema_version: 1\nthemes:\n  - id: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"themes.yml: line \d+: not valid YAML"):
+    with pytest.raises(InputError, match=r"themes.yml: line \d+, column \d+: not valid YAML"):
         themes.load_themes(target)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from observatoire.publishing import execution, warm_engine
+from observatoire.publishing import execution, kernel_env, warm_engine
 from observatoire.publishing.execution import NotebookJob, run_notebooks
 
 FIXTURES = Path(__file__).parent / "data" / "notebooks"
@@ -185,10 +185,10 @@ def test_the_engine_is_registered_with_papermill():
 
 
 def test_the_kernel_environment_does_not_depend_on_what_this_process_imported():
-    before = execution.kernel_environment()
+    before = kernel_env.kernel_environment()
     import pandera  # noqa: F401 (sets SPARK_LOCAL_IP and PYARROW_IGNORE_TIMEZONE in os.environ)
 
-    assert execution.kernel_environment() == before  # the same key: the same pooled warm kernels
+    assert kernel_env.kernel_environment() == before  # the same key: the same pooled warm kernels
     assert before["PYTHONHASHSEED"] == "0" and before["MPLBACKEND"] == "Agg"
 
 

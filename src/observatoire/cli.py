@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.core import paths, stopping
+from observatoire.core.atomic import DiskFullError, is_disk_full
 from observatoire.core.errors import InputError
 from observatoire.data import themes
 from observatoire.publishing.manifest import read_manifest
-from observatoire.publishing.plan import language_path, latest_year, variant_name
+from observatoire.publishing.plan import ReleaseError, language_path, latest_year, variant_name
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from observatoire.data import catalogue
+    from observatoire.data import catalogue  # lazy: CLI start (--help) without pooch
 
     print("Fetching raw files into data/raw/ (checksums verified):")
     catalogue.fetch(args.sources or None, mirror=args.mirror)
@@ -29,9 +31,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_register(args: argparse.Namespace) -> int:
-    from observatoire.data import catalogue
+    from observatoire.data import register  # lazy: CLI start (--help) without pandas or the loaders
 
-    entry = catalogue.register(
+    entry = register.register(
         args.source,
         args.file,
         args.edition,
@@ -92,7 +94,10 @@ def release_and_report(
     -------
     observatoire.publishing.release.EditionResult
     """
-    from observatoire.publishing.release import build_edition, format_timings
+    from observatoire.publishing.release import (  # lazy: CLI start (--help) without pandas or papermill
+        build_edition,
+        format_timings,
+    )
 
     theme_obj = themes.get_theme(theme)
     year = latest_year(theme_obj) if year is None else int(year)
@@ -148,21 +153,58 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+#: Said after "error: stopped by SIGINT" (observatoire.stopping).
+STOPPED_NOTE = (
+    ": nothing more was built or published; what was published stays, and the next run brings the site's "
+    "pages up to date if needed"
+)
+
+
 def _guarded(handler):
-    """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2)."""
+    """Turn the release's own errors into one line on stderr and exit status 1 (InputError is the CLI's: 2).
+
+    The command runs under :func:`observatoire.stopping.handle_signals`: SIGINT or SIGTERM stop it promptly
+    (every child process ended) with one line and status 130.
+    """
 
     def run(args) -> int:
-        from observatoire.publishing.execution import KernelMissingError, NotebookError
-        from observatoire.publishing.plan import ReleaseError
+        from observatoire.publishing.execution import (  # lazy: CLI start (--help) without execution
+            KernelMissingError,
+            NotebookError,
+        )
+        from observatoire.publishing.rendering.common import RenderError  # lazy: as execution
 
         _configure_logging(getattr(args, "verbose", False))
         try:
-            return handler(args)
-        except (ReleaseError, NotebookError, KernelMissingError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            with stopping.handle_signals():
+                return handler(args)
+        except (ReleaseError, NotebookError, KernelMissingError, RenderError) as exc:
+            print(f"error: {one_line(exc)}", file=sys.stderr)
             return 1
+        except stopping.Stopped as exc:
+            stopping.exit_stopped(exc, STOPPED_NOTE)
 
     return run
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one line (a multi-line message, such as Quarto's last lines, joined with " / ")."""
+    text = str(exc).strip() or type(exc).__name__
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def ascii_integer(value: str) -> int:
+    """An integer written in ASCII digits (``int()`` alone also reads "２０２４" and "٢٠٢٤"); for argparse."""
+    if not re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number written in ASCII digits (0-9)")
+    return int(value)
+
+
+def ascii_year(value: str) -> int:
+    """A year written as four ASCII digits; for argparse."""
+    if not re.fullmatch(r"[0-9]{4}", value.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a year written as four ASCII digits (YYYY)")
+    return int(value)
 
 
 def check_language(value: str | None) -> str:
@@ -173,8 +215,7 @@ def check_language(value: str | None) -> str:
     ReleaseError
         Any other value (one line, naming the allowed ones).
     """
-    from observatoire.core.formatting import LANGUAGES
-    from observatoire.publishing.plan import ReleaseError
+    from observatoire.core.formatting import LANGUAGES  # lazy: babel; CLI start (--help) without it
 
     lang = (value or "fr").strip()
     if lang not in LANGUAGES:
@@ -191,7 +232,9 @@ PUBLIC_HELP = (
 def _check_public(args) -> None:
     """``--public``: the site's public address must be set (it goes into every PDF link and citation)."""
     if getattr(args, "public", False):
-        from observatoire.publishing.rendering.website import require_public_base_url
+        from observatoire.publishing.rendering.website import (
+            require_public_base_url,  # lazy: --help stays light
+        )
 
         require_public_base_url()
 
@@ -214,7 +257,7 @@ def _cmd_release(args) -> int:
     if (
         args.all_territories
     ):  # in this process, one after the other, rendered by groups (make territoires: Dask)
-        from observatoire.publishing import batch
+        from observatoire.publishing import batch  # lazy: CLI start (--help) without Dask or the build
 
         if args.correction is not None or args.no_publish:
             raise InputError(
@@ -269,7 +312,7 @@ def _cmd_themes(args) -> int:
 
 
 def _cmd_all(args) -> int:
-    from observatoire.publishing import batch
+    from observatoire.publishing import batch  # lazy: CLI start (--help) without Dask or the build
 
     _check_public(args)
     if not args.verbose:  # one progress bar and the summary, not every stage of every edition
@@ -291,7 +334,7 @@ def _cmd_all(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from observatoire.publishing import bench
+    from observatoire.publishing import bench  # lazy: CLI start (--help) without the build
 
     return bench.main(
         theme=args.theme,
@@ -306,14 +349,18 @@ def _add_build_commands(subparsers) -> None:
     """Register ``release``, ``letter``, ``themes`` and ``bench`` (``func(args) -> int``)."""
 
     def common(parser) -> None:
-        parser.add_argument("--workers", type=int, default=2, help="notebooks run in parallel (default 2)")
+        parser.add_argument(
+            "--workers", type=ascii_integer, default=2, help="notebooks run in parallel (default 2)"
+        )
         parser.add_argument("--public", action="store_true", help=PUBLIC_HELP)
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
     release_parser = subparsers.add_parser("release", help="build one edition and publish it into _site/")
     release_parser.add_argument("--theme", default="annual", help="theme id (see `themes`); default annual")
-    release_parser.add_argument("--year", type=int, default=None, help="default: the latest year with data")
+    release_parser.add_argument(
+        "--year", type=ascii_year, default=None, help="default: the latest year with data"
+    )
     release_parser.add_argument(
         "--force", action="store_true", help="rebuild even if unchanged; replace an edition already published"
     )
@@ -372,7 +419,7 @@ def _add_build_commands(subparsers) -> None:
     all_parser.add_argument(
         "--year",
         action="append",
-        type=int,
+        type=ascii_year,
         default=[],
         help="only this year (repeatable; default: every year)",
     )
@@ -386,7 +433,7 @@ def _add_build_commands(subparsers) -> None:
         help="an existing Dask scheduler (default: $OBSERVATOIRE_SCHEDULER, else a local cluster)",
     )
     all_parser.add_argument(
-        "--workers", type=int, default=2, help="local cluster worker processes (default 2)"
+        "--workers", type=ascii_integer, default=2, help="local cluster worker processes (default 2)"
     )
     all_parser.add_argument("--serial", action="store_true", help="build here one by one, without Dask")
     all_parser.add_argument("--public", action="store_true", help=PUBLIC_HELP)
@@ -398,21 +445,117 @@ def _add_build_commands(subparsers) -> None:
         "bench", help="every speed figure against its target (letter, papermill CLI, make all, memory)"
     )
     bench_parser.add_argument("--theme", default="annual")
-    bench_parser.add_argument("--year", type=int, default=2024)
-    bench_parser.add_argument("--workers", type=int, default=2)
+    bench_parser.add_argument("--year", type=ascii_year, default=2024)
+    bench_parser.add_argument("--workers", type=ascii_integer, default=2)
     bench_parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
     bench_parser.add_argument(
         "--territorial-year",
-        type=int,
+        type=ascii_integer,
         default=2024,
         help="year of the 119 territorial letters timed (0: skip)",
     )
     bench_parser.set_defaults(func=_guarded(_cmd_bench))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its errors on one line (``error: argument --year: ...``) without the usage block above them."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog.removeprefix('observatoire ')}: {one_line(message)}\n")
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from observatoire.publishing import diff, release  # lazy: CLI start (--help) without pandas or the build
+
+    if args.old and args.new:
+        report = diff.compare(Path(args.old), Path(args.new))
+        out_dir = Path(args.out or paths.BUILD / "diff")
+    else:
+        theme, year = args.theme, args.year
+        sources = diff.default_editions(theme, year)  # from themes.yml and the catalogue
+        editions = [diff.catalogue_edition(source) for source in sources]
+        print(
+            f"Building the {year} {theme} letter on SSMSI edition {editions[0]} and on edition {editions[1]} ..."
+        )
+        built = [
+            release.build_edition(theme, year, overrides={"ssmsi_source": source}, publish=False)
+            for source in sources
+        ]
+        old, new = (result.build_dir / "outputs" for result in built)
+        report = diff.compare(
+            old,
+            new,
+            f"{theme} {year}, SSMSI édition {editions[0]}",
+            f"{theme} {year}, SSMSI édition {editions[1]}",
+        )
+        out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
+    md, page = diff.write_report(report, out_dir)
+    print(
+        f"{len(report.changes)} changed values ({len(report.revised_facts)} key figures), {report.unchanged} unchanged."
+    )
+    for change in report.revised_facts[:15]:
+        print(
+            f"  {change.item}: {diff._fmt(change.old)} -> {diff._fmt(change.new)} ({diff._fmt_rel(change.relative)})"
+        )
+    print(f"Report: {md}\n        {page}")
+    return 0
+
+
+def _add_diff_command(commands) -> None:
+    """Register ``diff`` on the command line."""
+    parser = commands.add_parser(
+        "diff", help="compare two builds of a letter (default: 2023 on SSMSI 2023 vs 2024)"
+    )
+    parser.add_argument("--old", help="old outputs folder")
+    parser.add_argument("--new", help="new outputs folder")
+    parser.add_argument("--theme", default="annual")
+    parser.add_argument("--year", type=ascii_year, default=2023)
+    parser.add_argument("--out", help="where to write revisions.md and revisions.html")
+    parser.set_defaults(func=_cmd_diff)
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from observatoire.publishing import review  # lazy: CLI start (--help) without execution
+
+    selected = [Path(p).resolve() for p in args.notebooks] or None
+    for path in review.refresh_references(selected):
+        print(f"  reference written: {path.relative_to(paths.ROOT)}")
+    print("Review the change with `git diff tests/nbval` (or `nbdiff -s`) before committing it.")
+    return 0
+
+
+def _add_refresh_command(commands) -> None:
+    """Register ``refresh-nbval`` on the command line."""
+    parser = commands.add_parser("refresh-nbval", help="re-run notebooks and store nbval reference outputs")
+    parser.add_argument("notebooks", nargs="*", help="source notebooks (default: all)")
+    parser.set_defaults(func=_cmd_refresh)
+
+
+def _cmd_new_theme(args: argparse.Namespace) -> int:
+    from observatoire.publishing import scaffold  # lazy: CLI start (--help) without execution
+
+    for path in scaffold.new_theme(args.id, reference=not args.no_reference):
+        print(f"  written: {path.relative_to(paths.ROOT)}")
+    print(f"Build it with `make release YEAR=2024 THEME={args.id}`; edit its files to make it a letter.")
+    return 0
+
+
+def _add_new_theme_command(commands) -> None:
+    """Register ``new-theme`` on the command line (``make new-theme ID=...``)."""
+    parser = commands.add_parser(
+        "new-theme",
+        help="scaffold a new letter (themes.yml entry, notebook, publication, nbval reference, test)",
+    )
+    parser.add_argument("id", help="the theme's id: [a-z][a-z0-9_]*")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="do not run the notebook for its nbval reference"
+    )
+    parser.set_defaults(func=_cmd_new_theme)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every command registered."""
-    parser = argparse.ArgumentParser(prog="observatoire", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="observatoire", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="fill data/raw/ from the mirror or the publishers")
@@ -437,13 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     register.set_defaults(func=_cmd_register)
 
     _add_build_commands(commands)
-    for module_name in ("diff", "review"):
-        try:
-            module = __import__(f"observatoire.publishing.{module_name}", fromlist=["add_commands"])
-        except ImportError:
-            continue
-        if hasattr(module, "add_commands"):
-            module.add_commands(commands)
+    _add_diff_command(commands)
+    _add_refresh_command(commands)
+    _add_new_theme_command(commands)
     return parser
 
 
@@ -458,6 +597,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C in data or register: what they write is written whole or not at all
+        print("error: interrupted: nothing was half-written", file=sys.stderr)
+        return 130
+    except OSError as exc:  # a full disk, a folder that cannot be written: one line naming the path
+        if is_disk_full(exc) and not isinstance(exc, DiskFullError):
+            exc = DiskFullError(exc.filename or "?")
+        where = "" if isinstance(exc, DiskFullError) or not exc.filename else f"{exc.filename}: "
+        print(f"error: {where}{exc.strerror if where and exc.strerror else exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,28 +1,32 @@
-"""Rates, Poisson intervals, changes on the year and log-linear trends.
+"""The one statistical core of every letter: rates, intervals, the year-on-year test, trends, funnel limits, ranks.
+
+Every letter (annual, violences_sexuelles, outre_mer, territoire) computes these through this module, with the
+constants declared in ``publications/methods.yml`` (:mod:`observatoire.analysis.method`), so that the same
+département in two letters gets the same number, interval and verdict.
 
 Why these methods. Recorded counts of violence are counts of events: their natural model is Poisson, and a
-letter that says "a rise of 3 %" must also say whether chance alone could produce it. So:
+letter that says "a rise of 3 %" must also say whether chance alone could produce it. But they vary from year to
+year far more than Poisson allows (the Pearson dispersion of a log-linear trend is about 344 for intrafamily
+assault and 149 for sexual violence nationally), so:
 
-* rates come with an exact (Garwood) Poisson interval on the count, the population being taken as known
-  (census or estimate, far more precise than the count). Exact intervals stay valid for the small counts of small
-  départements where the normal approximation fails; counts below ``small`` are flagged for the reader.
-* a change between two years is tested exactly, conditionally on the total: given ``n = c0 + c1``, ``c1`` is
-  binomial with ``p = e1 / (e0 + e1)`` under "same rate". The rate ratio's interval is the Clopper-Pearson
-  interval of ``p`` mapped to the ratio scale, and the p-value is the matching central one
-  (``2 * min(tails)``), so "significant" and "the interval excludes 1" never disagree.
+* the dispersion of a series (:func:`series_dispersion`) is the Pearson chi2 / df of its Poisson log-linear trend
+  (with the population as exposure): the one rule every interval and every test below uses;
+* a rate's interval (:func:`add_rates`, :func:`add_series_rates`) is the exact (Garwood) Poisson interval of its
+  count, the population taken as known, widened on the log scale by the square root of the area's own series
+  dispersion (:func:`widened_interval`); with no over-dispersion it is the exact interval, which stays valid for
+  the small counts of small départements. Counts below ``small_count`` are flagged (:func:`is_small`);
+* a change between two years (:func:`change_test`) compares the two rates with the dispersion of the *other*
+  years of the series (quasi-Poisson, Student t); the exact conditional Poisson test
+  (:func:`poisson_change_test`: given ``n = c0 + c1``, ``c1`` is binomial with ``p = e1 / (e0 + e1)``) stands
+  only where the series shows no over-dispersion;
 * a trend over several years is a log-linear model, ``log E[y] = a + b * year (+ log exposure)``;
-  ``exp(b) - 1`` is the average annual change. Recorded counts are over-dispersed: their year-to-year
-  variation exceeds Poisson noise by a factor (the Pearson dispersion of the trend fit) of about 344 for
-  intrafamily assault and 149 for sexual violence, so Poisson intervals are far too narrow and almost every
-  change looks "significant". :func:`trend` therefore reads its verdict from the quasi-Poisson model (variance
-  ``phi * mu``, ``phi`` the Pearson dispersion, Student t on ``n - 2`` degrees of freedom; McCullagh and
-  Nelder 1989) whenever ``phi > 1``, and from Poisson only when ``phi <= 1``; a negative binomial (NB2, ``alpha``
-  estimated from the series) is available on request, and a failed NB fit is reported, never hidden.
-* a change on the year borrows the series' dispersion (:func:`change_test`): two counts alone cannot show
-  over-dispersion, the series around them can. The exact test is kept where the series shows none.
-* areas (départements) are compared on a funnel plot whose limits are widened by the between-area variation
-  (:func:`funnel`, Spiegelhalter 2005, additive random effects on winsorised z-scores, with the sensitivity to
-  the winsorising reported).
+  ``exp(b) - 1`` is the average annual change; :func:`trend` reads its verdict from the quasi-Poisson model
+  (variance ``phi * mu``, Student t on ``n - 2`` degrees of freedom; McCullagh and Nelder 1989) whenever
+  ``phi > 1``, and from Poisson only when ``phi <= 1``; a negative binomial (NB2) is available on request;
+* areas are compared on a funnel plot (:func:`funnel`): Spiegelhalter (2005), additive random effects on
+  winsorised z-scores, with the over-dispersion estimate made consistent for normal z-scores (the winsorised mean
+  square divided by its normal expectation, :func:`winsorised_phi`; the sensitivity table shows the published
+  estimator too, at every winsorising fraction declared); ranks by :func:`rank_rates`.
 
 Every result carries both answers, the plain Poisson one and the over-dispersion-aware one, so that a notebook
 shows both; only the latter supports a claim of significance.
@@ -39,19 +43,29 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
+
+from observatoire.analysis.method import constants
 
 __all__ = [
     "ChangeTest",
     "TrendResult",
     "add_rates",
+    "add_series_rates",
     "both_answers",
     "change_on_year",
+    "change_of",
     "change_test",
+    "change_test_batch",
     "exact_poisson_change_p",
     "funnel",
     "funnel_limits",
     "funnel_sensitivity",
+    "is_small",
+    "rank_rates",
+    "series_dispersion",
+    "widened_interval",
     "winsor_consistency",
     "winsorised_phi",
     "loglinear_poisson",
@@ -61,6 +75,7 @@ __all__ = [
     "poisson_ci",
     "rate_per",
     "trend",
+    "trend_of",
 ]
 
 FAMILIES = ("auto", "poisson", "quasi_poisson", "negative_binomial")
@@ -164,15 +179,65 @@ def poisson_ci(count, level: float = 0.95):
     return _restore(low, count), _restore(high, count)
 
 
+def is_small(count):
+    """True where a count is below the declared small-count threshold (``small_count`` in methods.yml).
+
+    A rate on fewer victims is fragile (its 95 % interval is wider than about +/-20 %); a missing count is not
+    flagged. Scalar in, bool out; array or Series in, the same shape out.
+    """
+    threshold = constants().small_count
+    if isinstance(count, pd.Series):
+        return (count.astype(float) < threshold).fillna(False).astype(bool)
+    array = np.asarray(count, dtype=float)
+    flags = np.where(np.isnan(array), False, array < threshold)
+    return bool(flags) if flags.ndim == 0 else flags
+
+
+def widened_interval(count, rate, low, high, dispersion):
+    """Exact Poisson bounds of a rate widened by a dispersion, on the log scale: the interval of every letter.
+
+    ``low_w = rate * (low / rate) ** sqrt(phi)`` and likewise ``high``, with ``phi = max(dispersion, 1)``: for a
+    large count the exact log-interval is about ``+/- z / sqrt(count)``, so the widened one is the quasi-Poisson
+    ``+/- z * sqrt(phi / count)``; with ``phi <= 1`` (or unknown) it is the exact interval. A zero rate keeps its
+    exact bounds (the log scale has no room below 0).
+
+    Parameters
+    ----------
+    count, rate, low, high : array-like or Series
+        Counts, rates and their exact Poisson bounds (:func:`poisson_ci` scaled to the rate).
+    dispersion : float or array-like
+        The series' dispersion (:func:`series_dispersion`), one per row or one for all.
+
+    Returns
+    -------
+    tuple
+        ``(low, high)`` of the same shape as ``rate``.
+    """
+    rate_a = np.asarray(rate, dtype=float)
+    phi = np.asarray(dispersion, dtype=float)
+    widen = np.sqrt(np.where(np.isfinite(phi) & (phi > 1.0), phi, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        new_low = rate_a * (np.asarray(low, dtype=float) / rate_a) ** widen
+        new_high = rate_a * (np.asarray(high, dtype=float) / rate_a) ** widen
+    keep = ~(rate_a > 0)
+    new_low = np.where(keep, np.asarray(low, dtype=float), new_low)
+    new_high = np.where(keep, np.asarray(high, dtype=float), new_high)
+    return _restore(new_low, rate), _restore(new_high, rate)
+
+
 def add_rates(
     df: pd.DataFrame,
     count: str = "value",
     population: str = "population",
-    per: float = 1000,
-    level: float = 0.95,
-    small: int = 20,
+    per: float | None = None,
+    level: float | None = None,
+    dispersion=None,
 ) -> pd.DataFrame:
-    """Add a rate, its exact Poisson interval and a small-count flag to a table.
+    """Add a rate, its interval and a small-count flag to a table.
+
+    The interval is the exact (Garwood) Poisson interval of the count, the population taken as known, widened by
+    ``dispersion`` when one is given (:func:`widened_interval`): the letters pass the series' dispersion
+    (:func:`add_series_rates`), so that the same rate gets the same interval in every letter.
 
     Parameters
     ----------
@@ -180,24 +245,27 @@ def add_rates(
         One row per unit (département, year ...).
     count, population : str
         Column names of the count and of its denominator.
-    per : float, default 1000
-        Rate per how many inhabitants.
-    level : float, default 0.95
-        Confidence level of the interval.
-    small : int, default 20
-        Counts below it are flagged ``small_count`` (their rate is fragile; say so in the letter).
+    per : float, optional
+        Rate per how many inhabitants (default: ``rate_per`` of methods.yml).
+    level : float, optional
+        Confidence level of the interval (default: ``confidence_level`` of methods.yml).
+    dispersion : float, str or array-like, optional
+        The dispersion widening each row's interval: a number, a column name or one value per row.
 
     Returns
     -------
     DataFrame
-        A copy of ``df`` with ``rate``, ``rate_low``, ``rate_high`` (float) and ``small_count`` (bool; False
-        for a missing count).
+        A copy of ``df`` with ``rate``, ``rate_low``, ``rate_high`` (float) and ``small_count`` (bool, count
+        below ``small_count`` of methods.yml; False for a missing count).
 
     Raises
     ------
     KeyError
         When a named column is absent.
     """
+    m = constants()
+    per = m.rate_per if per is None else per
+    level = m.confidence_level if level is None else level
     missing = [c for c in (count, population) if c not in df.columns]
     if missing:
         raise KeyError(f"add_rates: column(s) {missing} not in the table (columns: {list(df.columns)})")
@@ -209,8 +277,57 @@ def add_rates(
     scale = rate_per(1.0, pops, per)  # per / population, missing when the population is
     out["rate_low"] = low * scale
     out["rate_high"] = high * scale
-    out["small_count"] = (counts < small).fillna(False).astype(bool)
+    if dispersion is not None:
+        phi = out[dispersion] if isinstance(dispersion, str) else dispersion
+        out["rate_low"], out["rate_high"] = widened_interval(
+            counts, out["rate"], out["rate_low"], out["rate_high"], np.asarray(phi, dtype=float)
+        )
+    out["small_count"] = is_small(counts)
     return out
+
+
+def add_series_rates(
+    table: pd.DataFrame,
+    area: str = "geo_code",
+    count: str = "count",
+    population: str = "population",
+    last_year: int | None = None,
+    per: float | None = None,
+    level: float | None = None,
+) -> pd.DataFrame:
+    """Rates of a long table (area x year) with the one interval of the letters: exact Poisson widened by the
+    area's own dispersion.
+
+    Each area's dispersion is :func:`series_dispersion` of its rows up to ``last_year`` (years with a count and a
+    population), the same for every year of the area; it is 1 (exact Poisson) when the area has fewer than
+    ``dispersion.min_years`` such years.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``area``, ``year``, ``count``, ``population`` columns.
+    last_year : int, optional
+        The letter's year: later years do not enter the dispersion (default: every year of the table).
+
+    Returns
+    -------
+    DataFrame
+        :func:`add_rates`' columns and ``dispersion`` (the area's, at least 1).
+    """
+    rows = table if last_year is None else table[table["year"].astype(int) <= int(last_year)]
+    phis = {}
+    for key, group in rows.groupby(area, sort=False):
+        result = series_dispersion(group["year"], group[count], group[population])
+        phis[key] = scale_from_dispersion(result.dispersion) if math.isfinite(result.dispersion) else 1.0
+    out = add_rates(table, count, population, per, level, dispersion=table[area].map(phis).fillna(1.0))
+    out["dispersion"] = table[area].map(phis).fillna(1.0).to_numpy()
+    return out
+
+
+def rank_rates(rates) -> pd.Series:
+    """Rank of each rate, 1 = the highest; ties share the best rank (``method="min"``); missing stays missing."""
+    series = pd.Series(rates, dtype=float)
+    return series.rank(ascending=False, method="min").astype("Int64")
 
 
 def change_on_year(series: pd.Series) -> pd.DataFrame:
@@ -609,8 +726,6 @@ def exact_poisson_change_p(c0, c1, exposure0=1.0, exposure1=1.0):
 
 def _nb2(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None):
     """NB2 by maximum likelihood: ``(slope, se, alpha)``, or a French reason why it failed."""
-    import statsmodels.api as sm
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -625,7 +740,7 @@ def _nb2(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None):
     return float(params[1]), float(bse[1]), float(params[-1])
 
 
-def trend(years, counts, exposure=None, family: str = "auto", level: float = 0.95) -> TrendResult:
+def trend(years, counts, exposure=None, family: str = "auto", level: float | None = None) -> TrendResult:
     """Average annual change of a count over years, from a log-linear model that accounts for over-dispersion.
 
     Fits ``log E[count] = a + b * (year - first_year) [+ log(exposure)]`` by Poisson maximum likelihood (the
@@ -653,13 +768,14 @@ def trend(years, counts, exposure=None, family: str = "auto", level: float = 0.9
     exposure : array-like, optional
         Population at risk each year: the trend is then one of the rate (an offset ``log(exposure)``).
     family : {"auto", "quasi_poisson", "negative_binomial", "poisson"}, default "auto"
-    level : float, default 0.95
-        Confidence level.
+    level : float, optional
+        Confidence level (default: ``confidence_level`` of methods.yml).
 
     Returns
     -------
     TrendResult
-        With NaN figures and a ``reason`` (never an exception) when fewer than 3 years remain, fewer than two
+        With NaN figures and a ``reason`` (never an exception) when fewer than ``trend.min_years`` of
+        methods.yml (3) years remain, fewer than two
         years have a non-zero count, or the fit does not converge.
 
     Raises
@@ -667,7 +783,7 @@ def trend(years, counts, exposure=None, family: str = "auto", level: float = 0.9
     ValueError
         For mismatched lengths, duplicate years, negative counts, non-positive exposure or an unknown family.
     """
-    level = _check_level(level)
+    level = _check_level(constants().confidence_level if level is None else level)
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     yrs = np.asarray(years, dtype=float).ravel()
@@ -688,8 +804,10 @@ def trend(years, counts, exposure=None, family: str = "auto", level: float = 0.9
         raise ValueError("trend: a year appears twice")
     order = np.argsort(yrs)
     yrs, y, expo = yrs[order], y[order], expo[order]
-    if yrs.size < 3:
-        return _empty_trend(yrs, level, f"moins de trois années disponibles ({yrs.size})")
+    min_years = max(3, constants().trend_min_years)  # a slope and a dispersion need n - 2 >= 1
+    if yrs.size < min_years:
+        words = {3: "trois", 4: "quatre", 5: "cinq"}.get(min_years, str(min_years))
+        return _empty_trend(yrs, level, f"moins de {words} années disponibles ({yrs.size})")
     if not np.any(y > 0):
         return _empty_trend(yrs, level, "aucun fait enregistré sur la période")
     if np.count_nonzero(y > 0) < 2:
@@ -747,7 +865,59 @@ def trend(years, counts, exposure=None, family: str = "auto", level: float = 0.9
 # Change on the year, over-dispersion aware --------------------------------------------------------------------
 
 
-def change_test(years, counts, year: int, exposure=None, level: float = 0.95) -> ChangeTest:
+@dataclass(frozen=True)
+class Dispersion:
+    """Result of :func:`series_dispersion`.
+
+    Attributes
+    ----------
+    dispersion : float
+        Pearson chi2 / residual df of the Poisson log-linear trend; NaN when not estimable.
+    df_resid : int
+        Residual degrees of freedom (``n_years - 2``).
+    n_years : int
+        Years used (missing values dropped).
+    reason : str
+        Why it is not estimable, else empty.
+    """
+
+    dispersion: float
+    df_resid: int
+    n_years: int
+    reason: str = ""
+
+
+def series_dispersion(years, counts, exposure=None) -> Dispersion:
+    """The over-dispersion of a yearly series: the one rule every interval and every test of the letters uses.
+
+    Pearson chi2 / residual df of the Poisson log-linear trend ``log E[count] = a + b * year (+ log exposure)``
+    (McCullagh and Nelder 1989, section 4.5): how much more the counts vary around their trend than Poisson
+    allows. Not estimated (NaN, with a ``reason``) on fewer than ``dispersion.min_years`` years of methods.yml.
+
+    Parameters
+    ----------
+    years, counts : array-like
+        The series; missing counts (or exposures) are dropped with their year.
+    exposure : array-like, optional
+        The population each year (the trend is then one of the rate).
+
+    Returns
+    -------
+    Dispersion
+    """
+    yrs = np.asarray(years, dtype=float).ravel()
+    y = np.asarray(counts, dtype=float).ravel()
+    expo = np.ones_like(y) if exposure is None else np.asarray(exposure, dtype=float).ravel()
+    keep = ~(np.isnan(yrs) | np.isnan(y) | np.isnan(expo))
+    n = int(keep.sum())
+    minimum = constants().dispersion_min_years
+    if n < minimum:
+        return Dispersion(float("nan"), 0, n, f"moins de {minimum} années ({n})")
+    fit = trend(yrs[keep], y[keep], exposure=None if exposure is None else expo[keep], family="poisson")
+    return Dispersion(float(fit.dispersion), int(fit.df_resid), int(fit.n_years), fit.reason)
+
+
+def change_test(years, counts, year: int, exposure=None, level: float | None = None) -> ChangeTest:
     """Test the change of ``year`` on ``year - 1`` with the over-dispersion of the whole series.
 
     Two counts alone cannot show over-dispersion; the series can. The Pearson dispersion ``phi`` of the
@@ -774,8 +944,10 @@ def change_test(years, counts, year: int, exposure=None, level: float = 0.95) ->
     year : int
         The year compared with ``year - 1``.
     exposure : array-like, optional
-        Population each year: the rates are compared (and the trend is one of the rate).
-    level : float, default 0.95
+        Population each year: the rates are compared (and the trend is one of the rate). The letters pass it
+        whenever every year has a population: they compare rates.
+    level : float, optional
+        Default: ``confidence_level`` of methods.yml.
 
     Returns
     -------
@@ -787,7 +959,7 @@ def change_test(years, counts, year: int, exposure=None, level: float = 0.95) ->
     ValueError
         When ``year`` or ``year - 1`` has no count (or exposure), or for invalid counts.
     """
-    level = _check_level(level)
+    level = _check_level(constants().confidence_level if level is None else level)
     yrs = np.asarray(years, dtype=float).ravel()
     y = np.asarray(counts, dtype=float).ravel()
     expo = np.ones_like(y) if exposure is None else np.asarray(exposure, dtype=float).ravel()
@@ -804,7 +976,7 @@ def change_test(years, counts, year: int, exposure=None, level: float = 0.95) ->
     exact = poisson_change_test(c0, c1, expo[i0], expo[i1], level=level)
     rest = np.ones(yrs.size, dtype=bool)
     rest[[i0, i1]] = False
-    series = trend(yrs[rest], y[rest], exposure=None if exposure is None else expo[rest], family="poisson")
+    series = series_dispersion(yrs[rest], y[rest], None if exposure is None else expo[rest])
     base = dict(
         dispersion=series.dispersion,
         df_resid=series.df_resid,
@@ -814,8 +986,10 @@ def change_test(years, counts, year: int, exposure=None, level: float = 0.95) ->
     )
     if not math.isfinite(series.dispersion):
         nan = float("nan")
-        why = "dispersion de la série non estimable (il faut au moins trois autres années)"
-        if series.reason and series.n_years >= 3:
+        minimum = constants().dispersion_min_years
+        words = {3: "trois", 4: "quatre", 5: "cinq"}.get(minimum, str(minimum))
+        why = f"dispersion de la série non estimable (il faut au moins {words} autres années)"
+        if series.reason and series.n_years >= minimum:
             why = f"dispersion de la série non estimable ({series.reason})"
         return ChangeTest(exact.rate_ratio, nan, nan, nan, False, level, why, method="", **base)
     if series.dispersion <= 1.0 or exact.reason:
@@ -842,10 +1016,105 @@ def change_test(years, counts, year: int, exposure=None, level: float = 0.95) ->
     )
 
 
+def change_test_batch(counts, exposure=None, level: float | None = None) -> dict:
+    """:func:`change_test` of the last year against the one before, for many series at once (the simulations).
+
+    The same rule, vectorised: the Pearson dispersion of the Poisson log-linear trend of the *other* years
+    (:func:`loglinear_poisson`), then the quasi-Poisson test of the two rates (Student t on ``n - 4`` df) where it
+    exceeds 1, the exact conditional Poisson test elsewhere. tests/test_statistics.py checks that it gives
+    :func:`change_test`'s p-values series by series.
+
+    Parameters
+    ----------
+    counts : array-like, shape (m, n)
+        ``m`` series of ``n`` consecutive years (no missing values, the last two non-zero); the last column is
+        the year tested.
+    exposure : array-like, shape (n,) or (m, n), optional
+        Populations (the rates are compared).
+    level : float, optional
+        Default: ``confidence_level`` of methods.yml.
+
+    Returns
+    -------
+    dict
+        Arrays: ``p_value``, ``significant``, ``quasi`` (the verdict is quasi-Poisson), ``dispersion``.
+    """
+    level = _check_level(constants().confidence_level if level is None else level)
+    y = np.atleast_2d(np.asarray(counts, dtype=float))
+    n = y.shape[1]
+    if n - 2 < max(3, constants().dispersion_min_years):
+        raise ValueError(f"change_test_batch: {n} years leave fewer than three other years")
+    expo = (
+        np.ones_like(y) if exposure is None else np.broadcast_to(np.asarray(exposure, dtype=float), y.shape)
+    )
+    t = np.arange(n - 2, dtype=float)
+    offset = None if exposure is None else np.log(expo[:, :-2])
+    fit = loglinear_poisson(t, y[:, :-2], offset)
+    dispersion = np.asarray(fit["pearson"], dtype=float) / fit["df"]
+    c0, c1, e0, e1 = y[:, -2], y[:, -1], expo[:, -2], expo[:, -1]
+    quasi = dispersion > 1.0
+    p_quasi = quasi_poisson_change_p(c0, c1, e0, e1, np.where(quasi, dispersion, 1.0), fit["df"])
+    p_exact = exact_poisson_change_p(np.round(c0), np.round(c1), e0, e1)
+    p_value = np.where(quasi, p_quasi, p_exact)
+    return {
+        "p_value": p_value,
+        "significant": p_value < 1.0 - level,
+        "quasi": quasi,
+        "dispersion": dispersion,
+    }
+
+
+def change_of(table: pd.DataFrame, year: int, count: str = "count", population: str | None = "population"):
+    """The year-on-year test of one area's series as every letter runs it: :func:`change_test` on its rates.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One area's rows: ``year``, ``count`` and (optionally) ``population``.
+    year : int
+        The year compared with ``year - 1``; later years are ignored.
+    population : str or None
+        The exposure column: the rates are compared when every year up to ``year`` with a count has a
+        population, else the counts (and None compares the counts).
+
+    Returns
+    -------
+    ChangeTest or None
+        None when ``year`` or ``year - 1`` has no count (or no population, when the rates are compared).
+    """
+    rows = table[table["year"].astype(int) <= int(year)].dropna(subset=[count])
+    use_rates = population is not None and population in rows and rows[population].notna().all()
+    years = rows["year"].astype(int).to_numpy()
+    if not {int(year), int(year) - 1} <= set(years.tolist()):
+        return None
+    exposure = rows[population].to_numpy(dtype=float) if use_rates else None
+    return change_test(years, rows[count].to_numpy(dtype=float), int(year), exposure=exposure)
+
+
+def trend_of(
+    table: pd.DataFrame,
+    last_year: int,
+    first_year: int | None = None,
+    count: str = "count",
+    population: str | None = "population",
+    family: str = "auto",
+) -> TrendResult:
+    """The trend of one area's rate as every letter estimates it: :func:`trend` over the years with a count and a
+    population, from ``first_year`` (default: the first year of the table) to ``last_year``.
+
+    With ``population=None`` (or no such column) the trend is one of the count.
+    """
+    rows = table[table["year"].astype(int) <= int(last_year)]
+    if first_year is not None:
+        rows = rows[rows["year"].astype(int) >= int(first_year)]
+    use_rates = population is not None and population in rows
+    rows = rows.dropna(subset=[count, population] if use_rates else [count])
+    exposure = rows[population].to_numpy(dtype=float) if use_rates else None
+    return trend(rows["year"].astype(int).to_numpy(), rows[count].to_numpy(dtype=float), exposure, family)
+
+
 # Funnel plot: comparing areas, over-dispersion aware ----------------------------------------------------------
 
-#: Winsorising fractions of the sensitivity table (Spiegelhalter 2005 uses 10 %).
-WINSOR_SENSITIVITY = (0.05, 0.10, 0.20)
 FUNNEL_METHODS = ("additive", "multiplicative")
 _FLAGS = {1: "above", -1: "below", 0: "within"}
 
@@ -916,15 +1185,18 @@ def winsor_consistency(winsor: float) -> float:
     return float((1 - 2 * winsor) - 2 * q * stats.norm.pdf(q) + 2 * winsor * q**2)
 
 
-def winsorised_phi(z, winsor: float = 0.1) -> float:
-    """Over-dispersion factor: the mean of the squared z-scores winsorised at ``winsor``, made consistent.
+def winsorised_phi(z, winsor: float = 0.1, consistency: bool = False) -> float:
+    """Over-dispersion factor: the mean of the squared z-scores winsorised at ``winsor`` (Spiegelhalter 2005).
 
-    Spiegelhalter (2005): the z-scores below the ``winsor`` quantile are set to it and those above
-    ``1 - winsor`` likewise, so that the few areas under suspicion do not inflate the estimate. His raw
-    ``mean(z_w ** 2)`` estimates only 0.68 of the variance of normal z-scores at 10 % winsorising (0.80 at 5 %,
-    0.52 at 20 %), which makes the list of outliers depend on the fraction chosen; the mean is therefore divided
-    by :func:`winsor_consistency`, so that every fraction estimates the same ``phi`` (about 1 under pure Poisson
-    variation). NaN without z-scores.
+    The z-scores below the ``winsor`` quantile are set to it and those above ``1 - winsor`` likewise, so that the
+    few areas under suspicion do not inflate the estimate; ``phi = mean(z_w ** 2)`` is the published estimator
+    (Spiegelhalter 2005, *Qual Saf Health Care* 14:347-351, section "Estimating over-dispersion"). It estimates
+    only part of the variance of normal z-scores (0.68 of it at 10 % winsorising, 0.80 at 5 %, 0.52 at 20 %):
+    with ``consistency=True`` the mean is divided by :func:`winsor_consistency`, so that every fraction estimates
+    the same ``phi`` (the usual consistency correction of a winsorised variance; Dixon and Tukey 1968,
+    *Technometrics* 10:83-98). The letters apply it (``funnel.consistency_factor`` in methods.yml): without it the
+    between-area variance is underestimated and about 13 % of ordinary areas fall outside the 95 % limits instead
+    of 5 % (tests/test_statistics.py); their sensitivity table shows both estimators. NaN without z-scores.
     """
     values = np.asarray(z, dtype=float)
     values = values[~np.isnan(values)]
@@ -933,7 +1205,8 @@ def winsorised_phi(z, winsor: float = 0.1) -> float:
     if not 0.0 <= winsor < 0.5:
         raise ValueError(f"winsor must lie in [0, 0.5), got {winsor!r}")
     low, high = np.quantile(values, [winsor, 1 - winsor])
-    return float(np.mean(np.clip(values, low, high) ** 2) / winsor_consistency(winsor))
+    mean_square = float(np.mean(np.clip(values, low, high) ** 2))
+    return mean_square / winsor_consistency(winsor) if consistency else mean_square
 
 
 def _tau2(phi: float, sd: np.ndarray) -> float:
@@ -944,11 +1217,11 @@ def _tau2(phi: float, sd: np.ndarray) -> float:
     return max(0.0, (n * phi - (n - 1)) / denominator) if denominator > 0 else 0.0
 
 
-def _funnel_core(counts, pops, target_rate, per, method, phi_winsor):
+def _funnel_core(counts, pops, target_rate, per, method, phi_winsor, consistency):
     rate = counts / pops * per
     sd = np.sqrt(target_rate * per / pops)  # sd of the rate under Poisson at the target
     z = (rate - target_rate) / sd
-    phi = winsorised_phi(z, phi_winsor)
+    phi = winsorised_phi(z, phi_winsor, consistency)
     tau2 = _tau2(phi, sd) if math.isfinite(phi) else 0.0
     if method == "additive":
         sd_adj = np.sqrt(sd**2 + tau2)
@@ -962,9 +1235,10 @@ def funnel(
     populations,
     target_rate: float | None = None,
     method: str = "additive",
-    winsor: float = 0.1,
-    per: float = 1000,
-    flag_level: float = 0.95,
+    winsor: float | None = None,
+    per: float | None = None,
+    flag_level: float | None = None,
+    consistency: bool | None = None,
 ) -> pd.DataFrame:
     """Funnel-plot comparison of areas' rates with a target, adjusted for over-dispersion.
 
@@ -973,7 +1247,8 @@ def funnel(
     "Handling over-dispersion of performance indicators", *Qual Saf Health Care* 14:347-351):
 
     1. z-scores ``z = (rate - target) / s`` with ``s = sqrt(target * per / population)`` the Poisson sd;
-    2. ``phi``: mean of the squared z-scores winsorised at ``winsor`` (:func:`winsorised_phi`);
+    2. ``phi``: mean of the squared z-scores winsorised at ``winsor`` (:func:`winsorised_phi`; divided by the
+       winsorised normal moment when ``consistency``);
     3. ``method="additive"`` (default): between-area variance ``tau2 = max(0, (I phi - (I - 1)) /
        (sum w - sum w^2 / sum w))``, ``w = 1 / s^2``, and ``z_adj = (rate - target) / sqrt(s^2 + tau2)``:
        large areas are no longer flagged for small relative gaps. ``method="multiplicative"``: ``z_adj = z /
@@ -981,9 +1256,9 @@ def funnel(
     4. When ``phi <= 1`` (and so ``tau2 = 0``) Poisson is not contradicted: the limits are the exact Poisson
        ones (:func:`funnel_limits`) and the flags follow them.
 
-    The winsorising fraction is a tuning choice: the result's ``attrs["sensitivity"]`` gives ``phi``, ``tau2``
-    and the areas flagged for 5, 10 and 20 % (:data:`WINSOR_SENSITIVITY`) so that a letter says whether its list
-    of outliers depends on it.
+    The winsorising fraction and the consistency factor are tuning choices: the result's
+    ``attrs["sensitivity"]`` gives ``phi``, ``tau2`` and the areas flagged for every pair of them declared in
+    methods.yml (``funnel.sensitivity``) so that a letter says whether its list of outliers depends on them.
 
     Parameters
     ----------
@@ -992,10 +1267,15 @@ def funnel(
     target_rate : float, optional
         Per ``per`` inhabitants; default the pooled rate ``sum(counts) / sum(populations) * per``.
     method : {"additive", "multiplicative"}, default "additive"
-    winsor : float, default 0.1
-    per : float, default 1000
-    flag_level : float, default 0.95
-        Coverage of the limits that ``flag`` reads (``flag_95`` and ``flag_998`` are always given).
+    winsor : float, optional
+        Default: ``funnel.winsorising`` of methods.yml.
+    per : float, optional
+        Default: ``rate_per`` of methods.yml.
+    flag_level : float, optional
+        Coverage of the limits that ``flag`` reads (``flag_95`` and ``flag_998`` are always given); default
+        ``funnel.flag_level`` of methods.yml.
+    consistency : bool, optional
+        Divide ``phi`` by the winsorised normal moment; default ``funnel.consistency_factor`` of methods.yml.
 
     Returns
     -------
@@ -1012,6 +1292,11 @@ def funnel(
     ValueError
         For an unknown method, fewer than three areas, non-positive populations or target.
     """
+    m = constants()
+    winsor = m.funnel_winsorising if winsor is None else winsor
+    per = m.rate_per if per is None else per
+    flag_level = m.funnel_flag_level if flag_level is None else flag_level
+    consistency = m.funnel_consistency_factor if consistency is None else consistency
     if method not in FUNNEL_METHODS:
         raise ValueError(f"method must be one of {FUNNEL_METHODS}, got {method!r}")
     index = counts.index if isinstance(counts, pd.Series) else None
@@ -1026,7 +1311,7 @@ def funnel(
         raise ValueError("funnel: populations must be positive and counts non-negative")
     if target_rate is None:
         target_rate = float(c.sum() / n.sum() * per)
-    rate, sd, z, phi, tau2, sd_adj = _funnel_core(c, n, target_rate, per, method, winsor)
+    rate, sd, z, phi, tau2, sd_adj = _funnel_core(c, n, target_rate, per, method, winsor, consistency)
     adjusted = math.isfinite(phi) and phi > 1.0
     table["rate"] = rate
     table["expected"] = n * target_rate / per
@@ -1050,6 +1335,7 @@ def funnel(
         target_rate=float(target_rate),
         method=method,
         winsor=float(winsor),
+        consistency=bool(consistency),
         phi=float(phi),
         tau2=float(tau2) if adjusted else 0.0,
         adjusted=bool(adjusted),
@@ -1065,41 +1351,50 @@ def _flag(rate, low, high) -> np.ndarray:
 
 
 def _sensitivity(c, n, target_rate, per, method, flag_level, index) -> list[dict]:
+    m = constants()
     zq = stats.norm.ppf(0.5 + flag_level / 2)
     rows = []
-    for w in WINSOR_SENSITIVITY:
-        rate, _, _, phi, tau2, sd_adj = _funnel_core(c, n, target_rate, per, method, w)
-        if math.isfinite(phi) and phi > 1.0:
-            z_adj = (rate - target_rate) / sd_adj
-            above, below = z_adj > zq, z_adj < -zq
-        else:
-            low, high = funnel_limits(n, target_rate, flag_level, per)
-            above, below = rate > high, rate < low
-        rows.append(
-            {
-                "winsor": w,
-                "phi": float(phi),
-                "tau2": float(tau2) if phi > 1.0 else 0.0,
-                "n_above": int(above.sum()),
-                "n_below": int(below.sum()),
-                "above": tuple(str(i) for i in index[above]),
-                "below": tuple(str(i) for i in index[below]),
-            }
-        )
+    for factor in m.sensitivity_consistency_factor:
+        for w in m.sensitivity_winsorising:
+            rows.append(_sensitivity_row(c, n, target_rate, per, method, w, factor, flag_level, zq, index))
     return rows
 
 
+def _sensitivity_row(c, n, target_rate, per, method, w, factor, flag_level, zq, index) -> dict:
+    rate, _, _, phi, tau2, sd_adj = _funnel_core(c, n, target_rate, per, method, w, factor)
+    if math.isfinite(phi) and phi > 1.0:
+        z_adj = (rate - target_rate) / sd_adj
+        above, below = z_adj > zq, z_adj < -zq
+    else:
+        low, high = funnel_limits(n, target_rate, flag_level, per)
+        above, below = rate > high, rate < low
+    return {
+        "winsor": w,
+        "consistency": bool(factor),
+        "phi": float(phi),
+        "tau2": float(tau2) if phi > 1.0 else 0.0,
+        "n_above": int(above.sum()),
+        "n_below": int(below.sum()),
+        "above": tuple(str(i) for i in index[above]),
+        "below": tuple(str(i) for i in index[below]),
+    }
+
+
 def funnel_sensitivity(result: pd.DataFrame) -> pd.DataFrame:
-    """The sensitivity of a :func:`funnel` result to the winsorising fraction, as a table.
+    """The sensitivity of a :func:`funnel` result to its tuning (winsorising fraction, consistency factor).
 
     Returns
     -------
     DataFrame
-        One row per winsorising fraction: ``winsor, phi, tau2, n_above, n_below, above, below`` (the areas'
-        index labels, comma-separated) and ``same_as_main`` (True when the flagged areas equal those of the
-        result).
+        One row per pair declared in methods.yml: ``winsor, consistency, phi, tau2, n_above, n_below, above,
+        below`` (the areas' index labels, comma-separated), ``main`` (True for the pair the result used) and
+        ``same_as_main`` (True when the flagged areas equal those of the result).
     """
     rows = pd.DataFrame(result.attrs["sensitivity"])
+    rows["main"] = [
+        math.isclose(w, result.attrs["winsor"]) and c == result.attrs["consistency"]
+        for w, c in zip(rows["winsor"], rows["consistency"], strict=True)
+    ]
     main_above = tuple(str(i) for i in result.index[result["flag"] == "above"])
     main_below = tuple(str(i) for i in result.index[result["flag"] == "below"])
     rows["same_as_main"] = [

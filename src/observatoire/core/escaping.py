@@ -109,7 +109,7 @@ def csv_cell(value: object) -> object:
 
 def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``frame`` whose text cells (and column names) went through :func:`csv_cell`."""
-    import pandas as pd
+    import pandas as pd  # lazy: the catalogue uses this module without pandas
 
     out = frame.copy()
     for column in out.columns:

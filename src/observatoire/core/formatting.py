@@ -408,19 +408,45 @@ def format_date(date: object, day: bool = True) -> str:
     Returns
     -------
     str
-        ``"26 janvier 2025"``, ``"octobre 2025"``, ``"2022"``; :data:`NOT_AVAILABLE` when missing.
+        ``"26 janvier 2025"`` (``"1er janvier 2025"`` for the first), ``"octobre 2025"``, ``"2022"``;
+        :data:`NOT_AVAILABLE` when missing. A timestamp (``"2025-01-15T10:00:00"``) is read to the day. The one
+        French date of the project: every module formats dates with it.
 
     Examples
     --------
     >>> format_date("2025-01-26")
     '26 janvier 2025'
+    >>> format_date("2025-02-01")
+    '1er février 2025'
     >>> format_date("2023-10-11", day=False)
     'octobre 2023'
     """
     if is_missing(date) or not str(date).strip():
         return NOT_AVAILABLE
-    parts = str(date).strip().split("-")
+    parts = str(date).strip()[:10].split("-")
     if len(parts) == 1:
         return parts[0]
     month = f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
-    return f"{int(parts[2])} {month}" if day and len(parts) == 3 else month
+    if not (day and len(parts) == 3):
+        return month
+    return f"{'1er' if int(parts[2]) == 1 else int(parts[2])} {month}"
+
+
+def parse_format(spec: str) -> tuple[str, int]:
+    """``"percent:1"`` -> ``("percent", 1)``; ``"text"`` and ``"year"`` take no decimals."""
+    kind, _, decimals = spec.partition(":")
+    kind = kind.strip()
+    if kind in ("text", "year"):
+        return kind, 0
+    if kind not in KINDS:
+        raise ValueError(
+            f"unknown table format {spec!r}; expected number|percent|change|rate|signed[:decimals],"
+            " text or year"
+        )
+    try:
+        n = int(decimals) if decimals else (1 if kind in ("rate", "change") else 0)
+    except ValueError:
+        raise ValueError(f"bad decimals in table format {spec!r}") from None
+    if n < 0:
+        raise ValueError(f"bad decimals in table format {spec!r}")
+    return kind, n

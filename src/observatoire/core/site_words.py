@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import read_yaml
 
 __all__ = ["LANGUAGES", "words", "text", "words_file", "column_header"]
 
@@ -45,7 +44,7 @@ def words(lang: str = "fr") -> Mapping[str, Any]:
     if lang not in LANGUAGES:
         raise InputError("site_words", "language", f"no words file for {lang!r} (languages: {LANGUAGES})")
     path = words_file(lang)
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loaded = read_yaml(path)
     if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
         raise InputError(path, "whole file", "must be a mapping of sections, each a mapping of words")
     return loaded

@@ -11,30 +11,28 @@ Nothing in the catalogue is trusted as a path: ids and file names must match :da
 and :data:`observatoire.core.paths.SAFE_FILE_NAME`, URLs must be ``http(s)``, and every path built from them is checked
 to stay in its folder. Temporary files a killed copy left in ``data/raw/`` are removed at the next fetch.
 
-Next year's update is one command plus a review: :func:`register` records a new edition of a source (checksum
-computed, completeness computed from the file and compared with the edition it follows) in ``sources.yml``. It is
-transactional: the new catalogue is written to a temporary file, read back and checked, then renamed; any failure
-leaves ``sources.yml`` byte-identical.
+Next year's update is one command plus a review: :func:`observatoire.data.register.register` records a new
+edition of a source in ``sources.yml`` (it lives apart so that this module does not import the datasets).
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from observatoire.core import paths
+from observatoire.core import atomic, paths
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
+from observatoire.core.yamlfile import read_yaml
 
 REQUIRED_FIELDS = (
     "id",
@@ -60,8 +58,38 @@ COMPLETENESS_KEYS = (
     "total_tolerance",
     "accepted_missing",
 )
-#: A production date: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``.
-_PRODUCED = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+#: A production date: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, in ASCII digits (see :func:`is_date`).
+_PRODUCED = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+#: Characters an edition label cannot hold: control and format characters, line and paragraph separators.
+_UNPRINTABLE = ("Cc", "Cf", "Zl", "Zp")
+
+
+def is_date(text: object) -> bool:
+    """True for a real calendar date written ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` in ASCII digits.
+
+    ``re``'s ``\\d`` and ``int()`` also accept other scripts' digits ("２０２４", "٢٠٢٤"), and a pattern alone
+    accepts 2025-02-30: both are refused here.
+    """
+    text = str(text)
+    if not _PRODUCED.fullmatch(text):
+        return False
+    parts = [int(p) for p in text.split("-")] + [1, 1]
+    try:
+        datetime.date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return False
+    return parts[0] >= 1900
+
+
+def check_label(value: object) -> str | None:
+    """Why ``value`` cannot be a one-line label (an edition, a title), or None when it can."""
+    text = str(value)
+    if not text.strip():
+        return "must be one non-empty line of text"
+    bad = next((c for c in text if unicodedata.category(c) in _UNPRINTABLE or c in "\n\r"), None)
+    if bad is not None:
+        return f"must be one line of printable text (found U+{ord(bad):04X}, a control or format character)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -127,14 +155,7 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
         When an entry lacks a field, repeats an id or a file name, or has a malformed checksum.
     """
     path = Path(path or paths.SOURCES_YML)
-    try:
-        document = yaml.load(
-            path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        )
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1}" if mark else "whole file"
-        raise InputError(path, place, f"not valid YAML ({exc.__class__.__name__})") from exc
+    document = read_yaml(path)
     if not isinstance(document, dict) or not isinstance(document.get("sources"), list):
         raise InputError(path, "top level", "must be a mapping with a 'sources' list")
     sources: dict[str, Source] = {}
@@ -146,14 +167,16 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
         missing = [name for name in REQUIRED_FIELDS if name not in entry]
         if missing:
             raise InputError(
-                path, f"{where} ({entry.get('id', '?')})", f"missing field(s): {', '.join(missing)}"
+                path,
+                f"{where} ({_shown_id(entry.get('id', '?'))})",
+                f"missing field(s): {', '.join(missing)}",
             )
         source_id = str(entry["id"])
         if source_id in sources:
             raise InputError(path, where, f"source id '{source_id}' appears twice")
         if entry["file"] in files:
             raise InputError(path, where, f"file '{entry['file']}' is listed twice")
-        _check_entry(path, f"{where} ({source_id})", entry)
+        _check_entry(path, f"{where} ({_shown_id(source_id)})", entry)
         known = {name: entry[name] for name in REQUIRED_FIELDS}
         extra = {k: v for k, v in entry.items() if k not in REQUIRED_FIELDS and k != "notes"}
         sources[source_id] = Source(
@@ -168,6 +191,11 @@ def read_catalogue(path: Path | None = None) -> dict[str, Source]:
         )
         files.add(entry["file"])
     return sources
+
+
+def _shown_id(value: object) -> str:
+    """An id as shown in an error's place: as written when it is a safe id, else quoted and escaped (one line)."""
+    return str(value) if paths.SAFE_ID.fullmatch(str(value)) else ascii(str(value))
 
 
 def _check_entry(path: Path, where: str, entry: dict[str, Any]) -> None:
@@ -191,12 +219,19 @@ def _check_entry(path: Path, where: str, entry: dict[str, Any]) -> None:
         raise InputError(path, where, f"url {entry['url']!r} must be an http(s) URL or null")
     if not isinstance(entry["loader"], str) or not re.fullmatch(r"[a-z_]+", entry["loader"]):
         raise InputError(path, where, f"loader {entry['loader']!r} must be a loader module name")
-    if not _PRODUCED.fullmatch(str(entry["produced"])):
-        raise InputError(path, where, f"produced {entry['produced']!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+    if not is_date(entry["produced"]):
+        raise InputError(
+            path,
+            where,
+            f"produced {entry['produced']!r} must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD in ASCII digits",
+        )
     for name in ("title", "publisher", "licence", "edition"):
         value = entry[name]
-        if not isinstance(value, str | int) or not str(value).strip() or "\n" in str(value):
+        if not isinstance(value, str | int) or isinstance(value, bool):
             raise InputError(path, where, f"{name} must be one non-empty line of text")
+        problem = check_label(value)
+        if problem:
+            raise InputError(path, where, f"{name} {problem}")
     declared = entry.get("completeness")
     if declared is None:
         return
@@ -290,17 +325,19 @@ def verify(source: Source, path: Path) -> None:
         )
 
 
-def _raw_state_file() -> Path:
-    return paths.CACHE / "raw-checksums.json"
+#: The raw files this process hashed and found right: path -> (size, mtime, ctime, inode, catalogue sha256).
+_VERIFIED: dict[str, tuple] = {}
 
 
 def verify_present(source_ids: list[str]) -> None:
-    """Check that the raw files present for these sources are still the catalogue's bytes.
+    """Check that the raw files present for these sources are still the catalogue's bytes: a sha256 of each.
 
     Why: a release whose inputs did not change does no work, so it would never read the raw files; a byte flipped
-    in ``data/raw/`` would go unnoticed until the next real build. A file whose size and modification time are
-    those recorded after its last full check is trusted; any other is hashed in full (a few tens of
-    milliseconds for the whole catalogue). Missing files are left to :func:`fetch`.
+    in ``data/raw/`` would go unnoticed until the next real build. Size and modification time prove nothing (a
+    flip can keep both), so every file is hashed in full once per process (about 45 ms for the 6.6 MB the annual
+    letter reads); a file this process already hashed is hashed again only when its size, times (the change time
+    included, which no tool can set back) or inode changed, or its catalogue checksum did. Missing files are left
+    to :func:`fetch`.
 
     Raises
     ------
@@ -308,13 +345,6 @@ def verify_present(source_ids: list[str]) -> None:
         Naming the file and both checksums, as :func:`verify`.
     """
     catalogue = load_catalogue()
-    memo_path = _raw_state_file()
-    try:
-        memo = json.loads(memo_path.read_text(encoding="utf-8"))
-        memo = memo if isinstance(memo, dict) else {}
-    except (OSError, ValueError):
-        memo = {}
-    changed = False
     for source_id in source_ids:
         source = catalogue[source_id]
         target = _raw_file(source)
@@ -322,37 +352,26 @@ def verify_present(source_ids: list[str]) -> None:
             stat = target.stat()
         except FileNotFoundError:
             continue
-        state = [stat.st_size, stat.st_mtime_ns, source.sha256]
-        key = str(target.resolve())
-        if memo.get(key) == state:
+        state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, source.sha256)
+        key = str(target)
+        if _VERIFIED.get(key) == state:
             continue
         verify(source, target)
-        memo[key] = state
-        changed = True
-    if changed:
-        _write_atomic(memo_path, json.dumps(memo, sort_keys=True, indent=1) + "\n")
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file beside it, removed whatever happens."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        _VERIFIED[key] = state
 
 
 def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> None:
     """Copy ``origin`` to ``target`` through a temporary file, renamed only once its checksum is right."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    handle, temporary = atomic.temporary_name(target)
     os.close(handle)
     try:
-        shutil.copyfile(origin, temporary)
+        try:
+            shutil.copyfile(origin, temporary)
+        except OSError as exc:
+            if atomic.is_disk_full(exc):  # one line naming the file that could not be written
+                raise atomic.DiskFullError(target) from None
+            raise
         actual = sha256_of(Path(temporary))
         if actual != expected:
             raise InputError(
@@ -369,6 +388,8 @@ def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> N
 
 def _download(source: Source, target: Path) -> None:
     """Download a source from its publisher URL with pooch (checksum verified before the file is kept)."""
+    import pooch  # lazy: only when a file is downloaded (requests)
+
     if not source.url or not str(source.url).startswith(("http://", "https://")) or source.url.endswith("/"):
         raise InputError(
             target,
@@ -376,7 +397,6 @@ def _download(source: Source, target: Path) -> None:
             f"source '{source.id}' is not in the mirror and has no direct download URL: "
             "set OBSERVATOIRE_MIRROR to a folder that holds it",
         )
-    import pooch  # imported here: only the download path needs it
 
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=target.parent) as scratch:
         try:
@@ -449,153 +469,3 @@ def ensure(source_id: str) -> Path:
     else:
         verify(get_source(source_id), target)
     return target
-
-
-def register(
-    source_id: str,
-    file: Path,
-    edition: str,
-    produced: str,
-    new_id: str | None = None,
-    url: str | None = None,
-    catalogue_path: Path | None = None,
-    accept_missing: list[str] | None = None,
-) -> dict[str, Any]:
-    """Record a new edition of a source in ``sources.yml`` (next year's update), transactionally.
-
-    The new entry copies the descriptive fields of ``source_id`` (title, publisher, licence, format, loader) and
-    sets the new file name, edition, production date and checksum. Before anything is written: the arguments are
-    checked (safe id and file name, http(s) URL, date), the file is read by the source's loader (a file the
-    pipeline cannot read is never registered), its completeness (rows, years, indicators, geographic units) is
-    computed from the file and compared with the edition it follows (:func:`observatoire.data.completeness.
-    compare_editions`: a dropped unit, indicator or year, or a national total moving beyond the declared
-    tolerance, is refused). The new catalogue is then written to a temporary file, read back and checked, and
-    renamed over ``sources.yml``; on any failure ``sources.yml`` is left byte-identical. Review the diff and
-    commit it, then place the file in the mirror.
-
-    Parameters
-    ----------
-    source_id : str
-        An existing source whose new edition this is.
-    file : Path
-        The new raw file, as received from the publisher.
-    edition, produced : str
-        The new edition's name and production date (``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``).
-    new_id : str, optional
-        The id of the new entry (default ``<source_id's prefix>_<edition>``).
-    url : str, optional
-        The official URL of the new file (default: the old one).
-    catalogue_path : Path, optional
-        The catalogue to update (default ``data/sources.yml``).
-    accept_missing : list of str, optional
-        Items of the previous edition whose absence was reviewed (``indicator:<name>``, ``year:<year>``,
-        ``unit:<code>``), recorded in the new entry.
-
-    Returns
-    -------
-    dict
-        The new entry.
-
-    Raises
-    ------
-    InputError
-        A bad argument, a file its loader refuses, an incomplete edition, or a catalogue that would not read back.
-    """
-    from observatoire.data import (  # the loader validates the file before it is registered
-        completeness,
-        datasets,
-    )
-
-    catalogue_path = Path(catalogue_path or paths.SOURCES_YML)
-    file = Path(file)
-    original = catalogue_path.read_bytes()
-    sources = read_catalogue(catalogue_path)
-    if source_id not in sources:
-        raise KeyError(f"unknown source id '{source_id}'")
-    base = sources[source_id]
-    new_id = new_id or f"{base.id.rsplit('_', 1)[0]}_{edition}".replace("-", "_")
-    where = f"source '{new_id}'"
-    if new_id in sources:
-        raise InputError(catalogue_path, where, "already registered: choose another --new-id")
-    if not paths.SAFE_ID.fullmatch(new_id):
-        raise InputError(catalogue_path, where, f"id must match {paths.SAFE_ID.pattern}")
-    if not paths.SAFE_FILE_NAME.fullmatch(file.name) or ".." in file.name:
-        raise InputError(file, "file name", f"must match {paths.SAFE_FILE_NAME.pattern}: rename the file")
-    listed = {s.file: s.id for s in sources.values()}
-    if file.name in listed:
-        raise InputError(file, "file name", f"already listed in the catalogue (source '{listed[file.name]}')")
-    if url is not None and safe_url(url) is None:
-        raise InputError(catalogue_path, where, f"url {url!r} must be an http(s) URL")
-    if not _PRODUCED.fullmatch(str(produced)):
-        raise InputError(catalogue_path, where, f"produced {produced!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
-    if not str(edition).strip() or "\n" in str(edition):
-        raise InputError(catalogue_path, where, "edition must be one non-empty line of text")
-    accepted = list(accept_missing or [])
-    bad = [a for a in accepted if not re.fullmatch(r"(indicator|year|unit):.+", a)]
-    if bad:
-        raise InputError(
-            catalogue_path, where, f"--accept-missing {bad[0]!r}: expected indicator:, year: or unit:"
-        )
-
-    table = datasets.load_file(file, base.loader, new_id, edition)
-    declared = completeness.coverage_of(table)
-    previous_declared = base.extra.get("completeness") or {}
-    tolerance = previous_declared.get("total_tolerance")
-    previous_file = _raw_file(base)
-    verify(base, previous_file)
-    previous = datasets.load_file(previous_file, base.loader, base.id, base.edition)
-    completeness.compare_editions(table, previous, file, new_id, base.id, tolerance, accepted)
-    declared["previous"] = base.id
-    if tolerance is not None:
-        declared["total_tolerance"] = tolerance
-    if accepted:
-        declared["accepted_missing"] = accepted
-    entry = {
-        "id": new_id,
-        "title": base.title,
-        "publisher": base.publisher,
-        "url": url or base.url,
-        "licence": base.licence,
-        "edition": edition,
-        "produced": produced,
-        "file": file.name,
-        "sha256": sha256_of(file),
-        "format": base.format,
-        "coverage": base.coverage,
-        "loader": base.loader,
-        "completeness": declared,
-        "notes": f"Registered as a new edition of '{base.id}'. Review coverage, completeness and notes.",
-    }
-    text = original.decode("utf-8").rstrip("\n")
-    described = {k: v for k, v in entry.items() if k not in ("completeness", "notes")}
-    block = yaml.safe_dump([described], allow_unicode=True, sort_keys=False, width=110)
-    block = "\n".join("  " + line if line else line for line in block.splitlines())
-    block += "\n" + completeness.to_yaml(declared, "    ")
-    block += "    notes: " + json.dumps(entry["notes"], ensure_ascii=False)
-    for leftover in catalogue_path.parent.glob(f".{catalogue_path.name}.*.tmp"):
-        leftover.unlink(missing_ok=True)  # left by a register killed mid-write
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{catalogue_path.name}.", suffix=".tmp", dir=catalogue_path.parent
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text + "\n\n" + block + "\n")
-        reread = read_catalogue(Path(temporary))  # the new catalogue must read back, whole
-        written = reread.get(new_id)
-        if (
-            written is None
-            or written.sha256 != entry["sha256"]
-            or written.extra.get("completeness") != declared
-        ):
-            raise InputError(
-                catalogue_path, where, "the new entry did not read back as written; nothing changed"
-            )
-        if catalogue_path.read_bytes() != original:
-            raise InputError(
-                catalogue_path, "whole file", "changed while registering; nothing written, run again"
-            )
-        os.replace(temporary, catalogue_path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return entry

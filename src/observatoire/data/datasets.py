@@ -63,7 +63,8 @@ def _loader_code_digest() -> str:
     """Hash of the code that turns a raw file into a table: a change to it invalidates the disk cache."""
     digest = hashlib.sha256()
     for path in sorted((paths.PACKAGE / "data" / "loaders").glob("*.py")) + [
-        paths.PACKAGE / "data" / "geography.py"
+        paths.PACKAGE / "data" / "geography.py",
+        paths.PACKAGE / "data" / "territory_codes.py",  # the code lists geography checks against
     ]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(pd.__version__.encode())
@@ -231,13 +232,13 @@ def _expect(source_id: str, loader: str) -> None:
         raise ValueError(f"source '{source_id}' is read by loader '{actual}', not '{loader}'")
 
 
-def ssmsi_departement(source_id: str = "ssmsi_dep_2024") -> pd.DataFrame:
+def ssmsi_departement(source_id: str) -> pd.DataFrame:
     """Return an SSMSI départemental table (one edition; un-localised rows excluded, see :func:`ssmsi_national`)."""
     _expect(source_id, "ssmsi_departement")
     return load(source_id)
 
 
-def ssmsi_region(source_id: str = "ssmsi_reg_2024") -> pd.DataFrame:
+def ssmsi_region(source_id: str) -> pd.DataFrame:
     """Return an SSMSI regional table (one edition)."""
     _expect(source_id, "ssmsi_region")
     return load(source_id)
@@ -249,7 +250,7 @@ def _unlocalised(source_id: str) -> pd.DataFrame:
     return _ssmsi_departement.unlocalised(catalogue.ensure(source_id), source_id, source.edition)
 
 
-def ssmsi_national(source_id: str = "ssmsi_dep_2024") -> pd.DataFrame:
+def ssmsi_national(source_id: str) -> pd.DataFrame:
     """Return France's yearly totals of an SSMSI départemental edition, un-localised rows included.
 
     Returns
@@ -275,10 +276,16 @@ def boundaries(level: str = "departement") -> pd.DataFrame:
     return load(source_id)
 
 
-def population(source_id: str = "insee_pop_aq") -> pd.DataFrame:
+def population(source_id: str) -> pd.DataFrame:
     """Return an INSEE population table (harmonised, persons; ``provisional`` column; départements only)."""
     _expect(source_id, "insee_population")
     return load(source_id)
+
+
+def population_sources() -> list[str]:
+    """The catalogue's INSEE population sources (loader ``insee_population``), the finest age bands first."""
+    ids = [sid for sid, source in catalogue.load_catalogue().items() if source.loader == "insee_population"]
+    return sorted(ids, key=lambda sid: (-_read(sid)["age_group"].nunique(), sid))
 
 
 def _bands(age_groups: list[str]) -> dict[str, tuple[int, float]]:
@@ -303,9 +310,10 @@ def women_population(
 ) -> pd.DataFrame:
     """Return the number of women of an age range on 1 January of ``year``.
 
-    The five-year workbook (``insee_pop_aq``) is used first, then the broad-age one (``insee_pop_gca``, which
-    covers one more year): the first source that covers the year and whose bands fit ``age_min`` and ``age_max``
-    exactly. A year no source covers is missing data, never replaced by a neighbouring year.
+    The catalogue's population sources (those read by the ``insee_population`` loader) are tried, the one with the
+    finest age bands first (the five-year workbook before the broad-age one, which covers one more year): the
+    first source that covers the year and whose bands fit ``age_min`` and ``age_max`` exactly. A year no source
+    covers is missing data, never replaced by a neighbouring year.
 
     Parameters
     ----------
@@ -332,7 +340,7 @@ def women_population(
     """
     if geo_level not in {"france", "departement", "region"}:
         raise ValueError(f"geo_level must be france, departement or region, not {geo_level!r}")
-    candidates = [source_id] if source_id else ["insee_pop_aq", "insee_pop_gca"]
+    candidates = [source_id] if source_id else population_sources()
     tried = []
     for candidate in candidates:
         table = _read(candidate)

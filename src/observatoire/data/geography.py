@@ -20,41 +20,131 @@ import numpy as np
 import pandas as pd
 
 from observatoire.core.errors import InputError
+from observatoire.data.territory_codes import (  # the code lists live beside the parameter parsing (no pandas)
+    DEPARTEMENTS as DEPARTEMENTS,
+)
+from observatoire.data.territory_codes import (
+    METROPOLITAN as METROPOLITAN,
+)
+from observatoire.data.territory_codes import (
+    OVERSEAS as OVERSEAS,
+)
+from observatoire.data.territory_codes import (
+    OVERSEAS_REGIONS as OVERSEAS_REGIONS,
+)
+from observatoire.data.territory_codes import (
+    REGIONS as REGIONS,
+)
 
-#: The 96 metropolitan départements (COG 2024), in INSEE order.
-METROPOLITAN: tuple[str, ...] = tuple(
-    [f"{n:02d}" for n in range(1, 20)] + ["2A", "2B"] + [f"{n:02d}" for n in range(21, 96)]
-)
-#: The five overseas départements (DROM). 975 (Saint-Pierre-et-Miquelon) is a collectivité, not a département.
-OVERSEAS: tuple[str, ...] = ("971", "972", "973", "974", "976")
-#: All 101 départements.
-DEPARTEMENTS: tuple[str, ...] = METROPOLITAN + OVERSEAS
-#: The 18 régions (COG 2024): 5 overseas (01-06) and 13 metropolitan.
-REGIONS: tuple[str, ...] = (
-    "01",
-    "02",
-    "03",
-    "04",
-    "06",
-    "11",
-    "24",
-    "27",
-    "28",
-    "32",
-    "44",
-    "52",
-    "53",
-    "75",
-    "76",
-    "84",
-    "93",
-    "94",
-)
-OVERSEAS_REGIONS: tuple[str, ...] = ("01", "02", "03", "04", "06")
+#: The région of each département (COG 2024, as in the geography reference ``departements_regions_ref.csv``,
+#: whose loader checks that it agrees): a file that places a département in another région is refused.
+REGION_OF: dict[str, str] = {
+    "01": "84",
+    "02": "32",
+    "03": "84",
+    "04": "93",
+    "05": "93",
+    "06": "93",
+    "07": "84",
+    "08": "44",
+    "09": "76",
+    "10": "44",
+    "11": "76",
+    "12": "76",
+    "13": "93",
+    "14": "28",
+    "15": "84",
+    "16": "75",
+    "17": "75",
+    "18": "24",
+    "19": "75",
+    "21": "27",
+    "22": "53",
+    "23": "75",
+    "24": "75",
+    "25": "27",
+    "26": "84",
+    "27": "28",
+    "28": "24",
+    "29": "53",
+    "2A": "94",
+    "2B": "94",
+    "30": "76",
+    "31": "76",
+    "32": "76",
+    "33": "75",
+    "34": "76",
+    "35": "53",
+    "36": "24",
+    "37": "24",
+    "38": "84",
+    "39": "27",
+    "40": "75",
+    "41": "24",
+    "42": "84",
+    "43": "84",
+    "44": "52",
+    "45": "24",
+    "46": "76",
+    "47": "75",
+    "48": "76",
+    "49": "52",
+    "50": "28",
+    "51": "44",
+    "52": "44",
+    "53": "52",
+    "54": "44",
+    "55": "44",
+    "56": "53",
+    "57": "44",
+    "58": "27",
+    "59": "32",
+    "60": "32",
+    "61": "28",
+    "62": "32",
+    "63": "84",
+    "64": "75",
+    "65": "76",
+    "66": "76",
+    "67": "44",
+    "68": "44",
+    "69": "84",
+    "70": "27",
+    "71": "27",
+    "72": "52",
+    "73": "84",
+    "74": "84",
+    "75": "11",
+    "76": "28",
+    "77": "11",
+    "78": "11",
+    "79": "75",
+    "80": "32",
+    "81": "76",
+    "82": "76",
+    "83": "93",
+    "84": "93",
+    "85": "52",
+    "86": "75",
+    "87": "75",
+    "88": "44",
+    "89": "27",
+    "90": "27",
+    "91": "11",
+    "92": "11",
+    "93": "11",
+    "94": "11",
+    "95": "11",
+    "971": "01",
+    "972": "02",
+    "973": "03",
+    "974": "04",
+    "976": "06",
+}
 
 _DEPARTEMENT_SET = frozenset(DEPARTEMENTS)
 _REGION_SET = frozenset(REGIONS)
-_NUMERIC = re.compile(r"^\d+(\.0+)?$")
+_NUMERIC = re.compile(r"^[0-9]+(\.0+)?$")
 
 
 def _canonical(raw: object, width: int) -> str | None:
@@ -217,3 +307,31 @@ def territory(code: str) -> str:
     """
     code = normalise_departement(code)
     return "overseas" if code in OVERSEAS else "metropolitan"
+
+
+def check_regions(
+    departements: pd.Series,
+    regions: pd.Series,
+    file: str | Path,
+    column: str,
+    what: str = "the geography reference",
+) -> None:
+    """Refuse a row whose région is not its département's (:data:`REGION_OF`).
+
+    ``departements`` and ``regions`` are canonical codes indexed by physical line.
+
+    Raises
+    ------
+    InputError
+        ``line N, column 'x'``: the région, the département and the région the reference gives it.
+    """
+    expected = departements.map(REGION_OF)
+    wrong = (expected != regions) & expected.notna()
+    if wrong.any():
+        line = wrong.index[int(np.flatnonzero(wrong.to_numpy())[0])]
+        raise InputError(
+            file,
+            f"line {line}, column '{column}'",
+            f"région {regions.loc[line]} contradicts {what}: département {departements.loc[line]} is in région "
+            f"{expected.loc[line]}",
+        )

@@ -22,11 +22,16 @@ from typing import Any
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import load_yaml_text, read_yaml
+from observatoire.data import catalogue
+from observatoire.data.territory_codes import all_territories, canonical
 
 #: Parameters every notebook receives from the build; a theme may not declare or override them.
 CORE_PARAMETERS = ("year", "theme", "output_dir")
 #: A parameter whose name ends with this suffix names a source id of ``data/sources.yml``.
 SOURCE_SUFFIX = "_source"
+#: A parameter naming a catalogue record read for its metadata only (a date, an edition), never fetched nor loaded.
+RECORD_SUFFIX = "_record"
 SCHEMA_VERSION = 1
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -148,7 +153,6 @@ class Theme:
         """The territories of a territorial theme (``"01"`` ... ``"976"``, ``"reg-01"`` ... ``"reg-94"``), else []."""
         if self.territory_parameter is None:
             return []
-        from observatoire.analysis.indicators.territorial import all_territories
 
         return all_territories()
 
@@ -276,11 +280,15 @@ class Theme:
         for key, value in params.items():
             if key.endswith(SOURCE_SUFFIX):
                 self._check_source_parameter(key, value, year)
+            elif key.endswith(RECORD_SUFFIX) and value not in self.catalogue:
+                raise InputError(
+                    self.themes_file,
+                    f"theme '{self.id}', parameter '{key}'",
+                    f"{value!r} is not a source id of data/sources.yml",
+                )
         return dict(sorted(params.items()))
 
     def _check_territory(self, value: Any) -> str:
-        from observatoire.analysis.indicators.territorial import canonical
-
         try:
             return canonical(value)
         except ValueError as exc:
@@ -340,23 +348,10 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, "whole file", "file not found") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1}" if mark is not None else "whole file"
-        raise InputError(path, place, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
-
-
 def read_source_infos(path: Path | str = paths.SOURCES_YML) -> dict[str, SourceInfo]:
-    """Read the catalogue entries the themes need (ids, files, editions, checksums, coverage years).
+    """The catalogue entries the themes need (ids, files, editions, checksums, coverage years).
+
+    Read by the one reader of ``data/sources.yml``, :func:`observatoire.data.catalogue.read_catalogue`.
 
     Parameters
     ----------
@@ -370,28 +365,20 @@ def read_source_infos(path: Path | str = paths.SOURCES_YML) -> dict[str, SourceI
     Raises
     ------
     InputError
-        Missing file, or an entry without ``id``.
+        A missing file, or an entry the catalogue refuses.
     """
-    path = Path(path)
-    data = _read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
-        raise InputError(path, "key 'sources'", "must be a list of source records")
     infos: dict[str, SourceInfo] = {}
-    for index, entry in enumerate(data["sources"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            raise InputError(path, f"sources[{index}]", "each source needs a string 'id'")
-        cover = (
-            (entry.get("coverage") or {}).get("years") if isinstance(entry.get("coverage"), dict) else None
-        )
+    for source in catalogue.read_catalogue(Path(path)).values():
+        cover = source.coverage.get("years") if isinstance(source.coverage, dict) else None
         years = None
         if isinstance(cover, list) and len(cover) == 2 and all(isinstance(y, int) for y in cover):
             years = (cover[0], cover[1])
-        infos[entry["id"]] = SourceInfo(
-            id=entry["id"],
-            file=str(entry.get("file", "")),
-            edition=str(entry.get("edition", "")),
-            sha256=str(entry.get("sha256", "")),
-            title=str(entry.get("title", "")),
+        infos[source.id] = SourceInfo(
+            id=source.id,
+            file=source.file,
+            edition=source.edition,
+            sha256=source.sha256,
+            title=source.title,
             years=years,
         )
     return infos
@@ -484,7 +471,7 @@ class _Checker:
 
     def translations(self, where: str, value: Any) -> dict[str, str]:
         """``translations: {en: annual_en}``: the publication folder of the letter in each other language."""
-        from observatoire.core.formatting import LANGUAGES
+        from observatoire.core.formatting import LANGUAGES  # lazy: babel; CLI start (--help) without it
 
         if not isinstance(value, dict):
             self.fail(f"{where}, key 'translations'", "must map a language to a folder under publications/")
@@ -567,6 +554,8 @@ class _Checker:
                 self.fail(place, f"'{name}' is set by the build; do not declare it")
             if not isinstance(default, _SCALARS):
                 self.fail(place, "values must be scalars (string, number, boolean or null)")
+            if name.endswith(RECORD_SUFFIX) and default not in self.catalogue:
+                self.fail(place, f"{default!r} is not a source id of data/sources.yml")
             if name.endswith(SOURCE_SUFFIX):
                 if default not in self.catalogue:
                     self.fail(place, f"{default!r} is not a source id of data/sources.yml")
@@ -615,7 +604,7 @@ def load_themes(
         return _CACHE[cache_key]
 
     catalogue = read_source_infos(sources_path)
-    data = _read_yaml(path)
+    data = read_yaml(path)
     check = _Checker(path, catalogue)
     if not isinstance(data, dict):
         check.fail("whole file", "must be a mapping with keys 'schema_version' and 'themes'")
@@ -674,8 +663,6 @@ def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
     InputError
         An item without ``=``, a key that is not a parameter name, or a value YAML cannot read (``[``).
     """
-    import yaml
-
     result: dict[str, Any] = {}
     for part in (p for item in items or () for p in str(item).split()):
         key, sep, text = part.partition("=")
@@ -686,8 +673,8 @@ def parse_overrides(items: Iterable[str] | None) -> dict[str, Any]:
                 "expected KEY=VALUE with KEY a parameter name (e.g. ssmsi_source=ssmsi_dep_2023)",
             )
         try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError:
+            value = load_yaml_text(text, "--set") if text.strip() else ""
+        except InputError:
             raise InputError("--set", repr(part), f"the value {text!r} is not a valid YAML scalar") from None
         result[key] = value if isinstance(value, _SCALARS) else text
     return result

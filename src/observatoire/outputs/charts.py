@@ -21,7 +21,10 @@ comma, U+2212 minus); years are printed plainly ("2016", never "2 016").
 
 from __future__ import annotations
 
+import base64
+import copy
 import hashlib
+import html
 import io
 import json
 import math
@@ -35,9 +38,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
@@ -48,7 +53,11 @@ from observatoire.core.formatting import (
     format_percent,
     not_available,
     numbers_kept_together,
+    parse_format,
 )
+from observatoire.outputs import downloads, interactive
+from observatoire.outputs.palette import GREY, OKABE_ITO, PALETTE
+from observatoire.outputs.tables import default_format
 
 __all__ = [
     "PALETTE",
@@ -68,21 +77,6 @@ __all__ = [
     "SavedFigure",
 ]
 
-#: The Okabe-Ito colour-blind-safe palette, by name.
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "bluish_green": "#009E73",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "reddish_purple": "#CC79A7",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
-#: Series colours in order of use: Okabe-Ito, strongest contrasts on white first (yellow last).
-PALETTE = list(OKABE_ITO.values())
-#: Neutral colour for reference lines, breaks and secondary text.
-GREY = "#6E6E6E"
 #: Resolution of the PNG export (dots per inch).
 PNG_DPI = 150
 #: Default figure width in inches (the letter's text width).
@@ -848,8 +842,6 @@ def smallest_text_px(svg: bytes, shown_px: float) -> float:
 def _enlarge_type(fig: Figure, scale: float) -> None:
     """Multiply the size of every text of a figure by ``scale`` (tick labels through their axis' settings, which
     the ticks drawn later follow too), and stack its legends in one column (a phone is narrow)."""
-    from matplotlib.text import Text
-
     ticks = set()
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
@@ -906,8 +898,6 @@ def _phone_svg(original: Figure, name: str, texts: tuple[str, str, str | None], 
     :data:`PHONE_DISPLAY_PX`, measured on the SVG. ``texts`` are the title, source and note drawn around it;
     ``smallest_pt`` the size of its smallest text as drawn for the letter; ``original`` (a copy of the figure
     before its layout was frozen) is copied again for each try."""
-    import copy
-
     title, source, note = texts
     scale = first = PHONE_MIN_TEXT_PX / smallest_pt * (PHONE_WIDTH * 72 + 20) / PHONE_DISPLAY_PX
     svg = b""
@@ -945,8 +935,6 @@ def _data_frame(data: pd.DataFrame | pd.Series) -> pd.DataFrame:
 
 def _display_formats(data: pd.DataFrame, formats: dict | None) -> dict[str, str]:
     """Display format of every column (as tables.py formats them): the given ones, else a default by dtype."""
-    from observatoire.outputs.tables import default_format, parse_format
-
     formats = dict(formats or {})
     unknown = [c for c in formats if c not in data.columns]
     if unknown:
@@ -971,9 +959,6 @@ class SavedFigure(dict):
         self._shown = False
 
     def _repr_html_(self) -> str:
-        import base64
-        import html
-
         source = "data:image/svg+xml;base64," + base64.b64encode(self._svg).decode("ascii")
         files = ", ".join(f"<code>figures/{html.escape(f)}</code>" for f in self["files"].values())
         return (
@@ -987,7 +972,6 @@ class SavedFigure(dict):
         if self._shown:
             return
         self._shown = True
-        from IPython.display import display
 
         # the HTML (alt text, caption, files) for JupyterLab and the notebook pages; the SVG as an image output
         # too, for the tools that read images (nbval, nbconvert to PDF, review tools)
@@ -1003,7 +987,9 @@ class SavedFigure(dict):
     def show(self) -> None:
         """Display the figure when running in IPython (a kernel); do nothing elsewhere."""
         try:
-            from IPython import get_ipython
+            from IPython import (
+                get_ipython,  # lazy: IPython is optional here: outside a kernel, show() does nothing
+            )
         except ImportError:  # pragma: no cover - IPython comes with the kernel
             return
         if get_ipython() is not None:
@@ -1079,10 +1065,6 @@ def save_figure(
     ValueError
         For a bad name or an empty title, source or alt text.
     """
-    import copy
-
-    from observatoire.outputs import downloads, interactive
-
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"save_figure: name {name!r} must match {_NAME.pattern}")
     title_s = numbers_kept_together(_check_text("title", title))

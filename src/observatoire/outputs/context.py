@@ -16,11 +16,14 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core import paths
+from observatoire.core.errors import InputError
 from observatoire.data import datasets
+from observatoire.data.themes import get_theme
 from observatoire.outputs.charts import SavedFigure, apply_style, save_figure, set_language
 from observatoire.outputs.facts import Facts
 from observatoire.outputs.notebook_display import show_frames_without_unnamed_index
 from observatoire.outputs.tables import save_table
+from observatoire.outputs.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 __all__ = ["EditionContext", "default_output_dir"]
 
@@ -115,17 +118,11 @@ class EditionContext:
         self.vocabulary = None if langue == "fr" else self._vocabulary(langue)
 
     def _vocabulary(self, lang: str):
-        from observatoire.data.themes import get_theme
-        from observatoire.outputs.vocabulary import VOCABULARY_FILE, load_vocabulary
-
         return load_vocabulary(get_theme(self.theme).publication_dir_for(lang) / VOCABULARY_FILE)
 
     @property
     def edition_label(self) -> str:
         """The edition as readers name it (the letter's title and year), for the downloads' metadata."""
-        from observatoire.core.errors import InputError
-        from observatoire.data.themes import get_theme
-
         try:
             title = get_theme(self.theme).title
         except InputError:  # an ad hoc theme (tests, a notebook run outside the declared letters)

@@ -32,9 +32,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
 
 from observatoire.core import site_words
-from observatoire.core.formatting import is_missing
+from observatoire.core.formatting import is_missing, parse_format
 
 __all__ = [
     "FIXED_DATE",
@@ -88,12 +90,6 @@ def reader_header(column: str, header: str | None = None, kind: str | None = Non
     if kind in ("change", "percent") and "%" not in label:
         label += " (%)"
     return label
-
-
-def _parse(spec: str) -> tuple[str, int]:
-    from observatoire.outputs.tables import parse_format  # one parser of format specs (tables owns them)
-
-    return parse_format(spec)
 
 
 def _is_flag(series: pd.Series) -> bool:
@@ -218,7 +214,7 @@ def reader_frame(
             spec = "text"
         out_formats[column] = spec
     out_headers = {
-        c: reader_header(c, headers.get(c) or _chart_header(c, chart), _parse(out_formats[c])[0], lang)
+        c: reader_header(c, headers.get(c) or _chart_header(c, chart), parse_format(out_formats[c])[0], lang)
         for c in wanted
     }
     return ReaderData(shown, out_headers, out_formats, lang)
@@ -228,7 +224,7 @@ def shown_value(value, spec: str):
     """The value as the letter shows it, as a number (or text): rounded, changes in percent."""
     if is_missing(value):
         return None
-    kind, decimals = _parse(spec)
+    kind, decimals = parse_format(spec)
     if kind == "text":
         return str(value)
     if kind == "year":
@@ -258,7 +254,7 @@ def _csv_cell(value, spec: str, separator: str, decimal: str) -> str:
         return f'"{text}"' if any(ch in value for ch in f'{separator}"\n\r') else value
     if isinstance(value, int):
         return str(value)
-    return f"{value:.{_parse(spec)[1]}f}".replace(".", decimal)
+    return f"{value:.{parse_format(spec)[1]}f}".replace(".", decimal)
 
 
 def reader_csv(data: ReaderData) -> bytes:
@@ -275,7 +271,7 @@ def reader_csv(data: ReaderData) -> bytes:
 
 
 def _number_format(spec: str) -> str:
-    kind, decimals = _parse(spec)
+    kind, decimals = parse_format(spec)
     if kind == "year":
         return "0"
     return "#,##0" + ("." + "0" * decimals if decimals else "")
@@ -315,9 +311,6 @@ def xlsx_workbook(data: ReaderData, metadata: Sequence[tuple[str, str | None]]) 
     -------
     bytes
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
     words = site_words.words(data.lang)["spreadsheet"]
     names, rows, specs = _rows(data)
     workbook = Workbook()
@@ -329,7 +322,7 @@ def xlsx_workbook(data: ReaderData, metadata: Sequence[tuple[str, str | None]]) 
     for row in rows:
         sheet.append(row)
     for index, spec in enumerate(specs, start=1):
-        if _parse(spec)[0] == "text":
+        if parse_format(spec)[0] == "text":
             continue
         for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
             cell.number_format = _number_format(spec)

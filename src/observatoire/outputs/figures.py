@@ -1,4 +1,4 @@
-"""Charts specific to the annual letter's sections (the generic ones are in :mod:`observatoire.outputs.charts`).
+"""Charts specific to the letters' sections (the generic ones are in :mod:`observatoire.outputs.charts`).
 
 Each function returns a matplotlib Figure in the letter's style (``charts.apply_style``, Okabe-Ito palette,
 French number formatting); the notebook then exports it with ``ctx.save_figure`` (title, source, alt text,
@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from observatoire.analysis.indicators.territories import FunnelResult, _level_tag, result_curve
 from observatoire.outputs import charts
 
 _YEAR_FMT = plt.FuncFormatter(lambda x, pos=None: f"{x:.0f}")
@@ -216,3 +218,203 @@ def national_series_chart(rates: pd.DataFrame, last_year: int, column: str = "co
     sel = rates.loc[rates["year"] <= last_year, ["year", column]].copy()
     sel["year"] = sel["year"].astype(int)
     return charts.bar_chart(sel, x="year", y=column, decimals=0, value_labels=False)
+
+
+# The thematic letters' funnel plot and the territorial letters' figures ---------------------------------------
+
+
+def funnel_figure(
+    result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000
+):
+    """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
+
+    Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
+    between-area variance (drawn when the counts are over-dispersed). Overseas départements in vermillion. Points outside the widened 99.8 % limits are
+    labelled.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    charts.apply_style()
+    table = result.table
+    curve = result_curve(result, per)
+    fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
+    styles = {
+        0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
+        0.998: dict(color=charts.GREY, linestyle="-", linewidth=0.9),
+    }
+    for level, part in curve.groupby("level"):
+        style = styles.get(level, dict(color=charts.GREY, linewidth=0.8))
+        ax.plot(part["population"], part["low"], **style)
+        ax.plot(part["population"], part["high"], **style)
+        if level == max(result.levels) and "high_adj" in part:
+            ax.plot(part["population"], part["low_adj"], color="black", linestyle=":", linewidth=1.0)
+            ax.plot(part["population"], part["high_adj"], color="black", linestyle=":", linewidth=1.0)
+    ax.axhline(result.target_rate, color="black", linewidth=0.8)
+    colours = np.where(table[highlight].fillna(False).astype(bool), charts.PALETTE[1], charts.PALETTE[0])
+    ax.scatter(table["population"], table["rate"], c=colours, s=14, zorder=3, linewidths=0)
+    tag = _level_tag(max(result.levels))
+    flagged = table[table[f"outside_adj_{tag}"] != ""]
+    for _, row in flagged.iterrows():
+        ax.annotate(
+            str(row[label]),
+            (row["population"], row["rate"]),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="#333333",
+        )
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(charts.french_formatter(0))
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.yaxis.set_major_formatter(charts.french_formatter(None))
+    ax.set_xlabel("Population (échelle logarithmique)")
+    ax.set_ylabel(f"Victimes pour {int(per):,} habitants".replace(",", "\u202f"))
+    ax.set_ylim(bottom=0)
+    handles = [
+        Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle="", markersize=4),
+        Line2D([], [], color=charts.PALETTE[1], marker="o", linestyle="", markersize=4),
+        Line2D([], [], color="black", linewidth=0.8),
+        Line2D([], [], **styles[0.95]),
+        Line2D([], [], **styles[0.998]),
+        Line2D([], [], color="black", linestyle=":", linewidth=1.0),
+    ]
+    labels = [
+        "Métropole",
+        "Outre-mer",
+        "Taux France entière",
+        "Limites à 95\u202f%",
+        "Limites à 99,8\u202f%",
+        "Limites à 99,8\u202f% corrigées de la surdispersion",
+    ]
+    # Anchored to the axes, above them (as observatoire.outputs.charts does): a figure legend would be re-placed over the
+    # title by the tight bounding box of the export.
+    ax.legend(
+        handles,
+        labels,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncols=3,
+        frameon=False,
+        borderaxespad=0.2,
+    )
+    return fig
+
+
+def territory_series_figure(panels: dict[str, pd.DataFrame], titles: dict[str, str]):
+    """Rates per 1 000 inhabitants by year: one panel per indicator, one line per area (the territory with its
+    interval band).
+
+    Parameters
+    ----------
+    panels : dict
+        Indicator key -> long table ``area_label, role, year, rate, rate_low, rate_high`` (``role`` "territoire",
+        "region", "france").
+    titles : dict
+        Indicator key -> panel title.
+    """
+    charts.apply_style()
+    colours = {"territoire": charts.PALETTE[1], "region": charts.PALETTE[0], "france": charts.GREY}
+    styles = {"territoire": "-", "region": "--", "france": ":"}
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(charts.FIG_WIDTH, 3.0), layout="constrained", sharey=False
+    )
+    for ax, (key, data) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        for role in ("france", "region", "territoire"):
+            part = data[data["role"] == role].sort_values("year")
+            if part.empty:
+                continue
+            if role == "territoire":
+                ax.fill_between(
+                    part["year"],
+                    part["rate_low"],
+                    part["rate_high"],
+                    color=colours[role],
+                    alpha=0.2,
+                    linewidth=0,
+                )
+            ax.plot(
+                part["year"],
+                part["rate"],
+                styles[role],
+                color=colours[role],
+                label=part["area_label"].iloc[0],
+                marker="o",
+                markersize=2.5,
+            )
+        if data["rate"].notna().sum() == 0:
+            charts.mark_not_available(ax)
+        ax.set_title(titles[key], fontsize=9)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(charts.french_formatter(None))
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True, nbins=5))
+        ax.grid(axis="y")
+    np.atleast_1d(axes)[0].set_ylabel("Victimes pour 1\u202f000 habitants")
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    np.atleast_1d(axes)[0].legend(handles[::-1], labels[::-1], loc="lower left", fontsize=7)
+    return fig
+
+
+def territory_funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: float = 1000):
+    """Funnel plots (one panel per indicator): the peers' rates against their population, the territory highlighted.
+
+    Grey dashed: 95 % limits widened by the overdispersion; grey solid: 99,8 % widened limits (the limits the
+    territory's place is read against: ``territories.result_curve``); black: France's rate.
+    """
+    charts.apply_style()
+    fig = plt.figure(figsize=(charts.FIG_WIDTH, 3.5), layout="constrained")
+    # A row of its own for the legend: above the panels' titles, inside the figure (the export draws the
+    # letter's title above the figure and the source below it).
+    grid = fig.add_gridspec(2, len(results), height_ratios=[0.1, 1])
+    legend_ax = fig.add_subplot(grid[0, :])
+    legend_ax.set_axis_off()
+    axes = [fig.add_subplot(grid[1, i]) for i in range(len(results))]
+    for ax, (key, result) in zip(axes, results.items(), strict=True):
+        table = result.table
+        curve = result_curve(result, per)
+        # The limits the flags follow: widened by the between-area variance when over-dispersed, else Poisson.
+        low, high = ("low_adj", "high_adj") if "high_adj" in curve else ("low", "high")
+        for level, part in curve.groupby("level"):
+            style = "--" if level < 0.99 else "-"
+            ax.plot(part["population"], part[low], style, color=charts.GREY, linewidth=0.8)
+            ax.plot(part["population"], part[high], style, color=charts.GREY, linewidth=0.8)
+        ax.axhline(result.target_rate, color="black", linewidth=0.8)
+        others = table[table["area"] != highlight]
+        ax.scatter(
+            others["population"],
+            others["rate"],
+            s=10,
+            color=charts.PALETTE[0],
+            alpha=0.7,
+            linewidths=0,
+            zorder=3,
+        )
+        mine = table[table["area"] == highlight]
+        ax.scatter(
+            mine["population"],
+            mine["rate"],
+            s=36,
+            color=charts.PALETTE[1],
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=4,
+        )
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(charts.french_formatter(0))
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.yaxis.set_major_formatter(charts.french_formatter(None))
+        ax.set_ylim(bottom=0)
+        ax.set_title(titles[key], fontsize=9)
+        ax.set_xlabel("Population (échelle logarithmique)", fontsize=8)
+    axes[0].set_ylabel("Victimes pour 1\u202f000 habitants")
+    handles = [
+        Line2D([], [], color=charts.PALETTE[1], marker="o", markeredgecolor="black", linestyle=""),
+        Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle=""),
+        Line2D([], [], color="black", linewidth=0.8),
+        Line2D([], [], color=charts.GREY, linestyle="--", linewidth=0.8),
+        Line2D([], [], color=charts.GREY, linestyle="-", linewidth=0.8),
+    ]
+    labels = ["Le territoire", "Les autres", "Taux France", "Limites à 95\u202f%", "Limites à 99,8\u202f%"]
+    legend_ax.legend(handles, labels, loc="center", ncols=5, fontsize=7)
+    return fig

@@ -30,12 +30,15 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core import site_words
-from observatoire.core.formatting import NBSP, numbers_kept_together
-from observatoire.publishing.rendering.accessibility import (
+from observatoire.core.formatting import NBSP, numbers_kept_together, parse_format
+from observatoire.outputs.accessibility import (
     VISUALLY_HIDDEN_CSS,
     focusable_scroll_boxes,
     label_empty_headers,
 )
+from observatoire.outputs.downloads import reader_frame, reader_header
+from observatoire.outputs.palette import PALETTE
+from observatoire.outputs.tables import format_column
 
 __all__ = [
     "VENDOR",
@@ -69,8 +72,6 @@ _GREY = "#6E6E6E"
 
 
 def _palette() -> list[str]:
-    from observatoire.outputs.charts import PALETTE
-
     return list(PALETTE)
 
 
@@ -108,8 +109,6 @@ def _series_params(hue: str, levels: list[str]) -> tuple[list[dict], list[dict]]
 
 
 def _header(column: str, headers: Mapping[str, str], lang: str = "fr") -> str:
-    from observatoire.outputs.downloads import reader_header
-
     return headers.get(column) or reader_header(column, lang=lang)
 
 
@@ -466,8 +465,6 @@ def read_data(csv_path: Path, formats: Mapping[str, str]) -> pd.DataFrame:
 def data_table_view(meta: Mapping, csv_path: Path):
     """The reader's view of a figure's data (:func:`observatoire.outputs.downloads.reader_frame`): what its data table
     shows and its reader's CSV holds."""
-    from observatoire.outputs.downloads import reader_frame
-
     formats = dict(meta.get("formats") or {})
     return reader_frame(
         read_data(csv_path, formats),
@@ -481,8 +478,6 @@ def data_table_view(meta: Mapping, csv_path: Path):
 def _data_table(csv_path: Path, meta: Mapping, caption: str) -> str:
     """The chart's data as an HTML table, as the letter prints numbers (the chart's text alternative): the
     reader's columns, headers and values, the same as the reader's CSV."""
-    from observatoire.outputs.tables import format_column, parse_format
-
     view = data_table_view(meta, csv_path)
     head, body_columns, numeric = [], [], []
     for column in view.frame.columns:

@@ -20,11 +20,13 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
 from observatoire.data.geography import OVERSEAS_REGIONS
+from observatoire.data.loaders.boundaries import features
 from observatoire.outputs import charts
 
 __all__ = ["HIGHLIGHT", "OTHER", "feature_path", "region_map"]
@@ -132,8 +134,6 @@ def region_map(
     ValueError
         An unknown région, a member without a boundary, or a highlighted code that is not a member.
     """
-    from observatoire.data.loaders.boundaries import features
-
     charts.apply_style()
     departements, regions = features(departements), features(regions)
     rows = departements[departements["code"].isin(members)]
@@ -193,8 +193,6 @@ def _hex(rgba) -> str:
 
 def _truncated(cmap):
     """The part of the colour map the patches use (0.25 to 0.95), for the colour bar."""
-    from matplotlib.colors import ListedColormap
-
     return ListedColormap(cmap(np.linspace(0.25, 0.95, 128)))
 
 

@@ -81,7 +81,7 @@ def show_frames_without_unnamed_index(lang: str = "fr") -> bool:
         Whether a kernel was found.
     """
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # lazy: IPython is optional here: outside a kernel, nothing to do
     except ImportError:  # pragma: no cover - IPython comes with the kernel
         return False
     shell = get_ipython()

@@ -24,12 +24,12 @@ import pandas as pd
 
 from observatoire.core.escaping import csv_frame, markdown_text
 from observatoire.core.formatting import (
-    KINDS,
     NBSP,
     format_value,
     is_missing,
     not_available,
     numbers_kept_together,
+    parse_format,
 )
 from observatoire.outputs import downloads
 
@@ -64,26 +64,6 @@ NAMED_FORMATS = {
     "p_adjusted": "number:3",
     "p_value_poisson": "number:3",
 }
-
-
-def parse_format(spec: str) -> tuple[str, int]:
-    """``"percent:1"`` -> ``("percent", 1)``; ``"text"`` and ``"year"`` take no decimals."""
-    kind, _, decimals = spec.partition(":")
-    kind = kind.strip()
-    if kind in ("text", "year"):
-        return kind, 0
-    if kind not in KINDS:
-        raise ValueError(
-            f"unknown table format {spec!r}; expected number|percent|change|rate|signed[:decimals],"
-            " text or year"
-        )
-    try:
-        n = int(decimals) if decimals else (1 if kind in ("rate", "change") else 0)
-    except ValueError:
-        raise ValueError(f"bad decimals in table format {spec!r}") from None
-    if n < 0:
-        raise ValueError(f"bad decimals in table format {spec!r}")
-    return kind, n
 
 
 def default_format(name: str, series: pd.Series) -> str:

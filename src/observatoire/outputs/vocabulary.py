@@ -27,9 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import pandas as pd
+from matplotlib.text import Text
 
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import read_yaml
+from observatoire.outputs.charts import chart_description, set_chart_description
 
 __all__ = ["Vocabulary", "load_vocabulary", "VOCABULARY_FILE"]
 
@@ -128,18 +131,12 @@ class Vocabulary:
     def translate_frame(self, frame):
         """A figure's or table's data with its text cells that are terms of the vocabulary translated (numbers
         and other text as they are)."""
-        import pandas as pd
-
         return frame.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(self.term))
 
     def translate_figure(self, fig) -> None:
         """Replace every text of a matplotlib figure (legend, axis labels, panel titles, category ticks) that is a
         term of the vocabulary, and the words of what it shows (its series, categories, axis labels and legend,
         which its interactive version and its data table print)."""
-        from matplotlib.text import Text
-
-        from observatoire.outputs.charts import chart_description, set_chart_description
-
         description = chart_description(fig)
         if description:
             set_chart_description(
@@ -200,10 +197,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
         raise InputError(
             path, "whole file", "the publication in this language has no vocabulary of its outputs"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(path, "whole file", f"not valid YAML ({exc})") from None
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise InputError(path, "whole file", "must be a mapping with figures, tables and terms")
     terms = _mapping(path, raw, "terms")

@@ -35,9 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from tqdm import tqdm
+
+from observatoire.core import paths, stopping
 from observatoire.data import themes
 from observatoire.data.themes import Theme
+from observatoire.publishing import release
 from observatoire.publishing.plan import EditionPlan, resolve_plan, variant_name
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ log = logging.getLogger(__name__)
 SCHEDULER_ENV = "OBSERVATOIRE_SCHEDULER"
 #: Territorial letters (editions differing by their parameter set) built and rendered together per task.
 GROUP_SIZE = 8
+#: Seconds given to the Dask client and local cluster to close (after a stop, their workers are already ended).
+CLOSE_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -134,8 +139,6 @@ def build_task(
     Returns, per plan, ``{"result": EditionResult}`` or ``{"error": "one line"}``: errors travel as text, so an
     exception a client could not unpickle never hides the reason.
     """
-    from observatoire.publishing import release
-
     try:
         results = release.build_group(list(plans), force=force, workers=notebook_workers, warm=warm)
     except Exception as exc:
@@ -145,7 +148,10 @@ def build_task(
 
 def _connect(scheduler: str | None, workers: int):
     """A Dask client on ``scheduler`` (or ``OBSERVATOIRE_SCHEDULER``), else on a new LocalCluster of processes."""
-    from distributed import Client, LocalCluster
+    from distributed import (  # lazy: Dask only for `make all` (warm kernels import every module)
+        Client,
+        LocalCluster,
+    )
 
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address:
@@ -206,9 +212,6 @@ def run_batch(
     list of Outcome
         In the order of the requests.
     """
-    from tqdm import tqdm
-
-    from observatoire.publishing import release
 
     site_dir, build_dir = Path(site_dir), Path(build_dir)
     asked = edition_requests if edition_requests is not None else requests(theme_ids)
@@ -285,20 +288,28 @@ def run_batch(
                     finish(index, answer)
         else:
             _run_on_dask(plans, tasks, finish, (force, notebook_workers, warm), scheduler, workers)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM (observatoire.stopping): nothing more is built or published
+        log.warning(
+            "stopped: %d edition(s) published before the stop; the site's pages are brought up to date by the "
+            "next run",
+            sum(o.status in ("published", "replaced") for o in outcomes.values()),
+        )
+        raise
     finally:
         bar.close()
-        if published:
-            release.refresh_site_index(site_dir)
+    # The pages list what is published: after new editions, or when a crash left them older than the editions.
+    if published or (site_dir.is_dir() and not release.site_is_current(site_dir)):
+        release.refresh_site_index(site_dir)
     return [outcomes[index] for index in range(len(asked))]
 
 
 def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, workers: int) -> None:
     """Submit one Dask task per group of plans (``build_task(plans, *options)``); hand each answer to ``finish``."""
-    from distributed import as_completed
+    from distributed import as_completed  # lazy: Dask only for `make all` (warm kernels import every module)
 
     client, cluster = _connect(scheduler, workers)
+    futures: dict = {}
     try:
-        futures = {}
         for task in tasks:
             first = plans[task[0]]
             future = client.submit(
@@ -318,15 +329,20 @@ def _run_on_dask(plans, tasks, finish, options: tuple, scheduler: str | None, wo
                 answers = [{"error": f"worker: {_one_line(exc)}"} for _ in task]
             for index, answer in zip(task, answers, strict=True):
                 finish(index, answer)
+    except KeyboardInterrupt:  # stopped: the workers, their kernels and Quartos end now, not after their task
+        for future in futures:
+            future.cancel()
+        if cluster is not None:
+            stopping.end_children()
+        raise
     finally:
         try:
-            from observatoire.publishing.release import stop_idle_kernels
-
-            client.run(stop_idle_kernels)
+            if not stopping.stop_requested():
+                client.run(release.stop_idle_kernels)
         finally:
-            client.close()
+            client.close(timeout=CLOSE_TIMEOUT)
             if cluster is not None:
-                cluster.close()
+                cluster.close(timeout=CLOSE_TIMEOUT)
 
 
 def format_summary(outcomes: list[Outcome]) -> str:

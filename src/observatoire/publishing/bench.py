@@ -32,6 +32,11 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
+from observatoire.data import themes
+from observatoire.publishing import batch, kernel_env, plan, release
+
 TARGETS = {
     "clean": 15.0,
     "no-change": 0.5,
@@ -49,8 +54,6 @@ class _PeakMemory:
     """Sample the resident memory of a process and its descendants until stopped; keep the largest sum."""
 
     def __init__(self, pid: int, every: float = 0.1) -> None:
-        import psutil
-
         self._root = psutil.Process(pid)
         self._every = every
         self.peak_mb = 0.0
@@ -59,8 +62,6 @@ class _PeakMemory:
         self._thread.start()
 
     def _sample(self) -> None:
-        import psutil
-
         while not self._stop.is_set():
             total = 0
             try:
@@ -100,8 +101,6 @@ def _measure(command: list[str], env: dict[str, str]) -> dict:
 
 def _child_build(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int) -> dict:
     """One release in this (child) process; what the parent prints."""
-    from observatoire.publishing import release
-
     result = release.build_edition(
         theme, year, build_dir=build_dir, site_dir=site_dir, workers=workers, progress=False
     )
@@ -116,9 +115,6 @@ def _child_build(theme: str, year: int, build_dir: Path, site_dir: Path, workers
 
 def _scope_requests(scope: str):
     """The editions of a scope: ``editions`` (every annual and thematic edition) or ``territoire:<year>``."""
-    from observatoire.data import themes
-    from observatoire.publishing import batch
-
     if scope == "editions":
         ids = [theme.id for theme in themes.list_themes() if theme.id != "territoire"]
         return batch.requests(ids)
@@ -128,8 +124,6 @@ def _scope_requests(scope: str):
 
 def _child_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "editions") -> dict:
     """``make all`` (or the territorial batch of one year) in this (child) process; the counts of the summary."""
-    from observatoire.publishing import batch
-
     outcomes = batch.run_batch(
         workers=workers,
         progress=False,
@@ -184,10 +178,8 @@ def _make_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "editi
 
 def _papermill_cli(theme: str, year: int, folder: Path) -> dict:
     """The edition's notebooks, one ``papermill`` command each, one after the other (execution only)."""
-    from observatoire.publishing import execution, plan
-
     edition = plan.resolve_plan(theme, year, publish=False, build_dir=folder / "build")
-    env = execution.kernel_environment()
+    env = kernel_env.kernel_environment()
     total = {"wall": 0.0, "cpu": 0.0, "peak_mb": 0.0}
     for job in edition.jobs:
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)

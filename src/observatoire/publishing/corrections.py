@@ -15,13 +15,19 @@ changed, and to read the version they cited. So ``make release YEAR=2024 CORRECT
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-from observatoire.core.formatting import MONTHS_FR, NBSP
+from observatoire.core import atomic
+from observatoire.core.errors import InputError
+from observatoire.core.escaping import markdown_text
+from observatoire.core.formatting import NBSP, format_date
+from observatoire.data.territory_codes import REGION_PREFIX
+from observatoire.publishing import diff, territorial_site
+from observatoire.publishing import manifest as mf
+from observatoire.publishing.site_listing import list_editions
 
 __all__ = [
     "REVISIONS",
@@ -37,19 +43,14 @@ __all__ = [
 
 #: Folder of an edition holding its previous revisions (``revisions/1/``, ``revisions/2/`` ...).
 REVISIONS = "revisions"
+#: The site's changelog data, at its root.
+CHANGELOG = "changelog.json"
 _FIRST = "Première publication"
 
 
 def french_date(value: str | None) -> str:
-    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``1er`` for the first), ``"2025-11"`` -> ``"novembre 2025"``
-    (a letter dated by its month); None -> "date inconnue"."""
-    if not value:
-        return "date inconnue"
-    if len(str(value)) == 7:
-        year, month = str(value).split("-")
-        return f"{MONTHS_FR[int(month) - 1]} {year}"
-    day = dt.date.fromisoformat(str(value)[:10])
-    return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
+    """``"2025-01-15..."`` -> ``"15 janvier 2025"`` (``core.formatting.format_date``); None -> "date inconnue"."""
+    return format_date(value) if value else "date inconnue"
 
 
 def first_date(manifest: dict[str, Any]) -> str | None:
@@ -78,8 +79,6 @@ def notice_markdown(text: str, date: str, revision: int) -> str:
     -------
     str
     """
-    from observatoire.core.escaping import markdown_text
-
     previous = revision - 1
     return (
         "::: {.callout-important}\n"
@@ -117,8 +116,6 @@ def archive_previous(published: Path, edition_site: Path) -> int:
     int
         The number of the revision archived.
     """
-    from observatoire.publishing import manifest as mf
-
     number = _revision(mf.read_manifest(published))
     target = edition_site / REVISIONS
     if (published / REVISIONS).is_dir():
@@ -129,8 +126,6 @@ def archive_previous(published: Path, edition_site: Path) -> int:
 
 def describe_changes(previous: Path, new: Path) -> list[str]:
     """What changed between two revisions, one French line per changed, added or removed figure or cell."""
-    from observatoire.publishing import diff
-
     report = diff.compare(previous, new, "révision précédente", "révision corrigée")
     lines = [
         f"{change.item}{NBSP}: {diff._fmt(change.old)} → {diff._fmt(change.new)}" for change in report.changes
@@ -168,9 +163,7 @@ def revision_fields(previous: dict[str, Any], text: str, date: str, changes: lis
 
 def _territory_names() -> dict[str, str]:
     """Territory code -> name (``"75"`` -> ``"Paris"``, ``"reg-11"`` -> ``"Île-de-France"``); empty without data."""
-    from observatoire.analysis.indicators.territorial import REGION_PREFIX
-    from observatoire.core.errors import InputError
-    from observatoire.data import datasets
+    from observatoire.data import datasets  # lazy: the no-change release path stays without pandas
 
     try:
         geo = datasets.geography()
@@ -185,8 +178,6 @@ def _territory_names() -> dict[str, str]:
 
 def _entry(site_dir: Path, folder: Path, base: dict[str, Any]) -> dict[str, Any]:
     """One changelog entry: ``base`` with the revisions of the edition published in ``folder``."""
-    from observatoire.publishing import manifest as mf
-
     manifest = mf.read_manifest(folder) or {}
     rel = folder.relative_to(site_dir).as_posix()
     current = _revision(manifest)
@@ -207,7 +198,7 @@ def collect_changelog(site_dir: Path, editions: list[dict[str, Any]] | None = No
     site_dir : Path
         The published site.
     editions : list of dict, optional
-        :func:`observatoire.publishing.release.list_editions` of ``site_dir`` (read when not given).
+        :func:`observatoire.publishing.site_listing.list_editions` of ``site_dir`` (read when not given).
 
     Returns
     -------
@@ -217,9 +208,6 @@ def collect_changelog(site_dir: Path, editions: list[dict[str, Any]] | None = No
         letters (one listing row) gives one entry per territorial letter, sorted by code, with ``territory``
         (its code, ``"75"``, ``"reg-11"``) and ``place`` (its name); both are None for the other letters.
     """
-    from observatoire.publishing import territorial_site
-    from observatoire.publishing.release import list_editions
-
     site_dir = Path(site_dir)
     editions = list_editions(site_dir) if editions is None else editions
     territorial = territorial_site.territorial_editions(site_dir)
@@ -261,9 +249,5 @@ def write_changelog(site_dir: Path) -> Path:
         The JSON file. Same manifests in, same bytes out.
     """
     site_dir = Path(site_dir)
-    data = site_dir / "changelog.json"
-    data.write_text(
-        json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
-    return data
+    text = json.dumps(collect_changelog(site_dir), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    return atomic.write_text(site_dir / CHANGELOG, text)  # a reader sees the old file or the new, never half

@@ -13,7 +13,6 @@ the inputs are identical, a change of code or method).
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import math
@@ -23,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.data import themes
+from observatoire.data.catalogue import load_catalogue
 
 #: Relative changes smaller than this are rounding noise, not revisions.
 TOLERANCE = 1e-9
@@ -178,7 +178,7 @@ def _raw_tables(directory: Path) -> dict[str, Path]:
 
 
 def _compare_tables(old_dir: Path, new_dir: Path, report: DiffReport) -> None:
-    import pandas as pd
+    import pandas as pd  # lazy: pandas, not on the no-change path
 
     old_tables, new_tables = _raw_tables(old_dir), _raw_tables(new_dir)
     report.added += [f"table {k}" for k in sorted(set(new_tables) - set(old_tables))]
@@ -297,7 +297,7 @@ def to_markdown(report: DiffReport) -> str:
 
 def to_html(report: DiffReport) -> str:
     """Render the report as a standalone HTML page (French, accessible tables)."""
-    import pypandoc
+    import pypandoc  # lazy: pandoc only for the HTML report
 
     body = pypandoc.convert_text(to_markdown(report), "html", format="gfm")
     style = (
@@ -325,42 +325,29 @@ def write_report(report: DiffReport, out_dir: Path) -> tuple[Path, Path]:
     return written[0], written[1]
 
 
-def _cmd_diff(args: argparse.Namespace) -> int:
-    if args.old and args.new:
-        report = compare(Path(args.old), Path(args.new))
-        out_dir = Path(args.out or paths.BUILD / "diff")
-    else:
-        from observatoire.publishing import release
+def catalogue_edition(source_id: str) -> str:
+    """The edition of a catalogue source (``data/sources.yml``)."""
+    return str(load_catalogue()[source_id].edition)
 
-        theme, year = args.theme, args.year
-        print(f"Building the {year} {theme} letter on SSMSI edition 2023 and on edition 2024 ...")
-        built = [
-            release.build_edition(theme, year, overrides={"ssmsi_source": source}, publish=False)
-            for source in ("ssmsi_dep_2023", "ssmsi_dep_2024")
-        ]
-        old, new = (result.build_dir / "outputs" for result in built)
-        report = compare(
-            old, new, f"{theme} {year}, SSMSI édition 2023", f"{theme} {year}, SSMSI édition 2024"
+
+def default_editions(theme: str, year: int) -> tuple[str, str]:
+    """The two editions ``make diff`` compares by default, from the declarations (no source id written here).
+
+    The newer is the theme's ``ssmsi_source`` for ``year`` (publications/themes.yml); the older is the catalogue's
+    source read by the same loader whose edition is the year before the newer's (data/sources.yml).
+
+    Raises
+    ------
+    LookupError
+        When the catalogue has no such previous edition.
+    """
+    newer = themes.get_theme(theme).parameters_for(year)["ssmsi_source"]
+    catalogue = load_catalogue()
+    loader, edition = catalogue[newer].loader, str(catalogue[newer].edition)
+    previous = str(int(edition) - 1) if edition.isdigit() else ""
+    older = [sid for sid, s in catalogue.items() if s.loader == loader and str(s.edition) == previous]
+    if not older:
+        raise LookupError(
+            f"no {loader} source of edition {previous or '?'} before {newer} in data/sources.yml"
         )
-        out_dir = Path(args.out or paths.BUILD / "diff" / f"{theme}-{year}")
-    md, page = write_report(report, out_dir)
-    print(
-        f"{len(report.changes)} changed values ({len(report.revised_facts)} key figures), {report.unchanged} unchanged."
-    )
-    for change in report.revised_facts[:15]:
-        print(f"  {change.item}: {_fmt(change.old)} -> {_fmt(change.new)} ({_fmt_rel(change.relative)})")
-    print(f"Report: {md}\n        {page}")
-    return 0
-
-
-def add_commands(commands) -> None:
-    """Register ``diff`` on the command line."""
-    parser = commands.add_parser(
-        "diff", help="compare two builds of a letter (default: 2023 on SSMSI 2023 vs 2024)"
-    )
-    parser.add_argument("--old", help="old outputs folder")
-    parser.add_argument("--new", help="new outputs folder")
-    parser.add_argument("--theme", default="annual")
-    parser.add_argument("--year", type=int, default=2023)
-    parser.add_argument("--out", help="where to write revisions.md and revisions.html")
-    parser.set_defaults(func=_cmd_diff)
+    return older[0], newer

@@ -15,6 +15,10 @@ Why it is written this way:
   ``resources["metadata"]["path"]``), and its environment (``PYTHONHASHSEED=0``, ``SOURCE_DATE_EPOCH``,
   ``MPLBACKEND=Agg``, for byte-identical figures) through a kernel manager that passes ``env`` at start: the
   environment of this process is never modified.
+- An executed notebook is saved with its stream outputs coalesced (:func:`coalesce_streams`, nbconvert's
+  ``CoalesceStreamsPreprocessor``): a kernel splits printed text into as many stream outputs as it happened to
+  flush, which depends on timing (a busy machine split one cell's print into two), so the same notebook run twice
+  gave two different executed notebooks and two different published pages.
 - A missing ``observatoire`` kernel is an error that says the command to fix it, not a silent fall-back to
   ``python3``: that kernel may be another interpreter without the pinned packages, and the letter would be built
   with other versions than the lockfile's (or fail later with a confusing import error).
@@ -35,13 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.core import atomic, paths, stopping
 from observatoire.core.errors import InputError
+from observatoire.core.textfile import read_utf8
+from observatoire.publishing.kernel_env import kernel_environment
 
 log = logging.getLogger(__name__)
 
-#: SOURCE_DATE_EPOCH used when neither the caller nor the environment gives one (2000-01-01T00:00:00Z).
-DEFAULT_SOURCE_DATE_EPOCH = 946684800
 #: Tag papermill gives to the cell it inserts with the parameters.
 INJECTED_TAG = "injected-parameters"
 #: Arguments of every notebook kernel.
@@ -116,9 +120,10 @@ class ParametersCell:
     names: tuple[str, ...]
 
 
-def _read_notebook_json(path: Path) -> dict[str, Any]:
+def read_notebook(path: Path | str) -> dict[str, Any]:
+    """A notebook's JSON, strictly (UTF-8, JSON); an :class:`InputError` naming the file and the line otherwise."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(read_utf8(path))
     except FileNotFoundError:
         raise InputError(path, "notebook", "file not found") from None
     except json.JSONDecodeError as exc:
@@ -164,7 +169,7 @@ def parameters_cell(path: Path | str) -> ParametersCell:
         No such cell, or more than one (papermill would use the first and silently ignore the others).
     """
     path = Path(path)
-    nb = _read_notebook_json(path)
+    nb = read_notebook(path)
     tagged = [
         (index, cell)
         for index, cell in enumerate(nb.get("cells", []))
@@ -218,51 +223,16 @@ def check_parameters_cell(path: Path | str, parameters: Iterable[str] | None = N
     return cell.names
 
 
-def source_date_epoch() -> int:
-    """The build's reference time: ``SOURCE_DATE_EPOCH`` when set (reproducible-builds convention), else a constant.
-
-    A constant rather than the clock: figures, PDFs and manifests must not change from one run to the next.
-    """
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if value.isdigit():
-        return int(value)
-    return DEFAULT_SOURCE_DATE_EPOCH
-
-
-#: Variables that importing pandera (through pyspark and pyarrow shims) adds to a process's environment. They are
-#: left out of the kernels' environment: it must not depend on what this process happened to import already
-#: (warm kernels are pooled by environment), and a kernel that imports pandera sets them itself.
-IMPORT_SIDE_EFFECT_VARIABLES = ("SPARK_LOCAL_IP", "PYARROW_IGNORE_TIMEZONE")
-
-
-def kernel_environment(epoch: int | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment of the notebook kernels: this process's, plus the variables that make outputs deterministic."""
-    env = dict(os.environ if base is None else base)
-    for name in IMPORT_SIDE_EFFECT_VARIABLES:
-        env.pop(name, None)
-    env.update(
-        {
-            "PYTHONHASHSEED": "0",
-            "SOURCE_DATE_EPOCH": str(source_date_epoch() if epoch is None else epoch),
-            "MPLBACKEND": "Agg",
-            "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # silences a debugger warning on -Xfrozen_modules=off
-        }
-    )
-    # Kernels must import this checkout's package even when it is not installed in editable mode.
-    src = str(paths.ROOT / "src")
-    existing = env.get("PYTHONPATH", "")
-    if src not in existing.split(os.pathsep):
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, existing) if p)
-    return env
-
-
 def check_kernel(kernel_name: str) -> Path:
     """Return the kernel spec folder of ``kernel_name``, or raise :class:`KernelMissingError` saying how to fix.
 
     The kernel is registered by ``make venv`` (``ipykernel install --sys-prefix``) and points at ``.venv``'s
     interpreter. A spec whose interpreter no longer exists (a moved or recreated venv) is reported the same way.
     """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from jupyter_client.kernelspec import (  # lazy: only when notebooks run (CLI start)
+        KernelSpecManager,
+        NoSuchKernel,
+    )
 
     try:
         spec = KernelSpecManager().get_kernel_spec(kernel_name)
@@ -282,7 +252,9 @@ def check_kernel(kernel_name: str) -> Path:
 
 def _kernel_manager_class(env: Mapping[str, str]) -> type:
     """An AsyncKernelManager that starts its kernel with ``env`` (papermill has no argument for it)."""
-    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.manager import (
+        AsyncKernelManager,  # lazy: only when notebooks run (CLI start)
+    )
 
     frozen = dict(env)
 
@@ -303,14 +275,18 @@ def _execute_one(
     warm: bool = True,
 ) -> float:
     """Run one notebook (on a warm kernel, or a new one); return its wall time. Raises :class:`NotebookError`."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    import papermill  # lazy: only when notebooks run (CLI start)
+    from papermill.exceptions import (
+        PapermillExecutionError,  # lazy: only when notebooks run (CLI start)
+    )
 
     started = time.perf_counter()
     source, output = Path(job.input).resolve(), Path(job.output).resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     if warm:
-        from observatoire.publishing.warm_engine import ENGINE_NAME
+        from observatoire.publishing.warm_engine import (
+            ENGINE_NAME,  # lazy: papermill, only when notebooks run (the CLI imports execution at start)
+        )
 
         kernel = {"engine_name": ENGINE_NAME, "kernel_env": dict(env)}
     else:
@@ -356,7 +332,35 @@ def _execute_one(
             ename=type(exc).__name__,
             evalue=str(exc),
         ) from exc
+    coalesce_streams(output)
     return time.perf_counter() - started
+
+
+def coalesce_streams(path: Path | str) -> bool:
+    """Merge each cell's consecutive stream outputs of one name (stdout, stderr) into one, in the file.
+
+    nbconvert's ``CoalesceStreamsPreprocessor`` (carriage-return overwrites applied too): how many stream outputs
+    a kernel sends for one cell depends on when its buffer was flushed, not on what was printed. The file is
+    rewritten through a temporary file and a rename, only when something changed.
+
+    Returns
+    -------
+    bool
+        True when the notebook was rewritten.
+    """
+    import nbformat  # lazy: only after a notebook ran
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor  # lazy: as nbformat
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    before = [len(cell.get("outputs", [])) for cell in notebook.cells]
+    texts = [o.get("text") for cell in notebook.cells for o in cell.get("outputs", [])]
+    CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    after = [o.get("text") for cell in notebook.cells for o in cell.get("outputs", [])]
+    if before == [len(cell.get("outputs", [])) for cell in notebook.cells] and texts == after:
+        return False
+    atomic.write_text(path, nbformat.writes(notebook))  # as papermill writes it
+    return True
 
 
 def _shown(path: Path) -> str:
@@ -433,7 +437,7 @@ def run_notebooks(
     check_kernel(kernel_name)
     env = kernel_environment(epoch) if env is None else dict(env)
 
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: only when notebooks run (CLI start)
 
     started = time.perf_counter()
     times: dict[Path, float] = {}
@@ -452,7 +456,7 @@ def run_notebooks(
         running[pool.submit(_execute_one, job, kernel_name, env, cells[id(job)], timeout, warm)] = position
 
     try:
-        with pool:
+        try:
             # Submitted one by one, not all at once: after a failure nothing more starts.
             while queue and len(running) < workers:
                 start_next()
@@ -473,11 +477,14 @@ def run_notebooks(
                 while queue and not failures and len(running) < workers:
                     start_next()
             skipped.extend(position for position, _ in queue)
-    except BaseException:
-        # Ctrl-C or a failing callback: start nothing more (running notebooks finish: a kernel cannot be
-        # interrupted from another thread safely).
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM (observatoire.stopping): a kernel cannot be interrupted safely from another
+            # thread, so the kernels are ended and the running notebooks fail at once, instead of running on.
+            stopping.end_children()
+            raise
+        finally:
+            # Start nothing more; wait for the running notebooks (a failing callback lets them finish).
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         bar.close()
     if failures:

@@ -34,6 +34,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import observatoire
+
 #: Third-party modules every letter notebook uses (directly or through the package).
 HEAVY_MODULES = (
     "numpy",
@@ -51,8 +53,6 @@ _saved: dict[str, Any] = {}
 
 def _package_modules() -> list[str]:
     """Every module of the ``observatoire`` package (imported too: notebooks import most of them)."""
-    import observatoire
-
     names = ["observatoire"]
     for info in pkgutil.walk_packages(observatoire.__path__, prefix="observatoire."):
         if not info.name.endswith("__main__"):
@@ -62,8 +62,6 @@ def _package_modules() -> list[str]:
 
 def _kept_roots() -> tuple[str, ...]:
     """Folders whose modules stay imported between notebooks: the environment and this package."""
-    import observatoire
-
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(observatoire.__file__).resolve().parent)}
     return tuple(str(Path(root).resolve()) + os.sep for root in roots)
 
@@ -78,15 +76,15 @@ def _is_kept(module: Any, roots: tuple[str, ...]) -> bool:
 def prepare(modules: tuple[str, ...] = HEAVY_MODULES) -> None:
     """Import the heavy modules and this package, then record the state :func:`restore` returns to."""
     for name in (*modules, *_package_modules()):
-        importlib.import_module(name)
+        importlib.import_module(name)  # lazy: by name: the heavy modules, then every module of the package
     snapshot()
 
 
 def snapshot() -> None:
     """Record the process state that :func:`restore` puts back."""
-    import matplotlib
-    import numpy
-    import pandas
+    import matplotlib  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
+    import numpy  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
+    import pandas  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
 
     _saved.update(
         modules=set(sys.modules),
@@ -107,11 +105,11 @@ def snapshot() -> None:
 
 def restore(cwd: str) -> None:
     """Give the next notebook the state of a fresh kernel whose working directory is ``cwd``."""
-    import matplotlib
-    import matplotlib.pyplot as plt
-    import numpy
-    import pandas
-    from IPython import get_ipython
+    import matplotlib  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
+    import matplotlib.pyplot as plt  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
+    import numpy  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
+    import pandas  # lazy: prepare() imports it in the kernel, in HEAVY_MODULES order
+    from IPython import get_ipython  # lazy: only in a kernel (tests import this module outside one)
 
     plt.close("all")
     shell = get_ipython()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import paths
+from observatoire.publishing.execution import read_notebook
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
@@ -55,7 +56,7 @@ def notebook_digest(path: Path | str) -> str:
     Re-running a notebook in Jupyter or refreshing its nbval reference outputs changes the file but not the
     letter, so it must not trigger a rebuild; editing a cell or its tags does.
     """
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    nb = read_notebook(path)
     cells = []
     for cell in nb.get("cells", []):
         source = cell.get("source", "")

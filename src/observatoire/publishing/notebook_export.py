@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import paths, site_words
+from observatoire.data.themes import get_theme
 
 #: The list of links to the notebooks' pages alone (no words), beside ``_calculs.qmd``: a publication in another
 #: language writes its own section around it (``{{< include _notebook_links.md >}}``).
@@ -22,7 +23,7 @@ NOTEBOOK_LINKS = "_notebook_links.md"
 
 def _notebook_title(notebook: Path) -> str:
     """The first Markdown heading of a notebook (its title), or its file stem."""
-    from observatoire.publishing.rendering.notebooks import notebook_title
+    from observatoire.publishing.rendering.notebooks import notebook_title  # lazy: as in notebook_page
 
     return notebook_title(json.loads(notebook.read_text(encoding="utf-8")), notebook.stem)
 
@@ -52,12 +53,12 @@ def notebook_page(
     ``langue``: the theme's translation of ``publication`` for another language than French); see
     :func:`observatoire.publishing.rendering.notebooks.notebook_page`.
     """
-    from observatoire.publishing.rendering import notebooks
+    from observatoire.publishing.rendering import (
+        notebooks,  # lazy: rendering pulls Jinja and pandas; the no-change release path imports this module
+    )
 
     lang = str(parameters.get("langue") or "fr")
     if lang != "fr" and parameters.get("theme"):
-        from observatoire.data.themes import get_theme
-
         publication = get_theme(str(parameters["theme"])).publication_dir_for(lang)
     facts_file = Path(parameters.get("output_dir", "")) / "facts" / f"{executed.stem}.json"
     facts = (

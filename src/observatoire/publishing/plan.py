@@ -126,7 +126,10 @@ def renderer_available() -> str:
     """Quarto (version and place: the pandoc and typst it drives come with it) and the site's public address:
     part of the build key, the outputs depend on them. Cheap (``quarto --version`` only): the no-change path
     runs it."""
-    from observatoire.publishing.rendering import quarto, website
+    from observatoire.publishing.rendering import (  # lazy: CLI start (--help) without rendering
+        quarto,
+        website,
+    )
 
     found = quarto.require_quarto()
     return f"quarto {quarto.quarto_version(found)} ({os.path.realpath(found)}); base url {website.base_url()}"
@@ -180,7 +183,10 @@ def plan_jobs(
     InputError
         A notebook without a ``parameters`` cell or without a core parameter; a theme parameter no notebook uses.
     """
-    from observatoire.publishing.execution import NotebookJob, parameters_cell
+    from observatoire.publishing.execution import (  # lazy: CLI start (--help) without execution
+        NotebookJob,
+        parameters_cell,
+    )
 
     outputs = (edition_dir / "outputs").resolve()
     core = {"year": int(year), "theme": theme.id, "output_dir": str(outputs)}
@@ -229,6 +235,7 @@ def key_inputs(
         "theme": mf.sha256_json(theme.as_record()),
         "parameters": mf.sha256_json({"year": int(year), "theme": theme.id, **parameters}),
         "sources.yml": mf.sha256_file(paths.SOURCES_YML),
+        "methods.yml": mf.sha256_file(paths.METHODS_YML),  # the constants the notebooks apply
         "lockfile": mf.sha256_file(mf.LOCKFILE),
         "renderer": mf.sha256_json(renderer_available()),
         "python": mf.sha256_json(list(sys.version_info[:2])),

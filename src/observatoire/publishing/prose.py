@@ -22,6 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from observatoire.core import paths
+from observatoire.data import themes
+from observatoire.outputs import facts, templates
+from observatoire.publishing import execution
+from observatoire.publishing import manifest as mf
+from observatoire.publishing.plan import key_inputs, plan_jobs
+from observatoire.publishing.release import check_reads
+from observatoire.publishing.staging import meta_values
 
 __all__ = ["Rendered", "edition_facts", "render_edition", "problems", "ENGLISH_WORDS"]
 
@@ -68,9 +75,6 @@ class Rendered:
 
 def _fingerprint(theme, year: int, parameters: Mapping) -> str:
     """Digest of every input of the notebooks (the release's key without the publication's templates)."""
-    from observatoire.publishing import manifest as mf
-    from observatoire.publishing.plan import key_inputs
-
     inputs = {
         k: v
         for k, v in key_inputs(theme, year, parameters, paths.KERNEL_NAME).items()
@@ -94,12 +98,6 @@ def edition_facts(theme_id: str, year: int, cache_dir: Path | None = None) -> di
     dict
         Fact records by key (:func:`observatoire.outputs.facts.load_facts`).
     """
-    from observatoire.data import themes
-    from observatoire.outputs import facts
-    from observatoire.publishing import execution
-    from observatoire.publishing.plan import plan_jobs
-    from observatoire.publishing.release import check_reads
-
     theme = themes.get_theme(theme_id)
     parameters = theme.parameters_for(year, None)
     root = Path(cache_dir or paths.BUILD / "_facts") / theme.id / str(year)
@@ -140,10 +138,6 @@ def render_edition(
     -------
     Rendered
     """
-    from observatoire.data import themes
-    from observatoire.outputs import facts, templates
-    from observatoire.publishing.release import meta_values
-
     theme = themes.get_theme(theme_id)
     parameters = theme.parameters_for(year, None)
     if records is None:

@@ -6,9 +6,9 @@ Why it is written this way:
   sources, folders, notebook jobs, build key); :func:`build_planned` runs the stages on it in order (plan, fetch,
   validate, execute, notebooks, stage, render, data, manifest, publish; see :data:`STAGES`) and logs the
   wall time of each; :func:`build_edition` is the one-call form. Each stage calls another module through its
-  contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...) that
-  import lazily, so tests replace one stage with a fake and the no-change path never imports pandas, papermill
-  or matplotlib.
+  contract in docs/API.md; the calls go through small module-level functions (``_fetch``, ``_render`` ...), so
+  tests replace one stage with a fake; those whose modules load pandas, Jinja or papermill import them lazily
+  (``# lazy:``), so the no-change path never imports pandas, papermill or matplotlib (tests/test_architecture.py).
 - The edition is assembled completely (letter, executed notebooks as HTML, figure and table data, manifest) in
   the build folder, copied into a staging folder inside ``_site/`` and moved into place with ``os.replace``: a
   failure at any stage leaves ``_site/`` as it was, with no staging folder left behind, and a reader never sees
@@ -18,6 +18,13 @@ Why it is written this way:
 - A build key hashes every input (raw file checksums, the catalogue, curated data, notebook code, publication
   sources, the package's own source, parameters, lockfile, renderer). When the published manifest has the same key
   and the files are intact, nothing is done: a no-change rebuild costs well under a second after Python starts.
+- Each stage is one function with its docstring (``_check_cache``, ``_execute_notebooks``, ``_stage_project``,
+  ``_collect_render``, ``_add_data``, ``_write_edition_manifest``, :func:`publish_built`); :func:`_build_locked`
+  calls them in order and reads on one screen. What is carried between them is a ``_Build``.
+- The site's own pages list the editions; they are rewritten after each publication, and ``_site/.site-state.json``
+  (written last) records the editions they were written from. A kill between moving an edition in and rewriting
+  the pages leaves the site "not current" (:func:`site_is_current`): the next release, even with nothing to
+  build, rewrites them (:func:`refresh_site_index`). Every file of the site is written by a rename.
 - A parameter variant (``--set ssmsi_source=ssmsi_dep_2023``) is built into its own folder
   (``build/annual/2023+ssmsi_source-ssmsi_dep_2023/``) and never published over the standard edition; it exists
   to compare editions (``make diff``).
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -40,13 +48,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths
+from observatoire.core import atomic, paths
 from observatoire.core.errors import InputError
+from observatoire.core.escaping import markdown_text
+from observatoire.data import catalogue
 from observatoire.data.themes import Theme
-from observatoire.publishing import corrections
+from observatoire.outputs import facts
+from observatoire.publishing import corrections, staging
 from observatoire.publishing import manifest as mf
+from observatoire.publishing.execution import KERNEL_ARGUMENTS, run_notebooks
+from observatoire.publishing.kernel_env import kernel_environment
 from observatoire.publishing.notebook_export import notebook_page, write_calculations_page
-from observatoire.publishing.plan import EditionPlan, ReleaseError, renderer_available, resolve_plan
+from observatoire.publishing.plan import (
+    EditionPlan,
+    ReleaseError,
+    renderer_available,
+    resolve_plan,
+)
 from observatoire.publishing.site_listing import list_editions
 
 log = logging.getLogger(__name__)
@@ -68,6 +86,12 @@ STAGES = (
 #: Staging and replaced-edition folders inside ``_site/`` start with these (hidden from the index and servers).
 STAGING_PREFIX = ".staging-"
 REPLACED_PREFIX = ".replaced-"
+#: In ``_site/``: the state of the editions the site's pages were last written from (see :func:`site_is_current`)
+#: and the lock that lets one process at a time rewrite them.
+SITE_STATE = ".site-state.json"
+SITE_LOCK = ".site.lock"
+#: The hidden files a site keeps (anything else hidden in it is a leftover of an interrupted run).
+SITE_FILES = (SITE_STATE, SITE_LOCK)
 
 
 @dataclass
@@ -129,13 +153,11 @@ class EditionResult:
 
 
 def _fetch(source_ids: list[str]) -> list[Path]:
-    from observatoire.data import catalogue
-
     return catalogue.fetch(source_ids, quiet=True)
 
 
 def _validate(source_ids: list[str]) -> None:
-    from observatoire.data import datasets
+    from observatoire.data import datasets  # lazy: pandas, not on the no-change path
 
     for source_id in source_ids:
         datasets.load(source_id)
@@ -151,8 +173,6 @@ def _execute(
     warm: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> dict[Path, float]:
-    from observatoire.publishing.execution import run_notebooks
-
     return run_notebooks(
         jobs,
         workers=workers,
@@ -165,30 +185,22 @@ def _execute(
 
 
 def _kernel_environment() -> dict[str, str]:
-    from observatoire.publishing.execution import kernel_environment
-
     return kernel_environment()
 
 
 def _prestart(plan: EditionPlan, workers: int, env: Mapping[str, str]) -> None:
     """Start the warm kernels the notebooks will take, so their imports overlap the fetch and validate stages."""
-    from observatoire.publishing.execution import KERNEL_ARGUMENTS
-    from observatoire.publishing.warm_engine import POOL
+    from observatoire.publishing.warm_engine import POOL  # lazy: papermill, not on the no-change path
 
     count = min(max(1, workers), len(plan.jobs))
     POOL.prestart(count, plan.kernel_name, env, KERNEL_ARGUMENTS, str(plan.theme.notebook_dir))
 
 
 def _facts(outputs_dir: Path) -> dict[str, dict]:
-    from observatoire.outputs import facts
-
     return facts.load_facts(outputs_dir)
 
 
 def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
-    from observatoire.core.escaping import markdown_text
-    from observatoire.outputs import facts
-
     # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.core.escaping).
     return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
 
@@ -196,7 +208,7 @@ def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
 def _fill_templates(
     project: Path, records: Mapping[str, dict], meta: Mapping[str, str], origin: Path
 ) -> None:
-    from observatoire.outputs import templates
+    from observatoire.outputs import templates  # lazy: Jinja, not on the no-change path
 
     templates.render_tree(project, records, meta, origin=origin)
     if str(meta.get("lang", "fr")) == "fr":
@@ -204,8 +216,6 @@ def _fill_templates(
 
 
 def _verify_raw(source_ids: list[str]) -> None:
-    from observatoire.data import catalogue
-
     catalogue.verify_present(source_ids)
 
 
@@ -228,7 +238,7 @@ def _check_writable(site_dir: Path, theme_id: str) -> None:
 
 
 def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
-    from observatoire.publishing import rendering
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     return rendering.render(project_dir, out_dir, edition=edition)
 
@@ -240,17 +250,15 @@ def stop_idle_kernels() -> None:
 
 
 def _render_group(requests: list[RenderRequest]) -> list[Any]:
-    from observatoire.publishing import rendering
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
     return rendering.render_group([(r.project_dir, r.out_dir, r.edition) for r in requests])
 
 
 def _write_index(site_dir: Path, editions: list[dict[str, Any]]) -> None:
-    import tempfile
-
-    from observatoire.publishing import rendering
-
     # A folder of its own for each render: two sites (two tests, two batches) never share their Quarto project.
+    from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
+
     with tempfile.TemporaryDirectory(prefix="observatoire-site-") as work:
         rendering.write_site(site_dir, editions, work_dir=Path(work) / "site-project")
 
@@ -269,6 +277,12 @@ def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
         raise
     timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
     log.info("stage %-9s %6.2f s", name, timings[name])
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error as one line: its message (lines joined), or its type when it has none."""
+    text = str(exc).strip() or type(exc).__name__
+    return " / ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _shown(path: Path) -> str:
@@ -322,19 +336,83 @@ def _cached(folder: Path, key: str) -> dict[str, Any] | None:
 def is_unchanged(plan: EditionPlan) -> bool:
     """True when the edition at ``plan.target`` was built with the plan's key and its files are intact.
 
+    What an interrupted release of this edition left in the site (a staging folder, an edition moved aside) is
+    cleaned or restored first, as a release does (:func:`_cleanup_leftovers`).
+
     Raises
     ------
     InputError
         A raw file the edition reads no longer matches the catalogue (checked even when nothing changed).
     """
+    if plan.publish and plan.site_dir.is_dir():
+        _cleanup_leftovers(plan.site_dir, plan.theme.id, plan.edition_path)
     _verify_raw(plan.theme.source_ids(plan.parameters))
     return _cached(plan.target, plan.key) is not None
 
 
+def published_state(site_dir: Path) -> str:
+    """A digest of what is published: every edition's manifest (path and bytes) under ``site_dir``.
+
+    The site's pages (index, letters, editions, data, changelog) list the editions; they are current when they
+    were written from this state (:func:`site_is_current`). Editions are ``<theme>/<year>/`` and
+    ``<theme>/<year>/<territory>/``; hidden folders (staging, editions set aside) are not published.
+    """
+    digest = hashlib.sha256()
+    site_dir = Path(site_dir)
+    for manifest in sorted(site_dir.glob(f"*/*/{mf.MANIFEST_NAME}")) + sorted(
+        site_dir.glob(f"*/*/*/{mf.MANIFEST_NAME}")
+    ):
+        rel = manifest.relative_to(site_dir)
+        if any(part.startswith(".") for part in rel.parts) or rel.parts[2] == corrections.REVISIONS:
+            continue
+        try:
+            data = manifest.read_bytes()
+        except OSError:
+            continue
+        digest.update(f"{rel.as_posix()}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def site_is_current(site_dir: Path) -> bool:
+    """True when the site's pages were written from the editions published now (:func:`published_state`).
+
+    False after a release or a batch was killed between moving an edition into place and rewriting the pages
+    that list it: the next release (or ``make all``), even with nothing to build, rewrites them.
+    """
+    site_dir = Path(site_dir)
+    if not (site_dir / "index.html").is_file() or not (site_dir / corrections.CHANGELOG).is_file():
+        return False
+    try:
+        recorded = json.loads((site_dir / SITE_STATE).read_text(encoding="utf-8")).get("published")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded == published_state(site_dir)
+
+
 def refresh_site_index(site_dir: Path) -> None:
-    """Rewrite the site index and the changelog from the editions published under ``site_dir``."""
-    _write_index(site_dir, list_editions(site_dir))
-    corrections.write_changelog(site_dir)
+    """Rewrite the site's pages and the changelog from the editions published under ``site_dir``.
+
+    Every file is replaced by a rename (a reader sees the old page or the new one); :data:`SITE_STATE` is written
+    last, with the state the pages were written from, so a kill at any point leaves the site marked as not
+    current (:func:`site_is_current`) and the next run rewrites the pages. One refresh at a time per site.
+    """
+    site_dir = Path(site_dir)
+    site_dir.mkdir(parents=True, exist_ok=True)
+    with open(site_dir / SITE_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            # What a refresh killed mid-way left (only refreshes write these, and this one holds the lock).
+            for leftover in [*site_dir.glob(".staging-site-*"), *site_dir.glob(".replaced-site-*")]:
+                shutil.rmtree(leftover, ignore_errors=True)
+            for pattern in (".*.tmp", "*/.*.tmp", "*/*/.*.tmp"):  # a page, listing or changelog write
+                for leftover in site_dir.glob(pattern):
+                    leftover.unlink(missing_ok=True)
+            state = published_state(site_dir)  # before listing: an edition published meanwhile makes it stale
+            _write_index(site_dir, list_editions(site_dir))
+            corrections.write_changelog(site_dir)
+            atomic.write_text(site_dir / SITE_STATE, json.dumps({"published": state}) + "\n")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -377,73 +455,6 @@ def _copy_tree(origin: Path, target: Path, *, overwrite: bool = True) -> None:
         shutil.copy2(path, destination)
 
 
-def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:
-    import yaml
-
-    text = yaml.safe_dump(dict(sorted(values.items())), allow_unicode=True, sort_keys=True, width=1000)
-    path.write_text(text, encoding="utf-8")
-
-
-def _add_project_meta(path: Path, meta: Mapping[str, str]) -> None:
-    """Put the meta values at the top level of the staged ``_quarto.yml``, where ``{{< meta key >}}`` finds them.
-
-    Quarto merges a project's top-level metadata into each document, so one place serves every page. The build's values win over a stale value in the publication.
-    """
-    import yaml
-
-    data = {}
-    if path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise InputError(path, "whole file", "must be a mapping")
-    for key, value in meta.items():
-        if key in data and data[key] != value:
-            log.warning("%s: %s=%r replaced by the build's value %r", path.name, key, data[key], value)
-        data[key] = value
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
-
-
-def meta_values(
-    theme: Theme, year: int, parameters: Mapping[str, Any], variant: str | None
-) -> dict[str, str]:
-    """Values the publication reads with ``{{< meta key >}}`` / ``{{< var key >}}``; all strings.
-
-    ``year``, ``theme``, ``theme_title``, ``<prefix>_edition`` for each ``<prefix>_source`` parameter (e.g.
-    ``ssmsi_edition: "2024"``), and ``edition``: the edition of the first source parameter (the letter's main
-    data edition), or the year when the theme has none. Strings, because pandoc's Lua filters read YAML
-    numbers as floats ("2024.0").
-    """
-    editions = theme.edition_names(parameters)
-    values = {
-        "year": str(year),
-        "theme": theme.id,
-        "theme_title": theme.title,
-        "edition": next(iter(editions.values()), str(year)),
-        **editions,
-    }
-    if variant:
-        values["variant"] = variant
-    return values
-
-
-def language_values(plan: EditionPlan) -> dict[str, str]:
-    """The letter's language and its links to the same letter in other languages, for the templates.
-
-    ``lang`` (``"fr"``, ``"en"``), and ``version_<lang>`` for each other language the theme declares
-    (``plan.other_languages``): the relative address of that letter (``"../2024-en/index.html"``), which the
-    templates turn into "English version" / "Version française".
-    """
-    from observatoire.publishing.plan import language_path
-
-    values = {"lang": plan.lang}
-    for other in plan.other_languages:  # a sibling folder: <theme>/2024 and <theme>/2024-en
-        sibling = language_path(plan.theme.edition_path(plan.year, plan.parameters), other)
-        manifest = mf.read_manifest(plan.site_dir / plan.theme.id / sibling) or {}
-        html = (manifest.get("letter") or {}).get("html", "index.html")
-        values[f"version_{other}"] = f"../{sibling.rsplit('/', 1)[-1]}/{html}"
-    return values
-
-
 def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
     """Remove staging folders of a crashed build of this edition; restore an edition a crash left aside.
 
@@ -459,8 +470,6 @@ def _cleanup_leftovers(site_dir: Path, theme_id: str, year: int | str) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in site_dir.glob(f"{STAGING_PREFIX}{tag}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in site_dir.glob(".*.tmp"):  # a site index write that was interrupted
-        leftover.unlink(missing_ok=True)
 
 
 def _tag(theme_id: str, year: int | str) -> str:
@@ -492,10 +501,12 @@ def _publish(edition_site: Path, site_dir: Path, theme_id: str, year: int | str,
                 os.replace(aside, target)
                 aside = None
             raise
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if created_site and not any(site_dir.iterdir()):
             site_dir.rmdir()
+        if atomic.is_disk_full(exc):  # one line naming where, the site as it was
+            raise atomic.DiskFullError(target) from None
         raise
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
@@ -731,6 +742,35 @@ def build_steps(plan: EditionPlan, timings: dict[str, float], **options: Any):
         return (yield from _build_locked(plan, timings, **options))
 
 
+@dataclass
+class _Build:
+    """What one build carries from stage to stage (see :func:`_build_locked`)."""
+
+    plan: EditionPlan
+    result: EditionResult
+    force: bool
+    correction: str | None = None
+    previous: dict[str, Any] | None = None
+    replaced: dict[str, Any] | None = None
+    kernel_env: dict[str, str] = field(default_factory=dict)
+    pages: Path | None = None
+    project: Path | None = None
+    corrected_at: str | None = None
+    letter: dict[str, str] = field(default_factory=dict)
+    renderer: str = "quarto"
+    renderer_version: str | None = None
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.plan.outputs_dir
+
+    @property
+    def edition_site(self) -> Path:
+        """``edition_dir/site``: the rendered edition, assembled before it is published."""
+        return self.plan.edition_dir / "site"
+
+
 def _build_locked(
     plan: EditionPlan,
     timings: dict[str, float],
@@ -741,83 +781,136 @@ def _build_locked(
     publish_now: bool,
     warm: bool,
     correction: str | None = None,
-) -> EditionResult:
-    """The steps of :func:`build_steps`, run while holding the edition's lock."""
-    theme, year, key, target = plan.theme, plan.year, plan.key, plan.target
+):
+    """The steps of :func:`build_steps`, run while holding the edition's lock: one call per stage."""
+    build = _Build(plan, _new_result(plan, timings), force=force, correction=correction)
     with _stage(timings, "plan"):
-        previous = mf.read_manifest(target)
-        _verify_raw(
-            theme.source_ids(plan.parameters)
-        )  # a flipped byte in data/raw/ is noticed, even unchanged
-        cached = None if force else _cached(target, key)
+        cached = _check_cache(build)
+    if cached is not None:
+        return _unchanged(build, cached, publish_now)
+    build.replaced = _replacing(build)
+    _start_kernels(build, workers, warm)
+    with _stage(timings, "fetch"):
+        _fetch(list(plan.source_ids))
+    with _stage(timings, "validate"):
+        _validate(list(plan.source_ids))
+    _execute_notebooks(build, workers=workers, progress=progress, warm=warm)  # stages execute and notebooks
+    with _stage(timings, "stage"):
+        request = _stage_project(build)
+    rendered, timings["render"] = yield request  # rendered alone (build_planned) or with others (build_group)
+    log.info("stage %-9s %6.2f s", "render", timings["render"])
+    with _stage(timings, "render"):
+        _collect_render(build, rendered)
+    with _stage(timings, "data"):
+        _add_data(build)
+    with _stage(timings, "manifest"):
+        _write_edition_manifest(build)
+    build.result.status, build.result.replaced = "built", build.replaced
+    if plan.publish and publish_now:
+        publish_built(plan, build.result, force=force)
+    log.info(
+        "%s %s: %s in %.1f s (build key %s)",
+        plan.theme.id,
+        plan.year,
+        build.result.status,
+        build.result.total_seconds,
+        plan.key[:12],
+    )
+    return build.result
 
-    result = EditionResult(
-        theme=theme.id,
-        year=year,
+
+def _new_result(plan: EditionPlan, timings: dict[str, float]) -> EditionResult:
+    return EditionResult(
+        theme=plan.theme.id,
+        year=plan.year,
         status="unchanged",
-        build_key=key,
+        build_key=plan.key,
         build_dir=plan.edition_dir,
-        site_path=target if plan.publish else None,
+        site_path=plan.target if plan.publish else None,
         timings=timings,
         variant=plan.variant,
     )
-    if cached is not None:
-        result.manifest = cached
-        if plan.publish and publish_now and not (plan.site_dir / "index.html").exists():
-            _write_index(plan.site_dir, list_editions(plan.site_dir))
-        log.info("%s %s: unchanged (build key %s), nothing to do", theme.id, year, key[:12])
-        return result
 
-    replaced = None
-    if plan.publish and target.exists():
-        if not force:
+
+def _check_cache(build: _Build) -> dict[str, Any] | None:
+    """Plan stage: the raw files re-verified (a flipped byte is noticed even when nothing changed), then the
+    published manifest compared with the plan's build key; returns it when nothing has to be done."""
+    plan = build.plan
+    build.previous = mf.read_manifest(plan.target)
+    _verify_raw(plan.theme.source_ids(plan.parameters))
+    return None if build.force else _cached(plan.target, plan.key)
+
+
+def _unchanged(build: _Build, cached: dict[str, Any], publish_now: bool) -> EditionResult:
+    """Nothing to build; the site's pages are brought up to date when a crash left them older than the
+    editions they list (:func:`site_is_current`)."""
+    plan = build.plan
+    build.result.manifest = cached
+    if plan.publish and publish_now and not site_is_current(plan.site_dir):
+        log.warning("the site's pages do not list what is published (an interrupted release): rewriting them")
+        with _stage(build.result.timings, "publish"):
+            refresh_site_index(plan.site_dir)
+    log.info("%s %s: unchanged (build key %s), nothing to do", plan.theme.id, plan.year, plan.key[:12])
+    return build.result
+
+
+def _replacing(build: _Build) -> dict[str, Any] | None:
+    """What a forced build replaces (build key, date, checksums), or None; an edition already published is
+    never replaced without ``force`` (the error says what changed)."""
+    plan, previous = build.plan, build.previous
+    if plan.publish and plan.target.exists():
+        if not build.force:
             why = ""
-            if previous and previous.get("build_key") != key:
+            if previous and previous.get("build_key") != plan.key:
                 changed = mf.changed_inputs(previous.get("build_inputs") or {}, plan.key_inputs)
                 why = f" with other inputs (changed: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''})"
             elif previous:
                 why = " and its files differ from its manifest"
             raise ReleaseError(
-                f"{_shown(target)} is already published{why}. Replacing a published edition must be asked for: "
-                f"make release YEAR={year} THEME={theme.id} FORCE=1"
+                f"{_shown(plan.target)} is already published{why}. Replacing a published edition must be asked "
+                f"for: make release YEAR={plan.year} THEME={plan.theme.id} FORCE=1"
             )
-        replaced = {
+        return {
             "build_key": (previous or {}).get("build_key"),
             "built_at": (previous or {}).get("built_at"),
-            "outputs": mf.output_checksums(target),
+            "outputs": mf.output_checksums(plan.target),
         }
-    elif previous and previous.get("build_inputs"):
-        log.info(
-            "rebuilding: changed %s",
-            ", ".join(mf.changed_inputs(previous["build_inputs"], plan.key_inputs)[:8]),
-        )
+    if previous and previous.get("build_inputs"):
+        changed = mf.changed_inputs(previous["build_inputs"], plan.key_inputs)
+        log.info("rebuilding: changed %s", ", ".join(changed[:8]))
+    return None
 
-    # The kernels' environment, taken before the data stages: libraries they import add variables to ours.
-    kernel_env = _kernel_environment()
-    if warm and plan.jobs:
-        _prestart(plan, workers, kernel_env)
 
-    with _stage(timings, "fetch"):
-        _fetch(list(plan.source_ids))
+def _start_kernels(build: _Build, workers: int, warm: bool) -> None:
+    """Take the kernels' environment (before the data stages: the libraries they import add variables to
+    ours) and start the warm kernels, whose imports then overlap the fetch and validate stages."""
+    build.kernel_env = _kernel_environment()
+    if warm and build.plan.jobs:
+        _prestart(build.plan, workers, build.kernel_env)
 
-    with _stage(timings, "validate"):
-        _validate(list(plan.source_ids))
 
-    # Each notebook's page (an .ipynb Quarto renders with the letter) is prepared by one background thread as soon
-    # as the notebook has run, while the kernels run the others.
+def _execute_notebooks(build: _Build, *, workers: int, progress: bool, warm: bool) -> None:
+    """Stages execute and notebooks: run the notebooks with papermill; each one's page (an ``.ipynb`` Quarto
+    renders with the letter) is prepared by one background thread as soon as it has run, while the kernels run
+    the others. A notebook that read a source its theme does not declare stops the build (:func:`check_reads`)."""
+    plan, timings = build.plan, build.result.timings
+    pages = build.pages = _reset_dir(plan.edition_dir / "notebook_pages")
     exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
     exports: dict[str, Future] = {}
 
     def export(job) -> None:
-        target = pages / Path(job.output).name
         exports[str(job.output)] = exporter.submit(
-            notebook_page, Path(job.output), target, job.parameters, plan.build_dir, theme.publication_dir
+            notebook_page,
+            Path(job.output),
+            pages / Path(job.output).name,
+            job.parameters,
+            plan.build_dir,
+            plan.theme.publication_dir,
         )
 
-    pages = _reset_dir(plan.edition_dir / "notebook_pages")
     try:
         with _stage(timings, "execute"):
-            outputs_dir = _reset_dir(plan.outputs_dir)
+            _reset_dir(plan.outputs_dir)
             _reset_dir(plan.edition_dir / "notebooks")
             ran = _execute(
                 list(plan.jobs),
@@ -826,10 +919,10 @@ def _build_locked(
                 kernel_name=plan.kernel_name,
                 on_success=export,
                 warm=warm,
-                env=kernel_env,
+                env=build.kernel_env,
             )
-            check_reads(outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
-            result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
+            check_reads(plan.outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
+            build.result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
         with _stage(timings, "notebooks"):
             for job in plan.jobs:
                 if str(job.output) not in exports:
@@ -839,107 +932,106 @@ def _build_locked(
     finally:
         exporter.shutdown(wait=True, cancel_futures=True)
 
-    with _stage(timings, "stage"):
-        project = _reset_dir(plan.edition_dir / "publication")
-        _copy_tree(plan.publication_dir, project)
-        for folder in ("figures", "tables"):
-            _copy_tree(outputs_dir / folder, project / folder)
-        records = _facts(outputs_dir)
-        variables = _facts_variables(records)
-        meta = {**meta_values(theme, year, plan.parameters, plan.variant), **language_values(plan)}
-        clash = sorted(set(variables) & set(meta))
-        if clash:
-            raise InputError(
-                outputs_dir / "facts",
-                f"key '{clash[0]}'",
-                "this key is reserved for the build's meta values",
-            )
-        _dump_yaml(project / "_variables.yml", {**variables, **meta})
-        _add_project_meta(project / "_quarto.yml", meta)
-        write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
-        # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
-        _fill_templates(project, records, meta, plan.publication_dir)
-        _copy_tree(pages, project / "notebooks")
-        corrected_at = mf.built_at()
-        if correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
-            revision = int((previous or {}).get("revision") or 1) + 1
-            corrections.add_notice(
-                project / "index.qmd", corrections.notice_markdown(correction, corrected_at, revision)
-            )
 
-    request = RenderRequest(project, _reset_dir(plan.edition_dir / "site"), f"{theme.id}/{plan.edition_path}")
-    rendered, timings["render"] = yield request
-    log.info("stage %-9s %6.2f s", "render", timings["render"])
-    with _stage(timings, "render"):
-        edition_site = request.out_dir
-        result.render_timings = dict(getattr(rendered, "timings", None) or {})
-        letter = {}
-        for kind in ("html", "pdf"):
-            produced = getattr(rendered, kind, None)
-            if produced is None:
-                continue
-            produced = Path(produced)
-            if not produced.resolve().is_relative_to(edition_site.resolve()):
-                shutil.copy2(produced, edition_site / produced.name)
-                produced = edition_site / produced.name
-            letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
-        if getattr(rendered, "date", None):  # the letter's date as printed: the changelog dates it by it
-            letter["date"] = rendered.date
-        renderer = getattr(rendered, "renderer", None) or "quarto"
-        # Interactive charts, data tables and downloads (the PDF keeps static charts), in the letter's language.
-        if "html" in letter:
-            from observatoire.outputs.interactive import enhance_letter
-
-            enhance_letter(edition_site / letter["html"], project)
-
-    with _stage(timings, "data"):
-        # The data behind the letter, downloadable beside it: Quarto already copied the files its pages link to;
-        # add the rest of the figures and tables (SVG/PNG, CSV, metadata JSON, Markdown), the facts, and the
-        # executed notebooks themselves (beside their pages).
-        for folder in ("figures", "tables", "facts"):
-            _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
-        _copy_tree(pages, edition_site / "notebooks", overwrite=False)
-        changes: list[str] = []
-        if plan.publish and previous and target.exists():  # the past revisions stay reachable in the new one
-            if correction is not None:
-                corrections.archive_previous(target, edition_site)
-                changes = corrections.describe_changes(target, edition_site)
-            elif (target / corrections.REVISIONS).is_dir():
-                _copy_tree(target / corrections.REVISIONS, edition_site / corrections.REVISIONS)
-
-    with _stage(timings, "manifest"):
-        version = getattr(rendered, "version", None) or renderer_available()
-        manifest = mf.make_manifest(
-            theme=theme.id,
-            title=theme.title,
-            year=year,
-            parameters=plan.parameters,
-            key=key,
-            key_inputs=plan.key_inputs,
-            inputs=list(plan.inputs),
-            renderer=renderer,
-            renderer_version=version,
-            letter=letter,
-            outputs=mf.output_checksums(edition_site),
-            replaced=replaced,
-            variant=plan.variant,
-            lang=plan.lang,
+def _stage_project(build: _Build) -> RenderRequest:
+    """Stage: the publication copied to ``edition_dir/publication`` with the figures, tables, facts as variables,
+    meta values (checked and escaped: :mod:`observatoire.staging`), the calculations page, the templates filled
+    and the notebooks' pages; a correction's dated notice at the top of the letter. Returns what to render."""
+    plan, outputs_dir = build.plan, build.outputs_dir
+    staging.check_text_files(plan.publication_dir)  # a template saved as Latin-1: one line naming it
+    project = build.project = _reset_dir(plan.edition_dir / "publication")
+    _copy_tree(plan.publication_dir, project)
+    for folder in ("figures", "tables"):
+        _copy_tree(outputs_dir / folder, project / folder)
+    records = _facts(outputs_dir)
+    meta = {
+        **staging.meta_values(plan.theme, plan.year, plan.parameters, plan.variant),
+        **staging.language_values(plan),
+    }
+    staging.write_metadata(project, _facts_variables(records), meta, outputs_dir / "facts")
+    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
+    # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
+    _fill_templates(project, records, meta, plan.publication_dir)
+    _copy_tree(build.pages, project / "notebooks")
+    build.corrected_at = mf.built_at()
+    if build.correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
+        revision = int((build.previous or {}).get("revision") or 1) + 1
+        corrections.add_notice(
+            project / "index.qmd", corrections.notice_markdown(build.correction, build.corrected_at, revision)
         )
-        if correction is not None:
-            manifest.update(corrections.revision_fields(previous, correction, corrected_at, changes))
-        elif previous and previous.get("history") and replaced is not None:
-            manifest.update({k: previous[k] for k in ("revision", "history")})
-        mf.write_manifest(edition_site, manifest)
-        result.manifest = manifest
+    return RenderRequest(project, _reset_dir(build.edition_site), f"{plan.theme.id}/{plan.edition_path}")
 
-    result.status = "built"
-    result.replaced = replaced
-    if plan.publish and publish_now:
-        publish_built(plan, result, force=force)
-    log.info(
-        "%s %s: %s in %.1f s (build key %s)", theme.id, year, result.status, result.total_seconds, key[:12]
+
+def _collect_render(build: _Build, rendered: Any) -> None:
+    """Render stage, after Quarto: the letter's HTML and PDF located in the edition (copied in when the renderer
+    wrote them elsewhere), the letter's date as printed (the changelog dates its first publication with it), then
+    the HTML letter's interactive charts, data tables and downloads, in the letter's language."""
+    edition_site = build.edition_site
+    build.result.render_timings = dict(getattr(rendered, "timings", None) or {})
+    for kind in ("html", "pdf"):
+        produced = getattr(rendered, kind, None)
+        if produced is None:
+            continue
+        produced = Path(produced)
+        if not produced.resolve().is_relative_to(edition_site.resolve()):
+            shutil.copy2(produced, edition_site / produced.name)
+            produced = edition_site / produced.name
+        build.letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
+    if getattr(rendered, "date", None):
+        build.letter["date"] = rendered.date
+    build.renderer = getattr(rendered, "renderer", None) or "quarto"
+    build.renderer_version = getattr(rendered, "version", None)
+    if "html" in build.letter:
+        from observatoire.outputs.interactive import enhance_letter  # lazy: pandas (no-change path)
+
+        enhance_letter(edition_site / build.letter["html"], build.project)
+
+
+def _add_data(build: _Build) -> None:
+    """Data stage: the data behind the letter beside it. Quarto already copied the files its pages link to; the
+    rest of the figures and tables (SVG/PNG, CSV, metadata JSON, Markdown), the facts and the executed notebooks
+    are added; a published edition's past revisions stay reachable in the new one (a correction archives the
+    current one and describes what changed)."""
+    plan, edition_site, outputs_dir = build.plan, build.edition_site, build.outputs_dir
+    for folder in ("figures", "tables", "facts"):
+        _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
+    _copy_tree(build.pages, edition_site / "notebooks", overwrite=False)
+    if plan.publish and build.previous and plan.target.exists():
+        if build.correction is not None:
+            corrections.archive_previous(plan.target, edition_site)
+            build.changes = corrections.describe_changes(plan.target, edition_site)
+        elif (plan.target / corrections.REVISIONS).is_dir():
+            _copy_tree(plan.target / corrections.REVISIONS, edition_site / corrections.REVISIONS)
+
+
+def _write_edition_manifest(build: _Build) -> None:
+    """Manifest stage: ``manifest.json`` of the edition (inputs, build key, renderer, every output's sha256,
+    what it replaced, its revision history)."""
+    plan, previous = build.plan, build.previous
+    manifest = mf.make_manifest(
+        theme=plan.theme.id,
+        title=plan.theme.title,
+        year=plan.year,
+        parameters=plan.parameters,
+        key=plan.key,
+        key_inputs=plan.key_inputs,
+        inputs=list(plan.inputs),
+        renderer=build.renderer,
+        renderer_version=build.renderer_version or renderer_available(),
+        letter=build.letter,
+        outputs=mf.output_checksums(build.edition_site),
+        replaced=build.replaced,
+        variant=plan.variant,
+        lang=plan.lang,
     )
-    return result
+    if build.correction is not None:
+        manifest.update(
+            corrections.revision_fields(previous, build.correction, build.corrected_at, build.changes)
+        )
+    elif previous and previous.get("history") and build.replaced is not None:
+        manifest.update({k: previous[k] for k in ("revision", "history")})
+    mf.write_manifest(build.edition_site, manifest)
+    build.result.manifest = manifest
 
 
 def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, write_index: bool = True) -> None:
@@ -955,12 +1047,11 @@ def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, writ
         _publish(plan.edition_dir / "site", plan.site_dir, theme.id, plan.edition_path, replace=force)
         if write_index:
             try:
-                _write_index(plan.site_dir, list_editions(plan.site_dir))
-                corrections.write_changelog(plan.site_dir)
+                refresh_site_index(plan.site_dir)
             except Exception as exc:
                 raise ReleaseError(
                     f"{theme.id} {year} is published in {_shown(plan.target)} but the site index could not be "
-                    f"written ({type(exc).__name__}: {exc}); fix it and run the release again"
+                    f"written ({_one_line(exc)}); fix it and run the release again"
                 ) from exc
     result.status = "replaced" if result.replaced else "published"
 

@@ -10,7 +10,6 @@ references after a deliberate change; the reviewer reads their diff (``nbdiff -s
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -18,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from observatoire.core import paths
+from observatoire.publishing.execution import NotebookJob, run_notebooks
 
 NBVAL_DIR = paths.ROOT / "tests" / "nbval"
 MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -78,8 +78,6 @@ def refresh_references(notebooks: list[Path] | None = None, workers: int = 2) ->
     list of Path
         The reference notebooks written.
     """
-    from observatoire.publishing.execution import NotebookJob, run_notebooks
-
     notebooks = notebooks or source_notebooks()
     written = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -98,18 +96,3 @@ def refresh_references(notebooks: list[Path] | None = None, workers: int = 2) ->
             os.replace(temporary, target)
             written.append(target)
     return written
-
-
-def _cmd_refresh(args: argparse.Namespace) -> int:
-    selected = [Path(p).resolve() for p in args.notebooks] or None
-    for path in refresh_references(selected):
-        print(f"  reference written: {path.relative_to(paths.ROOT)}")
-    print("Review the change with `git diff tests/nbval` (or `nbdiff -s`) before committing it.")
-    return 0
-
-
-def add_commands(commands) -> None:
-    """Register ``refresh-nbval`` on the command line."""
-    parser = commands.add_parser("refresh-nbval", help="re-run notebooks and store nbval reference outputs")
-    parser.add_argument("notebooks", nargs="*", help="source notebooks (default: all)")
-    parser.set_defaults(func=_cmd_refresh)

@@ -12,6 +12,7 @@ from typing import Any
 from observatoire.core.errors import InputError
 from observatoire.data import themes
 from observatoire.publishing import manifest as mf
+from observatoire.publishing import territorial_site
 
 
 def list_editions(site_dir: Path) -> list[dict[str, Any]]:
@@ -59,7 +60,6 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
             }
         )
     # Territorial letters (<theme>/<year>/<territory>/): one row per year, pointing to the year's listing page.
-    from observatoire.publishing import territorial_site
 
     titles = {tid: t.title for tid, t in themes.load_themes().items()} if order else {}
     editions += territorial_site.write_listings(site_dir, titles)

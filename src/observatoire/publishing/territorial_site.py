@@ -24,9 +24,10 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import site_words
+from observatoire.core import atomic, site_words
 from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
+from observatoire.data.territory_codes import REGION_PREFIX, parse
 from observatoire.publishing import manifest as mf
 
 __all__ = [
@@ -76,7 +77,7 @@ def territorial_editions(site_dir: Path) -> dict[tuple[str, int], list[dict[str,
 
 def _names() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """Département code -> (name, région code) and région code -> name, from the geography reference."""
-    from observatoire.data import datasets
+    from observatoire.data import datasets  # lazy: the no-change release path stays without pandas
 
     geo = datasets.geography()
     deps = {r.code_departement: (r.nom_departement, r.code_region) for r in geo.itertuples(index=False)}
@@ -143,8 +144,6 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
     Its words are the ``listing`` words of ``publications/_shared/site_words.fr.yml``; names and codes from the
     geography reference are escaped.
     """
-    from observatoire.analysis.indicators.territorial import REGION_PREFIX
-
     words = site_words.words("fr")["listing"]
     deps, regions = _names()
     by_territory = {e["territory"]: e for e in entries}
@@ -195,8 +194,6 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
 def _label(territory: str, deps: dict[str, tuple[str, str]], regions: dict[str, str]) -> str:
     """``"Finistère (29)"``, ``"Bretagne (région 53)"`` (as ``territorial.Territory.label``); the folder name
     itself for a folder that is no territory."""
-    from observatoire.analysis.indicators.territorial import parse
-
     try:
         level, code = parse(territory)
     except ValueError:
@@ -243,9 +240,7 @@ def search_entries(year_dir: Path, title: str, letters: list[dict[str, Any]]) ->
 def _write_if_changed(target: Path, text: str) -> None:
     """Write atomically, and only when the content changes (a second publish rewrites nothing)."""
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(target)
+        atomic.write_text(target, text)
 
 
 def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any]]:

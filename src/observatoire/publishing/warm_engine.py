@@ -29,9 +29,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
+
+from observatoire.publishing.kernel_env import kernel_environment
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,6 @@ class WarmKernelError(RuntimeError):
 
 
 def _run_sync(coroutine_function):
-    from jupyter_core.utils import run_sync
-
     return run_sync(coroutine_function)
 
 
@@ -67,8 +69,6 @@ class WarmKernel:
     """
 
     def __init__(self, kernel_name: str, env: Mapping[str, str], arguments: Sequence[str], cwd: str) -> None:
-        from jupyter_client.manager import AsyncKernelManager
-
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         _run_sync(self.km.start_kernel)(
             env=dict(env), cwd=cwd, extra_arguments=[*arguments, *KERNEL_ARGUMENTS]
@@ -218,7 +218,7 @@ class WarmEngine(NBClientEngine):
     """papermill's nbclient engine, on a kernel of :data:`POOL` instead of a new one.
 
     Extra keyword argument: ``kernel_env`` (the kernel's environment; default: this process's, with the
-    variables of :func:`observatoire.publishing.execution.kernel_environment`). The kernel's working directory is
+    variables of :func:`observatoire.publishing.kernel_env.kernel_environment`). The kernel's working directory is
     ``resources["metadata"]["path"]`` as for nbclient (default: this process's).
     """
 
@@ -234,8 +234,6 @@ class WarmEngine(NBClientEngine):
         execution_timeout=None,
         **kwargs,
     ):
-        from observatoire.publishing.execution import kernel_environment
-
         env = kwargs.pop("kernel_env", None) or kernel_environment()
         arguments = tuple(kwargs.pop("extra_arguments", None) or ())
         kwargs.pop("kernel_manager_class", None)

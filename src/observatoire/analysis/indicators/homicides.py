@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from observatoire.analysis.indicators import published
-from observatoire.analysis.indicators.published import Published
-from observatoire.analysis.indicators.wording import add_significance_fact
+from observatoire.analysis.indicators import published, registry
+from observatoire.analysis.indicators.published import Published, add_fact
+from observatoire.analysis.indicators.wording import add_significance_fact, change_details, trend_details
+from observatoire.analysis.statistics import change_test, trend
 from observatoire.core.formatting import format_number
 
 #: Series id of the headline series (DAV national study).
@@ -142,8 +143,6 @@ def change_on_year(ns: pd.DataFrame, year: int, sex: str = "female"):
         :class:`~observatoire.analysis.statistics.ChangeTest`, which is None when a year is missing or when the two years
         straddle the 2016 scope break.
     """
-    from observatoire.analysis.statistics import change_test
-
     current = published.pick(ns, DEATHS, year, sex)
     previous = published.pick(ns, DEATHS, year - 1, sex)
     if current is None or previous is None or not same_scope(year, year - 1):
@@ -161,8 +160,6 @@ def trend_since_break(ns: pd.DataFrame, year: int, sex: str = "female", family: 
         None when ``year`` is before 2016; otherwise the GLM result, whose ``reason`` says why it is not
         estimable (fewer than three years).
     """
-    from observatoire.analysis.statistics import trend
-
     if year < SCOPE_BREAK_YEAR:
         return None
     s = published.series(ns, DEATHS, sex, first=SCOPE_BREAK_YEAR, last=year)
@@ -277,10 +274,6 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
     ``mvc_tentatives_femmes``, ``mvc_champ``, ``mvc_autres_sources``, ``mvc_annee_rupture``,
     ``ns_edition``, ``lettre_date``.
     """
-    from observatoire.analysis.indicators import registry
-    from observatoire.analysis.indicators.published import add_fact
-    from observatoire.analysis.indicators.wording import change_details, trend_details
-
     common = dict(year=year, edition=edition)
     provenance = dict(source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year)
     scope = scope_of(year)

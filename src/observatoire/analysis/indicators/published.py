@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from observatoire.core.formatting import NOT_AVAILABLE
+from observatoire.data.catalogue import load_catalogue
+from observatoire.data.loaders.national_series import relayed_by
 
 #: ``source_id`` written in the facts for every figure of the national series.
 NATIONAL_SOURCE_ID = "national_series"
@@ -79,8 +81,6 @@ class Published:
     @property
     def relayed_by(self) -> str | None:
         """The site that relayed the official figure when the series knows it only through the press, else None."""
-        from observatoire.data.loaders.national_series import relayed_by
-
         return relayed_by(self.note)
 
     def source_line(self) -> str:
@@ -292,8 +292,6 @@ def national_edition(catalogue: dict | None = None) -> str:
         E.g. ``"2025-11"``.
     """
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     return str(catalogue[CATALOGUE_ID].edition)
 

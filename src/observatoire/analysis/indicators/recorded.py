@@ -28,15 +28,27 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.multitest import multipletests
 
-from observatoire.analysis.indicators.wording import add_significance_fact
-from observatoire.analysis.statistics import add_rates, change_test, funnel, trend
-from observatoire.core.formatting import MONTHS_FR, NOT_AVAILABLE
+from observatoire.analysis import method
+from observatoire.analysis.indicators import published, registry
+from observatoire.analysis.indicators.published import sources_table
+from observatoire.analysis.indicators.territories import extremes as select_extremes
+from observatoire.analysis.indicators.territories import population_choice
+from observatoire.analysis.indicators.wording import add_significance_fact, change_details, trend_details
+from observatoire.analysis.method import constants
+from observatoire.analysis.statistics import (
+    add_series_rates,
+    change_of,
+    change_test,
+    funnel,
+    rank_rates,
+    trend_of,
+)
+from observatoire.core.formatting import NOT_AVAILABLE, format_date, format_percent
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
-#: Counts below this are flagged as small (fragile rates).
-SMALL = 20
 
 
 def _year_column(df: pd.DataFrame) -> pd.Series:
@@ -80,45 +92,6 @@ def years_of(ssmsi: pd.DataFrame, indicator: str, unit: str = VICTIM) -> list[in
     return sorted(int(y) for y in indicator_rows(ssmsi, indicator, unit)["year"].unique())
 
 
-def population_by(
-    pop: pd.DataFrame, geo_level: str = "departement", sex: str = "total", age_group: str = "all"
-) -> pd.DataFrame:
-    """Population by geographic unit and year from a harmonised INSEE table.
-
-    Parameters
-    ----------
-    pop : DataFrame
-        Harmonised population table (``datasets.population``), ``value`` in persons.
-    geo_level : {"departement", "france"}
-        ``france`` is the sum of the département rows (the 101 départements the SSMSI base covers), so that
-        numerator and denominator share one field.
-    sex : str, default "total"
-    age_group : str, default "all"
-        ``all`` uses the all-ages rows when the table has them, else the sum of the age bands.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``geo_code, year, population`` (``geo_code`` "FR" for France).
-    """
-    dep = pop.loc[(pop["geo_level"] == "departement") & (pop["sex"] == sex)].copy()
-    dep["year"] = _year_column(dep)
-    if age_group == "all":
-        if (dep["age_group"] == "all").any():
-            dep = dep.loc[dep["age_group"] == "all"]
-        else:
-            # Sum the bands of each file's own partition (never a band and a sub-total of it).
-            dep = dep.loc[dep["age_group"] != "all"]
-    else:
-        dep = dep.loc[dep["age_group"] == age_group]
-    out = dep.groupby(["geo_code", "year"], as_index=False)["value"].sum()
-    out = out.rename(columns={"value": "population"})
-    if geo_level == "france":
-        out = out.groupby("year", as_index=False)["population"].sum()
-        out.insert(0, "geo_code", "FR")
-    return out
-
-
 def national_totals(
     ssmsi: pd.DataFrame, indicator: str, unit: str = VICTIM, national: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -157,24 +130,26 @@ def national_totals(
     return out.sort_values("year").reset_index(drop=True)
 
 
-def national_rates(totals: pd.DataFrame, pop_fr: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """Add the INSEE population at 1 January, the rate per 1,000 and its Poisson interval to national totals.
+def national_rates(totals: pd.DataFrame, pop_fr: pd.DataFrame, level: float | None = None) -> pd.DataFrame:
+    """Add the INSEE population at 1 January, the rate per 1,000 and its interval to national totals.
 
     Parameters
     ----------
     totals : DataFrame
         From :func:`national_totals`.
     pop_fr : DataFrame
-        From :func:`population_by` with ``geo_level="france"``.
+        ``year, population``: the sum of the départements' populations.
 
     Returns
     -------
     DataFrame
-        ``totals`` plus ``population, rate, rate_low, rate_high, small_count`` and the change on the previous
-        year (``previous, change_abs, change_rel``). Years without a population have missing rates.
+        ``totals`` plus ``population, rate, rate_low, rate_high, small_count, dispersion``
+        (``statistics.add_series_rates``: exact Poisson interval widened by the national series' dispersion) and
+        the change on the previous year (``previous, change_abs, change_rel``). Years without a population have
+        missing rates.
     """
-    out = totals.merge(pop_fr[["year", "population"]], on="year", how="left")
-    out = add_rates(out, count="count", population="population", level=level, small=SMALL)
+    out = totals.merge(pop_fr[["year", "population"]], on="year", how="left").assign(_area="FR")
+    out = add_series_rates(out, area="_area", level=level).drop(columns="_area")
     previous = out.set_index("year")["count"].reindex(out["year"] - 1).to_numpy()
     out["previous"] = previous
     out["change_abs"] = out["count"] - out["previous"]
@@ -191,19 +166,14 @@ def value_for(table: pd.DataFrame, year: int, column: str):
     return value.item() if hasattr(value, "item") else value
 
 
-def year_change(totals: pd.DataFrame, year: int, level: float = 0.95):
-    """Test of the national count of ``year`` against ``year - 1`` (``statistics.change_test``: the series'
-    over-dispersion, exact Poisson where there is none); None when a year is missing."""
-    c1 = value_for(totals, year, "count")
-    c0 = value_for(totals, year - 1, "count")
-    if c0 is None or c1 is None:
-        return None
-    series = totals.loc[totals["year"] <= year].dropna(subset=["count"])
-    return change_test(series["year"], series["count"], year, level=level)
+def year_change(totals: pd.DataFrame, year: int):
+    """Test of the national rate of ``year`` against ``year - 1`` (``statistics.change_of``: the series'
+    over-dispersion from the other years, exact Poisson where there is none); None when a year is missing."""
+    return change_of(totals, year)
 
 
 def national_trend(rates: pd.DataFrame, last_year: int, first_year: int | None = None, family: str = "auto"):
-    """Log-linear trend of the national count (offset: population when known for every year) up to ``last_year``.
+    """Log-linear trend of the national rate up to ``last_year`` (``statistics.trend_of``).
 
     Parameters
     ----------
@@ -217,15 +187,9 @@ def national_trend(rates: pd.DataFrame, last_year: int, first_year: int | None =
     Returns
     -------
     TrendResult
-        A trend of the rate when every year has a population, else of the count (see ``exposure`` in
-        :func:`observatoire.analysis.statistics.trend`). ``TrendResult.reason`` says when it cannot be estimated.
+        ``TrendResult.reason`` says when it cannot be estimated.
     """
-    sel = rates.loc[rates["year"] <= last_year]
-    if first_year is not None:
-        sel = sel.loc[sel["year"] >= first_year]
-    sel = sel.dropna(subset=["count"])
-    exposure = sel["population"].to_numpy() if sel["population"].notna().all() and len(sel) else None
-    return trend(sel["year"].to_numpy(), sel["count"].to_numpy(), exposure=exposure, family=family)
+    return trend_of(rates, last_year, first_year, family=family)
 
 
 def _bh(p: np.ndarray) -> np.ndarray:
@@ -233,8 +197,6 @@ def _bh(p: np.ndarray) -> np.ndarray:
     out = np.full_like(p, np.nan, dtype=float)
     ok = ~np.isnan(p)
     if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
         out[ok] = multipletests(p[ok], method="fdr_bh")[1]
     return out
 
@@ -246,7 +208,6 @@ def departement_table(
     pop_dep: pd.DataFrame,
     geography: pd.DataFrame,
     unit: str = VICTIM,
-    level: float = 0.95,
 ) -> pd.DataFrame:
     """Rates by département for one year, with intervals, change on the year, rank and overseas flag.
 
@@ -259,7 +220,7 @@ def departement_table(
     year : int
         The year. A year absent from the base gives an empty table (never another year's figures).
     pop_dep : DataFrame
-        From :func:`population_by` (``geo_level="departement"``).
+        ``geo_code, year, population`` (``territories.population_by_departement``).
     geography : DataFrame
         ``datasets.geography()``: ``code_departement, nom_departement, code_region, nom_region, is_overseas``.
 
@@ -268,16 +229,17 @@ def departement_table(
     DataFrame
         One row per département: ``code, nom, region, outre_mer, count, population, rate, rate_low, rate_high,
         small_count, ssmsi_rate, previous, change_rel, rate_ratio, p_value, p_adjusted, significant,
-        significant_fdr, rank`` (1 = highest rate; ties share the lowest rank), sorted by rate, highest first.
-        The change on the year is tested with each département's own series (``statistics.change_test``):
-        ``p_value``/``significant`` are the over-dispersion-aware answer, ``p_value_poisson``/
-        ``significant_poisson`` the exact Poisson one, ``test_method`` and ``dispersion`` say which. The
-        comparison with the national rate is the adjusted funnel (``statistics.funnel``, additive):
-        ``z_adj``, ``flag`` ("above", "below", "within" at 95 %), ``flag_poisson`` (exact Poisson limits) and
-        ``rate_low_adj``/``rate_high_adj`` (the rate ± the funnel's half-width, so that "the interval excludes
-        the national rate" and ``flag`` agree). ``attrs``: ``funnel_phi``, ``funnel_tau2``,
+        significant_fdr, rank`` (``statistics.rank_rates``), sorted by rate, highest first. The interval is the
+        letters' one (``statistics.add_series_rates``: exact Poisson widened by the département's series
+        dispersion, ``rate_dispersion``). The change of the rate on the year is tested with each département's
+        own series (``statistics.change_of``): ``p_value``/``significant`` are the over-dispersion-aware answer,
+        ``p_value_poisson``/``significant_poisson`` the exact Poisson one, ``test_method`` and ``dispersion``
+        (of the other years) say which. The comparison with the national rate is the adjusted funnel
+        (``statistics.funnel``): ``z_adj``, ``flag`` ("above", "below", "within" at ``funnel.flag_level``) and
+        ``flag_poisson`` (exact Poisson limits). ``attrs``: ``funnel_phi``, ``funnel_tau2``,
         ``funnel_sensitivity``.
     """
+    m = constants()
     rows = indicator_rows(ssmsi, indicator, unit)
     cur = rows.loc[rows["year"] == int(year)]
     columns = [
@@ -291,6 +253,7 @@ def departement_table(
         "rate_low",
         "rate_high",
         "small_count",
+        "rate_dispersion",
         "ssmsi_rate",
         "previous",
         "change_rel",
@@ -307,57 +270,51 @@ def departement_table(
         "z_adj",
         "flag",
         "flag_poisson",
-        "rate_low_adj",
-        "rate_high_adj",
     ]
     if cur.empty:
         return pd.DataFrame(columns=columns)
+    history = rows.loc[rows["year"] <= int(year), ["geo_code", "year", "value"]].rename(
+        columns={"value": "count"}
+    )
+    history = history.merge(pop_dep[["geo_code", "year", "population"]], on=["geo_code", "year"], how="left")
+    history = add_series_rates(history, area="geo_code", last_year=year)
+    now = history.loc[history["year"] == int(year)].set_index("geo_code")
     prev = rows.loc[rows["year"] == int(year) - 1].set_index("geo_code")["value"]
-    out = cur[["geo_code", "value"]].rename(columns={"geo_code": "code", "value": "count"})
+    out = cur[["geo_code"]].rename(columns={"geo_code": "code"}).reset_index(drop=True)
+    for column in ("count", "population", "rate", "rate_low", "rate_high", "small_count"):
+        out[column] = out["code"].map(now[column])
+    out["rate_dispersion"] = out["code"].map(now["dispersion"])
     out["ssmsi_rate"] = cur["published_rate"].to_numpy() if "published_rate" in cur else np.nan
-    pop = pop_dep.loc[pop_dep["year"] == int(year)].set_index("geo_code")["population"]
-    out["population"] = out["code"].map(pop)
-    out = add_rates(out, count="count", population="population", level=level, small=SMALL)
     geo = geography.set_index("code_departement")
     out["nom"] = out["code"].map(geo["nom_departement"])
     out["region"] = out["code"].map(geo["nom_region"])
     out["outre_mer"] = out["code"].map(geo["is_overseas"]).fillna(False).astype(bool)
     out["previous"] = out["code"].map(prev)
     out["change_rel"] = out["count"] / out["previous"] - 1
-    history = rows.loc[rows["year"] <= int(year)].groupby("geo_code")
-    tests = [
-        change_test(*history.get_group(code)[["year", "value"]].T.to_numpy(), int(year), level=level)
-        if pd.notna(p) and pd.notna(c)
-        else None
-        for code, p, c in zip(out["code"], out["previous"], out["count"], strict=True)
-    ]
+    by_code = dict(tuple(history.groupby("geo_code")))
+    tests = [change_of(by_code[code], int(year)) if code in by_code else None for code in out["code"]]
     out["rate_ratio"] = [t.rate_ratio if t else np.nan for t in tests]
     out["p_value"] = [t.p_value if t else np.nan for t in tests]
     out["p_value_poisson"] = [t.p_value_poisson if t else np.nan for t in tests]
     out["test_method"] = [t.method_fr if t and not t.reason else "" for t in tests]
     out["dispersion"] = [t.dispersion if t else np.nan for t in tests]
     out["p_adjusted"] = _bh(out["p_value"].to_numpy(dtype=float))
-    alpha = 1 - level
+    alpha = m.significance_level
     out["significant"] = out["p_value"] < alpha
     out["significant_poisson"] = out["p_value_poisson"] < alpha
     out["significant_fdr"] = out["p_adjusted"] < alpha
     rated = out.dropna(subset=["count", "population"])
-    national = float(rated["count"].sum() / rated["population"].sum() * 1000) if len(rated) else np.nan
+    national = float(rated["count"].sum() / rated["population"].sum() * m.rate_per) if len(rated) else np.nan
     if len(rated) >= 3:
         adjusted = funnel(rated["count"], rated["population"], national)
         for column in ("z_adj", "flag", "flag_poisson"):
             out[column] = adjusted[column]
-        half = adjusted["upper95"] - national
-        out["rate_low_adj"] = np.maximum(out["rate"] - half, 0.0)
-        out["rate_high_adj"] = out["rate"] + half
-        if not adjusted.attrs["adjusted"]:  # no over-dispersion: the exact intervals stand
-            out["rate_low_adj"], out["rate_high_adj"] = out["rate_low"], out["rate_high"]
         out.attrs.update(
             funnel_phi=adjusted.attrs["phi"],
             funnel_tau2=adjusted.attrs["tau2"],
             funnel_sensitivity=adjusted.attrs["sensitivity"],
         )
-    out["rank"] = out["rate"].rank(ascending=False, method="min").astype("Int64")
+    out["rank"] = rank_rates(out["rate"])
     out = out.sort_values(["rate", "code"], ascending=[False, True], kind="stable").reset_index(drop=True)
     return out.reindex(columns=columns)
 
@@ -372,9 +329,11 @@ def extremes(dep: pd.DataFrame, n: int = 5) -> pd.DataFrame:
         "Taux les plus élevés" or "Taux les plus faibles".
     """
     cols = ["rank", "code", "nom", "count", "rate", "rate_low", "rate_high", "change_rel"]
-    ranked = dep.dropna(subset=["rate"]).sort_values("rate", ascending=False)
-    top = ranked.head(n)[cols].assign(groupe="Taux les plus élevés")
-    bottom = ranked.tail(n)[cols].assign(groupe="Taux les plus faibles")
+    top = select_extremes(dep, "rate", n, largest=True, key="code")[cols].assign(
+        groupe="Taux les plus élevés"
+    )
+    bottom = select_extremes(dep, "rate", n, largest=False, key="code")[cols].iloc[::-1]
+    bottom = bottom.assign(groupe="Taux les plus faibles")
     out = pd.concat([top, bottom], ignore_index=True)
     out = out.rename(columns={"rank": "rang"})
     return out[["groupe", "rang", "code", "nom", "count", "rate", "rate_low", "rate_high", "change_rel"]]
@@ -386,7 +345,7 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
     Returns
     -------
     dict
-        ``n_departements``, ``n_small`` (counts below :data:`SMALL`), ``n_above`` / ``n_below`` (above / below
+        ``n_departements``, ``n_small`` (``small_count`` of methods.yml), ``n_above`` / ``n_below`` (above / below
         the national rate on the over-dispersion-adjusted funnel at 95 %), ``n_up`` / ``n_down`` (significant
         rises / falls at 5 %, over-dispersion-aware test), ``n_up_fdr`` / ``n_down_fdr`` (after
         Benjamini-Hochberg), ``max_rate``, ``max_nom``, ``min_rate``, ``min_nom``, ``ratio_max_min``; and, for
@@ -454,8 +413,6 @@ def published_vs_base(
         Columns ``indicateur, annee, valeur, retenu, source, date_source, note``; the first row is the base
         total (the figure the letter cites), then the published figures and their alternatives.
     """
-    from observatoire.analysis.indicators.published import sources_table
-
     first = pd.DataFrame(
         [
             {
@@ -506,8 +463,6 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
         when there is one, else female victims / INSEE women aged 15-64; ``*_origin`` says "publié" or
         "calculé" (or None). Nothing is filled.
     """
-    from observatoire.analysis.indicators import published
-
     total = published.series(ns, CONJUGAL, "total", last=last_year)
     female = published.series(ns, CONJUGAL, "female", last=last_year)
     share_pub = published.series(ns, CONJUGAL_SHARE_WOMEN, "female", last=last_year)
@@ -546,14 +501,12 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
 
 def same_study(ns: pd.DataFrame, year: int) -> bool:
     """True when the conjugal-violence totals of ``year`` and ``year - 1`` come from the same published study."""
-    from observatoire.analysis.indicators import published
-
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     return current is not None and previous is not None and current.source_title == previous.source_title
 
 
-def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
+def conjugal_change(ns: pd.DataFrame, year: int, level: float | None = None):
     """Test of the conjugal-violence total of ``year`` against ``year - 1``, with the series' over-dispersion,
     within one study.
 
@@ -566,8 +519,6 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float = 0.95):
         totals are sometimes rounded (to the hundred or the thousand): the test then is approximate, and the
         note of the figure says so.
     """
-    from observatoire.analysis.indicators import published
-
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     if current is None or previous is None or not same_study(ns, year):
@@ -601,6 +552,9 @@ class Analysis:
         :func:`departement_summary`.
     covered : bool
         True when the base covers ``year``.
+    population_choice : DataFrame or None
+        ``territories.population_choice`` of the départements with ``alternative_population`` (the SSMSI base's
+        own population, ``geo_code, year, population``) when given: where a rank or a verdict depends on it.
     """
 
     def __init__(
@@ -612,6 +566,7 @@ class Analysis:
         geography: pd.DataFrame,
         unit: str = VICTIM,
         national: pd.DataFrame | None = None,
+        alternative_population: pd.DataFrame | None = None,
     ) -> None:
         self.indicator = indicator
         self.year = int(year)
@@ -628,6 +583,13 @@ class Analysis:
         self.trend = national_trend(self.totals, self.year) if self.covered else None
         self.national_rate = value_for(self.totals, self.year, "rate")
         self.summary = departement_summary(self.departements, self.national_rate)
+        self.population_choice = None
+        if alternative_population is not None and not self.departements.empty:
+            alt = alternative_population.loc[alternative_population["year"] == self.year]
+            dep = self.departements.set_index("code")
+            self.population_choice = population_choice(
+                dep["count"], dep["population"], alt.set_index("geo_code")["population"]
+            ).join(dep["nom"])
 
     def value(self, column: str, year: int | None = None):
         """A column of the national table for ``year`` (default: the letter's year), or None."""
@@ -650,9 +612,6 @@ def add_facts(
     pop_edition : str
         Edition of the INSEE population file used as denominator.
     """
-    from observatoire.analysis.indicators import registry
-    from observatoire.analysis.indicators.wording import change_details, trend_details
-
     a = analysis
     y = a.year
     base = dict(source_id=source_id, edition=edition, ref_year=y)
@@ -712,8 +671,8 @@ def add_facts(
         f"{prefix}_evol_signif",
         a.change,
         **base,
-        note="test de quasi-Poisson (dispersion de la série) ou test exact de Poisson sans surdispersion, "
-        "seuil de 5\u202f%",
+        note="test de quasi-Poisson des taux (dispersion des autres années de la série) ou test exact de Poisson "
+        "sans surdispersion",
     )
     first = None if a.trend is None else a.trend.first_year
     facts.add(
@@ -741,7 +700,7 @@ def add_facts(
         decimals=3,
         unit="variance entre départements des taux pour 1\u202f000",
         **base,
-        note="effets aléatoires additifs sur les scores z winsorisés à 10\u202f% (Spiegelhalter 2005)",
+        note="effets aléatoires additifs sur les scores z winsorisés (Spiegelhalter 2005, methods.yml)",
     )
     facts.add(f"{prefix}_dep_max_nom", s["max_nom"], kind="text", unit="", **base)
     facts.add(
@@ -777,17 +736,29 @@ def add_facts(
         s["n_up"],
         unit="départements",
         **base,
-        note="hausses significatives sur un an, test exact de Poisson au seuil de 5\u202f%",
+        note="hausses significatives du taux sur un an, test de la série du département (statistics.change_of)",
         details={"previous_year": y - 1, "n_up_fdr": s["n_up_fdr"], "n_down_fdr": s["n_down_fdr"]},
     )
     facts.add(f"{prefix}_dep_n_baisse", s["n_down"], unit="départements", **base)
+    choice = a.population_choice
+    depends = None if choice is None else choice[choice["depends"]]
+    facts.add(
+        f"{prefix}_dep_choix_population",
+        None if depends is None else ", ".join(depends["nom"].astype(str)) or None,
+        kind="text",
+        unit="départements",
+        **base,
+        note="départements dont le rang ou la position dans l'entonnoir change avec la population de la base "
+        "SSMSI (population légale) au lieu de l'estimation de l'Insee",
+        details={"n": None if depends is None else len(depends)},
+    )
     facts.add(
         f"{prefix}_dep_n_petits",
         s["n_small"],
         unit="départements",
         **base,
-        note="départements dont le nombre de victimes est inférieur au seuil rec_seuil_petits",
-        details={"threshold": SMALL},
+        note="départements dont le nombre de victimes est inférieur au seuil m_seuil_petits",
+        details={"threshold": constants().small_count},
     )
 
 
@@ -820,9 +791,6 @@ def add_conjugal_facts(
     pop_edition : str
         Edition of the INSEE five-year-band file (denominator of computed rates).
     """
-    from observatoire.analysis.indicators import published
-    from observatoire.analysis.indicators.wording import change_details
-
     common = dict(year=year, edition=edition)
     total = published.pick(ns, CONJUGAL, year, "total")
     published.add_fact(facts, "vc_total", total, display=True, unit="victimes", **common)
@@ -894,16 +862,6 @@ def add_conjugal_facts(
     )
 
 
-def month_year_fr(date_text: str | None) -> str | None:
-    """``"2025-06-04"`` -> ``"juin 2025"``; ``"2024"`` -> ``"2024"``; None when not a date."""
-    if not date_text:
-        return None
-    parts = str(date_text).split("-")
-    if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
-        return f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
-    return parts[0] if parts[0].isdigit() else None
-
-
 def population_vintage(ssmsi: pd.DataFrame, indicator: str, year: int, unit: str = VICTIM) -> int | None:
     """Vintage of the population SSMSI's base divides by for ``year`` (the most frequent one), or None."""
     rows = indicator_rows(ssmsi, indicator, unit)
@@ -922,30 +880,18 @@ def add_method_facts(
     source_id: str,
     edition: str,
     catalogue: dict,
-    new_nomenclature_source: str = "ssmsi_dep_2024_geo2025",
+    population_sources: dict[str, str],
+    nomenclature_record: str,
 ) -> None:
     """Declare the method constants the letter's "Sources et méthodes" cites (so that no number is typed).
 
-    Keys: ``rec_niveau_confiance``, ``rec_seuil_signif``, ``rec_seuil_petits``, ``if_millesime_pop``,
-    ``pop_edition_gca``, ``pop_edition_aq``, ``ssmsi_nomenclature_date``.
+    Keys: the declared constants of methods.yml (``m_*``, :func:`observatoire.analysis.method.add_method_facts`),
+    ``if_millesime_pop``, one key per entry of ``population_sources`` (the edition of that population file,
+    e.g. ``{"pop_edition_gca": "insee_pop_gca"}``) and ``ssmsi_nomenclature_date`` (the month the base was
+    re-released in the 2025 nomenclature, from the catalogue record ``nomenclature_record``).
     """
+    method.add_method_facts(facts, ref_year=year)
     base = dict(source_id=source_id, edition=edition, ref_year=year)
-    facts.add(
-        "rec_niveau_confiance",
-        95,
-        kind="percent",
-        unit="%",
-        **base,
-        note="niveau des intervalles de confiance (statistics.poisson_ci, add_rates)",
-    )
-    facts.add("rec_seuil_signif", 5, kind="percent", unit="%", **base, note="seuil des tests (p < 0,05)")
-    facts.add(
-        "rec_seuil_petits",
-        SMALL,
-        unit="victimes",
-        **base,
-        note="effectif en dessous duquel un taux départemental est signalé comme fragile",
-    )
     vintage = population_vintage(ssmsi, indicator, year)
     facts.add(
         "if_millesime_pop",
@@ -956,7 +902,7 @@ def add_method_facts(
         note="millésime de population (insee_pop_millesime) le plus fréquent dans la base pour l'année",
         details={"same_year": vintage == year},
     )
-    for key, sid in (("pop_edition_gca", "insee_pop_gca"), ("pop_edition_aq", "insee_pop_aq")):
+    for key, sid in population_sources.items():
         entry = catalogue.get(sid)
         facts.add(
             key,
@@ -967,13 +913,13 @@ def add_method_facts(
             edition=str(entry.edition) if entry is not None else "inconnue",
             ref_year=year,
         )
-    entry = catalogue.get(new_nomenclature_source)
+    entry = catalogue.get(nomenclature_record)
     facts.add(
         "ssmsi_nomenclature_date",
-        None if entry is None else month_year_fr(entry.produced),
+        None if entry is None or not entry.produced else format_date(entry.produced, day=False),
         kind="text",
         unit="",
-        source_id=new_nomenclature_source if entry is not None else source_id,
+        source_id=nomenclature_record if entry is not None else source_id,
         edition=str(entry.edition) if entry is not None else edition,
         ref_year=year,
         note="date de la réédition de la base dans la nouvelle nomenclature des indicateurs du SSMSI",
@@ -1013,9 +959,6 @@ def revision(older: pd.DataFrame, newer: pd.DataFrame, indicator: str, unit: str
 
 def conjugal_chart_note(ns: pd.DataFrame, table: pd.DataFrame, year: int) -> str:
     """Note of the conjugal-violence chart, written from the data (rounded years, range of the share of women)."""
-    from observatoire.analysis.indicators import published
-    from observatoire.core.formatting import format_percent
-
     parts = ["Années sans chiffre publié laissées vides."]
     rounded = [
         int(y)

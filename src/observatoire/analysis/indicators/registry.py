@@ -13,10 +13,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.yamlfile import read_yaml
 
 __all__ = ["Indicator", "REGISTRY_FILE", "load_registry", "get", "by_ssmsi_name"]
 
@@ -53,10 +52,7 @@ class Indicator:
 
 
 def _parse(path: Path) -> dict[str, Indicator]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(path, "whole file", f"not valid YAML ({exc})") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("indicators"), dict):
         raise InputError(path, "whole file", "the registry is a mapping with an 'indicators' mapping")
     out = {}

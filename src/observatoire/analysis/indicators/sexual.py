@@ -12,6 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from observatoire.analysis.indicators import published
+from observatoire.analysis.indicators.recorded import published_vs_base
+from observatoire.data.loaders.national_series import relayed_by
 
 SHARE_WOMEN = "victimes_violences_sexuelles_enregistrees_part_femmes"
 SHARE_WOMEN_ADULTS = "part_femmes_victimes_majeures_violences_sexuelles_enregistrees"
@@ -87,8 +89,6 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
     edition : str
         Edition of the SSMSI base.
     """
-    from observatoire.analysis.indicators.recorded import published_vs_base
-
     pubs, labels = [], []
     for indicator, sex, label in PUBLISHED_COUNTS:
         pub = published.pick(ns, indicator, year, sex)
@@ -192,8 +192,6 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
         ``edition`` (survey and publication date, e.g. "VRS, publication 2023-12-14"), ``producteur`` (publisher
         of the record) and ``relais`` ("chiffre officiel relayé par ..." or "").
     """
-    from observatoire.data.loaders.national_series import relayed_by
-
     out = survey_rows.copy().reset_index(drop=True)
     keyed = ns.assign(year=ns["year"].astype(int)).drop_duplicates(["indicator", "year", "value"])
     keyed = keyed.set_index(["indicator", "year", "value"])

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatoire.analysis.indicators import published
+from observatoire.analysis.indicators.published import NATIONAL_SOURCE_ID
 
 SURVEY_NAMES = {
     "CVS": "enquête Cadre de vie et sécurité",
@@ -453,8 +454,6 @@ def add_facts(facts, table: pd.DataFrame, year: int, edition: str) -> None:
     letter's. Plus ``enq_cvs_dernier`` / ``enq_vrs_premier`` (the years of the last CVS and first VRS
     estimates) and the surveys' age ranges.
     """
-    from observatoire.analysis.indicators.published import NATIONAL_SOURCE_ID
-
     base = dict(source_id=NATIONAL_SOURCE_ID, edition=edition)
     for key, theme, measure, sex, kind, unit in _FACTS:
         row = estimate(table, theme, measure, sex, year)

@@ -37,7 +37,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from observatoire.analysis.statistics import funnel_limits, winsorised_phi
+from observatoire.analysis.method import constants
+from observatoire.analysis.statistics import (
+    add_series_rates,
+    funnel_limits,
+    funnel_sensitivity,
+    poisson_change_test,
+    rank_rates,
+    rate_per,
+    trend_of,
+)
+from observatoire.analysis.statistics import funnel as adjusted_funnel
+from observatoire.core.formatting import format_interval
+from observatoire.data.catalogue import load_catalogue
 from observatoire.data.geography import METROPOLITAN, OVERSEAS
 
 __all__ = [
@@ -49,7 +61,6 @@ __all__ = [
     "METRO",
     "OVERSEAS_NAMES",
     "OVERSEAS_SLUGS",
-    "SMALL_COUNT",
     "FunnelResult",
     "age_structure_long",
     "aggregate_areas",
@@ -62,14 +73,12 @@ __all__ = [
     "extremes",
     "funnel",
     "funnel_curve",
-    "funnel_figure",
     "funnel_limits",
     "label_with_code",
-    "overdispersion",
     "panel",
     "population_by_departement",
-    "rate_with_ssmsi_population",
-    "rates",
+    "population_choice",
+    "ssmsi_population_by_departement",
     "ratio_long",
     "result_curve",
     "source_text",
@@ -211,13 +220,6 @@ def aggregate_areas(df: pd.DataFrame, columns: tuple[str, ...] = ("count", "popu
     return out
 
 
-def rates(df: pd.DataFrame, per: float = 1000, level: float = 0.95, small: int = 20) -> pd.DataFrame:
-    """Rates per ``per`` inhabitants with exact Poisson intervals (``statistics.add_rates``) and a small-count flag."""
-    from observatoire.analysis.statistics import add_rates
-
-    return add_rates(df, count="count", population="population", per=per, level=level, small=small)
-
-
 def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: str, code: str) -> pd.DataFrame:
     """Compare the population SSMSI divides by (``insee_pop``) with INSEE's estimate, by year, for one area.
 
@@ -240,11 +242,81 @@ def denominator_gap(ssmsi: pd.DataFrame, population: pd.DataFrame, indicator: st
     return out
 
 
+# The population a rate divides by ------------------------------------------------------------------------------
+
+
+def ssmsi_population_by_departement(ssmsi: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """The population the SSMSI base divides by (its ``insee_pop`` column, a legal population), by département.
+
+    Returns
+    -------
+    DataFrame
+        ``geo_code, year, population`` (the alternative denominator of :func:`population_choice`).
+    """
+    rows = ssmsi[(ssmsi["indicator"] == indicator) & (ssmsi["geo_level"] == "departement")]
+    if "population" not in rows.columns:
+        raise KeyError("the SSMSI table has no 'population' column (the loader's insee_pop)")
+    out = rows[["geo_code", "year", "population"]].copy()
+    out["year"] = out["year"].astype(int)
+    out = out.groupby(["geo_code", "year"], as_index=False)["population"].first()
+    return out.sort_values(["geo_code", "year"], kind="stable").reset_index(drop=True)
+
+
+def population_choice(
+    counts: pd.Series, main: pd.Series, alternative: pd.Series, reference: list[str] | None = None
+) -> pd.DataFrame:
+    """Each area's rate, rank and verdicts with two populations, and whether a conclusion depends on the choice.
+
+    The letters divide by INSEE's estimate (``main``); the SSMSI base divides by its own legal population
+    (``alternative``: the 2022 census for 2023 and 2024, a fixed figure for Mayotte). For every area the rate,
+    its rank among the areas (``statistics.rank_rates``), its side of the reference rate and its funnel verdict
+    (``statistics.funnel`` at ``funnel.flag_level``, around the reference rate) are computed with both; an
+    area's conclusion depends on the population (``depends``) when its rank moves by more than
+    ``population_choice.rank_shift`` places of methods.yml or its funnel verdict differs. ``side_depends`` says
+    that the side of the reference rate differs (what a letter that states the side, as the overseas letter
+    does for Mayotte, must then say too). A letter says so and concludes on neither (docs/METHODS.md).
+
+    Parameters
+    ----------
+    counts : Series
+        Count by area (index: area code), one year; areas missing a count or a population are left out.
+    main, alternative : Series
+        Population by area code.
+    reference : list of str, optional
+        The areas whose pooled rate is the reference (default: every area).
+
+    Returns
+    -------
+    DataFrame
+        Index: area code. ``count``; for each population ``p`` in ``main``, ``alt``: ``rate_p, rank_p, side_p``
+        (``"above"`` or ``"below"`` the reference rate), ``flag_p`` (``"above"``, ``"below"``, ``"within"``);
+        ``rank_shift``, ``depends`` and ``side_depends`` (bool).
+    """
+    m = constants()
+    table = pd.DataFrame({"count": counts, "main": main, "alt": alternative}).dropna()
+    members = table.index if reference is None else table.index.intersection(list(reference))
+    for tag in ("main", "alt"):
+        target = float(table.loc[members, "count"].sum() / table.loc[members, tag].sum() * m.rate_per)
+        rate = rate_per(table["count"], table[tag], m.rate_per)
+        table[f"rate_{tag}"] = rate
+        table[f"rank_{tag}"] = rank_rates(rate).to_numpy()
+        table[f"side_{tag}"] = np.where(rate > target, "above", "below")
+        table[f"flag_{tag}"] = adjusted_funnel(table["count"], table[tag], target)["flag"].to_numpy()
+    table["rank_shift"] = (table["rank_main"] - table["rank_alt"]).abs().astype(int)
+    table["depends"] = (table["rank_shift"] > m.rank_shift) | (table["flag_main"] != table["flag_alt"])
+    table["side_depends"] = table["side_main"] != table["side_alt"]
+    return table
+
+
 # Comparison with a reference area -----------------------------------------------------------------------------
 
 
 def compare_to_reference(
-    df: pd.DataFrame, reference: str = METRO, level: float = 0.95, winsor: float = 0.1, per: float = 1000
+    df: pd.DataFrame,
+    reference: str = METRO,
+    level: float | None = None,
+    winsor: float | None = None,
+    per: float | None = None,
 ) -> pd.DataFrame:
     """Rate ratio of every area to the reference area of the same year, judged against the between-area variation.
 
@@ -264,10 +336,10 @@ def compare_to_reference(
         département of the year, whose spread measures the between-area variation).
     reference : str
         ``geo_code`` of the reference area (metropolitan France by default).
-    level : float
-        Confidence level.
-    winsor, per : float
-        Winsorising of the z-scores; rates per ``per`` inhabitants.
+    level : float, optional
+        Confidence level (default ``confidence_level`` of methods.yml).
+    winsor, per : float, optional
+        Winsorising of the z-scores; rates per ``per`` inhabitants (defaults from methods.yml).
 
     Returns
     -------
@@ -277,9 +349,10 @@ def compare_to_reference(
         ``rr_method`` and ``rr_tau2``; NaN (not significant) for the reference itself and where a count or
         population is missing.
     """
-    from observatoire.analysis.statistics import funnel as adjusted_funnel
-    from observatoire.analysis.statistics import poisson_change_test
-
+    m = constants()
+    level = m.confidence_level if level is None else level
+    winsor = m.funnel_winsorising if winsor is None else winsor
+    per = m.rate_per if per is None else per
     zq = stats.norm.ppf(0.5 + level / 2)
     ref = df[df["geo_code"] == reference].set_index("year")
     spread = {}
@@ -335,11 +408,6 @@ def compare_to_reference(
 # Funnel plot --------------------------------------------------------------------------------------------------
 
 
-def overdispersion(z, winsor: float = 0.1) -> float:
-    """Multiplicative over-dispersion factor from winsorised z-scores (``statistics.winsorised_phi``)."""
-    return winsorised_phi(z, winsor)
-
-
 @dataclass(frozen=True)
 class FunnelResult:
     """Result of :func:`funnel`.
@@ -353,7 +421,7 @@ class FunnelResult:
     target_rate : float
         The rate the areas are compared with.
     phi : float
-        Over-dispersion factor (:func:`overdispersion`).
+        Over-dispersion factor (``statistics.winsorised_phi``).
     levels : tuple of float
     tau2 : float
         Between-area variance of the rates (additive random effects; 0 when ``phi <= 1``).
@@ -375,16 +443,20 @@ class FunnelResult:
         return int((self.table[column] == side).sum())
 
 
-def _level_tag(level: float) -> str:
+def level_tag(level: float) -> str:
+    """The suffix of a level's columns: 0.95 -> ``"95"``, 0.998 -> ``"998"``."""
     return f"{level * 100:g}".replace(".", "")
+
+
+_level_tag = level_tag
 
 
 def funnel(
     df: pd.DataFrame,
     target_rate: float | None = None,
-    levels: tuple[float, ...] = (0.95, 0.998),
-    per: float = 1000,
-    winsor: float = 0.1,
+    levels: tuple[float, ...] | None = None,
+    per: float | None = None,
+    winsor: float | None = None,
 ) -> FunnelResult:
     """Funnel-plot table: each area's rate against the target's control limits for its population.
 
@@ -398,26 +470,27 @@ def funnel(
         One row per area: ``count`` and ``population`` (rows with either missing are dropped).
     target_rate : float, optional
         Per ``per`` inhabitants; by default the pooled rate ``sum(count) / sum(population)`` of the table.
-    levels : tuple of float
-        Coverages of the limits (0.95 and/or 0.998).
-    per : float, default 1000
-    winsor : float, default 0.1
-        Winsorisation of the z-scores for the over-dispersion factor (the sensitivity to 5, 10 and 20 % is in
-        ``FunnelResult.sensitivity``).
+    levels : tuple of float, optional
+        Coverages of the limits (0.95 and/or 0.998; default ``funnel.levels`` of methods.yml).
+    per : float, optional
+        Default ``rate_per`` of methods.yml.
+    winsor : float, optional
+        Winsorisation of the z-scores for the over-dispersion factor (default ``funnel.winsorising``; the
+        sensitivity to every declared winsorising and consistency factor is in ``FunnelResult.sensitivity``).
 
     Returns
     -------
     FunnelResult
     """
-    from observatoire.analysis.statistics import funnel as adjusted_funnel
-    from observatoire.analysis.statistics import funnel_sensitivity
-
+    m = constants()
+    levels = m.funnel_levels if levels is None else tuple(levels)
     if not set(levels) <= {0.95, 0.998}:
         raise ValueError(f"funnel: levels must be 0.95 and/or 0.998, got {levels!r}")
     table = df.dropna(subset=["count", "population"]).reset_index(drop=True)
-    # the sensitivity table reads the widest limits: those the letters name outliers by
+    # the sensitivity table reads the limits the letters name atypical areas by (funnel.outlier_level)
+    outlier = m.funnel_outlier_level if m.funnel_outlier_level in levels else max(levels)
     result = adjusted_funnel(
-        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=max(levels)
+        table["count"], table["population"], target_rate, "additive", winsor, per, flag_level=outlier
     )
     target_rate = result.attrs["target_rate"]
     for column in ("rate", "expected", "z", "z_adj", "p_adj"):
@@ -512,10 +585,9 @@ def trends(
     df: pd.DataFrame,
     first_year: int,
     last_year: int,
-    level: float = 0.95,
     family: str = "auto",
 ) -> pd.DataFrame:
-    """Average annual change of the rate of each area over ``first_year..last_year`` (log-linear GLM).
+    """Average annual change of the rate of each area over ``first_year..last_year`` (``statistics.trend_of``).
 
     Parameters
     ----------
@@ -532,15 +604,10 @@ def trends(
         method`` (French), ``dispersion, p_value_poisson, significant_poisson`` (plain Poisson, for comparison),
         ``first_year, last_year, n_years, reason``. Figures are fractions (0.05 = +5 % a year).
     """
-    from observatoire.analysis.statistics import trend
-
     period = df[(df["year"] >= int(first_year)) & (df["year"] <= int(last_year))]
     out = []
     for code, group in period.groupby("geo_code", sort=True):
-        group = group.sort_values("year")
-        result = trend(
-            group["year"], group["count"], exposure=group["population"], family=family, level=level
-        )
+        result = trend_of(group.sort_values("year"), last_year, first_year, family=family)
         direction = "non significative"
         if result.significant:
             direction = "hausse" if result.annual_change > 0 else "baisse"
@@ -623,8 +690,8 @@ def panel(
     first_year: int | None = None,
     last_year: int | None = None,
     names: dict[str, str] | None = None,
-    per: float = 1000,
-    level: float = 0.95,
+    per: float | None = None,
+    level: float | None = None,
 ) -> pd.DataFrame:
     """Counts, INSEE populations and rates by département and year, plus metropolitan France and France.
 
@@ -644,8 +711,10 @@ def panel(
     Returns
     -------
     DataFrame
-        ``geo_code, year, count, population, area, is_overseas, rate, rate_low, rate_high, small_count``; one row
-        per département and year of the edition, then :data:`METRO` and :data:`FRANCE`. A département-year without
+        ``geo_code, year, count, population, area, is_overseas, rate, rate_low, rate_high, small_count,
+        dispersion`` (``statistics.add_series_rates``: the interval of every letter, exact Poisson widened by the
+        area's series dispersion up to ``last_year``); one row per département and year of the edition, then
+        :data:`METRO` and :data:`FRANCE`. A département-year without
         an INSEE estimate keeps its count and has a missing population and rate (never another year's).
     """
     counts = counts_by_departement(ssmsi, indicator, first_year, last_year)
@@ -655,7 +724,7 @@ def panel(
     if names:
         df["area"] = df["geo_code"].map({**names, **AREA_NAMES}).fillna(df["area"])
     df["is_overseas"] = df["geo_code"].isin(OVERSEAS)
-    return rates(df, per=per, level=level)
+    return add_series_rates(df, area="geo_code", last_year=last_year, per=per, level=level)
 
 
 def check_year(df: pd.DataFrame, year: int) -> None:
@@ -687,8 +756,6 @@ def source_text(*source_ids: str, catalogue: dict | None = None) -> str:
     (produite le 2025-01-26) ; Insee, estimations de population au 1er janvier, édition 2024 (provisional ...)"``.
     """
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     parts = []
     for source_id in source_ids:
@@ -711,107 +778,19 @@ def label_with_code(df: pd.DataFrame) -> pd.Series:
     return df["area"].where(~is_dep, df["area"] + " (" + df["geo_code"] + ")")
 
 
-def extremes(df: pd.DataFrame, column: str, n: int = 10, largest: bool = True) -> pd.DataFrame:
-    """The ``n`` départements with the largest (or smallest) ``column``, ties broken by code (stable)."""
-    deps = df[~df["geo_code"].isin([METRO, FRANCE])].dropna(subset=[column])
-    ordered = deps.sort_values([column, "geo_code"], ascending=[not largest, True], kind="stable")
+def extremes(
+    df: pd.DataFrame, column: str, n: int = 10, largest: bool = True, key: str = "geo_code"
+) -> pd.DataFrame:
+    """The ``n`` départements with the largest (or smallest) ``column``, ties broken by code (``key``, stable);
+    the aggregates (:data:`METRO`, :data:`FRANCE`) are left out."""
+    deps = df[~df[key].isin([METRO, FRANCE])].dropna(subset=[column])
+    ordered = deps.sort_values([column, key], ascending=[not largest, True], kind="stable")
     return ordered.head(n).reset_index(drop=True)
-
-
-#: Below this count, a rate's 95 % interval is wider than about +/-20 % of the rate (1.96 / sqrt(100)): the
-#: letters call such counts "small" and warn against reading their rates closely.
-SMALL_COUNT = 100
-
-
-def funnel_figure(
-    result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000
-):
-    """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
-
-    Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
-    between-area variance (drawn when the counts are over-dispersed). Overseas départements in vermillion. Points outside the widened 99.8 % limits are
-    labelled.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from observatoire.outputs import charts
-
-    charts.apply_style()
-    table = result.table
-    curve = result_curve(result, per)
-    fig, ax = plt.subplots(figsize=(charts.FIG_WIDTH, 4.6), layout="constrained")
-    styles = {
-        0.95: dict(color=charts.GREY, linestyle="--", linewidth=0.9),
-        0.998: dict(color=charts.GREY, linestyle="-", linewidth=0.9),
-    }
-    for level, part in curve.groupby("level"):
-        style = styles.get(level, dict(color=charts.GREY, linewidth=0.8))
-        ax.plot(part["population"], part["low"], **style)
-        ax.plot(part["population"], part["high"], **style)
-        if level == max(result.levels) and "high_adj" in part:
-            ax.plot(part["population"], part["low_adj"], color="black", linestyle=":", linewidth=1.0)
-            ax.plot(part["population"], part["high_adj"], color="black", linestyle=":", linewidth=1.0)
-    ax.axhline(result.target_rate, color="black", linewidth=0.8)
-    colours = np.where(table[highlight].fillna(False).astype(bool), charts.PALETTE[1], charts.PALETTE[0])
-    ax.scatter(table["population"], table["rate"], c=colours, s=14, zorder=3, linewidths=0)
-    tag = _level_tag(max(result.levels))
-    flagged = table[table[f"outside_adj_{tag}"] != ""]
-    for _, row in flagged.iterrows():
-        ax.annotate(
-            str(row[label]),
-            (row["population"], row["rate"]),
-            xytext=(3, 2),
-            textcoords="offset points",
-            fontsize=6.5,
-            color="#333333",
-        )
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(charts.french_formatter(0))
-    ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.yaxis.set_major_formatter(charts.french_formatter(None))
-    ax.set_xlabel("Population (échelle logarithmique)")
-    ax.set_ylabel(f"Victimes pour {int(per):,} habitants".replace(",", "\u202f"))
-    ax.set_ylim(bottom=0)
-    handles = [
-        Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle="", markersize=4),
-        Line2D([], [], color=charts.PALETTE[1], marker="o", linestyle="", markersize=4),
-        Line2D([], [], color="black", linewidth=0.8),
-        Line2D([], [], **styles[0.95]),
-        Line2D([], [], **styles[0.998]),
-        Line2D([], [], color="black", linestyle=":", linewidth=1.0),
-    ]
-    labels = [
-        "Métropole",
-        "Outre-mer",
-        "Taux France entière",
-        "Limites à 95\u202f%",
-        "Limites à 99,8\u202f%",
-        "Limites à 99,8\u202f% corrigées de la surdispersion",
-    ]
-    # Anchored to the axes, above them (as observatoire.outputs.charts does): a figure legend would be re-placed over the
-    # title by the tight bounding box of the export.
-    ax.legend(
-        handles,
-        labels,
-        loc="lower left",
-        bbox_to_anchor=(0.0, 1.01),
-        ncols=3,
-        frameon=False,
-        borderaxespad=0.2,
-    )
-    return fig
 
 
 def catalogue_edition(source_id: str, catalogue: dict | None = None) -> str:
     """The edition of a catalogue source (``data/sources.yml``), as the facts record it."""
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     return str(catalogue[source_id].edition)
 
@@ -824,23 +803,6 @@ def age_structure_long(structure: pd.DataFrame) -> pd.DataFrame:
     )
     long["age"] = long["age"].map(labels)
     return long.reset_index(drop=True)
-
-
-def rate_with_ssmsi_population(ssmsi: pd.DataFrame, indicator: str, code: str, year: int, per: float = 1000):
-    """The rate of one département-year with SSMSI's own denominator (``insee_pop``), or None when absent.
-
-    Used for Mayotte, whose SSMSI denominator is a fixed census population: the gap with the rate on INSEE's
-    estimate shows how much the denominator alone moves the rate.
-    """
-    rows = ssmsi[
-        (ssmsi["indicator"] == indicator)
-        & (ssmsi["geo_code"] == code)
-        & (ssmsi["year"].astype(int) == int(year))
-        & (ssmsi["geo_level"] == "departement")
-    ]
-    if rows.empty or "population" not in rows or pd.isna(rows["population"].iloc[0]):
-        return None
-    return float(rows["value"].iloc[0]) / float(rows["population"].iloc[0]) * per
 
 
 def ratio_long(compared: dict[str, pd.DataFrame], labels: dict[str, str]) -> pd.DataFrame:
@@ -890,8 +852,6 @@ def trend_table(trends_by_indicator: dict[str, pd.DataFrame], codes: list[str]) 
         ``geo_code, area`` then, per key ``k``: ``annual_change_<k>`` (fraction), ``ci_low_<k>``, ``ci_high_<k>``
         and ``ic_<k>`` (``"[+4,1 % ; +6,3 %]"``).
     """
-    from observatoire.core.formatting import format_interval
-
     out = pd.DataFrame({"geo_code": codes})
     out["area"] = out["geo_code"].map(AREA_NAMES)
     for key, table in trends_by_indicator.items():

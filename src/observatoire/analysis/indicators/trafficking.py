@@ -36,7 +36,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from observatoire.core.formatting import format_date
+from observatoire.data.catalogue import load_catalogue
 from observatoire.data.datasets import MissingData
+from observatoire.data.loaders.national_series import relayed_by
 
 __all__ = [
     "ADMINISTRATIVE",
@@ -493,8 +496,6 @@ ORGANISATIONS = {"MIPROF": "la MIPROF", "ONDRP": "l'ONDRP", "SSMSI": "le SSMSI"}
 def edition(source_id: str = SOURCE_ID, catalogue: dict | None = None) -> str:
     """Edition of a file of the national series in the catalogue, e.g. ``"2026-r2"``."""
     if catalogue is None:
-        from observatoire.data.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     return str(catalogue[source_id].edition)
 
@@ -600,8 +601,6 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
         ``"<producer> : <official title> (<date>) | <comment> | chiffre officiel relayé par <site> | autres
         valeurs publiées : ..."``; None when the figure is absent from the series for the year.
     """
-    from observatoire.data.loaders.national_series import relayed_by
-
     row = chosen_row(rows, name, year)
     if row is None:
         return None
@@ -677,8 +676,6 @@ def french_date(date: object) -> str | None:
 
     None when absent (:func:`observatoire.core.formatting.format_date` with ``day=False``).
     """
-    from observatoire.core.formatting import format_date
-
     return format_date(date, day=False) if _present(date) else None
 
 

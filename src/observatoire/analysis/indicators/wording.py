@@ -128,8 +128,6 @@ def add_significance_fact(facts, key: str, test, **provenance) -> None:
     **provenance
         ``source_id``, ``edition``, ``ref_year``, ``note`` as for :meth:`Facts.add`.
     """
-    import math
-
     estimable = test is not None and not test.reason and math.isfinite(test.p_value)
     verdict = None if not estimable else ("significative" if test.significant else "non significative")
     facts.add(key, verdict, kind="text", unit="", **provenance)

@@ -11,21 +11,31 @@ Every loader module has ``load(path, source_id, edition) -> DataFrame`` and rais
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-#: Loader modules by the name ``data/sources.yml`` uses in its ``loader`` field.
-LOADER_NAMES: tuple[str, ...] = (
-    "ssmsi_departement",
-    "ssmsi_region",
-    "insee_population",
-    "geography_reference",
-    "national_series",
-    "boundaries",
+from observatoire.data.loaders import (
+    boundaries,
+    geography_reference,
+    insee_population,
+    national_series,
+    ssmsi_departement,
+    ssmsi_region,
 )
+
+#: Loader modules by the name ``data/sources.yml`` uses in its ``loader`` field (imported here, not by name at
+#: run time, so that the import graph shows them).
+_MODULES = {
+    "ssmsi_departement": ssmsi_departement,
+    "ssmsi_region": ssmsi_region,
+    "insee_population": insee_population,
+    "geography_reference": geography_reference,
+    "national_series": national_series,
+    "boundaries": boundaries,
+}
+LOADER_NAMES: tuple[str, ...] = tuple(_MODULES)
 
 
 def get_loader(name: str) -> Callable[[Path, str, str], pd.DataFrame]:
@@ -43,5 +53,4 @@ def get_loader(name: str) -> Callable[[Path, str, str], pd.DataFrame]:
     """
     if name not in LOADER_NAMES:
         raise KeyError(f"unknown loader '{name}'; known: {', '.join(LOADER_NAMES)}")
-    module = importlib.import_module(f"observatoire.data.loaders.{name}")
-    return module.load
+    return _MODULES[name].load

@@ -72,6 +72,14 @@ def load(path: str | Path, source_id: str = "geo_reference", edition: str = "") 
         index=raw.index,
     )
     schema.check_unique(table, ["code_departement"], path)
+    # The reference and the package's table of régions (which every other loader checks against) must agree.
+    geography.check_regions(
+        table["code_departement"],
+        table["code_region"],
+        path,
+        "code_region",
+        "the COG 2024 (geography.REGION_OF)",
+    )
     for column in ("nom_departement", "nom_region"):
         empty = table[column] == ""
         if empty.any():

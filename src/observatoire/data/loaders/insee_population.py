@@ -54,9 +54,9 @@ SUBTOTALS: dict[str, tuple[str, ...]] = {
     "France métropolitaine et DOM": geography.DEPARTEMENTS,
 }
 _SEXES = {"Ensemble": "total", "Hommes": "male", "Femmes": "female"}
-_BAND = re.compile(r"^(\d+) à (\d+) ans$")
-_OPEN = re.compile(r"^(\d+) ans et plus$")
-_YEAR_SHEET = re.compile(r"^\d{4}$")
+_BAND = re.compile(r"^([0-9]+) à ([0-9]+) ans$")
+_OPEN = re.compile(r"^([0-9]+) ans et plus$")
+_YEAR_SHEET = re.compile(r"^[0-9]{4}$")
 FIRST_YEAR = 1975
 
 POPULATION_SCHEMA = schema.HARMONISED.add_columns({"provisional": pa.Column(bool)})

@@ -76,11 +76,13 @@ HARMONISED = pa.DataFrameSchema(
         ),
         "geo_code": pa.Column(
             str,
-            _pattern(r"\d{2}|2[AB]|97[1-6]|FR", "geo_code must be a canonical département/région code or FR"),
+            _pattern(
+                r"[0-9]{2}|2[AB]|97[1-6]|FR", "geo_code must be a canonical département/région code or FR"
+            ),
         ),
         "sex": pa.Column(str, pa.Check.isin(SEXES, error="sex must be total/female/male")),
         "age_group": pa.Column(
-            str, _pattern(r"all|\d{1,2}-\d{1,3}|\d{1,3}\+", "age_group must be all, a-b or a+")
+            str, _pattern(r"all|[0-9]{1,2}-[0-9]{1,3}|[0-9]{1,3}\+", "age_group must be all, a-b or a+")
         ),
         "value": pa.Column(float, nullable=False),
         "unit": pa.Column(str, _NON_EMPTY),
@@ -413,9 +415,13 @@ def parse_numbers(
         line = _first(bad)
         shown = values.loc[line]
         rule = f"non-numeric value {shown!r}: every {what} must be a number"
-        if pd.notna(pd.to_numeric(str(shown).strip().replace(decimal, "."), errors="coerce")):
+        if any(c.isdigit() and not c.isascii() for c in str(shown)):
             rule = (
-                f"number written {shown!r} is not allowed: every {what} is plain digits with "
+                f"{shown!r} is written with non-ASCII digits: every {what} is written in ASCII digits (0-9)"
+            )
+        elif pd.notna(pd.to_numeric(str(shown).strip().replace(decimal, "."), errors="coerce")):
+            rule = (
+                f"number written {shown!r} is not allowed: every {what} is plain ASCII digits (0-9) with "
                 f"{decimal!r} as decimal mark (no sign, exponent, thousands separator or special value)"
             )
         raise InputError(file, place(line, column), rule)
@@ -453,10 +459,10 @@ def parse_numbers(
 
 def _number_pattern(decimal: str, exponent: bool, thousands: str | None) -> re.Pattern:
     """The regular expression of a number as a layout writes it (see :func:`parse_numbers`)."""
-    digits = rf"\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+|\d+" if thousands else r"\d+"
-    pattern = rf"-?(?:{digits})(?:{re.escape(decimal)}\d+)?"
+    digits = rf"[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+" if thousands else r"[0-9]+"
+    pattern = rf"-?(?:{digits})(?:{re.escape(decimal)}[0-9]+)?"
     if exponent:
-        pattern += r"(?:[eE][-+]?\d{1,3})?"
+        pattern += r"(?:[eE][-+]?[0-9]{1,3})?"
     return re.compile(pattern)
 
 
@@ -487,11 +493,17 @@ def parse_years(
     """
     maximum = current_year() if maximum is None else maximum
     text = values.astype(str).str.strip()
-    ok = text.str.fullmatch(rf"\d{{{digits}}}").fillna(False).astype(bool)
+    ok = text.str.fullmatch(rf"[0-9]{{{digits}}}").fillna(False).astype(bool)
     if not ok.all():
         line = _first(~ok)
+        shown = values.loc[line]
+        written = (
+            " written with non-ASCII digits"
+            if any(c.isdigit() and not c.isascii() for c in str(shown))
+            else ""
+        )
         raise InputError(
-            file, place(line, column), f"not a year: {values.loc[line]!r} (expected {digits} digits)"
+            file, place(line, column), f"not a year: {shown!r}{written} (expected {digits} ASCII digits)"
         )
     years = text.astype("int64") + (2000 if digits == 2 else 0)
     bad = (years < minimum) | (years > maximum)

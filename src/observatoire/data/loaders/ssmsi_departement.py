@@ -305,9 +305,12 @@ def read_ssmsi(
         raw.loc[localised, layout.geo], path, raw.index[localised], layout.geo
     ).to_numpy()
     if layout.region is not None:
-        geography.normalise_regions(
+        regions = geography.normalise_regions(
             raw.loc[localised, layout.region], path, raw.index[localised], layout.region
         )
+        if geo_level == "departement":  # each département in its own région
+            regions.index = raw.index[localised]
+            geography.check_regions(codes[localised], regions, path, layout.region)
 
     missing_ok = pd.Series(unlocalised, index=raw.index)
     tokens = (layout.missing,) if layout.missing else ()

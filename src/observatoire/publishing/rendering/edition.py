@@ -24,10 +24,12 @@ import yaml
 
 from observatoire.core import site_words
 from observatoire.core.formatting import MONTHS_EN, MONTHS_FR, format_date
+from observatoire.core.yamlfile import load_yaml_text, read_yaml
+from observatoire.outputs.accessibility import make_accessible
+from observatoire.outputs.templates import french_typography
 
 from . import notebooks as notebook_pages
 from . import quarto as q
-from .accessibility import make_accessible
 from .common import (
     FAVICON,
     FORMATS,
@@ -144,7 +146,7 @@ def letter_date(project_dir: Path) -> str | None:
     """The letter's date from its front matter, ``{{< var >}}``/``{{< meta >}}`` resolved (``"2024-11-25"``)."""
     text = (project_dir / INDEX).read_text(encoding="utf-8")
     front = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    meta = yaml.safe_load(front.group(1)) if front else {}
+    meta = load_yaml_text(front.group(1), project_dir / INDEX) if front else {}
     date = (meta or {}).get("date")
     if date is None:
         return None
@@ -153,7 +155,7 @@ def letter_date(project_dir: Path) -> str | None:
     for name in (VARIABLES, PROJECT):
         path = project_dir / name
         if path.is_file():
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = read_yaml(path)
             if isinstance(loaded, dict):
                 values.update(loaded)
     return _SHORTCODE.sub(lambda m: str(values.get(m.group(2), m.group(0))), date)
@@ -190,14 +192,14 @@ def front_matter(project_dir: Path) -> dict:
     """The letter's front matter (``index.qmd``), as written in the staged project."""
     text = (project_dir / INDEX).read_text(encoding="utf-8")
     found = re.match(r"---\n(.*?)\n---\n", text, re.S)
-    loaded = yaml.safe_load(found.group(1)) if found else {}
+    loaded = load_yaml_text(found.group(1), project_dir / INDEX) if found else {}
     return loaded if isinstance(loaded, dict) else {}
 
 
 def letter_lang(project_dir: Path) -> str:
     """The letter's language: its front matter's ``lang``, else its project's, else French."""
     config_path = project_dir / PROJECT
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    config = read_yaml(config_path) if config_path.is_file() else {}
     lang = front_matter(project_dir).get("lang") or (config or {}).get("lang") or "fr"
     return lang if lang in site_words.LANGUAGES else "fr"
 
@@ -208,8 +210,6 @@ def cite_metadata(project_dir: Path, address: str) -> dict[str, str]:
     Its heading and sentence are the ``cite`` words of the letter's language, filled with the letter's title and
     subtitle, its date as printed and its public ``address`` (the edition's ``observatoire-url``).
     """
-    from observatoire.outputs.templates import french_typography
-
     lang = letter_lang(project_dir)
     meta = front_matter(project_dir)
     title = ", ".join(str(meta[k]).strip() for k in ("title", "subtitle") if meta.get(k))
@@ -270,7 +270,7 @@ def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
     shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("_site", ".quarto", "*_files"))
     write_assets(dest / ASSETS_DIR)
     config_path = dest / PROJECT
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    config = read_yaml(config_path) if config_path.is_file() else {}
     merged = merge_settings(config if isinstance(config, dict) else {}, settings)
     merged.update(letter_metadata(project_dir, settings["observatoire-url"]))
     config_path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")

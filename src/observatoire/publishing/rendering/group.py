@@ -27,8 +27,10 @@ from pathlib import Path
 
 import yaml
 
+from observatoire.core.yamlfile import read_yaml
+from observatoire.outputs.accessibility import make_accessible
+
 from . import quarto as q
-from .accessibility import make_accessible
 from .common import HTML_NAME, PDF_NAME, RENDERER, RenderError, RenderResult, timestamp_for
 from .edition import (
     ASSETS_DIR,
@@ -69,7 +71,7 @@ def _stage_letter(project_dir: Path, dest: Path, key: str, edition: str, letters
     shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("_site", ".quarto", "*_files"))
     write_headers(dest)  # before the variables are moved: the headings' shortcodes still read them
     config_path = dest / PROJECT
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+    config = read_yaml(config_path) if config_path.is_file() else {}
     config_path.unlink(missing_ok=True)
     config = dict(config or {})
     config.pop("project", None)
@@ -77,7 +79,7 @@ def _stage_letter(project_dir: Path, dest: Path, key: str, edition: str, letters
     config.update(letter_metadata(project_dir, config["observatoire-url"]))
     (dest / "_metadata.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
     variables_path = dest / VARIABLES
-    variables = yaml.safe_load(variables_path.read_text(encoding="utf-8")) if variables_path.is_file() else {}
+    variables = read_yaml(variables_path) if variables_path.is_file() else {}
     variables_path.unlink(missing_ok=True)
     for page in sorted([*dest.rglob("*.qmd"), *dest.rglob("*.md"), *dest.rglob("*.ipynb")]):
         text = page.read_text(encoding="utf-8")

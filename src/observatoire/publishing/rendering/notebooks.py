@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from observatoire.core import paths, site_words
+from observatoire.core.escaping import markdown_text
 from observatoire.outputs.templates import render_text
 
 log = logging.getLogger(__name__)
@@ -240,10 +241,6 @@ def _drop_first_heading(notebook: dict) -> None:
             return
 
 
-def _markdown_escape(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|#{}])", r"\\\1", text)
-
-
 def _drop_stderr(cell: dict, notebook: str) -> None:
     """Remove a cell's standard-error output from its page, and log it for the person running the release.
 
@@ -362,7 +359,7 @@ def header_cells(meta: Mapping[str, Any], target: Heading | None, letter_href: s
     words = site_words.words(lang)["notebook"]
     title = _inline_text(target.title) if target else site_words.text(lang, "site.edition", year="").strip()
     href = f"{letter_href}#{target.anchor}" if target else letter_href
-    link = f"[{_markdown_escape(title)}]({href})"
+    link = f"[{markdown_text(title)}]({href})"
     rows = "\n".join(
         f"| `{name.replace('`', '')}` | `{str(value).replace('`', '').replace('|', '/')}` |"
         for name, value in (meta.get("parameters") or {}).items()

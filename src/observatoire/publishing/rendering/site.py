@@ -29,21 +29,25 @@ from typing import Any
 
 import yaml
 
+from observatoire.core import site_words
+from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
-from observatoire.publishing.corrections import collect_changelog
+from observatoire.outputs.accessibility import make_accessible
+from observatoire.publishing import territorial_site
+from observatoire.publishing.corrections import collect_changelog, french_date
 
 from . import quarto as q
-from .accessibility import make_accessible
 from .common import FAVICON, SCSS_THEME, RenderError
 from .edition import ASSETS_DIR
+from .pages import breadcrumbs
 from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, base_url, site_themes, website_settings
 
 SEARCH = "search.json"
 
 
 def _md(text: object) -> str:
-    """Text from data, safe in Markdown (no markup, no shortcode, no raw HTML)."""
-    return re.sub(r"([\\`*_\[\]{}<>|#])", r"\\\1", str(text))
+    """Text from data, inert in Markdown: the one rule (:func:`observatoire.core.escaping.markdown_text`)."""
+    return markdown_text(text)
 
 
 def _code(text: object) -> str:
@@ -87,8 +91,6 @@ def _page(front: Mapping[str, Any], body: str) -> str:
 
 def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
     """Markdown list items, newest revision first: link, date, text, then what changed (nested)."""
-    from observatoire.publishing.corrections import french_date
-
     out = ""
     for rev in reversed(revisions):
         out += (
@@ -236,11 +238,6 @@ def _place_listings(
     editions', so the page is written alone (:func:`observatoire.publishing.territorial_site.place_listing`) instead of being
     moved in with the site's other pages, which replace their folder whole.
     """
-    from observatoire.core import site_words
-    from observatoire.publishing import territorial_site
-
-    from .pages import breadcrumbs
-
     titles = {t.id: t.title for t in letters}
     for ed in editions:
         page = ed.get("listing_page")
@@ -302,16 +299,24 @@ def _merged_search(rendered: Path, site_dir: Path, editions: list[dict[str, Any]
 
 
 def _swap_in(staged: Path, site_dir: Path) -> None:
-    """Move each top-level entry of ``staged`` into ``site_dir`` with one rename each (old copies removed)."""
-    for entry in sorted(staged.iterdir()):
-        target = site_dir / entry.name
-        if entry.is_dir() and target.is_dir():
-            aside = Path(tempfile.mkdtemp(prefix=".replaced-site-", dir=site_dir))
-            os.replace(target, aside / entry.name)
-            os.replace(entry, target)
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            os.replace(entry, target)
+    """Move every file of ``staged`` to the same place in ``site_dir``, one rename each; then remove the files
+    of the folders it owns (``lettres/``, ``site_libs/`` ...) that the new pages no longer have.
+
+    ``staged`` is inside ``site_dir`` (one file system), so each rename is atomic: a reader sees every page
+    either as it was or as it is now, never half written nor missing.
+    """
+    moved: set[Path] = set()
+    for entry in sorted(p for p in staged.rglob("*") if p.is_file()):
+        target = site_dir / entry.relative_to(staged)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(entry, target)
+        moved.add(target)
+    for folder in sorted(p for p in staged.iterdir() if p.is_dir()):
+        for old in sorted((site_dir / folder.name).rglob("*"), reverse=True):
+            if old.is_file() and old not in moved:
+                old.unlink()
+            elif old.is_dir() and not any(old.iterdir()):
+                old.rmdir()
 
 
 def write_site(
@@ -328,7 +333,7 @@ def write_site(
     site_dir : str or Path
         The published site (``_site/``), holding the editions in ``<theme>/<year>/``.
     editions : list of dict
-        One per edition (:func:`observatoire.publishing.release.list_editions`): ``theme``, ``theme_title``, ``year``,
+        One per edition (:func:`observatoire.publishing.site_listing.list_editions`): ``theme``, ``theme_title``, ``year``,
         ``html``, ``pdf``, ``notebooks`` (HTML pages), ``manifest``; paths relative to ``site_dir``. Themes in the
         order wanted, years newest first.
     work_dir : str or Path

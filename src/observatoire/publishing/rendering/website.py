@@ -16,6 +16,9 @@ import os
 from dataclasses import dataclass
 
 from observatoire.core import site_words
+from observatoire.core.errors import InputError
+from observatoire.core.escaping import safe_url
+from observatoire.data import themes
 
 SITE_TITLE = site_words.text("fr", "site.title")
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
@@ -65,6 +68,10 @@ class ThemeLink:
 def base_url() -> str:
     """The public address of the site root, ending with ``/`` (``OBSERVATOIRE_BASE_URL`` or the default)."""
     url = os.environ.get("OBSERVATOIRE_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    if safe_url(url) is None:  # the PDF's links are made from it: only an http(s) address can be one
+        raise InputError(
+            "OBSERVATOIRE_BASE_URL", "value", f"{url!r} must be an absolute http(s) URL (https://host/path/)"
+        )
     return url if url.endswith("/") else url + "/"
 
 
@@ -79,8 +86,6 @@ def require_public_base_url() -> str:
     InputError
         ``OBSERVATOIRE_BASE_URL`` unset, not an ``https://`` address, or the placeholder domain.
     """
-    from observatoire.core.errors import InputError
-
     url = os.environ.get("OBSERVATOIRE_BASE_URL", "").strip()
     placeholder = DEFAULT_BASE_URL.split("//")[1].strip("/")
     if not url or placeholder in url or not url.startswith("https://"):
@@ -95,8 +100,6 @@ def require_public_base_url() -> str:
 
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
-    from observatoire.data import themes
-
     return [ThemeLink(t.id, t.title, t.description or "") for t in themes.load_themes().values()]
 
 

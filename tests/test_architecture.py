@@ -1,0 +1,140 @@
+"""The package's import graph: folders are layers, no cycle, imports at module top unless a comment says why.
+
+Why a test: docs/ARCHITECTURE.md draws the layers (core < data < analysis < outputs < publishing < cli); a lower
+layer that imports a higher one, or two modules that import each other, make the graph a newcomer cannot read.
+The contracts live in pyproject.toml (``[tool.importlinter]``) and are checked here with import-linter; the cycle
+count comes from ../shared/tools/importcycles.py, which counts imports made inside functions too. An import inside
+a function hides an edge of the graph: it is allowed only with a ``# lazy: why`` comment on its line.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from importlinter.cli import lint_imports
+
+from observatoire.core import paths
+
+CYCLES_TOOL = paths.ROOT.parent / "shared" / "tools" / "importcycles.py"
+CONFIG = paths.ROOT / "pyproject.toml"
+LAZY = "# lazy:"
+
+
+def _cycles(src: Path) -> tuple[int, str]:
+    run = subprocess.run(
+        [sys.executable, str(CYCLES_TOOL), str(src), "observatoire"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    last = run.stdout.strip().splitlines()[-1]
+    return int(last.split()[0]), run.stdout
+
+
+def hidden_imports(package: Path) -> list[str]:
+    """Imports made inside a function, or by name (``importlib.import_module``, ``__import__``), without a
+    ``# lazy:`` comment on one of their lines, as ``path:line``."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        tree = ast.parse(text)
+        nodes = set()
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                nodes.update(n for n in ast.walk(function) if isinstance(n, ast.Import | ast.ImportFrom))
+        for call in ast.walk(tree):
+            if isinstance(call, ast.Call):
+                name = getattr(call.func, "attr", None) or getattr(call.func, "id", None)
+                if name in ("import_module", "__import__"):
+                    nodes.add(call)
+        for node in nodes:
+            if not any(LAZY in line for line in lines[node.lineno - 1 : node.end_lineno]):
+                found.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    return sorted(found)
+
+
+def test_the_layer_contracts_hold():
+    # no_cache: nothing written into the repository
+    assert lint_imports(config_filename=str(CONFIG), no_cache=True) == 0
+
+
+def test_the_package_has_no_import_cycle():
+    count, report = _cycles(paths.ROOT / "src")
+    assert count == 0, report
+
+
+def test_every_import_inside_a_function_says_why():
+    assert hidden_imports(paths.PACKAGE) == []
+
+
+def _imported_by(code: str, heavy: tuple[str, ...]) -> list[str]:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys\n{code}\nprint(' '.join(m for m in {heavy!r} if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return run.stdout.split()
+
+
+def test_what_the_lazy_imports_keep_light():
+    # The reasons the '# lazy:' comments give: `python -m observatoire --help` loads none of the heavy modules,
+    # and the no-change release path (a release or `make all` with nothing to rebuild) loads no data stack.
+    cli = "import observatoire.cli as cli\ncli.build_parser()"
+    heavy = (
+        "pandas",
+        "numpy",
+        "matplotlib",
+        "papermill",
+        "jinja2",
+        "pandera",
+        "distributed",
+        "yaml",
+        "babel",
+    )
+    assert _imported_by(cli, heavy) == []
+    no_change = "import observatoire.publishing.release, observatoire.publishing.batch"
+    assert _imported_by(no_change, heavy[:7]) == []
+
+
+def test_the_checks_fail_on_a_deliberately_added_cycle(tmp_path):
+    # A copy of the package where core (the lowest layer) imports publishing (the highest), which imports core.
+    src = tmp_path / "src"
+    shutil.copytree(
+        paths.PACKAGE, src / "observatoire", ignore=shutil.ignore_patterns("__pycache__", "vendor")
+    )
+    errors = src / "observatoire" / "core" / "errors.py"
+    added = "    from observatoire.publishing import release"
+    text = errors.read_text(encoding="utf-8") + f"\n\ndef _release():\n{added}\n\n    return release\n"
+    errors.write_text(text, encoding="utf-8")
+    count, report = _cycles(src)
+    assert count == 1 and "observatoire.core.errors" in report, report
+    line = text.splitlines().index(added) + 1
+    assert hidden_imports(src / "observatoire") == [f"observatoire/core/errors.py:{line}"]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports;"
+            f" sys.exit(lint_imports(config_filename={str(CONFIG)!r}, no_cache=True))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "observatoire.core.errors -> observatoire.publishing.release" in run.stdout, run.stdout[-3000:]
