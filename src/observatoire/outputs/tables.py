@@ -39,7 +39,6 @@ __all__ = [
     "save_table",
     "format_column",
     "to_markdown",
-    "parse_format",
     "default_format",
 ]
 
