@@ -17,10 +17,10 @@ from observatoire.publishing.release import check_reads
 def test_a_notebook_records_the_sources_it_reads(tmp_path, raw_data):
     ctx = EditionContext("annual", 2024, "99_essai", tmp_path)
     datasets.ssmsi_national("ssmsi_dep_2023")
-    datasets.national_series()
+    datasets.national_series("national_series_r3")
     ctx.finish()
     record = json.loads((tmp_path / "reads" / "99_essai.json").read_text(encoding="utf-8"))
-    assert record["sources"] == ["national_series_supplement_r2", "national_series_vff_r2", "ssmsi_dep_2023"]
+    assert record["sources"] == ["national_series_r3", "ssmsi_dep_2023"]
     EditionContext("annual", 2024, "98_autre", tmp_path).finish()  # a new notebook starts with no reads
     assert json.loads((tmp_path / "reads" / "98_autre.json").read_text(encoding="utf-8"))["sources"] == []
 

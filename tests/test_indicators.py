@@ -37,7 +37,7 @@ SEXUAL = "Violences sexuelles"
 def ns(raw_data):
     from observatoire.data import datasets
 
-    return datasets.national_series()
+    return published.citable(datasets.national_series("national_series_r3"))
 
 
 @pytest.fixture(scope="module")
@@ -86,17 +86,42 @@ def _rows(**columns) -> pd.DataFrame:
 # published ------------------------------------------------------------------------------------------------------
 
 
-def test_pick_prefers_the_main_table_and_keeps_the_alternative():
+def test_pick_prefers_a_stated_period_then_an_official_page_and_keeps_the_alternatives():
     ns = _rows(
-        indicator=["x", "x"],
-        year=[2021, 2021],
-        value=[509.0, 245.0],
-        source_id=["national_series_supplement_r2", "national_series_vff_r2"],
+        indicator=["x", "x", "x"],
+        year=[2021, 2021, 2021],
+        value=[509.0, 245.0, 300.0],
+        row_id=["t-0001", "t-0002", "t-0003"],
+        period_explicit=["no", "yes", "yes"],
+        read_at_kind=["official", "relay", "official"],
     )
     chosen = published.pick(ns, "x", 2021)
-    assert chosen.value == 245.0
-    assert chosen.origin == "national_series_vff_r2"
-    assert [a.value for a in chosen.alternatives] == [509.0]
+    assert (chosen.value, chosen.row_id, chosen.period_explicit) == (300.0, "t-0003", True)
+    assert [a.value for a in chosen.alternatives] == [245.0, 509.0]  # in order of precedence
+    # a figure whose source states no period is never the first choice, and says so when it is the only one
+    alone = published.pick(ns.iloc[:1], "x", 2021)
+    assert alone.period_explicit is False and alone.provenance()["period_explicit"] is False
+
+
+def test_citable_drops_later_held_and_duplicate_rows():
+    ns = _rows(
+        indicator=["x", "x", "x", "x"],
+        year=[2021, 2021, 2021, 2022],
+        value=[1.0, 1.0, 2.0, 3.0],
+        row_id=["t-0001", "t-0002", "t-0003", "t-0004"],
+        duplicate_of=["", "t-0001", "", ""],
+        note=["", "", "À vérifier avant usage", ""],
+        source_date=["2022-03", "2022-03", "2022", "2023-12-01"],
+    )
+    kept = published.citable(ns, published.letter_date(2022, "+1-11-25"))
+    assert kept["row_id"].tolist() == ["t-0001"]
+    assert kept.attrs["excluded"].set_index("row_id")["reason"].to_dict() == {
+        "t-0004": "after_letter",
+        "t-0003": "held",
+        "t-0002": "duplicate",
+    }
+    # a duplicate whose target is gone stands in for it
+    assert published.citable(ns.iloc[1:2])["row_id"].tolist() == ["t-0002"]
 
 
 def test_pick_never_returns_a_neighbouring_year():
@@ -139,10 +164,28 @@ def test_real_series_precedence_and_gaps(ns):
 def test_add_fact_records_missing_as_none_and_displays_the_qualifier(ns):
     facts = Facts("t", "annual", 2024)
     pub = published.pick(ns, "appels_3919_pris_en_charge", 2024, sex=None)
-    published.add_fact(facts, "calls", pub, year=2024, unit="appels", edition="2025-11", display=True)
-    published.add_fact(facts, "none", None, year=2024, unit="appels", edition="2025-11", display=True)
+    published.add_fact(
+        facts,
+        "calls",
+        pub,
+        year=2024,
+        unit="appels",
+        edition="2025-11",
+        source_id="national_series_r3",
+        display=True,
+    )
+    published.add_fact(
+        facts,
+        "none",
+        None,
+        year=2024,
+        unit="appels",
+        edition="2025-11",
+        source_id="national_series_r3",
+        display=True,
+    )
     rec = facts.records
-    assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series"
+    assert rec["calls"]["value"] == 100000 and rec["calls"]["source_id"] == "national_series_r3"
     assert rec["calls"]["qualifier"] == "plus de" and "phrase" not in rec["calls"]
     assert rec["calls_affiche"]["text"] == "plus de 100\u202f000"
     assert rec["none"]["value"] is None and rec["none"]["text"] == NOT_AVAILABLE
@@ -156,8 +199,8 @@ def test_official_source_first_and_the_relaying_site_named_as_such(ns):
     assert line.startswith(
         "FNSF (Fédération nationale Solidarité Femmes), Analyse annuelle des appels au 3919"
     )
-    assert line.endswith("; chiffre officiel relayé par TF1 Info")
-    assert "tf1info.fr" not in line
+    assert "tf1info" not in line  # the relay is where it was read, never the source
+    assert pub.relayed_by == "tf1info.fr" and pub.provenance()["read_at_kind"] == "relay"
 
 
 # homicides ------------------------------------------------------------------------------------------------------
@@ -205,13 +248,14 @@ def test_share_of_women_and_headline_table(ns):
     table = homicides.figures_for_year(ns, 2024)
     ref = table.loc[table["retenu"] == "chiffre de référence"]
     assert ref["valeur"].tolist() == [107]
-    assert "autre publication ou autre champ" in set(table["retenu"])  # the MIPROF letter's count
+    # the MIPROF letter's 107 is the DAV figure taken up (duplicate_of vff-0082): printed once, never beside it
+    assert "vff-0023" not in set(table["row_id"]) and table["row_id"].tolist().count("vff-0082") == 1
 
 
 def test_deaths_table_shows_the_overlap_figures(ns):
     table = homicides.deaths_table(ns, 2024)
     overlap = table.loc[table["serie"] != "série principale"]
-    assert set(overlap["annee"]) == {2015, 2016}
+    assert set(overlap["annee"]) == {2014, 2015, 2016}
     assert (
         table.loc[(table["serie"] == "série principale") & (table["sexe"] == "Femmes"), "annee"].max() == 2024
     )
@@ -225,8 +269,8 @@ def _keys(facts: Facts) -> set[str]:
 
 def test_homicide_facts_same_keys_every_year_and_missing_not_borrowed(ns):
     f17, f24 = Facts("a", "annual", 2017), Facts("a", "annual", 2024)
-    homicides.add_facts(f17, ns, 2017, "2025-11")
-    homicides.add_facts(f24, ns, 2024, "2025-11")
+    homicides.add_facts(f17, ns, 2017)
+    homicides.add_facts(f24, ns, 2024)
     assert _keys(f17) == _keys(f24)
     # Children killed: published for 2016 (25) and 2018 (21), not for 2017.
     assert f17.records["mvc_enfants"]["value"] is None
@@ -443,7 +487,7 @@ def test_conjugal_change_is_missing_without_the_previous_year_or_across_studies(
 
 def test_sexual_shares_only_for_published_years(ns):
     facts = Facts("c", "annual", 2023)
-    sexual.add_facts(facts, ns, 2023, "2025-11")
+    sexual.add_facts(facts, ns, 2023)
     rec = facts.records
     assert rec["vs_part_mineurs"]["value"] == 57
     assert rec["vs_part_femmes"]["value"] is None  # published for 2022 and 2024, not 2023
@@ -456,39 +500,45 @@ def test_sexual_shares_only_for_published_years(ns):
 
 def test_survey_break_and_estimates(ns):
     table = surveys.survey_table(ns, 2024)
-    assert surveys.break_between(table) == (2019, 2021)
+    # r3 states no reference year for any VRS victim estimate: none is placed on a year
+    assert surveys.break_between(table) == (2018, None)
     assert surveys.estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2024) is None
     last = surveys.latest_estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2024)
-    assert (last["enquete"], last["year"], last["value"]) == ("VRS", 2023, 376_000)
+    # the survey is not named on the page read: no survey is claimed; its period is not stated either
+    assert (last["enquete"], last["value"], last["period_explicit"]) == ("", 376_000, False)
+    assert last["periode"] == "non précisée (chiffre publié en novembre 2025)"
     cvs = surveys.estimate(table, surveys.THEME_CONJUGAL, surveys.MEASURE_VICTIMS, "Femmes", 2018)
     assert cvs["enquete"] == "CVS" and cvs["periode"] == "moyenne annuelle 2011-2018"
-    assert cvs["ages"] == surveys.CVS_AGES
+    assert cvs["population"] == "femmes de 18 à 75 ans vivant en ménage ordinaire, France métropolitaine"
 
 
 def test_survey_chart_keeps_surveys_apart_and_measures_comparable(ns):
     data = surveys.chart_data(surveys.survey_table(ns, 2024))
-    assert set(data["enquete"]) == {"CVS", "VRS"}
+    assert set(data["enquete"]) == {"CVS"}  # the VRS estimates of r3 state no reference year: table only
     # Harassment and image-based abuse is not "sexual violence" in the chart's sense.
     assert not (data["milliers"] > 1000).any()
 
 
 def test_survey_facts_same_keys_and_latest_carries_its_year(ns):
     f17, f24 = Facts("d", "annual", 2017), Facts("d", "annual", 2024)
-    surveys.add_facts(f17, surveys.survey_table(ns, 2017), 2017, "2025-11")
-    surveys.add_facts(f24, surveys.survey_table(ns, 2024), 2024, "2025-11")
+    surveys.add_facts(f17, surveys.survey_table(ns, 2017), ns, 2017)
+    surveys.add_facts(f24, surveys.survey_table(ns, 2024), ns, 2024)
     assert _keys(f17) == _keys(f24)
     latest = f24.records["enq_vc_femmes_dernier"]
-    assert latest["ref_year"] == latest["estimate_year"] == 2023 and latest["survey"] == "VRS"
+    assert latest["ref_year"] is None and latest["period_explicit"] is False and latest["survey"] == ""
+    assert latest["published_on"] == "novembre 2025"
     assert f24.records["enq_vc_femmes"]["value"] is None
-    # what the figure counts and its population come from the source record
+    # what the figure counts and its population come from the source record, as worded
     rape = f24.records["enq_vs_femmes_dernier"]
-    assert rape["definition"] == "Femmes victimes de viols, tentatives de viol ou agressions sexuelles"
-    assert rape["ages"] == "18 ans ou plus" and rape["value"] == 277_000
+    assert rape["definition"].startswith("victimes de viol, tentative de viol ou agression sexuelle")
+    assert rape["population"] == "femmes majeures (âge exact non vu)" and rape["value"] == 277_000
+    harassment = f24.records["enq_harcelement_dernier"]
+    assert (harassment["value"], harassment["row_id"]) == (1_371_000, "vff-0180")
 
 
 def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):
     facts = Facts("d", "annual", 2024)
-    surveys.add_facts(facts, surveys.survey_table(ns, 2024), 2024, "2025-11")
+    surveys.add_facts(facts, surveys.survey_table(ns, 2024), ns, 2024)
     latest = facts.records["enq_plainte_vc_dernier"]
     assert (latest["estimate_year"], latest["value"], latest["one_in_n"]) == (2023, 6, True)
     assert latest["kind"] == "number" and latest["unit"] == "une victime sur N porte plainte"
@@ -500,8 +550,10 @@ def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):
 def test_protection_chart_segments_leave_gaps(ns):
     data = protection.chart_data(protection.measures_table(ns, 2024))
     calls = data.loc[data["mesure"] == "pris en charge"].set_index("year")["segment"]
-    assert calls[2019] == calls[2020] == calls[2021] == calls[2022]
-    assert len({calls[2017], calls[2019], calls[2024]}) == 3  # 2018 and 2023 missing: three runs
+    # 2021 (vff-0003) states no period in r3: not drawn, so 2020 and 2022 are not joined across it
+    assert 2021 not in calls.index
+    assert calls[2019] == calls[2020] and calls[2022] != calls[2020]
+    assert len({calls[2017], calls[2019], calls[2022], calls[2024]}) == 4  # 2018, 2021 and 2023: four runs
     assert 2011 not in set(data.loc[data["famille"] == protection.FAMILIES[0], "year"])  # part-year figure
 
 
@@ -514,7 +566,7 @@ def test_protection_availability_says_missing(ns):
 
 def test_protection_facts(ns):
     facts = Facts("e", "annual", 2024)
-    protection.add_facts(facts, ns, 2024, "2025-11")
+    protection.add_facts(facts, ns, 2024)
     rec = facts.records
     assert rec["op_delivrees"]["value"] is None
     assert rec["bar_actifs"]["value"] == 983
@@ -550,3 +602,36 @@ def test_trend_and_change_details_carry_values_not_words():
         "exact_poisson",
     )
     assert c["ci_low"] == pytest.approx(-0.16)
+
+
+def test_cited_rows_once_each_and_the_official_share_in_the_manifest():
+    from observatoire.publishing import manifest
+
+    def record(row_id, kind, available=True):
+        return {
+            "row_id": row_id,
+            "read_at_kind": kind,
+            "available": available,
+            "source_id": "s",
+            "edition": "e",
+        }
+
+    records = {
+        "a": record("vff-0001", "official"),
+        "b": record("vff-0001", "official"),  # the same row cited twice counts once
+        "c": record("vff-0002", "relay"),
+        "d": record("vff-0003", "data_file"),
+        "e": record("vff-0004", "relay", available=False),  # not printed: not counted
+        "f": {"available": True},  # not a published figure
+    }
+    rows = published.cited_rows(records)
+    assert [r["row_id"] for r in rows] == ["vff-0001", "vff-0002", "vff-0003"] and rows[0]["facts"] == "a, b"
+    share = published.official_share(records)
+    assert (share["n_cited"], share["n_official"], share["n_relay"]) == (3, 2, 1)
+    assert share["share"] == pytest.approx(200 / 3)
+    assert published.official_share({"f": {"available": True}}) is None
+    built = manifest.make_manifest(
+        theme="t", title="T", year=2024, parameters={}, key="k", key_inputs={}, inputs=[], renderer="quarto",
+        renderer_version="1", letter={}, outputs={}, cited_rows=rows,
+    )  # fmt: skip
+    assert [r["row_id"] for r in built["cited_rows"]] == ["vff-0001", "vff-0002", "vff-0003"]

@@ -59,7 +59,7 @@ def test_line_spec_reads_the_figure_csv_and_toggles_series(tmp_path):
     assert spec["encoding"]["color"]["scale"]["domain"] == ["Ensemble", "Femmes"]
     assert spec["encoding"]["color"]["scale"]["range"] == charts.PALETTE[:2]
     assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["year", "serie", "victimes"]
-    assert spec["encoding"]["detail"]["field"] == "_periode"  # not joined across the series break
+    assert spec["encoding"]["detail"]["field"] == "_segment"  # runs: never joined across a gap or the break
     assert meta["chart"]["kind"] == "line" and meta["chart"]["break_year"] == 2023
 
 

@@ -44,20 +44,26 @@ def test_annual_letter_reads_as_french(annual_letters, year):
 def test_the_letter_says_what_the_facts_say(annual_letters):
     letter = annual_letters[2024].letter
     flat = re.sub(r"[ \t]*\n[ \t]*", " ", letter)  # line breaks of the source: spaces (no-break spaces kept)
-    assert "En 2024, 107 femmes ont été tuées" in letter
+    assert "107 femmes ont été tuées par leur partenaire ou ex-partenaire en 2024" in flat
     # the key point over the CBV count is the CBV indicator, not the broader 2025 one
     assert "**Coups et blessures volontaires intrafamiliaux** (toutes" in letter
     assert "Violences physiques intrafamiliales enregistrées" not in letter
-    # the survey figure says what it counts, with its survey, year and population
-    assert (
-        f"année 2023, personnes âgées de 18 ans ou plus, on compte 277{NNBSP}000 femmes victimes de viols, "
-        "tentatives de viol ou agressions sexuelles"
-    ) in flat
-    # the newest complaint figure, in its own unit
+    # the survey figure says what it counts and whom, as the source words them, and never a year it does not
+    # state (r3: the 277 000 has no stated reference year; r2 had placed it on 2023)
+    assert f"on compte 277{NNBSP}000 victimes de viol, tentative de viol ou agression sexuelle" in flat
+    assert "année de référence non précisée), population" in flat
+    assert "année 2023" not in flat
+    # the newest complaint figure, in its own unit, with what its source says of its period
     assert "une victime de violences conjugales sur 6 déclare avoir porté plainte" in flat
-    # official publisher first; a press site only as the relay
-    assert "Ministère de l'Intérieur, Délégation aux victimes (DAV), Étude nationale" in letter
-    assert "; chiffre officiel relayé par cnews.fr" in letter
+    # the producer first; a press site only as the page the figure was read on
+    assert (
+        "DAV (ministère de l'Intérieur, Délégation aux victimes)\u202f; chiffre lu sur cnews.fr, qui le reprend"
+        in flat
+    )
+    # stocks with their count date; the Observatoire's own counts as such, never its letter as a source
+    assert "bracelets anti-rapprochement étaient actifs (au 1er février 2025)" in flat
+    assert "Selon le décompte propre de l'Observatoire" in flat and "Lettre de l'Observatoire" not in flat
+    assert "absent des sources réunies pour cette lettre" in flat and "non publié" not in flat
     # no change chained across two SSMSI studies
     assert "Aucune évolution sur un an n'est calculée ici" in flat
     # revisions said as a revision of the whole series, not explained away

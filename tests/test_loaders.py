@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from observatoire.core import paths
-from observatoire.data import catalogue, datasets
+from observatoire.data import catalogue, datasets, themes
 from observatoire.data.loaders import (
     LOADER_NAMES,
     get_loader,
@@ -246,9 +246,22 @@ def _raw_compilation_rows(source_id):
         return list(csv.reader(handle))
 
 
+#: The compilation the letters cite (publications/themes.yml, parameter national_source): the committed copy's.
+LETTERS_SOURCE = themes.get_theme("annual").parameters_for(2024)["national_source"]
+
+
+def test_every_letter_cites_the_same_compilation():
+    sources = {
+        themes.get_theme(t).parameters_for(2024)["national_source"]
+        for t in ("annual", "traite", "violences_sexuelles")
+    }
+    assert sources == {LETTERS_SOURCE} == {"national_series_r3"}
+
+
 def test_curated_national_series_equals_the_rebuild(raw_data, tmp_path):
-    files = {sid: catalogue.raw_path(sid) for sid in national_series.COMPILATIONS}
-    rebuilt = national_series.rebuild_curated(files, tmp_path / "national_series.csv")
+    rebuilt = national_series.rebuild_curated(
+        {LETTERS_SOURCE: catalogue.raw_path(LETTERS_SOURCE)}, tmp_path / "national_series.csv"
+    )
     committed = paths.CURATED / "national_series.csv"
     assert committed.read_bytes() == rebuilt.read_bytes()
 
@@ -256,44 +269,41 @@ def test_curated_national_series_equals_the_rebuild(raw_data, tmp_path):
 def test_curated_copy_changes_no_value(raw_data):
     with open(paths.CURATED / "national_series.csv", encoding="utf-8", newline="") as handle:
         curated = list(csv.reader(handle))
-    assert curated[0] == list(national_series.CURATED_COLUMNS)
-    expected = []
-    for source_id in national_series.COMPILATIONS:
-        raw = _raw_compilation_rows(source_id)
-        assert raw[0] == list(national_series.RAW_COLUMNS + national_series.R2_COLUMNS)
-        expected += [row + [source_id] for row in raw[1:]]
-    assert curated[1:] == expected
-    assert len(expected) == 182 + 138
+    raw = _raw_compilation_rows(LETTERS_SOURCE)
+    assert curated[0] == raw[0] + ["compiled_in"] == list(national_series.R3_COLUMNS) + ["compiled_in"]
+    assert curated[1:] == [row + [LETTERS_SOURCE] for row in raw[1:]]
+    assert len(raw) - 1 == 328
+
+
+def test_a_curated_copy_of_the_second_edition_still_rebuilds(raw_data, tmp_path):
+    files = {
+        sid: catalogue.raw_path(sid) for sid in ("national_series_vff_r2", "national_series_supplement_r2")
+    }
+    rows = national_series.curated_rows(files)
+    assert rows[0] == list(national_series.CURATED_COLUMNS) and len(rows) == 1 + 182 + 138
 
 
 def test_national_series(raw_data):
-    ns = datasets.national_series()
+    ns = datasets.national_series(LETTERS_SOURCE)
     assert list(ns.columns) == HARMONISED + list(national_series.EXTRA_COLUMNS)
-    assert len(ns) == 320
+    assert len(ns) == 328
     assert set(ns["geo_level"]) == {"france"} and set(ns["geo_code"]) == {"FR"}
-    assert ns["compiled_in"].value_counts().to_dict() == {
-        "national_series_vff_r2": 182,
-        "national_series_supplement_r2": 138,
-    }
-    assert (ns["source_id"] == ns["compiled_in"]).all()
-    # one edition only: the curated copy never mixes edition 1 and edition 2 rows
-    assert set(ns["edition"]) == {catalogue.get_source("national_series_vff_r2").edition} == {"2026-r2"}
-    assert (ns["publisher"].str.strip() != "").all()
-    relayed = ns["note"].map(national_series.relayed_by).notna()
-    assert relayed.groupby(ns["compiled_in"]).sum().to_dict() == {
-        "national_series_supplement_r2": 114,
-        "national_series_vff_r2": 114,
-    }
-    # edition 2 replaced the rounded press figure by the exact sum of the SSMSI base (edition 2024)
+    assert (ns["source_id"] == ns["compiled_in"]).all() and set(ns["source_id"]) == {LETTERS_SOURCE}
+    assert set(ns["edition"]) == {catalogue.get_source(LETTERS_SOURCE).edition} == {"2026-r3"}
+    # the provenance of the third edition is kept
+    assert ns["row_id"].is_unique and set(ns["period_explicit"]) == {"yes", "no"}
+    assert ns["read_at_kind"].value_counts().to_dict() == {"relay": 229, "official": 96, "data_file": 3}
+    assert (ns["producer"].str.strip() != "").all()
+    # r3 dropped the "deployed" telephones (the parts add up to 827, not 837): the letters follow the data
+    assert "telephones_grave_danger_deployes" not in set(ns["indicator"])
     vs = ns.query("indicator == 'victimes_violences_sexuelles_enregistrees' and year == 2024")
-    assert vs["value"].tolist() == [122610.0]
+    assert vs["value"].tolist() == [122610.0] and vs["read_at_kind"].tolist() == ["data_file"]
     killed = ns.query("indicator == 'morts_violentes_couple' and year == 2016").set_index("sex")["value"]
     assert killed.to_dict() == {"female": 123, "male": 34, "total": 157}
-    # an empty sex means "not split by sex": harmonised as total, the raw copy keeps the empty cell
     assert set(ns["sex"]) == {"female", "male", "total"}
-    # edition 2 dropped the unsupported duplicate (1 000, an MP's rounded figure) and kept the dated count
-    bracelets = ns.query("indicator == 'bracelets_anti_rapprochement_actifs' and year == 2022")
-    assert bracelets["value"].tolist() == [835.0]
+    # another registered compilation is read from its own file, never mixed with the curated copy
+    r2 = datasets.national_series("national_series_vff_r2")
+    assert len(r2) == 182 and set(r2["source_id"]) == {"national_series_vff_r2"}
     one = national_series.load(catalogue.raw_path("national_series_vff"), "national_series_vff", "2025-11")
     assert len(one) == 171 and set(one["compiled_in"]) == {"national_series_vff"}
 

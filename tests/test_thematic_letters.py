@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from observatoire.analysis.indicators import published, surveys
 from observatoire.analysis.indicators import sexual as vs
-from observatoire.analysis.indicators import surveys
 from observatoire.analysis.indicators import territories as terr
 from observatoire.analysis.indicators import trafficking as tr
 from observatoire.core import paths
@@ -31,7 +31,7 @@ THEMATIC = ("traite", "violences_sexuelles", "outre_mer")
 
 @pytest.fixture(scope="module")
 def national(raw_data):
-    return datasets.national_series()
+    return published.citable(datasets.national_series("national_series_r3"))
 
 
 @pytest.fixture(scope="module")
@@ -50,32 +50,40 @@ def test_traite_producer_is_read_per_year(rows):
     assert producers[2023] == "MIPROF"  # "enquête 2024 pilotée par la Miprof" (the 2023 data)
     assert tr.producer_words(producers[2024]) == "la MIPROF"
     assert tr.producer_words(producers[2021]) == "la MIPROF et le SSMSI"
-    source = tr.source_text(rows, 2024)
+    source = tr.source_text(rows, 2024, "2026-r3")
     assert source.startswith("MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2022), MIPROF (2023-2024)")
 
 
 def test_traite_victims_followed_are_not_called_supported(rows):
     table = tr.editions_table(rows, tr.survey_years(rows))
-    assert table.loc[[2015, 2016, 2018], "terme"].tolist() == ["suivies"] * 3
+    assert table.loc[[2015, 2016], "terme"].tolist() == ["suivies"] * 2
     assert set(table.loc[[2019, 2020, 2021, 2022, 2024], "terme"]) == {"accompagnées"}
     assert pd.isna(table.loc[2023, "terme"])  # no count of supported victims for 2023 in the series
+    assert pd.isna(table.loc[2018, "terme"])  # r3: the page read states no period for the 2018 count
 
 
 def test_traite_reference_year_and_survey_year(rows):
-    # The series records the 2023 data as "enquête 2024": the letter's years are reference years.
-    assert tr.survey_run_years(rows)[2023] == 2024
+    # r3 no longer states the period of the record naming the 2023 data "enquête 2024": no run year is claimed
+    assert 2023 not in tr.survey_run_years(rows)
     assert tr.french_date("2025-10") == "octobre 2025"
     assert tr.french_date("2023-10-11") == "octobre 2023"
     assert tr.french_date(None) is None
 
 
 def test_traite_each_figure_names_its_file_and_producer_first(rows):
-    assert tr.source_of(rows, "accompagnees", 2024) == "national_series_supplement_r2"
-    assert tr.source_of(rows, "associations", 2020) == "national_series_vff_r2"
-    assert tr.source_of(rows, "accompagnees", 2023) == tr.SOURCE_ID  # absent: the main table is named
+    assert tr.source_of(rows, "accompagnees", 2024) == "national_series_r3"
+    assert (
+        tr.source_of(rows, "accompagnees", 2023) == "national_series_r3"
+    )  # absent: the compilation is named
     note = tr.note_for(rows, "accompagnees", 2024)
     assert note.startswith("MIPROF : La traite des êtres humains en France")
-    assert "chiffre officiel relayé par onemedia.fr" in note
+    assert note.endswith("lu sur onemedia.fr")  # the relay, after the producer and the document
+    provenance = tr.provenance(rows, "accompagnees", 2024)
+    assert (provenance["row_id"], provenance["read_at_kind"], provenance["period_year"]) == (
+        "sup-0104",
+        "relay",
+        "2024",
+    )
     assert tr.note_for(rows, "accompagnees", 2023) is None
 
 
@@ -95,19 +103,22 @@ def test_traite_uses_the_2024_figures_of_the_series(national):
 def test_survey_estimates_carry_population_and_reference_year(national):
     table = surveys.survey_table(national, 2024)
     records = vs.survey_records(table[table["theme"] == surveys.THEME_SEXUAL], national)
-    cvs = records[records["enquete"] == "CVS"]
-    assert not cvs.empty and all("18 à 75 ans" in p for p in cvs["population"])
-    assert not any("76" in p for p in records["population"])
-    # "year = publication year" in the record: no reference year is claimed, for both sexes.
+    # populations as the source words them; the held "18 à 76 ans" row (vff-0011) is never shown
     pooled = records[records["indicator"] == "cvs_victimes_viol_tentative_attouchements_18_75_annuel"]
+    assert set(pooled["population"]) == {
+        "personnes de 18 à 75 ans, France métropolitaine",
+        "femmes de 18 à 75 ans, France métropolitaine",
+    }
+    assert not any("76" in p for p in records["population"])
+    # the source states no period: no reference year is claimed, for both sexes
     assert len(pooled) == 2 and pooled["annee_reference"].isna().all()
     vrs = records[records["indicator"] == "vrs_victimes_viol_tentative_agression_sexuelle"].iloc[0]
-    assert vrs["annee_reference"] == 2021 and vrs["population"] == "personnes de 18 ans ou plus"
+    assert pd.isna(vrs["annee_reference"]) and vrs["population"].startswith("personnes de 18 à 74 ans")
     assert vrs["edition"] == "VRS, publication 2023-12-14"
-    # Official publishers first; a press site only as the relay, never as the producer.
-    assert set(records["producteur"]) <= {"SSMSI", "Insee / ONDRP / SSMSI", "MIPROF"}
-    assert all(r == "" or r.startswith("chiffre officiel relayé par ") for r in records["relais"])
-    source = vs.survey_source_text(records, "2026-r2")
+    # producers first; a press site only as the page read, never as the producer
+    assert "staging.libe.io" not in " ".join(records["producteur"])
+    assert all(r == "page officielle" or r.startswith("relais : ") for r in records["relais"])
+    source = vs.survey_source_text(records, "2026-r3")
     assert "Insee, ONDRP et SSMSI" not in source and source.startswith("SSMSI")
 
 

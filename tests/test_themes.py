@@ -30,6 +30,8 @@ def test_declared_themes_load():
     assert annual.publication_dir == paths.PUBLICATIONS / "annual"
     assert themes.years("annual") == list(range(2017, 2025))
     assert annual.parameters_for(2024) == {
+        "letter_date": "+1-11-25",
+        "national_source": "national_series_r3",
         "nomenclature_record": "ssmsi_dep_2024_geo2025",
         "population_age_record": "insee_pop_aq",
         "population_source": "insee_pop_gca",
@@ -44,7 +46,7 @@ def test_2023_variant_on_edition_2023_is_buildable_by_override():
     params = annual.parameters_for(2023, {"ssmsi_source": "ssmsi_dep_2023"})
     assert params["ssmsi_source"] == "ssmsi_dep_2023"
     assert "ssmsi_dep_2023" in annual.source_ids(params)
-    assert annual.edition_names(params)["ssmsi_edition"] == "2023"
+    assert annual.edition_names(params) == {"ssmsi_edition": "2023", "national_edition": "2026-r3"}
 
 
 @pytest.mark.parametrize(

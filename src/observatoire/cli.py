@@ -307,7 +307,19 @@ def _cmd_letter(args) -> int:
 
 
 def _cmd_themes(args) -> int:
+    from observatoire.analysis.indicators.published import (
+        site_official_shares,
+    )  # lazy: CLI start without pandas
+
     print(themes.format_themes_table())
+    shares = site_official_shares()
+    if shares:
+        print("\nPublished figures cited, read on official pages (each edition published):")
+        for theme_id, edition, share in shares:
+            print(
+                f"  {theme_id} {edition}: {share['n_official']}/{share['n_cited']} "
+                f"({share['share']:.0f} %) of the rows of the national series cited"
+            )
     return 0
 
 

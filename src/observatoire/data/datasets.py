@@ -403,16 +403,29 @@ def _national(path_text: str, editions: tuple[tuple[str, str], ...]) -> pd.DataF
     return _national_series.load_curated(Path(path_text), dict(editions))
 
 
-def national_series() -> pd.DataFrame:
-    """Return the curated national series (``data/curated/national_series.csv``), harmonised (geo FR).
+def national_series(source_id: str) -> pd.DataFrame:
+    """Return the national series of published figures of one compilation, harmonised (geo FR).
+
+    The letters name the compilation they use (theme parameter ``national_source`` in
+    ``publications/themes.yml``). When the committed curated copy (``data/curated/national_series.csv``) is that
+    compilation it is read (the copy equals its raw files: ``tests/test_loaders.py``); any other registered
+    compilation is read from its raw file, checksum verified.
+
+    Parameters
+    ----------
+    source_id : str
+        A source of ``data/sources.yml`` read by the ``national_series`` loader (e.g. the third edition).
 
     Returns
     -------
     pandas.DataFrame
-        Harmonised columns plus ``source_title, source_url, source_date, note, compiled_in``; ``source_id`` and
-        ``edition`` are those of the compilation each row comes from.
+        Harmonised columns plus the provenance columns (:data:`observatoire.data.loaders.national_series.EXTRA_COLUMNS`);
+        ``source_id`` and ``edition`` are those of the compilation each row comes from.
     """
-    sources = catalogue.load_catalogue()
-    _READ.update(_national_series.COMPILATIONS)
-    editions = tuple((sid, sources[sid].edition) for sid in _national_series.COMPILATIONS)
-    return _national(str(paths.CURATED / "national_series.csv"), editions).copy()
+    _expect(source_id, "national_series")
+    source = catalogue.get_source(source_id)
+    curated = paths.CURATED / "national_series.csv"
+    if _national_series.compiled_in(curated) != {source_id}:  # another compilation's copy: read the raw file
+        return load(source_id)
+    _READ.add(source_id)
+    return _national(str(curated), ((source_id, source.edition),)).copy()

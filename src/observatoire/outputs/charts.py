@@ -393,6 +393,7 @@ def line_chart(
             marker="o" if markers else None,
             label=None if level is None else str(level),
         )
+        line.set_gid(f"series-{i}")  # the SVG names each series' line (checked: no segment spans a gap)
         if level is not None:
             handles.append(line)
             labels.append(str(level))
@@ -414,6 +415,10 @@ def line_chart(
         )
     if ylim_zero and all_values and min(all_values) >= 0:
         ax.set_ylim(bottom=0)
+    if break_year is not None and all_values:
+        # the break's label sits in the top band of the axes: keep the data below it, so no point is hidden
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, max(high, low + (max(all_values) - low) / 0.82))
     ax.grid(axis="x", visible=False)
     _value_axis(ax.yaxis, decimals, percent)
     if year_axis:

@@ -301,7 +301,8 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
     Returns
     -------
     dict
-        ``{key: record}`` sorted by key (an empty folder gives an empty dict).
+        ``{key: record}`` sorted by key (an empty folder gives an empty dict), with the facts derived from all
+        of them (see :func:`_derived`).
 
     Raises
     ------
@@ -320,7 +321,37 @@ def load_facts(out_dir: str | Path) -> dict[str, dict]:
                 raise InputError(path, f"key '{key}'", f"fact defined twice (also in {origin[key].name})")
             merged[key] = record
             origin[key] = path
+    merged.update(_derived(merged))
     return {k: merged[k] for k in sorted(merged)}
+
+
+def _derived(records: dict[str, dict]) -> dict[str, dict]:
+    """Facts computed from every notebook's facts of an edition (no notebook sees the others' facts): the share
+    of the published figures the edition cites that were read on official pages
+    (:func:`observatoire.analysis.indicators.published.official_share`), key ``sources_part_officielle``."""
+    from observatoire.analysis.indicators.published import (  # lazy: facts files read without pandas
+        OFFICIAL_SHARE_KEY,
+        official_share,
+    )
+
+    share = official_share(records)
+    if share is None or OFFICIAL_SHARE_KEY in records:
+        return {}
+    facts = Facts("sources", "edition", 2000)
+    facts.add(
+        OFFICIAL_SHARE_KEY,
+        share["share"],
+        kind="percent",
+        unit="% des chiffres publiés cités",
+        source_id=share["source_id"],
+        edition=share["edition"],
+        note="chiffres de la série nationale cités par la lettre (une fois chacun) lus sur une page officielle "
+        "ou calculés sur un fichier de données",
+        details={k: share[k] for k in ("n_cited", "n_official", "n_relay", "rows")},
+    )
+    record = facts.records[OFFICIAL_SHARE_KEY]
+    record["notebook"] = "(dérivé de tous les faits)"
+    return {OFFICIAL_SHARE_KEY: record}
 
 
 def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:

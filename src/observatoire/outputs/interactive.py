@@ -253,11 +253,8 @@ def _line_spec(d: Mapping, headers: Mapping, formats: Mapping, palette: list[str
     tooltip.append(_tooltip(y, _header(y, headers), formats.get(y)))
     encoding = {"x": x_enc, "y": y_enc, "color": _colour(hue, levels, palette), "tooltip": tooltip}
     break_year = d.get("break_year")
-    if break_year is not None:
-        transform = transform + [
-            {"calculate": f"datum[{json.dumps(x)}] >= {int(break_year)}", "as": "_periode"}
-        ]
-        encoding["detail"] = {"field": "_periode", "type": "nominal"}
+    transform = transform + _segments(x, y, hue, bool(d.get("year_axis")), break_year)
+    encoding["detail"] = {"field": "_segment", "type": "nominal"}
     layers: list[dict] = [
         {"mark": {"type": "line", "strokeWidth": 2}},
         {"mark": {"type": "point", "filled": True, "size": 70}},
@@ -271,6 +268,34 @@ def _line_spec(d: Mapping, headers: Mapping, formats: Mapping, palette: list[str
             }
         )
     return {"height": 300, "params": params, "transform": transform, "encoding": encoding, "layer": layers}
+
+
+def _segments(x: str, y: str, hue: str | None, year_axis: bool, break_year: int | None) -> list[dict]:
+    """Transforms numbering the runs of a line that may be joined: a new run after a missing value, a missing year
+    (on a year axis) or the series break, so that no line joins two points across a gap or a break (as the static
+    chart, :func:`observatoire.outputs.charts.line_chart`)."""
+    field = f"datum[{json.dumps(x)}]"
+    groupby = [hue] if hue else []
+    starts = ["datum._previous === null"]
+    if year_axis:
+        starts.append(f"{field} - datum._previous > 1")
+    if break_year is not None:
+        starts.append(f"({field} >= {int(break_year)} && datum._previous < {int(break_year)})")
+    return [
+        {"filter": f"isValid(datum[{json.dumps(y)}]) && isFinite(datum[{json.dumps(y)}])"},
+        {
+            "window": [{"op": "lag", "field": x, "as": "_previous"}],
+            "groupby": groupby,
+            "sort": [{"field": x}],
+        },
+        {"calculate": " || ".join(starts) + " ? 1 : 0", "as": "_run_start"},
+        {
+            "window": [{"op": "sum", "field": "_run_start", "as": "_segment"}],
+            "groupby": groupby,
+            "sort": [{"field": x}],
+            "frame": [None, 0],
+        },
+    ]
 
 
 def _bar_spec(d: Mapping, headers: Mapping, formats: Mapping, palette: list[str]) -> dict:

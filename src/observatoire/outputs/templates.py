@@ -84,6 +84,10 @@ class Fact:
             f"fact '{record.get('key')}' has no field '{name}' (fields: {', '.join(sorted(record))})"
         )
 
+    def has(self, name: str) -> bool:
+        """True when the fact's record has the field ``name`` (a template lists, e.g., the facts with a ``row_id``)."""
+        return name in self._record
+
     def __str__(self) -> str:
         record = self._record
         if self._lang == "fr":

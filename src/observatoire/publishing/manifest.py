@@ -196,6 +196,7 @@ def make_manifest(
     variant: str | None = None,
     epoch: int | None = None,
     lang: str = "fr",
+    cited_rows: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Assemble the manifest of one edition (see the module docstring for why each field is there).
 
@@ -226,6 +227,9 @@ def make_manifest(
         Fixed build time (default: ``SOURCE_DATE_EPOCH`` or the clock).
     lang : str, default "fr"
         The letter's language.
+    cited_rows : iterable of Mapping, optional
+        The rows of the national series the edition cites, with their provenance (row id, producer, document,
+        period as stated, page read and its kind; ``analysis.indicators.published.cited_rows``).
     """
     return {
         "schema_version": SCHEMA_VERSION,
@@ -245,6 +249,7 @@ def make_manifest(
         "outputs": dict(sorted(outputs.items())),
         "built_at": built_at(epoch),
         "replaced": dict(replaced) if replaced else None,
+        "cited_rows": [dict(row) for row in cited_rows],
     }
 
 

@@ -200,6 +200,15 @@ def _facts(outputs_dir: Path) -> dict[str, dict]:
     return facts.load_facts(outputs_dir)
 
 
+def _cited_rows(outputs_dir: Path) -> list[dict]:
+    """The national-series rows an edition's facts cite, with their provenance (recorded in the manifest)."""
+    from observatoire.analysis.indicators.published import (
+        cited_rows,  # lazy: keeps pandas off the no-change path
+    )
+
+    return cited_rows(_facts(outputs_dir))
+
+
 def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
     # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.core.escaping).
     return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
@@ -1023,6 +1032,7 @@ def _write_edition_manifest(build: _Build) -> None:
         replaced=build.replaced,
         variant=plan.variant,
         lang=plan.lang,
+        cited_rows=_cited_rows(build.outputs_dir),
     )
     if build.correction is not None:
         manifest.update(

@@ -143,6 +143,7 @@ def change_on_year(ns: pd.DataFrame, year: int, sex: str = "female"):
         :class:`~observatoire.analysis.statistics.ChangeTest`, which is None when a year is missing or when the two years
         straddle the 2016 scope break.
     """
+
     current = published.pick(ns, DEATHS, year, sex)
     previous = published.pick(ns, DEATHS, year - 1, sex)
     if current is None or previous is None or not same_scope(year, year - 1):
@@ -160,6 +161,7 @@ def trend_since_break(ns: pd.DataFrame, year: int, sex: str = "female", family: 
         None when ``year`` is before 2016; otherwise the GLM result, whose ``reason`` says why it is not
         estimable (fewer than three years).
     """
+
     if year < SCOPE_BREAK_YEAR:
         return None
     s = published.series(ns, DEATHS, sex, first=SCOPE_BREAK_YEAR, last=year)
@@ -266,16 +268,24 @@ def headline(ns: pd.DataFrame, year: int, sex: str) -> Published | None:
     return published.pick(ns, DEATHS, year, sex)
 
 
-def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
+def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
     """Declare the facts of section 1 (the same keys every year; a missing figure is recorded as missing).
 
     Keys: ``mvc_femmes``, ``mvc_hommes``, ``mvc_total``, ``mvc_part_femmes``, ``mvc_femmes_evol``,
     ``mvc_femmes_evol_signif``, ``mvc_femmes_tendance``, ``mvc_enfants``, ``mvc_tentatives``,
-    ``mvc_tentatives_femmes``, ``mvc_champ``, ``mvc_autres_sources``, ``mvc_annee_rupture``,
-    ``ns_edition``, ``lettre_date``.
+    ``mvc_tentatives_femmes``, ``mvc_champ``, ``mvc_autres_sources``, ``mvc_annee_rupture``.
+
+    Parameters
+    ----------
+    facts : observatoire.outputs.facts.Facts
+    ns : DataFrame
+        The rows of the national series the letter may cite (:func:`published.citable`).
+    year : int
     """
-    common = dict(year=year, edition=edition)
-    provenance = dict(source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year)
+
+    source_id, edition = published.compilation(ns)
+    common = dict(year=year, edition=edition, source_id=source_id)
+    provenance = dict(source_id=source_id, edition=edition, ref_year=year)
     scope = scope_of(year)
     women = headline(ns, year, "female")
     add_fact(
@@ -430,20 +440,4 @@ def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
         unit="",
         **provenance,
         note="première année de l'étude nationale incluant les couples non officiels",
-    )
-    facts.add(
-        "ns_edition",
-        edition,
-        kind="text",
-        unit="",
-        **provenance,
-        note="édition de la série nationale compilée (chiffres publiés, chacun avec sa source)",
-    )
-    facts.add(
-        "lettre_date",
-        f"novembre {year + 1}",
-        kind="text",
-        unit="",
-        **provenance,
-        note="la lettre annuelle paraît autour du 25 novembre de l'année suivant celle des chiffres",
     )

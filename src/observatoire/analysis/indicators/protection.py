@@ -4,7 +4,8 @@ Four families of published figures, each from its own producer and each with gap
 
 * ordonnances de protection requested and issued (Ministère de la Justice, family courts);
 * téléphones grave danger (TGD) and bracelets anti-rapprochement (BAR): these are *stocks* counted at a date
-  (for instance "au 1er août 2023"), not yearly flows; the date is in each figure's note;
+  (for instance "au 1er août 2023"), not yearly flows; the count date is the figure's ``reference_period`` and is
+  printed with it;
 * calls to the 3919 (Violences Femmes Info line, run by the FNSF): calls received are not calls answered
   ("pris en charge"), and the two are different series.
 
@@ -44,7 +45,6 @@ MEASURES: tuple[Measure, ...] = (
     Measure("ordonnances_protection_demandees", FAMILIES[0], "demandées", "Ministère de la Justice", "flux"),
     Measure("ordonnances_protection_delivrees", FAMILIES[0], "délivrées", "Ministère de la Justice", "flux"),
     Measure("telephones_grave_danger_actifs", FAMILIES[1], "actifs", "Ministère de la Justice", "stock"),
-    Measure("telephones_grave_danger_deployes", FAMILIES[1], "déployés", "Ministère de la Justice", "stock"),
     Measure("bracelets_anti_rapprochement_actifs", FAMILIES[2], "actifs", "Ministère de la Justice", "stock"),
     Measure("appels_3919_pris_en_charge", FAMILIES[3], "pris en charge", "FNSF (3919)", "flux"),
     Measure("appels_3919_recus", FAMILIES[3], "reçus", "FNSF (3919)", "flux"),
@@ -71,14 +71,15 @@ def measure(indicator: str) -> Measure:
 
 
 def measures_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
-    """Every figure of the section up to ``last_year``, with its source (alternatives and part-year rows too).
+    """Every figure of the section up to ``last_year``, with its provenance (alternatives and part-year rows too).
 
     Returns
     -------
     DataFrame
-        Columns ``famille, mesure, indicator, year, value, cite, partiel, qualificatif, producteur, source,
-        date_source, note``; ``cite`` is True for the figure :func:`~observatoire.analysis.indicators.published.pick`
-        cites for that year, ``partiel`` for a part-year figure (never cited, never drawn).
+        Columns ``famille, mesure, indicator, year, periode, value, cite, partiel, qualificatif, producteur,
+        source, date_source, lu_sur, row_id, adresse_lue, note``; ``cite`` is True for the figure
+        :func:`~observatoire.analysis.indicators.published.pick` cites for that year, ``partiel`` for a part-year figure
+        (never cited, never drawn); ``periode`` is the period (or count date) as the source states it.
     """
     out = []
     for m in MEASURES:
@@ -88,42 +89,52 @@ def measures_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
             chosen = published.pick(ns, m.indicator, int(year), sex=None)
             same = found.loc[found["year"] == year]
             for _, r in same.iterrows():
-                is_chosen = (
-                    chosen is not None
-                    and r["value"] == chosen.value
-                    and r["source_title"] == chosen.source_title
-                )
+                pub = published._to_published(r)
+                is_chosen = chosen is not None and pub.row_id == chosen.row_id and pub.value == chosen.value
                 out.append(
                     {
                         "famille": m.family,
                         "mesure": m.label,
                         "indicator": m.indicator,
                         "year": int(year),
+                        "periode": published.period_cell(pub),
+                        "periode_precisee": pub.period_explicit is not False,
                         "value": float(r["value"]),
                         "cite": bool(is_chosen),
-                        "partiel": bool(published._PARTIAL.search(r["note"] or "")),
-                        "qualificatif": published.qualifier_from_note(r["note"]),
-                        "producteur": m.producer,
-                        "source": r["source_title"],
-                        "date_source": r["source_date"],
-                        "note": r["note"],
+                        "partiel": pub.partial_year,
+                        "qualificatif": pub.qualifier,
+                        "producteur": pub.publisher or m.producer,
+                        "source": pub.source_line(),
+                        "date_source": pub.source_date,
+                        "lu_sur": published.read_at_cell(pub),
+                        "row_id": pub.row_id,
+                        "adresse_lue": pub.read_at,
+                        "note": pub.note,
                     }
                 )
-    columns = [
-        "famille",
-        "mesure",
-        "indicator",
-        "year",
-        "value",
-        "cite",
-        "partiel",
-        "qualificatif",
-        "producteur",
-        "source",
-        "date_source",
-        "note",
-    ]
-    return pd.DataFrame(out, columns=columns)
+    return pd.DataFrame(out, columns=TABLE_COLUMNS)
+
+
+#: Columns of :func:`measures_table`.
+TABLE_COLUMNS = [
+    "famille",
+    "mesure",
+    "indicator",
+    "year",
+    "periode",
+    "periode_precisee",
+    "value",
+    "cite",
+    "partiel",
+    "qualificatif",
+    "producteur",
+    "source",
+    "date_source",
+    "lu_sur",
+    "row_id",
+    "adresse_lue",
+    "note",
+]
 
 
 def chart_data(table: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +146,9 @@ def chart_data(table: pd.DataFrame) -> pd.DataFrame:
         Columns ``famille, mesure, year, value, segment``; ``segment`` numbers runs of consecutive years within a
         measure, so that a line joins two points only when no year lies missing between them.
     """
-    sel = table.loc[table["cite"] & ~table["partiel"], ["famille", "mesure", "year", "value"]].copy()
+    sel = table.loc[
+        table["cite"] & ~table["partiel"] & table["periode_precisee"], ["famille", "mesure", "year", "value"]
+    ].copy()
     sel = sel.sort_values(["famille", "mesure", "year"]).reset_index(drop=True)
     gaps = sel.groupby(["famille", "mesure"])["year"].diff().ne(1)
     sel["segment"] = gaps.groupby([sel["famille"], sel["mesure"]]).cumsum().astype(int)
@@ -154,7 +167,13 @@ def availability(table: pd.DataFrame, year: int) -> pd.DataFrame:
     """
     out = []
     for m in MEASURES:
-        rows = table.loc[(table["indicator"] == m.indicator) & table["cite"] & ~table["partiel"]]
+        # a figure whose source states no period is not "the figure of a year": it stays in the sources table
+        rows = table.loc[
+            (table["indicator"] == m.indicator)
+            & table["cite"]
+            & ~table["partiel"]
+            & table["periode_precisee"]
+        ]
         this = rows.loc[rows["year"] == int(year)]
         last = rows.loc[rows["year"] <= int(year)].sort_values("year").tail(1)
         out.append(
@@ -178,6 +197,24 @@ def headline(ns: pd.DataFrame, key: str, year: int):
     return published.pick(ns, HEADLINE[key], year, sex=None)
 
 
+def latest(ns: pd.DataFrame, key: str, year: int):
+    """The latest figure of a headline measure the letter may cite, with its date, or None.
+
+    A flow (orders, calls): the latest year up to ``year``. A stock (devices active at a date): the latest count
+    the letter may cite, whatever its year (a count "au 1er février" of the year after the letter's figures is
+    the latest known when the letter appears); ``ns`` holds only rows published by the letter's date.
+    """
+    m = measure(HEADLINE[key])
+    found = published.rows(ns, m.indicator)
+    if m.kind == "flux":
+        found = found.loc[found["year"] <= int(year)]
+    for candidate in sorted(found["year"].unique(), reverse=True):
+        pub = published.pick(ns, m.indicator, int(candidate), sex=None)
+        if pub is not None:
+            return pub
+    return None
+
+
 _UNITS = {
     "op_demandees": "demandes",
     "op_delivrees": "ordonnances",
@@ -187,27 +224,37 @@ _UNITS = {
 }
 
 
-def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
-    """Declare the facts of section 5 (same keys every year: ``op_demandees``, ``op_delivrees``,
-    ``tgd_actifs``, ``bar_actifs``, ``appels_3919``, and ``prot_n_disponibles``)."""
+def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
+    """Declare the facts of section 5 (same keys every year).
+
+    Keys: ``op_demandees``, ``op_delivrees``, ``tgd_actifs``, ``bar_actifs``, ``appels_3919`` (the figure of
+    ``year``), each with ``<key>_dernier`` (the latest figure the letter may cite, :func:`latest`; its details
+    give the period or count date as the source states it and ``stock``), and ``prot_n_disponibles``.
+    """
+    source_id, edition = published.compilation(ns)
     available = 0
     for key in HEADLINE:
+        m = measure(HEADLINE[key])
         pub = headline(ns, key, year)
         available += pub is not None
+        common = dict(
+            edition=edition, source_id=source_id, unit=_UNITS[key], details={"stock": m.kind == "stock"}
+        )
+        published.add_fact(facts, key, pub, year=year, extra_note=f"producteur : {m.producer}", **common)
+        last = latest(ns, key, year)
         published.add_fact(
             facts,
-            key,
-            pub,
-            year=year,
-            edition=edition,
-            unit=_UNITS[key],
-            extra_note=f"producteur : {measure(HEADLINE[key]).producer}",
+            f"{key}_dernier",
+            last,
+            year=year if last is None else last.year,
+            extra_note="dernier chiffre que la lettre peut citer (publié au plus tard à sa date)",
+            **common,
         )
     facts.add(
         "prot_n_disponibles",
         available,
         unit="indicateurs",
-        source_id=published.NATIONAL_SOURCE_ID,
+        source_id=source_id,
         edition=edition,
         ref_year=year,
         note="ordonnances demandées et délivrées, téléphones grave danger, bracelets anti-rapprochement, 3919",

@@ -26,6 +26,8 @@ p-values so that the letter can count the changes that survive a false-discovery
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
@@ -407,26 +409,40 @@ def published_vs_base(
 ) -> pd.DataFrame:
     """Compare the départemental base total with published national figures for the same year.
 
+    A reconciliation compares different producers or editions, never a source with itself: a figure the
+    compilation computed from a raw data file (``read_at_kind`` ``data_file``, the SSMSI base itself) is left
+    out, whatever its label.
+
     Returns
     -------
     DataFrame
-        Columns ``indicateur, annee, valeur, retenu, source, date_source, note``; the first row is the base
-        total (the figure the letter cites), then the published figures and their alternatives.
+        Columns ``indicateur, annee, periode, valeur, retenu, source, date_source, lu_sur, row_id, adresse_lue,
+        note`` (:data:`observatoire.analysis.indicators.published.SOURCES_COLUMNS`); the first row is the base total (the
+        figure the letter cites), then the published figures and their alternatives.
     """
+
     first = pd.DataFrame(
         [
             {
                 "indicateur": base_label,
                 "annee": year,
+                "periode": str(year),
                 "valeur": base_count,
                 "retenu": "cité" if base_count is not None else "",
                 "source": f"SSMSI, base départementale, édition {edition}",
                 "date_source": "",
+                "lu_sur": "",
+                "row_id": "",
+                "adresse_lue": "",
                 "note": "somme des 101 départements" if base_count is not None else NOT_AVAILABLE,
             }
         ]
     )
-    kept = [(p, lab) for p, lab in zip(pubs, labels, strict=True) if p is not None]
+    kept = [
+        (replace(p, alternatives=tuple(a for a in p.alternatives if a.read_at_kind != "data_file")), lab)
+        for p, lab in zip(pubs, labels, strict=True)
+        if p is not None and p.read_at_kind != "data_file"
+    ]
     others = sources_table([p for p, _ in kept], [lab for _, lab in kept])
     others["retenu"] = "pour comparaison"
     return pd.concat([first, others], ignore_index=True)
@@ -438,6 +454,14 @@ def published_vs_base(
 CONJUGAL = "victimes_violences_conjugales_enregistrees"
 CONJUGAL_SHARE_WOMEN = "victimes_violences_conjugales_enregistrees_part_femmes"
 CONJUGAL_RATE_WOMEN = "victimes_violences_conjugales_enregistrees_taux_pour_1000_femmes_15_64"
+#: The change on the year of the recorded victims, as SSMSI publishes it (percent).
+CONJUGAL_CHANGE = "victimes_violences_conjugales_enregistrees_evolution"
+#: Shares of each type of violence among the recorded conjugal violence, as SSMSI publishes them (percent).
+CONJUGAL_BY_TYPE = {
+    "physiques": "victimes_violences_conjugales_enregistrees_part_violences_physiques",
+    "verbales": "victimes_violences_conjugales_enregistrees_part_violences_verbales_psychologiques",
+    "sexuelles": "victimes_violences_conjugales_enregistrees_part_violences_sexuelles",
+}
 
 
 def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.DataFrame:
@@ -463,6 +487,7 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
         when there is one, else female victims / INSEE women aged 15-64; ``*_origin`` says "publié" or
         "calculé" (or None). Nothing is filled.
     """
+
     total = published.series(ns, CONJUGAL, "total", last=last_year)
     female = published.series(ns, CONJUGAL, "female", last=last_year)
     share_pub = published.series(ns, CONJUGAL_SHARE_WOMEN, "female", last=last_year)
@@ -501,6 +526,7 @@ def conjugal_table(ns: pd.DataFrame, last_year: int, women_15_64=None) -> pd.Dat
 
 def same_study(ns: pd.DataFrame, year: int) -> bool:
     """True when the conjugal-violence totals of ``year`` and ``year - 1`` come from the same published study."""
+
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     return current is not None and previous is not None and current.source_title == previous.source_title
@@ -519,6 +545,7 @@ def conjugal_change(ns: pd.DataFrame, year: int, level: float | None = None):
         totals are sometimes rounded (to the hundred or the thousand): the test then is approximate, and the
         note of the figure says so.
     """
+
     current = published.pick(ns, CONJUGAL, year, "total")
     previous = published.pick(ns, CONJUGAL, year - 1, "total")
     if current is None or previous is None or not same_study(ns, year):
@@ -612,6 +639,7 @@ def add_facts(
     pop_edition : str
         Edition of the INSEE population file used as denominator.
     """
+
     a = analysis
     y = a.year
     base = dict(source_id=source_id, edition=edition, ref_year=y)
@@ -771,27 +799,28 @@ def _rate_gap(table: pd.DataFrame, year: int) -> str:
     return ""
 
 
-def add_conjugal_facts(
-    facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, edition: str, pop_edition: str
-) -> None:
+def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, pop_edition: str) -> None:
     """Declare the facts of conjugal violence recorded by police and gendarmerie (national series).
 
-    Keys: ``vc_total``, ``vc_femmes``, ``vc_part_femmes``, ``vc_evol``, ``vc_evol_signif``, ``vc_taux_femmes``.
+    Keys: ``vc_total``, ``vc_femmes``, ``vc_part_femmes``, ``vc_evol``, ``vc_evol_signif``, ``vc_taux_femmes``,
+    ``vc_evol_publiee`` (the change on the year as SSMSI publishes it, beside the letter's own ``vc_evol``) and
+    ``vc_type_<type>`` (the share of each type of violence among the recorded conjugal violence, as published:
+    :data:`CONJUGAL_BY_TYPE`). A figure absent from the compilation is recorded as missing.
 
     Parameters
     ----------
     facts : observatoire.outputs.facts.Facts
     ns : DataFrame
-        The national series.
+        The rows of the national series the letter may cite.
     table : DataFrame
         From :func:`conjugal_table`.
     year : int
-    edition : str
-        Edition of the national series.
     pop_edition : str
         Edition of the INSEE five-year-band file (denominator of computed rates).
     """
-    common = dict(year=year, edition=edition)
+
+    source_id, edition = published.compilation(ns)
+    common = dict(year=year, edition=edition, source_id=source_id)
     total = published.pick(ns, CONJUGAL, year, "total")
     published.add_fact(facts, "vc_total", total, display=True, unit="victimes", **common)
     female = published.pick(ns, CONJUGAL, year, "female")
@@ -811,11 +840,14 @@ def add_conjugal_facts(
         kind="percent",
         decimals=0,
         unit="%",
-        source_id=published.NATIONAL_SOURCE_ID,
+        source_id=source_id,
         edition=edition,
         ref_year=year,
         note=share_pub.fact_note() if share_pub is not None else how,
-        details={"origin": "" if origin is None else str(origin)},
+        details={
+            "origin": "" if origin is None else str(origin),
+            **(share_pub.provenance() if share_pub is not None and origin == "publié" else {}),
+        },
     )
 
     current, previous, test = conjugal_change(ns, year)
@@ -826,7 +858,7 @@ def add_conjugal_facts(
         kind="change",
         decimals=1,
         unit="évolution sur un an",
-        source_id=published.NATIONAL_SOURCE_ID,
+        source_id=source_id,
         edition=edition,
         ref_year=year,
         note="calculé sur les totaux publiés" + (" (dont un arrondi)" if rounded else ""),
@@ -835,9 +867,24 @@ def add_conjugal_facts(
             "gap": "" if test is not None else ("annee" if current is None or previous is None else "etudes"),
         },
     )
-    add_significance_fact(
-        facts, "vc_evol_signif", test, source_id=published.NATIONAL_SOURCE_ID, edition=edition, ref_year=year
+    add_significance_fact(facts, "vc_evol_signif", test, source_id=source_id, edition=edition, ref_year=year)
+    published.add_fact(
+        facts,
+        "vc_evol_publiee",
+        published.pick(ns, CONJUGAL_CHANGE, year, None),
+        kind="signed",
+        unit="%",
+        **common,
     )
+    for kind, indicator in CONJUGAL_BY_TYPE.items():
+        published.add_fact(
+            facts,
+            f"vc_type_{kind}",
+            published.pick(ns, indicator, year, None),
+            kind="percent",
+            unit="%",
+            **common,
+        )
 
     rate = value_for(table, year, "rate")
     rate_origin = value_for(table, year, "rate_origin")
@@ -847,7 +894,7 @@ def add_conjugal_facts(
         kind="rate",
         decimals=1,
         unit="pour 1 000 femmes de 15 à 64 ans",
-        source_id=published.NATIONAL_SOURCE_ID,
+        source_id=source_id,
         edition=edition,
         ref_year=year,
         note="taux publié par le SSMSI"
@@ -959,6 +1006,7 @@ def revision(older: pd.DataFrame, newer: pd.DataFrame, indicator: str, unit: str
 
 def conjugal_chart_note(ns: pd.DataFrame, table: pd.DataFrame, year: int) -> str:
     """Note of the conjugal-violence chart, written from the data (rounded years, range of the share of women)."""
+
     parts = ["Années sans chiffre publié laissées vides."]
     rounded = [
         int(y)

@@ -36,6 +36,7 @@ class Indicator:
     era: str
     unit: str
     ssmsi_name: str = ""
+    inputs: str = ""
 
     def label_in(self, lang: str) -> str:
         """The label in ``lang`` (``"fr"`` or ``"en"``)."""
@@ -62,7 +63,7 @@ def _parse(path: Path) -> dict[str, Indicator]:
         missing = [f for f in _FIELDS if not isinstance(entry.get(f), str) or not entry[f].strip()]
         if missing:
             raise InputError(path, f"indicator '{key}'", f"missing or empty: {', '.join(missing)}")
-        unknown = sorted(set(entry) - set(_FIELDS) - {"ssmsi_name"})
+        unknown = sorted(set(entry) - set(_FIELDS) - {"ssmsi_name", "inputs"})
         if unknown:
             raise InputError(path, f"indicator '{key}'", f"unknown field(s): {', '.join(unknown)}")
         out[str(key)] = Indicator(id=str(key), **{k: str(v).strip() for k, v in entry.items()})

@@ -13,7 +13,7 @@ import pandas as pd
 
 from observatoire.analysis.indicators import published
 from observatoire.analysis.indicators.recorded import published_vs_base
-from observatoire.data.loaders.national_series import relayed_by
+from observatoire.core.formatting import NOT_AVAILABLE
 
 SHARE_WOMEN = "victimes_violences_sexuelles_enregistrees_part_femmes"
 SHARE_WOMEN_ADULTS = "part_femmes_victimes_majeures_violences_sexuelles_enregistrees"
@@ -48,12 +48,14 @@ PUBLISHED_COUNTS = (
 
 
 def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
-    """Published shares of women and minors among victims, every year up to ``last_year``.
+    """Published shares of women and minors among victims, every year up to ``last_year``, with their base.
 
     Returns
     -------
     DataFrame
-        Columns ``annee, mesure, valeur, qualificatif, source, note`` (percent), sorted by measure and year.
+        Columns ``annee, periode, mesure, base, valeur, qualificatif, source, lu_sur, row_id, note`` (percent),
+        sorted by measure and year; ``base`` is what the source says the share is taken of (its ``concept`` and
+        ``population``, as worded), ``periode`` the period as the source states it.
     """
     out = []
     for indicator, sex, label in SHARES:
@@ -65,15 +67,31 @@ def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 continue  # alternatives are listed once, through the chosen row's note
             out.append(
                 {
-                    "annee": pub.year,
+                    "annee": pub.year if pub.period_explicit is not False else None,
+                    "periode": published.period_cell(pub),
                     "mesure": label,
+                    "base": published.typeset(" ; ".join(p for p in (pub.concept, pub.population) if p)),
                     "valeur": pub.value,
                     "qualificatif": pub.qualifier,
-                    "source": pub.source_title,
+                    "source": pub.source_line(),
+                    "lu_sur": published.read_at_cell(pub),
+                    "row_id": pub.row_id,
                     "note": pub.note,
                 }
             )
-    return pd.DataFrame(out, columns=["annee", "mesure", "valeur", "qualificatif", "source", "note"])
+    columns = [
+        "annee",
+        "periode",
+        "mesure",
+        "base",
+        "valeur",
+        "qualificatif",
+        "source",
+        "lu_sur",
+        "row_id",
+        "note",
+    ]
+    return pd.DataFrame(out, columns=columns)
 
 
 def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) -> pd.DataFrame:
@@ -89,6 +107,7 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
     edition : str
         Edition of the SSMSI base.
     """
+
     pubs, labels = [], []
     for indicator, sex, label in PUBLISHED_COUNTS:
         pub = published.pick(ns, indicator, year, sex)
@@ -105,57 +124,44 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
     )
 
 
-def add_facts(facts, ns: pd.DataFrame, year: int, edition: str) -> None:
+def latest(ns: pd.DataFrame, indicator: str, year: int, sex: str | None):
+    """The latest figure of ``indicator`` up to ``year`` whose source states its period, or None."""
+    found = published.rows(ns, indicator, sex)
+    for candidate in sorted(found.loc[found["year"] <= int(year), "year"].unique(), reverse=True):
+        pub = published.pick(ns, indicator, int(candidate), sex)
+        if pub is not None and pub.period_explicit is not False:
+            return pub
+    return None
+
+
+def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
     """Declare the facts of section 3 that come from the national series (same keys every year).
 
-    Keys: ``vs_part_femmes``, ``vs_part_femmes_majeures``, ``vs_part_mineurs``, ``vs_viols``,
-    ``vs_hors_famille``, ``vs_publie_lettre``.
+    Keys: ``vs_part_femmes``, ``vs_part_femmes_majeures``, ``vs_part_mineurs`` (and ``vs_part_mineurs_dernier``,
+    the latest published share of minors up to ``year``, with its period), ``vs_viols``, ``vs_hors_famille``,
+    ``vs_publie_lettre``. Each carries its provenance (the base of a share: ``concept`` and ``population``).
     """
-    common = dict(year=year, edition=edition)
+    source_id, edition = published.compilation(ns)
+    common = dict(year=year, edition=edition, source_id=source_id)
+    share = dict(kind="percent", unit="%", **common)
+    published.add_fact(facts, "vs_part_femmes", published.pick(ns, SHARE_WOMEN, year, "female"), **share)
+    published.add_fact(
+        facts, "vs_part_femmes_majeures", published.pick(ns, SHARE_WOMEN_ADULTS, year, "female"), **share
+    )
+    published.add_fact(facts, "vs_part_mineurs", published.pick(ns, SHARE_MINORS, year, None), **share)
+    last = latest(ns, SHARE_MINORS, year, None)
     published.add_fact(
         facts,
-        "vs_part_femmes",
-        published.pick(ns, SHARE_WOMEN, year, "female"),
-        kind="percent",
-        unit="%",
-        **common,
+        "vs_part_mineurs_dernier",
+        last,
+        **{**share, "year": year if last is None else last.year},
+    )
+    published.add_fact(facts, "vs_viols", published.pick(ns, RAPES, year, None), unit="victimes", **common)
+    published.add_fact(
+        facts, "vs_hors_famille", published.pick(ns, OUTSIDE_FAMILY, year, None), unit="victimes", **common
     )
     published.add_fact(
-        facts,
-        "vs_part_femmes_majeures",
-        published.pick(ns, SHARE_WOMEN_ADULTS, year, "female"),
-        kind="percent",
-        unit="%",
-        **common,
-    )
-    published.add_fact(
-        facts,
-        "vs_part_mineurs",
-        published.pick(ns, SHARE_MINORS, year, None),
-        kind="percent",
-        unit="%",
-        **common,
-    )
-    published.add_fact(
-        facts,
-        "vs_viols",
-        published.pick(ns, RAPES, year, None),
-        unit="victimes",
-        **common,
-    )
-    published.add_fact(
-        facts,
-        "vs_hors_famille",
-        published.pick(ns, OUTSIDE_FAMILY, year, None),
-        unit="victimes",
-        **common,
-    )
-    published.add_fact(
-        facts,
-        "vs_publie_lettre",
-        published.pick(ns, TOTAL_MIPROF, year, None),
-        unit="victimes",
-        **common,
+        facts, "vs_publie_lettre", published.pick(ns, TOTAL_MIPROF, year, None), unit="victimes", **common
     )
 
 
@@ -190,7 +196,7 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
         The input with ``annee_reference`` (int, or None when the record says the year column is a publication
         year or does not give the reference year), ``population`` (e.g. "femmes de 18 ans ou plus"),
         ``edition`` (survey and publication date, e.g. "VRS, publication 2023-12-14"), ``producteur`` (publisher
-        of the record) and ``relais`` ("chiffre officiel relayé par ..." or "").
+        of the record) and ``relais`` (where the figure was read: an official page or the relay's site).
     """
     out = survey_rows.copy().reset_index(drop=True)
     keyed = ns.assign(year=ns["year"].astype(int)).drop_duplicates(["indicator", "year", "value"])
@@ -205,18 +211,22 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
     for _, row in out.iterrows():
         key = (row["indicator"], int(row["year"]), float(row["value"]))
         record = keyed.loc[key] if key in keyed.index else None
-        note = str(row.get("note") or "")
         producers.append("" if record is None else str(record.get("publisher") or "").split(" (")[0])
-        relay = relayed_by(note) if note else None
-        relays.append(f"chiffre officiel relayé par {relay}" if relay else "")
-        references.append(None if (row["indicator"], int(row["year"])) in unstated else int(row["year"]))
-        ages = SURVEY_AGES.get(str(row["enquete"]), str(row["ages"]))
-        # A share (of women among victims...) is a share of the people the survey interviews, of both sexes.
-        sex = "Ensemble" if str(row.get("mesure")) == "part" else str(row["sexe"])
-        who = _SEX_WORDS.get(sex, sex.lower())
-        populations.append(f"{who}, âges non précisés" if ages == "non précisé" else f"{who} de {ages}")
+        relays.append(str(row.get("lu_sur") or ""))
+        stated = bool(row.get("period_explicit", True))
+        unstated_year = (row["indicator"], int(row["year"])) in unstated
+        references.append(int(row["year"]) if stated and not unstated_year else None)
+        if row.get("row_id"):  # the third edition words the population itself
+            populations.append(str(row["population"]))
+        else:
+            ages = SURVEY_AGES.get(str(row["enquete"]), str(row["ages"]))
+            # A share (of women among victims...) is a share of the people the survey interviews, of both sexes.
+            sex = "Ensemble" if str(row.get("mesure")) == "part" else str(row["sexe"])
+            who = _SEX_WORDS.get(sex, sex.lower())
+            populations.append(f"{who}, âges non précisés" if ages == "non précisé" else f"{who} de {ages}")
         date = str(row.get("date_source") or "")
-        editions.append(f"{row['enquete']}, publication {date}" if date else str(row["enquete"]))
+        survey = str(row["enquete"]) or "enquête non nommée par la source"
+        editions.append(f"{survey}, publication {date}" if date else survey)
     out["annee_reference"] = pd.array(references, dtype="Int64")
     out["population"] = populations
     out["edition"] = editions
@@ -226,14 +236,11 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
 
 
 def survey_source_text(records: pd.DataFrame, compilation_edition: str) -> str:
-    """The "Source" line of the survey figure and table: the publishers of the estimates shown, official first.
+    """The "Source" line of the survey figure and table: the producers of the estimates shown, official first.
 
-    A figure known only through a relaying site keeps its official publisher here; the site is named in the
-    table ("chiffre officiel relayé par ..."), never as the source.
+    A figure known only through a relaying site keeps its producer here; the site is named in the table (column
+    of where it was read), never as the source.
     """
     publishers = [p for p in dict.fromkeys(records["producteur"]) if p]
-    named = " ; ".join(publishers) if publishers else "donnée non disponible"
-    return (
-        f"{named} ; chiffres officiels publiés, compilés avec leur source dans la série nationale de "
-        f"l'Observatoire (édition {compilation_edition})"
-    )
+    named = " ; ".join(publishers) if publishers else NOT_AVAILABLE
+    return f"{named} ; chiffres publiés, réunis avec leur source par l'Observatoire (compilation {compilation_edition})"

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatoire.analysis.indicators import published
-from observatoire.analysis.indicators.published import NATIONAL_SOURCE_ID
 
 SURVEY_NAMES = {
     "CVS": "enquête Cadre de vie et sécurité",
@@ -251,13 +250,17 @@ def _period(indicator: str, unit: str, note: str, year: int, survey: str) -> str
 
 
 def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
-    """Every survey estimate of the national series up to ``last_year``, classified.
+    """Every survey estimate of the national series up to ``last_year``, classified, with its provenance.
 
     Returns
     -------
     DataFrame
-        Columns ``indicator, enquete, theme, mesure, libelle, sexe, year, value, unit, ages, periode, source,
-        date_source, note`` sorted by theme, measure, year. ``sexe`` is "Femmes" or "Ensemble".
+        Columns ``indicator, enquete, theme, mesure, libelle, concept, sexe, year, value, unit, unite, ages,
+        population, periode, period_explicit, source, date_source, lu_sur, row_id, adresse_lue, note`` sorted by
+        theme, measure, year. ``sexe`` is "Femmes" or "Ensemble"; ``concept`` and ``population`` are as the
+        source words them (the series' label and age range when the edition does not say); ``periode`` is the
+        period as the source states it, never the series' year when the source states none; ``enquete`` is
+        empty when the source does not name the survey.
     """
     keep = [name for name in ns["indicator"].unique() if classify(str(name)) is not None]
     found = published.rows(ns, keep) if keep else published.rows(ns, [])
@@ -265,46 +268,70 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
     out = []
     for _, r in found.iterrows():
         info = classify(r["indicator"])
+        pub = published._to_published(r)
+        ages = _ages(r["indicator"], r["unit"], info.survey)
+        sex = "Femmes" if r["sex"] == "female" else "Ensemble"
         out.append(
             {
                 "indicator": r["indicator"],
-                "enquete": info.survey,
+                "enquete": "" if _UNNAMED in pub.publisher else info.survey,
                 "theme": info.theme,
                 "mesure": info.measure,
                 "libelle": info.label,
-                "sexe": "Femmes" if r["sex"] == "female" else "Ensemble",
+                "concept": published.typeset(pub.concept)
+                or (published.words()["unstated"] if pub.row_id else info.label),
+                "sexe": sex,
                 "year": int(r["year"]),
                 "value": float(r["value"]),
                 "unit": r["unit"],
                 "unite": unit_fr(r["unit"]),
-                "ages": _ages(r["indicator"], r["unit"], info.survey),
-                "periode": _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
-                "source": r["source_title"],
+                "ages": ages,
+                "population": published.typeset(pub.population)
+                or (published.words()["unstated"] if pub.row_id else f"{sex.lower()}, {ages}"),
+                "periode": published.period_cell(pub)
+                if pub.row_id
+                else _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
+                "period_explicit": pub.period_explicit is not False,
+                "source": pub.source_line(),
                 "date_source": r["source_date"],
+                "lu_sur": published.read_at_cell(pub),
+                "row_id": pub.row_id,
+                "adresse_lue": pub.read_at,
                 "note": r["note"],
             }
         )
-    columns = [
-        "indicator",
-        "enquete",
-        "theme",
-        "mesure",
-        "libelle",
-        "sexe",
-        "year",
-        "value",
-        "unit",
-        "unite",
-        "ages",
-        "periode",
-        "source",
-        "date_source",
-        "note",
-    ]
-    table = pd.DataFrame(out, columns=columns)
+    table = pd.DataFrame(out, columns=TABLE_COLUMNS)
     return table.sort_values(["theme", "mesure", "year", "enquete", "sexe"], kind="stable").reset_index(
         drop=True
     )
+
+
+#: What the compilation's producer says when the page read does not name the survey.
+_UNNAMED = "non nommée"
+#: Columns of :func:`survey_table`.
+TABLE_COLUMNS = [
+    "indicator",
+    "enquete",
+    "theme",
+    "mesure",
+    "libelle",
+    "concept",
+    "sexe",
+    "year",
+    "value",
+    "unit",
+    "unite",
+    "ages",
+    "population",
+    "periode",
+    "period_explicit",
+    "source",
+    "date_source",
+    "lu_sur",
+    "row_id",
+    "adresse_lue",
+    "note",
+]
 
 
 def estimate(
@@ -313,7 +340,7 @@ def estimate(
     measure: str,
     sex: str,
     year: int,
-    surveys: tuple[str, ...] = ("CVS", "VRS"),
+    surveys: tuple[str, ...] = ("CVS", "VRS", ""),
 ) -> dict | None:
     """The survey estimate for exactly ``year`` (never a neighbouring year), or None.
 
@@ -326,7 +353,8 @@ def estimate(
     sex : {"Femmes", "Ensemble"}
     year : int
     surveys : tuple of str
-        Surveys accepted (the CVS and VRS by default; an attribution-uncertain row is left out).
+        Surveys accepted (the CVS, the VRS and an estimate whose source names no survey, by default; an
+        attribution-uncertain row is left out).
 
     Returns
     -------
@@ -355,7 +383,7 @@ def latest_estimate(
     measure: str,
     sex: str,
     year: int,
-    surveys: tuple[str, ...] = ("CVS", "VRS"),
+    surveys: tuple[str, ...] = ("CVS", "VRS", ""),
 ) -> dict | None:
     """The most recent estimate with a reference year not after ``year``, or None.
 
@@ -382,18 +410,19 @@ def chart_data(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``theme, enquete, sexe, year, milliers, libelle, ages, periode``; rows with uncertain attribution
-        and other measures left out.
+        Columns ``theme, enquete, sexe, year, milliers, libelle, ages, periode, row_id``; rows with uncertain
+        attribution, other measures and estimates whose source states no period (a point placed on a year would
+        say a year the source does not: they stay in the tables) left out.
     """
     sel = table.loc[
         (table["mesure"] == MEASURE_VICTIMS)
         & table["enquete"].isin(["CVS", "VRS"])
         & table["theme"].isin([THEME_CONJUGAL, THEME_SEXUAL])
+        & table["period_explicit"].astype(bool)
     ].copy()
     sel["milliers"] = sel["value"] / 1000
-    return sel[["theme", "enquete", "sexe", "year", "milliers", "libelle", "ages", "periode"]].reset_index(
-        drop=True
-    )
+    columns = ["theme", "enquete", "sexe", "year", "milliers", "libelle", "ages", "periode", "row_id"]
+    return sel[columns].reset_index(drop=True)
 
 
 def break_between(table: pd.DataFrame) -> tuple[int | None, int | None]:
@@ -402,30 +431,6 @@ def break_between(table: pd.DataFrame) -> tuple[int | None, int | None]:
     cvs = data.loc[data["enquete"] == "CVS", "year"]
     vrs = data.loc[data["enquete"] == "VRS", "year"]
     return (int(cvs.max()) if not cvs.empty else None, int(vrs.min()) if not vrs.empty else None)
-
-
-def _origin(row: dict | None) -> dict:
-    """Where an estimate comes from, as the template needs it: what it counts (``definition``, the source's
-    label), survey id and name, period, age range, year."""
-    if row is None:
-        return {
-            "survey": "",
-            "survey_name": "",
-            "period": "",
-            "ages": "",
-            "estimate_year": None,
-            "definition": "",
-            "one_in_n": False,
-        }
-    return {
-        "definition": str(row["libelle"]),
-        "one_in_n": row["unit"] == "one victim in N files a complaint",
-        "survey": str(row["enquete"]),
-        "survey_name": SURVEY_NAMES.get(row["enquete"], row["enquete"]),
-        "period": str(row["periode"]),
-        "ages": "" if row["ages"] == "non précisé" else str(row["ages"]),
-        "estimate_year": int(row["year"]),
-    }
 
 
 def _kind(kind: str, row: dict | None) -> str:
@@ -442,43 +447,76 @@ _FACTS = (
     ("enq_plainte_vc", THEME_CONJUGAL, MEASURE_COMPLAINT, "Ensemble", "percent", "%"),
     ("enq_plainte_vs", THEME_SEXUAL, MEASURE_COMPLAINT, "Ensemble", "percent", "%"),
 )
+#: The survey figure of harassment the November letter prints (women victims of sexual harassment, exhibitionism
+#: or unsolicited sexual images).
+HARASSMENT = "vrs_femmes_victimes_harcelement_exhibition_images"
 
 
-def add_facts(facts, table: pd.DataFrame, year: int, edition: str) -> None:
+def _survey_details(row: dict | None) -> dict:
+    """What a template needs beside the figure's provenance: the survey's id and name, the source's concept and
+    population, whether the unit is "one victim in N", the series' year of the estimate."""
+    if row is None:
+        return {"survey": "", "survey_name": "", "definition": "", "one_in_n": False, "estimate_year": None}
+    return {
+        "survey": str(row["enquete"]),
+        "survey_name": SURVEY_NAMES.get(row["enquete"], row["enquete"]),
+        "definition": str(row["concept"]),
+        "one_in_n": row["unit"] == "one victim in N files a complaint",
+        "estimate_year": int(row["year"]),
+    }
+
+
+def published_row(ns: pd.DataFrame, row: dict | None):
+    """The :class:`~observatoire.analysis.indicators.published.Published` figure of a row of :func:`survey_table` (None for None)."""
+    if row is None:
+        return None
+    found = ns.loc[ns["row_id"].astype(str) == str(row["row_id"])] if row["row_id"] else ns.iloc[0:0]
+    if found.empty:  # an edition without row ids: the row itself
+        found = published.rows(ns, row["indicator"])
+        found = found.loc[(found["year"] == row["year"]) & (found["value"] == row["value"])]
+    else:
+        found = published.rows(found, row["indicator"])
+    return published._to_published(found.iloc[0])
+
+
+def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
     """Declare the facts of section 4 (same keys every year).
 
     For each figure two facts: ``<key>`` is the estimate for exactly ``year`` (missing when no survey gives
-    one for that year), and ``<key>_dernier`` the most recent estimate up to ``year``; both carry in their
-    details the survey, its period and age range as the source records them (``survey``, ``survey_name``,
-    ``period``, ``ages``, ``estimate_year``); the ``ref_year`` of ``_dernier`` is the estimate's year, not the
-    letter's. Plus ``enq_cvs_dernier`` / ``enq_vrs_premier`` (the years of the last CVS and first VRS
-    estimates) and the surveys' age ranges.
+    one for that year), and ``<key>_dernier`` the most recent estimate up to ``year``; both carry the figure's
+    provenance (:meth:`published.Published.provenance`: the period as the source states it, population and
+    concept as worded ...) and the survey (``survey``, ``survey_name``, ``definition``, ``estimate_year``).
+    Plus ``enq_harcelement_dernier`` (the latest survey figure on sexual harassment), ``enq_cvs_dernier`` /
+    ``enq_vrs_premier`` (the years of the last CVS and first VRS estimates) and the surveys' age ranges.
     """
-    base = dict(source_id=NATIONAL_SOURCE_ID, edition=edition)
+    source_id, edition = published.compilation(ns)
+    base = dict(source_id=source_id, edition=edition)
     for key, theme, measure, sex, kind, unit in _FACTS:
-        row = estimate(table, theme, measure, sex, year)
-        note = None if row is None else f"{row['libelle']} | {row['source']} | {row['note']}"
-        facts.add(
-            key,
-            None if row is None else row["value"],
-            kind=_kind(kind, row),
-            unit=unit if row is None else row["unite"],
-            ref_year=year,
-            **base,
-            note=note,
-            details=_origin(row),
-        )
-        last = latest_estimate(table, theme, measure, sex, year)
-        facts.add(
-            f"{key}_dernier",
-            None if last is None else last["value"],
-            kind=_kind(kind, last),
-            unit=unit if last is None else last["unite"],
-            ref_year=year if last is None else int(last["year"]),
-            **base,
-            note=None if last is None else f"{last['libelle']} | {last['source']} | {last['note']}",
-            details=_origin(last),
-        )
+        for name, row in (
+            (key, estimate(table, theme, measure, sex, year)),
+            (f"{key}_dernier", latest_estimate(table, theme, measure, sex, year)),
+        ):
+            published.add_fact(
+                facts,
+                name,
+                published_row(ns, row),
+                year=year if row is None else int(row["year"]),
+                kind=_kind(kind, row),
+                unit=unit if row is None else row["unite"],
+                **base,
+                details=_survey_details(row),
+            )
+    harassment = table.loc[table["indicator"] == HARASSMENT].sort_values("year", kind="stable").tail(1)
+    row = None if harassment.empty else harassment.iloc[0].to_dict()
+    published.add_fact(
+        facts,
+        "enq_harcelement_dernier",
+        published_row(ns, row),
+        year=year if row is None else int(row["year"]),
+        unit="femmes",
+        **base,
+        details=_survey_details(row),
+    )
     cvs_last, vrs_first = break_between(table)
     facts.add(
         "enq_cvs_dernier",
@@ -510,17 +548,22 @@ def letter_table(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``enquete, libelle, champ, periode, value`` (``champ``: "Femmes, 18 à 75 ans" and the like;
-        ``periode`` shortened), sorted by theme, year and survey.
+        Columns ``enquete, concept, population, periode, value, source, lu_sur, row_id, year, theme``: what each
+        estimate counts and whom, as the source words them, and its period as the source states it.
     """
     sel = table.loc[
         (table["mesure"] == MEASURE_VICTIMS) & table["theme"].isin([THEME_CONJUGAL, THEME_SEXUAL])
     ].copy()
-    sel["champ"] = sel["sexe"] + ", " + sel["ages"].where(sel["ages"] != "non précisé", "âges non précisés")
-    sel["periode"] = sel["periode"].str.replace(
-        "moyenne annuelle sur plusieurs années d'enquête (période non précisée dans la source)",
-        "moyenne pluriannuelle, période non précisée",
-        regex=False,
-    )
-    sel["libelle"] = sel["libelle"].str.replace(" (moyenne annuelle)", "", regex=False)
-    return sel[["enquete", "libelle", "champ", "periode", "value", "year", "theme"]].reset_index(drop=True)
+    columns = [
+        "enquete",
+        "concept",
+        "population",
+        "periode",
+        "value",
+        "source",
+        "lu_sur",
+        "row_id",
+        "year",
+        "theme",
+    ]
+    return sel[columns].reset_index(drop=True)

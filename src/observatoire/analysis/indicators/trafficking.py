@@ -36,20 +36,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from observatoire.analysis.indicators import published
+from observatoire.analysis.indicators.published import relay_site
 from observatoire.core.formatting import format_date
 from observatoire.data.catalogue import load_catalogue
 from observatoire.data.datasets import MissingData
-from observatoire.data.loaders.national_series import relayed_by
 
 __all__ = [
     "ADMINISTRATIVE",
     "FORMS",
-    "MAIN_TABLE",
     "ORGANISATIONS",
     "OFFICIAL_MARKERS",
     "PREFIX",
     "SERIES",
-    "SOURCE_ID",
     "NoSurveyYear",
     "Series",
     "administrative_latest",
@@ -147,7 +146,7 @@ SERIES: dict[str, Series] = {
     ),
     "part_reseau": Series(
         "traite_part_exploitees_reseau_transfert_france",
-        "Part des victimes exploitées par le réseau qui a organisé leur venue en France",
+        "Part des réseaux d'exploitation qui ont organisé le transfert des victimes vers la France",
         "percent",
     ),
     "part_famille": Series(
@@ -183,8 +182,6 @@ FORMS: dict[str, Series] = {
 #: Words in a source title that mark the survey's own statistical publishers (Interstats/SSMSI, ONDRP and IHEMI
 #: Grand Angle, MIPROF): their figures are preferred over secondary reports of the same edition.
 OFFICIAL_MARKERS = ("interstats", "ssmsi", "grand angle", "ondrp", "ihemi", "miprof")
-#: Source id of the main table of the national series (preferred over the supplement, other things equal).
-MAIN_TABLE = "national_series_vff_r2"
 
 
 class NoSurveyYear(MissingData):
@@ -201,6 +198,9 @@ class NoSurveyYear(MissingData):
 def survey_rows(national: pd.DataFrame) -> pd.DataFrame:
     """Return the rows of the association survey (``traite_*``), without the administrative series.
 
+    A row whose source does not state its period is left out: its ``year`` is only where the compilation placed
+    it, and a year of this module is the reference year the letter prints.
+
     Parameters
     ----------
     national : DataFrame
@@ -213,7 +213,8 @@ def survey_rows(national: pd.DataFrame) -> pd.DataFrame:
         A copy, sorted by indicator and year, index reset.
     """
     ind = national["indicator"].astype(str)
-    rows = national[ind.str.startswith(PREFIX) & ~ind.isin(_ADMINISTRATIVE_IDS)].copy()
+    unstated = national["period_explicit"].astype(str).eq("no") if "period_explicit" in national else False
+    rows = national[ind.str.startswith(PREFIX) & ~ind.isin(_ADMINISTRATIVE_IDS) & ~unstated].copy()
     rows["year"] = rows["year"].astype(int)
     return rows.sort_values(["indicator", "year"], kind="stable").reset_index(drop=True)
 
@@ -222,18 +223,18 @@ def source_rank(row: pd.Series | dict) -> tuple[int, int]:
     """Preference of a row when two sources give a figure for the same indicator and year (lower is better).
 
     The rule, stated in the letter: first the survey's own statistical publications (Interstats/SSMSI, ONDRP and
-    IHEMI Grand Angle, MIPROF: :data:`OFFICIAL_MARKERS` in the source title); then the main table of the national
-    series over its supplement. Remaining ties go to the most recent publication (see :func:`select_values`).
+    IHEMI Grand Angle, MIPROF: :data:`OFFICIAL_MARKERS` in the source title); then a figure read on an official
+    page over one read on a relay. Remaining ties go to the most recent publication (see :func:`select_values`).
 
     Returns
     -------
     tuple of int
-        ``(0 if official else 1, 0 if main table else 1)``.
+        ``(0 if official publication else 1, 0 if read on an official page else 1)``.
     """
     title = str(row.get("source_title", "") or "").lower()
     official = 0 if any(marker in title for marker in OFFICIAL_MARKERS) else 1
-    main = 0 if row.get("source_id", "") == MAIN_TABLE else 1
-    return official, main
+    relay = 1 if str(row.get("read_at_kind", "") or "") == "relay" else 0
+    return official, relay
 
 
 def select_values(rows: pd.DataFrame) -> pd.DataFrame:
@@ -248,7 +249,8 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         Columns ``indicator, year, value, source_id, source_title, source_url, source_date, note, publisher,
-        n_sources, conflict, alternatives``. ``conflict`` is True when the sources give different values; ``alternatives``
+        row_id, read_at, read_at_kind, reference_period, population, concept, n_sources, conflict,
+        alternatives``. ``conflict`` is True when the sources give different values; ``alternatives``
         is a French text listing the values not used with their source ("45 (Enquête traite ...)"), empty when
         there is none.
     """
@@ -263,6 +265,7 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
             "source_date",
             "note",
             "publisher",
+            *_PROVENANCE,
         ]
         return pd.DataFrame(columns=[*cols, "n_sources", "conflict", "alternatives"])
     work = rows.copy()
@@ -295,12 +298,17 @@ def select_values(rows: pd.DataFrame) -> pd.DataFrame:
                 "source_date": chosen.get("source_date"),
                 "note": chosen.get("note"),
                 "publisher": chosen.get("publisher"),
+                **{column: chosen.get(column, "") for column in _PROVENANCE},
                 "n_sources": len(group),
                 "conflict": bool(values.nunique() > 1),
                 "alternatives": alternatives,
             }
         )
     return pd.DataFrame(out)
+
+
+#: Provenance columns of the third edition carried by :func:`select_values`.
+_PROVENANCE = ("row_id", "read_at", "read_at_kind", "reference_period", "population", "concept")
 
 
 def _plain(value: float) -> str:
@@ -485,16 +493,12 @@ def year_values(table: pd.DataFrame, year: int) -> dict[str, float | None]:
 
 # What the notebooks cite and draw ------------------------------------------------------------------------------
 
-#: Catalogue id of the main table of the series, written in the facts that are not one published figure
-#: (counts of editions, computed ratios); a published figure names the file its row is in (:func:`chosen_row`).
-SOURCE_ID = MAIN_TABLE
-
 #: How the letter names the survey's producers (the ``publisher`` column of the series, before its parenthesis).
 ORGANISATIONS = {"MIPROF": "la MIPROF", "ONDRP": "l'ONDRP", "SSMSI": "le SSMSI"}
 
 
-def edition(source_id: str = SOURCE_ID, catalogue: dict | None = None) -> str:
-    """Edition of a file of the national series in the catalogue, e.g. ``"2026-r2"``."""
+def edition(source_id: str, catalogue: dict | None = None) -> str:
+    """Edition of a file of the national series in the catalogue, e.g. ``"2026-r3"``."""
     if catalogue is None:
         catalogue = load_catalogue()
     return str(catalogue[source_id].edition)
@@ -543,7 +547,7 @@ def producer_words(name: str | None) -> str | None:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
 
 
-def source_text(rows: pd.DataFrame, last_year: int, catalogue: dict | None = None) -> str:
+def source_text(rows: pd.DataFrame, last_year: int, compilation_edition: str) -> str:
     """The "Source" line of the theme's figures and tables: the producers of the editions shown, by period.
 
     Example: "MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2023), MIPROF (2024), enquête annuelle auprès des
@@ -560,8 +564,8 @@ def source_text(rows: pd.DataFrame, last_year: int, catalogue: dict | None = Non
     spans = ", ".join(f"{n} ({a})" if a == b else f"{n} ({a}-{b})" for n, a, b in periods)
     return (
         f"{spans}, enquête annuelle auprès des associations accompagnant des victimes de traite des êtres "
-        "humains ; chiffres publiés, compilés avec leur source dans la série nationale de l'Observatoire "
-        f"(édition {edition(SOURCE_ID, catalogue)})"
+        "humains ; chiffres publiés, réunis avec leur source par l'Observatoire "
+        f"(compilation {compilation_edition})"
     )
 
 
@@ -579,9 +583,9 @@ def chosen_row(rows: pd.DataFrame, name: str, year: int) -> pd.Series | None:
 
 
 def source_of(rows: pd.DataFrame, name: str, year: int) -> str:
-    """Catalogue id of the file holding the figure used (main table or supplement); the main table if none."""
+    """Catalogue id of the compilation file holding the figure used (that of the rows when it was not published)."""
     row = chosen_row(rows, name, year)
-    return SOURCE_ID if row is None else str(row["source_id"])
+    return str(rows["source_id"].iloc[0]) if row is None else str(row["source_id"])
 
 
 def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
@@ -601,6 +605,7 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
         ``"<producer> : <official title> (<date>) | <comment> | chiffre officiel relayé par <site> | autres
         valeurs publiées : ..."``; None when the figure is absent from the series for the year.
     """
+
     row = chosen_row(rows, name, year)
     if row is None:
         return None
@@ -610,14 +615,24 @@ def note_for(rows: pd.DataFrame, name: str, year: int) -> str | None:
     who = producer(row.get("publisher"))
     parts = [f"{who} : {title}" if who else title]
     note = str(row["note"]) if _present(row["note"]) else ""
-    comments = [p.strip() for p in note.split(" | ") if p.strip() and "relayé par" not in p]
-    parts.extend(comments)
-    relay = relayed_by(note) if note else None
-    if relay:
-        parts.append(f"chiffre officiel relayé par {relay}")
+    parts.extend(p.strip() for p in note.split(" | ") if p.strip())
+    if str(row.get("read_at_kind") or "") == "relay":
+        parts.append(f"lu sur {relay_site(row.get('read_at'))}")
     if row["alternatives"]:
         parts.append(f"autres valeurs publiées : {row['alternatives']}")
     return " | ".join(parts)
+
+
+def provenance(rows: pd.DataFrame, name: str, year: int) -> dict:
+    """The provenance a fact of one published figure carries (:meth:`published.Published.provenance`)."""
+
+    row = chosen_row(rows, name, year)
+    if row is None:
+        return {}
+    found = rows.loc[(rows["indicator"] == row["indicator"]) & (rows["year"] == int(year))]
+    if "row_id" in found and str(row.get("row_id") or ""):
+        found = found.loc[found["row_id"] == row["row_id"]]
+    return published._to_published(published.rows(found, row["indicator"]).iloc[0]).provenance()
 
 
 def published_term(rows: pd.DataFrame, year: int) -> str | None:
@@ -676,6 +691,7 @@ def french_date(date: object) -> str | None:
 
     None when absent (:func:`observatoire.core.formatting.format_date` with ``day=False``).
     """
+
     return format_date(date, day=False) if _present(date) else None
 
 

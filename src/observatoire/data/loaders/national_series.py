@@ -19,12 +19,13 @@ source (title, URL, date) and a note; the letters cite them as published. The co
   to a row of the file that is not itself a duplicate. The provenance columns (:data:`PROVENANCE_COLUMNS`) are
   kept in the harmonised table, empty for rows of earlier editions.
 
-Editions are never mixed: the project commits the union of the two files of the edition in use (:data:`COMPILATIONS`)
-as ``data/curated/national_series.csv``: every row of both files, in file order, values exactly as
-written (the text of each field is copied, never re-formatted), plus a column ``compiled_in`` holding the source
-id of the file the row comes from. Nothing is filled, merged or dropped: where two sources disagree, both rows
-stay and ``note`` says so. :func:`rebuild_curated` writes that copy; ``tests/test_loaders.py`` checks that the
-committed copy equals the rebuild from the raw files.
+Editions are never mixed: the project commits the compilation of the edition the letters use (the source id a
+theme names in ``publications/themes.yml``, parameter ``national_source``) as ``data/curated/national_series.csv``:
+every row of its file(s), in file order, values exactly as written (the text of each field is copied, never
+re-formatted), plus a column ``compiled_in`` holding the source id of the file the row comes from. Nothing is
+filled, merged or dropped: where two sources disagree, both rows stay and ``note`` says so. :func:`rebuild_curated`
+writes that copy from the files it is given; ``tests/test_loaders.py`` checks that the committed copy equals the
+rebuild from the raw files. No source id is written here: the caller names the compilation.
 
 Validation (one :class:`~observatoire.core.errors.InputError` per broken rule): UTF-8, comma-separated, the exact
 header; indicator ids in snake_case (``[a-z0-9_]+``: these ids are the project's own, so the rule is their
@@ -115,9 +116,10 @@ LAYOUTS: Mapping[str, tuple[str, ...]] = {
     "compilation_r2": RAW_COLUMNS + R2_COLUMNS,
     "compilation_r3": R3_COLUMNS,
     "curated": CURATED_COLUMNS,
+    "curated_r3": R3_COLUMNS + ("compiled_in",),
 }
-#: The two compilation files of the edition the letters use, in the order the curated copy lists them.
-COMPILATIONS: tuple[str, ...] = ("national_series_vff_r2", "national_series_supplement_r2")
+#: The layout of the curated copy made from compilation files of each layout.
+CURATED_LAYOUT: Mapping[str, str] = {"compilation_r2": "curated", "compilation_r3": "curated_r3"}
 FIRST_YEAR = 1950
 EXTRA_COLUMNS: tuple[str, ...] = (
     "source_title",
@@ -161,9 +163,10 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
     schema.parse_years(raw["year"], path, "year", minimum=FIRST_YEAR)
     schema.parse_numbers(raw["value"], path, "value")
     schema.check_known(raw["sex"], ("", "female", "male", "total"), path, "sex", "sex")
+    r3 = layout in ("compilation_r3", "curated_r3")
     required = (
         ("unit", "source_title", "read_at", "producer")
-        if layout == "compilation_r3"
+        if r3
         else (
             "unit",
             "source_title",
@@ -185,7 +188,7 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
                 path, schema.place(line, "publisher"), "empty value: every figure names its publisher"
             )
     urls = raw["source_url"]
-    if layout == "compilation_r3":  # the third edition states a document's URL only where it was seen
+    if r3:  # the third edition states a document's URL only where it was seen
         urls = urls[urls.str.strip() != ""]
     schema.check_rows(
         urls.map(lambda url: safe_url(url) is None),
@@ -193,13 +196,16 @@ def _read(path: Path) -> tuple[str, pd.DataFrame]:
         "source_url",
         lambda line: f"{raw.at[line, 'source_url']!r} is not an http(s) URL: a source is cited by a web address",
     )
-    if layout == "compilation_r3":
+    if r3:
         _check_r3(raw, path)
         schema.check_unique(raw, ("row_id",), path)
     else:
         schema.check_unique(raw, ("indicator", "year", "sex", "unit", "source_url"), path)
-    if layout == "curated":
-        schema.check_known(raw["compiled_in"], COMPILATIONS, path, "compiled_in", "compilation")
+    if "compiled_in" in raw:
+        bad = ~raw["compiled_in"].str.fullmatch(r"[a-z0-9_]+").fillna(False).astype(bool)
+        schema.check_rows(
+            bad, path, "compiled_in", "compiled_in names the source id of a compilation file ([a-z0-9_]+)"
+        )
     return layout, raw
 
 
@@ -305,7 +311,7 @@ def load(path: str | Path, source_id: str, edition: str) -> pd.DataFrame:
     """
     path = Path(path)
     layout, raw = _read(path)
-    if layout == "curated":
+    if "compiled_in" in raw:
         ids = raw["compiled_in"]
     else:
         ids = pd.Series(source_id, index=raw.index)
@@ -329,7 +335,7 @@ def load_curated(path: str | Path, editions: Mapping[str, str]) -> pd.DataFrame:
     """
     path = Path(path)
     layout, raw = _read(path)
-    if layout != "curated":
+    if "compiled_in" not in raw:
         raise InputError(path, "column 'compiled_in'", "missing column 'compiled_in' (curated copy expected)")
     ids = raw["compiled_in"]
     missing = sorted(set(ids) - set(editions))
@@ -338,30 +344,55 @@ def load_curated(path: str | Path, editions: Mapping[str, str]) -> pd.DataFrame:
     return _harmonise(raw, path, ids, ids.map(dict(editions)))
 
 
+def compiled_in(path: str | Path) -> set[str]:
+    """The source ids named in the ``compiled_in`` column of a curated copy (empty set when it has none).
+
+    A cheap look at which compilation the committed copy holds, before reading it in full (:func:`load_curated`
+    then checks every row).
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if "compiled_in" not in (reader.fieldnames or ()):
+            return set()
+        return {row["compiled_in"] for row in reader}
+
+
 def curated_rows(files: Mapping[str, str | Path]) -> list[list[str]]:
     """Return the curated copy's rows (header first) from the compilation files, each one checked first.
 
     Parameters
     ----------
     files : mapping of str to path
-        Compilation source id to raw file, for each id of :data:`COMPILATIONS`.
+        Source id to raw file of each file of the compilation the letters use (one for the third edition, the
+        main table then the supplement for the second), in the order the copy lists them.
 
     Returns
     -------
     list of list of str
-        The header (``CURATED_COLUMNS``) then every row of each file, in :data:`COMPILATIONS` order and file order,
-        fields exactly as read, with ``compiled_in`` appended.
+        The header (the files' columns and ``compiled_in``) then every row of each file, in the mapping's order
+        and file order, fields exactly as read, with ``compiled_in`` appended.
+
+    Raises
+    ------
+    InputError
+        When a file breaks a rule, is not a raw compilation file, or its layout differs from the first file's.
     """
-    rows: list[list[str]] = [list(CURATED_COLUMNS)]
-    for source_id in COMPILATIONS:
-        path = Path(files[source_id])
+    rows: list[list[str]] = []
+    first = None
+    for source_id, name in files.items():
+        path = Path(name)
         layout, raw = _read(path)
-        if layout != "compilation_r2":
-            raise InputError(
-                path, "line 1", "a raw compilation file of the second edition is expected (with 'publisher')"
-            )
-        for record in raw.loc[:, list(RAW_COLUMNS + R2_COLUMNS)].itertuples(index=False):
+        if layout not in CURATED_LAYOUT:
+            raise InputError(path, "line 1", "a raw compilation file (second or third edition) is expected")
+        if first is None:
+            first = layout
+            rows.append([*LAYOUTS[layout], "compiled_in"])
+        elif layout != first:
+            raise InputError(path, "line 1", f"layout {layout} differs from the first file's ({first})")
+        for record in raw.loc[:, list(LAYOUTS[layout])].itertuples(index=False):
             rows.append([*record, source_id])
+    if first is None:
+        raise ValueError("curated_rows: no compilation file given")
     return rows
 
 
@@ -374,7 +405,7 @@ def rebuild_curated(files: Mapping[str, str | Path], target: str | Path) -> Path
     Parameters
     ----------
     files : mapping of str to path
-        Compilation source id to raw file (``national_series_vff_r2``, ``national_series_supplement_r2``).
+        Compilation source id to raw file (see :func:`curated_rows`).
     target : str or Path
         Where to write (the committed copy is ``data/curated/national_series.csv``).
 
