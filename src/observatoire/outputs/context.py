@@ -112,7 +112,7 @@ class EditionContext:
         self.tables: list[dict] = []
         datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
-        show_frames_without_unnamed_index()
+        show_frames_without_unnamed_index(langue)
         set_language(langue)
         self.lang = langue
         self.vocabulary = None if langue == "fr" else self._vocabulary(langue)
@@ -168,6 +168,7 @@ class EditionContext:
             note = words.text("figures", name, "note", note)
             alt = words.text("figures", name, "alt", alt)
             words.translate_figure(fig)
+            data = words.translate_frame(data) if isinstance(data, pd.DataFrame) else data
         meta = save_figure(
             fig,
             name,
@@ -213,7 +214,7 @@ class EditionContext:
             note = words.text("tables", name, "note", note)
             shown = dict(columns) if isinstance(columns, Mapping) else {c: c for c in (columns or df.columns)}
             columns = words.headers(name, shown)
-            df = df.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(words.term))
+            df = words.translate_frame(df)
         meta = save_table(
             df,
             name,

@@ -973,9 +973,9 @@ def _stage_project(build: _Build) -> RenderRequest:
 
 def _collect_render(build: _Build, rendered: Any) -> None:
     """Render stage, after Quarto: the letter's HTML and PDF located in the edition (copied in when the renderer
-    wrote them elsewhere), then the HTML letter's interactive charts, data tables and downloads (French only:
-    their words and number formats are French; a letter in another language keeps its static charts)."""
-    plan, edition_site = build.plan, build.edition_site
+    wrote them elsewhere), the letter's date as printed (the changelog dates its first publication with it), then
+    the HTML letter's interactive charts, data tables and downloads, in the letter's language."""
+    edition_site = build.edition_site
     build.result.render_timings = dict(getattr(rendered, "timings", None) or {})
     for kind in ("html", "pdf"):
         produced = getattr(rendered, kind, None)
@@ -986,9 +986,11 @@ def _collect_render(build: _Build, rendered: Any) -> None:
             shutil.copy2(produced, edition_site / produced.name)
             produced = edition_site / produced.name
         build.letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
+    if getattr(rendered, "date", None):
+        build.letter["date"] = rendered.date
     build.renderer = getattr(rendered, "renderer", None) or "quarto"
     build.renderer_version = getattr(rendered, "version", None)
-    if "html" in build.letter and plan.lang == "fr":
+    if "html" in build.letter:
         from observatoire.outputs.interactive import enhance_letter  # lazy: pandas (no-change path)
 
         enhance_letter(edition_site / build.letter["html"], build.project)
