@@ -16,6 +16,7 @@ LANGUE      ?=
 PUBLIC      ?=
 PORT        ?=
 NEW         ?=
+PROFILE     ?=
 ID          ?=
 export PYTHONHASHSEED := 0
 # Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
@@ -23,7 +24,7 @@ export PYTHONHASHSEED := 0
 QUARTO_DIR  := .tools/quarto
 # User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
 # argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
-export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE ID PUBLIC PORT
+export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE ID PUBLIC PORT PROFILE
 
 .DEFAULT_GOAL := help
 .PHONY: help venv quarto data letter release territoires all themes new-theme diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval serve
@@ -70,8 +71,8 @@ new-theme: $(STAMP) ## Scaffold a new letter from publications/_new_theme/: make
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
 	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
-bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory)
-	$(PY) -m observatoire bench
+bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory); PROFILE=1: only where the clean build's seconds go
+	$(PY) -m observatoire bench $${PROFILE:+--profile}
 
 system-deps: ## Install Debian's chromium and poppler-utils (browser and PDF checks; needs root)
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then echo "chromium and poppler-utils present"; \

@@ -348,6 +348,8 @@ def _cmd_all(args) -> int:
 def _cmd_bench(args) -> int:
     from observatoire.publishing import bench  # lazy: CLI start (--help) without the build
 
+    if args.profile:
+        return bench.main_profile(theme=args.theme, year=args.year, workers=args.workers)
     return bench.main(
         theme=args.theme,
         year=args.year,
@@ -460,6 +462,11 @@ def _add_build_commands(subparsers) -> None:
     bench_parser.add_argument("--year", type=ascii_year, default=2024)
     bench_parser.add_argument("--workers", type=ascii_integer, default=2)
     bench_parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
+    bench_parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only the clean build of the letter, with where its seconds go (stages, notebooks, Quarto, publish)",
+    )
     bench_parser.add_argument(
         "--territorial-year",
         type=ascii_integer,
