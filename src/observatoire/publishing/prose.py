@@ -183,9 +183,10 @@ def render_edition(
     return Rendered(theme.id, int(year), expand(parts.get("index.qmd", "")), parts)
 
 
-def visible(text: str) -> str:
-    """The prose of rendered Markdown: code, attributes, targets and shortcodes removed; figure alt text kept."""
-    alts = " ".join(m.group(2) for m in _ALT.finditer(text))
+def visible(text: str, alts: bool = True) -> str:
+    """The prose of rendered Markdown: code, attributes, targets and shortcodes removed; figure alt text kept
+    (after the prose) unless ``alts`` is False."""
+    alts = " ".join(m.group(2) for m in _ALT.finditer(text)) if alts else ""
     text = _FRONT_MATTER.sub("", text)
     for pattern in _NOT_PROSE:
         text = pattern.sub(" ", text)
@@ -229,7 +230,8 @@ def problems(rendered: Rendered) -> list[str]:
     ):
         for match in pattern.finditer(prose):
             found.append(f"{where}: {rule}: {_around(prose, match)}")
-    counts = Counter(s for s in sentences(prose) if len(s) >= MIN_REPEATED)
+    # Repeated in the prose (an alt text is read alone, at its figure: two figures may say the same of their series)
+    counts = Counter(s for s in sentences(visible(letter, alts=False)) if len(s) >= MIN_REPEATED)
     found.extend(f"{where}: sentence repeated {n} times: {s!r}" for s, n in counts.items() if n > 1)
     return found
 
