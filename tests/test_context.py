@@ -83,6 +83,7 @@ def test_saved_figure_is_shown_once_in_a_notebook(tmp_path, monkeypatch):
     svg = (tmp_path / "figures" / "b.svg").read_bytes()
     assert f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"' in page
     assert 'alt="Une &quot;courbe&quot; &lt;b&gt;"' in page and "figures/b.xlsx" in page
+    assert shown[0]["image/svg+xml"].encode("utf-8") == svg  # an image output too (nbval, nbconvert)
 
 
 def test_typed_captions_are_written_in_every_language_of_the_theme_from_one_run(tmp_path):

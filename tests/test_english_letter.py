@@ -184,7 +184,8 @@ def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, fact
     result = build_edition("annual", YEAR, site_dir=site, build_dir=build, lang="en", progress=False)
     assert result.status == "published" and result.site_path == site / "annual" / "2024-en"
     data = manifest.read_manifest(result.site_path)
-    assert data["lang"] == "en" and data["letter"] == {"html": "index.html", "pdf": "letter.pdf"}
+    assert data["lang"] == "en"
+    assert data["letter"] == {"html": "index.html", "pdf": "letter.pdf", "date": "2025-11"}  # "November 2025"
 
     # same facts: the English letter is built from the French edition's run (build/annual/2024/outputs)
     run = build / "annual" / str(YEAR) / "outputs"
@@ -195,6 +196,13 @@ def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, fact
     assert 'lang="en"' in html.split("<head>")[0] and "On this page" in html
     assert format_number(facts_2024["vs_total"]["value"], lang="en") in html
     assert "Download the data (CSV)" in html and "Télécharger" not in html and "Voir les données" not in html
+    # the downloads and the data tables in English: the file for English spreadsheets, English headers and words
+    assert 'href="figures/morts-violentes-couple.en.csv"' in html and "See the data of the figure" in html
+    assert "Other formats" in html and "Autres formats" not in html and "Cite this letter" in html
+    english_csv = (result.site_path / "figures" / "morts-violentes-couple.en.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    assert english_csv.splitlines()[0].startswith("Year,") and "Femmes" not in english_csv
     assert "Figure&nbsp;1" in html and "Table&nbsp;1" in html and "Tableau" not in html
     table = (run / "en" / "tables" / "intrafamilial-extremes.md").read_text(encoding="utf-8")
     assert "| Rank |" in table and "Highest rates" in table and "Taux" not in table

@@ -78,7 +78,7 @@ def _method_facts() -> dict:
 def _stub(key: str, source: str) -> dict:
     """A fact the methods section cites that is not a constant (an edition, a date, a flag), with the fields the
     section reads from it."""
-    fields = dict.fromkeys(re.findall(rf"\bf\.{key}\.([a-z_]+)", source), "x")
+    fields = dict.fromkeys(re.findall(rf"\bf\.{key}\.([a-z_]+)", source), 1)
     return {
         **fields,
         "key": key,
@@ -161,7 +161,9 @@ def test_each_letter_shows_the_declared_values(path):
     facts = {**{key: _stub(key, everything) for key in cited if key not in records}, **edition, **records}
     for lang in languages:
         meta = {"year": 2024, "lang": lang, "theme_title": "T"}
-        text = render_text(source, facts, meta, name=path, search_path=(ROOT / path).parent)
+        text = render_text(
+            source, facts, meta, name=path, search_path=ROOT / "publications" / Path(path).parts[1]
+        )
         plain = re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\u00a0", " "))
         for key in METHODS_SECTIONS[path]:
             record = records[key]

@@ -138,7 +138,7 @@ class EditionContext:
         self.tables: list[dict] = []
         datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
-        show_frames_without_unnamed_index()
+        show_frames_without_unnamed_index(langue)
         if langue != BASE_LANGUAGE:
             raise ValueError(
                 f"EditionContext: langue={langue!r}: a notebook runs once and writes every language of its letter"

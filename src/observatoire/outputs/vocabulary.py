@@ -34,6 +34,7 @@ from matplotlib.text import Text
 
 from observatoire.core.errors import InputError
 from observatoire.core.yamlfile import read_yaml
+from observatoire.outputs.charts import chart_description, set_chart_description
 
 __all__ = ["Vocabulary", "load_vocabulary", "vocabulary_path"]
 _NUMBER = re.compile(r"\d+")
@@ -135,7 +136,23 @@ class Vocabulary:
 
     def translate_figure(self, fig) -> None:
         """Replace every text of a matplotlib figure (legend, axis labels, panel titles, category ticks) that is a
-        term of the vocabulary."""
+        term of the vocabulary, and the words of what it shows (its series, categories, axis labels and legend,
+        which its interactive version and its data table print)."""
+        description = chart_description(fig)
+        if description:
+            set_chart_description(
+                fig,
+                {
+                    key: (
+                        value
+                        if key not in _CHART_WORDS
+                        else [self.term(v) for v in value]
+                        if isinstance(value, list)
+                        else self.term(value)
+                    )
+                    for key, value in description.items()
+                },
+            )
         for artist in fig.findobj(Text):
             text = artist.get_text()
             if self.term(text) != text:
@@ -145,6 +162,19 @@ class Vocabulary:
                 labels = [label.get_text() for label in axis.get_ticklabels()]
                 if any(self.term(label) != label for label in labels):
                     axis.set_ticks(axis.get_ticklocs(), [self.term(label) for label in labels])
+
+
+#: The entries of a chart's description that are words (the others name columns or hold numbers).
+_CHART_WORDS = (
+    "hue_order",
+    "order",
+    "highlight_labels",
+    "highlight_label",
+    "other_label",
+    "reference_label",
+    "xlabel",
+    "ylabel",
+)
 
 
 def _mapping(path: Path, raw: Mapping, key: str) -> dict:

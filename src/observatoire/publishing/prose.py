@@ -14,6 +14,7 @@ checksums, notebooks, package code), so a cache is never used after a change tha
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 from collections import Counter
@@ -102,14 +103,22 @@ def edition_facts(theme_id: str, year: int, cache_dir: Path | None = None) -> di
     parameters = theme.parameters_for(year, None)
     root = Path(cache_dir or paths.BUILD / "_facts") / theme.id / str(year)
     folder = root / _fingerprint(theme, year, parameters)
-    if not (folder / "facts").is_dir():
-        shutil.rmtree(root, ignore_errors=True)
-        work = root / "_running"
-        jobs = plan_jobs(theme, year, parameters, work)
-        execution.run_notebooks(jobs, workers=2, progress=False, kernel_name=paths.KERNEL_NAME)
-        check_reads(work / "outputs", jobs, theme.source_ids(parameters), theme.themes_file)
-        (work / "outputs").rename(folder)
-        shutil.rmtree(work, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # One run at a time per edition: two processes (e.g. two test workers) asking for the same edition's facts
+    # would otherwise delete each other's running folder; the second waits, then reads what the first wrote.
+    with open(root.parent / f".{year}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / "facts").is_dir():
+                shutil.rmtree(root, ignore_errors=True)
+                work = root / "_running"
+                jobs = plan_jobs(theme, year, parameters, work)
+                execution.run_notebooks(jobs, workers=2, progress=False, kernel_name=paths.KERNEL_NAME)
+                check_reads(work / "outputs", jobs, theme.source_ids(parameters), theme.themes_file)
+                (work / "outputs").rename(folder)
+                shutil.rmtree(work, ignore_errors=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return facts.load_facts(folder)
 
 
