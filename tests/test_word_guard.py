@@ -93,17 +93,12 @@ PENDING: dict[str, int] = {
     "analysis/method.py": 11,
     "analysis/statistics.py": 10,
     "outputs/charts.py": 1,
-    "outputs/downloads.py": 11,
     "outputs/facts.py": 3,
     "outputs/figures.py": 7,
-    "outputs/interactive.py": 3,
     "publishing/corrections.py": 1,
     "publishing/diff.py": 4,
-    "publishing/notebook_export.py": 2,
-    "publishing/rendering/notebooks.py": 1,
     "publishing/rendering/site.py": 14,
-    "publishing/rendering/website.py": 5,
-    "publishing/territorial_site.py": 3,
+    "publishing/rendering/website.py": 3,
 }
 
 

@@ -1060,7 +1060,7 @@ def save_figure(
         Caption for the letter; defaults to ``title``.
     headers : mapping, optional
         Column names for the downloads and the data table, in the chart's language (default: the chart's axis
-        labels, then the public names of ``publications/_shared/site_words.<lang>.yml``).
+        labels, then the public names of ``publications/_shared/site_words.yml``).
     formats : mapping, optional
         Display formats of columns (``tables.save_table`` specs, e.g. ``{"rate": "rate:1"}``), for the reader's
         CSV, the workbook and the data table; other columns get a default by dtype.

@@ -1004,7 +1004,7 @@ def _stage_project(build: _Build) -> RenderRequest:
     staging.write_metadata(project, variables, meta, outputs_dir / "facts")
     if one_source:  # the words Quarto prints (Figure, Table ...), in the letter's language
         staging.write_language_words(project, plan.lang)
-    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
+    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs], plan.lang)
     # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
     _fill_templates(project, records, meta, plan.publication_dir)
     _copy_tree(build.pages, project / "notebooks")
