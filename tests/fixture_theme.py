@@ -22,6 +22,8 @@ def write_theme(
     *,
     years: tuple[int, int] = (2020, 2024),
     parameters: dict | None = None,
+    words: str | None = None,
+    translations: list[str] | None = None,
 ) -> dict:
     """Create ``notebooks/<theme_id>/``, ``publications/<theme_id>/index.qmd``; return the theme's declaration.
 
@@ -39,6 +41,11 @@ def write_theme(
         First and last buildable years.
     parameters : dict, optional
         Default parameters (default: ``{"label": "défaut"}``).
+    words : str, optional
+        The publication's ``words.yml`` (its prose in every language).
+    translations : list of str, optional
+        The letter's other languages (``["en"]``): one source, one run of the notebook; the title is then given
+        in each language.
 
     Returns
     -------
@@ -51,9 +58,13 @@ def write_theme(
     publication = root / "publications" / theme_id
     publication.mkdir(parents=True, exist_ok=True)
     (publication / "index.qmd").write_text(index_qmd, encoding="utf-8")
+    if words is not None:
+        (publication / "words.yml").write_text(words, encoding="utf-8")
+    extra = {"translations": list(translations)} if translations else {}
     return {
         "id": theme_id,
-        "title": "Lettre d'essai",
+        "title": {"fr": "Lettre d'essai", **{lang: f"Test letter ({lang})" for lang in translations or ()}},
+        **extra,
         "notebooks": [notebook.name],
         "publication": theme_id,
         "sources": ["geo_reference"],

@@ -163,6 +163,31 @@ def test_territorial_letters_go_in_groups_of_one_year_and_the_others_alone():
     assert batch.groups(plans, size=1) == [[0], [1], [2], [3], [4], [5], [7]]
 
 
+def test_the_languages_of_a_letter_go_in_one_group():
+    """They share one run of the notebooks: the same task builds them, French first."""
+    from types import SimpleNamespace
+
+    def plan(theme_id, year, lang, sets=None):
+        theme = SimpleNamespace(
+            id=theme_id, parameter_sets=sets, languages=("fr", "en"), one_source=lambda lang: True
+        )
+        return SimpleNamespace(theme=theme, year=year, lang=lang, variant=None)
+
+    sets = [{"territoire": "29"}]
+    plans = {
+        0: plan("annual", 2024, "fr"),
+        1: plan("annual", 2024, "en"),
+        2: plan("annual", 2023, "fr"),
+        3: plan("annual", 2023, "en"),
+        4: plan("territoire", 2024, "fr", sets),
+        5: plan("territoire", 2024, "en", sets),
+        6: plan("territoire", 2024, "fr", sets),
+        7: plan("territoire", 2024, "en", sets),
+    }
+    assert batch.groups(plans, size=8) == [[0, 1], [2, 3], [4, 5, 6, 7]]
+    assert batch.groups(plans, size=2) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+
+
 def test_a_group_of_letters_from_different_places_is_refused_before_quarto(tmp_path):
     from observatoire.publishing.rendering import RenderError, render_group
 

@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from e2e_checks import VIEWPORTS, axe_source, axe_violations, check_html_in_chromium, check_pdf
 
+from observatoire.outputs.places import place
 from observatoire.publishing import release
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +69,7 @@ def test_territorial_letter_end_to_end(site, code):
             check=True,
         ).stdout
     )
-    assert facts["t_libelle"]["value"] in html
+    assert place(code).label["fr"] in html
     for key in ("if_nombre", "vs_nombre", "if_taux", "vs_taux", "if_taux_france", "vs_rang", "vs_evol"):
         assert _flat(facts[key]["text"]) in html, key
         assert _flat(facts[key]["text"]) in pdf, key

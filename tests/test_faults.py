@@ -289,7 +289,7 @@ FAKES = textwrap.dedent(
             hang("manifest")
             return path
 
-        def variables(out):
+        def variables(out, lang="fr"):
             hang("stage")
             return {"fact": "1"}
 

@@ -98,7 +98,7 @@ def fakes(monkeypatch):
     monkeypatch.setattr(release, "_execute", execute)
     monkeypatch.setattr(release, "_prestart", lambda plan, workers, env: None)
     monkeypatch.setattr(release, "_facts", lambda out: {})
-    monkeypatch.setattr(release, "_facts_variables", lambda records: {"fact": "122 610"})
+    monkeypatch.setattr(release, "_facts_variables", lambda records, lang="fr": {"fact": "122 610"})
     monkeypatch.setattr(release, "_render", render)
     monkeypatch.setattr(release, "_write_index", write_index)
     monkeypatch.setattr(release, "notebook_page", export)
@@ -150,6 +150,67 @@ def test_publish_writes_edition_manifest_and_index(project, fakes):
     assert project_meta["year"] == "2024" and project_meta["theme_title"] == "Lettre d'essai"
     assert set(result.timings) == set(release.STAGES)
     assert not list(project.site.glob(".staging-*"))
+
+
+BILINGUAL_INDEX = (
+    '---\ntitle: "[[ meta.theme_title ]]"\nlang: "[[ meta.lang ]]"\n---\n[% include "_languages.jinja" %]\n'
+    "[[ words.greeting ]] {{< var fact >}}.\n"
+)
+BILINGUAL_WORDS = (
+    'greeting:\n  fr: "Bonjour, édition [[ meta.year ]] :"\n  en: "Hello, [[ meta.year ]] edition:"\n'
+)
+
+
+@pytest.fixture
+def bilingual(tmp_path):
+    """The fixture theme with one source for French and English (``translations: [en]``, a words file)."""
+    entry = write_theme(
+        tmp_path,
+        "fixture",
+        FIXTURES / "good.ipynb",
+        BILINGUAL_INDEX,
+        words=BILINGUAL_WORDS,
+        translations=["en"],
+    )
+    themes_yml = write_declaration(tmp_path, entry)
+    theme = themes.load_themes(themes_yml, notebooks_root=tmp_path / "notebooks")["fixture"]
+    return SimpleNamespace(root=tmp_path, theme=theme, site=tmp_path / "_site", build=tmp_path / "build")
+
+
+def test_every_language_comes_from_one_run_of_the_notebooks(bilingual, fakes):
+    french = build(bilingual)
+    english = build(bilingual, lang="en")
+    assert fakes["execute"] == 1  # the English letter reused the French letter's run
+    assert french.build_dir == bilingual.build / "fixture" / "2024"
+    assert english.site_path == bilingual.site / "fixture" / "2024-en"
+    assert english.build_dir == bilingual.build / "fixture" / "2024-en"
+    text = {lang: (bilingual.site / "fixture" / where / "index.html").read_text(encoding="utf-8")
+            for lang, where in (("fr", "2024"), ("en", "2024-en"))}  # fmt: skip
+    assert "Bonjour, édition 2024\u202f: 122 610." in text["fr"] and "English version" in text["fr"]
+    assert "Hello, 2024 edition: 122 610." in text["en"] and "Version française" in text["en"]
+    assert 'title: "Test letter (en)"' in text["en"] and 'lang: "en"' in text["en"]
+    staged = yaml.safe_load((english.build_dir / "publication" / "_quarto.yml").read_text(encoding="utf-8"))
+    assert staged["lang"] == "en" and staged["crossref"]["tbl-title"] == "Table"
+    assert staged["language"]["callout-warning-title"] == "Warning"
+    assert mf.read_manifest(english.site_path)["lang"] == "en" and french.build_key != english.build_key
+    # Nothing changed: nothing runs. The French letter forced runs the notebooks again; the English one reuses it.
+    assert build(bilingual, lang="en").status == "unchanged"
+    build(bilingual, force=True)
+    build(bilingual, lang="en", force=True)
+    assert fakes["execute"] == 2
+
+
+def test_a_changed_notebook_runs_again_for_the_next_language(bilingual, fakes):
+    build(bilingual)
+    notebook = bilingual.root / "notebooks" / "fixture" / "good.ipynb"
+    notebook.write_text(
+        notebook.read_text(encoding="utf-8").replace("Fixture", "Fixture 2"), encoding="utf-8"
+    )
+    theme = themes.load_themes(
+        bilingual.root / "publications" / "themes.yml", notebooks_root=bilingual.root / "notebooks"
+    )["fixture"]
+    build_edition(theme, 2024, site_dir=bilingual.site, build_dir=bilingual.build, progress=False, lang="en")
+    assert fakes["execute"] == 2  # another execution key: the run is not reused
 
 
 def test_no_change_rebuild_is_a_cache_hit(project, fakes):
@@ -460,7 +521,7 @@ def test_every_key_and_value_the_build_stages_is_checked_and_inert(project, fake
     variables = yaml.safe_load((staged / "_variables.yml").read_text(encoding="utf-8"))
     from observatoire.publishing import staging
 
-    assert not (set(quarto) - {"project", "title"}) & staging.quarto_options() - {"lang"}
+    assert not (set(quarto) - {"project", "title"}) & staging.quarto_options() - staging.LANGUAGE_OPTIONS
     assert variables["theme_id"] == "fixture"
     assert quarto["build_variant"] == "label-autre" and "variant" not in quarto
     assert quarto["theme_id"] == "fixture" and quarto["theme_title"] == "Lettre d'essai"

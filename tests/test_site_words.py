@@ -1,4 +1,4 @@
-"""The site's words are data: one file per language, the same keys in each, every slot filled by the code."""
+"""The site's words are data: one file, every language side by side (outputs/words), every slot filled by the code."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from observatoire.core import site_words
 from observatoire.core.errors import InputError
+from observatoire.outputs import words
 
 
 def _keys(mapping, prefix=""):
@@ -18,31 +18,43 @@ def _keys(mapping, prefix=""):
 
 
 def test_every_language_has_the_same_words_and_the_same_slots():
-    french, english = site_words.words("fr"), site_words.words("en")
+    french, english = words.site_words("fr"), words.site_words("en")
     assert _keys(french) == _keys(english)
     for key in _keys(french):
         section, name = key.split(".", 1)
         slots = {
-            lang: set(re.findall(r"\{(\w+)\}", site_words.words(lang)[section][name]))
+            lang: set(re.findall(r"\{(\w+)\}", words.site_words(lang)[section][name]))
             for lang in ("fr", "en")
         }
         assert slots["fr"] == slots["en"], key
-        assert site_words.words("fr")[section][name].strip(), key
+        assert words.site_words("fr")[section][name].strip(), key
 
 
 def test_text_fills_its_slots_and_names_a_missing_one():
-    assert site_words.text("fr", "site.edition", year=2024) == "Édition 2024"
-    assert site_words.text("en", "site.edition", year=2024) == "2024 edition"
+    assert words.site_text("fr", "site.edition", year=2024) == "Édition 2024"
+    assert words.site_text("en", "site.edition", year=2024) == "2024 edition"
     with pytest.raises(InputError, match="site.edition"):
-        site_words.text("fr", "site.edition")
+        words.site_text("fr", "site.edition")
     with pytest.raises(InputError, match="no such entry"):
-        site_words.text("fr", "site.nothing")
-    with pytest.raises(InputError, match="no words file"):
-        site_words.words("de")
+        words.site_text("fr", "site.nothing")
+    with pytest.raises(InputError, match="no words in"):
+        words.site_words("de")
 
 
 def test_internal_columns_have_no_public_name():
-    assert site_words.column_header("change_rel") == "Évolution sur un an (%)"
-    assert site_words.column_header("change_rel", "en") == "Change on the year (%)"
+    assert words.column_header("change_rel") == "Évolution sur un an (%)"
+    assert words.column_header("change_rel", "en") == "Change on the year (%)"
     for internal in ("z_adj", "flag_poisson", "significant_fdr", "test_method", "dispersion"):
-        assert site_words.column_header(internal) is None
+        assert words.column_header(internal) is None
+
+
+def test_an_entry_without_a_language_is_refused_naming_file_and_key(tmp_path):
+    path = tmp_path / "site_words.yml"
+    path.write_text("site:\n  home: {fr: Accueil}\n  close: {fr: Fermer, en: Close}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"site_words\.yml.*site\.home.*'en'"):
+        words.site_words("fr", path)
+
+
+def test_separators_keep_their_spaces():
+    assert words.site_words("fr")["chart"]["join"] == " ; "
+    assert words.site_text("fr", "chart.pair", label="Taux", value="2,8") == "Taux : 2,8"

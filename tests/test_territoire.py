@@ -190,7 +190,7 @@ def test_rank_funnel_and_change(area_tables):
     assert top["rate"] == pytest.approx(ranked["rate"].max())
     france = tl.series_of(table, "FR", 2024)
     result = tl.funnel_of(ranked, tl.value_at(france, 2024, "rate"))
-    assert tl.funnel_position(result, "2A") in {"au-dessus", "en dessous", "dans les limites"}
+    assert tl.funnel_position(result, "2A") in {"above", "below", "within"}
     # The change on the year is the national letter's test (statistics.change_of): rates, the other years' dispersion.
     from observatoire.analysis.statistics import change_of, change_test
 
@@ -217,9 +217,8 @@ def test_place_among_peers_follows_the_overdispersed_funnel(area_tables, name, l
     ranked, france, result = _funnel(area_tables, name, level)
     direct = funnel(ranked["count"], ranked["population"], target_rate=france, flag_level=0.95)
     assert direct.attrs["adjusted"] and result.tau2 == pytest.approx(direct.attrs["tau2"])
-    words = {"above": "au-dessus", "below": "en dessous", "within": "dans les limites"}
     for area, flag in zip(ranked["area"], direct["flag"], strict=True):
-        assert tl.funnel_position(result, area) == words[flag], area
+        assert tl.funnel_position(result, area) == flag, area
 
 
 def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
@@ -228,7 +227,11 @@ def test_funnel_figure_draws_the_limits_the_flags_follow(area_tables):
     import matplotlib.pyplot as plt
 
     _, _, result = _funnel(area_tables)
-    fig = figures.territory_funnel_figure({"vs": result}, "29", {"vs": "Violences sexuelles"})
+    words = {"vs": "Violences sexuelles", "xlabel": "Population", "ylabel": "Taux"}
+    words.update(territory="Le territoire", others="Les autres", france="France")
+    fig = figures.territory_funnel_figure(
+        {"vs": result}, "29", {**words, "limits_95": "95 %", "limits_998": "99,8 %"}
+    )
     ax = fig.axes[1]  # the first axes holds the legend
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 2

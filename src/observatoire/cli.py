@@ -248,6 +248,9 @@ def _cmd_release(args) -> int:
     theme.publication_dir_for(
         lang
     )  # a theme without a publication in this language: one line, before any work
+    # Without --langue, every language of the letter (French first): one run of the notebooks serves them all.
+    # A correction's text is in one language: it corrects the French letter unless --langue says otherwise.
+    languages = [lang] if args.langue or args.correction is not None else list(theme.languages)
     if (args.territoire or args.all_territories) and theme.territory_parameter is None:
         raise InputError(
             theme.themes_file, f"theme '{theme.id}'", "is not a territorial theme (no 'territories')"
@@ -267,26 +270,29 @@ def _cmd_release(args) -> int:
         year = latest_year(theme) if args.year is None else int(args.year)
         asked = [
             batch.EditionRequest(
-                theme.id, year, tuple(sorted({**overrides, theme.territory_parameter: t}.items())), lang
+                theme.id, year, tuple(sorted({**overrides, theme.territory_parameter: t}.items())), one
             )
             for t in theme.territories
+            for one in languages
         ]
         outcomes = batch.run_batch(
             edition_requests=asked, force=args.force, serial=True, progress=not args.no_progress
         )
         print(batch.format_summary(outcomes))
         return 1 if any(outcome.status == "failed" for outcome in outcomes) else 0
-    release_and_report(
-        args.theme,
-        args.year,
-        args.force,
-        overrides,
-        publish=publish,
-        workers=args.workers,
-        progress=not args.no_progress,
-        correction=args.correction,
-        lang=lang,
-    )
+    for one in languages:
+        release_and_report(
+            args.theme,
+            args.year,
+            args.force,
+            overrides,
+            publish=publish,
+            workers=args.workers,
+            progress=not args.no_progress,
+            correction=args.correction,
+            lang=one,
+            warn_languages=len(languages) == 1,
+        )
     return 0
 
 
@@ -404,9 +410,10 @@ def _add_build_commands(subparsers) -> None:
     )
     release_parser.add_argument(
         "--langue",
-        default="fr",
+        default=None,
         metavar="LANG",
-        help="the letter's language: fr (default) or en, for a theme with English templates (annual)",
+        help="build the letter in this language only (fr or en); default: every language of the theme "
+        "(publications/themes.yml, translations), from one run of the notebooks",
     )
     common(release_parser)
     release_parser.set_defaults(func=_guarded(_cmd_release))

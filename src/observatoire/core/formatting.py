@@ -395,8 +395,8 @@ def numbers_kept_together(text: str) -> str:
     return _GROUP_SPACE.sub(NNBSP, text)
 
 
-def format_date(date: object, day: bool = True) -> str:
-    """A date of a catalogue or series record in French words, at the precision the record gives.
+def format_date(date: object, day: bool = True, lang: str = "fr") -> str:
+    """A date of a catalogue or series record in words, at the precision the record gives.
 
     Parameters
     ----------
@@ -404,13 +404,16 @@ def format_date(date: object, day: bool = True) -> str:
         ``"YYYY"``, ``"YYYY-MM"`` or ``"YYYY-MM-DD"``.
     day : bool, default True
         False drops the day ("octobre 2023"), for "publiée en ...".
+    lang : {"fr", "en"}, default "fr"
+        English writes "26 January 2025", "October 2023".
 
     Returns
     -------
     str
         ``"26 janvier 2025"`` (``"1er janvier 2025"`` for the first), ``"octobre 2025"``, ``"2022"``;
-        :data:`NOT_AVAILABLE` when missing. A timestamp (``"2025-01-15T10:00:00"``) is read to the day. The one
-        French date of the project: every module formats dates with it.
+        "donnée non disponible" (in ``lang``) when missing. A timestamp (``"2025-01-15T10:00:00"``) is read to
+        the day. The one date formatting of the project: every module formats dates with it. In English: "1
+        January 2025", "October 2025".
 
     Examples
     --------
@@ -422,14 +425,15 @@ def format_date(date: object, day: bool = True) -> str:
     'octobre 2023'
     """
     if is_missing(date) or not str(date).strip():
-        return NOT_AVAILABLE
+        return not_available(lang)
     parts = str(date).strip()[:10].split("-")
     if len(parts) == 1:
         return parts[0]
-    month = f"{MONTHS_FR[int(parts[1]) - 1]} {parts[0]}"
+    name = (MONTHS_FR if _check_lang(lang) == "fr" else MONTHS_EN)[int(parts[1]) - 1]
+    month = f"{name if lang == 'fr' else name.capitalize()} {parts[0]}"
     if not (day and len(parts) == 3):
         return month
-    return f"{'1er' if int(parts[2]) == 1 else int(parts[2])} {month}"
+    return f"{'1er' if lang == 'fr' and int(parts[2]) == 1 else int(parts[2])} {month}"
 
 
 def parse_format(spec: str) -> tuple[str, int]:

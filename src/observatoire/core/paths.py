@@ -20,6 +20,8 @@ SOURCES_YML = DATA / "sources.yml"
 NOTEBOOKS = ROOT / "notebooks"
 PUBLICATIONS = ROOT / "publications"
 THEMES_YML = PUBLICATIONS / "themes.yml"
+#: The indicator registry: the labels of every figure a letter shows.
+INDICATORS_YML = PUBLICATIONS / "indicators.yml"
 #: The method's constants every letter applies and cites (observatoire.analysis.method).
 METHODS_YML = PUBLICATIONS / "methods.yml"
 #: Templates every theme shares (the sentences the notebooks print, observatoire.outputs.describe).

@@ -122,6 +122,21 @@ class Theme:
     catalogue: Mapping[str, SourceInfo] = field(compare=False, repr=False)
     territory_parameter: str | None = None
     translations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    descriptions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def title_in(self, lang: str) -> str:
+        """The letter's title in ``lang`` (``title: {fr: ..., en: ...}`` in themes.yml; French otherwise)."""
+        return self.titles.get(lang, self.title)
+
+    def description_in(self, lang: str) -> str:
+        """The letter's one-line description in ``lang`` (French when the theme gives none in it)."""
+        return self.descriptions.get(lang, self.description)
+
+    def one_source(self, lang: str) -> bool:
+        """True when the letter in ``lang`` comes from the theme's own publication and the same run of its
+        notebooks (``translations: [en]``), False for a language with a copied publication of its own."""
+        return lang == BASE_LANGUAGE or self.translations.get(lang) == self.publication
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -411,12 +426,10 @@ class _Checker:
             self.fail(
                 f"{where}, key 'id'", "must match [a-z][a-z0-9_]* (it is a folder name and a URL segment)"
             )
-        for key in ("title", "publication"):
-            if not isinstance(raw[key], str) or not raw[key].strip():
-                self.fail(f"{where}, key '{key}'", "must be a non-empty string")
-        description = raw.get("description", "")
-        if not isinstance(description, str):
-            self.fail(f"{where}, key 'description'", "must be a string")
+        if not isinstance(raw["publication"], str) or not raw["publication"].strip():
+            self.fail(f"{where}, key 'publication'", "must be a non-empty string")
+        titles = self.localized(where, "title", raw["title"], required=True)
+        descriptions = self.localized(where, "description", raw.get("description", ""), required=False)
         if "/" in raw["publication"] or "\\" in raw["publication"] or raw["publication"].startswith("."):
             self.fail(f"{where}, key 'publication'", "must be a folder name under publications/, not a path")
 
@@ -448,12 +461,15 @@ class _Checker:
                     )
             by_year[year] = MappingProxyType(checked)
         territory_parameter = self.territories(where, raw.get("territories"), parameters)
-        translations = self.translations(where, raw.get("translations") or {})
+        translations = self.translations(where, raw.get("translations") or {}, raw["publication"])
+        for lang, folder in translations.items():
+            if folder == raw["publication"] and lang not in titles:
+                self.fail(f"{where}, key 'title'", f"no title in '{lang}', a language of 'translations'")
 
         return Theme(
             id=tid,
-            title=raw["title"].strip(),
-            description=description.strip(),
+            title=titles[BASE_LANGUAGE],
+            description=descriptions.get(BASE_LANGUAGE, ""),
             notebooks=tuple(notebooks),
             publication=raw["publication"],
             sources=tuple(sources),
@@ -467,14 +483,38 @@ class _Checker:
             catalogue=self.catalogue,
             territory_parameter=territory_parameter,
             translations=MappingProxyType(translations),
+            titles=MappingProxyType(titles),
+            descriptions=MappingProxyType(descriptions),
         )
 
-    def translations(self, where: str, value: Any) -> dict[str, str]:
-        """``translations: {en: annual_en}``: the publication folder of the letter in each other language."""
+    def localized(self, where: str, key: str, value: Any, *, required: bool) -> dict[str, str]:
+        """A text of the theme: French (a string), or one per language (``{fr: ..., en: ...}``)."""
         from observatoire.core.formatting import LANGUAGES  # lazy: babel; CLI start (--help) without it
 
+        texts = value if isinstance(value, dict) else {BASE_LANGUAGE: value}
+        for lang, text in texts.items():
+            if lang not in LANGUAGES:
+                self.fail(
+                    f"{where}, key '{key}.{lang}'", f"unknown language (languages: {', '.join(LANGUAGES)})"
+                )
+            if not isinstance(text, str) or (required and not text.strip()):
+                self.fail(f"{where}, key '{key}'" + (f" ({lang})" if isinstance(value, dict) else ""),
+                          "must be a non-empty string" if required else "must be a string")  # fmt: skip
+        if BASE_LANGUAGE not in texts:
+            self.fail(f"{where}, key '{key}'", f"no text in '{BASE_LANGUAGE}'")
+        return {str(lang): str(text).strip() for lang, text in texts.items()}
+
+    def translations(self, where: str, value: Any, publication: str) -> dict[str, str]:
+        """``translations: [en]``: the letter in each other language, from the theme's own publication and the same
+        run of its notebooks (its words are in the publication's words files). ``{en: annual_en}`` (a folder
+        holding a copied publication, its notebooks run again in that language) is the former form, kept while
+        the annual letter moves to one source."""
+        from observatoire.core.formatting import LANGUAGES  # lazy: babel; CLI start (--help) without it
+
+        if isinstance(value, list):
+            value = {lang: publication for lang in value}
         if not isinstance(value, dict):
-            self.fail(f"{where}, key 'translations'", "must map a language to a folder under publications/")
+            self.fail(f"{where}, key 'translations'", "must list the letter's other languages ([en])")
         for lang, folder in value.items():
             if lang not in LANGUAGES or lang == BASE_LANGUAGE:
                 allowed = ", ".join(x for x in LANGUAGES if x != BASE_LANGUAGE)

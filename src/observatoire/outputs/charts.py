@@ -22,6 +22,7 @@ comma, U+2212 minus); years are printed plainly ("2016", never "2 016").
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import html
@@ -147,6 +148,17 @@ def set_language(lang: str) -> None:
 
 def _lang() -> str:
     return _LANGUAGE["lang"]
+
+
+@contextlib.contextmanager
+def language(lang: str):
+    """Draw (and export) the charts of the block in ``lang``, then go back to the previous language."""
+    previous = _lang()
+    set_language(lang)
+    try:
+        yield
+    finally:
+        set_language(previous)
 
 
 def _colon(label: str) -> str:
@@ -1022,6 +1034,7 @@ def save_figure(
     headers: dict[str, str] | None = None,
     formats: dict[str, str] | None = None,
     edition: str | None = None,
+    lang: str | None = None,
 ) -> SavedFigure:
     """Export a figure with its data, downloads and metadata, deterministically, then close it.
 
@@ -1047,12 +1060,15 @@ def save_figure(
         Caption for the letter; defaults to ``title``.
     headers : mapping, optional
         Column names for the downloads and the data table, in the chart's language (default: the chart's axis
-        labels, then the public names of ``publications/_shared/site_words.<lang>.yml``).
+        labels, then the public names of ``publications/_shared/site_words.yml``).
     formats : mapping, optional
         Display formats of columns (``tables.save_table`` specs, e.g. ``{"rate": "rate:1"}``), for the reader's
         CSV, the workbook and the data table; other columns get a default by dtype.
     edition : str, optional
         The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
+    lang : {"fr", "en"}, optional
+        The language the figure is written in (its numbers, "Source" and "Note" lines); default: the current
+        chart language (:func:`set_language`). Recorded in the metadata.
 
     Returns
     -------
@@ -1070,6 +1086,12 @@ def save_figure(
     ValueError
         For a bad name or an empty title, source or alt text.
     """
+    if lang is not None and lang != _lang():
+        with language(lang):
+            return save_figure(
+                fig, name, out_dir, data, title=title, source=source, alt=alt, note=note, caption=caption,
+                headers=headers, formats=formats, edition=edition, lang=lang,
+            )  # fmt: skip
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"save_figure: name {name!r} must match {_NAME.pattern}")
     title_s = numbers_kept_together(_check_text("title", title))

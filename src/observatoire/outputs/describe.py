@@ -1,9 +1,10 @@
 """The one-sentence reading of a change test or a trend, printed in the notebooks' calculation pages.
 
 Why. That sentence ("Hausse de +5,2 % (IC à 95 % : ...), statistiquement significative ...") is prose a reader
-sees: its words belong with the publication's words (``publications/_shared/statistics.<lang>.jinja``, Jinja2
-macros an author edits), not in :mod:`observatoire.analysis.statistics`, which returns values only. This module hands a
-result's values to the macro of its kind and returns the sentence, with French typography in French.
+sees: its words belong with the publication's words (the macros of ``publications/_shared/statistics.jinja``,
+whose words are the ``stat_*`` entries of ``publications/_shared/words.yml``, every language side by side), not
+in :mod:`observatoire.analysis.statistics`, which returns values only. This module hands a result's values to
+the macro of its kind and returns the sentence, with French typography in French.
 """
 
 from __future__ import annotations
@@ -59,6 +60,6 @@ def describe(result: ChangeTest | TrendResult, lang: str = "fr") -> str:
         raise TypeError(f"describe: expected a ChangeTest or a TrendResult, got {type(result).__name__}")
     values = _values(result)
     env = environment(paths.SHARED_TEMPLATES, lang)
-    macros = env.get_template(f"statistics.{lang}.jinja").module
+    macros = env.get_template("statistics.jinja").module
     sentence = str(getattr(macros, values["kind"])(values)).strip()
     return french_typography(sentence) if lang == "fr" else sentence

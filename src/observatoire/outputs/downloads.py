@@ -9,7 +9,7 @@ reader sees and nothing else (:func:`reader_frame`):
   values and intervals, the words that tell its rows apart); for another figure, the columns that have a public
   name. Internal columns (test statistics, flags, intermediate values) stay in the machine file only;
 - headers in the page's language and words: the author's header, else the chart's axis label, else the public
-  name of the column (``columns`` in ``publications/_shared/site_words.<lang>.yml``);
+  name of the column (``columns`` in ``publications/_shared/site_words.yml``);
 - values as the letter prints them: rounded the same way, changes and shares in percent (the letter's +0,7 %
   is 0,7 in a column whose header says "(%)"), yes/no or the chart's own legend words instead of True/False.
 
@@ -35,8 +35,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from observatoire.core import site_words
 from observatoire.core.formatting import is_missing, parse_format
+from observatoire.outputs.words import column_header, site_words
 
 __all__ = [
     "FIXED_DATE",
@@ -85,7 +85,7 @@ def reader_header(column: str, header: str | None = None, kind: str | None = Non
         label = str(header).strip()
     else:
         name = str(column)
-        label = site_words.column_header(name, lang) or (name.replace("_", " ").strip() or name)
+        label = column_header(name, lang) or (name.replace("_", " ").strip() or name)
         label = label[:1].upper() + label[1:]
     if kind in ("change", "percent") and "%" not in label:
         label += " (%)"
@@ -195,12 +195,12 @@ def reader_frame(
     """
     headers = dict(headers or {})
     columns = [str(c) for c in frame.columns]
-    public = [c for c in columns if c in headers or site_words.column_header(c, lang)]
+    public = [c for c in columns if c in headers or column_header(c, lang)]
     if (chart or {}).get("kind") in ("line", "bar"):  # beside a chart's series: the words telling rows apart
         public = [c for c in public if formats.get(c, "text") == "text" and not _is_flag(frame[c])]
     wanted = columns if table else reader_columns(columns, chart, public)
     shown = frame[wanted].copy() if wanted else frame.iloc[:, :0].copy()
-    yes_no = site_words.words(lang)["data_table"]
+    yes_no = site_words(lang)["data_table"]
     highlight = (chart or {}).get("highlight")
     out_formats = {}
     for column in wanted:
@@ -311,7 +311,7 @@ def xlsx_workbook(data: ReaderData, metadata: Sequence[tuple[str, str | None]]) 
     -------
     bytes
     """
-    words = site_words.words(data.lang)["spreadsheet"]
+    words = site_words(data.lang)["spreadsheet"]
     names, rows, specs = _rows(data)
     workbook = Workbook()
     sheet = workbook.active

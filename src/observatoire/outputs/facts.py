@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from observatoire.core.errors import InputError
-from observatoire.core.formatting import KINDS, NOT_AVAILABLE, format_value, is_missing
+from observatoire.core.formatting import KINDS, NOT_AVAILABLE, format_value, is_missing, not_available
 
 __all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN"]
 
@@ -354,13 +354,28 @@ def _derived(records: dict[str, dict]) -> dict[str, dict]:
     return {OFFICIAL_SHARE_KEY: record}
 
 
-def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
+def text_in(record: Mapping, lang: str = "fr") -> str:
+    """A fact as the letter in ``lang`` prints it: its value formatted in that language (a text fact as is,
+    a missing one as "donnée non disponible" / "not available")."""
+    if lang == "fr" or "value" not in record:
+        return str(record["text"])
+    if not record.get("available", record.get("value") is not None):
+        return not_available(lang)
+    kind = record.get("kind", "number")
+    if kind == "text":
+        return str(record["value"])
+    return format_value(record["value"], kind, int(record.get("decimals") or 0), lang)
+
+
+def to_variables(facts: Mapping[str, dict] | Facts, lang: str = "fr") -> dict[str, str]:
     """Flatten facts into Quarto variables: ``{key: text}`` (what ``{{< var key >}}`` prints).
 
     Parameters
     ----------
     facts : mapping or Facts
         Records by key, as :func:`load_facts` returns them (or a :class:`Facts`).
+    lang : {"fr", "en"}, default "fr"
+        The letter's language: the values are written the way of that language (the facts are the same).
 
     Returns
     -------
@@ -370,5 +385,5 @@ def to_variables(facts: Mapping[str, dict] | Facts) -> dict[str, str]:
     records = facts.records if isinstance(facts, Facts) else facts
     variables: dict[str, str] = {}
     for key, record in records.items():
-        variables[key] = str(record["text"])
+        variables[key] = text_in(record, lang)
     return {k: variables[k] for k in sorted(variables)}

@@ -8,6 +8,7 @@ note, data). Nothing here computes a figure of the letter: the data come ready f
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -302,7 +303,7 @@ def funnel_figure(
     return fig
 
 
-def territory_series_figure(panels: dict[str, pd.DataFrame], titles: dict[str, str]):
+def territory_series_figure(panels: dict[str, pd.DataFrame], words: Mapping[str, str]):
     """Rates per 1 000 inhabitants by year: one panel per indicator, one line per area (the territory with its
     interval band).
 
@@ -310,9 +311,9 @@ def territory_series_figure(panels: dict[str, pd.DataFrame], titles: dict[str, s
     ----------
     panels : dict
         Indicator key -> long table ``area_label, role, year, rate, rate_low, rate_high`` (``role`` "territoire",
-        "region", "france").
-    titles : dict
-        Indicator key -> panel title.
+        "region", "france"); ``area_label`` is the legend's text.
+    words : mapping
+        The chart's words in the letter's language: each indicator key -> its panel title, and ``ylabel``.
     """
     charts.apply_style()
     colours = {"territoire": charts.PALETTE[1], "region": charts.PALETTE[0], "france": charts.GREY}
@@ -345,22 +346,25 @@ def territory_series_figure(panels: dict[str, pd.DataFrame], titles: dict[str, s
             )
         if data["rate"].notna().sum() == 0:
             charts.mark_not_available(ax)
-        ax.set_title(titles[key], fontsize=9)
+        ax.set_title(words[key], fontsize=9)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(charts.french_formatter(None))
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True, nbins=5))
         ax.grid(axis="y")
-    np.atleast_1d(axes)[0].set_ylabel("Victimes pour 1\u202f000 habitants")
+    np.atleast_1d(axes)[0].set_ylabel(words["ylabel"])
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
     np.atleast_1d(axes)[0].legend(handles[::-1], labels[::-1], loc="lower left", fontsize=7)
     return fig
 
 
-def territory_funnel_figure(results: dict, highlight: str, titles: dict[str, str], per: float = 1000):
+def territory_funnel_figure(results: dict, highlight: str, words: Mapping[str, str], per: float = 1000):
     """Funnel plots (one panel per indicator): the peers' rates against their population, the territory highlighted.
 
     Grey dashed: 95 % limits widened by the overdispersion; grey solid: 99,8 % widened limits (the limits the
     territory's place is read against: ``territories.result_curve``); black: France's rate.
+
+    ``words`` are the chart's words in the letter's language: each indicator key -> its panel title, ``xlabel``,
+    ``ylabel``, and the legend's ``territory``, ``others``, ``france``, ``limits_95``, ``limits_998``.
     """
     charts.apply_style()
     fig = plt.figure(figsize=(charts.FIG_WIDTH, 3.5), layout="constrained")
@@ -405,9 +409,9 @@ def territory_funnel_figure(results: dict, highlight: str, titles: dict[str, str
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.yaxis.set_major_formatter(charts.french_formatter(None))
         ax.set_ylim(bottom=0)
-        ax.set_title(titles[key], fontsize=9)
-        ax.set_xlabel("Population (échelle logarithmique)", fontsize=8)
-    axes[0].set_ylabel("Victimes pour 1\u202f000 habitants")
+        ax.set_title(words[key], fontsize=9)
+        ax.set_xlabel(words["xlabel"], fontsize=8)
+    axes[0].set_ylabel(words["ylabel"])
     handles = [
         Line2D([], [], color=charts.PALETTE[1], marker="o", markeredgecolor="black", linestyle=""),
         Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle=""),
@@ -415,6 +419,6 @@ def territory_funnel_figure(results: dict, highlight: str, titles: dict[str, str
         Line2D([], [], color=charts.GREY, linestyle="--", linewidth=0.8),
         Line2D([], [], color=charts.GREY, linestyle="-", linewidth=0.8),
     ]
-    labels = ["Le territoire", "Les autres", "Taux France", "Limites à 95\u202f%", "Limites à 99,8\u202f%"]
+    labels = [words[k] for k in ("territory", "others", "france", "limits_95", "limits_998")]
     legend_ax.legend(handles, labels, loc="center", ncols=5, fontsize=7)
     return fig

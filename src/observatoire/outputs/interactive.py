@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.core import site_words
 from observatoire.core.formatting import NBSP, numbers_kept_together, parse_format
 from observatoire.outputs.accessibility import (
     VISUALLY_HIDDEN_CSS,
@@ -39,6 +38,7 @@ from observatoire.outputs.accessibility import (
 from observatoire.outputs.downloads import reader_frame, reader_header
 from observatoire.outputs.palette import PALETTE
 from observatoire.outputs.tables import format_column
+from observatoire.outputs.words import site_text, site_words
 
 __all__ = [
     "VENDOR",
@@ -120,7 +120,7 @@ def _js(value) -> str:
 def _description(fields: list[tuple[str, str, str | None, str]], lang: str) -> dict:
     """A transform writing each mark's description in the page's language (``"Année : 2016 ; Victimes : 122"``),
     which Vega gives the mark as its ``aria-label`` (its own is in English, with the data's column names)."""
-    words = site_words.words(lang)["chart"]
+    words = site_words(lang)["chart"]
     parts = []
     for field, title, spec, kind in fields:
         value = f"datum[{_js(field)}]"
@@ -210,7 +210,7 @@ def vega_lite_spec(
         for t in encoding["tooltip"]
     ]
     spec["transform"] = list(spec.get("transform") or []) + [_description(fields, lang)]
-    chart_words = site_words.words(lang)["chart"]
+    chart_words = site_words(lang)["chart"]
     for mark in [spec.get("mark")] + [layer.get("mark") for layer in spec.get("layer", [])]:
         if isinstance(mark, dict) and mark.get(
             "aria", True
@@ -530,7 +530,7 @@ _TABLE_DOWNLOADS = [("xlsx", "xlsx"), ("csv", "machine")]
 
 
 def _download_links(folder: str, files: Mapping[str, str], kinds: list[tuple[str, str]], lang: str) -> str:
-    words = site_words.words(lang)["downloads"]
+    words = site_words(lang)["downloads"]
     links = [
         f'<a href="{folder}/{html.escape(files[key])}" download>{html.escape(words[label])}</a>'
         for key, label in kinds
@@ -559,7 +559,7 @@ def figure_block(meta: Mapping, figures_dir: Path, element_id: str) -> tuple[str
     """
     name = meta["name"]
     lang = meta.get("lang") or "fr"
-    words = site_words.words(lang)["data_table"]
+    words = site_words(lang)["data_table"]
     files = meta.get("files") or {}
     parts = [f'<div class="chart-extras" id="extras-{name}">']
     spec_file = files.get("vega_lite")
@@ -572,9 +572,7 @@ def figure_block(meta: Mapping, figures_dir: Path, element_id: str) -> tuple[str
             f'data-figure="{html.escape(element_id)}" hidden></div>'
         )
         parts.append(f'<script type="application/json" id="spec-{name}">{_script_json(spec)}</script>')
-    caption = numbers_kept_together(
-        site_words.text(lang, "data_table.caption", title=meta.get("title", name))
-    )
+    caption = numbers_kept_together(site_text(lang, "data_table.caption", title=meta.get("title", name)))
     parts.append(
         f'<details class="chart-data"><summary>{html.escape(words["summary"])}</summary>'
         + _data_table(figures_dir / files["csv"], meta, caption)
@@ -630,7 +628,7 @@ def _load_metas(folder: Path) -> list[dict]:
     return metas
 
 
-def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
+def enhance_letter(html_path: Path, project_dir: Path, lang: str | None = None) -> dict[str, list[str]]:
     """Add interactive charts, data tables, downloads and header scopes to a rendered HTML letter, in place.
 
     Parameters
@@ -640,6 +638,9 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
         links point to (``figures/``, ``tables/``) are copied there by the release's data stage.
     project_dir : Path
         The staged publication (``figures/*.json``, ``tables/*.json`` and the files they name).
+    lang : {"fr", "en"}, optional
+        The letter's language: the numbers of the data tables and of the charts (d3-format locale), the
+        screen-reader words; default: the language its figures and tables were written in (else French).
 
     Returns
     -------
@@ -648,7 +649,8 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
     """
     text = html_path.read_text(encoding="utf-8")
     figures, tables = _load_metas(project_dir / "figures"), _load_metas(project_dir / "tables")
-    lang = next((m["lang"] for m in figures + tables if m.get("lang")), "fr")  # the notebooks' language
+    if lang is None:
+        lang = next((m["lang"] for m in figures + tables if m.get("lang")), "fr")  # the outputs' language
     out_dir = html_path.parent
     done: dict[str, list[str]] = {"interactive": [], "figures": [], "tables": []}
     for meta in figures:
@@ -667,7 +669,7 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
             continue
         text = updated
         done["tables"].append(meta["name"])
-    row_label = site_words.text(lang, "data_table.row_label")
+    row_label = site_text(lang, "data_table.row_label")
     text = label_empty_headers(re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text), row_label)
     text = focusable_scroll_boxes(text)  # the data tables added above scroll on a phone, like the letter's
     head = _STYLE.replace("VISUALLY_HIDDEN", VISUALLY_HIDDEN_CSS)
@@ -678,7 +680,7 @@ def enhance_letter(html_path: Path, project_dir: Path) -> dict[str, list[str]]:
         for name in VENDOR_FILES:
             shutil.copyfile(VENDOR / name, scripts / name)
         tail = "".join(f'<script src="js/{name}"></script>\n' for name in VENDOR_FILES)
-        role = site_words.text(lang, "chart.roledescription")
+        role = site_text(lang, "chart.roledescription")
         tail += _SCRIPT % (
             json.dumps(FORMAT_LOCALES[lang], ensure_ascii=False),
             json.dumps(role, ensure_ascii=False),

@@ -106,6 +106,8 @@ def region_map(
     highlight: str | None = None,
     values: Mapping[str, float] | None = None,
     value_label: str = "",
+    legend: tuple[str, str] | None = None,
+    region_names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Draw a région's départements (one highlighted, or shaded by a value) beside a locator map of France.
 
@@ -124,6 +126,11 @@ def region_map(
         département without a value stays grey.
     value_label : str
         Label of the colour bar.
+    legend : (str, str), optional
+        The legend's words of a highlighted département: its name, and the other départements of its région
+        (the words are the letter's, in its language; without them, no legend).
+    region_names : mapping, optional
+        Code -> name of the overseas régions written under their insets (default: the boundaries' names).
 
     Returns
     -------
@@ -171,19 +178,16 @@ def region_map(
     _draw(main, rows, colours, "dep", _EDGE, 0.8)
     _label(main, rows)
     _frame(main, rows)
-    if highlight is not None and values is None:
+    if highlight is not None and values is None and legend is not None:
         handles = [Patch(facecolor=HIGHLIGHT), Patch(facecolor=OTHER)][: 1 if len(members) == 1 else 2]
         main.legend(
             handles=handles,
-            labels=[
-                departements.loc[departements["code"] == highlight, "nom"].iloc[0],
-                "Autres départements de la région",
-            ][: len(handles)],
+            labels=list(legend)[: len(handles)],
             loc="upper left",
             bbox_to_anchor=(0.0, 1.0),
             fontsize=7.5,
         )
-    _locator(fig, regions, region)
+    _locator(fig, regions, region, region_names or {})
     return fig
 
 
@@ -196,7 +200,7 @@ def _truncated(cmap):
     return ListedColormap(cmap(np.linspace(0.25, 0.95, 128)))
 
 
-def _locator(fig: Figure, regions: pd.DataFrame, region: str) -> None:
+def _locator(fig: Figure, regions: pd.DataFrame, region: str, names: Mapping[str, str]) -> None:
     """Metropolitan France and the five overseas régions (insets), the région of the letter filled."""
     colours = {region: HIGHLIGHT}
     metro = regions[~regions["code"].isin(OVERSEAS_REGIONS)]
@@ -210,5 +214,11 @@ def _locator(fig: Figure, regions: pd.DataFrame, region: str) -> None:
         _draw(inset, one, colours, "reg", _EDGE, 0.5, step=2)
         _frame(inset, one, pad=0.08)
         inset.text(
-            0.5, -0.02, one["nom"].iloc[0], transform=inset.transAxes, ha="center", va="top", fontsize=5.5
+            0.5,
+            -0.02,
+            names.get(code, one["nom"].iloc[0]),
+            transform=inset.transAxes,
+            ha="center",
+            va="top",
+            fontsize=5.5,
         )

@@ -112,17 +112,22 @@ def _one_line(exc: BaseException) -> str:
 def groups(plans: Mapping[int, EditionPlan], size: int = GROUP_SIZE) -> list[list[int]]:
     """The batch's tasks: lists of plan indexes, in order.
 
-    The editions of one theme, year and language that differ by their parameter set (the territorial letters)
-    go in groups of up to ``size``, built by one task and rendered by one Quarto call
-    (:func:`observatoire.publishing.release.build_group`); every other edition is a task of its own.
+    The editions of one theme and year that differ by their parameter set (the territorial letters) or by their
+    language go in groups of up to ``size``, built by one task and rendered by one Quarto call
+    (:func:`observatoire.publishing.release.build_group`): the languages of one letter share one run of its
+    notebooks (:mod:`observatoire.publishing.plan`), so they are built one after the other by the same task, the
+    first running the notebooks, the others reusing the run. Every other edition is a task of its own.
     """
     out: list[list[int]] = []
     filling: dict[tuple, list[int]] = {}
     for index, plan in plans.items():
-        if size <= 1 or not getattr(plan.theme, "parameter_sets", None):
+        sets = bool(getattr(plan.theme, "parameter_sets", None))
+        theme_languages = getattr(plan.theme, "languages", ("fr",))
+        one_source = len(theme_languages) > 1 and plan.theme.one_source(plan.lang)
+        if size <= 1 or not (sets or one_source):
             out.append([index])
             continue
-        key = (plan.theme.id, plan.year, plan.lang)
+        key = (plan.theme.id, plan.year) if sets else (plan.theme.id, plan.year, plan.variant, "languages")
         group = filling.get(key)
         if group is None or len(group) >= size:
             group = filling[key] = []

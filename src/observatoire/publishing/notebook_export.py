@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import paths, site_words
+from observatoire.core import paths
 from observatoire.data.themes import get_theme
+from observatoire.outputs.words import site_words
 
 #: The list of links to the notebooks' pages alone (no words), beside ``_calculs.qmd``: a publication in another
 #: language writes its own section around it (``{{< include _notebook_links.md >}}``).
@@ -32,13 +33,13 @@ def write_calculations_page(target: Path, notebooks: list[Path], lang: str = "fr
     """Write the "Voir les calculs" section the letter includes: a link to each executed notebook's HTML page.
 
     Generated at staging time from the theme's notebook list, so the links always match what was run; every
-    French publication includes it with ``{{< include _calculs.qmd >}}`` (its heading and sentence are the
-    ``notebook`` words of ``site_words.<lang>.yml``). The links alone are also written to :data:`NOTEBOOK_LINKS`
+    publication includes it with ``{{< include _calculs.qmd >}}`` (its heading and sentence are the
+    ``notebook`` words of ``site_words.yml``, in ``lang``). The links alone are also written to :data:`NOTEBOOK_LINKS`
     beside it.
     """
     links = [f"- [{_notebook_title(nb)}](notebooks/{nb.stem}.html)" for nb in notebooks]
     (target.parent / NOTEBOOK_LINKS).write_text("\n".join(links) + "\n", encoding="utf-8")
-    words = site_words.words(lang)["notebook"]
+    words = site_words(lang)["notebook"]
     lines = [f"## {words['calculations']}", "", words["calculations_intro"], ""] + links
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

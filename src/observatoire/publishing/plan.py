@@ -58,9 +58,9 @@ class EditionPlan:
         The build key (hash of ``key_inputs``).
     kernel_name : str
     lang : str
-        The letter's language (``"fr"``, or one of the theme's ``translations``): the notebooks' ``langue``
-        parameter, the publication staged, ``meta.lang``; an edition in another language than French lives
-        beside the French one (``2024-en``), with its own build key.
+        The letter's language (``"fr"``, or one of the theme's ``translations``): the words staged,
+        ``meta.lang``; an edition in another language than French lives beside the French one (``2024-en``),
+        with its own build key.
     other_languages : tuple of str
         The theme's other declared languages (``translations`` in themes.yml, and French): the letter links to
         its version in each ("English version", "Version française"), built beside it by ``make all`` and
@@ -83,6 +83,8 @@ class EditionPlan:
     kernel_name: str
     lang: str = "fr"
     other_languages: tuple[str, ...] = ()
+    run_dir: Path | None = None
+    execution_key: str = ""
 
     @property
     def label(self) -> str:
@@ -90,9 +92,23 @@ class EditionPlan:
         return f"{self.theme.id} {self.year}" + (f" ({self.variant})" if self.variant else "")
 
     @property
+    def runs_in(self) -> Path:
+        """Where the notebooks run and write: the French edition's build folder for every language of a letter
+        with one source (its notebooks run once per edition), else ``edition_dir``."""
+        return self.run_dir if self.run_dir is not None else self.edition_dir
+
+    @property
     def outputs_dir(self) -> Path:
-        """``edition_dir/outputs``: figures, tables, facts written by the notebooks."""
-        return self.edition_dir / "outputs"
+        """``<runs_in>/outputs``: figures, tables, facts written by the notebooks (every language)."""
+        return self.runs_in / "outputs"
+
+    @property
+    def language_outputs(self) -> Path:
+        """The figures and tables of the plan's language: ``outputs/`` in French, ``outputs/<lang>/`` otherwise
+        (:mod:`observatoire.outputs.context`); a copied publication's run writes its language in ``outputs/``."""
+        if self.lang == BASE_LANGUAGE or not self.theme.one_source(self.lang):
+            return self.outputs_dir
+        return self.outputs_dir / self.lang
 
     @property
     def edition_path(self) -> str:
@@ -249,11 +265,31 @@ def key_inputs(
     if lang != BASE_LANGUAGE:
         inputs["lang"] = mf.sha256_json(lang)
     inputs.update(mf.tree_digests(theme.publication_dir_for(lang), "publication:"))
-    for path in sorted(paths.SHARED_TEMPLATES.glob("*.jinja")):  # the sentences the notebooks print
+    # The words every letter and every notebook shares (sentences, output words, territory names).
+    for path in sorted(p for p in paths.SHARED_TEMPLATES.iterdir() if p.suffix in (".jinja", ".yml")):
         inputs[f"shared:{path.name}"] = mf.sha256_file(path)
+    if paths.INDICATORS_YML.is_file():  # the labels of the indicators (the facts carry them)
+        inputs["indicators.yml"] = mf.sha256_file(paths.INDICATORS_YML)
+    # The words of the notebooks' outputs: their metadata files, and the vocabularies of those typing French captions.
+    for path in sorted(
+        [*theme.notebook_dir.glob("*.meta.yml"), *theme.notebook_dir.glob("vocabulary.*.yml")]
+    ):
+        inputs[f"notebook:{path.name}"] = mf.sha256_file(path)
     inputs.update(mf.tree_digests(paths.CURATED, "curated:"))
     inputs.update(mf.tree_digests(paths.PACKAGE, "package:"))
     return inputs
+
+
+#: Inputs of an edition that do not change what its notebooks compute and write (the letter's words, its
+#: language, its links, the renderer): the execution key leaves them out.
+_NOT_EXECUTION = ("publication:", "lang", "other_languages", "renderer")
+
+
+def execution_key(inputs: Mapping[str, str]) -> str:
+    """The key of one run of an edition's notebooks: the build key without what only the letter's render
+    reads. The letters of one edition in every language share it, hence the run."""
+    kept = {k: v for k, v in inputs.items() if not any(k == n or k.startswith(n) for n in _NOT_EXECUTION)}
+    return mf.build_key(kept)
 
 
 def resolve_plan(
@@ -295,8 +331,13 @@ def resolve_plan(
     # "2024", "2024-en" for the English letter, or "2024/29" for a territorial letter
     where = language_path(theme.edition_path(year, parameters), lang)
     edition_dir = build_dir / theme.id / (f"{where}+{variant}" if variant else where)
+    # One run of the notebooks for every language of a letter with one source: in the French edition's folder.
+    one_source = theme.one_source(lang)
+    base = theme.edition_path(year, parameters)
+    run_dir = build_dir / theme.id / (f"{base}+{variant}" if variant else base) if one_source else edition_dir
     source_ids = tuple(theme.source_ids(parameters))
     inputs = key_inputs(theme, year, parameters, kernel_name, lang)
+    run_inputs = dict(inputs) if one_source else {**inputs, "run_lang": mf.sha256_json(lang)}
     # The letter links to its versions in the theme's other declared languages: fixed by themes.yml, not by what
     # happens to be published yet (make all and make letter build every language of an edition).
     others = tuple(other for other in theme.languages if other != lang) if publish else ()
@@ -311,7 +352,7 @@ def resolve_plan(
         build_dir=build_dir,
         site_dir=site_dir,
         edition_dir=edition_dir,
-        jobs=tuple(plan_jobs(theme, year, parameters, edition_dir, lang)),
+        jobs=tuple(plan_jobs(theme, year, parameters, run_dir, BASE_LANGUAGE if one_source else lang)),
         source_ids=source_ids,
         inputs=tuple(
             {
@@ -327,4 +368,6 @@ def resolve_plan(
         kernel_name=kernel_name,
         lang=lang,
         other_languages=others,
+        run_dir=run_dir,
+        execution_key=execution_key(run_inputs),
     )

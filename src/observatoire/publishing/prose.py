@@ -151,17 +151,25 @@ def render_edition(
     parameters = theme.parameters_for(year, None)
     if records is None:
         records = edition_facts(theme_id, year)
+    one_source = theme.one_source(lang)
     if tables is None:
-        root = paths.BUILD / "_facts" / theme.id / str(year)
-        tables = root / _fingerprint(theme, year, parameters) / "tables"
-    meta = {**meta_values(theme, year, parameters, None), "lang": lang}
-    variables = {**facts.to_variables(records), **meta}
+        root = paths.BUILD / "_facts" / theme.id / str(year) / _fingerprint(theme, year, parameters)
+        tables = (root / lang if one_source and lang != "fr" else root) / "tables"
+    # The figures and tables of the letter's language, for figure(name) and table(name).
+    outputs = templates.edition_outputs(Path(tables).parent)
+    meta = {**meta_values(theme, year, parameters, None, lang), "lang": lang}
+    variables = {**facts.to_variables(records, lang if one_source else "fr"), **meta}
     source = theme.publication_dir_for(lang)
     parts: dict[str, str] = {}
     for path in sorted(source.rglob("*.qmd")):
         name = str(path.relative_to(source))
         text = templates.render_text(
-            path.read_text(encoding="utf-8"), records, meta, name=str(path), search_path=source
+            path.read_text(encoding="utf-8"),
+            records,
+            meta,
+            name=str(path),
+            search_path=source,
+            outputs=outputs,
         )
         text = _VAR.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
         parts[name] = _META.sub(lambda m: variables.get(m.group(1), m.group(0)), text)
@@ -184,9 +192,10 @@ def render_edition(
     return Rendered(theme.id, int(year), expand(parts.get("index.qmd", "")), parts)
 
 
-def visible(text: str) -> str:
-    """The prose of rendered Markdown: code, attributes, targets and shortcodes removed; figure alt text kept."""
-    alts = " ".join(m.group(2) for m in _ALT.finditer(text))
+def visible(text: str, alts: bool = True) -> str:
+    """The prose of rendered Markdown: code, attributes, targets and shortcodes removed; figure alt text kept
+    (after the prose) unless ``alts`` is False."""
+    alts = " ".join(m.group(2) for m in _ALT.finditer(text)) if alts else ""
     text = _FRONT_MATTER.sub("", text)
     for pattern in _NOT_PROSE:
         text = pattern.sub(" ", text)
@@ -230,7 +239,8 @@ def problems(rendered: Rendered) -> list[str]:
     ):
         for match in pattern.finditer(prose):
             found.append(f"{where}: {rule}: {_around(prose, match)}")
-    counts = Counter(s for s in sentences(prose) if len(s) >= MIN_REPEATED)
+    # Repeated in the prose (an alt text is read alone, at its figure: two figures may say the same of their series)
+    counts = Counter(s for s in sentences(visible(letter, alts=False)) if len(s) >= MIN_REPEATED)
     found.extend(f"{where}: sentence repeated {n} times: {s!r}" for s, n in counts.items() if n > 1)
     return found
 

@@ -209,9 +209,9 @@ def _cited_rows(outputs_dir: Path) -> list[dict]:
     return cited_rows(_facts(outputs_dir))
 
 
-def _facts_variables(records: Mapping[str, dict]) -> dict[str, str]:
+def _facts_variables(records: Mapping[str, dict], lang: str = "fr") -> dict[str, str]:
     # Quarto reads a variable as Markdown: text from data must be inert there (see observatoire.core.escaping).
-    return {k: markdown_text(v) for k, v in facts.to_variables(records).items()}
+    return {k: markdown_text(v) for k, v in facts.to_variables(records, lang).items()}
 
 
 def _fill_templates(
@@ -422,6 +422,36 @@ def refresh_site_index(site_dir: Path) -> None:
             atomic.write_text(site_dir / SITE_STATE, json.dumps({"published": state}) + "\n")
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+#: Written beside an edition's notebook outputs once they have all run: the execution key of that run.
+EXECUTION_MARKER = "execution.json"
+
+
+def _executed(plan: EditionPlan) -> bool:
+    """True when the edition's notebooks already ran with the plan's execution key (every language of a letter
+    with one source shares one run) and its outputs are all there."""
+    marker = plan.runs_in / EXECUTION_MARKER
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if recorded.get("key") != plan.execution_key or not (plan.outputs_dir / "facts").is_dir():
+        return False
+    return all(Path(job.output).is_file() for job in plan.jobs)
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    """One run of an edition's notebooks at a time: a letter in another language waits for the run it shares,
+    then reuses it (held for the run only, not for the render: the letters of a group render together)."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.parent / f".{run_dir.name}.run.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -762,6 +792,7 @@ class _Build:
     previous: dict[str, Any] | None = None
     replaced: dict[str, Any] | None = None
     kernel_env: dict[str, str] = field(default_factory=dict)
+    reuse: bool = False
     pages: Path | None = None
     project: Path | None = None
     corrected_at: str | None = None
@@ -798,6 +829,9 @@ def _build_locked(
     if cached is not None:
         return _unchanged(build, cached, publish_now)
     build.replaced = _replacing(build)
+    # The notebooks run once per edition: a letter in another language (or a forced rebuild of it) reuses the
+    # run of its edition when it has the same execution key; the French letter forced runs them again.
+    build.reuse = not (force and plan.lang == plan.theme.languages[0]) and _executed(plan)
     _start_kernels(build, workers, warm)
     with _stage(timings, "fetch"):
         _fetch(list(plan.source_ids))
@@ -894,14 +928,16 @@ def _start_kernels(build: _Build, workers: int, warm: bool) -> None:
     """Take the kernels' environment (before the data stages: the libraries they import add variables to
     ours) and start the warm kernels, whose imports then overlap the fetch and validate stages."""
     build.kernel_env = _kernel_environment()
-    if warm and build.plan.jobs:
+    if warm and build.plan.jobs and not build.reuse:
         _prestart(build.plan, workers, build.kernel_env)
 
 
 def _execute_notebooks(build: _Build, *, workers: int, progress: bool, warm: bool) -> None:
     """Stages execute and notebooks: run the notebooks with papermill; each one's page (an ``.ipynb`` Quarto
     renders with the letter) is prepared by one background thread as soon as it has run, while the kernels run
-    the others. A notebook that read a source its theme does not declare stops the build (:func:`check_reads`)."""
+    the others. A notebook that read a source its theme does not declare stops the build (:func:`check_reads`).
+    A letter whose edition's notebooks already ran with its execution key (another language) reuses that run,
+    under the run's lock: only the pages are prepared."""
     plan, timings = build.plan, build.result.timings
     pages = build.pages = _reset_dir(plan.edition_dir / "notebook_pages")
     exporter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export")
@@ -918,20 +954,26 @@ def _execute_notebooks(build: _Build, *, workers: int, progress: bool, warm: boo
         )
 
     try:
-        with _stage(timings, "execute"):
-            _reset_dir(plan.outputs_dir)
-            _reset_dir(plan.edition_dir / "notebooks")
-            ran = _execute(
-                list(plan.jobs),
-                workers=workers,
-                progress=progress,
-                kernel_name=plan.kernel_name,
-                on_success=export,
-                warm=warm,
-                env=build.kernel_env,
-            )
-            check_reads(plan.outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
-            build.result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
+        with _stage(timings, "execute"), _run_lock(plan.runs_in):
+            if build.reuse and _executed(plan):
+                log.info("notebooks already run for this edition (key %s): reused", plan.execution_key[:12])
+            else:
+                (plan.runs_in / EXECUTION_MARKER).unlink(missing_ok=True)
+                _reset_dir(plan.outputs_dir)
+                _reset_dir(plan.runs_in / "notebooks")
+                ran = _execute(
+                    list(plan.jobs),
+                    workers=workers,
+                    progress=progress,
+                    kernel_name=plan.kernel_name,
+                    on_success=export,
+                    warm=warm,
+                    env=build.kernel_env,
+                )
+                check_reads(plan.outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
+                build.result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
+                marker = {"key": plan.execution_key, "notebooks": [Path(j.input).name for j in plan.jobs]}
+                (plan.runs_in / EXECUTION_MARKER).write_text(json.dumps(marker, indent=2) + "\n", "utf-8")
         with _stage(timings, "notebooks"):
             for job in plan.jobs:
                 if str(job.output) not in exports:
@@ -947,18 +989,22 @@ def _stage_project(build: _Build) -> RenderRequest:
     meta values (checked and escaped: :mod:`observatoire.staging`), the calculations page, the templates filled
     and the notebooks' pages; a correction's dated notice at the top of the letter. Returns what to render."""
     plan, outputs_dir = build.plan, build.outputs_dir
+    one_source = plan.theme.one_source(plan.lang)
     staging.check_text_files(plan.publication_dir)  # a template saved as Latin-1: one line naming it
     project = build.project = _reset_dir(plan.edition_dir / "publication")
     _copy_tree(plan.publication_dir, project)
-    for folder in ("figures", "tables"):
-        _copy_tree(outputs_dir / folder, project / folder)
+    for folder in ("figures", "tables"):  # the outputs in the letter's language
+        _copy_tree(plan.language_outputs / folder, project / folder)
     records = _facts(outputs_dir)
     meta = {
-        **staging.meta_values(plan.theme, plan.year, plan.parameters, plan.variant),
+        **staging.meta_values(plan.theme, plan.year, plan.parameters, plan.variant, plan.lang),
         **staging.language_values(plan),
     }
-    staging.write_metadata(project, _facts_variables(records), meta, outputs_dir / "facts")
-    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
+    variables = _facts_variables(records, plan.lang if one_source else "fr")
+    staging.write_metadata(project, variables, meta, outputs_dir / "facts")
+    if one_source:  # the words Quarto prints (Figure, Table ...), in the letter's language
+        staging.write_language_words(project, plan.lang)
+    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs], plan.lang)
     # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
     _fill_templates(project, records, meta, plan.publication_dir)
     _copy_tree(build.pages, project / "notebooks")
@@ -974,8 +1020,9 @@ def _stage_project(build: _Build) -> RenderRequest:
 def _collect_render(build: _Build, rendered: Any) -> None:
     """Render stage, after Quarto: the letter's HTML and PDF located in the edition (copied in when the renderer
     wrote them elsewhere), the letter's date as printed (the changelog dates its first publication with it), then
-    the HTML letter's interactive charts, data tables and downloads, in the letter's language."""
-    edition_site = build.edition_site
+    the HTML letter's interactive charts, data tables and downloads, in the letter's language (a copied
+    publication in another language keeps its static charts)."""
+    plan, edition_site = build.plan, build.edition_site
     build.result.render_timings = dict(getattr(rendered, "timings", None) or {})
     for kind in ("html", "pdf"):
         produced = getattr(rendered, kind, None)
@@ -990,10 +1037,10 @@ def _collect_render(build: _Build, rendered: Any) -> None:
         build.letter["date"] = rendered.date
     build.renderer = getattr(rendered, "renderer", None) or "quarto"
     build.renderer_version = getattr(rendered, "version", None)
-    if "html" in build.letter:
+    if "html" in build.letter and plan.theme.one_source(plan.lang):
         from observatoire.outputs.interactive import enhance_letter  # lazy: pandas (no-change path)
 
-        enhance_letter(edition_site / build.letter["html"], build.project)
+        enhance_letter(edition_site / build.letter["html"], build.project, lang=plan.lang)
 
 
 def _add_data(build: _Build) -> None:
@@ -1002,8 +1049,9 @@ def _add_data(build: _Build) -> None:
     are added; a published edition's past revisions stay reachable in the new one (a correction archives the
     current one and describes what changed)."""
     plan, edition_site, outputs_dir = build.plan, build.edition_site, build.outputs_dir
-    for folder in ("figures", "tables", "facts"):
-        _copy_tree(outputs_dir / folder, edition_site / folder, overwrite=False)
+    for folder in ("figures", "tables"):
+        _copy_tree(plan.language_outputs / folder, edition_site / folder, overwrite=False)
+    _copy_tree(outputs_dir / "facts", edition_site / "facts", overwrite=False)
     _copy_tree(build.pages, edition_site / "notebooks", overwrite=False)
     if plan.publish and build.previous and plan.target.exists():
         if build.correction is not None:
@@ -1019,7 +1067,7 @@ def _write_edition_manifest(build: _Build) -> None:
     plan, previous = build.plan, build.previous
     manifest = mf.make_manifest(
         theme=plan.theme.id,
-        title=plan.theme.title,
+        title=plan.theme.title_in(plan.lang),
         year=plan.year,
         parameters=plan.parameters,
         key=plan.key,

@@ -21,7 +21,7 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        ``{"theme", "theme_title", "year", "html", "pdf", "notebooks", "manifest", "built_at"}`` as
+        ``{"theme", "theme_title", "year", "html", "pdf", "notebooks", "manifest", "built_at", "lang"}`` as
         :func:`observatoire.publishing.rendering.write_site` reads them, paths relative to ``site_dir``
         (``"annual/2024/index.html"``); themes in the order of ``themes.yml``, then years, latest first.
     """
@@ -36,9 +36,7 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
         if folder.name.startswith(".") or folder.parent.name.startswith("."):
             continue
         data = mf.read_manifest(folder)
-        if (
-            not data or data.get("lang", "fr") != "fr"
-        ):  # a letter in another language is linked from the French one
+        if not data:
             continue
         rel = folder.relative_to(site_dir).as_posix()
         letter = data.get("letter") or {}
@@ -57,6 +55,7 @@ def list_editions(site_dir: Path) -> list[dict[str, Any]]:
                 "notebooks": [f"{rel}/{name}" for name in notebooks],
                 "manifest": f"{rel}/{mf.MANIFEST_NAME}",
                 "built_at": data.get("built_at"),
+                "lang": data.get("lang", "fr"),  # every language is listed (its title in its language)
             }
         )
     # Territorial letters (<theme>/<year>/<territory>/): one row per year, pointing to the year's listing page.

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 QUARTO_OPTIONS_FILE = Path(__file__).resolve().parent / "rendering" / "quarto-options.txt"
 #: The Quarto options the build sets on purpose (the letter's language: Quarto prints its words in it).
 BUILD_OPTIONS = frozenset({"lang"})
+#: The Quarto options a letter with one source gets for its language (:func:`write_language_words`): the words
+#: Quarto prints (cross-references, callouts, the table of contents), never from the meta values.
+LANGUAGE_OPTIONS = BUILD_OPTIONS | {"crossref", "language"}
 VARIABLES = "_variables.yml"
 PROJECT = "_quarto.yml"
 
@@ -75,13 +78,14 @@ def check_keys(
 
 
 def meta_values(
-    theme: Theme, year: int, parameters: Mapping[str, Any], variant: str | None
+    theme: Theme, year: int, parameters: Mapping[str, Any], variant: str | None, lang: str = "fr"
 ) -> dict[str, str]:
     """Values the publication reads with ``{{< meta key >}}`` / ``{{< var key >}}`` / ``[[ meta.key ]]``.
 
     ``year``, ``theme_id``, ``theme_title``, ``<prefix>_edition`` for each ``<prefix>_source`` parameter (e.g.
     ``ssmsi_edition: "2024"``), ``edition``: the edition of the first source parameter (the letter's main data
-    edition), or the year when the theme has none; ``build_variant`` for a parameter variant. All strings
+    edition), or the year when the theme has none; ``build_variant`` for a parameter variant. ``theme_title`` is
+    the title in the letter's language ``lang`` (themes.yml, ``title: {fr: ..., en: ...}``). All strings
     (pandoc's Lua filters read YAML numbers as floats: "2024.0"), escaped for Markdown
     (:func:`~observatoire.escaping.markdown_text`): an edition label comes from the catalogue, a title from
     themes.yml, and Quarto reads both as Markdown.
@@ -90,7 +94,7 @@ def meta_values(
     values = {
         "year": str(int(year)),
         "theme_id": theme.id,
-        "theme_title": theme.title,
+        "theme_title": theme.title_in(lang),
         "edition": next(iter(editions.values()), str(year)),
         **editions,
     }
@@ -154,6 +158,54 @@ def write_metadata(
     check_keys(project / PROJECT, meta)
     _dump_yaml(project / VARIABLES, {**variables, **meta})
     _add_project_meta(project / PROJECT, meta)
+
+
+def language_words(lang: str) -> dict[str, Any]:
+    """The words Quarto and the letter's filter print, in ``lang``, as settings of a publication's ``_quarto.yml``:
+    cross-references (Figure, Table), callout titles, the table of contents. They are the entries ``quarto_*`` of
+    ``publications/_shared/words.yml``, every language side by side (a publication with one source writes no
+    ``_quarto.yml`` per language); the data links under figures and tables are the site's words
+    (:func:`observatoire.publishing.rendering.edition.letter_metadata`)."""
+    from observatoire.outputs import templates  # lazy: Jinja, not on the no-change path
+
+    words = {key: text[lang] for key, text in templates.load_words(templates.SHARED_WORDS)[0].items()}
+    return {
+        "lang": lang,
+        "crossref": {
+            "fig-title": words["quarto_fig_title"],
+            "tbl-title": words["quarto_tbl_title"],
+            "fig-prefix": words["quarto_fig_prefix"],
+            "tbl-prefix": words["quarto_tbl_prefix"],
+            "title-delim": words["quarto_title_delim"],
+        },
+        "language": {
+            "callout-note-title": words["quarto_callout_note"],
+            "callout-important-title": words["quarto_callout_important"],
+            "callout-warning-title": words["quarto_callout_warning"],
+            "callout-tip-title": words["quarto_callout_tip"],
+            "toc-title-website": words["quarto_toc_title"],
+        },
+    }
+
+
+def _laid_over(base: Any, over: Any) -> Any:
+    """``over`` laid over ``base``, mappings merged key by key (the words win)."""
+    if not (isinstance(base, dict) and isinstance(over, dict)):
+        return over
+    return {**base, **{key: _laid_over(base.get(key), value) for key, value in over.items()}}
+
+
+def write_language_words(project: Path, lang: str) -> None:
+    """Lay the words of ``lang`` (:func:`language_words`) over the staged ``_quarto.yml``: Quarto options the
+    build sets on purpose, for a letter with one source in every language."""
+    import yaml  # lazy: only a build that stages writes YAML
+
+    path = project / PROJECT
+    data = (read_yaml(path) or {}) if path.is_file() else {}
+    if not isinstance(data, dict):
+        raise InputError(path, "whole file", "must be a mapping")
+    merged = _laid_over(data, language_words(lang))
+    path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
 
 
 def _dump_yaml(path: Path, values: Mapping[str, Any]) -> None:

@@ -24,10 +24,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from observatoire.core import atomic, site_words
+from observatoire.core import atomic
 from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
 from observatoire.data.territory_codes import REGION_PREFIX, parse
+from observatoire.outputs.words import site_text, site_words
 from observatoire.publishing import manifest as mf
 
 __all__ = [
@@ -61,7 +62,7 @@ def territorial_editions(site_dir: Path) -> dict[tuple[str, int], list[dict[str,
         ):
             continue
         data = mf.read_manifest(folder)
-        if not data:
+        if not data or data.get("lang", "fr") != "fr":  # a letter in another language: linked from its letter
             continue
         letter = data.get("letter") or {}
         out.setdefault((str(data.get("theme")), int(folder.parent.name)), []).append(
@@ -99,7 +100,7 @@ def _links(entry: dict[str, Any] | None, label: str, words: dict[str, str]) -> s
 
 
 def _listing_title(theme_title: str, year: int) -> str:
-    return site_words.text("fr", "listing.title", theme=theme_title, year=year)
+    return site_text("fr", "listing.title", theme=theme_title, year=year)
 
 
 def search_key(text: str) -> str:
@@ -141,10 +142,10 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
     """The title and body (Markdown with raw HTML) of one year's territorial letters, grouped by région (régions
     by name): a page of the site, rendered by Quarto with the site's pages (:mod:`observatoire.publishing.rendering.site`).
 
-    Its words are the ``listing`` words of ``publications/_shared/site_words.fr.yml``; names and codes from the
+    Its words are the ``listing`` words of ``publications/_shared/site_words.yml``; names and codes from the
     geography reference are escaped.
     """
-    words = site_words.words("fr")["listing"]
+    words = site_words("fr")["listing"]
     deps, regions = _names()
     by_territory = {e["territory"]: e for e in entries}
     sections = []
@@ -174,7 +175,7 @@ def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> 
     )
     links = (
         f'<p><a href="../../index.html">{html.escape(words["all_letters"])}</a> · '
-        f'<a href="../../annual/{year}/index.html">{html.escape(site_words.text("fr", "listing.national", year=year))}'
+        f'<a href="../../annual/{year}/index.html">{html.escape(site_text("fr", "listing.national", year=year))}'
         "</a></p>"
     )
     body = (

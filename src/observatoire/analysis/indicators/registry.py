@@ -15,12 +15,13 @@ from pathlib import Path
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
+from observatoire.core.localized import Localized
 from observatoire.core.yamlfile import read_yaml
 
 __all__ = ["Indicator", "REGISTRY_FILE", "load_registry", "get", "by_ssmsi_name"]
 
 #: The registry file.
-REGISTRY_FILE = paths.ROOT / "publications" / "indicators.yml"
+REGISTRY_FILE = paths.INDICATORS_YML
 _FIELDS = ("label", "label_en", "definition", "producer", "era", "unit")
 
 
@@ -41,6 +42,15 @@ class Indicator:
     def label_in(self, lang: str) -> str:
         """The label in ``lang`` (``"fr"`` or ``"en"``)."""
         return self.label_en if lang == "en" else self.label
+
+    @property
+    def labels(self):
+        """The label in every language (a :class:`~observatoire.core.localized.Localized`, for outputs' words)."""
+        return Localized({"fr": self.label, "en": self.label_en})
+
+    def in_(self, lang: str) -> dict[str, str]:
+        """What a template prints of the indicator in ``lang``: ``label`` (and the other fields)."""
+        return {"id": self.id, **self.details(), "label": self.label_in(lang)}
 
     def details(self) -> dict[str, str]:
         """The fields a fact carries for its template: ``definition``, ``producer``, ``era``, ``label_en``."""

@@ -254,10 +254,14 @@ def funnel_of(ranked: pd.DataFrame, france_rate: float):
     return funnel(ranked[["area", "name", "code", "count", "population"]], target_rate=france_rate)
 
 
+#: The place of a territory against the widened 95 % limits, as codes (the letter words them).
+FUNNEL_POSITIONS = {"au-dessus": "above", "en dessous": "below", "": "within"}
+
+
 def funnel_position(result, area: str) -> str:
-    """``"au-dessus"``, ``"en dessous"`` or ``"dans les limites"`` of the widened limits at ``funnel.flag_level``."""
+    """``"above"``, ``"below"`` or ``"within"`` the widened limits at ``funnel.flag_level`` (a code the letter
+    words; ``""`` for an absent area)."""
     row = result.table.loc[result.table["area"] == area]
     if row.empty:
         return ""
-    side = str(row[f"outside_adj_{level_tag(constants().funnel_flag_level)}"].iloc[0])
-    return side or "dans les limites"
+    return FUNNEL_POSITIONS[str(row[f"outside_adj_{level_tag(constants().funnel_flag_level)}"].iloc[0])]

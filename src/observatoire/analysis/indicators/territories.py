@@ -31,6 +31,7 @@ filled from another year. Mayotte has INSEE estimates only from 2014.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,7 @@ __all__ = [
     "ratio_long",
     "result_curve",
     "source_text",
+    "source_values",
     "trend_table",
     "trends",
     "women_age_structure",
@@ -744,6 +746,26 @@ def edition_of(ssmsi: pd.DataFrame) -> str:
     if len(editions) != 1:
         raise ValueError(f"one SSMSI edition expected, found {editions}")
     return editions[0]
+
+
+def source_values(
+    ssmsi_source: str, insee_source: str = "insee_pop_gca", catalogue: dict | None = None
+) -> dict:
+    """The values a source line of SSMSI counts and INSEE populations prints (``sources.ssmsi_insee`` in
+    ``publications/_shared/outputs.yml``): ``ssmsi_edition``, ``ssmsi_produced`` (ISO date), ``insee_edition``
+    (its year) and ``insee_closed`` (the year its provisional estimates were closed), from ``data/sources.yml``.
+    """
+    if catalogue is None:
+        catalogue = load_catalogue()
+    ssmsi, insee = catalogue[ssmsi_source], catalogue[insee_source]
+    edition = str(insee.edition)
+    closed = re.search(r"(\d{4})\)?\s*$", edition)
+    return {
+        "ssmsi_edition": str(ssmsi.edition),
+        "ssmsi_produced": str(ssmsi.produced),
+        "insee_edition": edition[:4],
+        "insee_closed": closed.group(1) if closed else edition[:4],
+    }
 
 
 def source_text(*source_ids: str, catalogue: dict | None = None) -> str:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import yaml
 
-from observatoire.core import site_words
 from observatoire.core.formatting import MONTHS_EN, MONTHS_FR, format_date
 from observatoire.core.yamlfile import load_yaml_text, read_yaml
 from observatoire.outputs.accessibility import make_accessible
 from observatoire.outputs.templates import french_typography
+from observatoire.outputs.words import LANGUAGES, site_text, site_words
 
 from . import notebooks as notebook_pages
 from . import quarto as q
@@ -99,7 +99,6 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
             "theme": ["default", f"{ASSETS_DIR}/letter.scss"],
             "toc": True,
             "toc-depth": 2,
-            "toc-title": "Sur cette page",
             "link-external-newwindow": False,
             # no formula in any letter: no MathJax (Quarto would load it from a CDN)
             "html-math-method": "plain",
@@ -201,7 +200,7 @@ def letter_lang(project_dir: Path) -> str:
     config_path = project_dir / PROJECT
     config = read_yaml(config_path) if config_path.is_file() else {}
     lang = front_matter(project_dir).get("lang") or (config or {}).get("lang") or "fr"
-    return lang if lang in site_words.LANGUAGES else "fr"
+    return lang if lang in LANGUAGES else "fr"
 
 
 def cite_metadata(project_dir: Path, address: str) -> dict[str, str]:
@@ -214,18 +213,9 @@ def cite_metadata(project_dir: Path, address: str) -> dict[str, str]:
     meta = front_matter(project_dir)
     title = ", ".join(str(meta[k]).strip() for k in ("title", "subtitle") if meta.get(k))
     date = date_as_printed(letter_date(project_dir))
-    printed = (
-        format_date(date, day=len(date) > 7) if date and lang == "fr" else (letter_date(project_dir) or "")
-    )
-    if date and lang == "en":
-        year, month = int(date[:4]), int(date[5:7])
-        printed = (
-            f"{int(date[8:])} " if len(date) > 7 else ""
-        ) + f"{MONTHS_EN[month - 1].capitalize()} {year}"
-    words = site_words.words(lang)["cite"]
-    text = site_words.text(
-        lang, "cite.text", author=words["author"], title=title, date=printed, url=f"<{address}>"
-    )
+    printed = format_date(date, day=len(date) > 7, lang=lang) if date else (letter_date(project_dir) or "")
+    words = site_words(lang)["cite"]
+    text = site_text(lang, "cite.text", author=words["author"], title=title, date=printed, url=f"<{address}>")
     block = {"heading": words["heading"], "text": text, "data": words["data"]}
     return {k: french_typography(v) for k, v in block.items()} if lang == "fr" else block
 
@@ -233,7 +223,7 @@ def cite_metadata(project_dir: Path, address: str) -> dict[str, str]:
 def letter_metadata(project_dir: Path, address: str) -> dict:
     """What the letter's filters print around it, in its language (site_words): the "Citer cette lettre" block
     (``observatoire-cite``) and the words of the download link under each figure and table (``data-link``)."""
-    words = site_words.words(letter_lang(project_dir))["downloads"]
+    words = site_words(letter_lang(project_dir))["downloads"]
     return {
         "observatoire-cite": cite_metadata(project_dir, address),
         "data-link": {"text": words["main"], "figure": words["main_figure"], "table": words["main_table"]},

@@ -11,7 +11,7 @@ earlier, for the PDF's images and links.
     (figures/x.svg -> figures/x.fr.csv, x.en.csv for a letter in English: the file of the page's language, the
     numbers as printed), and after each table `#tbl-x` with tables/x.<lang>.csv. The link's words are the
     metadata `data-link: {text: ..., figure: ..., table: ...}` (the visible text, and the aria-labels of a
-    figure's and a table's link), which the rendering takes from site_words.<lang>.yml.
+    figure's and a table's link), which the rendering takes from site_words.yml.
   * HTML and PDF: the "Citer cette lettre" block at the end of the letter, from the metadata `observatoire-cite`
     (heading, text with the letter's title, date and address, data: a sentence on the data's licence).
 ]]

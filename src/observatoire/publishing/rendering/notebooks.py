@@ -13,7 +13,7 @@ prepares that ``.ipynb`` in two steps:
 2. :func:`write_headers`, when the letter's templates are filled (at render time, on the scratch copy): the
    front matter (a raw cell), then the link back to that heading of the filled letter (its real title and
    anchor, pandoc's identifier) and the parameters as a table (a Markdown cell), in the page's language; the
-   words are ``publications/_shared/site_words.<lang>.yml``, the layout ``notebook_header.md``.
+   words are ``publications/_shared/site_words.yml``, the layout ``notebook_header.md``.
 
 Every cell's source is written as a list of lines (nbformat's own form): Quarto joins a source given as one
 string without its line breaks, which printed the front matter and the Markdown of the page as raw, glued text.
@@ -35,9 +35,10 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from observatoire.core import paths, site_words
+from observatoire.core import paths
 from observatoire.core.escaping import markdown_text
 from observatoire.outputs.templates import render_text
+from observatoire.outputs.words import site_text, site_words
 
 log = logging.getLogger(__name__)
 
@@ -356,8 +357,8 @@ def header_cells(meta: Mapping[str, Any], target: Heading | None, letter_href: s
         The letter's address, relative to the page.
     """
     lang = meta.get("lang") or "fr"
-    words = site_words.words(lang)["notebook"]
-    title = _inline_text(target.title) if target else site_words.text(lang, "site.edition", year="").strip()
+    words = site_words(lang)["notebook"]
+    title = _inline_text(target.title) if target else site_text(lang, "site.edition", year="").strip()
     href = f"{letter_href}#{target.anchor}" if target else letter_href
     link = f"[{markdown_text(title)}]({href})"
     rows = "\n".join(
@@ -369,7 +370,7 @@ def header_cells(meta: Mapping[str, Any], target: Heading | None, letter_href: s
         {},
         {
             "lang": lang,
-            "back": site_words.text(lang, "notebook.back", section=link),
+            "back": site_text(lang, "notebook.back", section=link),
             "run": words["run"],
             "parameter": words["parameter"],
             "value": words["value"],
@@ -444,7 +445,7 @@ def write_headers(project: Path, letter_href: str = "../index.html") -> list[Pat
             continue
         target = _filled_heading(headings, meta.get("section"))
         if target is None:
-            calculations = site_words.words(meta.get("lang") or "fr")["notebook"]["calculations"]
+            calculations = site_words(meta.get("lang") or "fr")["notebook"]["calculations"]
             target = next((h for h in headings if _inline_text(h.title) == calculations), None)
         cells = [c for c in notebook["cells"] if c.get("id") not in HEADER_IDS]
         notebook["cells"] = header_cells(meta, target, letter_href) + cells

@@ -28,7 +28,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from observatoire.core import site_words
+from observatoire.outputs.words import LANGUAGES, site_text, site_words
 
 __all__ = [
     "breadcrumbs",
@@ -61,7 +61,7 @@ def page_lang(text: str) -> str:
     """The page's language (its ``<html lang>``), among the site's languages; French by default."""
     found = _LANG.search(text)
     lang = found.group(1) if found else "fr"
-    return lang if lang in site_words.LANGUAGES else "fr"
+    return lang if lang in LANGUAGES else "fr"
 
 
 def drop_cdn_scripts(text: str) -> str:
@@ -102,7 +102,7 @@ def breadcrumbs(text: str, crumbs: Sequence[tuple[str, str | None]]) -> str:
         else f'<li class="breadcrumb-item active" aria-current="page">{html.escape(label)}</li>'
         for label, href in crumbs
     )
-    label = html.escape(site_words.text(lang, "site.breadcrumb_label"))
+    label = html.escape(site_text(lang, "site.breadcrumb_label"))
     nav = f'<nav class="breadcrumbs" aria-label="{label}"><ol class="breadcrumb">{items}</ol></nav>'
     return _MAIN.sub(lambda m: m.group(1) + "\n" + nav, text, count=1)
 
@@ -124,7 +124,7 @@ def phone_toc(text: str) -> str:
     if first < 0 or last < 0:
         return text
     lang = page_lang(text)
-    words = site_words.words(lang)["site"]
+    words = site_words(lang)["site"]
     entries = re.sub(r'\s(?:id|data-scroll-target)="[^"]*"', "", nav[first : last + len("</ul>")])
     entries = re.sub(r'<ul[^>]*class="collapse"[^>]*>', "<ul>", entries)
     label, title, close = (html.escape(words[k]) for k in ("toc_phone", "toc_title", "close"))
@@ -206,12 +206,12 @@ def edition_crumbs(
     here = "../" * depth
     year = re.match(r"\d{4}", parts[1]).group(0) if len(parts) > 1 and re.match(r"\d{4}", parts[1]) else ""
     crumbs: list[tuple[str, str | None]] = [
-        (site_words.text(lang, "site.home"), f"{root}index.html"),
+        (site_text(lang, "site.home"), f"{root}index.html"),
         (theme_title, f"{root}lettres/{parts[0]}.html"),
     ]
     if len(parts) > 2:  # a territorial letter: the year's listing
-        crumbs.append((site_words.text(lang, "site.territorial_listing", year=year), f"{here}../index.html"))
-    own = label or site_words.text(lang, "site.edition", year=year)
+        crumbs.append((site_text(lang, "site.territorial_listing", year=year), f"{here}../index.html"))
+    own = label or site_text(lang, "site.edition", year=year)
     if page_title is None:
         crumbs.append((own, None))
     else:

@@ -29,10 +29,10 @@ from typing import Any
 
 import yaml
 
-from observatoire.core import site_words
 from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
 from observatoire.outputs.accessibility import make_accessible
+from observatoire.outputs.words import site_text
 from observatoire.publishing import territorial_site
 from observatoire.publishing.corrections import collect_changelog, french_date
 
@@ -247,9 +247,9 @@ def _place_listings(
         if not html_path.is_file():
             raise RenderError(page["path"], "quarto", "Quarto wrote no listing page")
         crumbs = [
-            (site_words.text("fr", "site.home"), "../../index.html"),
+            (site_text("fr", "site.home"), "../../index.html"),
             (titles.get(ed["theme"], ed["theme_title"]), f"../../{THEMES_DIR}/{ed['theme']}.html"),
-            (site_words.text("fr", "site.territorial_listing", year=ed["year"]), None),
+            (site_text("fr", "site.territorial_listing", year=ed["year"]), None),
         ]
         text = breadcrumbs(html_path.read_text(encoding="utf-8"), crumbs)
         territorial_site.place_listing(site_dir, page["path"].replace(".qmd", ".html"), text)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from observatoire.core import site_words
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 from observatoire.data import themes
+from observatoire.outputs.words import site_text
 
-SITE_TITLE = site_words.text("fr", "site.title")
+SITE_TITLE = site_text("fr", "site.title")
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
 #: work in a downloaded PDF. Set OBSERVATOIRE_BASE_URL to the real address before publishing; the default is a
 #: reserved documentation domain, never a guess at the real one.
@@ -28,14 +28,14 @@ DEFAULT_BASE_URL = "https://observatoire.example.org/"
 
 #: The site's own pages: (file in the site root, text in the navbar). ``index`` is the home page.
 SITE_PAGES: tuple[tuple[str, str], ...] = (
-    ("index.qmd", site_words.text("fr", "site.home")),
+    ("index.qmd", site_text("fr", "site.home")),
     ("editions.qmd", "Éditions par année"),
     ("methodes.qmd", "Méthodes"),
     ("donnees.qmd", "Données"),
     ("changelog.qmd", "Historique"),
 )
 #: The navbar's name for screen readers (the pages have a second navigation landmark, the table of contents).
-NAVBAR_LABEL = site_words.text("fr", "site.navbar_label")
+NAVBAR_LABEL = site_text("fr", "site.navbar_label")
 #: Folder (in the site root) of the one page per theme that lists its editions.
 THEMES_DIR = "lettres"
 
@@ -112,7 +112,7 @@ def navbar(root: str, letters: list[ThemeLink]) -> dict:
         "left": [
             {"text": pages["index.qmd"], "href": html["index.qmd"]},
             {
-                "text": site_words.text("fr", "site.letters"),
+                "text": site_text("fr", "site.letters"),
                 "menu": [{"text": t.title, "href": f"{root}{THEMES_DIR}/{t.id}.html"} for t in letters],
             },
             {"text": pages["editions.qmd"], "href": html["editions.qmd"]},
