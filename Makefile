@@ -13,7 +13,10 @@ SET         ?=
 SCHEDULER   ?=
 TERRITOIRE  ?=
 LANGUE      ?=
+PUBLIC      ?=
+PORT        ?=
 NEW         ?=
+PROFILE     ?=
 ID          ?=
 export PYTHONHASHSEED := 0
 # Quarto renders every letter: `quarto` from PATH when it is 1.10 or newer, else installed into .tools/quarto (from
@@ -21,10 +24,10 @@ export PYTHONHASHSEED := 0
 QUARTO_DIR  := .tools/quarto
 # User variables reach the recipes through the environment and are quoted there ("$$YEAR"): a value is one
 # argument of the command line, never shell code (YEAR='2024; rm -rf x' is refused by the CLI as a bad year).
-export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE ID
+export YEAR THEME FORCE OLD SET NEW SCHEDULER TERRITOIRE CORRECTION LANGUE ID PUBLIC PORT PROFILE
 
 .DEFAULT_GOAL := help
-.PHONY: help venv quarto data letter release territoires all themes new-theme diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval
+.PHONY: help venv quarto data letter release territoires all themes new-theme diff bench test test-fast lint format lab kernel clean system-deps refresh-nbval serve
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,16 +50,16 @@ data: $(STAMP) ## Fill data/raw/ from the mirror (../shared/data or OBSERVATOIRE
 	$(PY) -m observatoire data
 
 letter: $(STAMP) quarto ## Build the latest annual letter (HTML + PDF), in French and in English, into _site/
-	$(PY) -m observatoire letter $${FORCE:+--force}
+	$(PY) -m observatoire letter $${FORCE:+--force} $${PUBLIC:+--public}
 
-release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53] [CORRECTION="what was corrected"] [LANGUE=en]
-	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"} $${TERRITOIRE:+--territoire "$$TERRITOIRE"} $${CORRECTION:+--correction "$$CORRECTION"} $${LANGUE:+--langue "$$LANGUE"}
+release: $(STAMP) quarto ## Build one edition: make release YEAR=2024 [THEME=annual] [FORCE=1] [SET="key=value ..."] [TERRITOIRE=29|reg-53] [CORRECTION="what was corrected"] [LANGUE=en] [PUBLIC=1: needs OBSERVATOIRE_BASE_URL]
+	$(PY) -m observatoire release --theme "$$THEME" $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SET:+--set "$$SET"} $${TERRITOIRE:+--territoire "$$TERRITOIRE"} $${CORRECTION:+--correction "$$CORRECTION"} $${LANGUE:+--langue "$$LANGUE"} $${PUBLIC:+--public}
 
 territoires: $(STAMP) quarto ## The 119 territorial letters (101 départements, 18 régions) on Dask: make territoires [YEAR=2024] [FORCE=1]
-	$(PY) -m observatoire all --theme territoire $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}
+	$(PY) -m observatoire all --theme territoire $${YEAR:+--year "$$YEAR"} $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"} $${PUBLIC:+--public}
 
 all: $(STAMP) quarto ## Build every edition of every theme on Dask, skipping unchanged ones [FORCE=1] [SCHEDULER=tcp://host:8786]
-	$(PY) -m observatoire all $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"}
+	$(PY) -m observatoire all $${FORCE:+--force} $${SCHEDULER:+--scheduler "$$SCHEDULER"} $${PUBLIC:+--public}
 
 themes: $(STAMP) ## List the declared themes and the years each can be built for
 	$(PY) -m observatoire themes
@@ -68,8 +71,8 @@ new-theme: $(STAMP) ## Scaffold a new letter from publications/_new_theme/: make
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
 	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
-bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory)
-	$(PY) -m observatoire bench
+bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory); PROFILE=1: only where the clean build's seconds go
+	$(PY) -m observatoire bench $${PROFILE:+--profile}
 
 system-deps: ## Install Debian's chromium and poppler-utils (browser and PDF checks; needs root)
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then echo "chromium and poppler-utils present"; \
@@ -97,6 +100,9 @@ format: $(STAMP) ## ruff format and fix
 lab: $(STAMP) ## Start JupyterLab with the project's kernel ("observatoire"); works as root too (containers)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=observatoire \
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+serve: ## Serve the published site on http://127.0.0.1:8000/ (make serve PORT=8080 for another port)
+	python3 -m http.server "$${PORT:-8000}" --bind 127.0.0.1 --directory _site
 
 clean: ## Remove build outputs (not _site/, not data/raw/)
 	rm -rf build .pytest_cache

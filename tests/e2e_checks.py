@@ -287,7 +287,7 @@ def axe_source() -> str:
 
 
 #: Viewports axe-core checks the pages in: a laptop, and a phone (where the navbar collapses and boxes scroll).
-VIEWPORTS = {"laptop": {"width": 1100, "height": 1500}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {"laptop": {"width": 1280, "height": 1500}, "phone": {"width": 390, "height": 844}}
 
 
 def axe_violations(page_path, axe: str, viewport: dict) -> list[dict]:
@@ -312,3 +312,248 @@ def axe_violations(page_path, axe: str, viewport: dict) -> list[dict]:
             )
         finally:
             browser.close()
+
+
+# The whole site, as a reader meets it: served over HTTP, every page and link ------------------------------------
+
+
+class SiteServer:
+    """``_site/`` served over HTTP on 127.0.0.1 (Quarto's scripts are ES modules: a browser runs them only from a
+    server), as ``python -m http.server -d _site`` serves it (README). A context manager; ``url(path)``."""
+
+    def __init__(self, root: Path) -> None:
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+        self.root = Path(root)
+        self._server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Quiet, directory=str(self.root))
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.base = f"http://127.0.0.1:{self._server.server_port}/"
+
+    def url(self, path: Path | str) -> str:
+        rel = Path(path).relative_to(self.root).as_posix() if Path(path).is_absolute() else str(path)
+        return self.base + rel
+
+    def __enter__(self) -> SiteServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Refs(HTMLParser):
+    """Every address a page refers to (links, scripts, styles, images, sources) and every id it defines."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        for key in ("id", "name") if tag == "a" else ("id",):
+            if values.get(key):
+                self.ids.add(values[key])
+        for key in ("href", "src"):
+            if values.get(key) and not (tag == "link" and values.get("rel") in ("canonical",)):
+                self.refs.append((tag, values[key]))
+        if values.get("srcset"):
+            self.refs.append((tag, values["srcset"].split()[0]))
+
+
+def _page_ids(page: Path, cache: dict[Path, set[str]]) -> set[str]:
+    if page not in cache:
+        parser = _Refs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        cache[page] = parser.ids
+    return cache[page]
+
+
+def broken_internal_links(site: Path) -> list[str]:
+    """Every internal link, script, style, image and anchor of every page of the site that leads nowhere.
+
+    External addresses (``http(s):``, ``mailto:``) are not followed; the OpenGraph and canonical addresses
+    under the public base URL are not links of the page. Each problem is ``page: address (why)``.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    problems, ids = [], {}
+    for page in sorted(site.rglob("*.html")):
+        rel = page.relative_to(site)
+        if any(part.startswith(".") for part in rel.parts) or rel.parts[0] == "site_libs":
+            continue
+        parser = _Refs()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for _tag, ref in parser.refs:
+            parts = urlsplit(ref)
+            if parts.scheme or ref.startswith("//") or ref.startswith("javascript:"):
+                continue
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if parts.path.endswith("/"):
+                target = target / "index.html"
+            if not target.is_relative_to(site.resolve()) or not target.exists():
+                problems.append(f"{rel}: {ref} (no such file)")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                if unquote(parts.fragment) not in _page_ids(target, ids):
+                    problems.append(f"{rel}: {ref} (no such anchor)")
+    return problems
+
+
+#: What a page must never show: raw front matter, fenced-div markers, unfilled placeholders or shortcodes.
+RAW_MARKUP = {
+    "raw front matter": re.compile(r"(?:^|\s)---\s*title:|format-links:|(?:^|\s)lang: (?:fr|en)(?:\s|$)"),
+    "fenced-div marker": re.compile(r":::"),
+    "unfilled placeholder": re.compile(r"\[\[|\]\]|\[%|\{\{<"),
+}
+
+
+def read_page(browser, server: SiteServer, page: Path, width: int) -> dict:
+    """Load a page as a reader's browser does (``width`` px wide) and report what went wrong.
+
+    Returns
+    -------
+    dict
+        ``errors``: console errors and uncaught exceptions; ``outside``: requests to another host than the
+        site's; ``markup``: raw Markdown markers in the visible text (see :data:`RAW_MARKUP`).
+    """
+    view = browser.new_page(viewport={"width": width, "height": 900})
+    view.set_default_timeout(180_000)
+    errors, outside = [], []
+    view.on("console", lambda m: errors.append(m.text[:300]) if m.type == "error" else None)
+    view.on("pageerror", lambda e: errors.append(f"uncaught: {str(e)[:300]}"))
+    view.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith((server.base, "data:", "blob:")) else None,
+    )
+    try:
+        view.goto(server.url(page), wait_until="load")
+        if view.locator(".chart-interactive").count():
+            view.wait_for_function(
+                "document.querySelectorAll('.chart-interactive.ready').length"
+                " === document.querySelectorAll('.chart-interactive').length",
+                timeout=180_000,
+            )
+        view.wait_for_timeout(300)
+        # the page's prose and tables: code (a notebook's ``df[["a", "b"]]``) may hold any characters
+        text = view.evaluate(
+            """() => { const b = document.body.cloneNode(true);
+                 b.querySelectorAll('pre, code, script, style').forEach(e => e.remove());
+                 return b.textContent; }"""
+        )
+    finally:
+        view.close()
+    markup = sorted({name for name, pattern in RAW_MARKUP.items() if pattern.search(text)})
+    return {"errors": errors, "outside": sorted(set(outside)), "markup": markup}
+
+
+def launch(play):
+    """Debian's Chromium, headless, through Playwright."""
+    chromium = _require("chromium")
+    return play.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+
+
+def axe_on(browser, server: SiteServer, page: Path, axe: str, viewport: dict) -> list[dict]:
+    """axe-core's violations on a served page (interactive charts drawn first)."""
+    view = browser.new_page(viewport=viewport)
+    view.set_default_timeout(180_000)
+    try:
+        view.goto(server.url(page))
+        if view.locator(".chart-interactive").count():
+            view.wait_for_function(
+                "document.querySelectorAll('.chart-interactive.ready').length"
+                " === document.querySelectorAll('.chart-interactive').length",
+                timeout=180_000,
+            )
+        view.add_script_tag(content=axe)
+        return view.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
+                 v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
+        )
+    finally:
+        view.close()
+
+
+# The PDF as laid out: text positions read with poppler ----------------------------------------------------------
+
+
+def pdf_lines(pdf: Path) -> list[list[dict]]:
+    """Each page's lines of text, top to bottom: ``{"text", "y", "words": [(x0, y0, x1, y1, text)]}``."""
+    import xml.etree.ElementTree as ET
+
+    xml = subprocess.run(
+        [_require("pdftotext"), "-bbox-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    root = ET.fromstring(re.sub(r"<!DOCTYPE[^>]*>", "", xml))
+    ns = {"h": "http://www.w3.org/1999/xhtml"}
+    pages = []
+    for page in root.iter("{http://www.w3.org/1999/xhtml}page"):
+        lines = []
+        for line in page.iterfind(".//h:line", ns):
+            words = [
+                (
+                    float(w.get("xMin")),
+                    float(w.get("yMin")),
+                    float(w.get("xMax")),
+                    float(w.get("yMax")),
+                    w.text or "",
+                )
+                for w in line.iterfind("h:word", ns)
+            ]
+            if words:
+                lines.append({"text": " ".join(w[4] for w in words), "y": words[0][1], "words": words})
+        pages.append(sorted(lines, key=lambda item: (round(item["y"], 1), item["words"][0][0])))
+    return pages
+
+
+def overlapping_words(pages: list[list[dict]]) -> list[str]:
+    """Words printed over other words (a table header too long for its column runs into the next one)."""
+    found = []
+    for number, lines in enumerate(pages, start=1):
+        words = [w for line in lines for w in line["words"]]
+        for i, a in enumerate(words):
+            for b in words[i + 1 :]:
+                dx = min(a[2], b[2]) - max(a[0], b[0])
+                dy = min(a[3], b[3]) - max(a[1], b[1])
+                if dx > 1.0 and dy > 0.5 * min(a[3] - a[1], b[3] - b[1]):
+                    found.append(f"page {number}: {a[4]!r} over {b[4]!r}")
+    return found
+
+
+_CAPTION = re.compile(r"^(Tableau|Table)\s+\d+")
+
+
+def tables_split_after_one_row(pages: list[list[dict]]) -> list[str]:
+    """Tables that start at the foot of a page with their header and fewer than two rows, the rest on the next
+    page (recognised by the header repeated at its top)."""
+    found = []
+    for number, lines in enumerate(pages[:-1], start=1):
+        body_next = [line["text"] for line in pages[number][1:]]  # the next page, its running head left out
+        for i, line in enumerate(lines):
+            if not _CAPTION.match(line["text"]):
+                continue
+            after = [x["text"] for x in lines[i + 1 :] if not re.match(r"^page \d+ / \d+", x["text"])]
+            after = [t for t in after if not t.startswith(("Lettre de l", "Sources", "The letter"))]
+            header = 0
+            while header < len(after) and after[header] in body_next[:4]:
+                header += 1
+            if header and len(after) - header < 2:
+                found.append(f"page {number}: {line['text'][:60]!r} starts with {len(after) - header} row(s)")
+    return found
+
+
+def pdf_date(pdf: Path) -> str:
+    """The PDF's creation date (``pdfinfo``), ``"2025-11-01"``."""
+    info = subprocess.run([_require("pdfinfo"), "-isodates", str(pdf)], capture_output=True, text=True).stdout
+    found = re.search(r"CreationDate:\s+(\d{4}-\d{2}-\d{2})", info)
+    assert found, f"{pdf}: no creation date"
+    return found.group(1)

@@ -90,3 +90,15 @@ def test_notebook_tables_hide_an_unnamed_index_and_show_a_named_one_as_a_column(
     assert "<th></th>" not in named and "<th>nom</th>" in named and "<td>&lt;b&gt;</td>" in named
     wide = frame.set_index(["annee", "nom"]).assign(x=1)
     assert frame_html(wide) == wide._repr_html_()  # hierarchical rows: pandas' own display
+
+
+def test_notebook_tables_write_numbers_in_the_page_language():
+    frame = pd.DataFrame(
+        {"annee": [2023, 2024], "victimes": [122610, 9], "taux": [34.0, 4.25], "p": [1e-7, 0.5]}
+    )
+    shown = frame_html(frame)
+    assert "<td>2024</td>" in shown and "<td>122\u202f610</td>" in shown  # a year is not split, a count is
+    assert "<td>34,00</td>" in shown and "<td>4,25</td>" in shown and "34.0" not in shown
+    assert "<td>1,000000e-07</td>" in shown  # pandas' precision and notation, the French decimal mark
+    english = frame_html(frame, "en")
+    assert "<td>122,610</td>" in english and "<td>4.25</td>" in english

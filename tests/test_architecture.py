@@ -16,8 +16,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from importlinter.cli import lint_imports
-
 from observatoire.core import paths
 
 CYCLES_TOOL = paths.ROOT.parent / "shared" / "tools" / "importcycles.py"
@@ -60,9 +58,29 @@ def hidden_imports(package: Path) -> list[str]:
     return sorted(found)
 
 
+def _lint_imports(cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    """import-linter in a child process: its logging set-up (``dictConfig``) disables the loggers already created,
+    which would silence the package's warnings for the tests that run after it in the same process."""
+    env = {**os.environ, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports;"
+            f" sys.exit(lint_imports(config_filename={str(CONFIG)!r}, no_cache=True))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=env,
+    )
+
+
 def test_the_layer_contracts_hold():
     # no_cache: nothing written into the repository
-    assert lint_imports(config_filename=str(CONFIG), no_cache=True) == 0
+    run = _lint_imports(paths.ROOT)
+    assert run.returncode == 0, run.stdout[-3000:]
 
 
 def test_the_package_has_no_import_cycle():
@@ -123,18 +141,6 @@ def test_the_checks_fail_on_a_deliberately_added_cycle(tmp_path):
     assert count == 1 and "observatoire.core.errors" in report, report
     line = text.splitlines().index(added) + 1
     assert hidden_imports(src / "observatoire") == [f"observatoire/core/errors.py:{line}"]
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from importlinter.cli import lint_imports;"
-            f" sys.exit(lint_imports(config_filename={str(CONFIG)!r}, no_cache=True))",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(src)},
-    )
+    run = _lint_imports(tmp_path, pythonpath=src)
     assert run.returncode == 1, run.stdout[-3000:]
     assert "observatoire.core.errors -> observatoire.publishing.release" in run.stdout, run.stdout[-3000:]

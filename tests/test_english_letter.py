@@ -1,9 +1,9 @@
-"""The 2024 annual letter in English: the same facts, its own words, reachable from the French letter.
+"""The 2024 annual letter in English: the same facts, the same templates, reachable from the French letter.
 
-A second language proves that the letter's words live in its templates and vocabulary, not in Python: the
-English letter (``make release YEAR=2024 LANGUE=en``) runs the same notebooks with ``langue="en"`` (English chart
-and table labels from ``publications/annual_en/vocabulary.yml``) and fills ``publications/annual_en/`` from the
-same facts. One end-to-end build only (marked e2e): the CPU is shared.
+A second language proves that the letter's words live in its words files, not in Python: the English letter
+(``make release YEAR=2024`` builds both; ``LANGUE=en`` English alone) comes from the same run of the notebooks
+(their English chart and table labels from ``notebooks/annual/vocabulary.en.yml``) and the same templates,
+``publications/annual/`` with its ``words.yml``. One end-to-end build only (marked e2e): the CPU is shared.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ from observatoire.core.formatting import format_change, format_number, format_pe
 from observatoire.data import themes
 from observatoire.outputs.facts import load_facts
 from observatoire.outputs.templates import render_text
-from observatoire.outputs.vocabulary import load_vocabulary
+from observatoire.outputs.vocabulary import load_vocabulary, vocabulary_path
 from observatoire.publishing import manifest, prose
 from observatoire.publishing.plan import resolve_plan
 
@@ -48,7 +49,7 @@ FRENCH_WORDS = (
 _FRENCH = re.compile(r"(?<![\w'])(" + "|".join(re.escape(w) for w in FRENCH_WORDS) + r")(?![\w'])")
 #: French names the English letter cites as they are: titles of French publications and surveys (in italics) and
 #: the Observatory's own name.
-_PROPER_NAMES = re.compile(r"\*[^*]+\*|Observatoire\s+national\s+des\s+violences\s+faites\s+aux\s+femmes")
+_PROPER_NAMES = re.compile(r"\*[^*\n]+\*|Observatoire\s+national\s+des\s+violences\s+faites\s+aux\s+femmes")
 
 
 # The language parameter ------------------------------------------------------------------------------------
@@ -76,9 +77,10 @@ def test_the_english_plan_lives_beside_the_french_one(tmp_path):
     assert (french.edition_path, english.edition_path) == ("2024", "2024-en")
     assert english.target == tmp_path / "site" / "annual" / "2024-en"
     assert english.edition_dir == tmp_path / "build" / "annual" / "2024-en"
-    assert english.publication_dir.name == "annual_en" and french.publication_dir.name == "annual"
+    assert english.publication_dir == french.publication_dir == themes.get_theme("annual").publication_dir
     assert english.key != french.key and english.key_inputs["lang"]
-    assert {job.parameters.get("langue") for job in english.jobs} == {"en"}
+    # one run of the notebooks serves both languages: the same jobs, in the French edition's folder
+    assert [job.parameters for job in english.jobs] == [job.parameters for job in french.jobs]
     assert all("langue" not in job.parameters for job in french.jobs)  # the notebooks' default: "fr"
 
 
@@ -93,7 +95,7 @@ def _saved_outputs(kind: str) -> set[str]:
 
 
 def test_every_output_of_the_annual_notebooks_has_english_words():
-    words = load_vocabulary(themes.get_theme("annual").publication_dir_for("en") / "vocabulary.yml")
+    words = load_vocabulary(vocabulary_path(themes.get_theme("annual").notebook_dir, "en"))
     figures, tables = _saved_outputs("figure"), _saved_outputs("table")
     assert len(figures) == 9 and len(tables) == 17
     assert figures == set(words.figures) and tables == set(words.tables)
@@ -160,10 +162,13 @@ def test_the_english_letter_writes_numbers_the_english_way(english_2024, facts_2
 def test_each_letter_links_to_the_other_language_only_when_it_exists(lang, other, words):
     folder = themes.get_theme("annual").publication_dir_for(lang)
     head = (folder / "index.qmd").read_text(encoding="utf-8").split("::: {.key-figures}")[0]
-    meta = {"year": "2024", "lang": lang}
-    assert words not in render_text(head, {}, meta, search_path=folder)
+    meta = {"year": "2024", "lang": lang, "theme_title": "T"}
+    facts = json.loads((Path(__file__).parent / "data" / "facts" / "annual_2024.json").read_text("utf-8"))[
+        "facts"
+    ]
+    assert words not in render_text(head, facts, meta, search_path=folder)
     linked = render_text(
-        head, {}, {**meta, f"version_{other}": f"../2024-{other}/index.html"}, search_path=folder
+        head, facts, {**meta, f"version_{other}": f"../2024-{other}/index.html"}, search_path=folder
     )
     assert f'[{words}](../2024-{other}/index.html){{hreflang="{other}"' in linked
 
@@ -179,20 +184,27 @@ def test_the_english_2024_letter_builds_in_html_and_pdf(tmp_path, raw_data, fact
     result = build_edition("annual", YEAR, site_dir=site, build_dir=build, lang="en", progress=False)
     assert result.status == "published" and result.site_path == site / "annual" / "2024-en"
     data = manifest.read_manifest(result.site_path)
-    assert data["lang"] == "en" and data["letter"] == {"html": "index.html", "pdf": "letter.pdf"}
+    assert data["lang"] == "en"
+    assert data["letter"] == {"html": "index.html", "pdf": "letter.pdf", "date": "2025-11"}  # "November 2025"
 
-    # same facts: every value the English letter cites is the French edition's
-    english_facts = load_facts(result.build_dir / "outputs")
+    # same facts: the English letter is built from the French edition's run (build/annual/2024/outputs)
+    run = build / "annual" / str(YEAR) / "outputs"
+    english_facts = load_facts(run)
     assert {k: r["value"] for k, r in english_facts.items()} == {k: r["value"] for k, r in facts_2024.items()}
 
     html = (result.site_path / "index.html").read_text(encoding="utf-8")
     assert 'lang="en"' in html.split("<head>")[0] and "On this page" in html
     assert format_number(facts_2024["vs_total"]["value"], lang="en") in html
     assert "Download the data (CSV)" in html and "Télécharger" not in html and "Voir les données" not in html
-    assert "Figure&nbsp;1" in html and "Table&nbsp;1" in html and "Tableau" not in html
-    table = (result.build_dir / "outputs" / "tables" / "intrafamilial-extremes.md").read_text(
-        encoding="utf-8"
+    # the downloads and the data tables in English: the file for English spreadsheets, English headers and words
+    assert 'href="figures/morts-violentes-couple.en.csv"' in html and "See the data of the figure" in html
+    assert "Other formats" in html and "Autres formats" not in html and "Cite this letter" in html
+    english_csv = (result.site_path / "figures" / "morts-violentes-couple.en.csv").read_text(
+        encoding="utf-8-sig"
     )
+    assert english_csv.splitlines()[0].startswith("Year,") and "Femmes" not in english_csv
+    assert "Figure&nbsp;1" in html and "Table&nbsp;1" in html and "Tableau" not in html
+    table = (run / "en" / "tables" / "intrafamilial-extremes.md").read_text(encoding="utf-8")
     assert "| Rank |" in table and "Highest rates" in table and "Taux" not in table
     svg = (result.site_path / "figures" / "violences-sexuelles-departements.svg").read_text(encoding="utf-8")
     assert "<svg" in svg

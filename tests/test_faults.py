@@ -97,7 +97,7 @@ CLI_CASES: dict[str, tuple[list[str], dict[str, str], tuple[int, str]]] = {
         {},
         (
             2,
-            "error: themes.yml: theme 'annual', parameter override 'pirate': unknown parameter (the theme declares: ssmsi_source); declare it first",
+            "error: themes.yml: theme 'annual', parameter override 'pirate': unknown parameter (the theme declares: letter_date, national_source, nomenclature_record, population_age_record, population_source, ssmsi_source); declare it first",
         ),
     ),
     "set of a path as source": (

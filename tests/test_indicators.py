@@ -277,7 +277,9 @@ def test_homicide_facts_same_keys_every_year_and_missing_not_borrowed(ns):
     assert f17.records["mvc_enfants"]["text"] == NOT_AVAILABLE
     assert f17.records["mvc_femmes_tendance"]["value"] is None
     assert f24.records["mvc_femmes"]["value"] == 107
-    assert f24.records["mvc_femmes_evol_signif"]["value"] == "non significative"
+    assert (
+        f24.records["mvc_femmes_evol_signif"]["value"] == 0
+    )  # a value (1 or 0): the letter words it in its language
 
 
 # recorded: national ---------------------------------------------------------------------------------------------

@@ -47,6 +47,12 @@ def test_vendored_scripts_match_their_recorded_checksums():
 def test_line_spec_reads_the_figure_csv_and_toggles_series(tmp_path):
     meta = _save_line(tmp_path)
     spec = json.loads((tmp_path / "figures" / meta["files"]["vega_lite"]).read_text(encoding="utf-8"))
+    # screen readers: axes and legend out of the accessibility tree, each mark described in the page's words
+    assert spec["config"]["axis"] == {"aria": False} and spec["config"]["legend"] == {"aria": False}
+    assert spec["encoding"]["description"] == {"field": "_description", "type": "nominal"}
+    described = spec["transform"][-1]
+    assert described["as"] == "_description" and '"Année : "' in described["calculate"]
+    assert [layer["mark"].get("ariaRoleDescription") for layer in spec["layer"]][:2] == ["courbe", "point"]
     assert spec["data"] == {"url": "serie.csv", "format": {"type": "csv"}}
     assert spec["description"] == "Deux courbes en hausse."
     assert [p["bind"]["input"] for p in spec["params"]] == ["checkbox", "checkbox"]
@@ -63,7 +69,8 @@ def test_bar_and_rate_specs(tmp_path):
         charts.bar_chart(bars, "annee", "n"), "barres", tmp_path, bars, title="T", source="S", alt="A"
     )
     spec = json.loads((tmp_path / "figures" / "barres.vl.json").read_text(encoding="utf-8"))
-    assert spec["mark"] == {"type": "bar"} and spec["encoding"]["x"]["sort"] == ["2023", "2024"]
+    assert spec["mark"] == {"type": "bar", "ariaRoleDescription": "barre"}
+    assert spec["encoding"]["x"]["sort"] == ["2023", "2024"]
     rates = pd.DataFrame({"nom": ["A", "B"], "rate": [2.0, 3.0], "lo": [1.5, 2.5], "hi": [2.5, 3.5]})
     fig = charts.rate_ci_chart(rates, "nom", "rate", "lo", "hi", highlight=["B"], reference=2.5)
     charts.save_figure(fig, "taux", tmp_path, rates, title="T", source="S", alt="A")
@@ -94,7 +101,7 @@ def _letter(tmp_path, extra_figures=()):
         '<!DOCTYPE html><html lang="fr"><head><title>t</title></head><body><main>\n'
         '<figure id="fig-serie" class="letter-figure"><img src="figures/serie.svg" alt="Deux courbes en hausse." />'
         "<figcaption>Figure 1 : Victimes</figcaption></figure>\n"
-        '<div class="data-download"><p><a href="figures/serie.csv">Télécharger les données (CSV)</a></p></div>\n'
+        '<div class="data-download"><p><a href="figures/serie.fr.csv">Télécharger les données (CSV)</a></p></div>\n'
         "<table><thead><tr><th>Année</th></tr></thead><tbody><tr><td>2024</td></tr></tbody></table>\n"
         "</main></body></html>\n"
     )
@@ -114,7 +121,14 @@ def test_enhance_letter_adds_chart_table_and_downloads_after_the_figure(tmp_path
     assert spec["data"]["values"][6] == {"year": 2023, "victimes": None, "serie": "Femmes"}
     assert '<th scope="col">Année</th>' in text  # every header cell gets its scope
     assert '<td class="num">1\u202f710</td>' in text  # the data table formats numbers as the letter
-    assert 'href="figures/serie.fr.csv" download' in text and 'href="figures/serie.xlsx" download' in text
+    # the main link (letter.lua's) is the reader's file; the others follow: Excel, the machine file, the images
+    others = text.split('class="chart-downloads"')[1].split("</p>")[0]
+    assert "Autres formats" in others and 'href="figures/serie.xlsx" download' in others
+    assert 'href="figures/serie.csv" download>toutes les colonnes, format machine (CSV)</a>' in others
+    assert 'href="figures/serie.fr.csv"' not in others
+    table = text.split('<details class="chart-data">')[1].split("</details>")[0]
+    assert "<summary>Voir les données de la figure (tableau)</summary>" in table
+    assert re.findall(r'<th scope="col">([^<]*)</th>', table) == ["Année", "Série", "Victimes"]
     for name in interactive.VENDOR_FILES:
         assert f'<script src="js/{name}"></script>' in text and (page.parent / "js" / name).is_file()
     assert "cdn" not in text.lower() and "https://" not in text.replace(

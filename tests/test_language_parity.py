@@ -48,6 +48,7 @@ _FRENCH = re.compile(
 PROPER_NAMES = (
     "Observatoire national des violences faites aux femmes",
     "Violences Femmes Info",
+    "Fédération nationale Solidarité Femmes",
     "arretonslesviolences.gouv.fr",
 )
 
@@ -78,7 +79,9 @@ def numbers(text: str) -> Counter:
     )
     out = Counter()
     for number in found:
-        if re.fullmatch(r"\d{1,3}(?: \d{3})+(?:,\d+)?", number):  # French: 272 400,5
+        if re.fullmatch(r"0,\d+", number):  # a decimal below one in French (p = 0,096), never a thousand
+            number = number.replace(",", ".")
+        elif re.fullmatch(r"\d{1,3}(?: \d{3})+(?:,\d+)?", number):  # French: 272 400,5
             number = number.replace(" ", "").replace(",", ".")
         elif re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", number):  # English: 272,400.5
             number = number.replace(",", "")
@@ -108,7 +111,16 @@ def _templates(theme) -> list[Path]:
 
 
 def test_there_is_a_letter_with_one_source():
-    assert "territoire" in {t.id for t in ONE_SOURCE}
+    assert {"territoire", "annual"} <= {t.id for t in ONE_SOURCE}
+
+
+def test_no_publication_is_a_second_copy_of_a_letter():
+    """One folder per letter: no theme points a language to a folder of its own (the former annual_en)."""
+    folders = {t.publication for t in themes.list_themes()}
+    for theme in themes.list_themes():
+        assert all(theme.one_source(lang) for lang in theme.translations), theme.id
+    on_disk = {p.name for p in paths.PUBLICATIONS.iterdir() if p.is_dir() and not p.name.startswith("_")}
+    assert on_disk == folders
 
 
 @pytest.mark.parametrize("theme", ONE_SOURCE, ids=lambda t: t.id)
@@ -211,3 +223,61 @@ def test_an_entry_missing_from_the_words_stops_the_letter():
     del words["trend_france"]
     with pytest.raises(InputError, match=r"index.qmd: line \d+: template syntax: no entry 'trend_france'"):
         _territorial_letter("en", words=words)
+
+
+# The annual letter ----------------------------------------------------------------------------------------------
+
+ANNUAL_FACTS = json.loads((Path(__file__).parent / "data" / "facts" / "annual_2024.json").read_text("utf-8"))
+ANNUAL_PARTS = ("index.qmd", "_morts_violentes.qmd", "_violences_couple.qmd", "_violences_sexuelles.qmd",
+                "_enquetes.qmd", "_protection.qmd", "_methodes.qmd", "_ressources.qmd")  # fmt: skip
+ANNUAL_FIGURES = ("morts-violentes-couple", "enfants-tues", "violences-conjugales-enregistrees",
+                  "intrafamilial-france", "intrafamilial-departements", "violences-sexuelles-france",
+                  "violences-sexuelles-departements", "enquetes-victimation", "protection")  # fmt: skip
+
+
+def _annual_letter(lang: str, words: dict | None = None) -> str:
+    publication = paths.PUBLICATIONS / "annual"
+    words = publication_words(publication)[0] if words is None else words
+    meta = {"lang": lang, "year": "2024", "theme_title": "T", "version_en": "x", "version_fr": "x"}
+    outputs = {
+        "figures": {
+            name: {"name": name, "title": "T", "alt": "A", "files": {"svg": f"{name}.svg"}}
+            for name in ANNUAL_FIGURES
+        },
+        "tables": {},
+    }
+    return "\n".join(
+        render_text(
+            (publication / name).read_text(encoding="utf-8"),
+            ANNUAL_FACTS["facts"],
+            meta,
+            name=name,
+            search_path=publication,
+            outputs=outputs,
+            words=words,
+        )
+        for name in ANNUAL_PARTS
+    )
+
+
+def test_the_annual_letter_says_the_same_in_both_languages():
+    """Same sections, figures, tables, callouts, references and numbers; no French outside proper names and
+    quotations of French sources (in italics) in the English letter (facts of the 2024 edition)."""
+    french, english = _annual_letter("fr"), _annual_letter("en")
+    assert structure(french) == structure(english)
+    assert numbers(french) == numbers(english)
+    assert french_words(english.split("\n---\n", 1)[-1]) == []
+    assert len(french) > 30000 and len(english) > 30000
+    # what the facts say is said in English: the place named by its code, the ages, the date of the letter
+    assert "Mayotte" in english and "aged 18 to 75" in english and "dated November 2025" in english
+    assert "de 18 à 75 ans" in french and "datée de novembre 2025" in french
+
+
+def test_a_removed_english_entry_stops_the_annual_letter(tmp_path):
+    words = paths.PUBLICATIONS / "annual" / "words.yml"
+    text = words.read_text(encoding="utf-8")
+    removed = "  en: Rates vary widely from one département to another.\n"
+    assert removed in text
+    (tmp_path / "words.yml").write_text(text.replace(removed, ""), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^words.yml: if_rates_vary: no text in language 'en'$"):
+        publication_words(tmp_path)

@@ -62,7 +62,10 @@ def test_the_letter_says_what_the_facts_say(annual_letters):
     )
     # stocks with their count date; the Observatoire's own counts as such, never its letter as a source
     assert "bracelets anti-rapprochement étaient actifs (au 1er février 2025)" in flat
-    assert "Selon le décompte propre de l'Observatoire" in flat and "Lettre de l'Observatoire" not in flat
+    assert "Selon le décompte propre de l'Observatoire" in flat
+    assert "Lettre de l'Observatoire" not in prose.visible(
+        letter
+    )  # the series' name, in the front matter only
     assert "absent des sources réunies pour cette lettre" in flat and "non publié" not in flat
     # no change chained across two SSMSI studies
     assert "Aucune évolution sur un an n'est calculée ici" in flat

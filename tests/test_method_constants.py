@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import yaml
 from observatoire.analysis import method
 from observatoire.analysis import statistics as st
 from observatoire.core.errors import InputError
+from observatoire.core.formatting import format_percent
 from observatoire.outputs.facts import Facts
 from observatoire.outputs.templates import render_text
 
@@ -32,15 +34,6 @@ METHODS_SECTIONS = {
         "m_entonnoir_niveau_signal",
         "m_annees_min_tendance",
         "m_annees_min_dispersion",
-        "m_ecart_rang",
-    ),
-    "publications/annual_en/_methodes.qmd": (
-        "m_niveau_confiance",
-        "m_seuil_signif",
-        "m_seuil_petits",
-        "m_winsorisation",
-        "m_entonnoir_niveau_signal",
-        "m_annees_min_tendance",
         "m_ecart_rang",
     ),
     "publications/violences_sexuelles/_sections/methodes.qmd": (
@@ -85,7 +78,7 @@ def _method_facts() -> dict:
 def _stub(key: str, source: str) -> dict:
     """A fact the methods section cites that is not a constant (an edition, a date, a flag), with the fields the
     section reads from it."""
-    fields = dict.fromkeys(re.findall(rf"\bf\.{key}\.([a-z_]+)", source), "x")
+    fields = dict.fromkeys(re.findall(rf"\bf\.{key}\.([a-z_]+)", source), 1)
     return {
         **fields,
         "key": key,
@@ -134,28 +127,57 @@ def test_the_code_applies_the_declared_constants(monkeypatch):
     assert st.trend([2016, 2017, 2018], [10, 12, 14]).level == 0.9
 
 
+#: The facts of a 2024 edition, for the letters whose methods section cites more than constants and stubs.
+EDITION_FACTS = {"annual": "annual_2024.json", "territoire": "territoire_2024_29.json"}
+
+
+def _words_and_section(path: str) -> tuple[str, list[str]]:
+    """The section and its publication's words file (a letter with one source words its sections there), and the
+    languages to render it in: every language when the publication has a words file, French otherwise."""
+    section = ROOT / path
+    words = section.parent / "words.yml"
+    if not words.is_file() and section.parent.name == "_sections":
+        words = section.parent.parent / "words.yml"
+    source = section.read_text(encoding="utf-8")
+    if words.is_file():
+        return source + "\n" + words.read_text(encoding="utf-8"), ["fr", "en"]
+    return source, ["fr"]
+
+
 @pytest.mark.parametrize("path", list(METHODS_SECTIONS))
 def test_each_letter_shows_the_declared_values(path):
     source = (ROOT / path).read_text(encoding="utf-8")
+    everything, languages = _words_and_section(path)
     records = _method_facts()
-    cited = set(re.findall(r"\bf\.([a-z0-9_]+)", source))
+    cited = set(re.findall(r"\bf\.([a-z0-9_]+)", everything))
     missing = [key for key in METHODS_SECTIONS[path] if key not in cited]
     assert not missing, f"{path} does not cite {missing}"
-    facts = {**{key: _stub(key, source) for key in cited if key not in records}, **records}
-    lang = "en" if "annual_en" in path else "fr"
-    text = render_text(
-        source, facts, {"year": 2024, "lang": lang}, name=path, search_path=(ROOT / path).parent
-    )
-    plain = re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\u00a0", " "))
-    for key in METHODS_SECTIONS[path]:
-        record = records[key]
-        shown = str(record["text"]) if lang == "fr" else str(record["value"]).removesuffix(".0")
-        shown = shown.replace("\u202f", " ").replace("\u00a0", " ").replace(",", "." if lang == "en" else ",")
-        assert shown in plain, f"{path}: {key} ({shown}) is not shown"
+    theme = Path(path).parts[1]
+    edition = {}
+    if theme in EDITION_FACTS:
+        edition = json.loads((ROOT / "tests" / "data" / "facts" / EDITION_FACTS[theme]).read_text("utf-8"))[
+            "facts"
+        ]
+    facts = {**{key: _stub(key, everything) for key in cited if key not in records}, **edition, **records}
+    for lang in languages:
+        meta = {"year": 2024, "lang": lang, "theme_title": "T"}
+        text = render_text(
+            source, facts, meta, name=path, search_path=ROOT / "publications" / Path(path).parts[1]
+        )
+        plain = re.sub(r"\s+", " ", text.replace("\u202f", " ").replace("\u00a0", " "))
+        for key in METHODS_SECTIONS[path]:
+            record = records[key]
+            shown = str(record["text"]) if lang == "fr" else str(record["value"]).removesuffix(".0")
+            shown = (
+                shown.replace("\u202f", " ").replace("\u00a0", " ").replace(",", "." if lang == "en" else ",")
+            )
+            if lang == "en" and record.get("kind") == "percent":
+                shown = format_percent(record["value"], int(record.get("decimals") or 0), lang="en")
+            assert shown in plain, f"{path} ({lang}): {key} ({shown}) is not shown"
 
 
 @pytest.mark.parametrize("path", list(METHODS_SECTIONS))
 def test_no_constant_is_typed_in_a_methods_section(path):
-    source = (ROOT / path).read_text(encoding="utf-8")
+    source = _words_and_section(path)[0]
     typed = [m.group(0) for m in TYPED.finditer(source)]
     assert not typed, f"{path} types {typed}: cite the m_* facts instead"

@@ -81,7 +81,7 @@ def project_with_notebook(tmp_path: Path) -> Path:
         dest / "notebooks" / EXECUTED.name,
         parameters={"year": 2023, "output_dir": "/home/someone/repo/build/annual/2023/outputs"},
         replace_paths={"/home/someone/repo/build": "build"},
-        section=("Les faits enregistrés", "les-faits-enregistrés"),
+        section=notebooks.letter_sections(FIXTURE)["victimes_2023"],
     )
     return dest
 
@@ -163,13 +163,14 @@ def test_figures_tables_and_references_are_french(html):
 
 def test_figures_and_tables_link_to_their_data(rendered, html):
     links = [a for a in tags(html, "a") if "data-link" in a.get("class", "")]
+    # the file of the page's language, for spreadsheets (the numbers as printed), not the machine file
     assert [a["href"] for a in links] == [
-        "figures/victimes_conjugales.csv",
-        "figures/part_femmes.csv",
-        "tables/victimes_par_annee.csv",
+        "figures/victimes_conjugales.fr.csv",
+        "figures/part_femmes.fr.csv",
+        "tables/victimes_par_annee.fr.csv",
     ]
-    assert links[0]["aria-label"] == "Télécharger les données de la figure (CSV)"
-    assert links[2]["aria-label"] == "Télécharger les données du tableau (CSV)"
+    assert links[0]["aria-label"] == "Télécharger les données de la figure (CSV pour tableur)"
+    assert links[2]["aria-label"] == "Télécharger les données du tableau (CSV pour tableur)"
     out = rendered[0].html.parent
     for a in links:
         assert (out / a["href"]).read_bytes() == (FIXTURE / a["href"]).read_bytes()
@@ -213,10 +214,46 @@ def test_notebook_page_is_french_with_a_way_back(rendered):
     page = (rendered[0].html.parent / "notebooks" / "01_exemple.html").read_text(encoding="utf-8")
     assert re.search(r'<html[^>]* lang="fr"', page)
     assert "Violences conjugales : les victimes enregistrées" in page  # title from the first heading
-    assert 'href="../index.html#les-faits-enregistrés"' in page  # back to the section it computes
+    # back to the section it computes, under its real title
+    assert re.search(r'<a href="\.\./index\.html#les-faits-enregistrés">Les faits enregistrés</a>', page)
     assert "../../../index.html" in page  # the site navbar, one folder deeper
     assert "271000" in page  # the output, as executed
     assert "/home/someone" not in page and "papermill" not in page
+    # read like the letter: the front matter, the fenced div and the parameters are rendered, not printed raw
+    shown = text_of(page)
+    assert "---" not in shown and "title:" not in shown and ":::" not in shown and "[[" not in shown
+    assert '<div class="notebook-back">' in page
+    assert re.search(r"<th[^>]*>paramètre</th>", page) and "<code>build/annual/2023/outputs</code>" in page
+    # breadcrumbs down to the page, and no "Citer cette lettre" block (the letter has it)
+    assert 'aria-label="Fil d\'Ariane"' in page or 'aria-label="Fil d&#x27;Ariane"' in page
+    assert "Citer cette lettre" not in shown
+
+
+def test_the_letter_ends_with_how_to_cite_it(html, rendered):
+    text = text_of(html)
+    assert "Citer cette lettre" in text
+    cite = text.split("Citer cette lettre", 2)[-1]
+    assert "Observatoire national des violences faites aux femmes (MIPROF)" in cite
+    assert "« Les violences conjugales en 2023, Fixture de test du rendu »" in cite.replace(NNBSP, " ")
+    assert "25 novembre 2024" in cite and "https://observatoire.example.org/annual/2023/" in cite
+    pdf_text = subprocess.run(
+        ["pdftotext", str(rendered[0].pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Citer cette lettre" in pdf_text
+
+
+def test_pages_have_a_place_in_the_site(html):
+    crumbs = re.search(r'<nav class="breadcrumbs"[^>]*>(.*?)</nav>', html, re.S).group(1)
+    assert re.findall(r'<a href="([^"]+)">([^<]+)</a>', crumbs) == [
+        ("../../index.html", "Accueil"),
+        ("../../lettres/annual.html", "Lettre annuelle"),
+    ]
+    assert 'aria-current="page">Édition 2023<' in crumbs
+    assert '<a class="navbar-brand" href="../../index.html">' in html  # the site title goes home
+    assert '<meta name="quarto:offset" content="../../">' in html  # search reads the site's index
+    assert 'id="sommaire-ouvrir" href="#sommaire"' in html and '<nav class="toc-phone" id="sommaire"' in html
+    assert 'rel="icon"' in html and 'property="og:title"' in html
+    assert "cdn." not in html and "mathjax" not in html.lower()
 
 
 def test_pdf_is_an_a4_letter_dated_like_the_letter(rendered):
@@ -385,8 +422,9 @@ def test_slug_is_pandocs():
 
 def test_letter_sections_map_facts_to_the_first_section_quoting_them():
     sections = notebooks.letter_sections(FIXTURE)
-    assert sections["victimes_2023"] == ("Les faits enregistrés", "les-faits-enregistrés")
-    assert sections["annee_reference"] == ("Méthode", "méthode")
+    assert sections["victimes_2023"][2:] == ("Les faits enregistrés", "les-faits-enregistrés")
+    assert sections["victimes_2023"][:2] == ("index.qmd", 0)
+    assert sections["annee_reference"] == ("_methode.qmd", 0, "Méthode", "méthode")
 
 
 def test_notebook_page_drops_what_changes_between_runs(tmp_path):
@@ -400,10 +438,54 @@ def test_notebook_page_drops_what_changes_between_runs(tmp_path):
     text = target.read_text(encoding="utf-8")
     nb = json.loads(text)
     assert "papermill" not in text and "iopub" not in text and "/home/someone" not in text
-    assert [c["id"] for c in nb["cells"]][:3] == ["front-matter", "back-to-letter", "cell-0"]
-    assert nb["cells"][0]["source"].startswith("---\ntitle: 'Violences conjugales")
-    assert "(../index.html#voir-les-calculs)" in nb["cells"][1]["source"]
-    assert "# Violences" not in "".join(nb["cells"][2]["source"])  # the title is not repeated
+    assert [c["id"] for c in nb["cells"]][:1] == ["cell-0"]
+    assert "# Violences" not in "".join(nb["cells"][0]["source"])  # the title is not repeated
+    # every source in nbformat's list form (Quarto drops the line breaks of a source given as one string)
+    assert all(isinstance(c["source"], list) for c in nb["cells"])
+    assert nb["metadata"]["observatoire"] == {
+        "title": "Violences conjugales : les victimes enregistrées",
+        "lang": "fr",
+        "parameters": {"year": "2023"},
+        "section": None,
+    }
+
+
+def test_headers_link_back_to_the_filled_letter(tmp_path):
+    """The header is written once the letter's templates are filled: the heading's real title and pandoc's
+    anchor (a repeated title gets -1), and "Voir les calculs" for a notebook no section quotes."""
+    project = tmp_path / "publication"
+    project.mkdir()
+    (project / "index.qmd").write_text(
+        "---\ntitle: T\n---\n\n## Intro\n\n{{< include _part.qmd >}}\n\n## Voir les calculs\n",
+        encoding="utf-8",
+    )
+    (project / "_part.qmd").write_text(
+        "## Intro\n\nx\n\n### Les taux en 2024, par département\n", encoding="utf-8"
+    )
+    source = notebooks.Heading("_part.qmd", 1, "Les taux en [[ meta.year ]], par département", "x")
+    for name, section in (("a", source), ("b", None)):
+        notebooks.notebook_page(
+            EXECUTED,
+            project / "notebooks" / f"{name}.ipynb",
+            parameters={"year": 2024},
+            replace_paths={},
+            section=section,
+        )
+    assert [h.anchor for h, _ in notebooks.letter_headings(project)] == [
+        "intro",
+        "intro-1",
+        "les-taux-en-2024-par-département",
+        "voir-les-calculs",
+    ]
+    notebooks.write_headers(project)
+    notebooks.write_headers(project)  # idempotent
+    a = json.loads((project / "notebooks" / "a.ipynb").read_text(encoding="utf-8"))
+    b = json.loads((project / "notebooks" / "b.ipynb").read_text(encoding="utf-8"))
+    assert [c["id"] for c in a["cells"]][:3] == ["front-matter", "back-to-letter", "cell-0"]
+    header = "".join(a["cells"][1]["source"])
+    assert "[Les taux en 2024, par département](../index.html#les-taux-en-2024-par-département)" in header
+    assert "".join(a["cells"][0]["source"]).startswith("---\ntitle: 'Violences conjugales")
+    assert "[Voir les calculs](../index.html#voir-les-calculs)" in "".join(b["cells"][1]["source"])
 
 
 def test_notebook_page_leaves_out_standard_error_and_logs_it(tmp_path, caplog):
@@ -515,3 +597,25 @@ def test_quarto_error_keeps_the_message_not_the_stack():
     )
     assert "retrieveInclude" not in message and "\x1b" not in message
     assert quarto.quarto_error("") == "(no message)"
+
+
+def test_a_heading_is_found_in_the_filled_letter_by_its_title():
+    """Headings written by a macro or a condition move and change: the source's title, as a pattern, finds them;
+    a callout's heading is its title, not a section (it has no anchor)."""
+    pattern = notebooks.title_pattern(
+        "[% if f.t_region.value %]Les départements de la région[% else %]Le département dans sa région[% endif %]"
+    )
+    assert re.match(pattern, "Le département dans sa région")
+    assert re.match(
+        notebooks.title_pattern("Évolution depuis [[ f.t_premiere_annee ]]"), "Évolution depuis 2016"
+    )
+    assert not re.match(notebooks.title_pattern("Évolution depuis [[ x ]]"), "Le territoire")
+
+
+def test_callout_headings_are_not_sections(tmp_path):
+    (tmp_path / "index.qmd").write_text(
+        "## A\n\n::: {.callout-important}\n## Une rupture\n{{< var k >}}\n:::\n\n## B\n", encoding="utf-8"
+    )
+    headings = notebooks.letter_headings(tmp_path)
+    assert [h.title for h, _ in headings] == ["A", "B"]
+    assert notebooks.letter_sections(tmp_path)["k"].title == "A"

@@ -211,7 +211,10 @@ def test_traite_letter_says_who_ran_the_2024_survey(built):
     text = _letter_text(built["traite"])
     assert "conduite par la MIPROF." in text
     assert "la MIPROF et le SSMSI interrogent" not in text
-    assert "72 % des victimes accompagnées" in text  # a 2024 figure of the series, used
+    # a 2024 figure of the series, used with its own base: the share of the victims exploited within a network
+    # whose network organised their transfer to France, not a share of all the victims followed
+    assert "organisé leur transfert vers la France : 72 %" in text
+    assert "72 % des victimes accompagnées" not in text
 
 
 # -- significance: every claim of the thematic letters, both tests ---------------------------------------------

@@ -54,7 +54,11 @@ def test_2023_variant_on_edition_2023_is_buildable_by_override():
     params = annual.parameters_for(2023, {"ssmsi_source": "ssmsi_dep_2023"})
     assert params["ssmsi_source"] == "ssmsi_dep_2023"
     assert "ssmsi_dep_2023" in annual.source_ids(params)
-    assert annual.edition_names(params) == {"ssmsi_edition": "2023", "national_edition": "2026-r3"}
+    assert annual.edition_names(params) == {
+        "national_edition": "2026-r3",
+        "population_edition": "2024 (provisional, arrêtés fin 2023)",
+        "ssmsi_edition": "2023",
+    }
 
 
 @pytest.mark.parametrize(

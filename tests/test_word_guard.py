@@ -89,21 +89,16 @@ PENDING: dict[str, int] = {
     "analysis/indicators/surveys.py": 35,
     "analysis/indicators/territories.py": 2,
     "analysis/indicators/trafficking.py": 16,
-    "analysis/indicators/wording.py": 3,
+    "analysis/indicators/wording.py": 1,
     "analysis/method.py": 11,
     "analysis/statistics.py": 10,
     "outputs/charts.py": 1,
-    "outputs/downloads.py": 11,
     "outputs/facts.py": 3,
     "outputs/figures.py": 7,
-    "outputs/interactive.py": 3,
     "publishing/corrections.py": 1,
     "publishing/diff.py": 4,
-    "publishing/notebook_export.py": 2,
-    "publishing/rendering/notebooks.py": 1,
     "publishing/rendering/site.py": 14,
-    "publishing/rendering/website.py": 5,
-    "publishing/territorial_site.py": 3,
+    "publishing/rendering/website.py": 3,
 }
 
 

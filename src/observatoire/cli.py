@@ -223,7 +223,24 @@ def check_language(value: str | None) -> str:
     return lang
 
 
+#: What ``--public`` (``make release PUBLIC=1``) means.
+PUBLIC_HELP = (
+    "a build published for real: refuse to run without OBSERVATOIRE_BASE_URL (the site's public address)"
+)
+
+
+def _check_public(args) -> None:
+    """``--public``: the site's public address must be set (it goes into every PDF link and citation)."""
+    if getattr(args, "public", False):
+        from observatoire.publishing.rendering.website import (
+            require_public_base_url,  # lazy: --help stays light
+        )
+
+        require_public_base_url()
+
+
 def _cmd_release(args) -> int:
+    _check_public(args)
     overrides = themes.parse_overrides(args.set)
     publish = False if args.no_publish else None
     lang = check_language(args.langue)
@@ -280,6 +297,7 @@ def _cmd_release(args) -> int:
 
 
 def _cmd_letter(args) -> int:
+    _check_public(args)
     theme = themes.get_theme("annual")
     for lang in theme.languages:  # French, then each translation: the letters link to one another
         release_and_report(
@@ -314,6 +332,7 @@ def _cmd_themes(args) -> int:
 def _cmd_all(args) -> int:
     from observatoire.publishing import batch  # lazy: CLI start (--help) without Dask or the build
 
+    _check_public(args)
     if not args.verbose:  # one progress bar and the summary, not every stage of every edition
         logging.getLogger("observatoire").setLevel(logging.WARNING)
     asked = batch.requests(args.theme or None)
@@ -335,6 +354,8 @@ def _cmd_all(args) -> int:
 def _cmd_bench(args) -> int:
     from observatoire.publishing import bench  # lazy: CLI start (--help) without the build
 
+    if args.profile:
+        return bench.main_profile(theme=args.theme, year=args.year, workers=args.workers)
     return bench.main(
         theme=args.theme,
         year=args.year,
@@ -351,6 +372,7 @@ def _add_build_commands(subparsers) -> None:
         parser.add_argument(
             "--workers", type=ascii_integer, default=2, help="notebooks run in parallel (default 2)"
         )
+        parser.add_argument("--public", action="store_true", help=PUBLIC_HELP)
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
 
@@ -435,6 +457,7 @@ def _add_build_commands(subparsers) -> None:
         "--workers", type=ascii_integer, default=2, help="local cluster worker processes (default 2)"
     )
     all_parser.add_argument("--serial", action="store_true", help="build here one by one, without Dask")
+    all_parser.add_argument("--public", action="store_true", help=PUBLIC_HELP)
     all_parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     all_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     all_parser.set_defaults(func=_guarded(_cmd_all))
@@ -446,6 +469,11 @@ def _add_build_commands(subparsers) -> None:
     bench_parser.add_argument("--year", type=ascii_year, default=2024)
     bench_parser.add_argument("--workers", type=ascii_integer, default=2)
     bench_parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
+    bench_parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only the clean build of the letter, with where its seconds go (stages, notebooks, Quarto, publish)",
+    )
     bench_parser.add_argument(
         "--territorial-year",
         type=ascii_integer,

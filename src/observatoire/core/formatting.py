@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_decimal
@@ -57,6 +58,7 @@ MONTHS_EN = (
 )
 
 __all__ = [
+    "numbers_kept_together",
     "NOT_AVAILABLE",
     "NNBSP",
     "NBSP",
@@ -382,6 +384,15 @@ def format_p_value(p: object, threshold: float = 0.001, lang: str = "fr") -> str
         return f"p{NBSP}<{NBSP}{format_number(threshold, decimals, lang)}"
     decimals = max(2, 1 - Decimal(repr(value)).adjusted()) if value > 0 else 2
     return f"p{NBSP}={NBSP}{format_number(value, decimals, lang)}"
+
+
+_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0](?=\d{3}(?!\d))")
+
+
+def numbers_kept_together(text: str) -> str:
+    """``"pour 1 000 habitants"`` with a narrow no-break space between the digit groups, so that a number typed
+    by an author with a plain space is never broken across two lines (captions, titles, notes)."""
+    return _GROUP_SPACE.sub(NNBSP, text)
 
 
 def format_date(date: object, day: bool = True, lang: str = "fr") -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import hashlib
 import html
 import io
@@ -42,6 +43,7 @@ from IPython.display import display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
@@ -51,11 +53,12 @@ from observatoire.core.formatting import (
     format_number,
     format_percent,
     not_available,
+    numbers_kept_together,
     parse_format,
 )
 from observatoire.outputs import downloads, interactive
 from observatoire.outputs.palette import GREY, OKABE_ITO, PALETTE
-from observatoire.outputs.tables import _default_format
+from observatoire.outputs.tables import default_format
 
 __all__ = [
     "PALETTE",
@@ -70,6 +73,7 @@ __all__ = [
     "bar_chart",
     "rate_ci_chart",
     "chart_description",
+    "set_chart_description",
     "save_figure",
     "SavedFigure",
 ]
@@ -84,6 +88,8 @@ LAYOUT_DPI = 100
 _TEXT = "#222222"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ROLE = "_observatoire_role"
+#: The layout engine a figure had before its layout was frozen (its phone variant is laid out again with it).
+_LAYOUT = "_observatoire_layout"
 _CHART = "_observatoire_chart"
 _TITLE_SIZE = 11.0
 _FOOT_SIZE = 7.5
@@ -249,14 +255,20 @@ def _value_axis(axis, decimals: int | None, percent: bool) -> None:
     axis.set_major_formatter(french_formatter(decimals, percent))
 
 
-def _legend(ax, handles: list, labels: list, inside: str | None = None) -> None:
-    """Legend anchored to the axes: above them (default) or inside at ``inside``.
+_LEGEND = "_observatoire_legend"
+
+
+def _legend(ax, handles: list, labels: list, inside: str | None = None, ncols: int | None = None) -> None:
+    """Legend anchored to the axes: above them (default, ``ncols`` columns, up to 4 by default) or inside at
+    ``inside``.
 
     Anchored to the axes rather than the figure on purpose: the tight bounding box used at export freezes axes
-    positions but would re-place a figure legend against the enlarged canvas, over the title.
+    positions but would re-place a figure legend against the enlarged canvas, over the title. What it was made
+    from is kept on the axes, so that the phone variant of the chart can stack it in one column.
     """
     if not handles:
         return
+    setattr(ax, _LEGEND, (list(handles), list(labels), inside))
     if inside:
         ax.legend(
             handles, labels, loc=inside, frameon=True, facecolor="white", edgecolor="white", framealpha=0.9
@@ -267,7 +279,7 @@ def _legend(ax, handles: list, labels: list, inside: str | None = None) -> None:
             labels,
             loc="lower left",
             bbox_to_anchor=(0.0, 1.01),
-            ncols=min(len(handles), 4),
+            ncols=ncols or min(len(handles), 4),
             frameon=False,
             borderaxespad=0.2,
         )
@@ -280,6 +292,12 @@ def _describe(fig: Figure, **description) -> None:
     """
     plain = json.loads(json.dumps(description, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
     setattr(fig, _CHART, plain)
+
+
+def set_chart_description(fig: Figure, description: dict) -> None:
+    """Replace what a chart of this module shows (:func:`chart_description`): the same columns, other words (a
+    translation of its series and labels)."""
+    _describe(fig, **description)
 
 
 def chart_description(fig: Figure) -> dict | None:
@@ -718,11 +736,11 @@ def mark_not_available(ax) -> None:
     ax.text(0.5, 0.5, not_available(_lang()), transform=ax.transAxes, ha="center", va="center", color=GREY)
 
 
-def _annotate(fig: Figure, title: str, source: str, note: str | None) -> None:
+def _annotate(fig: Figure, title: str, source: str, note: str | None, scale: float = 1.0) -> None:
     """Draw the title above and the source and note lines below the figure (outside its box).
 
     Placed outside the figure box, they never overlap the axes whatever the layout engine; the tight bounding
-    box used at export grows the image to include them.
+    box used at export grows the image to include them. ``scale`` enlarges their type (the phone variant).
     """
     _remove_annotations(fig)
     top = offset_copy(fig.transFigure, fig=fig, x=2, y=8, units="points")
@@ -730,11 +748,11 @@ def _annotate(fig: Figure, title: str, source: str, note: str | None) -> None:
     title_text = fig.text(
         0,
         1,
-        _wrap(title, fig, _TITLE_SIZE),
+        _wrap(title, fig, _TITLE_SIZE * scale),
         transform=top,
         ha="left",
         va="bottom",
-        fontsize=_TITLE_SIZE,
+        fontsize=_TITLE_SIZE * scale,
         fontweight="bold",
         color=_TEXT,
     )
@@ -745,11 +763,11 @@ def _annotate(fig: Figure, title: str, source: str, note: str | None) -> None:
     foot_text = fig.text(
         0,
         0,
-        _wrap("\n".join(lines), fig, _FOOT_SIZE),
+        _wrap("\n".join(lines), fig, _FOOT_SIZE * scale),
         transform=bottom,
         ha="left",
         va="top",
-        fontsize=_FOOT_SIZE,
+        fontsize=_FOOT_SIZE * scale,
         color="#444444",
         linespacing=1.4,
     )
@@ -780,7 +798,13 @@ def _freeze_layout(fig: Figure) -> None:
             previous = current
     finally:
         fig.set_canvas(original_canvas)
-    if fig.get_layout_engine() is not None:
+    engine = fig.get_layout_engine()
+    if not hasattr(fig, _LAYOUT):  # what the layout was before it was first frozen (setting positions below
+        # takes the axes out of a layout engine's hands)
+        kind = type(engine).__name__.removesuffix("LayoutEngine").lower() if engine is not None else ""
+        managed = [ax.get_in_layout() for ax in fig.axes]
+        setattr(fig, _LAYOUT, (kind if kind in ("constrained", "tight") else None, managed))
+    if engine is not None:
         fig.set_layout_engine("none")
     for ax in fig.axes:
         ax.set_position([round(float(v), 6) for v in ax.get_position().bounds])
@@ -802,6 +826,120 @@ def _figure_bytes(fig: Figure, fmt: str, name: str) -> bytes:
     return buffer.getvalue()
 
 
+#: The phone variant of a chart (``<name>.phone.svg``, shown by the HTML letter on screens narrower than 576 px):
+#: drawn this wide (inches) with its type enlarged so that, shown :data:`PHONE_DISPLAY_PX` pixels wide (a 390 px
+#: phone minus the page's margins), its smallest text is at least :data:`PHONE_MIN_TEXT_PX` pixels tall.
+PHONE_WIDTH = 4.4
+PHONE_DISPLAY_PX = 330
+PHONE_MIN_TEXT_PX = 9.5
+_SVG_WIDTH = re.compile(rb'<svg[^>]*\swidth="([\d.]+)pt"')
+_SVG_TEXT_SCALE = re.compile(rb"scale\(([\d.]+) -\1\)")
+
+
+def svg_text_sizes(svg: bytes) -> tuple[float, list[float]]:
+    """The width (pt) of an SVG this module wrote, and the size (pt) of each of its texts.
+
+    Texts are drawn as glyph paths (``svg.fonttype = "path"``), each placed with ``scale(s -s)`` where ``s`` is
+    the font size divided by 100 (matplotlib's glyph unit): on a page showing the SVG ``w`` pixels wide, a text
+    of ``size`` pt is ``size * w / width`` pixels tall.
+    """
+    width = _SVG_WIDTH.search(svg)
+    if width is None:
+        raise ValueError("not an SVG written by matplotlib: no width in pt")
+    return float(width.group(1)), [round(float(m.group(1)) * 100, 4) for m in _SVG_TEXT_SCALE.finditer(svg)]
+
+
+def smallest_text_px(svg: bytes, shown_px: float) -> float:
+    """Height in pixels of the smallest text of an SVG shown ``shown_px`` pixels wide (at most its own width)."""
+    width, sizes = svg_text_sizes(svg)
+    shown = min(shown_px, width * 4 / 3)  # an image is never enlarged past its natural size (1 pt = 4/3 px)
+    return min(sizes) * shown / width if sizes else float("inf")
+
+
+def _enlarge_type(fig: Figure, scale: float) -> None:
+    """Multiply the size of every text of a figure by ``scale`` (tick labels through their axis' settings, which
+    the ticks drawn later follow too), and stack its legends in one column (a phone is narrow)."""
+    ticks = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            all_ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+            ticks.update(id(label) for tick in all_ticks for label in (tick.label1, tick.label2))
+            size = all_ticks[0].label1.get_fontsize() if all_ticks else mpl.rcParams["xtick.labelsize"]
+            axis.set_tick_params(which="both", labelsize=float(size) * scale)
+        made, legend = getattr(ax, _LEGEND, None), ax.get_legend()
+        if made is not None and legend is not None:
+            legend.remove()
+            _legend(ax, *made, ncols=1)
+        elif legend is not None and legend._ncols > 2:  # another figure's legend: at most two columns
+            texts = legend.get_texts()
+            legend.remove()
+            ax.legend(
+                legend.legend_handles,
+                [t.get_text() for t in texts],
+                loc=legend._loc,
+                ncols=2,
+                frameon=legend.get_frame_on(),
+                fontsize=texts[0].get_fontsize() if texts else None,
+            )
+        # titles and axis labels wider than their panel wrap onto several lines
+        box = ax.get_position()
+        width_pt, height_pt = (fig.get_figwidth() * 72 * box.width, fig.get_figheight() * 72 * box.height)
+        for text, room in (
+            (ax.title, width_pt),
+            (ax._left_title, width_pt),
+            (ax._right_title, width_pt),
+            (ax.xaxis.label, width_pt),
+            (ax.yaxis.label, height_pt),
+        ):
+            if text.get_text():
+                chars = max(12, int(room / (text.get_fontsize() * scale * 0.56)))
+                text.set_text("\n".join(textwrap.fill(part, chars) for part in text.get_text().split("\n")))
+        if ax.get_position().width < 0.6 and ax.axison:  # panels side by side: slanted value labels
+            ax.tick_params(axis="x", which="both", labelrotation=40)
+            for label in ax.get_xticklabels(which="both"):
+                label.set_horizontalalignment("right")
+        for axis in (ax.xaxis, ax.yaxis):  # fewer ticks on a narrow axis (labels never overlap)
+            locator = axis.get_major_locator()
+            if isinstance(locator, MaxNLocator):
+                locator.set_params(nbins=5)
+    for text in fig.findobj(Text):
+        if id(text) in ticks or getattr(text, _ROLE, None):
+            continue
+        ticks.add(id(text))
+        text.set_fontsize(text.get_fontsize() * scale)
+
+
+def _phone_svg(original: Figure, name: str, texts: tuple[str, str, str | None], smallest_pt: float) -> bytes:
+    """The phone variant of a figure (see :data:`PHONE_WIDTH`): re-laid out narrower and its type enlarged (its
+    height grows with its type) until its smallest text reaches :data:`PHONE_MIN_TEXT_PX` at
+    :data:`PHONE_DISPLAY_PX`, measured on the SVG. ``texts`` are the title, source and note drawn around it;
+    ``smallest_pt`` the size of its smallest text as drawn for the letter; ``original`` (a copy of the figure
+    before its layout was frozen) is copied again for each try."""
+    title, source, note = texts
+    scale = first = PHONE_MIN_TEXT_PX / smallest_pt * (PHONE_WIDTH * 72 + 20) / PHONE_DISPLAY_PX
+    svg = b""
+    for _ in range(4):
+        fig = copy.deepcopy(original)
+        if hasattr(fig, _LAYOUT):  # saved before: its layout was frozen, give it back to its engine
+            kind, managed = getattr(fig, _LAYOUT)
+            for ax, in_layout in zip(fig.axes, managed, strict=False):
+                ax.set_in_layout(in_layout)
+            if kind:
+                fig.set_layout_engine(kind)
+        height = fig.get_size_inches()[1]
+        fig.set_size_inches(PHONE_WIDTH, height * scale)
+        _enlarge_type(fig, scale)
+        _annotate(fig, title, source, note, scale)
+        _freeze_layout(fig)
+        svg = _figure_bytes(fig, "svg", f"{name}-phone")
+        plt.close(fig)
+        smallest = smallest_text_px(svg, PHONE_DISPLAY_PX)
+        if smallest >= PHONE_MIN_TEXT_PX:
+            break
+        scale = min(scale * PHONE_MIN_TEXT_PX / smallest * 1.02, first * 2)
+    return svg
+
+
 def _data_frame(data: pd.DataFrame | pd.Series) -> pd.DataFrame:
     if isinstance(data, pd.Series):
         data = data.to_frame(name=data.name if data.name is not None else "value")
@@ -818,7 +956,7 @@ def _display_formats(data: pd.DataFrame, formats: dict | None) -> dict[str, str]
     unknown = [c for c in formats if c not in data.columns]
     if unknown:
         raise KeyError(f"save_figure: formats given for absent column(s) {unknown}")
-    specs = {str(c): formats.get(c) or _default_format(c, data[c]) for c in data.columns}
+    specs = {str(c): formats.get(c) or default_format(c, data[c]) for c in data.columns}
     for spec in specs.values():
         parse_format(spec)
     return specs
@@ -828,7 +966,8 @@ class SavedFigure(dict):
     """The metadata of a saved figure (a plain dict), which a notebook displays as the figure itself.
 
     In JupyterLab and in the notebooks' HTML pages, the output of ``ctx.save_figure(...)`` is the exported SVG
-    (what the letter shows), with its alt text and the files written; elsewhere it is the metadata dict.
+    (what the letter shows), with its alt text and the files written; the same SVG is an ``image/svg+xml``
+    output too (nbval, nbconvert and review tools read image outputs); elsewhere it is the metadata dict.
     """
 
     def __init__(self, meta: dict, svg: bytes) -> None:
@@ -851,7 +990,16 @@ class SavedFigure(dict):
             return
         self._shown = True
 
-        display({"text/html": self._repr_html_(), "text/plain": f"<figure {self['name']}>"}, raw=True)
+        # the HTML (alt text, caption, files) for JupyterLab and the notebook pages; the SVG as an image output
+        # too, for the tools that read images (nbval, nbconvert to PDF, review tools)
+        display(
+            {
+                "text/html": self._repr_html_(),
+                "image/svg+xml": self._svg.decode("utf-8"),
+                "text/plain": f"<figure {self['name']}>",
+            },
+            raw=True,
+        )
 
     def show(self) -> None:
         """Display the figure when running in IPython (a kernel); do nothing elsewhere."""
@@ -911,9 +1059,10 @@ def save_figure(
     caption : str, optional
         Caption for the letter; defaults to ``title``.
     headers : mapping, optional
-        French column names for the downloads and the data table (default: :data:`downloads.COLUMN_LABELS`).
+        Column names for the downloads and the data table, in the chart's language (default: the chart's axis
+        labels, then the public names of ``publications/_shared/site_words.yml``).
     formats : mapping, optional
-        Display formats of columns (``tables.save_table`` specs, e.g. ``{"rate": "rate:1"}``), for the French
+        Display formats of columns (``tables.save_table`` specs, e.g. ``{"rate": "rate:1"}``), for the reader's
         CSV, the workbook and the data table; other columns get a default by dtype.
     edition : str, optional
         The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
@@ -925,9 +1074,11 @@ def save_figure(
     -------
     SavedFigure
         A dict of the metadata written to ``<name>.json``: ``name, title, caption, alt, source, note, edition,
-        files`` (file names relative to ``figures/``: ``svg``, ``png``, ``csv`` raw data, ``csv_fr`` French CSV,
-        ``xlsx`` workbook, ``vega_lite`` interactive spec when the chart is one of this module's),
-        ``sha256`` (of each file), ``columns``, ``headers``, ``formats``, ``n_rows`` and ``chart`` (what the chart
+        lang, files`` (file names relative to ``figures/``: ``svg``, ``png``, ``phone_svg`` the phone variant,
+        ``csv`` every column, raw (the machine file), ``csv_<lang>`` the reader's CSV (``<name>.fr.csv``),
+        ``xlsx`` workbook, ``vega_lite`` interactive spec when the chart is one of this module's), ``sha256`` (of
+        each file), ``columns``, ``headers`` (the author's), ``formats``, ``reader`` (the reader's columns and
+        headers, see :func:`observatoire.outputs.downloads.reader_frame`), ``n_rows`` and ``chart`` (what the chart
         shows, or None). Shown as the figure in a notebook.
 
     Raises
@@ -943,50 +1094,54 @@ def save_figure(
             )  # fmt: skip
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"save_figure: name {name!r} must match {_NAME.pattern}")
-    title_s = _check_text("title", title)
+    title_s = numbers_kept_together(_check_text("title", title))
     source_s = _check_text("source", source)
     alt_s = _check_text("alt", alt)
     note_s = _check_text("note", note, required=False)
-    caption_s = _check_text("caption", caption, required=False) or title_s
+    note_s = numbers_kept_together(note_s) if note_s else None
+    caption_s = numbers_kept_together(_check_text("caption", caption, required=False) or title_s)
+    lang = _lang()
     frame = _data_frame(data)
     columns = [str(c) for c in frame.columns]
     specs = _display_formats(frame, formats)
-    french = {c: downloads.french_header(c, (headers or {}).get(c)) for c in columns}
     csv_bytes = frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     description = chart_description(fig)
+    reader = downloads.reader_frame(frame, headers=headers, formats=specs, chart=description, lang=lang)
     spec = interactive.vega_lite_spec(
-        description, name=name, alt=alt_s, columns=columns, headers=french, formats=specs
+        description, name=name, alt=alt_s, columns=columns, headers=reader.headers, formats=specs, lang=lang
     )
 
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_annotations(fig)  # (a figure saved before carries them)
+    unfrozen = copy.deepcopy(fig)  # the figure before its layout is frozen, for its phone variant
     _annotate(fig, title_s, source_s, note_s)
     _freeze_layout(fig)
     contents = {
         "svg": _figure_bytes(fig, "svg", name),
         "png": _figure_bytes(fig, "png", name),
         "csv": csv_bytes,
-        "csv_fr": downloads.french_csv(frame, french, specs),
+        f"csv_{lang}": downloads.reader_csv(reader),
         "xlsx": downloads.xlsx_workbook(
-            frame,
-            french,
-            specs,
+            reader,
             [
-                ("Titre", title_s),
-                ("Légende", caption_s),
-                ("Source", source_s),
-                ("Édition", edition),
-                ("Note", note_s),
-                ("Description", alt_s),
+                ("title", title_s),
+                ("caption", caption_s),
+                ("source", source_s),
+                ("edition", edition),
+                ("note", note_s),
+                ("description", alt_s),
             ],
         ),
     }
+    plt.close(fig)
+    smallest = min(svg_text_sizes(contents["svg"])[1] or [_FOOT_SIZE])
+    contents["phone_svg"] = _phone_svg(unfrozen, name, (title_s, source_s, note_s), smallest)
     if spec is not None:
         contents["vega_lite"] = (
             json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
         ).encode()
-    plt.close(fig)
-    suffixes = {"csv_fr": "fr.csv", "vega_lite": "vl.json"}
+    suffixes = {f"csv_{lang}": f"{lang}.csv", "vega_lite": "vl.json", "phone_svg": "phone.svg"}
     files = {kind: f"{name}.{suffixes.get(kind, kind)}" for kind in contents}
     for kind, content in contents.items():
         _write(folder / files[kind], content)
@@ -998,14 +1153,15 @@ def save_figure(
         "source": source_s,
         "note": note_s,
         "edition": edition,
+        "lang": lang,
         "files": files,
         "sha256": {kind: hashlib.sha256(content).hexdigest() for kind, content in contents.items()},
         "columns": columns,
-        "headers": french,
+        "headers": {str(k): str(v) for k, v in (headers or {}).items()},
         "formats": specs,
+        "reader": {"columns": list(reader.frame.columns), "headers": reader.headers},
         "n_rows": int(len(frame)),
         "chart": description,
-        "lang": _lang(),
     }
     text = json.dumps(meta, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     _write(folder / f"{name}.json", text.encode("utf-8"))

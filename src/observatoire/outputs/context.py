@@ -16,6 +16,11 @@ the notebook passes only the values they need::
 
 A chart is drawn once per language by the function given (``w`` is the output's words in that language: labels
 of its series and categories, axis words); the data of a table or figure may be a function of ``w`` too.
+
+A notebook that still types its French captions (``title=`` ..., the annual letter's) writes French, then the
+same figure or table in each other language of its theme (``translations`` in themes.yml), its words taken from
+the theme's vocabulary in that language, ``notebooks/<theme>/vocabulary.<lang>.yml``
+(:mod:`observatoire.outputs.vocabulary`): one run still serves every language.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from observatoire.outputs.charts import SavedFigure, apply_style, language, save
 from observatoire.outputs.facts import Facts
 from observatoire.outputs.notebook_display import show_frames_without_unnamed_index
 from observatoire.outputs.tables import save_table
-from observatoire.outputs.vocabulary import VOCABULARY_FILE, load_vocabulary
+from observatoire.outputs.vocabulary import Vocabulary, load_vocabulary, vocabulary_path
 from observatoire.outputs.words import LANGUAGES, OutputMeta, OutputWords, load_meta, shared_text
 
 #: The language of the folders ``figures/`` and ``tables/``; the others write to ``<lang>/figures/`` ...
@@ -77,11 +82,9 @@ class EditionContext:
     output_dir : str or Path, optional
         Output folder; None or ``""`` means :func:`default_output_dir`. A relative path is taken from the
         current working directory. Created when absent.
-    langue : {"fr", "en"}, default "fr"
-        The letter's language of a notebook that still types its captions (``title=`` ...): in another language
-        than French, the charts and tables take their words from the theme's publication in that language
-        (:mod:`observatoire.outputs.vocabulary`). A notebook whose words are in its metadata file writes every
-        language at once and ignores it.
+    langue : {"fr"}, default "fr"
+        Kept for the notebooks' parameters cell (papermill passes it when a reader sets it): every language is
+        written from one run, so only French is accepted.
     meta : str or Path, optional
         The notebook's metadata file; default ``notebooks/<theme>/<notebook>.meta.yml`` (else, for a theme not
         declared in themes.yml, the file of that name in the working directory).
@@ -135,10 +138,14 @@ class EditionContext:
         self.tables: list[dict] = []
         datasets.reset_reads()  # the sources this notebook reads, written by finish() for the release to check
         apply_style()
-        show_frames_without_unnamed_index()
+        show_frames_without_unnamed_index(langue)
+        if langue != BASE_LANGUAGE:
+            raise ValueError(
+                f"EditionContext: langue={langue!r}: a notebook runs once and writes every language of its letter"
+            )
         set_language(langue)
         self.lang = langue
-        self.vocabulary = None if langue == "fr" else self._vocabulary(langue)
+        self._vocabularies: dict[str, Vocabulary] | None = None
         self._meta_path = Path(meta) if meta is not None else None
         self._meta: OutputMeta | None = None
         self._values: dict[str, Any] = {}
@@ -185,8 +192,21 @@ class EditionContext:
             title = self.theme
         return shared_text("edition", lang, {"title": title, "year": self.year})
 
-    def _vocabulary(self, lang: str):
-        return load_vocabulary(get_theme(self.theme).publication_dir_for(lang) / VOCABULARY_FILE)
+    @property
+    def vocabularies(self) -> dict[str, Vocabulary]:
+        """The other languages a notebook that types its French captions writes, each with its vocabulary: the
+        theme's ``translations`` (none for a theme not declared in themes.yml)."""
+        if self._vocabularies is None:
+            try:
+                theme = get_theme(self.theme)
+            except InputError:  # an ad hoc theme (tests, a notebook run outside the declared letters)
+                self._vocabularies = {}
+            else:
+                self._vocabularies = {
+                    lang: load_vocabulary(vocabulary_path(theme.notebook_dir, lang))
+                    for lang in theme.translations
+                }
+        return self._vocabularies
 
     @property
     def edition_label(self) -> str:
@@ -241,12 +261,6 @@ class EditionContext:
             return self._save_figure_every_language(fig, name, data, caption, headers, formats, values)
         if values:
             raise TypeError(f"save_figure: unexpected argument(s) {', '.join(values)}")
-        if self.vocabulary is not None:
-            words = self.vocabulary
-            title = words.text("figures", name, "title", title)
-            note = words.text("figures", name, "note", note)
-            alt = words.text("figures", name, "alt", alt)
-            words.translate_figure(fig)
         meta = save_figure(
             fig,
             name,
@@ -261,6 +275,24 @@ class EditionContext:
             formats=dict(formats or {}),
             edition=self.edition_label,
         )
+        for lang, words in self.vocabularies.items():  # the same figure, its words in each other language
+            with language(lang):
+                words.translate_figure(fig)
+                save_figure(
+                    fig,
+                    name,
+                    self.language_dir(lang),
+                    words.translate_frame(data) if isinstance(data, pd.DataFrame) else data,
+                    title=words.text("figures", name, "title", title),
+                    source=words.text("figures", name, "source", source, required=False),
+                    alt=words.text("figures", name, "alt", alt),
+                    note=words.text("figures", name, "note", note),
+                    caption=words.term(caption),
+                    headers={column: words.term(header) for column, header in (headers or {}).items()},
+                    formats=dict(formats or {}),
+                    edition=self.edition_label_in(lang),
+                    lang=lang,
+                )
         self.figures.append(meta)
         meta.show()
         return meta
@@ -338,13 +370,20 @@ class EditionContext:
             return self._save_table_every_language(df, name, columns, formats, values)
         if values:
             raise TypeError(f"save_table: unexpected argument(s) {', '.join(values)}")
-        if self.vocabulary is not None:
-            words = self.vocabulary
-            title = words.text("tables", name, "title", title)
-            note = words.text("tables", name, "note", note)
+        for lang, words in self.vocabularies.items():  # the same table, its words in each other language
             shown = dict(columns) if isinstance(columns, Mapping) else {c: c for c in (columns or df.columns)}
-            columns = words.headers(name, shown)
-            df = df.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(words.term))
+            save_table(
+                words.translate_frame(df),
+                name,
+                self.language_dir(lang),
+                title=words.text("tables", name, "title", title),
+                source=words.text("tables", name, "source", source, required=False),
+                columns=words.headers(name, shown),
+                formats=formats,
+                note=words.text("tables", name, "note", note),
+                edition=self.edition_label_in(lang),
+                lang=lang,
+            )
         meta = save_table(
             df,
             name,

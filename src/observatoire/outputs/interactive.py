@@ -29,15 +29,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatoire.core.formatting import NBSP
+from observatoire.core.formatting import NBSP, numbers_kept_together, parse_format
 from observatoire.outputs.accessibility import (
     VISUALLY_HIDDEN_CSS,
     focusable_scroll_boxes,
     label_empty_headers,
 )
-from observatoire.outputs.downloads import french_header
+from observatoire.outputs.downloads import reader_frame, reader_header
 from observatoire.outputs.palette import PALETTE
 from observatoire.outputs.tables import format_column
+from observatoire.outputs.words import site_text, site_words
 
 __all__ = [
     "VENDOR",
@@ -61,7 +62,7 @@ FORMAT_LOCALE = {
     "currency": ["", f"{NBSP}€"],
     "minus": "−",
 }
-#: d3-format's number locale of each language of the letters (English: 272,400 and 2.8, U+2212 minus).
+#: Number formatting of each language's pages (English: thousands comma, decimal point).
 FORMAT_LOCALES = {
     "fr": FORMAT_LOCALE,
     "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""], "minus": "−"},
@@ -107,8 +108,28 @@ def _series_params(hue: str, levels: list[str]) -> tuple[list[dict], list[dict]]
     return params, ([{"filter": " && ".join(tests)}] if tests else [])
 
 
-def _header(column: str, headers: Mapping[str, str]) -> str:
-    return french_header(column, headers.get(column))
+def _header(column: str, headers: Mapping[str, str], lang: str = "fr") -> str:
+    return headers.get(column) or reader_header(column, lang=lang)
+
+
+def _js(value) -> str:
+    """A string as a Vega expression literal (JSON, accents kept)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _description(fields: list[tuple[str, str, str | None, str]], lang: str) -> dict:
+    """A transform writing each mark's description in the page's language (``"Année : 2016 ; Victimes : 122"``),
+    which Vega gives the mark as its ``aria-label`` (its own is in English, with the data's column names)."""
+    words = site_words(lang)["chart"]
+    parts = []
+    for field, title, spec, kind in fields:
+        value = f"datum[{_js(field)}]"
+        fmt = _number_format(spec) if kind == "quantitative" else ""
+        shown = f"(isValid({value}) ? format({value}, {_js(fmt)}) : '—')" if fmt else f"{value} + ''"
+        label, _, rest = words["pair"].partition("{value}")
+        prefix = label.replace("{label}", title)
+        parts.append(f"{_js(prefix)} + {shown}" + (f" + {_js(rest)}" if rest else ""))
+    return {"calculate": f" + {_js(words['join'])} + ".join(parts), "as": "_description"}
 
 
 def vega_lite_spec(
@@ -119,6 +140,7 @@ def vega_lite_spec(
     columns: list[str],
     headers: Mapping[str, str] | None = None,
     formats: Mapping[str, str] | None = None,
+    lang: str = "fr",
 ) -> dict | None:
     """The Vega-Lite spec of a chart made by :mod:`observatoire.outputs.charts`, its data read from ``<name>.csv``.
 
@@ -133,7 +155,10 @@ def vega_lite_spec(
     columns : list of str
         Columns of the data file: a chart whose columns are not all there has no interactive version.
     headers, formats : mapping, optional
-        French headers and display formats of the columns (tooltips use them).
+        Headers (in the page's language) and display formats of the columns (tooltips use them).
+    lang : str, default "fr"
+        The page's language: each mark's description for screen readers is written in it (axes and legends are
+        left out of the accessibility tree: the chart is described by its alt text and its data table).
 
     Returns
     -------
@@ -160,7 +185,12 @@ def vega_lite_spec(
         "data": {"url": f"{name}.csv", "format": {"type": "csv"}},
         "width": "container",
         "autosize": {"type": "fit-x", "contains": "padding"},
-        "config": {"font": "DejaVu Sans, Verdana, sans-serif", "view": {"stroke": None}},
+        "config": {
+            "font": "DejaVu Sans, Verdana, sans-serif",
+            "view": {"stroke": None},
+            "axis": {"aria": False},
+            "legend": {"aria": False},
+        },
     }
     palette = _palette()
     if kind == "line":
@@ -169,6 +199,30 @@ def vega_lite_spec(
         spec.update(_bar_spec(description, headers, formats, palette))
     else:
         spec.update(_rate_ci_spec(description, headers, formats, palette))
+    encoding = spec["encoding"] if "encoding" in spec else spec["layer"][0]["encoding"]
+    fields = [
+        (
+            re.sub(r"\\(.)", r"\1", t["field"]),
+            t["title"],
+            formats.get(re.sub(r"\\(.)", r"\1", t["field"])),
+            t["type"],
+        )
+        for t in encoding["tooltip"]
+    ]
+    spec["transform"] = list(spec.get("transform") or []) + [_description(fields, lang)]
+    chart_words = site_words(lang)["chart"]
+    for mark in [spec.get("mark")] + [layer.get("mark") for layer in spec.get("layer", [])]:
+        if isinstance(mark, dict) and mark.get(
+            "aria", True
+        ):  # what a screen reader calls it (Vega's: English)
+            mark["ariaRoleDescription"] = chart_words[f"mark_{mark['type']}"]
+    described = {"field": "_description", "type": "nominal"}
+    if "encoding" in spec:
+        spec["encoding"]["description"] = described
+    else:
+        for layer in spec["layer"]:
+            if "data" not in layer:
+                layer["encoding"]["description"] = described
     return spec
 
 
@@ -361,7 +415,7 @@ _STYLE = """<style id="observatoire-interactive">
 .chart-data summary { cursor: pointer; }
 .chart-data table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
 .chart-data th, .chart-data td { border-bottom: 1px solid #ccc; padding: 0.15rem 0.5rem; }
-.chart-data td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.chart-data td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 #vg-tooltip-element { font-size: 0.85rem; }
 VISUALLY_HIDDEN
 </style>
@@ -371,12 +425,28 @@ _SCRIPT = """<script>
 (function () {
   "use strict";
   if (typeof vegaEmbed !== "function") { return; }
-  var locale = %s;
+  var locale = %s, role = %s;
   document.querySelectorAll(".chart-interactive[data-spec]").forEach(function (box) {
     var spec = JSON.parse(document.getElementById(box.dataset.spec).textContent);
     box.hidden = false;
     vegaEmbed(box, spec, { renderer: "svg", actions: false, formatLocale: locale, tooltip: { theme: "light" } })
       .then(function () {
+        // Vega's own words for screen readers are English: the chart is named in the page's language, and
+        // the containers of its marks (each mark has its description) are not announced
+        // (again whenever Vega redraws the chart)
+        var words = function () {
+          [box].concat(Array.from(box.querySelectorAll("[role=graphics-document]"))).forEach(function (el) {
+            if (el.getAttribute("role") === "graphics-document" && el.getAttribute("aria-roledescription") !== role) {
+              el.setAttribute("aria-roledescription", role);
+            }
+          });
+          box.querySelectorAll("[role=graphics-object][aria-roledescription]").forEach(function (el) {
+            el.removeAttribute("aria-roledescription");
+          });
+        };
+        words();
+        new MutationObserver(words).observe(box, { subtree: true, childList: true, attributes: true,
+                                                   attributeFilter: ["aria-roledescription", "role"] });
         var figure = document.getElementById(box.dataset.figure);
         var image = figure ? figure.querySelector("img") : null;
         if (image) { image.hidden = true; }
@@ -411,16 +481,35 @@ def _script_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
 
 
-def _data_table(csv_path: Path, meta: Mapping, caption: str, lang: str = "fr") -> str:
-    """The data as an HTML table formatted as the letter formats numbers (the chart's text alternative)."""
-    data = pd.read_csv(csv_path, keep_default_na=True)
-    headers, formats = meta.get("headers") or {}, meta.get("formats") or {}
+def read_data(csv_path: Path, formats: Mapping[str, str]) -> pd.DataFrame:
+    """A figure's machine CSV as saved: text columns (codes such as "01", "2A") kept as text."""
+    text = [c for c, spec in formats.items() if spec == "text"]
+    return pd.read_csv(csv_path, dtype=dict.fromkeys(text, str), keep_default_na=True)
+
+
+def data_table_view(meta: Mapping, csv_path: Path):
+    """The reader's view of a figure's data (:func:`observatoire.outputs.downloads.reader_frame`): what its data table
+    shows and its reader's CSV holds."""
+    formats = dict(meta.get("formats") or {})
+    return reader_frame(
+        read_data(csv_path, formats),
+        headers=meta.get("headers") or {},
+        formats=formats,
+        chart=meta.get("chart"),
+        lang=meta.get("lang") or "fr",
+    )
+
+
+def _data_table(csv_path: Path, meta: Mapping, caption: str) -> str:
+    """The chart's data as an HTML table, as the letter prints numbers (the chart's text alternative): the
+    reader's columns, headers and values, the same as the reader's CSV."""
+    view = data_table_view(meta, csv_path)
     head, body_columns, numeric = [], [], []
-    for column in data.columns:
-        spec = formats.get(column) or "text"
-        head.append(f'<th scope="col">{html.escape(_header(column, headers))}</th>')
-        body_columns.append(format_column(data[column], spec, lang))
-        numeric.append(spec.split(":")[0] not in ("text", "year"))
+    for column in view.frame.columns:
+        spec = view.formats[column]
+        head.append(f'<th scope="col">{html.escape(view.headers[column])}</th>')
+        body_columns.append(format_column(view.frame[column], spec, view.lang))
+        numeric.append(parse_format(spec)[0] not in ("text", "year"))
     rows = []
     for cells in zip(*body_columns, strict=True) if body_columns else []:
         tds = [
@@ -434,26 +523,25 @@ def _data_table(csv_path: Path, meta: Mapping, caption: str, lang: str = "fr") -
     )
 
 
-def _download_links(folder: str, files: Mapping[str, str], kinds: list[tuple[str, str]]) -> str:
+#: The other downloads under a figure and a table, after the main link (the reader's CSV, written by
+#: letter.lua): key of ``files`` and key of the ``downloads`` words.
+_FIGURE_DOWNLOADS = [("xlsx", "xlsx"), ("csv", "machine"), ("svg", "svg"), ("png", "png")]
+_TABLE_DOWNLOADS = [("xlsx", "xlsx"), ("csv", "machine")]
+
+
+def _download_links(folder: str, files: Mapping[str, str], kinds: list[tuple[str, str]], lang: str) -> str:
+    words = site_words(lang)["downloads"]
     links = [
-        f'<a href="{folder}/{html.escape(files[key])}" download>{label}</a>'
+        f'<a href="{folder}/{html.escape(files[key])}" download>{html.escape(words[label])}</a>'
         for key, label in kinds
         if key in files
     ]
-    return '<p class="chart-downloads">Autres formats' + NBSP + ": " + " · ".join(links) + "</p>"
+    colon = f"{NBSP}: " if lang == "fr" else ": "
+    return f'<p class="chart-downloads">{html.escape(words["other"])}{colon}' + " · ".join(links) + "</p>"
 
 
-_FIGURE_DOWNLOADS = [
-    ("csv_fr", "CSV pour tableur (français)"),
-    ("xlsx", "Excel (XLSX, avec métadonnées)"),
-    ("svg", "image SVG"),
-    ("png", "image PNG"),
-]
-_TABLE_DOWNLOADS = [("csv_fr", "CSV pour tableur (français)"), ("xlsx", "Excel (XLSX, avec métadonnées)")]
-
-
-def figure_block(meta: Mapping, figures_dir: Path, element_id: str, lang: str = "fr") -> tuple[str, bool]:
-    """What follows a figure in the HTML letter: interactive chart, data table, downloads.
+def figure_block(meta: Mapping, figures_dir: Path, element_id: str) -> tuple[str, bool]:
+    """What follows a figure in the HTML letter: interactive chart, data table, the other downloads.
 
     Parameters
     ----------
@@ -470,6 +558,8 @@ def figure_block(meta: Mapping, figures_dir: Path, element_id: str, lang: str = 
         The HTML and whether it holds an interactive chart.
     """
     name = meta["name"]
+    lang = meta.get("lang") or "fr"
+    words = site_words(lang)["data_table"]
     files = meta.get("files") or {}
     parts = [f'<div class="chart-extras" id="extras-{name}">']
     spec_file = files.get("vega_lite")
@@ -482,19 +572,22 @@ def figure_block(meta: Mapping, figures_dir: Path, element_id: str, lang: str = 
             f'data-figure="{html.escape(element_id)}" hidden></div>'
         )
         parts.append(f'<script type="application/json" id="spec-{name}">{_script_json(spec)}</script>')
+    caption = numbers_kept_together(site_text(lang, "data_table.caption", title=meta.get("title", name)))
     parts.append(
-        '<details class="chart-data"><summary>Voir les données de la figure (tableau)</summary>'
-        + _data_table(figures_dir / files["csv"], meta, f"Données{NBSP}: {meta.get('title', name)}", lang)
+        f'<details class="chart-data"><summary>{html.escape(words["summary"])}</summary>'
+        + _data_table(figures_dir / files["csv"], meta, caption)
         + "</details>"
     )
-    parts.append(_download_links("figures", files, _FIGURE_DOWNLOADS))
+    parts.append(_download_links("figures", files, _FIGURE_DOWNLOADS, lang))
     parts.append("</div>")
     return "\n".join(parts) + "\n", interactive
 
 
 def table_downloads(meta: Mapping) -> str:
-    """The download links that follow a table in the HTML letter (French CSV and Excel)."""
-    return _download_links("tables", meta.get("files") or {}, _TABLE_DOWNLOADS) + "\n"
+    """The other download links that follow a table in the HTML letter (Excel, the machine file)."""
+    return (
+        _download_links("tables", meta.get("files") or {}, _TABLE_DOWNLOADS, meta.get("lang") or "fr") + "\n"
+    )
 
 
 def _element_end(text: str, id_at: int) -> int:
@@ -535,7 +628,7 @@ def _load_metas(folder: Path) -> list[dict]:
     return metas
 
 
-def enhance_letter(html_path: Path, project_dir: Path, lang: str = "fr") -> dict[str, list[str]]:
+def enhance_letter(html_path: Path, project_dir: Path, lang: str | None = None) -> dict[str, list[str]]:
     """Add interactive charts, data tables, downloads and header scopes to a rendered HTML letter, in place.
 
     Parameters
@@ -545,8 +638,9 @@ def enhance_letter(html_path: Path, project_dir: Path, lang: str = "fr") -> dict
         links point to (``figures/``, ``tables/``) are copied there by the release's data stage.
     project_dir : Path
         The staged publication (``figures/*.json``, ``tables/*.json`` and the files they name).
-    lang : {"fr", "en"}, default "fr"
-        The letter's language: the numbers of the data tables and of the charts (d3-format locale).
+    lang : {"fr", "en"}, optional
+        The letter's language: the numbers of the data tables and of the charts (d3-format locale), the
+        screen-reader words; default: the language its figures and tables were written in (else French).
 
     Returns
     -------
@@ -554,11 +648,14 @@ def enhance_letter(html_path: Path, project_dir: Path, lang: str = "fr") -> dict
         ``{"interactive": [...], "figures": [...], "tables": [...]}``: the names enhanced, in file order.
     """
     text = html_path.read_text(encoding="utf-8")
+    figures, tables = _load_metas(project_dir / "figures"), _load_metas(project_dir / "tables")
+    if lang is None:
+        lang = next((m["lang"] for m in figures + tables if m.get("lang")), "fr")  # the outputs' language
     out_dir = html_path.parent
     done: dict[str, list[str]] = {"interactive": [], "figures": [], "tables": []}
-    for meta in _load_metas(project_dir / "figures"):
+    for meta in figures:
         element_id = f"fig-{meta['name']}"
-        block, interactive = figure_block(meta, project_dir / "figures", element_id, lang)
+        block, interactive = figure_block(meta, project_dir / "figures", element_id)
         updated = _insert_after(text, element_id, block)
         if updated is None:
             continue
@@ -566,13 +663,14 @@ def enhance_letter(html_path: Path, project_dir: Path, lang: str = "fr") -> dict
         done["figures"].append(meta["name"])
         if interactive:
             done["interactive"].append(meta["name"])
-    for meta in _load_metas(project_dir / "tables"):
+    for meta in tables:
         updated = _insert_after(text, f"tbl-{meta['name']}", table_downloads(meta))
         if updated is None:
             continue
         text = updated
         done["tables"].append(meta["name"])
-    text = label_empty_headers(re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text))
+    row_label = site_text(lang, "data_table.row_label")
+    text = label_empty_headers(re.sub(r"<th(?![^>]*\bscope=)(?=[\s>])", '<th scope="col"', text), row_label)
     text = focusable_scroll_boxes(text)  # the data tables added above scroll on a phone, like the letter's
     head = _STYLE.replace("VISUALLY_HIDDEN", VISUALLY_HIDDEN_CSS)
     tail = ""
@@ -582,7 +680,11 @@ def enhance_letter(html_path: Path, project_dir: Path, lang: str = "fr") -> dict
         for name in VENDOR_FILES:
             shutil.copyfile(VENDOR / name, scripts / name)
         tail = "".join(f'<script src="js/{name}"></script>\n' for name in VENDOR_FILES)
-        tail += _SCRIPT % json.dumps(FORMAT_LOCALES[lang], ensure_ascii=False)
+        role = site_text(lang, "chart.roledescription")
+        tail += _SCRIPT % (
+            json.dumps(FORMAT_LOCALES[lang], ensure_ascii=False),
+            json.dumps(role, ensure_ascii=False),
+        )
     text = text.replace("</head>", head + "</head>", 1).replace("</body>", tail + "</body>", 1)
     html_path.write_text(text, encoding="utf-8")
     return done

@@ -23,10 +23,24 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core.escaping import csv_frame, markdown_text
-from observatoire.core.formatting import NBSP, format_value, is_missing, not_available, parse_format
+from observatoire.core.formatting import (
+    NBSP,
+    format_value,
+    is_missing,
+    not_available,
+    numbers_kept_together,
+    parse_format,
+)
 from observatoire.outputs import downloads
 
-__all__ = ["MISSING_CELL", "MISSING_NOTE", "save_table", "format_column", "to_markdown"]
+__all__ = [
+    "MISSING_CELL",
+    "MISSING_NOTE",
+    "save_table",
+    "format_column",
+    "to_markdown",
+    "default_format",
+]
 
 #: What a missing cell shows.
 MISSING_CELL = "—"
@@ -41,10 +55,25 @@ def missing_note(lang: str = "fr") -> str:
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _YEAR_NAMES = {"year", "annee", "année", "an"}
+#: Formats of columns whose name says what they hold, when the author gives none: a relative change is a
+#: fraction printed in percent (the letter's "+0,7 %"), a p-value needs its small decimals.
+NAMED_FORMATS = {
+    "change_rel": "change:1",
+    "p_value": "number:3",
+    "p_adjusted": "number:3",
+    "p_value_poisson": "number:3",
+}
 
 
-def _default_format(name: str, series: pd.Series) -> str:
-    """Format used when none is given: years plainly, whole numbers with 0 decimals, other floats with 1."""
+def default_format(name: str, series: pd.Series) -> str:
+    """Format used when none is given: :data:`NAMED_FORMATS`, years plainly, whole numbers with 0 decimals,
+    other floats with 1."""
+    if (
+        str(name) in NAMED_FORMATS
+        and pd.api.types.is_numeric_dtype(series)
+        and not pd.api.types.is_bool_dtype(series)
+    ):
+        return NAMED_FORMATS[str(name)]
     if str(name).strip().lower() in _YEAR_NAMES and pd.api.types.is_numeric_dtype(series):
         return "year"
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
@@ -126,7 +155,7 @@ def to_markdown(
     headers = dict(headers or {})
     columns, aligns, any_missing = [], [], False
     for col in df.columns:
-        spec = formats.get(col) or _default_format(col, df[col])
+        spec = formats.get(col) or default_format(col, df[col])
         cells = format_column(df[col], spec, lang)
         any_missing = any_missing or bool(df[col].isna().any())
         columns.append(cells)
@@ -197,15 +226,15 @@ def save_table(
     edition : str, optional
         The edition, for the workbook's metadata sheet (``EditionContext`` passes it).
     lang : {"fr", "en"}, default "fr"
-        The language of the Markdown table's numbers and missing-cell note (the downloads stay French).
+        The language of the Markdown table's numbers and missing-cell note, and of the reader's downloads.
 
     Returns
     -------
     dict
-        The metadata written to ``<name>.json``: ``name, title, source, note, edition, files`` (``csv`` raw
-        values, ``md``, ``csv_fr`` the CSV for French spreadsheets, ``xlsx`` the workbook with its metadata
-        sheet; see :mod:`observatoire.outputs.downloads`), ``columns`` (name, header, format), ``n_rows`` and ``sha256``
-        of each file.
+        The metadata written to ``<name>.json``: ``name, title, source, note, edition, lang, files`` (``csv`` raw
+        values, ``md``, ``csv_<lang>`` the CSV for spreadsheets in the letter's language (``csv_fr``:
+        ``<name>.fr.csv``), ``xlsx`` the workbook with its metadata sheet; see :mod:`observatoire.outputs.downloads`),
+        ``columns`` (name, header, format), ``n_rows`` and ``sha256`` of each file.
 
     Raises
     ------
@@ -232,31 +261,32 @@ def save_table(
     unknown = [c for c in formats if c not in table.columns]
     if unknown:
         raise KeyError(f"save_table: formats given for absent column(s) {unknown}")
-    specs = {col: formats.get(col) or _default_format(col, table[col]) for col in table.columns}
+    specs = {col: formats.get(col) or default_format(col, table[col]) for col in table.columns}
     for spec in specs.values():
         parse_format(spec)
 
-    markdown, any_missing = to_markdown(table, title.strip(), name, specs, headers, lang)
+    title = numbers_kept_together(title.strip())  # "1 000" typed with a plain space never breaks in a caption
+    markdown, any_missing = to_markdown(table, title, name, specs, headers, lang)
     notes = [n for n in ((note or "").strip(), missing_note(lang) if any_missing else "") if n]
     full_note = " ".join(notes) or None
-    french = {str(col): downloads.french_header(col, headers.get(col)) for col in table.columns}
     safe = csv_frame(table)  # text cells a spreadsheet would run as formulas are neutralised
     safe_values = safe.set_axis(table.columns, axis=1)
+    reader = downloads.reader_frame(
+        safe_values, headers={str(k): v for k, v in headers.items()}, formats=specs, lang=lang, table=True
+    )
     contents = {
         "csv": safe.to_csv(index=False, lineterminator="\n").encode("utf-8"),
         "md": markdown.encode("utf-8"),
-        "csv_fr": downloads.french_csv(safe_values, french, specs),
+        f"csv_{lang}": downloads.reader_csv(reader),
         "xlsx": downloads.xlsx_workbook(
-            safe_values,
-            french,
-            specs,
-            [("Titre", title.strip()), ("Source", source.strip()), ("Édition", edition), ("Note", full_note)],
+            reader,
+            [("title", title.strip()), ("source", source.strip()), ("edition", edition), ("note", full_note)],
         ),
     }
 
     folder = Path(out_dir) / "tables"
     folder.mkdir(parents=True, exist_ok=True)
-    suffixes = {"csv_fr": "fr.csv"}
+    suffixes = {f"csv_{lang}": f"{lang}.csv"}
     files = {kind: f"{name}.{suffixes.get(kind, kind)}" for kind in contents}
     for kind, content in contents.items():
         _write(folder / files[kind], content)
@@ -266,6 +296,7 @@ def save_table(
         "source": source.strip(),
         "note": full_note,
         "edition": edition,
+        "lang": lang,
         "files": files,
         "columns": [
             {"name": str(col), "header": headers.get(col, str(col)), "format": specs[col]}

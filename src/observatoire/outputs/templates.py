@@ -382,9 +382,15 @@ def _attribute(text: str) -> str:
     return re.sub(r"\s+", " ", str(text)).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _outputs_globals(outputs: Mapping[str, Mapping[str, Mapping]] | None) -> dict[str, Any]:
-    """``figure(name)`` and ``table(name)``: an output of the edition as the letter shows it."""
+#: A space between the digits of a number's thousands ("1 000", "272 400").
+_THOUSANDS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
+
+
+def _outputs_globals(outputs: Mapping[str, Mapping[str, Mapping]] | None, lang: str = "fr") -> dict[str, Any]:
+    """``figure(name)`` and ``table(name)``: an output of the edition as the letter shows it (in French, a number's
+    thousands separated by a narrow no-break space in its caption and alt text, as in the prose)."""
     outputs = outputs or {}
+    typeset = (lambda text: _THOUSANDS.sub(NNBSP, str(text))) if lang == "fr" else str
 
     def _meta(kind: str, name: str) -> Mapping:
         found = (outputs.get(kind) or {}).get(name)
@@ -395,10 +401,9 @@ def _outputs_globals(outputs: Mapping[str, Mapping[str, Mapping]] | None) -> dic
 
     def figure(name: str) -> str:
         meta = _meta("figures", name)
-        caption = markdown_text(meta.get("caption") or meta["title"])
-        return (
-            f'![{caption}](figures/{meta["files"]["svg"]}){{#fig-{name} fig-alt="{_attribute(meta["alt"])}"}}'
-        )
+        caption = markdown_text(typeset(meta.get("caption") or meta["title"]))
+        alt = typeset(_attribute(meta["alt"]))  # after: _attribute turns any space (U+202F too) into " "
+        return f'![{caption}](figures/{meta["files"]["svg"]}){{#fig-{name} fig-alt="{alt}"}}'
 
     def table(name: str) -> str:
         meta = _meta("tables", name)
@@ -597,7 +602,7 @@ def render_text(
         template = _compiled(
             source, lang, str(search_path or ""), tuple((k, v[lang]) for k, v in words.items())
         )
-        rendered = template.render(f=FactSet(facts, lang), meta=dict(meta), **_outputs_globals(outputs))
+        rendered = template.render(f=FactSet(facts, lang), meta=dict(meta), **_outputs_globals(outputs, lang))
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(name, f"line {exc.lineno}", f"template syntax: {exc.message}") from None
     except (jinja2.TemplateError, AttributeError, KeyError, ValueError, TypeError) as exc:

@@ -1,8 +1,10 @@
-"""The words of a notebook's charts and tables in another language, kept with that language's publication.
+"""The words, in another language, of the charts and tables of notebooks that still type their French captions.
 
-Why. The notebooks compute once and label their outputs in French (titles, notes, column headers, legends). The
-English letter needs the same charts and tables with English words; those words belong to the English
-publication's authors, not to Python, so they live in ``publications/<translation>/vocabulary.yml``:
+Why. The annual letter's notebooks label their outputs in French (titles, notes, column headers, legends) as they
+compute them. Its English letter needs the same charts and tables with English words, from the same run; those
+words belong to authors and translators, not to Python, so they live beside the notebooks, in
+``notebooks/<theme>/vocabulary.<lang>.yml`` (the notebooks' metadata files, ``*.meta.yml``, are the form that
+replaces it: every language side by side, no French text to match):
 
 .. code-block:: yaml
 
@@ -27,15 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from matplotlib.text import Text
 
 from observatoire.core.errors import InputError
 from observatoire.core.yamlfile import read_yaml
+from observatoire.outputs.charts import chart_description, set_chart_description
 
-__all__ = ["Vocabulary", "load_vocabulary", "VOCABULARY_FILE"]
-
-#: The file name of a publication's vocabulary.
-VOCABULARY_FILE = "vocabulary.yml"
+__all__ = ["Vocabulary", "load_vocabulary", "vocabulary_path"]
 _NUMBER = re.compile(r"\d+")
 _SLOT = re.compile(r"\{(\d+)\}")
 _SPACES = re.compile("[\u00a0\u202f]")
@@ -66,15 +67,18 @@ class Vocabulary:
             raise InputError(self.path, f"{kind}.{name}", "no words for this output: add its entry")
         return entries[name]
 
-    def text(self, kind: str, name: str, field: str, french: str | None) -> str | None:
+    def text(self, kind: str, name: str, field: str, french: str | None, required: bool = True) -> str | None:
         """The entry's ``field``, its ``{n}`` slots filled with the numbers of the French text.
 
-        Returns None when the French text is None (an absent note stays absent).
+        Returns None when the French text is None (an absent note stays absent); the French text itself when
+        the field is not ``required`` and the entry has none (a source line naming producers and documents).
         """
         if french is None:
             return None
         entry = self.entry(kind, name)
         if field not in entry:
+            if not required:
+                return self.term(french)
             raise InputError(self.path, f"{kind}.{name}", f"missing '{field}'")
         return self.fill(str(entry[field]), french, f"{kind}.{name}.{field}")
 
@@ -126,9 +130,29 @@ class Vocabulary:
             return self.fill(self.terms[pattern], value, f"terms.{pattern}")
         return value
 
+    def translate_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with its text cells that are terms of the vocabulary in the publication's language."""
+        return frame.apply(lambda col: col if pd.api.types.is_numeric_dtype(col) else col.map(self.term))
+
     def translate_figure(self, fig) -> None:
         """Replace every text of a matplotlib figure (legend, axis labels, panel titles, category ticks) that is a
-        term of the vocabulary."""
+        term of the vocabulary, and the words of what it shows (its series, categories, axis labels and legend,
+        which its interactive version and its data table print)."""
+        description = chart_description(fig)
+        if description:
+            set_chart_description(
+                fig,
+                {
+                    key: (
+                        value
+                        if key not in _CHART_WORDS
+                        else [self.term(v) for v in value]
+                        if isinstance(value, list)
+                        else self.term(value)
+                    )
+                    for key, value in description.items()
+                },
+            )
         for artist in fig.findobj(Text):
             text = artist.get_text()
             if self.term(text) != text:
@@ -140,11 +164,29 @@ class Vocabulary:
                     axis.set_ticks(axis.get_ticklocs(), [self.term(label) for label in labels])
 
 
+#: The entries of a chart's description that are words (the others name columns or hold numbers).
+_CHART_WORDS = (
+    "hue_order",
+    "order",
+    "highlight_labels",
+    "highlight_label",
+    "other_label",
+    "reference_label",
+    "xlabel",
+    "ylabel",
+)
+
+
 def _mapping(path: Path, raw: Mapping, key: str) -> dict:
     value = raw.get(key) or {}
     if not isinstance(value, dict):
         raise InputError(path, key, "must be a mapping")
     return value
+
+
+def vocabulary_path(notebook_dir: Path, lang: str) -> Path:
+    """The vocabulary in ``lang`` of the notebooks of ``notebook_dir``: ``vocabulary.<lang>.yml`` beside them."""
+    return Path(notebook_dir) / f"vocabulary.{lang}.yml"
 
 
 @functools.cache
@@ -159,7 +201,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
     path = Path(path)
     if not path.is_file():
         raise InputError(
-            path, "whole file", "the publication in this language has no vocabulary of its outputs"
+            path,
+            "whole file",
+            "the notebooks type French captions and their letter has this language: no vocabulary",
         )
     raw = read_yaml(path) or {}
     if not isinstance(raw, dict):

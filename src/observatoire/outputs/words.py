@@ -9,7 +9,7 @@ language side by side::
       fr: "Victimes enregistrées pour 1 000 habitants, {territory}, {first}-{year}"
       en: "Recorded victims per 1,000 inhabitants, {territory}, {first}-{year}"
 
-Three kinds of files use this module:
+Four kinds of files use this module:
 
 * the metadata of a notebook's outputs, ``notebooks/<theme>/<notebook>.meta.yml`` (Our World in Data's
   ``*.meta.yml``): per figure and table its title, caption, alt text, note, source line, column headers and the
@@ -17,7 +17,12 @@ Three kinds of files use this module:
 * the words shared by every notebook, ``publications/_shared/outputs.yml``: source lines, labels, the edition's
   name in the downloads (the same format);
 * the words of a publication's templates, ``publications/<theme>/words.yml`` and ``publications/_shared/words.yml``
-  (:mod:`observatoire.outputs.templates`: each entry is a small template).
+  (:mod:`observatoire.outputs.templates`: each entry is a small template);
+* the words of the site around the letters, ``publications/_shared/site_words.yml`` (breadcrumbs, the "cite this
+  letter" block, the notebook pages' header, the download links and the headers of the downloaded files, the data
+  tables under the charts, the screen-reader labels, the territorial listing), in sections:
+  ``site_words("fr")["downloads"]["main"]``, or ``site_text("fr", "cite.text", title=..., url=...)`` for a
+  sentence with values (values are inserted as given: escape them for where they are shown).
 
 Parity is checked when a file is read: an entry without one of :data:`LANGUAGES`, or with a language the project
 does not know, stops with the file, the key and the language. A French figure, table or sentence therefore cannot
@@ -38,15 +43,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from observatoire.core import paths
 from observatoire.core.errors import InputError
 from observatoire.core.formatting import LANGUAGES, format_date, format_value, is_missing
 from observatoire.core.localized import Localized
 from observatoire.core.yamlfile import read_yaml
+
+if TYPE_CHECKING:  # only in annotations: the site's words are read on the no-change release path (no pandas)
+    import pandas as pd
 
 __all__ = [
     "LANGUAGES",
@@ -59,10 +65,16 @@ __all__ = [
     "OutputWords",
     "load_meta",
     "shared_outputs",
+    "SITE_WORDS",
+    "site_words",
+    "site_text",
+    "column_header",
 ]
 
 #: The words every notebook shares (source lines, labels, the edition's name in the downloads).
 SHARED_OUTPUTS = paths.SHARED_TEMPLATES / "outputs.yml"
+#: The words of the site around the letters (sections of entries, every language side by side).
+SITE_WORDS = paths.SHARED_TEMPLATES / "site_words.yml"
 #: The fields of a figure's or table's words, and whether each is required.
 OUTPUT_FIELDS = {
     "figures": {"title": True, "alt": True, "source": True, "caption": False, "note": False},
@@ -423,3 +435,59 @@ def every_text(meta: OutputMeta) -> Iterable[tuple[str, str, str]]:
                     for code, text in value.items():
                         for lang in LANGUAGES:
                             yield f"{kind}.{name}.{field_name}.{code}", lang, text[lang]
+
+
+@functools.cache
+def _site_words(path: Path, stamp: int) -> dict[str, dict[str, Localized]]:
+    raw = read_yaml(path)
+    if not isinstance(raw, Mapping) or not all(isinstance(v, Mapping) for v in raw.values()):
+        raise InputError(path, "whole file", "must be a mapping of sections, each a mapping of entries")
+    out: dict[str, dict[str, Localized]] = {}
+    for section, names in raw.items():
+        for name, value in names.items():
+            key = f"{section}.{name}"
+            entry(path, key, value)  # checked: every language, no other
+            # kept as written (a separator such as " ; " is its spaces)
+            out.setdefault(str(section), {})[str(name)] = Localized(
+                {lang: str(value[lang]) for lang in LANGUAGES}
+            )
+    return out
+
+
+def site_words(lang: str = "fr", path: Path = SITE_WORDS) -> Mapping[str, Mapping[str, str]]:
+    """The words of the site around the letters in ``lang``: ``{section: {name: text}}``.
+
+    Raises
+    ------
+    InputError
+        For a language the project does not know, an entry without one of :data:`LANGUAGES`, or a file that is
+        not a mapping of sections.
+    """
+    if lang not in LANGUAGES:
+        raise InputError(path, "language", f"no words in {lang!r} (languages: {', '.join(LANGUAGES)})")
+    path = Path(path)
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    return {section: {name: text[lang] for name, text in names.items()} for section, names in
+            _site_words(path, stamp).items()}  # fmt: skip
+
+
+def site_text(lang: str, key: str, path: Path = SITE_WORDS, **values: Any) -> str:
+    """One entry (``"section.name"``) of the site's words in ``lang``, its ``{name}`` placeholders filled with
+    ``values`` (see :func:`fill`).
+
+    Raises
+    ------
+    InputError
+        For an unknown key or a placeholder without a value (naming the file and the key).
+    """
+    section, _, name = key.partition(".")
+    text = site_words(lang, path).get(section, {}).get(name)
+    if text is None:
+        raise InputError(path, key, "no such entry")
+    return fill(text, values, lang, path=Path(path), place=key)
+
+
+def column_header(column: str, lang: str = "fr") -> str | None:
+    """The public header of a data column (``"change_rel"`` -> ``"Évolution sur un an (%)"``), or None for a
+    column that is internal (not in the ``columns`` section of the site's words)."""
+    return site_words(lang)["columns"].get(str(column).lower())

@@ -16,6 +16,10 @@ user typing the command would pay them:
 
 CPU time is that of the child and every descendant it waited for (``RUSAGE_CHILDREN``): kernels and Dask
 workers included. The builds go into a temporary folder; ``build/`` and ``_site/`` are not touched.
+
+``--profile`` (``make bench PROFILE=1``) runs only the clean build, with the clocks of
+:mod:`observatoire.publishing.profile`, and prints where its seconds go (stages, notebooks, Quarto calls, publish
+steps).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from pathlib import Path
 import psutil
 
 from observatoire.data import themes
-from observatoire.publishing import batch, kernel_env, plan, release
+from observatoire.publishing import batch, kernel_env, plan, profile, release
 
 TARGETS = {
     "clean": 15.0,
@@ -159,6 +163,34 @@ def _build(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int)
     run = _measure(command, _environment(build_dir, site_dir))
     run.update(json.loads(run.pop("last")))
     return run
+
+
+def _profile(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int) -> dict:
+    command = [sys.executable, "-m", "observatoire.publishing.bench", "--child-profile", theme, str(year)]
+    command += [str(build_dir), str(site_dir), str(workers)]
+    run = _measure(command, _environment(build_dir, site_dir))
+    run.update(json.loads(run.pop("last")))
+    return run
+
+
+def main_profile(theme: str = "annual", year: int = 2024, workers: int = 2, keep: bool = False) -> int:
+    """Profile one clean build of the edition (see :mod:`observatoire.publishing.profile`) and print its table.
+
+    Returns
+    -------
+    int
+        0.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="observatoire-profile-"))
+    load = os.getloadavg()
+    try:
+        run = _profile(theme, year, tmp / "build", tmp / "site", workers)
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{theme} {year}: {run['status']} on {os.cpu_count()} cores; folders in {tmp}")
+    print(profile.format_profile(run, wall=run["wall"], cpu=run["cpu"], load=load))
+    return 0
 
 
 def _make_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "editions") -> dict:
@@ -388,6 +420,10 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--child-build", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--child-all", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child-profile", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile", action="store_true", help="only the clean build, with where its time goes"
+    )
     parser.add_argument("--theme", default="annual")
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--workers", type=int, default=2)
@@ -408,6 +444,12 @@ if __name__ == "__main__":
         theme, year, build, site, workers = args.child_build
         print(json.dumps(_child_build(theme, int(year), Path(build), Path(site), int(workers))))
         raise SystemExit(0)
+    if args.child_profile:
+        theme, year, build, site, workers = args.child_profile
+        print(json.dumps(profile.profiled_build(theme, int(year), Path(build), Path(site), int(workers))))
+        raise SystemExit(0)
+    if args.profile:
+        raise SystemExit(main_profile(args.theme, args.year, args.workers, args.keep))
     if args.child_all:
         build, site, workers, scope = args.child_all
         print(json.dumps(_child_all(Path(build), Path(site), int(workers), scope)))

@@ -53,6 +53,12 @@ def french_date(value: str | None) -> str:
     return format_date(value) if value else "date inconnue"
 
 
+def first_date(manifest: dict[str, Any]) -> str | None:
+    """The date of an edition's first publication: the letter's own date (``letter.date`` of the manifest, as
+    precise as the letter prints it), else the day it was built."""
+    return (manifest.get("letter") or {}).get("date") or manifest.get("built_at")
+
+
 def _revision(manifest: dict[str, Any] | None) -> int:
     return int((manifest or {}).get("revision") or 1)
 
@@ -149,7 +155,7 @@ def revision_fields(previous: dict[str, Any], text: str, date: str, changes: lis
     """
     history = list(previous.get("history") or [])
     if not history:
-        history = [{"revision": _revision(previous), "date": previous.get("built_at"), "text": _FIRST}]
+        history = [{"revision": _revision(previous), "date": first_date(previous), "text": _FIRST}]
     revision = _revision(previous) + 1
     history.append({"revision": revision, "date": date, "text": text.strip(), "changes": changes})
     return {"revision": revision, "history": history}
@@ -175,9 +181,7 @@ def _entry(site_dir: Path, folder: Path, base: dict[str, Any]) -> dict[str, Any]
     manifest = mf.read_manifest(folder) or {}
     rel = folder.relative_to(site_dir).as_posix()
     current = _revision(manifest)
-    history = manifest.get("history") or [
-        {"revision": current, "date": manifest.get("built_at"), "text": _FIRST}
-    ]
+    history = manifest.get("history") or [{"revision": current, "date": first_date(manifest), "text": _FIRST}]
     revisions = []
     for item in history:
         number = int(item["revision"])

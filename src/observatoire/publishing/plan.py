@@ -270,7 +270,10 @@ def key_inputs(
         inputs[f"shared:{path.name}"] = mf.sha256_file(path)
     if paths.INDICATORS_YML.is_file():  # the labels of the indicators (the facts carry them)
         inputs["indicators.yml"] = mf.sha256_file(paths.INDICATORS_YML)
-    for path in sorted(theme.notebook_dir.glob("*.meta.yml")):  # the words of the notebooks' outputs
+    # The words of the notebooks' outputs: their metadata files, and the vocabularies of those typing French captions.
+    for path in sorted(
+        [*theme.notebook_dir.glob("*.meta.yml"), *theme.notebook_dir.glob("vocabulary.*.yml")]
+    ):
         inputs[f"notebook:{path.name}"] = mf.sha256_file(path)
     inputs.update(mf.tree_digests(paths.CURATED, "curated:"))
     inputs.update(mf.tree_digests(paths.PACKAGE, "package:"))

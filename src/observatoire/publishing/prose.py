@@ -14,6 +14,7 @@ checksums, notebooks, package code), so a cache is never used after a change tha
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 from collections import Counter
@@ -102,14 +103,22 @@ def edition_facts(theme_id: str, year: int, cache_dir: Path | None = None) -> di
     parameters = theme.parameters_for(year, None)
     root = Path(cache_dir or paths.BUILD / "_facts") / theme.id / str(year)
     folder = root / _fingerprint(theme, year, parameters)
-    if not (folder / "facts").is_dir():
-        shutil.rmtree(root, ignore_errors=True)
-        work = root / "_running"
-        jobs = plan_jobs(theme, year, parameters, work)
-        execution.run_notebooks(jobs, workers=2, progress=False, kernel_name=paths.KERNEL_NAME)
-        check_reads(work / "outputs", jobs, theme.source_ids(parameters), theme.themes_file)
-        (work / "outputs").rename(folder)
-        shutil.rmtree(work, ignore_errors=True)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # One run at a time per edition: two processes (e.g. two test workers) asking for the same edition's facts
+    # would otherwise delete each other's running folder; the second waits, then reads what the first wrote.
+    with open(root.parent / f".{year}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / "facts").is_dir():
+                shutil.rmtree(root, ignore_errors=True)
+                work = root / "_running"
+                jobs = plan_jobs(theme, year, parameters, work)
+                execution.run_notebooks(jobs, workers=2, progress=False, kernel_name=paths.KERNEL_NAME)
+                check_reads(work / "outputs", jobs, theme.source_ids(parameters), theme.themes_file)
+                (work / "outputs").rename(folder)
+                shutil.rmtree(work, ignore_errors=True)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return facts.load_facts(folder)
 
 
@@ -183,9 +192,10 @@ def render_edition(
     return Rendered(theme.id, int(year), expand(parts.get("index.qmd", "")), parts)
 
 
-def visible(text: str) -> str:
-    """The prose of rendered Markdown: code, attributes, targets and shortcodes removed; figure alt text kept."""
-    alts = " ".join(m.group(2) for m in _ALT.finditer(text))
+def visible(text: str, alts: bool = True) -> str:
+    """The prose of rendered Markdown: code, attributes, targets and shortcodes removed; figure alt text kept
+    (after the prose) unless ``alts`` is False."""
+    alts = " ".join(m.group(2) for m in _ALT.finditer(text)) if alts else ""
     text = _FRONT_MATTER.sub("", text)
     for pattern in _NOT_PROSE:
         text = pattern.sub(" ", text)
@@ -229,7 +239,8 @@ def problems(rendered: Rendered) -> list[str]:
     ):
         for match in pattern.finditer(prose):
             found.append(f"{where}: {rule}: {_around(prose, match)}")
-    counts = Counter(s for s in sentences(prose) if len(s) >= MIN_REPEATED)
+    # Repeated in the prose (an alt text is read alone, at its figure: two figures may say the same of their series)
+    counts = Counter(s for s in sentences(visible(letter, alts=False)) if len(s) >= MIN_REPEATED)
     found.extend(f"{where}: sentence repeated {n} times: {s!r}" for s, n in counts.items() if n > 1)
     return found
 

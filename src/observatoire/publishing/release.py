@@ -1004,7 +1004,7 @@ def _stage_project(build: _Build) -> RenderRequest:
     staging.write_metadata(project, variables, meta, outputs_dir / "facts")
     if one_source:  # the words Quarto prints (Figure, Table ...), in the letter's language
         staging.write_language_words(project, plan.lang)
-    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs])
+    write_calculations_page(project / "_calculs.qmd", [Path(job.input) for job in plan.jobs], plan.lang)
     # The letter's words: every .qmd is a template filled from the facts (observatoire.outputs.templates).
     _fill_templates(project, records, meta, plan.publication_dir)
     _copy_tree(build.pages, project / "notebooks")
@@ -1019,8 +1019,9 @@ def _stage_project(build: _Build) -> RenderRequest:
 
 def _collect_render(build: _Build, rendered: Any) -> None:
     """Render stage, after Quarto: the letter's HTML and PDF located in the edition (copied in when the renderer
-    wrote them elsewhere), then the HTML letter's interactive charts, data tables and downloads, in the letter's
-    language (a copied publication in another language keeps its static charts)."""
+    wrote them elsewhere), the letter's date as printed (the changelog dates its first publication with it), then
+    the HTML letter's interactive charts, data tables and downloads, in the letter's language (a copied
+    publication in another language keeps its static charts)."""
     plan, edition_site = build.plan, build.edition_site
     build.result.render_timings = dict(getattr(rendered, "timings", None) or {})
     for kind in ("html", "pdf"):
@@ -1032,6 +1033,8 @@ def _collect_render(build: _Build, rendered: Any) -> None:
             shutil.copy2(produced, edition_site / produced.name)
             produced = edition_site / produced.name
         build.letter[kind] = produced.resolve().relative_to(edition_site.resolve()).as_posix()
+    if getattr(rendered, "date", None):
+        build.letter["date"] = rendered.date
     build.renderer = getattr(rendered, "renderer", None) or "quarto"
     build.renderer_version = getattr(rendered, "version", None)
     if "html" in build.letter and plan.theme.one_source(plan.lang):

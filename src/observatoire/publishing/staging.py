@@ -162,9 +162,10 @@ def write_metadata(
 
 def language_words(lang: str) -> dict[str, Any]:
     """The words Quarto and the letter's filter print, in ``lang``, as settings of a publication's ``_quarto.yml``:
-    cross-references (Figure, Table), callout titles, the table of contents, the data links under figures and
-    tables. They are the entries ``quarto_*`` and ``data_link_*`` of ``publications/_shared/words.yml``, every
-    language side by side (a publication with one source writes no ``_quarto.yml`` per language)."""
+    cross-references (Figure, Table), callout titles, the table of contents. They are the entries ``quarto_*`` of
+    ``publications/_shared/words.yml``, every language side by side (a publication with one source writes no
+    ``_quarto.yml`` per language); the data links under figures and tables are the site's words
+    (:func:`observatoire.publishing.rendering.edition.letter_metadata`)."""
     from observatoire.outputs import templates  # lazy: Jinja, not on the no-change path
 
     words = {key: text[lang] for key, text in templates.load_words(templates.SHARED_WORDS)[0].items()}
@@ -183,11 +184,6 @@ def language_words(lang: str) -> dict[str, Any]:
             "callout-warning-title": words["quarto_callout_warning"],
             "callout-tip-title": words["quarto_callout_tip"],
             "toc-title-website": words["quarto_toc_title"],
-        },
-        "data-link": {
-            "text": words["data_link_text"],
-            "figure": words["data_link_figure"],
-            "table": words["data_link_table"],
         },
     }
 

@@ -2,11 +2,15 @@
 
 Why a page of its own: a year has 119 territorial letters, too many for a row each in the site index. The index
 gets one row per year pointing here (``_site/<theme>/<year>/index.html``), and here a reader finds their
-département in one more click, or by typing its name or code in the filter box (the page also works without
-script: every letter is listed). Written from the published manifests only, deterministic, text escaped.
+département in one more click, or by typing its name or code in the filter box, accents and case ignored, which
+says how many letters match or that none does (the page also works without script: every letter is listed).
+The page is one of the site's own pages (navbar, search, look, table of contents by région): its body is written
+here (:func:`listing_page`), rendered by Quarto with the site's pages (:mod:`observatoire.publishing.rendering.site`) and put
+in the year's folder (:func:`place_listing`). Written from the published manifests only, deterministic, text
+escaped.
 
 The site's search box reads one ``search.json`` per row of the site index (``rendering.site``): the year's row is
-this listing, so :func:`search_entries` gathers the year's letters' own entries (and one for the listing) into
+this listing, so :func:`search_entries` gathers the year's letters' own entries into
 ``<theme>/<year>/search.json``; each letter's entries are titled with its territory, so a reader typing
 "Finistère" or "29" sees which letter a hit comes from.
 """
@@ -15,14 +19,26 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from observatoire.core import atomic
+from observatoire.core.escaping import markdown_text
+from observatoire.core.formatting import NBSP
 from observatoire.data.territory_codes import REGION_PREFIX, parse
+from observatoire.outputs.words import site_text, site_words
 from observatoire.publishing import manifest as mf
 
-__all__ = ["search_entries", "territorial_editions", "write_listings"]
+__all__ = [
+    "listing_page",
+    "place_listing",
+    "search_entries",
+    "search_key",
+    "territorial_editions",
+    "write_listings",
+]
 
 #: The search index of a folder of the site (Quarto's name, read by ``rendering.site``).
 SEARCH = "search.json"
@@ -70,9 +86,9 @@ def _names() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     return deps, regions
 
 
-def _links(entry: dict[str, Any] | None, label: str) -> str:
+def _links(entry: dict[str, Any] | None, label: str, words: dict[str, str]) -> str:
     if entry is None:
-        return f'{html.escape(label)} <span class="na">(lettre non publiée)</span>'
+        return f'{html.escape(label)} <span class="na">({html.escape(words["not_published"])})</span>'
     parts = (
         [f'<a href="{html.escape(entry["html"])}">{html.escape(label)}</a>']
         if entry.get("html")
@@ -84,58 +100,96 @@ def _links(entry: dict[str, Any] | None, label: str) -> str:
 
 
 def _listing_title(theme_title: str, year: int) -> str:
-    return f"{theme_title} : lettres {year}"
+    return site_text("fr", "listing.title", theme=theme_title, year=year)
 
 
-def render_listing(theme_title: str, year: int, entries: list[dict[str, Any]]) -> str:
-    """The HTML page of one year's territorial letters, grouped by région (régions by name)."""
+def search_key(text: str) -> str:
+    """What the listing's filter compares: no accents, no case, words separated by one space
+    (``"Côtes-d'Armor (22)"`` -> ``"cotes d armor 22"``); the page's script normalises what is typed the same way."""
+    plain = unicodedata.normalize("NFD", text)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+
+
+#: The filter of the listing page: hides the letters whose name or code does not contain what is typed (accents,
+#: case and punctuation ignored, as :func:`search_key`) and says how many match, or that none does.
+_FILTER_SCRIPT = """<script>
+(function () {
+  "use strict";
+  var input = document.getElementById("filtre"), status = document.getElementById("filtre-statut");
+  if (!input) { return; }
+  function key(text) {
+    return text.normalize("NFD").replace(/[\\u0300-\\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+  }
+  input.addEventListener("input", function () {
+    var q = key(input.value), count = 0;
+    document.querySelectorAll("section.region").forEach(function (s) {
+      var regionHit = s.dataset.search.indexOf(q) >= 0, any = false;
+      s.querySelectorAll("li[data-search]").forEach(function (li) {
+        var hit = regionHit || li.dataset.search.indexOf(q) >= 0;
+        li.hidden = !hit; any = any || hit; if (hit) { count += 1; }
+      });
+      s.hidden = !(any || regionHit);
+    });
+    var template = q === "" ? "" : (count === 0 ? input.dataset.noMatch : input.dataset.matches);
+    status.textContent = template.replace("{query}", input.value.trim()).replace("{count}", String(count));
+  });
+})();
+</script>"""
+
+
+def listing_page(theme_title: str, year: int, entries: list[dict[str, Any]]) -> tuple[str, str]:
+    """The title and body (Markdown with raw HTML) of one year's territorial letters, grouped by région (régions
+    by name): a page of the site, rendered by Quarto with the site's pages (:mod:`observatoire.publishing.rendering.site`).
+
+    Its words are the ``listing`` words of ``publications/_shared/site_words.yml``; names and codes from the
+    geography reference are escaped.
+    """
+    words = site_words("fr")["listing"]
     deps, regions = _names()
     by_territory = {e["territory"]: e for e in entries}
     sections = []
-    for region_code, region_name in sorted(regions.items(), key=lambda item: item[1]):
+    for region_code, region_name in sorted(regions.items(), key=lambda item: search_key(item[1])):
         items = []
         for code, (name, region) in deps.items():
             if region == region_code:
                 label = f"{name} ({code})"
                 items.append(
-                    f'<li data-search="{html.escape((name + " " + code).lower())}">{_links(by_territory.get(code), label)}</li>'
+                    f'<li data-search="{html.escape(search_key(label))}">'
+                    f"{_links(by_territory.get(code), label, words)}</li>"
                 )
         region_entry = by_territory.get(REGION_PREFIX + region_code)
+        # a Markdown heading (the page's table of contents lists the régions), its section filtered by the script
         sections.append(
-            f'<section data-search="{html.escape(region_name.lower())}">\n'
-            f"<h2>{html.escape(region_name)}</h2>\n"
-            f"<p>Lettre de la région : {_links(region_entry, region_name)}</p>\n"
-            f"<ul>\n" + "\n".join(items) + "\n</ul>\n</section>"
+            f"## {markdown_text(region_name)} "
+            f'{{#region-{region_code} .region data-search="{search_key(region_name)}"}}\n\n'
+            "```{=html}\n"
+            f"<p>{html.escape(words['region_letter'])}{NBSP}: {_links(region_entry, region_name, words)}</p>\n"
+            "<ul>\n" + "\n".join(items) + "\n</ul>\n```\n"
         )
-    script = (
-        "<script>\n"
-        "document.getElementById('filtre').addEventListener('input', function (e) {\n"
-        "  var q = e.target.value.trim().toLowerCase();\n"
-        "  document.querySelectorAll('section').forEach(function (s) {\n"
-        "    var regionHit = s.dataset.search.indexOf(q) >= 0, any = false;\n"
-        "    s.querySelectorAll('li').forEach(function (li) {\n"
-        "      var hit = regionHit || li.dataset.search.indexOf(q) >= 0; li.hidden = !hit; any = any || hit; });\n"
-        "    s.hidden = !(any || regionHit); });\n"
-        "});\n</script>"
+    filter_box = (
+        f'<p class="listing-filter"><label for="filtre">{html.escape(words["filter_label"])}{NBSP}: </label>'
+        f'<input id="filtre" type="search" autocomplete="off" data-no-match="{html.escape(words["no_match"])}" '
+        f'data-matches="{html.escape(words["matches"])}"></p>\n'
+        '<p id="filtre-statut" role="status" aria-live="polite"></p>'
     )
-    title = _listing_title(theme_title, year)
-    return (
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        "<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
-        "section{margin-bottom:1.5rem}.na{color:#6e6e6e}</style>\n</head>\n<body>\n<main>\n"
-        f"<h1>{html.escape(title)}</h1>\n"
-        f'<p><a href="../../index.html">Toutes les lettres</a> · '
-        f'<a href="../../annual/{year}/index.html">La lettre nationale {year}</a></p>\n'
-        "<p>Une lettre par département et par région, classées par région.</p>\n"
-        '<p><label for="filtre">Chercher un département ou une région (nom ou code) : </label>'
-        '<input id="filtre" type="search" autocomplete="off"></p>\n'
+    links = (
+        f'<p><a href="../../index.html">{html.escape(words["all_letters"])}</a> · '
+        f'<a href="../../annual/{year}/index.html">{html.escape(site_text("fr", "listing.national", year=year))}'
+        "</a></p>"
+    )
+    body = (
+        "```{=html}\n"
+        + links
+        + f"\n<p>{html.escape(words['intro'])}</p>\n"
+        + filter_box
+        + "\n```\n\n"
         + "\n".join(sections)
-        + "\n</main>\n"
-        + script
-        + "\n</body>\n</html>\n"
+        + "\n```{=html}\n"
+        + _FILTER_SCRIPT
+        + "\n```\n"
     )
+    return _listing_title(theme_title, year), body
 
 
 def _label(territory: str, deps: dict[str, tuple[str, str]], regions: dict[str, str]) -> str:
@@ -163,22 +217,11 @@ def search_entries(year_dir: Path, title: str, letters: list[dict[str, Any]]) ->
     Returns
     -------
     list of dict
-        First the listing page (its text: every territory's name and code), then each letter's own entries
-        (Quarto's ``search.json`` of its folder) with links made relative to ``year_dir`` and titles prefixed by
+        Each letter's own entries (Quarto's ``search.json`` of its folder) with links made relative to ``year_dir`` and titles prefixed by
         the territory (``"Finistère (29) : <title of the letter>"``); letters in territory order.
     """
     deps, regions = _names()
-    labels = [f"{name} ({code})" for code, (name, _) in deps.items()]
-    labels += [f"{name} (région {code})" for code, name in sorted(regions.items())]
-    entries = [
-        {
-            "objectID": "index.html",
-            "href": "index.html",
-            "title": title,
-            "section": "",
-            "text": " ; ".join(labels),
-        }
-    ]
+    entries: list[dict[str, Any]] = []  # the listing page itself is indexed by the site (a page of it)
     for letter in sorted(letters, key=lambda e: e["territory"]):
         territory = letter["territory"]
         own = year_dir / territory / SEARCH
@@ -202,8 +245,8 @@ def _write_if_changed(target: Path, text: str) -> None:
 
 
 def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any]]:
-    """Write ``<theme>/<year>/index.html`` and its ``search.json`` for every year with territorial letters; return
-    their index entries.
+    """Write ``<theme>/<year>/search.json`` for every year with territorial letters; return their index entries,
+    each with the listing page the site renders (``listing_page``).
 
     Parameters
     ----------
@@ -214,13 +257,16 @@ def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any
     Returns
     -------
     list of dict
-        One site-index edition per (theme, year): ``theme, theme_title, year, html`` (the listing page).
+        One site-index edition per (theme, year): ``theme, theme_title, year, html`` (the listing page), and
+        ``listing_page``: ``path`` (``<theme>/<year>/index.qmd``, its place in the site), ``title``, ``body``
+        (:func:`listing_page`); :func:`observatoire.publishing.rendering.site.write_site` renders it with the site's pages
+        and :func:`place_listing` puts it in the year's folder.
     """
     entries = []
     for (theme, year), letters in sorted(territorial_editions(site_dir).items()):
         year_dir = Path(site_dir) / theme / str(year)
-        _write_if_changed(year_dir / "index.html", render_listing(titles.get(theme, theme), year, letters))
-        search = search_entries(year_dir, _listing_title(titles.get(theme, theme), year), letters)
+        title, body = listing_page(titles.get(theme, theme), year, letters)
+        search = search_entries(year_dir, title, letters)
         _write_if_changed(year_dir / SEARCH, json.dumps(search, ensure_ascii=False, indent=1) + "\n")
         entries.append(
             {
@@ -231,6 +277,15 @@ def write_listings(site_dir: Path, titles: dict[str, str]) -> list[dict[str, Any
                 "pdf": None,
                 "manifest": None,
                 "notebooks": [],
+                "listing_page": {"path": f"{theme}/{year}/index.qmd", "title": title, "body": body},
             }
         )
     return entries
+
+
+def place_listing(site_dir: Path, path: str, text: str) -> Path:
+    """Write a rendered listing page (``<theme>/<year>/index.html``) into its year's folder, atomically and only
+    when it changed; the letters' folders beside it are not touched."""
+    target = Path(site_dir) / path
+    _write_if_changed(target, text)
+    return target

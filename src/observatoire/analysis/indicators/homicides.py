@@ -418,6 +418,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         unit="",
         **provenance,
         note=f"champ de l'étude nationale ; non officiels inclus depuis {SCOPE_BREAK_YEAR}",
+        details={"unofficial_included": scope != SCOPE_BEFORE},  # the letter words the scope in its language
     )
 
     table = figures_for_year(ns, year)

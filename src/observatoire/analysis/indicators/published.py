@@ -753,8 +753,10 @@ def add_compilation_facts(facts, ns: pd.DataFrame, as_of: dt.date, produced: str
         note="édition de la compilation des chiffres publiés (chacun avec sa source) citée par la lettre",
         details={
             "produced": format_date(produced, day=False),
+            "produced_iso": str(produced),
             "after_letter": bool(review is not None and review > as_of),
             "as_of": format_date(as_of.isoformat()),
+            "as_of_iso": as_of.isoformat(),
             "n_after_letter": int(reasons.get("after_letter", 0)),
             "n_held": int(reasons.get("held", 0)),
             "n_duplicates": int(reasons.get("duplicate", 0)),

@@ -26,6 +26,7 @@ p-values so that the letter can count the changes that survive a false-discovery
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -368,6 +369,8 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
             "max_nom",
             "min_rate",
             "min_nom",
+            "max_code",
+            "min_code",
             "ratio_max_min",
             "n_above_poisson",
             "n_below_poisson",
@@ -396,6 +399,8 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
         "max_nom": str(top["nom"]),
         "min_rate": float(low["rate"]),
         "min_nom": str(low["nom"]),
+        "max_code": str(top["code"]) if "code" in top else str(top.name),
+        "min_code": str(low["code"]) if "code" in low else str(low.name),
         "ratio_max_min": float(top["rate"] / low["rate"]) if low["rate"] > 0 else None,
     }
     if dep["previous"].isna().all():
@@ -730,7 +735,10 @@ def add_facts(
         **base,
         note="effets aléatoires additifs sur les scores z winsorisés (Spiegelhalter 2005, methods.yml)",
     )
-    facts.add(f"{prefix}_dep_max_nom", s["max_nom"], kind="text", unit="", **base)
+    # The names as the reference writes them; the code, for the letter to name the place in its language.
+    facts.add(
+        f"{prefix}_dep_max_nom", s["max_nom"], kind="text", unit="", **base, details={"code": s["max_code"]}
+    )
     facts.add(
         f"{prefix}_dep_max_taux",
         s["max_rate"],
@@ -739,7 +747,9 @@ def add_facts(
         unit="pour 1\u202f000 habitants",
         **base,
     )
-    facts.add(f"{prefix}_dep_min_nom", s["min_nom"], kind="text", unit="", **base)
+    facts.add(
+        f"{prefix}_dep_min_nom", s["min_nom"], kind="text", unit="", **base, details={"code": s["min_code"]}
+    )
     facts.add(
         f"{prefix}_dep_min_taux",
         s["min_rate"],
@@ -778,7 +788,10 @@ def add_facts(
         **base,
         note="départements dont le rang ou la position dans l'entonnoir change avec la population de la base "
         "SSMSI (population légale) au lieu de l'estimation de l'Insee",
-        details={"n": None if depends is None else len(depends)},
+        details={
+            "n": None if depends is None else len(depends),
+            "codes": None if depends is None else " ".join(map(str, depends.index)),
+        },
     )
     facts.add(
         f"{prefix}_dep_n_petits",
@@ -951,6 +964,7 @@ def add_method_facts(
     )
     for key, sid in population_sources.items():
         entry = catalogue.get(sid)
+        closed = None if entry is None else re.search(r"(\d{4})\)?\s*$", str(entry.edition))
         facts.add(
             key,
             None if entry is None else str(entry.edition).replace("provisional", "provisoire"),
@@ -959,6 +973,10 @@ def add_method_facts(
             source_id=sid,
             edition=str(entry.edition) if entry is not None else "inconnue",
             ref_year=year,
+            details={  # the edition's year, and the year its provisional estimates were closed, for any language
+                "year": None if entry is None else str(entry.edition)[:4],
+                "closed": None if closed is None else closed.group(1),
+            },
         )
     entry = catalogue.get(nomenclature_record)
     facts.add(
@@ -970,6 +988,7 @@ def add_method_facts(
         edition=str(entry.edition) if entry is not None else edition,
         ref_year=year,
         note="date de la réédition de la base dans la nouvelle nomenclature des indicateurs du SSMSI",
+        details={"iso": None if entry is None or not entry.produced else str(entry.produced)},
     )
 
 

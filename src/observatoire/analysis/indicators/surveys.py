@@ -536,9 +536,17 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
         **base,
         note="année de la première estimation de l'enquête VRS",
     )
-    for key, value, survey in (("enq_ages_cvs", CVS_AGES, "CVS"), ("enq_ages_vrs", VRS_AGES, "VRS")):
+    ages = (("enq_ages_cvs", CVS_AGES, "CVS", 18, 75), ("enq_ages_vrs", VRS_AGES, "VRS", 18, None))
+    for key, value, survey, youngest, oldest in ages:
         facts.add(
-            key, value, kind="text", unit="", ref_year=year, **base, note=f"champ d'âge de l'enquête {survey}"
+            key,
+            value,
+            kind="text",
+            unit="",
+            ref_year=year,
+            **base,
+            note=f"champ d'âge de l'enquête {survey}",
+            details={"min": youngest, "max": oldest},  # the ages, for the letter to word them in its language
         )
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 
-from observatoire.core.formatting import format_p_value
-
 __all__ = ["change_details", "trend_details", "add_significance_fact"]
 
 
@@ -110,13 +108,13 @@ def trend_details(result) -> dict:
 
 
 def add_significance_fact(facts, key: str, test, **provenance) -> None:
-    """Declare ``key`` as "significative" / "non significative", with the test that says so and the Poisson answer.
+    """Declare whether a test or trend is significant (1 or 0), with the test that says so and the Poisson answer.
 
-    The verdict comes from the over-dispersion-aware test (``ChangeTest`` / ``TrendResult`` main fields); beside
-    it, with ``stem = key`` without its ``_signif`` suffix: ``<stem>_methode`` (French name of the test or model,
-    e.g. "quasi-Poisson"), ``<stem>_dispersion`` (Pearson dispersion of the series), ``<stem>_p`` (its p-value),
-    ``<stem>_signif_poisson`` and ``<stem>_p_poisson`` (what plain Poisson would say, for the methods section).
-    All missing when there is no test.
+    Values only, no words (the letter words them in its language): ``key`` is 1 when significant, 0 when not,
+    missing when there is no test; beside it, with ``stem = key`` without its ``_signif`` suffix:
+    ``<stem>_methode`` (the test or model's id, e.g. ``"quasi_poisson_test"``), ``<stem>_dispersion`` (Pearson
+    dispersion of the series), ``<stem>_p`` (its p-value), ``<stem>_signif_poisson`` and ``<stem>_p_poisson``
+    (what plain Poisson would say, for the methods section). All missing when there is no test.
 
     Parameters
     ----------
@@ -129,25 +127,19 @@ def add_significance_fact(facts, key: str, test, **provenance) -> None:
         ``source_id``, ``edition``, ``ref_year``, ``note`` as for :meth:`Facts.add`.
     """
     estimable = test is not None and not test.reason and math.isfinite(test.p_value)
-    verdict = None if not estimable else ("significative" if test.significant else "non significative")
-    facts.add(key, verdict, kind="text", unit="", **provenance)
+    facts.add(
+        key, None if not estimable else int(bool(test.significant)), unit="indicateur (1 = oui)", **provenance
+    )
     stem = key.removesuffix("_signif")
     extra = {k: v for k, v in provenance.items() if k != "note"}
-    poisson = None if test is None else ("significative" if test.significant_poisson else "non significative")
+    poisson = None if test is None else int(bool(test.significant_poisson))
     dispersion = None if test is None or not math.isfinite(test.dispersion) else test.dispersion
-    facts.add(f"{stem}_methode", None if not estimable else test.method_fr, kind="text", unit="", **extra)
+    method = None if not estimable else str(getattr(test, "method", None) or getattr(test, "family", ""))
+    facts.add(f"{stem}_methode", method, kind="text", unit="identifiant", **extra)
     facts.add(
         f"{stem}_dispersion", dispersion, kind="number", decimals=1, unit="dispersion de Pearson", **extra
     )
-    p_text = format_p_value(test.p_value) if estimable else None
-    facts.add(f"{stem}_p", p_text, kind="text", unit="", **extra, note="p-value du test retenu")
-    facts.add(f"{stem}_signif_poisson", poisson, kind="text", unit="", **extra)
+    facts.add(f"{stem}_p", test.p_value if estimable else None, kind="number", decimals=3, unit="p", **extra)
+    facts.add(f"{stem}_signif_poisson", poisson, unit="indicateur (1 = oui)", **extra)
     p_poisson = None if test is None or not math.isfinite(test.p_value_poisson) else test.p_value_poisson
-    facts.add(
-        f"{stem}_p_poisson",
-        None if p_poisson is None else format_p_value(p_poisson),
-        kind="text",
-        unit="",
-        **extra,
-        note="p-value du seul modèle de Poisson",
-    )
+    facts.add(f"{stem}_p_poisson", p_poisson, kind="number", decimals=3, unit="p (Poisson seul)", **extra)

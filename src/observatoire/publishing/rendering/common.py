@@ -19,6 +19,8 @@ ASSETS = Path(__file__).resolve().parent
 LUA_FILTERS = (ASSETS / "letter.lua", ASSETS / "letter-pdf.lua")
 #: The web look: a Quarto (Bootstrap) SCSS theme.
 SCSS_THEME = ASSETS / "letter.scss"
+#: The site's icon (every page links it; each Quarto project carries a copy).
+FAVICON = ASSETS / "favicon.svg"
 #: The PDF look: Quarto's ``typst-template.typ`` partial (defines ``letter``, ``key-figures``) ...
 TYPST_LIBRARY = ASSETS / "letter.typ"
 #: ... and its ``typst-show.typ`` partial (maps the front matter onto ``letter(...)``).
@@ -62,6 +64,9 @@ class RenderResult:
         ``"quarto 1.10.18; pandoc 3.9; typst 0.15.0"``: Quarto and the tools it drove.
     timings : dict of str to float
         Wall seconds per format (``{"html": 5.8, "pdf": 5.9}``), for ``make bench``.
+    date : str or None
+        The letter's date as precise as it is printed: ``"2024-11-25"``, or ``"2025-11"`` for "novembre 2025"
+        (the site's changelog dates the first publication with it).
     """
 
     renderer: str
@@ -70,6 +75,7 @@ class RenderResult:
     log: str = ""
     version: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    date: str | None = None
 
 
 def timestamp_for(date: object) -> int:

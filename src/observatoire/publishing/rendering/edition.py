@@ -22,12 +22,16 @@ from pathlib import Path
 
 import yaml
 
-from observatoire.core.formatting import MONTHS_EN, MONTHS_FR
+from observatoire.core.formatting import MONTHS_EN, MONTHS_FR, format_date
 from observatoire.core.yamlfile import load_yaml_text, read_yaml
 from observatoire.outputs.accessibility import make_accessible
+from observatoire.outputs.templates import french_typography
+from observatoire.outputs.words import LANGUAGES, site_text, site_words
 
+from . import notebooks as notebook_pages
 from . import quarto as q
 from .common import (
+    FAVICON,
     FORMATS,
     HTML_NAME,
     LUA_FILTERS,
@@ -40,6 +44,7 @@ from .common import (
     RenderResult,
     timestamp_for,
 )
+from .pages import finish_edition
 from .website import NAVBAR_LABEL, ThemeLink, base_url, site_themes, website_settings
 
 #: Folder, inside the scratch copy of the project, where the look's files are written.
@@ -78,7 +83,7 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
         Public address of the site root (the PDF's links are made absolute under it).
     """
     depth = len([part for part in edition.split("/") if part])
-    settings = website_settings("../" * depth, letters)
+    settings = website_settings("../" * depth, letters, f"{url}{edition.strip('/')}/")
     settings["project"] = {
         "type": "website",
         "output-dir": "_site",
@@ -95,6 +100,8 @@ def edition_settings(edition: str, letters: list[ThemeLink], notebooks: bool, ur
             "toc": True,
             "toc-depth": 2,
             "link-external-newwindow": False,
+            # no formula in any letter: no MathJax (Quarto would load it from a CDN)
+            "html-math-method": "plain",
             # The PDF, offered beside the letter under its own name (Quarto would call it "Typst"). A format name
             # in the list stops Quarto from adding a link per rendered format; "pdf" (LaTeX) is never rendered
             # here, so it adds no link of its own.
@@ -172,6 +179,57 @@ def quarto_date(text: str | None) -> tuple[str, str] | None:
     return None
 
 
+def date_as_printed(text: str | None) -> str | None:
+    """The letter's date at the precision it is printed: ``"2024-11-25"``, ``"2025-11"`` ("novembre 2025")."""
+    parsed = quarto_date(text)
+    if parsed is None:
+        return None
+    return parsed[0] if parsed[1].startswith("D") else parsed[0][:7]
+
+
+def front_matter(project_dir: Path) -> dict:
+    """The letter's front matter (``index.qmd``), as written in the staged project."""
+    text = (project_dir / INDEX).read_text(encoding="utf-8")
+    found = re.match(r"---\n(.*?)\n---\n", text, re.S)
+    loaded = load_yaml_text(found.group(1), project_dir / INDEX) if found else {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def letter_lang(project_dir: Path) -> str:
+    """The letter's language: its front matter's ``lang``, else its project's, else French."""
+    config_path = project_dir / PROJECT
+    config = read_yaml(config_path) if config_path.is_file() else {}
+    lang = front_matter(project_dir).get("lang") or (config or {}).get("lang") or "fr"
+    return lang if lang in LANGUAGES else "fr"
+
+
+def cite_metadata(project_dir: Path, address: str) -> dict[str, str]:
+    """The "Citer cette lettre" block of a letter (``observatoire-cite``, added at its end by letter.lua).
+
+    Its heading and sentence are the ``cite`` words of the letter's language, filled with the letter's title and
+    subtitle, its date as printed and its public ``address`` (the edition's ``observatoire-url``).
+    """
+    lang = letter_lang(project_dir)
+    meta = front_matter(project_dir)
+    title = ", ".join(str(meta[k]).strip() for k in ("title", "subtitle") if meta.get(k))
+    date = date_as_printed(letter_date(project_dir))
+    printed = format_date(date, day=len(date) > 7, lang=lang) if date else (letter_date(project_dir) or "")
+    words = site_words(lang)["cite"]
+    text = site_text(lang, "cite.text", author=words["author"], title=title, date=printed, url=f"<{address}>")
+    block = {"heading": words["heading"], "text": text, "data": words["data"]}
+    return {k: french_typography(v) for k, v in block.items()} if lang == "fr" else block
+
+
+def letter_metadata(project_dir: Path, address: str) -> dict:
+    """What the letter's filters print around it, in its language (site_words): the "Citer cette lettre" block
+    (``observatoire-cite``) and the words of the download link under each figure and table (``data-link``)."""
+    words = site_words(letter_lang(project_dir))["downloads"]
+    return {
+        "observatoire-cite": cite_metadata(project_dir, address),
+        "data-link": {"text": words["main"], "figure": words["main_figure"], "table": words["main_table"]},
+    }
+
+
 def _set_date(index: Path, date: tuple[str, str] | None) -> None:
     """Write the letter's resolved date (and its format) into the front matter of the scratch copy."""
     if date is None:
@@ -186,8 +244,9 @@ def _set_date(index: Path, date: tuple[str, str] | None) -> None:
 
 
 def write_assets(assets: Path) -> None:
-    """Write the look's files (typst partials, SCSS theme, Lua filters) into ``assets`` (created)."""
+    """Write the look's files (typst partials, SCSS theme, Lua filters, icon) into ``assets`` (created)."""
     assets.mkdir()
+    shutil.copyfile(FAVICON, assets / FAVICON.name)
     shutil.copyfile(TYPST_LIBRARY, assets / "typst-template.typ")
     shutil.copyfile(TYPST_SHOW, assets / "typst-show.typ")
     shutil.copyfile(SCSS_THEME, assets / "letter.scss")
@@ -203,8 +262,10 @@ def stage_for_quarto(project_dir: Path, work: Path, settings: dict) -> Path:
     config_path = dest / PROJECT
     config = read_yaml(config_path) if config_path.is_file() else {}
     merged = merge_settings(config if isinstance(config, dict) else {}, settings)
+    merged.update(letter_metadata(project_dir, settings["observatoire-url"]))
     config_path.write_text(yaml.safe_dump(merged, allow_unicode=True, sort_keys=False), encoding="utf-8")
     _set_date(dest / INDEX, quarto_date(letter_date(project_dir)))
+    notebook_pages.write_headers(dest)
     return dest
 
 
@@ -223,6 +284,15 @@ def _install_output(rendered: Path, out_dir: Path, html: Callable[[str, int], st
             target.write_text(html(path.read_text(encoding="utf-8"), len(rel.parts) - 1), encoding="utf-8")
         else:
             shutil.copyfile(path, target)
+
+
+def finish_pages(out_dir: Path, project_dir: Path, edition: str, letters: list[ThemeLink]) -> None:
+    """The rendered pages' place in the site (:func:`.pages.finish_edition`): breadcrumbs with the letter's title
+    and the publication's ``breadcrumb`` (front matter), links to the site root, the phone's contents."""
+    theme = edition.strip("/").split("/")[0]
+    title = next((t.title for t in letters if t.id == theme), theme)
+    label = front_matter(project_dir).get("breadcrumb")
+    finish_edition(out_dir, edition, title, str(label).strip() if label else None, project_dir / "figures")
 
 
 def _check_written(path: Path, project_dir: Path) -> None:
@@ -275,9 +345,8 @@ def render(
     if not (project_dir / INDEX).is_file():
         raise RenderError(project_dir / INDEX, "whole file", "the letter's index.qmd is missing")
     has_notebooks = any((project_dir / NOTEBOOKS_DIR).glob("*.ipynb"))
-    settings = edition_settings(
-        edition, site_themes() if letters is None else letters, has_notebooks, base_url()
-    )
+    letters = site_themes() if letters is None else letters
+    settings = edition_settings(edition, letters, has_notebooks, base_url())
     date = quarto_date(letter_date(project_dir))
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(timestamp_for(date[0] if date else None))}
     version = q.versions()
@@ -301,6 +370,7 @@ def render(
             _check_written(rendered / PDF_NAME, project_dir)
             make_accessible(rendered, NAVBAR_LABEL)
             _install_output(rendered, out_dir)
+            finish_pages(out_dir, project_dir, edition, letters)
         # One format at a time, each output taken as soon as it is written: a render of the whole website
         # (HTML) starts from an empty _site/, and a render of index.qmd alone to typst leaves a redirect page.
         if "html" in wanted and not together:
@@ -314,6 +384,7 @@ def render(
             _check_written(rendered / HTML_NAME, project_dir)
             make_accessible(rendered, NAVBAR_LABEL)
             _install_output(rendered, out_dir)
+            finish_pages(out_dir, project_dir, edition, letters)
         if "pdf" in wanted and not together:
             log, timings["pdf"] = q.run_quarto(
                 ["render", INDEX, "--to", "typst", "--no-execute"],
@@ -333,4 +404,5 @@ def render(
         log="\n".join(logs),
         version=version,
         timings=timings,
+        date=date_as_printed(letter_date(project_dir)),
     )

@@ -41,11 +41,15 @@ from .edition import (
     _check_written,
     _install_output,
     _set_date,
+    date_as_printed,
     edition_settings,
+    finish_pages,
     letter_date,
+    letter_metadata,
     quarto_date,
     write_assets,
 )
+from .notebooks import write_headers
 from .website import NAVBAR_LABEL, ThemeLink, base_url, site_themes
 
 SEARCH = "search.json"
@@ -65,12 +69,14 @@ def _epoch(project_dir: Path) -> str:
 def _stage_letter(project_dir: Path, dest: Path, key: str, edition: str, letters: list[ThemeLink]) -> dict:
     """Copy one letter's project into the shared project as folder ``dest``; return its variables."""
     shutil.copytree(project_dir, dest, ignore=shutil.ignore_patterns("_site", ".quarto", "*_files"))
+    write_headers(dest)  # before the variables are moved: the headings' shortcodes still read them
     config_path = dest / PROJECT
     config = read_yaml(config_path) if config_path.is_file() else {}
     config_path.unlink(missing_ok=True)
     config = dict(config or {})
     config.pop("project", None)
     config["observatoire-url"] = edition_settings(edition, letters, False, base_url())["observatoire-url"]
+    config.update(letter_metadata(project_dir, config["observatoire-url"]))
     (dest / "_metadata.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
     variables_path = dest / VARIABLES
     variables = read_yaml(variables_path) if variables_path.is_file() else {}
@@ -201,9 +207,10 @@ def render_group(
         make_accessible(site, NAVBAR_LABEL)
         results = []
         share = seconds / len(items)
-        for (_, out_dir, _), name in zip(items, names, strict=True):
+        for (project_dir, out_dir, edition), name in zip(items, names, strict=True):
             out_dir.mkdir(parents=True, exist_ok=True)
             _take_out(site, name, out_dir)
+            finish_pages(out_dir, project_dir, edition, letters)
             results.append(
                 RenderResult(
                     renderer=RENDERER,
@@ -212,6 +219,7 @@ def render_group(
                     log=f"{log}\nrendered with {version} in a group of {len(items)} ({seconds:.1f} s)",
                     version=version,
                     timings={"html+pdf": share},
+                    date=date_as_printed(letter_date(project_dir)),
                 )
             )
     return results

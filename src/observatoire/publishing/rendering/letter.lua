@@ -7,10 +7,13 @@ earlier, for the PDF's images and links.
   * `.key-figures` holding `.key-figure` divs (a number line, then a label line) become the band of key figures:
     boxes in HTML (styled by letter.scss), a `#key-figures(...)` call in typst (defined in letter.typ). A value
     with no digit ("donnée non disponible") is a sentence: set smaller, never hyphenated.
-  * HTML: a link "Télécharger les données (CSV)" after each figure whose image has a CSV beside it
-    (figures/x.svg -> figures/x.csv), and after each table `#tbl-x` with tables/x.csv. A publication in another
-    language gives the link's words in its metadata: `data-link: {text: ..., figure: ..., table: ...}` (the
-    visible text, and the aria-labels of a figure's and a table's link).
+  * HTML: a link "Télécharger les données (CSV)" after each figure whose image has the reader's CSV beside it
+    (figures/x.svg -> figures/x.fr.csv, x.en.csv for a letter in English: the file of the page's language, the
+    numbers as printed), and after each table `#tbl-x` with tables/x.<lang>.csv. The link's words are the
+    metadata `data-link: {text: ..., figure: ..., table: ...}` (the visible text, and the aria-labels of a
+    figure's and a table's link), which the rendering takes from site_words.yml.
+  * HTML and PDF: the "Citer cette lettre" block at the end of the letter, from the metadata `observatoire-cite`
+    (heading, text with the letter's title, date and address, data: a sentence on the data's licence).
 ]]
 
 local DATA_LINK = {
@@ -18,6 +21,7 @@ local DATA_LINK = {
   figure = "Télécharger les données de la figure (CSV)",
   table = "Télécharger les données du tableau (CSV)",
 }
+local LANG = "fr"
 local is_html = quarto.doc.is_format("html")
 local is_typst = quarto.doc.is_format("typst")
 
@@ -124,14 +128,24 @@ local function float_data_link(div)
   local data, what
   if id:match("^fig%-") then
     local img = first_image(div.content)
-    data, what = img and (img.src:gsub("%.[%w]+$", "") .. ".csv"), "figure"
+    data, what = img and (img.src:gsub("%.[%w]+$", "") .. "." .. LANG .. ".csv"), "figure"
   elseif id:match("^tbl%-") then
-    data, what = "tables/" .. id:sub(5) .. ".csv", "table"
+    data, what = "tables/" .. id:sub(5) .. "." .. LANG .. ".csv", "table"
   end
   if data and file_exists(data) then
     return { div, data_link(data, what) }
   end
   return nil
+end
+
+--- The "Citer cette lettre" block: a heading, the reference, the data's licence (metadata `observatoire-cite`).
+local function cite_block(cite)
+  local blocks = pandoc.Blocks({ pandoc.Header(2, pandoc.Inlines(cite.heading), pandoc.Attr("", { "cite-letter" })) })
+  blocks:insert(pandoc.Para(pandoc.Inlines(cite.text)))
+  if cite.data then
+    blocks:insert(pandoc.Para(pandoc.Inlines(cite.data)))
+  end
+  return blocks
 end
 
 function Pandoc(doc)
@@ -140,6 +154,13 @@ function Pandoc(doc)
     for key, value in pairs(words) do
       DATA_LINK[key] = pandoc.utils.stringify(value)
     end
+  end
+  if doc.meta.lang then
+    LANG = pandoc.utils.stringify(doc.meta.lang):sub(1, 2)
+  end
+  local cite = doc.meta["observatoire-cite"]
+  if type(cite) == "table" and cite.heading and cite.text then
+    doc.blocks:extend(cite_block(cite))
   end
   local filters = {
     Div = function(div)

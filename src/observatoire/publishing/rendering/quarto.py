@@ -11,13 +11,18 @@ finding it, checking its version and reporting its failures is done once, here. 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import shlex
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from observatoire.core import paths
@@ -124,8 +129,90 @@ def quarto_error(stderr: str) -> str:
     return "\n".join(lines[start : start + 8]) or "(no message)"
 
 
+@dataclass(frozen=True)
+class QuartoCall:
+    """One ``quarto`` subprocess as :func:`recording` keeps it.
+
+    Attributes
+    ----------
+    args : tuple of str
+        Quarto's arguments (``("render", "--no-execute")``).
+    what : str
+        The letter or site rendered (as named in errors).
+    started : float
+        When it started, in seconds since the epoch (``time.time()``).
+    wall : float
+        Seconds from start to exit.
+    cpu : float
+        User + system seconds of Quarto and of every process it waited for (Deno, pandoc, dart-sass, typst).
+    """
+
+    args: tuple[str, ...]
+    what: str
+    started: float
+    wall: float
+    cpu: float
+
+
+#: The lists :func:`recording` is filling (one per active ``with``).
+_RECORDERS: list[list[QuartoCall]] = []
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[QuartoCall]]:
+    """Keep every Quarto call of this process made inside the ``with`` (the benchmark's profile reads them)."""
+    calls: list[QuartoCall] = []
+    _RECORDERS.append(calls)
+    try:
+        yield calls
+    finally:
+        _RECORDERS.remove(calls)
+
+
+def _run_measured(
+    cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float
+) -> tuple[int, str, str, float, float]:
+    """Run ``cmd``; return its exit code, stdout, stderr, wall seconds and CPU seconds.
+
+    The CPU time is the child's own resource usage from ``os.wait4`` (its descendants it waited for included),
+    not a difference of ``RUSAGE_CHILDREN``, which would also count kernels or other calls this process reaped
+    meanwhile. Output goes to temporary files (no pipe to drain while waiting). Raises
+    ``subprocess.TimeoutExpired`` after ``timeout`` seconds (the child is killed).
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        expired = threading.Event()
+
+        def stop() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C: the child is ended and reaped, as subprocess.run does
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if expired.is_set():
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", errors="replace")
+        stderr = err.read().decode("utf-8", errors="replace")
+    return proc.returncode, stdout, stderr, wall, usage.ru_utime + usage.ru_stime
+
+
 def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | str) -> tuple[str, float]:
     """Run ``quarto ARGS`` in ``cwd``; return its log and its wall time in seconds.
+
+    Inside :func:`recording` the call (wall and CPU time) is kept.
 
     Raises
     ------
@@ -135,15 +222,14 @@ def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | 
     quarto = require_quarto()
     quarto_version(quarto)
     cmd = [quarto, *args]
-    started = time.perf_counter()
+    started = time.time()
     try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
-        )
+        code, stdout, stderr, seconds, cpu = _run_measured(cmd, cwd=cwd, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise RenderError(what, "quarto", f"`{shlex.join(args)}` took more than {TIMEOUT} s") from exc
-    seconds = time.perf_counter() - started
-    log = "\n".join(x for x in (f"$ {shlex.join(cmd)}", proc.stdout.strip(), proc.stderr.strip()) if x)
-    if proc.returncode != 0:
-        raise RenderError(what, "quarto", f"`quarto {shlex.join(args)}` failed:\n{quarto_error(proc.stderr)}")
+    for calls in _RECORDERS:
+        calls.append(QuartoCall(tuple(args), str(what), started, seconds, cpu))
+    log = "\n".join(x for x in (f"$ {shlex.join(cmd)}", stdout.strip(), stderr.strip()) if x)
+    if code != 0:
+        raise RenderError(what, "quarto", f"`quarto {shlex.join(args)}` failed:\n{quarto_error(stderr)}")
     return log, seconds

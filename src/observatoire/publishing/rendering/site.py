@@ -32,12 +32,15 @@ import yaml
 from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP
 from observatoire.outputs.accessibility import make_accessible
+from observatoire.outputs.words import site_text
+from observatoire.publishing import territorial_site
 from observatoire.publishing.corrections import collect_changelog, french_date
 
 from . import quarto as q
-from .common import SCSS_THEME, RenderError
+from .common import FAVICON, SCSS_THEME, RenderError
 from .edition import ASSETS_DIR
-from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, site_themes, website_settings
+from .pages import breadcrumbs
+from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, base_url, site_themes, website_settings
 
 SEARCH = "search.json"
 
@@ -91,7 +94,8 @@ def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
     out = ""
     for rev in reversed(revisions):
         out += (
-            f"{indent}- [Révision {rev['revision']}]({rev['href']}) du {french_date(rev.get('date'))}"
+            f"{indent}- [Révision {rev['revision']}]({rev['href']}) "
+            f"{'de' if len(str(rev.get('date') or '')) == 7 else 'du'} {french_date(rev.get('date'))}"
             f"{NBSP}: {_md(rev.get('text') or '')}\n"
         )
         out += "".join(f"{indent}    - {_md(change)}\n" for change in rev["changes"])
@@ -140,7 +144,13 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
     if not editions:
         intro += "\nAucune édition publiée pour l'instant.\n"
     files["index.qmd"] = _page(
-        {"title": "Lettres de l'Observatoire", "listing": listing, "toc": False}, intro
+        {
+            "title": "Lettres de l'Observatoire",
+            "description": intro.splitlines()[0].strip(),
+            **({"listing": listing} if editions else {}),
+            "toc": False,
+        },
+        intro,
     )
 
     by_theme: dict[str, list[dict[str, Any]]] = {}
@@ -158,13 +168,10 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
             )
         else:
             body += "Aucune édition de cette lettre n'est encore publiée.\n"
-        files[f"{THEMES_DIR}/{letter.id}.qmd"] = _page(
-            {
-                "title": letter.title,
-                "listing": {**listing, "contents": f"{letter.id}.yml", "categories": False},
-            },
-            body,
-        )
+        front: dict[str, Any] = {"title": letter.title}
+        if eds:  # an empty listing makes Quarto's script throw in the reader's browser
+            front["listing"] = {**listing, "contents": f"{letter.id}.yml", "categories": False}
+        files[f"{THEMES_DIR}/{letter.id}.qmd"] = _page(front, body)
 
     years = sorted({int(ed["year"]) for ed in editions}, reverse=True)
     body = "".join(
@@ -187,7 +194,7 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
     body += "".join(
         f"- [{_md(ed['theme_title'])} {ed['year']}]({ed['html']}#sources-et-méthodes)\n"
         for ed in editions
-        if ed.get("html")
+        if ed.get("html") and not ed.get("listing_page")  # a listing of letters has no such section
     )
     files["methodes.qmd"] = _page({"title": "Méthodes"}, body)
 
@@ -214,12 +221,45 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         {"title": "Historique des éditions et des corrections"},
         _changelog_body(collect_changelog(site_dir, editions)),
     )
+    # The territorial letters' listing of each year, a page of the site (observatoire.publishing.territorial_site).
+    for ed in editions:
+        page = ed.get("listing_page")
+        if page:
+            files[page["path"]] = _page({"title": page["title"], "toc": True}, page["body"])
     return files
+
+
+def _place_listings(
+    rendered: Path, site_dir: Path, editions: list[dict[str, Any]], letters: list[ThemeLink]
+) -> None:
+    """Put each rendered listing page in its year's folder (with its breadcrumbs), then drop it from ``rendered``.
+
+    A listing page sits among the letters of its year (``<theme>/<year>/index.html``); those folders are the
+    editions', so the page is written alone (:func:`observatoire.publishing.territorial_site.place_listing`) instead of being
+    moved in with the site's other pages, which replace their folder whole.
+    """
+    titles = {t.id: t.title for t in letters}
+    for ed in editions:
+        page = ed.get("listing_page")
+        if not page:
+            continue
+        html_path = rendered / page["path"].replace(".qmd", ".html")
+        if not html_path.is_file():
+            raise RenderError(page["path"], "quarto", "Quarto wrote no listing page")
+        crumbs = [
+            (site_text("fr", "site.home"), "../../index.html"),
+            (titles.get(ed["theme"], ed["theme_title"]), f"../../{THEMES_DIR}/{ed['theme']}.html"),
+            (site_text("fr", "site.territorial_listing", year=ed["year"]), None),
+        ]
+        text = breadcrumbs(html_path.read_text(encoding="utf-8"), crumbs)
+        territorial_site.place_listing(site_dir, page["path"].replace(".qmd", ".html"), text)
+    for theme in {ed["theme"] for ed in editions if ed.get("listing_page")}:
+        shutil.rmtree(rendered / str(theme), ignore_errors=True)
 
 
 def site_config(letters: list[ThemeLink]) -> dict:
     """The site project's ``_quarto.yml``."""
-    config = website_settings("", letters)
+    config = website_settings("", letters, base_url())
     config["project"] = {
         "type": "website",
         "output-dir": "_site",
@@ -230,6 +270,8 @@ def site_config(letters: list[ThemeLink]) -> dict:
             "theme": ["default", f"{ASSETS_DIR}/letter.scss"],
             "toc": True,
             "toc-title": "Sur cette page",
+            # no formula on any page: no MathJax (Quarto would load it from a CDN for the listings)
+            "html-math-method": "plain",
         }
     }
     return config
@@ -315,10 +357,14 @@ def write_site(
     (work / ASSETS_DIR).mkdir(parents=True)
     (work / THEMES_DIR).mkdir()
     shutil.copyfile(SCSS_THEME, work / ASSETS_DIR / SCSS_THEME.name)
+    shutil.copyfile(FAVICON, work / ASSETS_DIR / FAVICON.name)
+    config = site_config(letters)
+    config["project"]["render"] += [ed["listing_page"]["path"] for ed in editions if ed.get("listing_page")]
     (work / "_quarto.yml").write_text(
-        yaml.safe_dump(site_config(letters), allow_unicode=True, sort_keys=False), encoding="utf-8"
+        yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     for name, text in site_pages(editions, letters, site_dir).items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text(text, encoding="utf-8")
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0") or "0"}
     q.run_quarto(["render", ".", "--to", "html"], cwd=work, env=env, what=work / "_quarto.yml")
@@ -328,6 +374,7 @@ def write_site(
     for extra in ("sitemap.xml", "robots.txt", "listings.json"):
         (rendered / extra).unlink(missing_ok=True)
     make_accessible(rendered, NAVBAR_LABEL)
+    _place_listings(rendered, site_dir, editions, letters)
     search = _merged_search(rendered, site_dir, editions)
     (rendered / SEARCH).write_text(json.dumps(search, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     site_dir.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 from observatoire.data import themes
+from observatoire.outputs.words import site_text
 
-SITE_TITLE = "Observatoire national des violences faites aux femmes"
+SITE_TITLE = site_text("fr", "site.title")
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
 #: work in a downloaded PDF. Set OBSERVATOIRE_BASE_URL to the real address before publishing; the default is a
 #: reserved documentation domain, never a guess at the real one.
@@ -27,14 +28,14 @@ DEFAULT_BASE_URL = "https://observatoire.example.org/"
 
 #: The site's own pages: (file in the site root, text in the navbar). ``index`` is the home page.
 SITE_PAGES: tuple[tuple[str, str], ...] = (
-    ("index.qmd", "Accueil"),
+    ("index.qmd", site_text("fr", "site.home")),
     ("editions.qmd", "Éditions par année"),
     ("methodes.qmd", "Méthodes"),
     ("donnees.qmd", "Données"),
     ("changelog.qmd", "Historique"),
 )
 #: The navbar's name for screen readers (the pages have a second navigation landmark, the table of contents).
-NAVBAR_LABEL = "Navigation du site"
+NAVBAR_LABEL = site_text("fr", "site.navbar_label")
 #: Folder (in the site root) of the one page per theme that lists its editions.
 THEMES_DIR = "lettres"
 
@@ -74,6 +75,29 @@ def base_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def require_public_base_url() -> str:
+    """The public address of the site root, for a build published for real (``make release PUBLIC=1``).
+
+    Every PDF's links, every letter's "Citer cette lettre" address and every OpenGraph card are written under it:
+    published with the placeholder, they would all point to a domain that is not the Observatoire's.
+
+    Raises
+    ------
+    InputError
+        ``OBSERVATOIRE_BASE_URL`` unset, not an ``https://`` address, or the placeholder domain.
+    """
+    url = os.environ.get("OBSERVATOIRE_BASE_URL", "").strip()
+    placeholder = DEFAULT_BASE_URL.split("//")[1].strip("/")
+    if not url or placeholder in url or not url.startswith("https://"):
+        raise InputError(
+            "OBSERVATOIRE_BASE_URL",
+            "environment",
+            f"a build published for real (PUBLIC=1) needs the site's public https:// address, not "
+            f"{url or 'nothing'} (e.g. OBSERVATOIRE_BASE_URL=https://www.example.gouv.fr/observatoire/)",
+        )
+    return base_url()
+
+
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
     return [ThemeLink(t.id, t.title, t.description or "") for t in themes.load_themes().values()]
@@ -88,7 +112,7 @@ def navbar(root: str, letters: list[ThemeLink]) -> dict:
         "left": [
             {"text": pages["index.qmd"], "href": html["index.qmd"]},
             {
-                "text": "Lettres",
+                "text": site_text("fr", "site.letters"),
                 "menu": [{"text": t.title, "href": f"{root}{THEMES_DIR}/{t.id}.html"} for t in letters],
             },
             {"text": pages["editions.qmd"], "href": html["editions.qmd"]},
@@ -99,7 +123,11 @@ def navbar(root: str, letters: list[ThemeLink]) -> dict:
     }
 
 
-def website_settings(root: str, letters: list[ThemeLink]) -> dict:
+#: The site's icon, as each Quarto project carries it (written there by ``edition.write_assets`` and ``site``).
+FAVICON_PATH = "_observatoire/favicon.svg"
+
+
+def website_settings(root: str, letters: list[ThemeLink], site_url: str | None = None) -> dict:
     """The Quarto settings of every page of the site (merged into a project's ``_quarto.yml``).
 
     Parameters
@@ -109,6 +137,9 @@ def website_settings(root: str, letters: list[ThemeLink]) -> dict:
         (``_site/<theme>/<year>/``).
     letters : list of ThemeLink
         The letters of the navbar's "Lettres" menu.
+    site_url : str, optional
+        The public address of the project's root (``base_url()`` for the site's own pages, the edition's address
+        for an edition): OpenGraph's image and page addresses are made absolute under it.
     """
     return {
         "lang": "fr",
@@ -117,6 +148,10 @@ def website_settings(root: str, letters: list[ThemeLink]) -> dict:
         "language": dict(LANGUAGE),
         "website": {
             "title": SITE_TITLE,
+            "favicon": FAVICON_PATH,
+            # title, description and image of each page for the cards of social networks and messaging apps
+            "open-graph": True,
+            **({"site-url": site_url} if site_url else {}),
             "search": {"location": "navbar", "type": "overlay"},
             "navbar": navbar(root, letters),
             "page-footer": {
