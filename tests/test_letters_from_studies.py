@@ -160,7 +160,8 @@ def test_no_row_held_back_is_printed(edition, compilation):
 def test_both_languages_have_the_same_sections_figures_tables_and_list_items(edition):
     _, _, letters = edition
     assert structure(letters["fr"]) == structure(letters["en"])
-    assert len(structure(letters["fr"])["headings"]) >= 10
+    # the "see the calculations" section (_calculs.qmd) is written at staging, not part of this rendering
+    assert len(structure(letters["fr"])["headings"]) >= 9
 
 
 def test_make_all_builds_them_in_both_languages():
