@@ -68,7 +68,7 @@ CLI_CASES: dict[str, tuple[list[str], dict[str, str], tuple[int, str]]] = {
         {},
         (
             2,
-            "error: themes.yml: key 'themes': unknown theme 'annual;rm' (declared: annual, traite, violences_sexuelles, outre_mer, territoire)",
+            "error: themes.yml: key 'themes': unknown theme 'annual;rm' (declared: annual, traite, violences_sexuelles, outre_mer, territoire, mutilations_sexuelles, mariages_forces)",
         ),
     ),
     "set without a value": (

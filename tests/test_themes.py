@@ -23,7 +23,15 @@ ANNUAL_NOTEBOOKS = [
 
 def test_declared_themes_load():
     declared = {t.id: t for t in themes.list_themes()}
-    assert list(declared) == ["annual", "traite", "violences_sexuelles", "outre_mer", "territoire"]
+    assert list(declared) == [
+        "annual",
+        "traite",
+        "violences_sexuelles",
+        "outre_mer",
+        "territoire",
+        "mutilations_sexuelles",
+        "mariages_forces",
+    ]
     annual = themes.get_theme("annual")
     assert list(annual.notebooks) == ANNUAL_NOTEBOOKS
     assert annual.notebook_dir == paths.NOTEBOOKS / "annual"
