@@ -128,12 +128,7 @@ TABLE_COLUMNS = [
     "partiel",
     "qualificatif",
     "producteur",
-    "source",
-    "date_source",
-    "lu_sur",
-    "row_id",
-    "adresse_lue",
-    "note",
+    *published.PROVENANCE_SHOWN,
 ]
 
 

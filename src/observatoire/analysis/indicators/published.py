@@ -577,18 +577,17 @@ def read_at_cell(pub: Published, lang: str = "fr") -> str:
 
 
 #: Columns of :func:`sources_table`.
+#: The provenance columns every table of published figures shows, in this order (producer and document, date,
+#: where read, row id, the page read, the row's note).
+PROVENANCE_SHOWN = ["source", "date_source", "lu_sur", "row_id", "adresse_lue", "note"]
+
 SOURCES_COLUMNS = [
     "indicateur",
     "annee",
     "periode",
     "valeur",
     "retenu",
-    "source",
-    "date_source",
-    "lu_sur",
-    "row_id",
-    "adresse_lue",
-    "note",
+    *PROVENANCE_SHOWN,
 ]
 
 

@@ -325,12 +325,7 @@ TABLE_COLUMNS = [
     "population",
     "periode",
     "period_explicit",
-    "source",
-    "date_source",
-    "lu_sur",
-    "row_id",
-    "adresse_lue",
-    "note",
+    *published.PROVENANCE_SHOWN,
 ]
 
 
