@@ -32,7 +32,6 @@ YEAR = 2024
 SAMPLE = ("75", "2A", "974", "976")
 REGION = "reg-11"
 INDICATORS = {"vs": SEXUAL, "if": INTRAFAMILY}
-FLAG_WORDS = {"above": "au-dessus", "below": "en dessous", "within": "dans les limites"}
 
 
 @pytest.fixture(scope="module")
@@ -149,15 +148,15 @@ def test_rank_and_funnel_verdict_agree(annual, panels, territorial, key, code):
     assert int(territorial[key, REGION]["departements"].loc["75", "rank"]) == int(
         _row(annual[key].departements, "code", "75")["rank"]
     )
-    assert FLAG_WORDS[letter["flag"]] == mine["position"]
+    assert letter["flag"] == mine["position"]
     # the thematic letter's funnel (violences_sexuelles 03) around the France rate: same verdict at flag_level
     now = panels[key][panels[key]["year"] == YEAR]
     france = _row(now, "geo_code", terr.FRANCE)
     deps = now[~now["geo_code"].isin([terr.FRANCE, terr.METRO])]
     result = terr.funnel(deps, target_rate=france["rate"])
     tag = terr.level_tag(constants().funnel_flag_level)
-    side = _row(result.table, "geo_code", code)[f"outside_adj_{tag}"] or "dans les limites"
-    assert side == mine["position"]
+    side = _row(result.table, "geo_code", code)[f"outside_adj_{tag}"]
+    assert tl.FUNNEL_POSITIONS[side] == mine["position"]
     # and the rank the thematic letter's ordering implies
     assert int(st.rank_rates(deps.set_index("geo_code")["rate"]).loc[code]) == own_rank
 

@@ -72,6 +72,17 @@ def site(tmp_path_factory):
             progress=False,
         ),
     }
+    # the territorial letters link to their English versions: the site holds them as a release writes it
+    for code in ("29", "reg-53"):
+        release.build_edition(
+            "territoire",
+            YEAR,
+            overrides={"territoire": code},
+            site_dir=tmp / "site",
+            build_dir=tmp / "build",
+            progress=False,
+            lang="en",
+        )
     return tmp, built
 
 

@@ -100,7 +100,7 @@ def test_letters_say_what_is_specific_to_their_territory(site):
     assert "Parmi les 101 départements" in _flat(text["75"])
     assert "Île-de-France" in text["75"]
     map_data = (results["2A"].site_path / "figures" / "t_carte.csv").read_text(encoding="utf-8")
-    assert "2A,Corse-du-Sud,True" in map_data and "2B,Haute-Corse,False" in map_data
+    assert "2A,Corse-du-Sud,oui" in map_data and "2B,Haute-Corse,non" in map_data  # the French letter's words
 
 
 def test_site_lists_the_letters_by_region(site):

@@ -273,7 +273,7 @@ FAKES = textwrap.dedent(
             hang("index")
             os.replace(tmp, site_dir / "index.html")
 
-        def export(executed, target, parameters, build_dir, publication):
+        def export(executed, target, parameters, build_dir, publication, lang=None):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text("<html>" + executed.name + "</html>")
 

@@ -175,7 +175,7 @@ def hostile_project(tmp_path, monkeypatch):
             shutil.copy(job.input, job.output)
         return {}
 
-    def export(executed, target, parameters, build_dir, publication):
+    def export(executed, target, parameters, build_dir, publication, lang=None):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(executed, target)  # the executed notebook as its page (no hostile text in it)
 

@@ -200,7 +200,7 @@ def test_an_edition_later_than_the_letter_is_explained(edition):
     if facts["after_letter"]:
         flat = re.sub(r"[ \t\n]+", " ", letter)
         assert (f"révision {facts['text']}" in flat) or (f"revision {facts['text']}" in flat)
-        assert ("après cette date" in flat) or ("made later" in flat)
+        assert ("après cette date" in flat) or ("after that date" in flat)
     later = records.get("sources_posterieures")
     if later and later.get("available"):
         assert str(later["text"]).split(";")[0].strip()[:20] in re.sub(r"[ \t\n]+", " ", letter)

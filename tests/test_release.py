@@ -89,7 +89,7 @@ def fakes(monkeypatch):
         )
         (site_dir / "index.html").write_text(f"<ul>{body}</ul>", encoding="utf-8")
 
-    def export(executed, target, parameters, build_dir, publication):
+    def export(executed, target, parameters, build_dir, publication, lang=None):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(executed.read_text(encoding="utf-8"), encoding="utf-8")
 
@@ -355,7 +355,10 @@ def test_fixture_edition_end_to_end(project, fakes, monkeypatch):
     monkeypatch.setattr(release, "notebook_page", _REAL_EXPORT)
     first = build(project)
     page = (project.site / "fixture" / "2024" / "notebooks" / "good.ipynb").read_text(encoding="utf-8")
-    assert "paramètre" in page and "défaut" in page and "voir-les-calculs" in page
+    # the page's header (link back, parameters table) is written at render from what the page's metadata holds
+    header = json.loads(page)["metadata"]["observatoire"]
+    assert header["lang"] == "fr" and header["title"] == "Fixture: a good parameterised notebook"
+    assert header["parameters"]["year"] == "2024" and "output_dir" in header["parameters"]
     assert str(project.build.resolve()) not in page  # absolute build paths are replaced
     assert (first.build_dir / "outputs" / "facts" / "good.json").exists()
     second = build(project, force=True)
@@ -561,7 +564,7 @@ def test_a_variant_builds_end_to_end_and_is_never_published(tmp_path):
     assert result.status == "built" and result.variant == "ssmsi_source-ssmsi_dep_2023"
     edition = build_dir / "annual" / "2023+ssmsi_source-ssmsi_dep_2023" / "site"
     assert result.manifest["variant"] == "ssmsi_source-ssmsi_dep_2023"
-    assert result.manifest["letter"] == {"html": "index.html", "pdf": "letter.pdf"}
+    assert result.manifest["letter"] == {"html": "index.html", "pdf": "letter.pdf", "date": "2024-11"}
     assert mf.verify_outputs(edition, result.manifest) == []
     assert (edition / "letter.pdf").read_bytes().startswith(b"%PDF")
     assert "2023" in (edition / "index.html").read_text(encoding="utf-8")

@@ -45,20 +45,25 @@ def write_calculations_page(target: Path, notebooks: list[Path], lang: str = "fr
 
 
 def notebook_page(
-    executed: Path, target: Path, parameters: Mapping[str, Any], build_dir: Path, publication: Path
+    executed: Path,
+    target: Path,
+    parameters: Mapping[str, Any],
+    build_dir: Path,
+    publication: Path,
+    lang: str | None = None,
 ) -> None:
     """Prepare an executed notebook as a page of the edition's website (``target``: an ``.ipynb`` Quarto renders).
 
     The page links back to the letter's section that quotes most of the notebook's facts (read from
-    ``<output_dir>/facts/<notebook>.json``), in the publication of the notebook's language (parameter
-    ``langue``: the theme's translation of ``publication`` for another language than French); see
-    :func:`observatoire.publishing.rendering.notebooks.notebook_page`.
+    ``<output_dir>/facts/<notebook>.json``), in the publication of the letter's language ``lang`` (default: the
+    run's parameter ``langue``; one run serves every language of a letter, so the English letter's pages pass
+    ``"en"``); see :func:`observatoire.publishing.rendering.notebooks.notebook_page`.
     """
     from observatoire.publishing.rendering import (
         notebooks,  # lazy: rendering pulls Jinja and pandas; the no-change release path imports this module
     )
 
-    lang = str(parameters.get("langue") or "fr")
+    lang = str(lang or parameters.get("langue") or "fr")
     if lang != "fr" and parameters.get("theme"):
         publication = get_theme(str(parameters["theme"])).publication_dir_for(lang)
     facts_file = Path(parameters.get("output_dir", "")) / "facts" / f"{executed.stem}.json"

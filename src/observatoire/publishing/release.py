@@ -951,6 +951,7 @@ def _execute_notebooks(build: _Build, *, workers: int, progress: bool, warm: boo
             job.parameters,
             plan.build_dir,
             plan.theme.publication_dir,
+            plan.lang,
         )
 
     try:

@@ -290,9 +290,10 @@ def finish_pages(out_dir: Path, project_dir: Path, edition: str, letters: list[T
     """The rendered pages' place in the site (:func:`.pages.finish_edition`): breadcrumbs with the letter's title
     and the publication's ``breadcrumb`` (front matter), links to the site root, the phone's contents."""
     theme = edition.strip("/").split("/")[0]
-    title = next((t.title for t in letters if t.id == theme), theme)
+    link = next((t for t in letters if t.id == theme), None)
+    titles = {lang: link.title_in(lang) for lang in LANGUAGES} if link else dict.fromkeys(LANGUAGES, theme)
     label = front_matter(project_dir).get("breadcrumb")
-    finish_edition(out_dir, edition, title, str(label).strip() if label else None, project_dir / "figures")
+    finish_edition(out_dir, edition, titles, str(label).strip() if label else None, project_dir / "figures")
 
 
 def _check_written(path: Path, project_dir: Path) -> None:

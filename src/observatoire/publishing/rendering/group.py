@@ -10,7 +10,7 @@ alone: its metadata (``_metadata.yml``: the edition's ``_quarto.yml`` and its pu
 (moved under a key of its own in the shared ``_variables.yml``, its ``{{< var x >}}`` rewritten
 ``{{< var ed3.x >}}``). After the render each letter's folder is taken out with a copy of ``site_libs/`` and its
 own ``search.json``, and the few addresses Quarto wrote relative to the shared root are rewritten as a render
-alone writes them (:func:`_as_alone`). The PDFs need nothing. tests/test_render_group.py checks that every
+alone writes them (:func:`_as_alone`). The PDFs need nothing. tests/test_e2e_territoire.py checks that every
 output file equals, byte for byte, the render of the same letter alone; when a group cannot be rendered
 (letters of different places or dates, a Quarto failure) the caller renders each letter alone.
 """
@@ -50,7 +50,7 @@ from .edition import (
     write_assets,
 )
 from .notebooks import write_headers
-from .website import NAVBAR_LABEL, ThemeLink, base_url, site_themes
+from .website import FAVICON_PATH, NAVBAR_LABEL, ThemeLink, base_url, site_themes
 
 SEARCH = "search.json"
 _VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
@@ -104,6 +104,7 @@ def _as_alone(text: str, depth: int) -> str:
     alone = "../" * depth or "./"
     libs = "../" * depth
     text = text.replace(f'"{grouped}site_libs/', f'"{libs}site_libs/')
+    text = text.replace(f'href="{grouped}{FAVICON_PATH}"', f'href="{alone}{FAVICON_PATH}"')
     text = text.replace(
         f'<meta name="quarto:offset" content="{grouped}">', f'<meta name="quarto:offset" content="{alone}">'
     )
@@ -120,6 +121,9 @@ def _take_out(site: Path, name: str, out_dir: Path) -> None:
     _install_output(site / name, out_dir, _as_alone)
     if (site / "site_libs").is_dir():
         shutil.copytree(site / "site_libs", out_dir / "site_libs", dirs_exist_ok=True)
+    if (site / FAVICON_PATH).is_file():  # the site's icon: a letter alone carries its own copy
+        (out_dir / FAVICON_PATH).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(site / FAVICON_PATH, out_dir / FAVICON_PATH)
     entries = json.loads((site / SEARCH).read_text(encoding="utf-8")) if (site / SEARCH).is_file() else []
     prefix = f"{name}/"
     own = [

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from observatoire.outputs.words import LANGUAGES, site_text, site_words
@@ -220,7 +220,11 @@ def edition_crumbs(
 
 
 def finish_edition(
-    folder: Path, edition: str, theme_title: str, label: str | None = None, figures: Path | None = None
+    folder: Path,
+    edition: str,
+    theme_titles: Mapping[str, str],
+    label: str | None = None,
+    figures: Path | None = None,
 ) -> list[Path]:
     """Apply the rules of this module to every page of a rendered edition (in place; rewritten when changed).
 
@@ -230,8 +234,8 @@ def finish_edition(
         The edition's rendered pages (``index.html``, ``notebooks/*.html``).
     edition : str
         Its place in the site (``"annual/2024"``).
-    theme_title : str
-        The letter's title, for the breadcrumbs.
+    theme_titles : Mapping of str to str
+        The letter's title in each language, for the breadcrumbs (a page's own language is its ``<html lang>``).
     label : str, optional
         The edition's crumb (default "Édition <year>").
     figures : Path, optional
@@ -257,6 +261,7 @@ def finish_edition(
         new = drop_cdn_scripts(text)
         new = site_root_links(new, "../" * (depth_of_edition + depth))
         title = None if depth == 0 else _title(new)
+        theme_title = theme_titles.get(lang) or theme_titles.get("fr") or edition.split("/")[0]
         new = breadcrumbs(new, edition_crumbs(edition, theme_title, lang, label, depth, title))
         new = phone_toc(new)
         if depth == 0:

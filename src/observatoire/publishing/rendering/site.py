@@ -192,7 +192,7 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         "l'édition, dont la page montre le code, les paramètres et les résultats.\n\n"
     )
     body += "".join(
-        f"- [{_md(ed['theme_title'])} {ed['year']}]({ed['html']}#sources-et-méthodes)\n"
+        f"- [{_md(ed['theme_title'])} {ed['year']}]({ed['html']}#methodes)\n"
         for ed in editions
         if ed.get("html") and not ed.get("listing_page")  # a listing of letters has no such section
     )

@@ -13,7 +13,8 @@ interactive chart gallery) is one entry there plus its ``.qmd`` text in :mod:`.s
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
@@ -58,11 +59,16 @@ LANGUAGE = {
 
 @dataclass(frozen=True)
 class ThemeLink:
-    """A letter in the navbar: theme id, French title and one-line description."""
+    """A letter in the navbar: theme id, French title, one-line description and its title in every language."""
 
     id: str
     title: str
     description: str = ""
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    def title_in(self, lang: str) -> str:
+        """The letter's title in ``lang`` (the French title when the theme declares none in that language)."""
+        return self.titles.get(lang) or self.title
 
 
 def base_url() -> str:
@@ -100,7 +106,9 @@ def require_public_base_url() -> str:
 
 def site_themes() -> list[ThemeLink]:
     """The declared letters, in the order of ``publications/themes.yml``."""
-    return [ThemeLink(t.id, t.title, t.description or "") for t in themes.load_themes().values()]
+    return [
+        ThemeLink(t.id, t.title, t.description or "", dict(t.titles)) for t in themes.load_themes().values()
+    ]
 
 
 def navbar(root: str, letters: list[ThemeLink]) -> dict:
