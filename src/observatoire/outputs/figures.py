@@ -8,7 +8,7 @@ note, data). Nothing here computes a figure of the letter: the data come ready f
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,13 +17,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from observatoire.analysis.indicators import homicides
 from observatoire.analysis.indicators.territories import FunnelResult, _level_tag, result_curve
 from observatoire.outputs import charts
 
 _YEAR_FMT = plt.FuncFormatter(lambda x, pos=None: f"{x:.0f}")
 
 
-def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figure:
+def deaths_chart(table: pd.DataFrame, break_year: int, label: Callable[[str], str]) -> Figure:
     """Deaths within the couple by sex, with the scope break and the overlap figures as open markers.
 
     Parameters
@@ -32,24 +33,25 @@ def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figu
         From :func:`observatoire.analysis.indicators.homicides.deaths_table`.
     break_year : int
         First year of the new scope (2016).
-    break_label : str
-        Text of the break marker.
+    label : callable
+        The chart's words in the letter's language (``OutputWords.label``): each sex of the table, ``break`` (the
+        break marker) and ``overlap`` (the legend of the open markers).
     """
-    main = table.loc[table["serie"] == "série principale"]
-    order = [s for s in ("Femmes", "Hommes", "Ensemble") if s in set(main["sexe"])]
+    main = table.loc[table["serie"] == homicides.MAIN_SERIES]
+    order = [s for s in homicides.SEX_FR.values() if s in set(main["sexe"])]
     fig = charts.line_chart(
-        main,
+        main.assign(sexe=main["sexe"].map(label)),
         x="annee",
         y="victimes",
         hue="sexe",
-        hue_order=order,
+        hue_order=[label(s) for s in order],
         break_year=break_year,
-        break_label=break_label,
+        break_label=label("break"),
         decimals=0,
     )
     ax = fig.axes[0]
     colours = {s: charts.PALETTE[i] for i, s in enumerate(order)}
-    overlap = table.loc[table["serie"] != "série principale"]
+    overlap = table.loc[table["serie"] != homicides.MAIN_SERIES]
     for _, r in overlap.iterrows():
         if r["sexe"] not in colours:
             continue
@@ -68,7 +70,7 @@ def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figu
         handles.append(
             Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor=charts.GREY, linestyle="none")
         )
-        labels.append("Même année, autre champ")
+        labels.append(label("overlap"))
         ax.legend(
             handles,
             labels,

@@ -49,6 +49,8 @@ SCOPE_BREAK_YEAR = 2016
 SCOPE_BEFORE = "couples officiels"
 SCOPE_FROM = "couples officiels et non officiels"
 
+#: The ``serie`` of the headline series in :func:`deaths_table` (a code: its words are the notebook's labels).
+MAIN_SERIES = "série principale"
 SEX_FR = {"female": "Femmes", "male": "Hommes", "total": "Ensemble"}
 
 
@@ -81,7 +83,7 @@ def deaths_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
     """
     parts = []
     for indicator, label in (
-        (DEATHS, "série principale"),
+        (DEATHS, MAIN_SERIES),
         (OFFICIAL_ONLY, "même année, autre champ"),
         (WITH_NON_OFFICIAL, "même année, autre champ"),
     ):

@@ -1023,21 +1023,13 @@ def revision(older: pd.DataFrame, newer: pd.DataFrame, indicator: str, unit: str
     }
 
 
-def conjugal_chart_note(ns: pd.DataFrame, table: pd.DataFrame, year: int) -> str:
-    """Note of the conjugal-violence chart, written from the data (rounded years, range of the share of women)."""
+def rounded_years(ns: pd.DataFrame, table: pd.DataFrame) -> list[int]:
+    """The years of the conjugal-violence table whose published total is rounded (a qualifier such as "plus de").
 
-    parts = ["Années sans chiffre publié laissées vides."]
-    rounded = [
+    The chart's note names them (its words: the notebook's metadata file).
+    """
+    return [
         int(y)
         for y in table["year"]
         if (p := published.pick(ns, CONJUGAL, int(y), "total")) is not None and p.qualifier
     ]
-    if rounded:
-        parts.append("Totaux publiés arrondis : " + ", ".join(str(y) for y in rounded) + ".")
-    shares = table["share"].dropna()
-    if not shares.empty:
-        parts.append(
-            f"Part des femmes parmi les victimes : de {format_percent(shares.min())} à "
-            f"{format_percent(shares.max())} selon les années où elle est connue."
-        )
-    return " ".join(parts)
