@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from observatoire.analysis.indicators import homicides
+from observatoire.analysis.indicators import homicides, surveys
 from observatoire.analysis.indicators.territories import FunnelResult, _level_tag, result_curve
 from observatoire.outputs import charts
 
@@ -83,7 +83,9 @@ def deaths_chart(table: pd.DataFrame, break_year: int, label: Callable[[str], st
     return fig
 
 
-def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None) -> Figure:
+def survey_chart(
+    data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None, label: Callable[[str], str]
+) -> Figure:
     """Survey estimates as points (one marker per survey, no line), one panel per theme.
 
     Parameters
@@ -92,9 +94,12 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
         From :func:`observatoire.analysis.indicators.surveys.chart_data`: ``theme, enquete, sexe, year, milliers``.
     cvs_last, vrs_first : int or None
         Last CVS year and first VRS year: a dashed line between them marks the change of survey.
+    label : callable
+        The chart's words in the letter's language (``OutputWords.label``): each theme (panel titles), ``ylabel``,
+        ``cvs`` (the CVS marker's legend) and each sex of the data.
     """
     charts.apply_style()
-    themes = ["violences conjugales", "violences sexuelles"]
+    themes = [surveys.THEME_CONJUGAL, surveys.THEME_SEXUAL]
     fig, axes = plt.subplots(1, 2, figsize=(charts.FIG_WIDTH, 3.6), layout="constrained", sharey=False)
     markers = {"CVS": "o", "VRS": "s"}
     colours = {"Femmes": charts.PALETTE[1], "Ensemble": charts.PALETTE[0]}
@@ -125,7 +130,7 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
                 color=charts.GREY,
                 backgroundcolor="white",
             )
-        ax.set_title(theme.capitalize(), loc="left", fontsize=9)
+        ax.set_title(label(theme), loc="left", fontsize=9)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(charts.french_formatter(0))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
@@ -135,12 +140,14 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
         ax.grid(axis="x", visible=False)
         if sel.empty:
             charts.mark_not_available(ax)
-    axes[0].set_ylabel("Milliers de victimes par an")
+    axes[0].set_ylabel(label("ylabel"))
     handles = [
-        Line2D([], [], marker="o", color=charts.GREY, linestyle="none", label="CVS (moyenne pluriannuelle)"),
+        Line2D([], [], marker="o", color=charts.GREY, linestyle="none", label=label("cvs")),
         Line2D([], [], marker="s", color=charts.GREY, linestyle="none", label="VRS"),
-        Line2D([], [], marker="o", color=colours["Femmes"], linestyle="none", label="Femmes"),
-        Line2D([], [], marker="o", color=colours["Ensemble"], linestyle="none", label="Ensemble"),
+        *(
+            Line2D([], [], marker="o", color=c, linestyle="none", label=label(sex))
+            for sex, c in colours.items()
+        ),
     ]
     # A figure legend in a band reserved at the bottom of the figure: the export draws the title above the
     # figure and the source below it, so the legend must stay inside the figure box, clear of the panels.
@@ -153,7 +160,11 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
 
 
 def protection_chart(
-    data: pd.DataFrame, families: tuple[str, ...], first_year: int, last_year: int
+    data: pd.DataFrame,
+    families: tuple[str, ...],
+    first_year: int,
+    last_year: int,
+    label: Callable[[str], str] = str,
 ) -> Figure:
     """Small multiples, one panel per family of measures: points, joined only across consecutive years.
 
@@ -165,6 +176,8 @@ def protection_chart(
         Panel titles, in order.
     first_year, last_year : int
         Horizontal range (the same on every panel, so that gaps compare).
+    label : callable, optional
+        The chart's words in the letter's language (``OutputWords.label``): each family and measure.
     """
     charts.apply_style()
     n = len(families)
@@ -188,8 +201,10 @@ def protection_chart(
                     linewidth=1.4 if len(seg) > 1 else 0,
                     label=None,
                 )
-            ax.plot([], [], color=colour, marker=markers[i % len(markers)], linestyle="none", label=measure)
-        ax.set_title(family, loc="left", fontsize=9)
+            ax.plot(
+                [], [], color=colour, marker=markers[i % len(markers)], linestyle="none", label=label(measure)
+            )
+        ax.set_title(label(family), loc="left", fontsize=9)
         ax.set_xlim(first_year - 0.5, last_year + 0.5)
         ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))

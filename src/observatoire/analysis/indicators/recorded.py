@@ -48,7 +48,7 @@ from observatoire.analysis.statistics import (
     rank_rates,
     trend_of,
 )
-from observatoire.core.formatting import NOT_AVAILABLE, format_date, format_percent
+from observatoire.core.formatting import NOT_AVAILABLE, format_date
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
