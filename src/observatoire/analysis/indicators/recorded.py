@@ -328,15 +328,13 @@ def extremes(dep: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``groupe, rang, code, nom, count, rate, rate_low, rate_high, change_rel``; ``groupe`` is
-        "Taux les plus élevés" or "Taux les plus faibles".
+        Columns ``groupe, rang, code, nom, count, rate, rate_low, rate_high, change_rel``; ``groupe`` is the
+        code "highest" or "lowest" (its words: the notebook's metadata file).
     """
     cols = ["rank", "code", "nom", "count", "rate", "rate_low", "rate_high", "change_rel"]
-    top = select_extremes(dep, "rate", n, largest=True, key="code")[cols].assign(
-        groupe="Taux les plus élevés"
-    )
+    top = select_extremes(dep, "rate", n, largest=True, key="code")[cols].assign(groupe="highest")
     bottom = select_extremes(dep, "rate", n, largest=False, key="code")[cols].iloc[::-1]
-    bottom = bottom.assign(groupe="Taux les plus faibles")
+    bottom = bottom.assign(groupe="lowest")
     out = pd.concat([top, bottom], ignore_index=True)
     out = out.rename(columns={"rank": "rang"})
     return out[["groupe", "rang", "code", "nom", "count", "rate", "rate_low", "rate_high", "change_rel"]]
@@ -433,7 +431,7 @@ def published_vs_base(
                 "annee": year,
                 "periode": str(year),
                 "valeur": base_count,
-                "retenu": "cité" if base_count is not None else "",
+                "retenu": "cited" if base_count is not None else "",
                 "source": f"SSMSI, base départementale, édition {edition}",
                 "date_source": "",
                 "lu_sur": "",
@@ -449,7 +447,7 @@ def published_vs_base(
         if p is not None and p.read_at_kind != "data_file"
     ]
     others = sources_table([p for p, _ in kept], [lab for _, lab in kept])
-    others["retenu"] = "pour comparaison"
+    others["retenu"] = "comparison"
     return pd.concat([first, others], ignore_index=True)
 
 
