@@ -86,32 +86,19 @@ def test_saved_figure_is_shown_once_in_a_notebook(tmp_path, monkeypatch):
     assert shown[0]["image/svg+xml"].encode("utf-8") == svg  # an image output too (nbval, nbconvert)
 
 
-def test_typed_captions_are_written_in_every_language_of_the_theme_from_one_run(tmp_path):
-    """The annual notebooks type French captions: one run writes French, then English from the theme's
-    vocabulary (notebooks/annual/vocabulary.en.yml), into <output>/en/."""
-    from observatoire.outputs.vocabulary import load_vocabulary
-
-    vocabulary = tmp_path / "vocabulary.en.yml"
-    vocabulary.write_text(
-        "figures:\n  serie: {title: 'Series, {1}-{2}', alt: 'A rising line.', source: 'SSMSI, {1} edition'}\n"
-        "tables:\n  serie: {title: 'Series', columns: {year: Year, value: Value}}\nterms: {Hausse: Rise}\n",
-        encoding="utf-8",
-    )
+def test_typed_captions_write_french_only_and_no_second_word_mechanism(tmp_path):
+    """A notebook still typing its captions (the thematic letters being converted) writes French only: the
+    other languages' words come from the notebook's metadata file, never from French text translated."""
     with pytest.raises(ValueError, match="once"):
         EditionContext("annual", 2024, "nb", output_dir=tmp_path / "out", langue="en")
     ctx = EditionContext("annual", 2024, "nb", output_dir=tmp_path / "out")
-    assert set(ctx.vocabularies) == {"en"}  # the theme's translations
-    ctx._vocabularies = {"en": load_vocabulary(vocabulary)}
-    data = pd.DataFrame({"year": [2023, 2024], "value": [1.0, 2.0], "sens": ["Hausse", "Hausse"]})
-    fig = charts.line_chart(data, "year", "value")
-    french = ctx.save_figure(fig, "serie", data, title="Série, 2023-2024", source="SSMSI, édition 2024",
-                             alt="Une courbe en hausse.")  # fmt: skip
-    ctx.save_table(data[["year", "value"]], "serie", title="Série", source="SSMSI",
-                   columns={"year": "Année", "value": "Valeur"})  # fmt: skip
-    english = json.loads((tmp_path / "out" / "en" / "figures" / "serie.json").read_text(encoding="utf-8"))
-    assert french["title"] == "Série, 2023-2024" and english["title"] == "Series, 2023-2024"
-    assert english["source"] == "SSMSI, 2024 edition" and english["alt"] == "A rising line."
-    table = (tmp_path / "out" / "en" / "tables" / "serie.md").read_text(encoding="utf-8")
-    assert "| Year |" in table and "Année" not in table
-    downloads = (tmp_path / "out" / "en" / "figures" / "serie.csv").read_text(encoding="utf-8")
-    assert "Rise" in downloads and "Hausse" not in downloads
+    data = pd.DataFrame({"year": [2023, 2024], "value": [1.0, 2.0]})
+    french = ctx.save_figure(charts.line_chart(data, "year", "value"), "serie", data, title="Série, 2023-2024",
+                             source="SSMSI, édition 2024", alt="Une courbe en hausse.")  # fmt: skip
+    ctx.save_table(data, "serie", title="Série", source="SSMSI", columns={"year": "Année", "value": "Valeur"})
+    assert french["title"] == "Série, 2023-2024"
+    assert (tmp_path / "out" / "figures" / "serie.json").is_file()
+    assert "| Année | Valeur |" in (tmp_path / "out" / "tables" / "serie.md").read_text(encoding="utf-8")
+    assert not (tmp_path / "out" / "en").exists()
+    assert not hasattr(ctx, "vocabularies")
+    assert not list(paths.ROOT.joinpath("notebooks").glob("*/vocabulary.*.yml"))

@@ -99,7 +99,6 @@ def test_without_fixed_dates_openpyxl_stamps_the_save_time(monkeypatch):
 
 def test_figures_get_the_same_downloads_and_an_edition(tmp_path):
     ctx = EditionContext("annual", 2024, "nb", output_dir=tmp_path)
-    ctx._vocabularies = {}  # the French files only (an ad hoc figure has no entry in the theme's vocabulary)
     data = pd.DataFrame({"year": [2022, 2023, 2024], "rate": [1.25, 2.0, None]})
     meta = ctx.save_figure(
         charts.line_chart(data, "year", "rate"), "taux", data, title="Taux", source="SSMSI", alt="Une courbe."

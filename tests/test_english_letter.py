@@ -2,12 +2,13 @@
 
 A second language proves that the letter's words live in its words files, not in Python: the English letter
 (``make release YEAR=2024`` builds both; ``LANGUE=en`` English alone) comes from the same run of the notebooks
-(their English chart and table labels from ``notebooks/annual/vocabulary.en.yml``) and the same templates,
+(their chart and table words declared in ``notebooks/annual/<notebook>.meta.yml``, every language side by side) and the same templates,
 ``publications/annual/`` with its ``words.yml``. One end-to-end build only (marked e2e): the CPU is shared.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -22,7 +23,7 @@ from observatoire.core.formatting import format_change, format_number, format_pe
 from observatoire.data import themes
 from observatoire.outputs.facts import load_facts
 from observatoire.outputs.templates import render_text
-from observatoire.outputs.vocabulary import load_vocabulary, vocabulary_path
+from observatoire.outputs.words import label, load_meta
 from observatoire.publishing import manifest, prose
 from observatoire.publishing.plan import resolve_plan
 
@@ -84,40 +85,57 @@ def test_the_english_plan_lives_beside_the_french_one(tmp_path):
     assert all("langue" not in job.parameters for job in french.jobs)  # the notebooks' default: "fr"
 
 
-def _saved_outputs(kind: str) -> set[str]:
-    """The names the annual notebooks save figures or tables under (``ctx.save_figure(fig, "name", ...)``)."""
-    names = set()
-    for path in themes.get_theme("annual").notebook_paths:
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-        names |= set(re.findall(rf'ctx\.save_{kind}\(\s*[^,]+,\s*"([a-z0-9-]+)"', code))
-    return names
-
-
-def test_every_output_of_the_annual_notebooks_has_english_words():
-    words = load_vocabulary(vocabulary_path(themes.get_theme("annual").notebook_dir, "en"))
-    figures, tables = _saved_outputs("figure"), _saved_outputs("table")
-    assert len(figures) == 9 and len(tables) == 17
-    assert figures == set(words.figures) and tables == set(words.tables)
-    assert (
-        words.term("Couples non officiels inclus à partir de 2016") == "Unofficial couples included from 2016"
-    )
-    assert words.headers("revisions-ssmsi", {"valeur": "Édition 2024", "annee": "Année"}) == {
-        "valeur": "Edition 2024",
-        "annee": "Year",
+def _saved_outputs(path: Path, kind: str) -> set[str]:
+    """The names a notebook saves figures or tables under (``ctx.save_figure(draw, "name", ...)``)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return {
+        node.args[1].value
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == f"save_{kind}"
+        and len(node.args) > 1
+        and isinstance(node.args[1], ast.Constant)
     }
 
 
-def test_a_missing_or_wrong_english_word_stops_the_build_naming_the_file(tmp_path):
-    path = tmp_path / "vocabulary.yml"
-    path.write_text("figures:\n  a: {title: 'Victims, {1}-{3}'}\ntables: {}\nterms: {}\n", encoding="utf-8")
-    words = load_vocabulary(path)
-    assert words.text("figures", "a", "title", "Victimes, 2016-2024 (édition 2024)") == "Victims, 2016-2024"
-    with pytest.raises(InputError, match=r"vocabulary.yml.*figures.b.*no words"):
-        words.text("figures", "b", "title", "Titre")
-    with pytest.raises(InputError, match=r"\{3\} but the French text has 2 number"):
-        words.text("figures", "a", "title", "Victimes, 2016-2024")
-    assert words.text("figures", "a", "note", None) is None  # an absent note stays absent
+def test_every_output_of_the_annual_notebooks_has_its_words_declared_and_no_typed_caption():
+    counts = {"figures": 0, "tables": 0}
+    for path in themes.get_theme("annual").notebook_paths:
+        meta = load_meta(path.with_suffix(".meta.yml"))
+        for kind in counts:
+            saved = _saved_outputs(path, kind[:-1])
+            assert saved == set(meta.names(kind)), (path.name, kind)
+            counts[kind] += len(saved)
+        code = path.read_text(encoding="utf-8")
+        assert not re.search(r"\b(title|source|alt|note)=", code), path.name  # no caption typed in a notebook
+    assert counts == {"figures": 9, "tables": 17}
+    assert not list(themes.get_theme("annual").notebook_dir.glob("vocabulary.*.yml"))
+
+
+def test_a_figure_whose_source_states_no_period_is_not_given_a_year():
+    meta = load_meta(themes.get_theme("annual").notebook_dir / "01_morts_violentes_couple.meta.yml")
+    values = {"year": 2024, "first": 2006, "break_year": 2016, "before_break": 2015, "women": 107, "men": 31}
+    stated = meta.words(
+        "figures", "morts-violentes-couple", "en", {**values, "by_sex": label("by_sex_stated")}
+    )
+    unstated = meta.words(
+        "figures", "morts-violentes-couple", "fr", {**values, "by_sex": label("by_sex_unstated")}
+    )
+    assert stated.alt.endswith(
+        "In 2024, 107 women and 31 men were killed by their partner or former partner."
+    )
+    assert "période non précisée dans la source" in unstated.alt and "En 2024, 107" not in unstated.alt
+    assert stated.labels["break"] == "Unofficial couples included from 2016"
+
+
+def test_a_missing_word_stops_the_build_naming_the_file():
+    meta = load_meta(themes.get_theme("annual").notebook_dir / "06_revisions.meta.yml")
+    with pytest.raises(InputError, match=r"06_revisions.meta.yml.*figures.b.*no words"):
+        meta.words("figures", "b", "en", {})
+    with pytest.raises(InputError, match=r"06_revisions.meta.yml.*no value for \{edition\}"):
+        meta.words("tables", "revisions-ssmsi", "en", {"year": 2024, "previous_edition": 2023})
 
 
 # The English templates ---------------------------------------------------------------------------------------

@@ -246,7 +246,7 @@ def test_trend_since_break_uses_only_same_scope_years(ns):
 def test_share_of_women_and_headline_table(ns):
     assert homicides.share_of_women(ns, 2024) == pytest.approx(100 * 107 / 138)
     table = homicides.figures_for_year(ns, 2024)
-    ref = table.loc[table["retenu"] == "chiffre de référence"]
+    ref = table.loc[table["retenu"] == "reference"]
     assert ref["valeur"].tolist() == [107]
     # the MIPROF letter's 107 is the DAV figure taken up (duplicate_of vff-0082): printed once, never beside it
     assert "vff-0023" not in set(table["row_id"]) and table["row_id"].tolist().count("vff-0082") == 1

@@ -81,10 +81,10 @@ ALLOWED: dict[tuple[str, str], str] = {
 #: derived share of official sources), the reasons statistics gives, and the site's own pages), with the number
 #: of strings the guard finds in each today: a count may only go down; a module reaching 0 leaves the list.
 PENDING: dict[str, int] = {
-    "analysis/indicators/homicides.py": 21,
+    "analysis/indicators/homicides.py": 20,
     "analysis/indicators/protection.py": 9,
     "analysis/indicators/published.py": 8,
-    "analysis/indicators/recorded.py": 32,
+    "analysis/indicators/recorded.py": 28,
     "analysis/indicators/sexual.py": 14,
     "analysis/indicators/surveys.py": 35,
     "analysis/indicators/territories.py": 2,
@@ -94,10 +94,10 @@ PENDING: dict[str, int] = {
     "analysis/statistics.py": 10,
     "outputs/charts.py": 1,
     "outputs/facts.py": 3,
-    "outputs/figures.py": 7,
+    "outputs/figures.py": 4,
     "publishing/corrections.py": 1,
     "publishing/diff.py": 4,
-    "publishing/rendering/site.py": 14,
+    "publishing/rendering/site.py": 13,
     "publishing/rendering/website.py": 3,
 }
 

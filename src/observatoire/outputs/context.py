@@ -17,10 +17,8 @@ the notebook passes only the values they need::
 A chart is drawn once per language by the function given (``w`` is the output's words in that language: labels
 of its series and categories, axis words); the data of a table or figure may be a function of ``w`` too.
 
-A notebook that still types its French captions (``title=`` ..., the annual letter's) writes French, then the
-same figure or table in each other language of its theme (``translations`` in themes.yml), its words taken from
-the theme's vocabulary in that language, ``notebooks/<theme>/vocabulary.<lang>.yml``
-(:mod:`observatoire.outputs.vocabulary`): one run still serves every language.
+A notebook that still types its French captions (``title=`` ...) writes French only: its letter has no other
+language until its words are declared in its metadata file.
 """
 
 from __future__ import annotations
@@ -40,7 +38,6 @@ from observatoire.outputs.charts import SavedFigure, apply_style, language, save
 from observatoire.outputs.facts import Facts
 from observatoire.outputs.notebook_display import show_frames_without_unnamed_index
 from observatoire.outputs.tables import save_table
-from observatoire.outputs.vocabulary import Vocabulary, load_vocabulary, vocabulary_path
 from observatoire.outputs.words import LANGUAGES, OutputMeta, OutputWords, load_meta, shared_text
 
 #: The language of the folders ``figures/`` and ``tables/``; the others write to ``<lang>/figures/`` ...
@@ -145,7 +142,6 @@ class EditionContext:
             )
         set_language(langue)
         self.lang = langue
-        self._vocabularies: dict[str, Vocabulary] | None = None
         self._meta_path = Path(meta) if meta is not None else None
         self._meta: OutputMeta | None = None
         self._values: dict[str, Any] = {}
@@ -193,22 +189,6 @@ class EditionContext:
         return shared_text("edition", lang, {"title": title, "year": self.year})
 
     @property
-    def vocabularies(self) -> dict[str, Vocabulary]:
-        """The other languages a notebook that types its French captions writes, each with its vocabulary: the
-        theme's ``translations`` (none for a theme not declared in themes.yml)."""
-        if self._vocabularies is None:
-            try:
-                theme = get_theme(self.theme)
-            except InputError:  # an ad hoc theme (tests, a notebook run outside the declared letters)
-                self._vocabularies = {}
-            else:
-                self._vocabularies = {
-                    lang: load_vocabulary(vocabulary_path(theme.notebook_dir, lang))
-                    for lang in theme.translations
-                }
-        return self._vocabularies
-
-    @property
     def edition_label(self) -> str:
         """The edition as readers name it (the letter's title and year), for the downloads' metadata."""
         try:
@@ -248,9 +228,7 @@ class EditionContext:
         In a notebook (JupyterLab, papermill, the published notebook pages) the saved figure is displayed
         inline, once, as the letter shows it; elsewhere nothing is displayed.
 
-        A notebook that still types its captions (``title=`` ...) writes one language: in another language
-        than French, the title, note and alt text are the vocabulary's, and the chart's French labels are
-        replaced by the vocabulary's terms.
+        A notebook that still types its captions (``title=`` ...) writes French only.
 
         Returns
         -------
@@ -275,24 +253,6 @@ class EditionContext:
             formats=dict(formats or {}),
             edition=self.edition_label,
         )
-        for lang, words in self.vocabularies.items():  # the same figure, its words in each other language
-            with language(lang):
-                words.translate_figure(fig)
-                save_figure(
-                    fig,
-                    name,
-                    self.language_dir(lang),
-                    words.translate_frame(data) if isinstance(data, pd.DataFrame) else data,
-                    title=words.text("figures", name, "title", title),
-                    source=words.text("figures", name, "source", source, required=False),
-                    alt=words.text("figures", name, "alt", alt),
-                    note=words.text("figures", name, "note", note),
-                    caption=words.term(caption),
-                    headers={column: words.term(header) for column, header in (headers or {}).items()},
-                    formats=dict(formats or {}),
-                    edition=self.edition_label_in(lang),
-                    lang=lang,
-                )
         self.figures.append(meta)
         meta.show()
         return meta
@@ -353,9 +313,7 @@ class EditionContext:
         may be a function of the words (``lambda w: w.relabel(table, "sexe")``), ``columns`` lists the columns
         shown, in order (default: all), ``values`` fill the placeholders.
 
-        A notebook that still types its captions writes one language: in another language than French, the
-        caption, note and headers are the vocabulary's, the text cells that are terms of the vocabulary are
-        translated, and the numbers are printed in that language.
+        A notebook that still types its captions writes French only.
 
         Returns
         -------
@@ -370,20 +328,6 @@ class EditionContext:
             return self._save_table_every_language(df, name, columns, formats, values)
         if values:
             raise TypeError(f"save_table: unexpected argument(s) {', '.join(values)}")
-        for lang, words in self.vocabularies.items():  # the same table, its words in each other language
-            shown = dict(columns) if isinstance(columns, Mapping) else {c: c for c in (columns or df.columns)}
-            save_table(
-                words.translate_frame(df),
-                name,
-                self.language_dir(lang),
-                title=words.text("tables", name, "title", title),
-                source=words.text("tables", name, "source", source, required=False),
-                columns=words.headers(name, shown),
-                formats=formats,
-                note=words.text("tables", name, "note", note),
-                edition=self.edition_label_in(lang),
-                lang=lang,
-            )
         meta = save_table(
             df,
             name,

@@ -8,7 +8,7 @@ note, data). Nothing here computes a figure of the letter: the data come ready f
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,13 +17,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from observatoire.analysis.indicators import homicides, surveys
 from observatoire.analysis.indicators.territories import FunnelResult, _level_tag, result_curve
 from observatoire.outputs import charts
 
 _YEAR_FMT = plt.FuncFormatter(lambda x, pos=None: f"{x:.0f}")
 
 
-def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figure:
+def deaths_chart(table: pd.DataFrame, break_year: int, label: Callable[[str], str]) -> Figure:
     """Deaths within the couple by sex, with the scope break and the overlap figures as open markers.
 
     Parameters
@@ -32,24 +33,25 @@ def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figu
         From :func:`observatoire.analysis.indicators.homicides.deaths_table`.
     break_year : int
         First year of the new scope (2016).
-    break_label : str
-        Text of the break marker.
+    label : callable
+        The chart's words in the letter's language (``OutputWords.label``): each sex of the table, ``break`` (the
+        break marker) and ``overlap`` (the legend of the open markers).
     """
-    main = table.loc[table["serie"] == "série principale"]
-    order = [s for s in ("Femmes", "Hommes", "Ensemble") if s in set(main["sexe"])]
+    main = table.loc[table["serie"] == homicides.MAIN_SERIES]
+    order = [s for s in homicides.SEX_FR.values() if s in set(main["sexe"])]
     fig = charts.line_chart(
-        main,
+        main.assign(sexe=main["sexe"].map(label)),
         x="annee",
         y="victimes",
         hue="sexe",
-        hue_order=order,
+        hue_order=[label(s) for s in order],
         break_year=break_year,
-        break_label=break_label,
+        break_label=label("break"),
         decimals=0,
     )
     ax = fig.axes[0]
     colours = {s: charts.PALETTE[i] for i, s in enumerate(order)}
-    overlap = table.loc[table["serie"] != "série principale"]
+    overlap = table.loc[table["serie"] != homicides.MAIN_SERIES]
     for _, r in overlap.iterrows():
         if r["sexe"] not in colours:
             continue
@@ -68,7 +70,7 @@ def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figu
         handles.append(
             Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor=charts.GREY, linestyle="none")
         )
-        labels.append("Même année, autre champ")
+        labels.append(label("overlap"))
         ax.legend(
             handles,
             labels,
@@ -81,7 +83,9 @@ def deaths_chart(table: pd.DataFrame, break_year: int, break_label: str) -> Figu
     return fig
 
 
-def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None) -> Figure:
+def survey_chart(
+    data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None, label: Callable[[str], str]
+) -> Figure:
     """Survey estimates as points (one marker per survey, no line), one panel per theme.
 
     Parameters
@@ -90,9 +94,12 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
         From :func:`observatoire.analysis.indicators.surveys.chart_data`: ``theme, enquete, sexe, year, milliers``.
     cvs_last, vrs_first : int or None
         Last CVS year and first VRS year: a dashed line between them marks the change of survey.
+    label : callable
+        The chart's words in the letter's language (``OutputWords.label``): each theme (panel titles), ``ylabel``,
+        ``cvs`` (the CVS marker's legend) and each sex of the data.
     """
     charts.apply_style()
-    themes = ["violences conjugales", "violences sexuelles"]
+    themes = [surveys.THEME_CONJUGAL, surveys.THEME_SEXUAL]
     fig, axes = plt.subplots(1, 2, figsize=(charts.FIG_WIDTH, 3.6), layout="constrained", sharey=False)
     markers = {"CVS": "o", "VRS": "s"}
     colours = {"Femmes": charts.PALETTE[1], "Ensemble": charts.PALETTE[0]}
@@ -123,7 +130,7 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
                 color=charts.GREY,
                 backgroundcolor="white",
             )
-        ax.set_title(theme.capitalize(), loc="left", fontsize=9)
+        ax.set_title(label(theme), loc="left", fontsize=9)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(charts.french_formatter(0))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
@@ -133,12 +140,14 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
         ax.grid(axis="x", visible=False)
         if sel.empty:
             charts.mark_not_available(ax)
-    axes[0].set_ylabel("Milliers de victimes par an")
+    axes[0].set_ylabel(label("ylabel"))
     handles = [
-        Line2D([], [], marker="o", color=charts.GREY, linestyle="none", label="CVS (moyenne pluriannuelle)"),
+        Line2D([], [], marker="o", color=charts.GREY, linestyle="none", label=label("cvs")),
         Line2D([], [], marker="s", color=charts.GREY, linestyle="none", label="VRS"),
-        Line2D([], [], marker="o", color=colours["Femmes"], linestyle="none", label="Femmes"),
-        Line2D([], [], marker="o", color=colours["Ensemble"], linestyle="none", label="Ensemble"),
+        *(
+            Line2D([], [], marker="o", color=c, linestyle="none", label=label(sex))
+            for sex, c in colours.items()
+        ),
     ]
     # A figure legend in a band reserved at the bottom of the figure: the export draws the title above the
     # figure and the source below it, so the legend must stay inside the figure box, clear of the panels.
@@ -151,7 +160,11 @@ def survey_chart(data: pd.DataFrame, cvs_last: int | None, vrs_first: int | None
 
 
 def protection_chart(
-    data: pd.DataFrame, families: tuple[str, ...], first_year: int, last_year: int
+    data: pd.DataFrame,
+    families: tuple[str, ...],
+    first_year: int,
+    last_year: int,
+    label: Callable[[str], str] = str,
 ) -> Figure:
     """Small multiples, one panel per family of measures: points, joined only across consecutive years.
 
@@ -163,6 +176,8 @@ def protection_chart(
         Panel titles, in order.
     first_year, last_year : int
         Horizontal range (the same on every panel, so that gaps compare).
+    label : callable, optional
+        The chart's words in the letter's language (``OutputWords.label``): each family and measure.
     """
     charts.apply_style()
     n = len(families)
@@ -186,8 +201,10 @@ def protection_chart(
                     linewidth=1.4 if len(seg) > 1 else 0,
                     label=None,
                 )
-            ax.plot([], [], color=colour, marker=markers[i % len(markers)], linestyle="none", label=measure)
-        ax.set_title(family, loc="left", fontsize=9)
+            ax.plot(
+                [], [], color=colour, marker=markers[i % len(markers)], linestyle="none", label=label(measure)
+            )
+        ax.set_title(label(family), loc="left", fontsize=9)
         ax.set_xlim(first_year - 0.5, last_year + 0.5)
         ax.set_ylim(bottom=0)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))

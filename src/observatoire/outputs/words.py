@@ -226,10 +226,11 @@ class OutputWords:
             ) from None
 
     def relabel(self, frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-        """A copy of ``frame`` whose ``columns`` hold labels instead of codes (missing values stay missing)."""
+        """A copy of ``frame`` whose ``columns`` hold labels instead of codes (missing values and empty texts stay
+        as they are)."""
         out = frame.copy()
         for column in columns:
-            out[column] = out[column].map(lambda v: v if is_missing(v) else self.label(v))
+            out[column] = out[column].map(lambda v: v if is_missing(v) or v == "" else self.label(v))
         return out
 
 

@@ -270,10 +270,8 @@ def key_inputs(
         inputs[f"shared:{path.name}"] = mf.sha256_file(path)
     if paths.INDICATORS_YML.is_file():  # the labels of the indicators (the facts carry them)
         inputs["indicators.yml"] = mf.sha256_file(paths.INDICATORS_YML)
-    # The words of the notebooks' outputs: their metadata files, and the vocabularies of those typing French captions.
-    for path in sorted(
-        [*theme.notebook_dir.glob("*.meta.yml"), *theme.notebook_dir.glob("vocabulary.*.yml")]
-    ):
+    # The words of the notebooks' outputs: their metadata files.
+    for path in sorted(theme.notebook_dir.glob("*.meta.yml")):
         inputs[f"notebook:{path.name}"] = mf.sha256_file(path)
     inputs.update(mf.tree_digests(paths.CURATED, "curated:"))
     inputs.update(mf.tree_digests(paths.PACKAGE, "package:"))

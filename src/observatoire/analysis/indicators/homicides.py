@@ -49,6 +49,8 @@ SCOPE_BREAK_YEAR = 2016
 SCOPE_BEFORE = "couples officiels"
 SCOPE_FROM = "couples officiels et non officiels"
 
+#: The ``serie`` of the headline series in :func:`deaths_table` (a code: its words are the notebook's labels).
+MAIN_SERIES = "série principale"
 SEX_FR = {"female": "Femmes", "male": "Hommes", "total": "Ensemble"}
 
 
@@ -81,7 +83,7 @@ def deaths_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
     """
     parts = []
     for indicator, label in (
-        (DEATHS, "série principale"),
+        (DEATHS, MAIN_SERIES),
         (OFFICIAL_ONLY, "même année, autre champ"),
         (WITH_NON_OFFICIAL, "même année, autre champ"),
     ):
@@ -203,8 +205,8 @@ def figures_for_year(ns: pd.DataFrame, year: int) -> pd.DataFrame:
     -------
     DataFrame
         Columns ``indicateur, annee, valeur, retenu, source, date_source, note``: one row per figure found
-        (alternatives included), rows without a figure for that year left out. ``retenu`` is "chiffre de référence" for
-        the headline female count, "même étude" for the other DAV rows, "autre publication ou autre champ"
+        (alternatives included), rows without a figure for that year left out. ``retenu`` is the code "reference" for
+        the headline female count, "same_study" for the other DAV rows, "other"
         otherwise.
     """
     pubs, labels = [], []
@@ -216,9 +218,9 @@ def figures_for_year(ns: pd.DataFrame, year: int) -> pd.DataFrame:
     table = published.sources_table(pubs, labels)
     dav = table["indicateur"].str.contains("étude nationale DAV", regex=False)
     reference = (table["indicateur"] == FIGURES_FOR_YEAR[0][2]) & (table["retenu"] == "oui")
-    table["retenu"] = "autre publication ou autre champ"
-    table.loc[dav, "retenu"] = "même étude"
-    table.loc[reference, "retenu"] = "chiffre de référence"
+    table["retenu"] = "other"
+    table.loc[dav, "retenu"] = "same_study"
+    table.loc[reference, "retenu"] = "reference"
     return table
 
 
@@ -422,7 +424,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
     )
 
     table = figures_for_year(ns, year)
-    others = table.loc[table["retenu"] == "autre publication ou autre champ"]
+    others = table.loc[table["retenu"] == "other"]
     text = None
     if not others.empty:
         text = " ; ".join(f"{r.indicateur} : {format_number(r.valeur)}" for r in others.itertuples())

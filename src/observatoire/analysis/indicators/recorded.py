@@ -48,7 +48,7 @@ from observatoire.analysis.statistics import (
     rank_rates,
     trend_of,
 )
-from observatoire.core.formatting import NOT_AVAILABLE, format_date, format_percent
+from observatoire.core.formatting import NOT_AVAILABLE, format_date
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
@@ -328,15 +328,13 @@ def extremes(dep: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``groupe, rang, code, nom, count, rate, rate_low, rate_high, change_rel``; ``groupe`` is
-        "Taux les plus élevés" or "Taux les plus faibles".
+        Columns ``groupe, rang, code, nom, count, rate, rate_low, rate_high, change_rel``; ``groupe`` is the
+        code "highest" or "lowest" (its words: the notebook's metadata file).
     """
     cols = ["rank", "code", "nom", "count", "rate", "rate_low", "rate_high", "change_rel"]
-    top = select_extremes(dep, "rate", n, largest=True, key="code")[cols].assign(
-        groupe="Taux les plus élevés"
-    )
+    top = select_extremes(dep, "rate", n, largest=True, key="code")[cols].assign(groupe="highest")
     bottom = select_extremes(dep, "rate", n, largest=False, key="code")[cols].iloc[::-1]
-    bottom = bottom.assign(groupe="Taux les plus faibles")
+    bottom = bottom.assign(groupe="lowest")
     out = pd.concat([top, bottom], ignore_index=True)
     out = out.rename(columns={"rank": "rang"})
     return out[["groupe", "rang", "code", "nom", "count", "rate", "rate_low", "rate_high", "change_rel"]]
@@ -433,7 +431,7 @@ def published_vs_base(
                 "annee": year,
                 "periode": str(year),
                 "valeur": base_count,
-                "retenu": "cité" if base_count is not None else "",
+                "retenu": "cited" if base_count is not None else "",
                 "source": f"SSMSI, base départementale, édition {edition}",
                 "date_source": "",
                 "lu_sur": "",
@@ -449,7 +447,7 @@ def published_vs_base(
         if p is not None and p.read_at_kind != "data_file"
     ]
     others = sources_table([p for p, _ in kept], [lab for _, lab in kept])
-    others["retenu"] = "pour comparaison"
+    others["retenu"] = "comparison"
     return pd.concat([first, others], ignore_index=True)
 
 
@@ -1023,21 +1021,13 @@ def revision(older: pd.DataFrame, newer: pd.DataFrame, indicator: str, unit: str
     }
 
 
-def conjugal_chart_note(ns: pd.DataFrame, table: pd.DataFrame, year: int) -> str:
-    """Note of the conjugal-violence chart, written from the data (rounded years, range of the share of women)."""
+def rounded_years(ns: pd.DataFrame, table: pd.DataFrame) -> list[int]:
+    """The years of the conjugal-violence table whose published total is rounded (a qualifier such as "plus de").
 
-    parts = ["Années sans chiffre publié laissées vides."]
-    rounded = [
+    The chart's note names them (its words: the notebook's metadata file).
+    """
+    return [
         int(y)
         for y in table["year"]
         if (p := published.pick(ns, CONJUGAL, int(y), "total")) is not None and p.qualifier
     ]
-    if rounded:
-        parts.append("Totaux publiés arrondis : " + ", ".join(str(y) for y in rounded) + ".")
-    shares = table["share"].dropna()
-    if not shares.empty:
-        parts.append(
-            f"Part des femmes parmi les victimes : de {format_percent(shares.min())} à "
-            f"{format_percent(shares.max())} selon les années où elle est connue."
-        )
-    return " ".join(parts)

@@ -37,6 +37,8 @@ SURVEY_NAMES = {
 #: Age ranges of the two surveys (their documented fields), cited by the letter's methods section.
 CVS_AGES = "18 à 75 ans"
 VRS_AGES = "18 ans ou plus"
+#: The same ranges as numbers (youngest, oldest or None), for words that print them in any language.
+AGES = {"CVS": (18, 75), "VRS": (18, None)}
 
 THEME_CONJUGAL = "violences conjugales"
 THEME_SEXUAL = "violences sexuelles"
@@ -531,7 +533,7 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
         **base,
         note="année de la première estimation de l'enquête VRS",
     )
-    ages = (("enq_ages_cvs", CVS_AGES, "CVS", 18, 75), ("enq_ages_vrs", VRS_AGES, "VRS", 18, None))
+    ages = (("enq_ages_cvs", CVS_AGES, "CVS", *AGES["CVS"]), ("enq_ages_vrs", VRS_AGES, "VRS", *AGES["VRS"]))
     for key, value, survey, youngest, oldest in ages:
         facts.add(
             key,
