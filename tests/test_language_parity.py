@@ -307,10 +307,12 @@ class _AnyOutput(dict):
 THEMATIC_FACTS = {"outre_mer": "outre_mer_2024.json", "traite": "traite_2024.json"}
 
 
-def _thematic_letter(theme: str, lang: str, words: dict | None = None) -> str:
+def _thematic_letter(theme: str, lang: str, words: dict | None = None, changed: dict | None = None) -> str:
     publication = paths.PUBLICATIONS / theme
     words = publication_words(publication)[0] if words is None else words
     facts = json.loads((Path(__file__).parent / "data" / "facts" / THEMATIC_FACTS[theme]).read_text("utf-8"))
+    for key, value in (changed or {}).items():  # another edition's codes
+        facts["facts"][key].update(value=value, text=value)
     meta = {
         "lang": lang,
         "year": str(facts["year"]),
@@ -364,3 +366,20 @@ def test_a_removed_english_entry_stops_the_overseas_letter(tmp_path):
     (tmp_path / "words.yml").write_text(text.replace(removed, ""), encoding="utf-8")
     with pytest.raises(InputError, match=r"^words.yml: resource_17: no text in language 'en'$"):
         publication_words(tmp_path)
+
+
+def test_the_trafficking_letter_words_its_codes():
+    """The producer as the series names it, the main form by its key, the term an edition used: worded by the
+    letter in each language."""
+    french, english = _thematic_letter("traite", "fr"), _thematic_letter("traite", "en")
+    assert "conduite par la MIPROF." in french and "conducted by MIPROF." in english
+    assert "la plus fréquente parmi les victimes accompagnées\u202f: exploitation sexuelle." in french
+    assert "Most frequent form of exploitation among the supported victims: sexual exploitation." in english
+    older = {"traite_producteur": "MIPROF / SSMSI", "traite_terme_accompagnees": "suivies",
+             "traite_forme_principale": "travail"}  # fmt: skip
+    french, english = (_thematic_letter("traite", lang, changed=older) for lang in ("fr", "en"))
+    assert "conduite par la MIPROF et le SSMSI." in french and "conducted by MIPROF and the SSMSI." in english
+    assert (
+        "et en ont suivi 4" in french and "victims of trafficking or exploitation and followed 4" in english
+    )
+    assert "\u202f: exploitation par le travail." in french and ": labour exploitation." in english
