@@ -81,7 +81,10 @@ def test_requests_expand_every_declared_theme_and_year():
     territoire = themes.get_theme("territoire")
     assert len(territoire.parameter_sets) == 119  # 101 départements and 18 régions, each its own edition
     assert asked[0].overrides == () and asked[0].lang == "fr"
-    assert [r.theme for r in batch.requests(["traite"])] == ["traite"] * len(themes.get_theme("traite").years)
+    # a thematic letter in both languages, each year French first (translations: [en])
+    assert [(r.theme, r.lang) for r in batch.requests(["traite"])] == [
+        ("traite", lang) for _ in themes.get_theme("traite").years for lang in ("fr", "en")
+    ]
 
 
 def test_a_failed_edition_is_reported_and_the_others_are_published(fixture_themes, tmp_path):

@@ -67,6 +67,9 @@ def french_words(text: str) -> list[str]:
     """The French words of an English text, proper names left out."""
     for name in _allowed_names():
         text = text.replace(name, " ")
+    text = re.sub(
+        r"\*\*([^*\n]+)\*\*", r"\1", text
+    )  # bold is read (and no longer pairs with an italic's star)
     text = re.sub(r"\*[^*\n]+\*", " ", text)  # titles of French documents, in italics
     return [m.group(0) for m in _FRENCH.finditer(text)]
 
@@ -281,3 +284,102 @@ def test_a_removed_english_entry_stops_the_annual_letter(tmp_path):
     (tmp_path / "words.yml").write_text(text.replace(removed, ""), encoding="utf-8")
     with pytest.raises(InputError, match=r"^words.yml: if_rates_vary: no text in language 'en'$"):
         publication_words(tmp_path)
+
+
+# The thematic letters ---------------------------------------------------------------------------------------------
+
+
+class _AnyOutput(dict):
+    """Every figure and table a letter asks for, with placeholder words (the templates' structure is compared)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def __bool__(self) -> bool:
+        return True
+
+    def get(self, name, default=None):
+        return {"name": name, "title": "T", "alt": "A", "files": {"svg": f"{name}.svg", "md": f"{name}.md"}}
+
+
+#: A thematic letter converted to one source -> its facts of an edition (tests/data/facts, from a release).
+THEMATIC_FACTS = {"outre_mer": "outre_mer_2024.json", "traite": "traite_2024.json"}
+
+
+def _thematic_letter(theme: str, lang: str, words: dict | None = None, changed: dict | None = None) -> str:
+    publication = paths.PUBLICATIONS / theme
+    words = publication_words(publication)[0] if words is None else words
+    facts = json.loads((Path(__file__).parent / "data" / "facts" / THEMATIC_FACTS[theme]).read_text("utf-8"))
+    for key, value in (changed or {}).items():  # another edition's codes
+        facts["facts"][key].update(value=value, text=value)
+    meta = {
+        "lang": lang,
+        "year": str(facts["year"]),
+        "theme_title": "T",
+        "version_en": "x",
+        "version_fr": "x",
+    }
+    outputs = {"figures": _AnyOutput("figures"), "tables": _AnyOutput("tables")}
+    parts = [publication / "index.qmd", *sorted((publication / "_sections").glob(f"*{TEMPLATE_SUFFIX}"))]
+    return "\n".join(
+        render_text(
+            path.read_text(encoding="utf-8"),
+            facts["facts"],
+            meta,
+            name=path.name,
+            search_path=publication,
+            outputs=outputs,
+            words=words,
+        )
+        for path in parts
+    )
+
+
+@pytest.mark.parametrize("theme", sorted(THEMATIC_FACTS))
+def test_a_thematic_letter_says_the_same_in_both_languages(theme):
+    """Same sections, figures, tables, callouts, references and numbers; no French outside proper names and
+    quotations of French sources (in italics) in the English letter."""
+    assert theme in {t.id for t in ONE_SOURCE}
+    french, english = _thematic_letter(theme, "fr"), _thematic_letter(theme, "en")
+    assert structure(french) == structure(english)
+    assert numbers(french) == numbers(english)
+    body = re.sub(r"\{\{<.*?>\}\}", " ", english.split("\n---\n", 1)[-1])  # includes name files, not words
+    assert french_words(body) == []
+    assert len(french) > 10000 and len(english) > 10000
+
+
+def test_the_overseas_letter_names_its_places_in_each_language():
+    french, english = _thematic_letter("outre_mer", "fr"), _thematic_letter("outre_mer", "en")
+    assert "à La Réunion" in french and "en Guyane" in french and "French Guiana" not in french
+    assert "in Réunion" in english and "in French Guiana" in english and "Guyane" not in english
+    # a verdict stored as a code is worded: Mayotte's side of the metropolitan rate, the estimates' status
+    assert re.search(r"Mayotte se situe (en dessous|au-dessus) du taux métropolitain", french)
+    assert re.search(r"Mayotte is (below|above) the metropolitan rate", english)
+    assert "estimations provisoires" in french and "provisional estimates" in english
+
+
+def test_a_removed_english_entry_stops_the_overseas_letter(tmp_path):
+    text = (paths.PUBLICATIONS / "outre_mer" / "words.yml").read_text(encoding="utf-8")
+    removed = '  en: "**17**, police emergency, in an emergency."\n'
+    assert removed in text
+    (tmp_path / "words.yml").write_text(text.replace(removed, ""), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^words.yml: resource_17: no text in language 'en'$"):
+        publication_words(tmp_path)
+
+
+def test_the_trafficking_letter_words_its_codes():
+    """The producer as the series names it, the main form by its key, the term an edition used: worded by the
+    letter in each language."""
+    french, english = _thematic_letter("traite", "fr"), _thematic_letter("traite", "en")
+    assert "conduite par la MIPROF." in french and "conducted by MIPROF." in english
+    assert "la plus fréquente parmi les victimes accompagnées\u202f: exploitation sexuelle." in french
+    assert "Most frequent form of exploitation among the supported victims: sexual exploitation." in english
+    older = {"traite_producteur": "MIPROF / SSMSI", "traite_terme_accompagnees": "suivies",
+             "traite_forme_principale": "travail"}  # fmt: skip
+    french, english = (_thematic_letter("traite", lang, changed=older) for lang in ("fr", "en"))
+    assert "conduite par la MIPROF et le SSMSI." in french and "conducted by MIPROF and the SSMSI." in english
+    assert (
+        "et en ont suivi 4" in french and "victims of trafficking or exploitation and followed 4" in english
+    )
+    assert "\u202f: exploitation par le travail." in french and ": labour exploitation." in english

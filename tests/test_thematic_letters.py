@@ -48,10 +48,10 @@ def test_traite_producer_is_read_per_year(rows):
     assert producers[2021] == "MIPROF / SSMSI"
     assert producers[2024] == "MIPROF"  # "enquête pilotée par la Miprof seule"
     assert producers[2023] == "MIPROF"  # "enquête 2024 pilotée par la Miprof" (the 2023 data)
-    assert tr.producer_words(producers[2024]) == "la MIPROF"
-    assert tr.producer_words(producers[2021]) == "la MIPROF et le SSMSI"
-    source = tr.source_text(rows, 2024, "2026-r3")
-    assert source.startswith("MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2022), MIPROF (2023-2024)")
+    # the source line of the figures and tables names them by period (its words: notebooks/traite/*.meta.yml)
+    spans = tr.producer_spans(rows, 2024)
+    assert spans == "MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2022), MIPROF (2023-2024)"
+    assert tr.producer_spans(rows, 2019) == "MIPROF / ONDRP (2015-2019)"
 
 
 def test_traite_victims_followed_are_not_called_supported(rows):
@@ -65,9 +65,6 @@ def test_traite_victims_followed_are_not_called_supported(rows):
 def test_traite_reference_year_and_survey_year(rows):
     # r3 no longer states the period of the record naming the 2023 data "enquête 2024": no run year is claimed
     assert 2023 not in tr.survey_run_years(rows)
-    assert tr.french_date("2025-10") == "octobre 2025"
-    assert tr.french_date("2023-10-11") == "octobre 2023"
-    assert tr.french_date(None) is None
 
 
 def test_traite_each_figure_names_its_file_and_producer_first(rows):
@@ -126,12 +123,12 @@ def test_survey_estimates_carry_population_and_reference_year(national):
 
 
 def test_outre_mer_title_states_its_scope():
-    declared = themes.get_theme("outre_mer").title
+    theme = themes.get_theme("outre_mer")
     front = (paths.ROOT / "publications" / "outre_mer" / "index.qmd").read_text(encoding="utf-8")
-    title = yaml.safe_load(front.split("---")[1])["title"]
-    for text in (declared, title):
-        assert text == "Les violences enregistrées dans les départements d'outre-mer"
-        assert "femmes" not in text
+    assert yaml.safe_load(front.split("---")[1])["title"] == "[[ meta.theme_title ]]"  # the declared title
+    assert theme.title_in("fr") == "Les violences enregistrées dans les départements d'outre-mer"
+    assert theme.title_in("en") == "Recorded violence in the overseas départements"
+    assert "femmes" not in theme.title_in("fr") and "women" not in theme.title_in("en")
 
 
 # -- end to end: the built letters ------------------------------------------------------------------------------
@@ -283,9 +280,11 @@ def test_outre_mer_claims_significance_only_where_the_aware_test_does(built, pan
         aware = int((dom_trends["significant"] & (dom_trends["annual_change"] > 0)).sum())
         assert facts[f"om_{key}_nb_dom_tendance_hausse"]["value"] == aware
         assert aware <= int((dom_trends["significant_poisson"] & (dom_trends["annual_change"] > 0)).sum())
-    # The key figure and the key points print these facts (templates), never a Poisson count.
-    index = (paths.ROOT / "publications" / "outre_mer" / "index.qmd").read_text(encoding="utf-8")
-    assert "_poisson" not in index and "f.om_vs_nb_dom_dessus" in index
+    # The key figure and the key points print these facts (template and its words), never a Poisson count.
+    publication = paths.ROOT / "publications" / "outre_mer"
+    index = (publication / "index.qmd").read_text(encoding="utf-8")
+    words = (publication / "words.yml").read_text(encoding="utf-8")
+    assert "_poisson" not in index + words and "f.om_vs_nb_dom_dessus" in words
 
 
 @pytest.mark.e2e

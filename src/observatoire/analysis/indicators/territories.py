@@ -818,12 +818,13 @@ def catalogue_edition(source_id: str, catalogue: dict | None = None) -> str:
 
 
 def age_structure_long(structure: pd.DataFrame) -> pd.DataFrame:
-    """:func:`women_age_structure` in long form for a grouped bar chart: ``geo_code, area, age, share``."""
-    labels = {f"share_{g}": ("75 ans ou plus" if g == "75+" else f"{g} ans") for g in AGE_GROUPS}
+    """:func:`women_age_structure` in long form for a grouped bar chart: ``geo_code, area, age, share``, ``age``
+    the code of the age group (:data:`AGE_GROUPS`; its words are the notebook's labels)."""
+    columns = {f"share_{g}": g for g in AGE_GROUPS}
     long = structure.melt(
-        id_vars=["geo_code", "area"], value_vars=list(labels), var_name="age", value_name="share"
+        id_vars=["geo_code", "area"], value_vars=list(columns), var_name="age", value_name="share"
     )
-    long["age"] = long["age"].map(labels)
+    long["age"] = long["age"].map(columns)
     return long.reset_index(drop=True)
 
 

@@ -38,14 +38,12 @@ import pandas as pd
 
 from observatoire.analysis.indicators import published
 from observatoire.analysis.indicators.published import relay_site
-from observatoire.core.formatting import format_date
 from observatoire.data.catalogue import load_catalogue
 from observatoire.data.datasets import MissingData
 
 __all__ = [
     "ADMINISTRATIVE",
     "FORMS",
-    "ORGANISATIONS",
     "OFFICIAL_MARKERS",
     "PREFIX",
     "SERIES",
@@ -60,14 +58,12 @@ __all__ = [
     "edition",
     "editions_table",
     "forms_long",
-    "french_date",
     "long_counts",
     "main_form",
     "note_for",
     "per_association",
     "per_association_frame",
     "producer",
-    "producer_words",
     "producers_by_year",
     "publication_date",
     "published_term",
@@ -76,7 +72,7 @@ __all__ = [
     "select_values",
     "source_of",
     "source_rank",
-    "source_text",
+    "producer_spans",
     "survey_rows",
     "survey_run_years",
     "survey_years",
@@ -106,12 +102,6 @@ class Series:
     indicator: str
     label: str
     kind: str  # number | percent
-    short: str = ""  # short label for chart legends (defaults to label)
-
-    @property
-    def legend(self) -> str:
-        """The label a chart legend shows."""
-        return self.short or self.label
 
 
 #: Survey counts and shares used by the letter (short name -> series).
@@ -168,15 +158,11 @@ SERIES: dict[str, Series] = {
 
 #: Forms of exploitation (share of supported victims, in percent), in the order the letter lists them.
 FORMS: dict[str, Series] = {
-    "sexuelle": Series("traite_part_exploitation_sexuelle", "Exploitation sexuelle", "percent", "Sexuelle"),
-    "travail": Series(
-        "traite_part_exploitation_travail", "Exploitation par le travail", "percent", "Travail"
-    ),
-    "mendicite": Series("traite_part_mendicite_forcee", "Mendicité forcée", "percent", "Mendicité"),
-    "delits": Series(
-        "traite_part_contrainte_delits", "Contrainte à commettre des délits", "percent", "Délits"
-    ),
-    "servitude": Series("traite_part_servitude_domestique", "Servitude domestique", "percent", "Servitude"),
+    "sexuelle": Series("traite_part_exploitation_sexuelle", "Exploitation sexuelle", "percent"),
+    "travail": Series("traite_part_exploitation_travail", "Exploitation par le travail", "percent"),
+    "mendicite": Series("traite_part_mendicite_forcee", "Mendicité forcée", "percent"),
+    "delits": Series("traite_part_contrainte_delits", "Contrainte à commettre des délits", "percent"),
+    "servitude": Series("traite_part_servitude_domestique", "Servitude domestique", "percent"),
 }
 
 #: Words in a source title that mark the survey's own statistical publishers (Interstats/SSMSI, ONDRP and IHEMI
@@ -493,9 +479,6 @@ def year_values(table: pd.DataFrame, year: int) -> dict[str, float | None]:
 
 # What the notebooks cite and draw ------------------------------------------------------------------------------
 
-#: How the letter names the survey's producers (the ``publisher`` column of the series, before its parenthesis).
-ORGANISATIONS = {"MIPROF": "la MIPROF", "ONDRP": "l'ONDRP", "SSMSI": "le SSMSI"}
-
 
 def edition(source_id: str, catalogue: dict | None = None) -> str:
     """Edition of a file of the national series in the catalogue, e.g. ``"2026-r3"``."""
@@ -539,19 +522,11 @@ def producers_by_year(rows: pd.DataFrame) -> dict[int, str]:
     return out
 
 
-def producer_words(name: str | None) -> str | None:
-    """French noun phrase of a producer: ``"MIPROF / SSMSI"`` -> ``"la MIPROF et le SSMSI"``."""
-    if not name:
-        return None
-    parts = [ORGANISATIONS.get(p.strip(), p.strip()) for p in name.split("/")]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+def producer_spans(rows: pd.DataFrame, last_year: int) -> str:
+    """The producers of the editions shown, by period, for the "Source" line of the theme's figures and tables.
 
-
-def source_text(rows: pd.DataFrame, last_year: int, compilation_edition: str) -> str:
-    """The "Source" line of the theme's figures and tables: the producers of the editions shown, by period.
-
-    Example: "MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2023), MIPROF (2024), enquête annuelle auprès des
-    associations ...". Computed from the ``publisher`` of the rows, never typed.
+    Example: "MIPROF / ONDRP (2015-2019), MIPROF / SSMSI (2020-2023), MIPROF (2024)". Computed from the
+    ``publisher`` of the rows, never typed; the words around it are the notebooks' (``sources.survey``).
     """
     periods: list[list] = []
     for year, name in sorted(producers_by_year(rows).items()):
@@ -561,12 +536,7 @@ def source_text(rows: pd.DataFrame, last_year: int, compilation_edition: str) ->
             periods[-1][2] = year
         else:
             periods.append([name, year, year])
-    spans = ", ".join(f"{n} ({a})" if a == b else f"{n} ({a}-{b})" for n, a, b in periods)
-    return (
-        f"{spans}, enquête annuelle auprès des associations accompagnant des victimes de traite des êtres "
-        "humains ; chiffres publiés, réunis avec leur source par l'Observatoire "
-        f"(compilation {compilation_edition})"
-    )
+    return ", ".join(f"{n} ({a})" if a == b else f"{n} ({a}-{b})" for n, a, b in periods)
 
 
 def _indicator_of(name: str) -> str:
@@ -686,15 +656,6 @@ def survey_run_years(rows: pd.DataFrame) -> dict[int, int]:
     return out
 
 
-def french_date(date: object) -> str | None:
-    """The month and year of a date of the series, for "publiée en ...": ``"2025-10-11"`` -> ``"octobre 2025"``.
-
-    None when absent (:func:`observatoire.core.formatting.format_date` with ``day=False``).
-    """
-
-    return format_date(date, day=False) if _present(date) else None
-
-
 def publication_date(rows: pd.DataFrame, year: int) -> str | None:
     """Date of the publication of the year's count of supported victims (else of any figure of the year)."""
     for name in ("accompagnees", "associations", "reperees"):
@@ -740,11 +701,10 @@ def administrative_latest(national: pd.DataFrame, key: str, year: int) -> dict |
 
 
 def long_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Identified and supported victims by survey year, long (``annee, serie, victimes``), for the line chart."""
-    labels = {"reperees": "Victimes repérées", "accompagnees": "Victimes accompagnées"}
+    """Identified and supported victims by survey year, long (``annee, serie, victimes``), for the line chart;
+    ``serie`` is the short name of the series (``reperees``, ``accompagnees``: its words are the notebook's)."""
     out = (
-        table[list(labels)]
-        .rename(columns=labels)
+        table[["reperees", "accompagnees"]]
         .rename_axis("annee")
         .reset_index()
         .melt(id_vars="annee", var_name="serie", value_name="victimes")
@@ -781,9 +741,9 @@ def per_association_frame(table: pd.DataFrame) -> pd.DataFrame:
 def forms_long(table: pd.DataFrame) -> pd.DataFrame:
     """Published shares of each form of exploitation by survey year, long (``annee, forme, part``).
 
-    ``forme`` is the short legend label (:attr:`Series.legend`), in the order of :data:`FORMS`.
+    ``forme`` is the form's key in :data:`FORMS` (its words are the notebook's), in the order of :data:`FORMS`.
     """
-    columns = {f"forme_{name}": series.legend for name, series in FORMS.items()}
+    columns = {f"forme_{name}": name for name in FORMS}
     out = (
         table[list(columns)]
         .rename(columns=columns)
@@ -792,7 +752,7 @@ def forms_long(table: pd.DataFrame) -> pd.DataFrame:
         .melt(id_vars="annee", var_name="forme", value_name="part")
         .dropna(subset=["part"])
     )
-    order = {series.legend: i for i, series in enumerate(FORMS.values())}
+    order = {name: i for i, name in enumerate(FORMS)}
     out["_order"] = out["forme"].map(order)
     out = out.sort_values(["annee", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
     out["annee"] = out["annee"].astype(int).astype(str)
@@ -800,10 +760,10 @@ def forms_long(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def main_form(values: dict[str, float | None]) -> str | None:
-    """French label (lower case) of the most frequent form of exploitation of the year, or None if none published."""
+    """Key in :data:`FORMS` of the most frequent form of exploitation of the year, or None if none published."""
     shares = {name: values.get(f"forme_{name}") for name in FORMS}
     shares = {k: v for k, v in shares.items() if v is not None}
     if not shares:
         return None
     best = max(shares, key=lambda k: shares[k])
-    return FORMS[best].label.lower()
+    return best
