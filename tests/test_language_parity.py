@@ -67,6 +67,7 @@ def french_words(text: str) -> list[str]:
     """The French words of an English text, proper names left out."""
     for name in _allowed_names():
         text = text.replace(name, " ")
+    text = re.sub(r"\*\*([^*\n]+)\*\*", r"\1", text)  # bold is not a quotation
     text = re.sub(r"\*[^*\n]+\*", " ", text)  # titles of French documents, in italics
     return [m.group(0) for m in _FRENCH.finditer(text)]
 
