@@ -301,7 +301,9 @@ def _vs_letter(lang: str, facts: dict | None = None) -> str:
     publication = paths.PUBLICATIONS / "violences_sexuelles"
     meta = {"lang": lang, "year": "2024", "theme_title": "T", "version_en": "x", "version_fr": "x"}
     outputs = {
-        "figures": {n: {"name": n, "title": "T", "alt": "A", "files": {"svg": f"{n}.svg"}} for n in VS_FIGURES},
+        "figures": {
+            n: {"name": n, "title": "T", "alt": "A", "files": {"svg": f"{n}.svg"}} for n in VS_FIGURES
+        },
         "tables": {n: {"name": n, "files": {"md": f"{n}.md"}} for n in VS_TABLES},
     }
     text = "\n".join(
@@ -349,7 +351,7 @@ def test_the_sexual_violence_letter_says_the_same_in_both_languages(facts):
 def test_a_removed_english_entry_stops_the_sexual_violence_letter(tmp_path):
     words = paths.PUBLICATIONS / "violences_sexuelles" / "words.yml"
     text = words.read_text(encoding="utf-8")
-    removed = "  en: \"These figures are not mixed: the letter computes no change between them.\"\n"
+    removed = '  en: "These figures are not mixed: the letter computes no change between them."\n'
     assert removed in text
     (tmp_path / "words.yml").write_text(text.replace(removed, ""), encoding="utf-8")
     with pytest.raises(InputError, match=r"^words.yml: editions_not_mixed: no text in language 'en'$"):
