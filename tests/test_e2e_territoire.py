@@ -169,7 +169,9 @@ def test_letters_rendered_together_are_the_bytes_of_letters_rendered_alone(site,
             if name == "manifest.json":
                 a, b = ({k: v for k, v in json.loads(x).items() if k != "built_at"} for x in (a, b))
             if a != b:
-                at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+                at = next(
+                    (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+                )
                 raise AssertionError(
                     f"{code}/{name} differs when rendered in a group at byte {at}: alone "
                     f"{a[max(0, at - 150) : at + 80]!r}, group {b[max(0, at - 150) : at + 80]!r}"

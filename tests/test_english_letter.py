@@ -67,7 +67,7 @@ def test_a_theme_without_english_templates_is_refused(capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "themes.yml" in err and "no publication in 'en'" in err
     with pytest.raises(InputError, match="translations"):
-        themes.get_theme("violences_sexuelles").publication_dir_for("en")
+        themes.get_theme("outre_mer").publication_dir_for("en")
 
 
 def test_the_english_plan_lives_beside_the_french_one(tmp_path):

@@ -67,9 +67,7 @@ def french_words(text: str) -> list[str]:
     """The French words of an English text, proper names left out."""
     for name in _allowed_names():
         text = text.replace(name, " ")
-    text = re.sub(
-        r"\*\*([^*\n]+)\*\*", r"\1", text
-    )  # bold is read (and no longer pairs with an italic's star)
+    text = re.sub(r"\*\*([^*\n]+)\*\*", r"\1", text)  # bold is not a quotation
     text = re.sub(r"\*[^*\n]+\*", " ", text)  # titles of French documents, in italics
     return [m.group(0) for m in _FRENCH.finditer(text)]
 
@@ -114,7 +112,7 @@ def _templates(theme) -> list[Path]:
 
 
 def test_there_is_a_letter_with_one_source():
-    assert {"territoire", "annual"} <= {t.id for t in ONE_SOURCE}
+    assert {"territoire", "annual", "violences_sexuelles"} <= {t.id for t in ONE_SOURCE}
 
 
 def test_no_publication_is_a_second_copy_of_a_letter():
@@ -383,3 +381,77 @@ def test_the_trafficking_letter_words_its_codes():
         "et en ont suivi 4" in french and "victims of trafficking or exploitation and followed 4" in english
     )
     assert "\u202f: exploitation par le travail." in french and ": labour exploitation." in english
+
+
+# The letter on recorded sexual violence --------------------------------------------------------------------------
+
+VS_FACTS = json.loads(
+    (Path(__file__).parent / "data" / "facts" / "violences_sexuelles_2024.json").read_text("utf-8")
+)
+VS_PARTS = ("index.qmd", *(f"_sections/{name}.qmd" for name in ("national", "departements", "tendances",
+            "enquetes", "methodes", "ressources")))  # fmt: skip
+VS_FIGURES = ("vs_taux_departements", "vs_entonnoir", "vs_tendances_departements", "vs_evolution_nationale",
+              "vs_enquetes")  # fmt: skip
+VS_TABLES = ("vs_taux_plus_eleves", "vs_taux_plus_faibles", "vs_atypiques", "vs_entonnoir_sensibilite",
+             "vs_serie_nationale", "vs_enquetes")  # fmt: skip
+
+
+def _vs_letter(lang: str, facts: dict | None = None) -> str:
+    publication = paths.PUBLICATIONS / "violences_sexuelles"
+    meta = {"lang": lang, "year": "2024", "theme_title": "T", "version_en": "x", "version_fr": "x"}
+    outputs = {
+        "figures": {
+            n: {"name": n, "title": "T", "alt": "A", "files": {"svg": f"{n}.svg"}} for n in VS_FIGURES
+        },
+        "tables": {n: {"name": n, "files": {"md": f"{n}.md"}} for n in VS_TABLES},
+    }
+    text = "\n".join(
+        render_text(
+            (publication / name).read_text(encoding="utf-8"),
+            facts or VS_FACTS["facts"],
+            meta,
+            name=name,
+            search_path=publication,
+            outputs=outputs,
+        )
+        for name in VS_PARTS
+    )
+    return re.sub(r"\{\{< include _sections/\w+\.qmd >\}\}", " ", text)  # rendered on their own above
+
+
+def _vs_other_verdicts() -> dict:
+    """The 2024 facts with every verdict and list flipped: the other branches of each sentence."""
+    facts = {key: dict(record) for key, record in VS_FACTS["facts"].items()}
+    for key in ("vs_evolution_taux_signif", "vs_evolution_taux_signif_poisson", "vs_entonnoir_stable"):
+        facts[key].update(value=1 - facts[key]["value"])
+    for key in ("vs_entonnoir_dessus_ajuste_noms", "vs_choix_population_noms", "vs_enq_plainte"):
+        facts[key].update(available=False, value=None)
+    return facts
+
+
+@pytest.mark.parametrize("facts", [None, _vs_other_verdicts()], ids=["2024", "other-verdicts"])
+def test_the_sexual_violence_letter_says_the_same_in_both_languages(facts):
+    """Same sections, figures, tables, callouts, references and numbers; no French in the English letter but
+    proper names and the compilation's words quoted in italics (facts of the 2024 edition)."""
+    french, english = _vs_letter("fr", facts), _vs_letter("en", facts)
+    assert structure(french) == structure(english)
+    assert numbers(french) == numbers(english)
+    assert french_words(english.split("\n---\n", 1)[-1]) == []
+    assert len(french) > 15000 and len(english) > 15000
+    # the verdicts are worded from their codes, the method from its id
+    signif = (facts or VS_FACTS["facts"])["vs_evolution_taux_signif"]["value"]
+    assert ("cette évolution est " + ("significative" if signif else "non significative")) in french
+    assert ("this change is " + ("significant" if signif else "not significant")) in english
+    assert "quasi-Poisson test" in english and "test de quasi-Poisson" in french
+    assert "dated November 2025" in english and "datée de novembre 2025" in french
+    assert "## Sources and methods {#methodes}" in english and "## Sources et méthodes {#methodes}" in french
+
+
+def test_a_removed_english_entry_stops_the_sexual_violence_letter(tmp_path):
+    words = paths.PUBLICATIONS / "violences_sexuelles" / "words.yml"
+    text = words.read_text(encoding="utf-8")
+    removed = '  en: "These figures are not mixed: the letter computes no change between them."\n'
+    assert removed in text
+    (tmp_path / "words.yml").write_text(text.replace(removed, ""), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^words.yml: editions_not_mixed: no text in language 'en'$"):
+        publication_words(tmp_path)

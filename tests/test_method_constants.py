@@ -128,7 +128,11 @@ def test_the_code_applies_the_declared_constants(monkeypatch):
 
 
 #: The facts of a 2024 edition, for the letters whose methods section cites more than constants and stubs.
-EDITION_FACTS = {"annual": "annual_2024.json", "territoire": "territoire_2024_29.json"}
+EDITION_FACTS = {
+    "annual": "annual_2024.json",
+    "territoire": "territoire_2024_29.json",
+    "violences_sexuelles": "violences_sexuelles_2024.json",
+}
 
 
 def _words_and_section(path: str) -> tuple[str, list[str]]:

@@ -34,7 +34,7 @@ from observatoire.data import catalogue, themes
 from observatoire.publishing import prose
 
 #: Themes whose letters cite the national series, with the languages they are built in.
-THEMES = {"annual": ("fr", "en"), "traite": ("fr", "en"), "violences_sexuelles": ("fr",)}
+THEMES = {"annual": ("fr", "en"), "traite": ("fr", "en"), "violences_sexuelles": ("fr", "en")}
 EDITIONS = [
     (theme, year, lang)
     for theme, langs in THEMES.items()
@@ -106,7 +106,7 @@ def edition(request, raw_data):
 
 
 def test_every_edition_is_read():
-    assert len(EDITIONS) == 8 * 2 + 7 * 2 + 7
+    assert len(EDITIONS) == 8 * 2 + 7 * 2 + 7 * 2
 
 
 def test_no_year_for_a_figure_whose_source_states_none(edition):

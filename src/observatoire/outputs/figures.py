@@ -242,9 +242,17 @@ def national_series_chart(rates: pd.DataFrame, last_year: int, column: str = "co
 
 
 def funnel_figure(
-    result: FunnelResult, label: str = "area", highlight: str = "is_overseas", per: float = 1000
+    result: FunnelResult,
+    words: Mapping[str, str],
+    label: str = "area",
+    highlight: str = "is_overseas",
+    per: float = 1000,
 ):
     """Draw the funnel plot: rates against population (log scale) with the control limits around the target.
+
+    ``words`` are the chart's words in the letter's language (the labels of the figure's metadata): ``xlabel``,
+    ``ylabel``, and the legend's ``metropole``, ``overseas``, ``target``, ``limits_95``, ``limits_998``,
+    ``limits_adjusted``.
 
     Grey dashed: exact Poisson 95 % limits; grey solid: 99.8 %; black dotted: 99.8 % limits widened by the
     between-area variance (drawn when the counts are over-dispersed). Overseas départements in vermillion. Points outside the widened 99.8 % limits are
@@ -287,8 +295,8 @@ def funnel_figure(
     ax.xaxis.set_major_formatter(charts.french_formatter(0))
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.yaxis.set_major_formatter(charts.french_formatter(None))
-    ax.set_xlabel("Population (échelle logarithmique)")
-    ax.set_ylabel(f"Victimes pour {int(per):,} habitants".replace(",", "\u202f"))
+    ax.set_xlabel(words["xlabel"])
+    ax.set_ylabel(words["ylabel"])
     ax.set_ylim(bottom=0)
     handles = [
         Line2D([], [], color=charts.PALETTE[0], marker="o", linestyle="", markersize=4),
@@ -299,12 +307,8 @@ def funnel_figure(
         Line2D([], [], color="black", linestyle=":", linewidth=1.0),
     ]
     labels = [
-        "Métropole",
-        "Outre-mer",
-        "Taux France entière",
-        "Limites à 95\u202f%",
-        "Limites à 99,8\u202f%",
-        "Limites à 99,8\u202f% corrigées de la surdispersion",
+        words[key]
+        for key in ("metropole", "overseas", "target", "limits_95", "limits_998", "limits_adjusted")
     ]
     # Anchored to the axes, above them (as observatoire.outputs.charts does): a figure legend would be re-placed over the
     # title by the tight bounding box of the export.

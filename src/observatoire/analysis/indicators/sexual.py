@@ -13,7 +13,6 @@ import pandas as pd
 
 from observatoire.analysis.indicators import published
 from observatoire.analysis.indicators.recorded import published_vs_base
-from observatoire.core.formatting import NOT_AVAILABLE
 
 SHARE_WOMEN = "victimes_violences_sexuelles_enregistrees_part_femmes"
 SHARE_WOMEN_ADULTS = "part_femmes_victimes_majeures_violences_sexuelles_enregistrees"
@@ -233,14 +232,3 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
     out["producteur"] = producers
     out["relais"] = relays
     return out
-
-
-def survey_source_text(records: pd.DataFrame, compilation_edition: str) -> str:
-    """The "Source" line of the survey figure and table: the producers of the estimates shown, official first.
-
-    A figure known only through a relaying site keeps its producer here; the site is named in the table (column
-    of where it was read), never as the source.
-    """
-    publishers = [p for p in dict.fromkeys(records["producteur"]) if p]
-    named = " ; ".join(publishers) if publishers else NOT_AVAILABLE
-    return f"{named} ; chiffres publiés, réunis avec leur source par l'Observatoire (compilation {compilation_edition})"
