@@ -62,12 +62,22 @@ def test_an_unknown_language_is_one_line_error(capsys):
     assert "\n" not in err and "'de'" in err and "fr, en" in err
 
 
-def test_a_theme_without_english_templates_is_refused(capsys):
-    assert cli.main(["release", "--theme", "traite", "--year", "2024", "--langue", "en"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "themes.yml" in err and "no publication in 'en'" in err
+def test_a_theme_without_english_templates_is_refused(tmp_path, capsys, monkeypatch):
+    """Every declared letter has its English now: a theme declared without ``translations`` is refused."""
+    from fixture_theme import FIXTURES, write_declaration, write_theme
+
+    entry = write_theme(tmp_path, "fixture", FIXTURES / "good.ipynb", "---\ntitle: Fixture\n---\n\nTexte.\n")
+    fixture = themes.load_themes(write_declaration(tmp_path, entry), notebooks_root=tmp_path / "notebooks")
     with pytest.raises(InputError, match="translations"):
-        themes.get_theme("outre_mer").publication_dir_for("en")
+        fixture["fixture"].publication_dir_for("en")
+    real_get = themes.get_theme
+    monkeypatch.setattr(
+        themes, "get_theme", lambda tid, *a, **k: fixture[tid] if tid == "fixture" else real_get(tid)
+    )
+    monkeypatch.setattr(themes, "load_themes", lambda *a, **k: fixture)
+    assert cli.main(["release", "--theme", "fixture", "--year", "2024", "--langue", "en"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no publication in 'en'" in err
 
 
 def test_the_english_plan_lives_beside_the_french_one(tmp_path):
