@@ -17,6 +17,7 @@ output file equals, byte for byte, the render of the same letter alone; when a g
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -92,7 +93,7 @@ def _stage_letter(project_dir: Path, dest: Path, key: str, edition: str, letters
     return dict(variables or {})
 
 
-def _as_alone(text: str, depth: int) -> str:
+def _as_alone(text: str, depth: int, name: str = "") -> str:
     """A page of a letter rendered in a group, with the addresses a render of the letter alone writes.
 
     ``depth`` is the page's depth in its letter (0: ``index.html``, 1: ``notebooks/x.html``). In the group the
@@ -113,12 +114,21 @@ def _as_alone(text: str, depth: int) -> str:
     )
     if depth == 0:
         text = re.sub(r'(class="(?:nav-link|dropdown-item)[^"]*" href=")(\.\./)', r"\1./\2", text)
+    if (
+        name
+    ):  # the page's own address, which tells internal links from external ones: the letter's, not the group's
+        text = re.sub(
+            r'(var filterRegex = new RegExp\("[^"]*\\/)("\))',
+            lambda m: f"{m.group(1)}{name}\\/{m.group(2)}",
+            text,
+            count=1,
+        )
     return text
 
 
 def _take_out(site: Path, name: str, out_dir: Path) -> None:
     """Copy letter ``name`` out of the group's ``_site`` into ``out_dir``, as a render alone writes it."""
-    _install_output(site / name, out_dir, _as_alone)
+    _install_output(site / name, out_dir, functools.partial(_as_alone, name=name))
     if (site / "site_libs").is_dir():
         shutil.copytree(site / "site_libs", out_dir / "site_libs", dirs_exist_ok=True)
     if (site / FAVICON_PATH).is_file():  # the site's icon: a letter alone carries its own copy
