@@ -72,7 +72,15 @@ def site(tmp_path_factory):
             progress=False,
         ),
     }
-    # the territorial letters link to their English versions: the site holds them as a release writes it
+    # the letters link to their English versions: the site holds them as a release writes it
+    release.build_edition(
+        "traite",
+        max(themes.years("traite")),
+        site_dir=tmp / "site",
+        build_dir=tmp / "build",
+        progress=False,
+        lang="en",
+    )
     for code in ("29", "reg-53"):
         release.build_edition(
             "territoire",

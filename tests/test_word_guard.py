@@ -94,7 +94,7 @@ PENDING: dict[str, int] = {
     "analysis/statistics.py": 10,
     "outputs/charts.py": 1,
     "outputs/facts.py": 3,
-    "outputs/figures.py": 4,
+    "outputs/figures.py": 1,
     "publishing/corrections.py": 1,
     "publishing/diff.py": 4,
     "publishing/rendering/site.py": 13,
