@@ -126,3 +126,31 @@ def test_register_records_a_new_edition(tmp_path, mirror):
     assert reread["ssmsi_dep_2025"].sha256 == catalogue.sha256_of(new_file)
     assert reread["ssmsi_dep_2025"].loader == "ssmsi_departement"
     assert len(reread) == 15
+
+
+_FETCH_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from observatoire.core import paths
+paths.RAW = Path(sys.argv[1])
+from observatoire.data import catalogue
+catalogue.fetch(quiet=True)
+"""
+
+
+def test_processes_filling_one_raw_folder_at_once_all_succeed(tmp_path, mirror):
+    """Regression: two test workers fetching into an empty data/raw removed each other's temporary copies."""
+    import subprocess
+    import sys
+
+    raw = tmp_path / "raw"
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", _FETCH_IN_A_CHILD, str(raw)], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    errors = [(child.wait(), child.stderr.read()) for child in children]
+    assert errors == [(0, "")] * 4
+    listed = {s.file for s in catalogue.load_catalogue().values()}
+    assert {p.name for p in raw.iterdir()} == listed  # every file, and no temporary file left

@@ -17,7 +17,9 @@ edition of a source in ``sources.yml`` (it lives apart so that this module does 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import functools
 import hashlib
 import os
@@ -25,6 +27,7 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -441,6 +444,32 @@ def fetch(source_ids: list[str] | None = None, mirror: Path | None = None, quiet
         raise KeyError(f"unknown source id(s): {', '.join(unknown)}")
     mirror = Path(mirror) if mirror else paths.default_mirror()
     paths.RAW.mkdir(parents=True, exist_ok=True)
+    with _fetch_lock(paths.RAW):
+        return _fetch_locked(catalogue, wanted, mirror, quiet)
+
+
+@contextlib.contextmanager
+def _fetch_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on filling ``folder``: one fetch at a time per raw folder, across processes.
+
+    Why: two processes filling the same folder (two pytest workers, a ``make letter`` beside a ``make test``)
+    would otherwise remove each other's temporary files as leftovers of an interrupted copy, and one would fail on
+    a file that vanished under it. The lock file lives in the system's temporary folder, named from the folder's
+    resolved path, so ``data/raw`` holds nothing but the raw files.
+    """
+    key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"observatoire-fetch-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fetch_locked(
+    catalogue: dict[str, Source], wanted: list[str], mirror: Path | None, quiet: bool
+) -> list[Path]:
+    """The body of :func:`fetch`, run while holding :func:`_fetch_lock`."""
     remove_leftovers(paths.RAW)
     results = []
     for source_id in wanted:
