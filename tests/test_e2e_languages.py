@@ -107,6 +107,28 @@ def test_the_english_letter_is_english(letters):
     assert "Sources and methods" in pdf and "Sources et méthodes" not in pdf
 
 
+def test_the_english_pages_have_an_english_navbar_and_footer(letters):
+    """The navbar, its screen-reader name, the footer and the site's name: English on English pages only."""
+    for lang, expected in (
+        ("en", ["Home", "Letters", "Recorded violence in the territories", "Editions by year", "Methods", "Data",
+                "History", "Site navigation", "SSMSI and Insee data", "French National Observatory of Violence"]),
+        ("fr", ["Accueil", "Lettres", "Les violences enregistrées dans les territoires", "Éditions par année",
+                "Méthodes", "Données", "Historique", "Navigation du site", "Données SSMSI et Insee"]),
+    ):  # fmt: skip
+        page = (letters[lang].site_path / "index.html").read_text(encoding="utf-8")
+        chrome = page[page.index('<header id="quarto-header"') : page.index("</header>")]
+        chrome += page[page.index('<footer class="footer"') :] + re.search(r"<title>.*?</title>", page).group(
+            0
+        )
+        chrome = html.unescape(chrome)
+        for words in expected:
+            assert words in chrome, (lang, words)
+        if lang == "en":
+            assert (
+                french_words(_text(re.sub(r'<a class="navbar-brand".*?</a>', " ", chrome, flags=re.S))) == []
+            )
+
+
 def test_the_letters_link_to_each_other(letters):
     french = (letters["fr"].site_path / "index.html").read_text(encoding="utf-8")
     english = (letters["en"].site_path / "index.html").read_text(encoding="utf-8")

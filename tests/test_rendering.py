@@ -27,11 +27,12 @@ from observatoire.publishing.rendering import (
     common,
     edition,
     notebooks,
+    pages,
     quarto,
     render,
     site,
 )
-from observatoire.publishing.rendering.website import SITE_PAGES, ThemeLink, navbar
+from observatoire.publishing.rendering.website import SITE_PAGES, ThemeLink, navbar, website_settings
 
 FIXTURE = Path(__file__).parent / "data" / "publication"
 EXECUTED = Path(__file__).parent / "data" / "executed" / "01_exemple.ipynb"
@@ -335,6 +336,53 @@ def test_navbar_links_are_relative_to_the_site_root():
     bar = navbar("../../", LETTERS)
     assert bar["left"][0] == {"text": "Accueil", "href": "../../index.html"}
     assert bar["left"][1]["menu"][1] == {"text": "Traite", "href": "../../lettres/traite.html"}
+
+
+def test_navbar_and_settings_in_english():
+    bar = navbar("", LETTERS, "en")
+    assert [item["text"] for item in bar["left"]] == [
+        "Home",
+        "Letters",
+        "Editions by year",
+        "Methods",
+        "Data",
+        "History",
+    ]
+    settings = website_settings("", LETTERS, lang="en")
+    assert settings["lang"] == "en" and settings["crossref"]["tbl-title"] == "Table"
+    assert settings["website"]["title"] == "French National Observatory of Violence against Women"
+    assert website_settings("", LETTERS)["crossref"]["title-delim"] == "\u00a0:"  # French: no-break space
+
+
+def test_site_chrome_puts_an_english_page_in_english_and_leaves_french_pages_alone():
+    page = (
+        '<html lang="{lang}"><head><title>Forced marriage – Observatoire national des violences faites aux femmes'
+        '</title></head><body><header id="quarto-header"><nav class="navbar navbar-expand-lg " '
+        'aria-label="Navigation du site"><span class="navbar-title">Observatoire national des violences faites aux '
+        'femmes</span><a class="nav-link" href="./../../index.html"> <span class="menu-text">Accueil</span></a>'
+        '<a class="nav-link dropdown-toggle" href="#" id="nav-menu-lettres" role="link"> <span class="menu-text">'
+        'Lettres</span></a><a class="dropdown-item" href="./../../lettres/traite.html"> <span class="dropdown-text">'
+        'Traite</span></a><a class="nav-link" href="./../../changelog.html"> <span class="menu-text">Historique'
+        '</span></a></nav></header><footer class="footer"><div class="nav-footer-left"><p>Observatoire national des '
+        "violences faites aux femmes (MIPROF). Données SSMSI et Insee : Licence Ouverte / Etalab 2.0.</p></div>"
+        "</footer></body></html>"
+    )
+    titles = {"traite": {"fr": "Traite", "en": "Trafficking <& co>"}}
+    french = page.format(lang="fr")
+    assert pages.site_chrome(french, titles) == french
+    english = pages.site_chrome(page.format(lang="en"), titles)
+    assert pages.site_chrome(english, titles) == english  # idempotent
+    for words in (
+        "<title>Forced marriage – French National Observatory of Violence against Women</title>",
+        'aria-label="Site navigation"',
+        '<span class="navbar-title">French National Observatory of Violence against Women</span>',
+        '<span class="menu-text">Home</span>',
+        '<span class="menu-text">Letters</span>',
+        '<span class="dropdown-text">Trafficking &lt;&amp; co&gt;</span>',  # a title is escaped
+        '<span class="menu-text">History</span>',
+        "SSMSI and Insee data: Licence Ouverte / Etalab 2.0.</p>",
+    ):
+        assert words in english, words
 
 
 def test_edition_settings():

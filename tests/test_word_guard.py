@@ -97,8 +97,6 @@ PENDING: dict[str, int] = {
     "outputs/figures.py": 1,
     "publishing/corrections.py": 1,
     "publishing/diff.py": 4,
-    "publishing/rendering/site.py": 13,
-    "publishing/rendering/website.py": 3,
 }
 
 

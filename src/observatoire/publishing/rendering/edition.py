@@ -293,7 +293,10 @@ def finish_pages(out_dir: Path, project_dir: Path, edition: str, letters: list[T
     link = next((t for t in letters if t.id == theme), None)
     titles = {lang: link.title_in(lang) for lang in LANGUAGES} if link else dict.fromkeys(LANGUAGES, theme)
     label = front_matter(project_dir).get("breadcrumb")
-    finish_edition(out_dir, edition, titles, str(label).strip() if label else None, project_dir / "figures")
+    every = {t.id: {lang: t.title_in(lang) for lang in LANGUAGES} for t in letters}
+    finish_edition(
+        out_dir, edition, titles, str(label).strip() if label else None, project_dir / "figures", every
+    )
 
 
 def _check_written(path: Path, project_dir: Path) -> None:

@@ -38,6 +38,7 @@ __all__ = [
     "finish_edition",
     "page_lang",
     "phone_toc",
+    "site_chrome",
     "site_root_links",
 ]
 
@@ -81,6 +82,67 @@ def site_root_links(text: str, root: str) -> str:
     """
     text = _BRAND.sub(lambda m: f"{m.group(1)}{root}index.html{m.group(2)}", text)
     return _OFFSET.sub(lambda m: f"{m.group(1)}{root}{m.group(2)}", text)
+
+
+_NAV_LINK = re.compile(
+    r'(<a class="nav-link" href="[^"]*?(?<![\w.-])([\w-]+)\.html">\s*<span class="menu-text">)(.*?)(</span>)',
+    re.S,
+)
+_NAV_MENU = re.compile(r'(id="nav-menu-[\w-]+"[^>]*>\s*<span class="menu-text">)(.*?)(</span>)', re.S)
+_NAV_LETTER = re.compile(
+    r'(<a class="dropdown-item" href="[^"]*/([\w-]+)\.html">\s*<span class="dropdown-text">)(.*?)(</span>)',
+    re.S,
+)
+_NAV_TITLE = re.compile(r'(<span class="navbar-title">)(.*?)(</span>)', re.S)
+_NAV_LABEL = re.compile(r'(<nav class="navbar[^"]*"[^>]*\baria-label=")([^"]*)(")')
+_FOOTER = re.compile(r'(<div class="nav-footer-left">\s*<p>)(.*?)(</p>)', re.S)
+_SITE_NAME = re.compile(r'(<title>[^<]*|<meta property="og:(?:title|site_name)" content="[^"]*)')
+
+
+def site_chrome(text: str, letter_titles: Mapping[str, Mapping[str, str]]) -> str:
+    """The navbar, the footer and the site's name in the page's language.
+
+    An edition is rendered with the site's settings in French (one Quarto project may hold a letter's French and
+    English pages, and Quarto's navbar is the project's); a page in another language gets its navbar's texts (the
+    site's pages, the letters' titles), the navbar's name for screen readers, the footer and the site's name in its
+    title in its own language here, from the site's words. French pages are left as they are.
+
+    Parameters
+    ----------
+    text : str
+        A page of an edition.
+    letter_titles : Mapping
+        Each letter's title by theme id, then by language (the navbar's "Lettres" menu).
+    """
+    lang = page_lang(text)
+    if lang == "fr" or 'class="navbar' not in text:
+        return text
+    words, french = site_words(lang), site_words("fr")
+    page_keys = {"index": "site.home", **{k: f"navbar.{k}" for k in words["navbar"]}}
+
+    def _esc(value: str) -> str:
+        return html.escape(value, quote=False)
+
+    def page(match: re.Match) -> str:
+        key = page_keys.get(match.group(2))
+        return (
+            match.group(0) if key is None else f"{match.group(1)}{_esc(site_text(lang, key))}{match.group(4)}"
+        )
+
+    def letter(match: re.Match) -> str:
+        title = (letter_titles.get(match.group(2)) or {}).get(lang)
+        return match.group(0) if not title else f"{match.group(1)}{_esc(title)}{match.group(4)}"
+
+    text = _NAV_LINK.sub(page, text)
+    text = _NAV_MENU.sub(lambda m: f"{m.group(1)}{_esc(words['site']['letters'])}{m.group(3)}", text)
+    text = _NAV_LETTER.sub(letter, text)
+    text = _NAV_TITLE.sub(lambda m: f"{m.group(1)}{_esc(words['site']['title'])}{m.group(3)}", text, count=1)
+    label = html.escape(words["site"]["navbar_label"], quote=True)
+    text = _NAV_LABEL.sub(lambda m: f"{m.group(1)}{label}{m.group(3)}", text, count=1)
+    text = _FOOTER.sub(lambda m: f"{m.group(1)}{_esc(words['site']['footer'])}{m.group(3)}", text, count=1)
+    french_name = html.escape(french["site"]["title"], quote=True)
+    own_name = html.escape(words["site"]["title"], quote=True)
+    return _SITE_NAME.sub(lambda m: m.group(0).replace(french_name, own_name), text)
 
 
 def breadcrumbs(text: str, crumbs: Sequence[tuple[str, str | None]]) -> str:
@@ -225,6 +287,7 @@ def finish_edition(
     theme_titles: Mapping[str, str],
     label: str | None = None,
     figures: Path | None = None,
+    letter_titles: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Path]:
     """Apply the rules of this module to every page of a rendered edition (in place; rewritten when changed).
 
@@ -240,6 +303,9 @@ def finish_edition(
         The edition's crumb (default "Édition <year>").
     figures : Path, optional
         The staged project's ``figures/`` (where the phone variants of the charts are).
+    letter_titles : Mapping, optional
+        Every letter's title by theme id and language, for the navbar of a page in another language
+        (:func:`site_chrome`).
 
     Returns
     -------
@@ -264,6 +330,7 @@ def finish_edition(
         theme_title = theme_titles.get(lang) or theme_titles.get("fr") or edition.split("/")[0]
         new = breadcrumbs(new, edition_crumbs(edition, theme_title, lang, label, depth, title))
         new = phone_toc(new)
+        new = site_chrome(new, letter_titles or {})
         if depth == 0:
             new = card_image_png(phone_pictures(new, phones))
         if new != text:

@@ -43,6 +43,13 @@ from .pages import breadcrumbs
 from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, base_url, site_themes, website_settings
 
 SEARCH = "search.json"
+#: The language of the site's own pages (the letters in other languages are listed and linked from them).
+LANG = "fr"
+
+
+def _words(key: str, **values: Any) -> str:
+    """One entry of the ``pages`` section of the site's words, in the site pages' language."""
+    return site_text(LANG, f"pages.{key}", **values)
 
 
 def _md(text: object) -> str:
@@ -64,7 +71,7 @@ def _listing_items(editions: list[dict[str, Any]], root: str) -> list[dict[str, 
         {
             "title": f"{ed['theme_title']} {ed['year']}",
             "path": _rel(ed["html"], root),
-            "description": f"Édition {ed['year']} de la lettre « {ed['theme_title']} ».",
+            "description": _words("listing_description", year=ed["year"], title=ed["theme_title"]),
             "categories": [str(ed["theme_title"]), str(ed["year"])],
             "year": int(ed["year"]),
         }
@@ -74,14 +81,14 @@ def _listing_items(editions: list[dict[str, Any]], root: str) -> list[dict[str, 
 
 
 def _files_line(ed: dict[str, Any], root: str) -> str:
-    links = [f"[Lire la lettre]({_rel(ed['html'], root)})"] if ed.get("html") else []
+    links = [f"[{_words('read')}]({_rel(ed['html'], root)})"] if ed.get("html") else []
     if ed.get("pdf"):
         links.append(f"[PDF]({_rel(ed['pdf'], root)})")
     for nb in ed.get("notebooks") or []:
         name = Path(nb).stem.replace("_", " ")
-        links.append(f"[carnet {_md(name)}]({_rel(nb, root)})")
+        links.append(f"[{_md(_words('notebook', name=name))}]({_rel(nb, root)})")
     if ed.get("manifest"):
-        links.append(f"[manifeste]({_rel(ed['manifest'], root)})")
+        links.append(f"[{_words('manifest')}]({_rel(ed['manifest'], root)})")
     return " · ".join(links)
 
 
@@ -93,9 +100,12 @@ def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
     """Markdown list items, newest revision first: link, date, text, then what changed (nested)."""
     out = ""
     for rev in reversed(revisions):
+        when = _words(
+            "in_month" if len(str(rev.get("date") or "")) == 7 else "on_day",
+            date=french_date(rev.get("date")),
+        )
         out += (
-            f"{indent}- [Révision {rev['revision']}]({rev['href']}) "
-            f"{'de' if len(str(rev.get('date') or '')) == 7 else 'du'} {french_date(rev.get('date'))}"
+            f"{indent}- [{_words('revision', revision=rev['revision'])}]({rev['href']}) {when}"
             f"{NBSP}: {_md(rev.get('text') or '')}\n"
         )
         out += "".join(f"{indent}    - {_md(change)}\n" for change in rev["changes"])
@@ -104,10 +114,7 @@ def _revision_lines(revisions: list[dict[str, Any]], indent: str) -> str:
 
 def _changelog_body(entries: list[dict[str, Any]]) -> str:
     """The changelog page: per letter and year, its revisions newest first, each dated, with what changed."""
-    body = (
-        "Chaque lettre publiée, ses révisions datées et ce qui a changé. Les révisions précédentes restent "
-        "consultables.\n\n"
-    )
+    body = _words("changelog_intro") + "\n\n"
     section = None
     for entry in entries:
         heading = f"{entry['title']}, {entry['year']}"
@@ -118,7 +125,7 @@ def _changelog_body(entries: list[dict[str, Any]]) -> str:
             body += _revision_lines(entry["revisions"], "") + "\n"
         else:
             body += f"- **{_md(entry['place'])}**\n" + _revision_lines(entry["revisions"], "    ")
-    return body if entries else body + "Aucune édition publiée.\n"
+    return body if entries else body + _words("none") + "\n"
 
 
 def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_dir: Path) -> dict[str, str]:
@@ -129,23 +136,19 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         "type": "table",
         "sort": ["year desc", "title"],
         "fields": ["title", "year"],
-        "field-display-names": {"title": "Lettre", "year": "Année"},
+        "field-display-names": {"title": _words("listing_letter"), "year": _words("listing_year")},
         "categories": True,
         "sort-ui": False,
         "filter-ui": True,
         "page-size": 50,
     }
     files["editions.yml"] = yaml.safe_dump(_listing_items(editions, ""), allow_unicode=True, sort_keys=False)
-    intro = (
-        "Les lettres de l'Observatoire national des violences faites aux femmes (MIPROF) : chaque édition avec "
-        "ses chiffres clés, ses sources, ses données téléchargeables et les carnets de calcul qui produisent "
-        "chacun de ses chiffres.\n"
-    )
+    intro = _words("home_intro") + "\n"
     if not editions:
-        intro += "\nAucune édition publiée pour l'instant.\n"
+        intro += "\n" + _words("none_yet") + "\n"
     files["index.qmd"] = _page(
         {
-            "title": "Lettres de l'Observatoire",
+            "title": _words("home_title"),
             "description": intro.splitlines()[0].strip(),
             **({"listing": listing} if editions else {}),
             "toc": False,
@@ -163,11 +166,11 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         )
         body = (_md(letter.description) + "\n\n") if letter.description else ""
         if eds:
-            body += "## Fichiers de chaque édition\n\n" + "".join(
+            body += f"## {_words('files_heading')}\n\n" + "".join(
                 f"- **{ed['year']}** : {_files_line(ed, '../')}\n" for ed in eds
             )
         else:
-            body += "Aucune édition de cette lettre n'est encore publiée.\n"
+            body += _words("letter_none") + "\n"
         front: dict[str, Any] = {"title": letter.title}
         if eds:  # an empty listing makes Quarto's script throw in the reader's browser
             front["listing"] = {**listing, "contents": f"{letter.id}.yml", "categories": False}
@@ -175,7 +178,7 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
 
     years = sorted({int(ed["year"]) for ed in editions}, reverse=True)
     body = "".join(
-        f"## Éditions {year}\n\n"
+        f"## {_words('year_heading', year=year)}\n\n"
         + "".join(
             f"- **{_md(ed['theme_title'])}** : {_files_line(ed, '')}\n"
             for ed in editions
@@ -184,41 +187,36 @@ def site_pages(editions: list[dict[str, Any]], letters: list[ThemeLink], site_di
         + "\n"
         for year in years
     )
-    files["editions.qmd"] = _page({"title": "Éditions par année"}, body or "Aucune édition publiée.\n")
-
-    body = (
-        "Chaque lettre expose ses sources, ses définitions, ses ruptures de série et ses tests statistiques "
-        "dans sa section « Sources et méthodes » ; chaque chiffre est calculé par un carnet exécuté pour "
-        "l'édition, dont la page montre le code, les paramètres et les résultats.\n\n"
+    files["editions.qmd"] = _page(
+        {"title": site_text(LANG, "navbar.editions")}, body or _words("none") + "\n"
     )
+
+    body = _words("methods_intro") + "\n\n"
     body += "".join(
         f"- [{_md(ed['theme_title'])} {ed['year']}]({ed['html']}#methodes)\n"
         for ed in editions
         if ed.get("html") and not ed.get("listing_page")  # a listing of letters has no such section
     )
-    files["methodes.qmd"] = _page({"title": "Méthodes"}, body)
+    files["methodes.qmd"] = _page({"title": _words("methods_title")}, body)
 
-    body = (
-        "Les données de chaque figure et de chaque tableau se téléchargent sous la figure ou le tableau, au "
-        "format CSV. Le manifeste de chaque édition donne les fichiers sources utilisés (éditeur, édition, "
-        "empreinte SHA-256) et l'empreinte de chaque fichier publié.\n\n"
-    )
+    body = _words("data_intro") + "\n\n"
     for ed in editions:
         manifest = site_dir / (ed.get("manifest") or "")
         data = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
         body += f"## {_md(ed['theme_title'])} {ed['year']}\n\n{_files_line(ed, '')}\n\n"
         inputs = data.get("inputs") or []
         if inputs:
-            body += "| source | fichier | édition | SHA-256 |\n| --- | --- | --- | --- |\n"
+            headers = (_words("data_source"), _words("data_file"), _words("data_edition"), "SHA-256")
+            body += "| " + " | ".join(headers) + " |\n| --- | --- | --- | --- |\n"
             body += "".join(
                 f"| {_code(i.get('source_id', ''))} | {_md(i.get('file', ''))} | {_md(i.get('edition', ''))} "
                 f"| {_code(str(i.get('sha256', ''))[:16])}… |\n"
                 for i in inputs
             )
             body += "\n"
-    files["donnees.qmd"] = _page({"title": "Données"}, body)
+    files["donnees.qmd"] = _page({"title": _words("data_title")}, body)
     files["changelog.qmd"] = _page(
-        {"title": "Historique des éditions et des corrections"},
+        {"title": _words("changelog_title")},
         _changelog_body(collect_changelog(site_dir, editions)),
     )
     # The territorial letters' listing of each year, a page of the site (observatoire.publishing.territorial_site).
@@ -269,7 +267,7 @@ def site_config(letters: list[ThemeLink]) -> dict:
         "html": {
             "theme": ["default", f"{ASSETS_DIR}/letter.scss"],
             "toc": True,
-            "toc-title": "Sur cette page",
+            "toc-title": site_text(LANG, "site.toc_title"),
             # no formula on any page: no MathJax (Quarto would load it from a CDN for the listings)
             "html-math-method": "plain",
         }

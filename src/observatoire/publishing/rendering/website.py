@@ -6,8 +6,9 @@ not see where one ends and the other begins. Both take their Quarto settings fro
 links written relative to the page's distance from the site root, so ``_site/`` works from a file system, from a
 sub-path of a server, or at a domain root.
 
-Extension point: :data:`SITE_PAGES` lists the site's own pages (file, navbar text); a new page (a changelog, an
-interactive chart gallery) is one entry there plus its ``.qmd`` text in :mod:`.site`.
+Extension point: :data:`SITE_PAGES` lists the site's own pages (file, key of the navbar text in
+``publications/_shared/site_words.yml``); a new page (a changelog, an interactive chart gallery) is one entry there,
+its navbar words, plus its ``.qmd`` text in :mod:`.site`. Every word is the site's words' (no text in this module).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 from observatoire.data import themes
-from observatoire.outputs.words import site_text
+from observatoire.outputs.words import site_text, site_words
 
 SITE_TITLE = site_text("fr", "site.title")
 #: Where ``_site/`` is served; the PDF's links (notebooks, data) are made absolute under it, so that they still
@@ -27,34 +28,19 @@ SITE_TITLE = site_text("fr", "site.title")
 #: reserved documentation domain, never a guess at the real one.
 DEFAULT_BASE_URL = "https://observatoire.example.org/"
 
-#: The site's own pages: (file in the site root, text in the navbar). ``index`` is the home page.
+#: The site's own pages: (file in the site root, key of its navbar text in the site's words). ``index`` is the
+#: home page.
 SITE_PAGES: tuple[tuple[str, str], ...] = (
-    ("index.qmd", site_text("fr", "site.home")),
-    ("editions.qmd", "Éditions par année"),
-    ("methodes.qmd", "Méthodes"),
-    ("donnees.qmd", "Données"),
-    ("changelog.qmd", "Historique"),
+    ("index.qmd", "site.home"),
+    ("editions.qmd", "navbar.editions"),
+    ("methodes.qmd", "navbar.methodes"),
+    ("donnees.qmd", "navbar.donnees"),
+    ("changelog.qmd", "navbar.changelog"),
 )
 #: The navbar's name for screen readers (the pages have a second navigation landmark, the table of contents).
 NAVBAR_LABEL = site_text("fr", "site.navbar_label")
 #: Folder (in the site root) of the one page per theme that lists its editions.
 THEMES_DIR = "lettres"
-
-#: French wording Quarto does not take from ``lang: fr`` alone.
-CROSSREF = {
-    "fig-title": "Figure",
-    "tbl-title": "Tableau",
-    "fig-prefix": "figure",
-    "tbl-prefix": "tableau",
-    "title-delim": "\u00a0:",
-}
-LANGUAGE = {
-    "callout-note-title": "Note",
-    "callout-important-title": "Important",
-    "callout-warning-title": "Attention",
-    "callout-tip-title": "Conseil",
-    "toc-title-website": "Sur cette page",
-}
 
 
 @dataclass(frozen=True)
@@ -111,31 +97,26 @@ def site_themes() -> list[ThemeLink]:
     ]
 
 
-def navbar(root: str, letters: list[ThemeLink]) -> dict:
-    """The navbar, its links relative to the page's project (``root``: ``""`` or ``"../../"``)."""
-    pages = dict((name, text) for name, text in SITE_PAGES)
-    html = {name: f"{root}{name.removesuffix('.qmd')}.html" for name in pages}
-    return {
-        "background": "primary",
-        "left": [
-            {"text": pages["index.qmd"], "href": html["index.qmd"]},
-            {
-                "text": site_text("fr", "site.letters"),
-                "menu": [{"text": t.title, "href": f"{root}{THEMES_DIR}/{t.id}.html"} for t in letters],
-            },
-            {"text": pages["editions.qmd"], "href": html["editions.qmd"]},
-            {"text": pages["methodes.qmd"], "href": html["methodes.qmd"]},
-            {"text": pages["donnees.qmd"], "href": html["donnees.qmd"]},
-            {"text": pages["changelog.qmd"], "href": html["changelog.qmd"]},
-        ],
+def navbar(root: str, letters: list[ThemeLink], lang: str = "fr") -> dict:
+    """The navbar in ``lang``, its links relative to the page's project (``root``: ``""`` or ``"../../"``)."""
+    pages = [
+        {"text": site_text(lang, key), "href": f"{root}{name.removesuffix('.qmd')}.html"}
+        for name, key in SITE_PAGES
+    ]
+    menu = {
+        "text": site_text(lang, "site.letters"),
+        "menu": [{"text": t.title_in(lang), "href": f"{root}{THEMES_DIR}/{t.id}.html"} for t in letters],
     }
+    return {"background": "primary", "left": [pages[0], menu, *pages[1:]]}
 
 
 #: The site's icon, as each Quarto project carries it (written there by ``edition.write_assets`` and ``site``).
 FAVICON_PATH = "_observatoire/favicon.svg"
 
 
-def website_settings(root: str, letters: list[ThemeLink], site_url: str | None = None) -> dict:
+def website_settings(
+    root: str, letters: list[ThemeLink], site_url: str | None = None, lang: str = "fr"
+) -> dict:
     """The Quarto settings of every page of the site (merged into a project's ``_quarto.yml``).
 
     Parameters
@@ -148,23 +129,29 @@ def website_settings(root: str, letters: list[ThemeLink], site_url: str | None =
     site_url : str, optional
         The public address of the project's root (``base_url()`` for the site's own pages, the edition's address
         for an edition): OpenGraph's image and page addresses are made absolute under it.
+    lang : str, default "fr"
+        The language of the project's words (navbar, footer, Quarto's crossref and callout titles). An edition is
+        rendered with the site's French settings, whatever its language: its pages are put in their own language
+        after the render (:func:`observatoire.publishing.rendering.pages.site_chrome`), so that a letter rendered
+        alone and in a group of letters of several languages are the same bytes.
     """
+    words = site_words(lang)
+    quarto = words["quarto"]
     return {
-        "lang": "fr",
-        "date-format": "D MMMM YYYY",
-        "crossref": dict(CROSSREF),
-        "language": dict(LANGUAGE),
+        "lang": lang,
+        "date-format": "D MMMM YYYY" if lang == "fr" else "MMMM D, YYYY",
+        "crossref": {
+            k: quarto[k] for k in ("fig-title", "tbl-title", "fig-prefix", "tbl-prefix", "title-delim")
+        },
+        "language": {k: v for k, v in quarto.items() if k.startswith(("callout-", "toc-"))},
         "website": {
-            "title": SITE_TITLE,
+            "title": words["site"]["title"],
             "favicon": FAVICON_PATH,
             # title, description and image of each page for the cards of social networks and messaging apps
             "open-graph": True,
             **({"site-url": site_url} if site_url else {}),
             "search": {"location": "navbar", "type": "overlay"},
-            "navbar": navbar(root, letters),
-            "page-footer": {
-                "left": "Observatoire national des violences faites aux femmes (MIPROF). Données SSMSI et "
-                "Insee : Licence Ouverte / Etalab 2.0.",
-            },
+            "navbar": navbar(root, letters, lang),
+            "page-footer": {"left": words["site"]["footer"]},
         },
     }
