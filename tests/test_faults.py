@@ -664,10 +664,13 @@ def test_sigint_stops_make_all_within_10_s_with_a_consistent_site(raw_data, tmp_
     index = site / "index.html"
     listed = index.is_file() and all(f"traite/{y}/" in index.read_text(encoding="utf-8") for y in published)
     assert listed or not release.site_is_current(site)  # listed, or known to be stale
-    # The next run, with nothing to build, brings the pages up to date.
+    # The next run over the same years leaves what was published as it is (a language of one of those years that
+    # the stop left unbuilt is built) and brings the pages up to date. An edition's folder is its year, then
+    # "-<lang>" for a language other than French ("2018-en").
+    years = sorted({name.partition("-")[0] for name in published})
     again = subprocess.run(
         [sys.executable, "-m", "observatoire", "all", "--theme", "traite", "--no-progress"]
-        + [arg for y in published for arg in ("--year", y)],
+        + [arg for y in years for arg in ("--year", y)],
         cwd=paths.ROOT,
         env=env,
         capture_output=True,
