@@ -39,6 +39,8 @@ __all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN"]
 #: Allowed fact keys (they become Quarto variable names).
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
 _NOTEBOOK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: The ``notebook`` of a fact derived from every notebook's facts (no notebook wrote it).
+DERIVED = "(derived)"
 
 
 def _normalise_value(key: str, value: object, kind: str) -> int | float | str | None:
@@ -171,7 +173,9 @@ class Facts:
             The value (a fraction for ``kind="change"``, a percentage for ``"percent"``, a str for ``"text"``).
             None, NaN and ``pd.NA`` record a missing fact (text :data:`~observatoire.core.formatting.NOT_AVAILABLE`).
         unit : str
-            Unit of the value ("victimes", "pour 1 000 habitants", "%" ...).
+            Unit of the value, a code (``"victims"``, ``"per_1000_inhabitants"``, ``"percent"`` ...) worded in the
+        section ``fact_units`` of ``publications/_shared/outputs.yml`` (:func:`observatoire.outputs.words.fact_words`);
+        ``""`` for none.
         source_id : str
             Id of the source in ``data/sources.yml`` (required).
         edition : str
@@ -183,7 +187,8 @@ class Facts:
         ref_year : int, optional
             Year the value refers to (default: the edition's year).
         note : str, optional
-            Note for the reader of the facts file (definition, caveat).
+            Note for the reader of the facts file (definition, caveat): a code of the section ``fact_notes`` of
+            ``publications/_shared/outputs.yml``, its placeholders filled from the fact's fields and details.
         label : str, optional
             Short name of the figure (from the indicator registry), for tables of facts.
         details : mapping, optional
@@ -342,15 +347,14 @@ def _derived(records: dict[str, dict]) -> dict[str, dict]:
         OFFICIAL_SHARE_KEY,
         share["share"],
         kind="percent",
-        unit="% des chiffres publiés cités",
+        unit="percent_of_cited_figures",  # codes, worded in publications/_shared/outputs.yml
         source_id=share["source_id"],
         edition=share["edition"],
-        note="chiffres de la série nationale cités par la lettre (une fois chacun) lus sur une page officielle "
-        "ou calculés sur un fichier de données",
+        note="official_share",
         details={k: share[k] for k in ("n_cited", "n_official", "n_relay", "rows")},
     )
     record = facts.records[OFFICIAL_SHARE_KEY]
-    record["notebook"] = "(dérivé de tous les faits)"
+    record["notebook"] = DERIVED
     return {OFFICIAL_SHARE_KEY: record}
 
 
