@@ -48,7 +48,7 @@ from observatoire.analysis.statistics import (
     rank_rates,
     trend_of,
 )
-from observatoire.core.formatting import NOT_AVAILABLE, format_date
+from observatoire.core.formatting import format_date
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
@@ -421,7 +421,8 @@ def published_vs_base(
     DataFrame
         Columns ``indicateur, annee, periode, valeur, retenu, source, date_source, lu_sur, row_id, adresse_lue,
         note`` (:data:`observatoire.analysis.indicators.published.SOURCES_COLUMNS`); the first row is the base total (the
-        figure the letter cites), then the published figures and their alternatives.
+        figure the letter cites: the sum of the base's départements, an empty note), then the published figures and
+        their alternatives.
     """
 
     first = pd.DataFrame(
@@ -437,7 +438,7 @@ def published_vs_base(
                 "lu_sur": "",
                 "row_id": "",
                 "adresse_lue": "",
-                "note": "somme des 101 départements" if base_count is not None else NOT_AVAILABLE,
+                "note": "",  # the base's total (the sum of its départements): the notebook's text says so
             }
         ]
     )
