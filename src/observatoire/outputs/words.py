@@ -336,7 +336,9 @@ def _parse_meta(path: Path, raw: Any, shared: OutputMeta | None) -> OutputMeta:
         raw = {}
     if not isinstance(raw, Mapping):
         raise InputError(path, "whole file", "must be a mapping (figures, tables, sources, labels)")
-    unknown = sorted(set(raw) - {"figures", "tables", "sources", "labels", "edition", *FACT_SECTIONS.values()})
+    unknown = sorted(
+        set(raw) - {"figures", "tables", "sources", "labels", "edition", *FACT_SECTIONS.values()}
+    )
     if unknown:
         raise InputError(
             path, f"key '{unknown[0]}'", "unknown key (allowed: figures, tables, sources, labels)"
@@ -402,7 +404,9 @@ def _fact_sections(path: Path, stamp: int) -> dict[str, dict[str, Localized]]:
     return {field: entries(path, section, raw.get(section)) for field, section in FACT_SECTIONS.items()}
 
 
-def fact_words(record: Mapping[str, Any], lang: str = "fr", path: Path = SHARED_OUTPUTS) -> dict[str, str | None]:
+def fact_words(
+    record: Mapping[str, Any], lang: str = "fr", path: Path = SHARED_OUTPUTS
+) -> dict[str, str | None]:
     """The unit and the note of a fact as a reader reads them in ``lang``: ``{"unit": ..., "note": ...}``.
 
     A fact carries codes (``unit: per_1000_inhabitants``, ``note: rate_denominator_insee``); their words are the
