@@ -3,8 +3,9 @@
 Why. A number typed by hand into the text of a letter is a number nobody re-checks when the data are revised.
 Here a notebook *declares* each number it wants the letter to cite (``facts.add("victimes_2023", 122610, ...)``);
 the number is formatted once, the French way, and written with its source, the edition of that source, its
-reference year and its unit to ``facts/<notebook>.json``. The publication then cites it through Quarto's
-``{{< var key >}}``: change the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
+reference year and its unit to ``facts/<notebook>.json`` (the unit and the note are codes, worded in
+``publications/_shared/outputs.yml``). The publication then cites it through Quarto's ``{{< var key >}}``: change
+the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
 
 A missing value is recorded as missing (``value: null``, ``available: false``, text "donnée non disponible") and
 never replaced by a neighbouring year. The sentences that cite a fact are written in the publication's templates
@@ -17,7 +18,7 @@ File format (``facts/<notebook>.json``, sorted keys, UTF-8, two-space indent, tr
     {"facts": {"<key>": {"available": true, "decimals": 0, "edition": "2024", "key": "<key>",
                          "kind": "number", "label": null, "note": null, "notebook": "<notebook>",
                          "ref_year": 2023, "source_id": "ssmsi_dep_2024", "text": "122 610",
-                         "unit": "victimes", "value": 122610}},
+                         "unit": "victims", "value": 122610}},
      "notebook": "<notebook>", "theme": "annual", "year": 2024}
 """
 
