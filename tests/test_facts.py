@@ -171,3 +171,99 @@ def test_load_facts_reports_bad_files(tmp_path):
     (folder / "broken.json").write_text('{"facts": {"k": {"value": 1}}}', encoding="utf-8")
     with pytest.raises(InputError, match="'text'"):
         load_facts(tmp_path)
+
+
+# Units and notes: codes in the facts, words in publications/_shared/outputs.yml ----------------------------------
+
+#: The modules whose facts carry unit and note codes (issue 19): every literal they give is a declared code.
+CODED_MODULES = ("analysis/indicators/recorded.py", "analysis/method.py", "outputs/facts.py")
+
+
+def _coded_literals(relative: str) -> set[tuple[str, str]]:
+    """``(field, code)`` of every string given as ``unit=`` or ``note=`` in a module (through a conditional too),
+    and the notes ``method.add_method_facts`` passes to its ``percent`` helper."""
+    import ast
+
+    from observatoire.core import paths
+
+    def strings(node: ast.AST) -> set:
+        if isinstance(node, ast.Constant):
+            return {node.value}
+        if isinstance(node, ast.IfExp):  # the two values, not the condition's
+            return strings(node.body) | strings(node.orelse)
+        return set()
+
+    tree = ast.parse((paths.ROOT / "src" / "observatoire" / relative).read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        for kw in node.keywords:
+            if kw.arg in ("unit", "note"):
+                found |= {(kw.arg, value) for value in strings(kw.value)}
+        if getattr(node.func, "id", "") == "percent" and len(node.args) == 3:
+            found |= {("note", value) for value in strings(node.args[2])}
+    return {(field, code) for field, code in found if isinstance(code, str) and code}
+
+
+@pytest.mark.parametrize("relative", CODED_MODULES)
+def test_every_unit_and_note_a_module_writes_is_a_declared_code(relative):
+    from observatoire.core.yamlfile import read_yaml
+    from observatoire.outputs.words import FACT_SECTIONS, SHARED_OUTPUTS
+
+    declared = read_yaml(SHARED_OUTPUTS)
+    literals = _coded_literals(relative)
+    assert literals, f"{relative}: no unit or note found (the scan is broken)"
+    missing = sorted(
+        f"{field}={code!r}" for field, code in literals if code not in declared[FACT_SECTIONS[field]]
+    )
+    assert not missing, f"{relative}: codes without words in {SHARED_OUTPUTS.name}: {', '.join(missing)}"
+
+
+def test_fact_words_word_the_codes_in_each_language_and_fill_the_fact_values():
+    from observatoire.analysis import method
+    from observatoire.outputs.words import fact_words
+
+    facts = _facts()
+    method.add_method_facts(facts, ref_year=2024)
+    confidence = facts.records["m_niveau_confiance"]
+    assert (confidence["unit"], confidence["note"]) == ("percent", "confidence_level")  # codes, no words
+    assert fact_words(confidence, "fr") == {"unit": "%", "note": "niveau de confiance des intervalles"}
+    assert fact_words(confidence, "en") == {"unit": "%", "note": "confidence level of the intervals"}
+    assert fact_words(facts.records["m_annees_min_tendance"], "en") == {"unit": "years", "note": None}
+    rate = {
+        "unit": "per_1000_inhabitants",
+        "note": "rate_denominator_insee",
+        "ref_year": 2024,
+        "pop_edition": "2025",
+    }
+    assert fact_words(rate, "fr") == {
+        "unit": "pour 1\u202f000 habitants",
+        "note": "dénominateur : population estimée par l'Insee au 1er janvier 2024 (édition 2025)",
+    }
+    assert fact_words(rate, "en") == {
+        "unit": "per 1,000 inhabitants",
+        "note": "denominator: population estimated by Insee on 1 January 2024 (2025 edition)",
+    }
+    # free text (a published figure's provenance, a module not converted yet) is shown as written
+    assert fact_words({"unit": "appels", "note": "INSEE | page officielle"}, "en") == {
+        "unit": "appels",
+        "note": "INSEE | page officielle",
+    }
+    with pytest.raises(InputError, match="pop_edition"):
+        fact_words({"unit": "", "note": "rate_denominator_insee", "ref_year": 2024}, "fr")
+    with pytest.raises(InputError, match="'de'"):
+        fact_words(rate, "de")
+
+
+def test_the_derived_official_share_carries_codes():
+    from observatoire.outputs.facts import DERIVED, _derived
+    from observatoire.outputs.words import fact_words
+
+    records = {
+        "x": {"key": "x", "value": 1, "source_id": "national_series", "edition": "2025-11", "row_id": "vff-1",
+              "read_at_kind": "official", "text": "1", "available": True},
+    }  # fmt: skip
+    [record] = _derived(records).values()
+    assert record["notebook"] == DERIVED and record["unit"] == "percent_of_cited_figures"
+    assert fact_words(record, "fr")["unit"] == "% des chiffres publiés cités"

@@ -25,6 +25,7 @@ from observatoire.analysis.indicators import (
 )
 from observatoire.core.formatting import NOT_AVAILABLE
 from observatoire.outputs.facts import Facts
+from observatoire.outputs.words import fact_words
 
 INTRAFAMILY = "Coups et blessures volontaires intrafamiliaux"
 SEXUAL = "Violences sexuelles"
@@ -340,6 +341,24 @@ def test_missing_year_facts_keep_the_same_keys(ssmsi, pop_dep, geo, analysis_vs_
     assert _keys(f25) == _keys(f24)
     assert f25.records["vs_total"]["value"] is None
     assert f24.records["vs_total"]["value"] == 122_610
+    # units and notes are codes; their words, in each language, come from publications/_shared/outputs.yml
+    rate, trend = f24.records["vs_taux"], f24.records["vs_tendance"]
+    assert (rate["unit"], rate["note"], rate["pop_edition"]) == (
+        "per_1000_inhabitants",
+        "rate_denominator_insee",
+        "x",
+    )
+    assert (
+        fact_words(rate, "fr")["note"]
+        == "dénominateur : population estimée par l'Insee au 1er janvier 2024 (édition x)"
+    )
+    assert fact_words(rate, "en")["unit"] == "per 1,000 inhabitants"
+    assert fact_words(trend, "fr") == {
+        "unit": "évolution annuelle moyenne",
+        "note": f"modèle log-linéaire {trend['first_year']}-2024 sur le nombre de victimes avec la population en "
+        "exposition ; quasi-Poisson si la dispersion de Pearson dépasse 1",
+    }
+    assert fact_words(f25.records["vs_tendance"], "en")["note"] is None  # no trend, no model to describe
 
 
 def test_older_edition_does_not_cover_2024(raw_data, pop_dep, geo):

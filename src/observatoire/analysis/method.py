@@ -171,25 +171,22 @@ def add_method_facts(facts, *, ref_year: int | None = None) -> None:
     def percent(key: str, fraction: float, note: str) -> None:
         value = 100 * fraction
         decimals = 0 if abs(value - round(value)) < 1e-9 else 1
-        facts.add(key, round(value, decimals), kind="percent", decimals=decimals, unit="%", note=note, **base)
+        facts.add(
+            key, round(value, decimals), kind="percent", decimals=decimals, unit="percent", note=note, **base
+        )
 
-    percent("m_niveau_confiance", m.confidence_level, "niveau de confiance des intervalles")
-    percent("m_seuil_signif", m.significance_level, "seuil des tests (p inférieur à ce seuil)")
-    facts.add("m_seuil_petits", m.small_count, unit="victimes", note="seuil des petits effectifs", **base)
-    facts.add("m_annees_min_dispersion", m.dispersion_min_years, unit="années", **base)
-    facts.add("m_annees_min_tendance", m.trend_min_years, unit="années", **base)
-    percent(
-        "m_winsorisation", m.funnel_winsorising, "winsorisation des scores z de l'entonnoir (chaque queue)"
-    )
-    facts.add("m_facteur_coherence", int(m.funnel_consistency_factor), unit="indicateur (1 = oui)", **base)
-    percent("m_entonnoir_niveau", min(m.funnel_levels), "limites étroites de l'entonnoir")
-    percent("m_entonnoir_niveau_large", max(m.funnel_levels), "limites larges de l'entonnoir")
-    percent("m_entonnoir_niveau_signal", m.funnel_flag_level, "limites du verdict au-dessus / en dessous")
-    percent("m_entonnoir_niveau_atypique", m.funnel_outlier_level, "limites des départements atypiques")
-    percent(
-        "m_sensibilite_winsor_min", min(m.sensitivity_winsorising), "winsorisation la plus faible essayée"
-    )
-    percent("m_sensibilite_winsor_max", max(m.sensitivity_winsorising), "winsorisation la plus forte essayée")
-    facts.add(
-        "m_ecart_rang", m.rank_shift, unit="rangs", note="écart de rang signalé selon la population", **base
-    )
+    # Units and notes are codes, worded in publications/_shared/outputs.yml (fact_units, fact_notes).
+    percent("m_niveau_confiance", m.confidence_level, "confidence_level")
+    percent("m_seuil_signif", m.significance_level, "significance_level")
+    facts.add("m_seuil_petits", m.small_count, unit="victims", note="small_count_threshold", **base)
+    facts.add("m_annees_min_dispersion", m.dispersion_min_years, unit="years", **base)
+    facts.add("m_annees_min_tendance", m.trend_min_years, unit="years", **base)
+    percent("m_winsorisation", m.funnel_winsorising, "funnel_winsorising")
+    facts.add("m_facteur_coherence", int(m.funnel_consistency_factor), unit="flag", **base)
+    percent("m_entonnoir_niveau", min(m.funnel_levels), "funnel_narrow")
+    percent("m_entonnoir_niveau_large", max(m.funnel_levels), "funnel_wide")
+    percent("m_entonnoir_niveau_signal", m.funnel_flag_level, "funnel_flag")
+    percent("m_entonnoir_niveau_atypique", m.funnel_outlier_level, "funnel_outlier")
+    percent("m_sensibilite_winsor_min", min(m.sensitivity_winsorising), "sensitivity_min")
+    percent("m_sensibilite_winsor_max", max(m.sensitivity_winsorising), "sensitivity_max")
+    facts.add("m_ecart_rang", m.rank_shift, unit="ranks", note="rank_shift", **base)

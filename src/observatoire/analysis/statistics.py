@@ -79,6 +79,24 @@ __all__ = [
 ]
 
 FAMILIES = ("auto", "poisson", "quasi_poisson", "negative_binomial")
+#: Why a test, a trend or a dispersion gives no answer (the ``reason`` of a result), and why a negative binomial
+#: fit gave way to quasi-Poisson (the ``note`` of a trend): codes, worded in every language by the macro
+#: ``reason`` of publications/_shared/statistics.jinja (entries ``stat_reason_*`` of words.yml beside it). A
+#: change test whose series' dispersion could not be estimated says why with ``dispersion_`` and the reason of
+#: that fit (``dispersion_no_events`` ...).
+REASONS = (
+    "no_events_both_periods",  # a change test between two zero counts
+    "too_few_years",  # fewer years than methods.yml's minimum (trend.min_years, dispersion.min_years)
+    "no_events",  # no event in the whole period
+    "events_one_year_only",  # events in a single year of the period
+    "not_converged",  # the model's fit did not converge
+    "no_residual_df",  # no residual degree of freedom left for the dispersion
+    "dispersion_min_years",  # a change test: fewer other years than dispersion.min_years
+    "zero_count_quasi_poisson",  # a change test: a zero count, where the quasi-Poisson test is not defined
+    "nb_failed",  # the negative binomial fit failed (an exception)
+    "nb_not_converged",  # the negative binomial fit did not converge
+    "nb_alpha_not_identifiable",  # the negative binomial's over-dispersion parameter is zero or not identifiable
+)
 #: Short method names (French) for tables: the method of a trend or of a change test.
 METHOD_SHORT_FR = {
     "poisson": "Poisson",
@@ -392,7 +410,8 @@ class ChangeTest:
     level : float
         Confidence level (extra field, default 0.95).
     reason : str
-        Why the test could not be done (both counts zero, dispersion unknown), else empty (extra field).
+        Why the test could not be done (both counts zero, dispersion unknown), else empty (extra field): a code
+        of :data:`REASONS` (``dispersion_<code>`` when the series' dispersion could not be fitted).
     method : str
         ``"exact_poisson"`` (:func:`poisson_change_test`) or ``"quasi_poisson_test"`` (:func:`change_test` on
         an over-dispersed series); ``""`` when no verdict could be given.
@@ -473,9 +492,7 @@ def poisson_change_test(
     n = k0 + k1
     if n == 0:
         nan = float("nan")
-        return ChangeTest(
-            nan, nan, nan, 1.0, False, level, "aucun fait sur les deux périodes", p_value_poisson=1.0
-        )
+        return ChangeTest(nan, nan, nan, 1.0, False, level, "no_events_both_periods", p_value_poisson=1.0)
     p0 = e1 / (e0 + e1)
     p_value = float(exact_poisson_change_p(k0, k1, e0, e1))
     ci = stats.binomtest(k1, n, p0).proportion_ci(confidence_level=level, method="exact")
@@ -526,7 +543,7 @@ class TrendResult:
     level : float
         Confidence level.
     reason : str
-        Why the trend is not estimable, else empty.
+        Why the trend is not estimable, else empty: a code of :data:`REASONS`.
     nb_alpha : float
         The negative binomial's ``alpha`` (variance = mu + alpha * mu**2), NaN unless ``family`` is NB2.
     df_resid : int
@@ -535,7 +552,8 @@ class TrendResult:
         The same slope tested under plain Poisson variation (what over-dispersed counts make far too
         optimistic); shown beside the main answer, never used for a claim.
     note : str
-        Why the method differs from the one asked for (a negative binomial fit that failed), else empty.
+        Why the method differs from the one asked for (a negative binomial fit that failed: ``nb_*`` of
+        :data:`REASONS`), else empty.
     """
 
     annual_change: float
@@ -725,18 +743,18 @@ def exact_poisson_change_p(c0, c1, exposure0=1.0, exposure1=1.0):
 
 
 def _nb2(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None):
-    """NB2 by maximum likelihood: ``(slope, se, alpha)``, or a French reason why it failed."""
+    """NB2 by maximum likelihood: ``(slope, se, alpha)``, or the code of the reason why it failed (:data:`REASONS`)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(disp=0, maxiter=500)
-    except (np.linalg.LinAlgError, ValueError, RuntimeError) as exc:
-        return f"l'estimation binomiale négative a échoué ({type(exc).__name__})"
+    except (np.linalg.LinAlgError, ValueError, RuntimeError):
+        return "nb_failed"
     params, bse = np.asarray(fit.params), np.asarray(fit.bse)
     if not fit.mle_retvals.get("converged", False):
-        return "l'estimation binomiale négative n'a pas convergé"
+        return "nb_not_converged"
     if not (math.isfinite(params[-1]) and params[-1] > 1e-8 and np.all(np.isfinite(bse[:2]))):
-        return "le paramètre de surdispersion binomial négatif est nul ou non identifiable"
+        return "nb_alpha_not_identifiable"
     return float(params[1]), float(bse[1]), float(params[-1])
 
 
@@ -806,20 +824,19 @@ def trend(years, counts, exposure=None, family: str = "auto", level: float | Non
     yrs, y, expo = yrs[order], y[order], expo[order]
     min_years = max(3, constants().trend_min_years)  # a slope and a dispersion need n - 2 >= 1
     if yrs.size < min_years:
-        words = {3: "trois", 4: "quatre", 5: "cinq"}.get(min_years, str(min_years))
-        return _empty_trend(yrs, level, f"moins de {words} années disponibles ({yrs.size})")
+        return _empty_trend(yrs, level, "too_few_years")
     if not np.any(y > 0):
-        return _empty_trend(yrs, level, "aucun fait enregistré sur la période")
+        return _empty_trend(yrs, level, "no_events")
     if np.count_nonzero(y > 0) < 2:
         # With one non-zero year at an end of the period the maximum likelihood slope is infinite.
-        return _empty_trend(yrs, level, "des faits enregistrés une seule année de la période")
+        return _empty_trend(yrs, level, "events_one_year_only")
 
     t = yrs - yrs[0]
     offset = np.log(expo) if exposure is not None else None
     fit = slope_tests(t, y, offset, level)
     df_resid, dispersion = int(fit["df"]), float(fit["dispersion"])
     if not fit["converged"] or not math.isfinite(fit["slope"]):
-        return _empty_trend(yrs, level, "l'estimation du modèle n'a pas convergé", dispersion)
+        return _empty_trend(yrs, level, "not_converged", dispersion)
     slope_poisson, half_poisson = float(fit["slope"]), float(fit["half_poisson"])
     slope, half, p_value = slope_poisson, half_poisson, float(fit["p_value_poisson"])
     chosen, note, nb_alpha = family, "", float("nan")
@@ -828,14 +845,14 @@ def trend(years, counts, exposure=None, family: str = "auto", level: float | Non
     if chosen == "negative_binomial":
         nb = _nb2(y, np.column_stack([np.ones_like(t), t]), offset)
         if isinstance(nb, str):
-            chosen, note = "quasi_poisson", nb + " : modèle de quasi-Poisson utilisé"
+            chosen, note = "quasi_poisson", nb  # the template says that quasi-Poisson was used instead
         else:
             slope, se, nb_alpha = nb
             half = stats.norm.ppf(0.5 + level / 2) * se
             p_value = float(2 * stats.norm.sf(abs(slope) / se))
     if chosen == "quasi_poisson":
         if not math.isfinite(dispersion):
-            return _empty_trend(yrs, level, "dispersion non estimable (aucun degré de liberté résiduel)")
+            return _empty_trend(yrs, level, "no_residual_df")
         # at least the Poisson variance: slope_tests gives exactly that (quasi where dispersion > 1)
         half, p_value = float(fit["half"]), float(fit["p_value"])
         if not fit["quasi"]:  # forced quasi-Poisson on a series without over-dispersion: scale 1, t on df
@@ -878,7 +895,7 @@ class Dispersion:
     n_years : int
         Years used (missing values dropped).
     reason : str
-        Why it is not estimable, else empty.
+        Why it is not estimable, else empty: a code of :data:`REASONS`.
     """
 
     dispersion: float
@@ -912,7 +929,7 @@ def series_dispersion(years, counts, exposure=None) -> Dispersion:
     n = int(keep.sum())
     minimum = constants().dispersion_min_years
     if n < minimum:
-        return Dispersion(float("nan"), 0, n, f"moins de {minimum} années ({n})")
+        return Dispersion(float("nan"), 0, n, "too_few_years")
     fit = trend(yrs[keep], y[keep], exposure=None if exposure is None else expo[keep], family="poisson")
     return Dispersion(float(fit.dispersion), int(fit.df_resid), int(fit.n_years), fit.reason)
 
@@ -986,17 +1003,15 @@ def change_test(years, counts, year: int, exposure=None, level: float | None = N
     )
     if not math.isfinite(series.dispersion):
         nan = float("nan")
-        minimum = constants().dispersion_min_years
-        words = {3: "trois", 4: "quatre", 5: "cinq"}.get(minimum, str(minimum))
-        why = f"dispersion de la série non estimable (il faut au moins {words} autres années)"
-        if series.reason and series.n_years >= minimum:
-            why = f"dispersion de la série non estimable ({series.reason})"
+        why = "dispersion_min_years"
+        if series.reason and series.n_years >= constants().dispersion_min_years:
+            why = f"dispersion_{series.reason}"
         return ChangeTest(exact.rate_ratio, nan, nan, nan, False, level, why, method="", **base)
     if series.dispersion <= 1.0 or exact.reason:
         return replace(exact, method="exact_poisson", **base)
     if c0 == 0 or c1 == 0:
         nan = float("nan")
-        why = "comptage nul une des deux années : le test de quasi-Poisson n'est pas défini"
+        why = "zero_count_quasi_poisson"
         return ChangeTest(
             exact.rate_ratio, nan, nan, nan, False, level, why, method="quasi_poisson_test", **base
         )

@@ -345,9 +345,10 @@ def line_chart(
         Column naming the series; one line per value, in order of appearance (or ``hue_order``).
     break_year : int, optional
         First year of a new series (e.g. 2016, change of scope): a dashed vertical line is drawn between
-        ``break_year - 1`` and ``break_year`` with ``break_label`` (default "Rupture de série").
+        ``break_year - 1`` and ``break_year``, labelled ``break_label``.
     break_label : str, optional
-        Text of the break marker.
+        Text of the break marker, in the chart's language (from the output's words: ``words.label("break")``);
+        none: the dashed line alone.
     hue_order : iterable, optional
         Order (and selection) of the series.
     xlabel, ylabel : str, optional
@@ -415,16 +416,8 @@ def line_chart(
         trans = offset_copy(
             blended_transform_factory(ax.transData, ax.transAxes), fig=fig, x=3, units="points"
         )
-        ax.text(
-            xb,
-            0.98,
-            break_label or "Rupture de série",
-            transform=trans,
-            ha="left",
-            va="top",
-            fontsize=7.5,
-            color=GREY,
-        )
+        if break_label:  # the caller's words, in the chart's language (a bare dashed line without them)
+            ax.text(xb, 0.98, break_label, transform=trans, ha="left", va="top", fontsize=7.5, color=GREY)
     if ylim_zero and all_values and min(all_values) >= 0:
         ax.set_ylim(bottom=0)
     if break_year is not None and all_values:

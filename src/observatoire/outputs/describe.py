@@ -13,6 +13,7 @@ import dataclasses
 import math
 from typing import Any
 
+from observatoire.analysis.method import constants
 from observatoire.analysis.statistics import ChangeTest, TrendResult
 from observatoire.core import paths
 from observatoire.outputs.templates import environment, french_typography
@@ -30,9 +31,15 @@ def _values(result: ChangeTest | TrendResult) -> dict[str, Any]:
             change=result.change,
             estimable=not result.reason and math.isfinite(result.rate_ratio),
             high_finite=math.isfinite(result.high),
+            min_years=constants().dispersion_min_years,  # the reason codes that need it (statistics.REASONS)
         )
     else:
-        values.update(kind="trend", method=result.family, estimable=result.estimable)
+        values.update(
+            kind="trend",
+            method=result.family,
+            estimable=result.estimable,
+            min_years=max(3, constants().trend_min_years),  # as statistics.trend asks for
+        )
     return values
 
 

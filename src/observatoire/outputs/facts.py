@@ -3,8 +3,9 @@
 Why. A number typed by hand into the text of a letter is a number nobody re-checks when the data are revised.
 Here a notebook *declares* each number it wants the letter to cite (``facts.add("victimes_2023", 122610, ...)``);
 the number is formatted once, the French way, and written with its source, the edition of that source, its
-reference year and its unit to ``facts/<notebook>.json``. The publication then cites it through Quarto's
-``{{< var key >}}``: change the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
+reference year and its unit to ``facts/<notebook>.json`` (the unit and the note are codes, worded in
+``publications/_shared/outputs.yml``). The publication then cites it through Quarto's ``{{< var key >}}``: change
+the data, rebuild, and the prose follows. ``diff`` compares facts between builds.
 
 A missing value is recorded as missing (``value: null``, ``available: false``, text "donnée non disponible") and
 never replaced by a neighbouring year. The sentences that cite a fact are written in the publication's templates
@@ -17,7 +18,7 @@ File format (``facts/<notebook>.json``, sorted keys, UTF-8, two-space indent, tr
     {"facts": {"<key>": {"available": true, "decimals": 0, "edition": "2024", "key": "<key>",
                          "kind": "number", "label": null, "note": null, "notebook": "<notebook>",
                          "ref_year": 2023, "source_id": "ssmsi_dep_2024", "text": "122 610",
-                         "unit": "victimes", "value": 122610}},
+                         "unit": "victims", "value": 122610}},
      "notebook": "<notebook>", "theme": "annual", "year": 2024}
 """
 
@@ -39,6 +40,8 @@ __all__ = ["Facts", "load_facts", "to_variables", "KEY_PATTERN"]
 #: Allowed fact keys (they become Quarto variable names).
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
 _NOTEBOOK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: The ``notebook`` of a fact derived from every notebook's facts (no notebook wrote it).
+DERIVED = "(derived)"
 
 
 def _normalise_value(key: str, value: object, kind: str) -> int | float | str | None:
@@ -171,7 +174,9 @@ class Facts:
             The value (a fraction for ``kind="change"``, a percentage for ``"percent"``, a str for ``"text"``).
             None, NaN and ``pd.NA`` record a missing fact (text :data:`~observatoire.core.formatting.NOT_AVAILABLE`).
         unit : str
-            Unit of the value ("victimes", "pour 1 000 habitants", "%" ...).
+            Unit of the value, a code (``"victims"``, ``"per_1000_inhabitants"``, ``"percent"`` ...) worded in the
+        section ``fact_units`` of ``publications/_shared/outputs.yml`` (:func:`observatoire.outputs.words.fact_words`);
+        ``""`` for none.
         source_id : str
             Id of the source in ``data/sources.yml`` (required).
         edition : str
@@ -183,7 +188,8 @@ class Facts:
         ref_year : int, optional
             Year the value refers to (default: the edition's year).
         note : str, optional
-            Note for the reader of the facts file (definition, caveat).
+            Note for the reader of the facts file (definition, caveat): a code of the section ``fact_notes`` of
+            ``publications/_shared/outputs.yml``, its placeholders filled from the fact's fields and details.
         label : str, optional
             Short name of the figure (from the indicator registry), for tables of facts.
         details : mapping, optional
@@ -342,15 +348,14 @@ def _derived(records: dict[str, dict]) -> dict[str, dict]:
         OFFICIAL_SHARE_KEY,
         share["share"],
         kind="percent",
-        unit="% des chiffres publiés cités",
+        unit="percent_of_cited_figures",  # codes, worded in publications/_shared/outputs.yml
         source_id=share["source_id"],
         edition=share["edition"],
-        note="chiffres de la série nationale cités par la lettre (une fois chacun) lus sur une page officielle "
-        "ou calculés sur un fichier de données",
+        note="official_share",
         details={k: share[k] for k in ("n_cited", "n_official", "n_relay", "rows")},
     )
     record = facts.records[OFFICIAL_SHARE_KEY]
-    record["notebook"] = "(dérivé de tous les faits)"
+    record["notebook"] = DERIVED
     return {OFFICIAL_SHARE_KEY: record}
 
 

@@ -96,7 +96,8 @@ def survey_chart(
         Last CVS year and first VRS year: a dashed line between them marks the change of survey.
     label : callable
         The chart's words in the letter's language (``OutputWords.label``): each theme (panel titles), ``ylabel``,
-        ``cvs`` (the CVS marker's legend) and each sex of the data.
+        ``cvs`` (the CVS marker's legend), ``survey_change`` (the words of the line between the surveys) and each
+        sex of the data.
     """
     charts.apply_style()
     themes = [surveys.THEME_CONJUGAL, surveys.THEME_SEXUAL]
@@ -122,7 +123,7 @@ def survey_chart(
             ax.text(
                 xb,
                 0.98,
-                " CVS | VRS",
+                " " + label("survey_change"),
                 transform=ax.get_xaxis_transform(),
                 ha="center",
                 va="top",

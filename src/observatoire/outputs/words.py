@@ -15,7 +15,8 @@ Four kinds of files use this module:
   ``*.meta.yml``): per figure and table its title, caption, alt text, note, source line, column headers and the
   labels of its series and categories (:class:`OutputMeta`);
 * the words shared by every notebook, ``publications/_shared/outputs.yml``: source lines, labels, the edition's
-  name in the downloads (the same format);
+  name in the downloads (the same format), and the words of the facts' unit and note codes (sections
+  ``fact_units`` and ``fact_notes``, :func:`fact_words`: a fact carries codes, whoever shows it words them);
 * the words of a publication's templates, ``publications/<theme>/words.yml`` and ``publications/_shared/words.yml``
   (:mod:`observatoire.outputs.templates`: each entry is a small template);
 * the words of the site around the letters, ``publications/_shared/site_words.yml`` (breadcrumbs, the "cite this
@@ -69,6 +70,7 @@ __all__ = [
     "site_words",
     "site_text",
     "column_header",
+    "fact_words",
 ]
 
 #: The words every notebook shares (source lines, labels, the edition's name in the downloads).
@@ -80,6 +82,8 @@ OUTPUT_FIELDS = {
     "figures": {"title": True, "alt": True, "source": True, "caption": False, "note": False},
     "tables": {"title": True, "source": True, "note": False},
 }
+#: The sections of the shared outputs file that word the facts' unit and note codes (:func:`fact_words`).
+FACT_SECTIONS = {"unit": "fact_units", "note": "fact_notes"}
 #: The mappings an output may hold besides its texts: column headers and labels of values and chart words.
 OUTPUT_MAPS = ("columns", "labels")
 
@@ -332,7 +336,9 @@ def _parse_meta(path: Path, raw: Any, shared: OutputMeta | None) -> OutputMeta:
         raw = {}
     if not isinstance(raw, Mapping):
         raise InputError(path, "whole file", "must be a mapping (figures, tables, sources, labels)")
-    unknown = sorted(set(raw) - {"figures", "tables", "sources", "labels", "edition"})
+    unknown = sorted(
+        set(raw) - {"figures", "tables", "sources", "labels", "edition", *FACT_SECTIONS.values()}
+    )
     if unknown:
         raise InputError(
             path, f"key '{unknown[0]}'", "unknown key (allowed: figures, tables, sources, labels)"
@@ -390,6 +396,44 @@ def shared_outputs(path: Path = SHARED_OUTPUTS) -> OutputMeta:
     path = Path(path)
     stamp = path.stat().st_mtime_ns if path.exists() else 0
     return _shared(path, stamp)
+
+
+@functools.cache
+def _fact_sections(path: Path, stamp: int) -> dict[str, dict[str, Localized]]:
+    raw = read_yaml(path) or {}
+    return {field: entries(path, section, raw.get(section)) for field, section in FACT_SECTIONS.items()}
+
+
+def fact_words(
+    record: Mapping[str, Any], lang: str = "fr", path: Path = SHARED_OUTPUTS
+) -> dict[str, str | None]:
+    """The unit and the note of a fact as a reader reads them in ``lang``: ``{"unit": ..., "note": ...}``.
+
+    A fact carries codes (``unit: per_1000_inhabitants``, ``note: rate_denominator_insee``); their words are the
+    entries of the sections ``fact_units`` and ``fact_notes`` of the shared outputs file, every language side by
+    side, a note's placeholders filled from the fact's own fields and details (``{ref_year}``, ``{pop_edition}``).
+    A unit or note that is not one of those codes (free text: a published figure's provenance, or a module whose
+    words are still being moved) is returned as written; a missing note is None.
+
+    Raises
+    ------
+    InputError
+        For a language the project does not know, or a placeholder the fact has no value for.
+    """
+    if lang not in LANGUAGES:
+        raise InputError(path, "language", f"no words in {lang!r} (languages: {', '.join(LANGUAGES)})")
+    path = Path(path)
+    sections = _fact_sections(path, path.stat().st_mtime_ns if path.exists() else 0)
+    out: dict[str, str | None] = {}
+    for field_name, section in FACT_SECTIONS.items():
+        code = record.get(field_name)
+        declared = sections[field_name].get(str(code)) if isinstance(code, str) else None
+        if declared is None:
+            out[field_name] = code
+            continue
+        values = {k: v for k, v in record.items() if v is not None}
+        out[field_name] = fill(declared[lang], values, lang, path=path, place=f"{section}.{code}")
+    return out
 
 
 def shared_text(key: str, lang: str, values: Mapping[str, Any] | None = None) -> str:

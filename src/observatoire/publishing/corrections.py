@@ -25,6 +25,7 @@ from observatoire.core.errors import InputError
 from observatoire.core.escaping import markdown_text
 from observatoire.core.formatting import NBSP, format_date
 from observatoire.data.territory_codes import REGION_PREFIX
+from observatoire.outputs.words import site_text
 from observatoire.publishing import diff, territorial_site
 from observatoire.publishing import manifest as mf
 from observatoire.publishing.site_listing import list_editions
@@ -63,31 +64,31 @@ def _revision(manifest: dict[str, Any] | None) -> int:
     return int((manifest or {}).get("revision") or 1)
 
 
-def notice_markdown(text: str, date: str, revision: int) -> str:
-    """The correction notice, a callout placed at the top of the letter.
+def notice_markdown(text: str, date: str, revision: int, lang: str = "fr") -> str:
+    """The correction notice, a callout placed at the top of the letter, in the letter's language.
+
+    Its words are the section ``correction`` of ``publications/_shared/site_words.yml``.
 
     Parameters
     ----------
     text : str
-        What was corrected (French; escaped for Markdown here).
+        What was corrected, as its author wrote it (escaped for Markdown here).
     date : str
         ISO date of the correction.
     revision : int
         The new revision's number (the previous one is ``revision - 1``).
+    lang : {"fr", "en"}, default "fr"
+        The letter's language.
 
     Returns
     -------
     str
     """
     previous = revision - 1
-    return (
-        "::: {.callout-important}\n"
-        f"## Version corrigée{NBSP}: révision {revision} du {french_date(date)}\n\n"
-        f"{markdown_text(text.strip())}\n\n"
-        f"La version précédente reste consultable{NBSP}: "
-        f"[révision {previous}]({REVISIONS}/{previous}/index.html).\n"
-        ":::\n\n"
-    )
+    link = f"{REVISIONS}/{previous}/index.html"
+    heading = site_text(lang, "correction.heading", revision=revision, corrected=date)
+    back = site_text(lang, "correction.previous", previous=previous, link=link)
+    return f"::: {{.callout-important}}\n## {heading}\n\n{markdown_text(text.strip())}\n\n{back}\n:::\n\n"
 
 
 def add_notice(index_qmd: Path, notice: str) -> None:

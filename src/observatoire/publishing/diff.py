@@ -24,6 +24,7 @@ from typing import Any
 
 from observatoire.data import themes
 from observatoire.data.catalogue import load_catalogue
+from observatoire.outputs.words import site_text, site_words
 
 #: Relative changes smaller than this are rounding noise, not revisions.
 TOLERANCE = 1e-9
@@ -242,81 +243,94 @@ def compare(old: Path, new: Path, old_label: str | None = None, new_label: str |
     return report
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, lang: str = "fr") -> str:
     number = _number(value)
     if number is None:
         return "—" if value in (None, "") else str(value)
-    if number.is_integer():  # French usage: no separator below 10 000 (so years read as years)
-        return f"{number:,.0f}".replace(",", "\u202f") if abs(number) >= 10000 else f"{number:.0f}"
-    return f"{number:.4g}".replace(".", ",")
+    if number.is_integer():  # no separator below 10 000 (so years read as years)
+        grouped = f"{number:,.0f}".replace(",", "\u202f" if lang == "fr" else ",")
+        return grouped if abs(number) >= 10000 else f"{number:.0f}"
+    return f"{number:.4g}".replace(".", ",") if lang == "fr" else f"{number:.4g}"
 
 
-def _fmt_rel(rel: float | None) -> str:
-    return "—" if rel is None else f"{rel * 100:+.1f} %".replace(".", ",").replace("-", "\u2212")
+def _fmt_rel(rel: float | None, lang: str = "fr") -> str:
+    if rel is None:
+        return "—"
+    if lang != "fr":
+        return f"{rel * 100:+.1f}%".replace("-", "\u2212")
+    return f"{rel * 100:+.1f} %".replace(".", ",").replace("-", "\u2212")
 
 
-def to_markdown(report: DiffReport) -> str:
-    """Render the report as Markdown (for the pull request and the review folder)."""
+def to_markdown(report: DiffReport, lang: str = "fr") -> str:
+    """Render the report as Markdown (for the pull request and the review folder), in ``lang``: its words are the
+    section ``revisions`` of ``publications/_shared/site_words.yml``."""
+    words = site_words(lang)["revisions"]
+
+    def text(name: str, **values: Any) -> str:
+        return site_text(lang, f"revisions.{name}", **values)
+
     lines = [
-        "# Rapport de révisions",
+        f"# {words['title']}",
         "",
-        f"- Ancienne version : `{report.old_label}`",
-        f"- Nouvelle version : `{report.new_label}`",
-        f"- Valeurs modifiées : {len(report.changes)} (dont {len(report.revised_facts)} chiffres clés) ; "
-        f"inchangées : {report.unchanged}",
+        f"- {text('old', old=report.old_label)}",
+        f"- {text('new', new=report.new_label)}",
+        f"- {text('counts', changed=len(report.changes), facts=len(report.revised_facts), unchanged=report.unchanged)}",
         "",
-        "## Entrées",
+        f"## {words['inputs']}",
         "",
-        "| source | ancienne édition | nouvelle édition | fichier modifié |",
+        words["inputs_header"],
         "| --- | --- | --- | --- |",
     ]
     for source_id in sorted(set(report.inputs_old) | set(report.inputs_new)):
         a, b = report.inputs_old.get(source_id, {}), report.inputs_new.get(source_id, {})
-        changed = "oui" if a.get("sha256") != b.get("sha256") else "non"
+        changed = words["yes"] if a.get("sha256") != b.get("sha256") else words["no"]
         lines.append(f"| {source_id} | {a.get('edition', '—')} | {b.get('edition', '—')} | {changed} |")
-    for title, kind in (("Chiffres clés", "fact"), ("Cellules de tableaux", "table")):
+    for title, kind in (("facts", "fact"), ("cells", "table")):
         rows = [c for c in report.changes if c.kind == kind]
-        lines += ["", f"## {title} modifiés ({len(rows)})", ""]
+        lines += ["", f"## {text(title, n=len(rows))}", ""]
         if not rows:
-            lines.append("Aucun.")
+            lines.append(words["none"])
             continue
-        lines += [
-            "| élément | ancienne valeur | nouvelle valeur | variation | explication |",
-            "| --- | ---: | ---: | ---: | --- |",
-        ]
+        lines += [words["changes_header"], "| --- | ---: | ---: | ---: | --- |"]
         for c in rows:
             lines.append(
-                f"| {c.item} | {_fmt(c.old)} | {_fmt(c.new)} | {_fmt_rel(c.relative)} | {c.explanation} |"
+                f"| {c.item} | {_fmt(c.old, lang)} | {_fmt(c.new, lang)} | {_fmt_rel(c.relative, lang)} | "
+                f"{c.explanation} |"
             )
     if report.added or report.removed:
-        lines += ["", "## Éléments ajoutés ou retirés", ""]
-        lines += [f"- ajouté : {item}" for item in report.added]
-        lines += [f"- retiré : {item}" for item in report.removed]
+        lines += ["", f"## {words['added_removed']}", ""]
+        lines += [f"- {text('added', item=item)}" for item in report.added]
+        lines += [f"- {text('removed', item=item)}" for item in report.removed]
     return "\n".join(lines) + "\n"
 
 
-def to_html(report: DiffReport) -> str:
-    """Render the report as a standalone HTML page (French, accessible tables)."""
+def to_html(report: DiffReport, lang: str = "fr") -> str:
+    """Render the report as a standalone HTML page in ``lang`` (accessible tables)."""
     import pypandoc  # lazy: pandoc only for the HTML report
 
-    body = pypandoc.convert_text(to_markdown(report), "html", format="gfm")
+    body = pypandoc.convert_text(to_markdown(report, lang), "html", format="gfm")
     style = (
         "body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}"
         "table{border-collapse:collapse;font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .5rem}"
         "th{background:#f0eef5}"
     )
+    title = f"{site_words(lang)['revisions']['title']} — {report.new_label}"
     return (
-        '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>Rapport de révisions — {html.escape(report.new_label)}</title>\n<style>{style}</style>\n"
+        f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{style}</style>\n"
         f"</head>\n<body>\n{body}</body>\n</html>\n"
     )
 
 
-def write_report(report: DiffReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``revisions.md`` and ``revisions.html`` into ``out_dir`` (atomically) and return their paths."""
+def write_report(report: DiffReport, out_dir: Path, lang: str = "fr") -> tuple[Path, Path]:
+    """Write ``revisions.md`` and ``revisions.html`` in ``lang`` into ``out_dir`` (atomically) and return their
+    paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in (("revisions.md", to_markdown(report)), ("revisions.html", to_html(report))):
+    for name, text in (
+        ("revisions.md", to_markdown(report, lang)),
+        ("revisions.html", to_html(report, lang)),
+    ):
         handle, temporary = tempfile.mkstemp(dir=out_dir, suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)

@@ -1013,7 +1013,8 @@ def _stage_project(build: _Build) -> RenderRequest:
     if build.correction is not None:  # a dated notice at the top of the letter, in the HTML and the PDF
         revision = int((build.previous or {}).get("revision") or 1) + 1
         corrections.add_notice(
-            project / "index.qmd", corrections.notice_markdown(build.correction, build.corrected_at, revision)
+            project / "index.qmd",
+            corrections.notice_markdown(build.correction, build.corrected_at, revision, plan.lang),
         )
     return RenderRequest(project, _reset_dir(build.edition_site), f"{plan.theme.id}/{plan.edition_path}")
 

@@ -48,7 +48,7 @@ from observatoire.analysis.statistics import (
     rank_rates,
     trend_of,
 )
-from observatoire.core.formatting import NOT_AVAILABLE, format_date
+from observatoire.core.formatting import format_date
 
 #: The SSMSI counting unit of the two violence indicators.
 VICTIM = "Victime"
@@ -421,7 +421,8 @@ def published_vs_base(
     DataFrame
         Columns ``indicateur, annee, periode, valeur, retenu, source, date_source, lu_sur, row_id, adresse_lue,
         note`` (:data:`observatoire.analysis.indicators.published.SOURCES_COLUMNS`); the first row is the base total (the
-        figure the letter cites), then the published figures and their alternatives.
+        figure the letter cites: the sum of the base's départements, an empty note), then the published figures and
+        their alternatives.
     """
 
     first = pd.DataFrame(
@@ -437,7 +438,7 @@ def published_vs_base(
                 "lu_sur": "",
                 "row_id": "",
                 "adresse_lue": "",
-                "note": "somme des 101 départements" if base_count is not None else NOT_AVAILABLE,
+                "note": "",  # the base's total (the sum of its départements): the notebook's text says so
             }
         ]
     )
@@ -646,92 +647,72 @@ def add_facts(
     a = analysis
     y = a.year
     base = dict(source_id=source_id, edition=edition, ref_year=y)
-    denominator = f"population estimée par l'Insee au 1er janvier {y} (édition {pop_edition})"
-
-    facts.add(
-        f"{prefix}_indicateur",
-        a.indicator,
-        kind="text",
-        unit="",
-        **base,
-        note="nom de l'indicateur tel que publié par le SSMSI",
-    )
-    facts.add(
-        f"{prefix}_edition", edition, kind="text", unit="", **base, note="édition de la base SSMSI utilisée"
-    )
+    # Units and notes are codes, worded in publications/_shared/outputs.yml (fact_units, fact_notes).
+    facts.add(f"{prefix}_indicateur", a.indicator, kind="text", unit="", **base, note="ssmsi_indicator_name")
+    facts.add(f"{prefix}_edition", edition, kind="text", unit="", **base, note="ssmsi_edition")
     entry = registry.by_ssmsi_name(a.indicator)
     facts.add(
         f"{prefix}_total",
         a.value("count"),
-        unit="victimes",
+        unit="victims",
         **base,
         label=entry.label,
         details=entry.details(),
-        note="total France de la base départementale (somme des départements, faits non localisés compris "
-        "quand l'édition en a)",
+        note="national_total",
     )
     facts.add(
         f"{prefix}_taux",
         a.national_rate,
         kind="rate",
         decimals=1,
-        unit="pour 1\u202f000 habitants",
+        unit="per_1000_inhabitants",
         **base,
-        note=f"dénominateur : {denominator}",
+        note="rate_denominator_insee",
+        details={"pop_edition": str(pop_edition)},
     )
     facts.add(
         f"{prefix}_taux_ssmsi",
         a.value("ssmsi_rate"),
         kind="rate",
         decimals=1,
-        unit="pour 1\u202f000 habitants",
+        unit="per_1000_inhabitants",
         **base,
-        note="population de la base SSMSI (insee_pop) ; pour 2023 et 2024, population du recensement 2022",
+        note="rate_population_ssmsi",
     )
     facts.add(
         f"{prefix}_evol",
         None if a.change is None else a.change.change,
         kind="change",
         decimals=1,
-        unit="évolution sur un an",
+        unit="change_on_year",
         **base,
         details=change_details(a.change, a.value("count", y - 1), y - 1),
     )
-    add_significance_fact(
-        facts,
-        f"{prefix}_evol_signif",
-        a.change,
-        **base,
-        note="test de quasi-Poisson des taux (dispersion des autres années de la série) ou test exact de Poisson "
-        "sans surdispersion",
-    )
+    add_significance_fact(facts, f"{prefix}_evol_signif", a.change, **base, note="change_test")
     first = None if a.trend is None else a.trend.first_year
     facts.add(
         f"{prefix}_tendance",
         a.trend.annual_change if a.trend is not None and a.trend.estimable else None,
         kind="change",
         decimals=1,
-        unit="évolution annuelle moyenne",
+        unit="average_annual_change",
         **base,
-        note=None
-        if first is None
-        else f"modèle log-linéaire {first}-{y} sur le nombre de victimes avec la "
-        f"population en exposition ; quasi-Poisson si la dispersion de Pearson dépasse 1",
+        note=None if first is None else "trend_model",
         details=trend_details(a.trend),
     )
     add_significance_fact(facts, f"{prefix}_tendance_signif", a.trend, **base)
     s = a.summary
     for key in ("n_above_poisson", "n_below_poisson", "n_up_poisson", "n_down_poisson"):
-        facts.add(f"{prefix}_dep_{key}", s[key], unit="départements", **base, note="test de Poisson seul")
+        facts.add(f"{prefix}_dep_{key}", s[key], unit="departements", **base, note="poisson_only")
     tau2 = a.departements.attrs.get("funnel_tau2")
     facts.add(
         f"{prefix}_dep_tau2",
         tau2,
         kind="number",
         decimals=3,
-        unit="variance entre départements des taux pour 1\u202f000",
+        unit="variance_rates_per_1000",
         **base,
-        note="effets aléatoires additifs sur les scores z winsorisés (Spiegelhalter 2005, methods.yml)",
+        note="funnel_tau2",
     )
     # The names as the reference writes them; the code, for the letter to name the place in its language.
     facts.add(
@@ -742,7 +723,7 @@ def add_facts(
         s["max_rate"],
         kind="rate",
         decimals=1,
-        unit="pour 1\u202f000 habitants",
+        unit="per_1000_inhabitants",
         **base,
     )
     facts.add(
@@ -753,7 +734,7 @@ def add_facts(
         s["min_rate"],
         kind="rate",
         decimals=1,
-        unit="pour 1\u202f000 habitants",
+        unit="per_1000_inhabitants",
         **base,
     )
     facts.add(
@@ -761,31 +742,30 @@ def add_facts(
         s["ratio_max_min"],
         kind="rate",
         decimals=1,
-        unit="rapport",
+        unit="ratio",
         **base,
-        note="rapport du taux le plus élevé au taux le plus faible",
+        note="ratio_max_min",
     )
-    facts.add(f"{prefix}_dep_n_dessus", s["n_above"], unit="départements", **base)
-    facts.add(f"{prefix}_dep_n_dessous", s["n_below"], unit="départements", **base)
+    facts.add(f"{prefix}_dep_n_dessus", s["n_above"], unit="departements", **base)
+    facts.add(f"{prefix}_dep_n_dessous", s["n_below"], unit="departements", **base)
     facts.add(
         f"{prefix}_dep_n_hausse",
         s["n_up"],
-        unit="départements",
+        unit="departements",
         **base,
-        note="hausses significatives du taux sur un an, test de la série du département (statistics.change_of)",
+        note="departements_up",
         details={"previous_year": y - 1, "n_up_fdr": s["n_up_fdr"], "n_down_fdr": s["n_down_fdr"]},
     )
-    facts.add(f"{prefix}_dep_n_baisse", s["n_down"], unit="départements", **base)
+    facts.add(f"{prefix}_dep_n_baisse", s["n_down"], unit="departements", **base)
     choice = a.population_choice
     depends = None if choice is None else choice[choice["depends"]]
     facts.add(
         f"{prefix}_dep_choix_population",
         None if depends is None else ", ".join(depends["nom"].astype(str)) or None,
         kind="text",
-        unit="départements",
+        unit="departements",
         **base,
-        note="départements dont le rang ou la position dans l'entonnoir change avec la population de la base "
-        "SSMSI (population légale) au lieu de l'estimation de l'Insee",
+        note="population_choice",
         details={
             "n": None if depends is None else len(depends),
             "codes": None if depends is None else " ".join(map(str, depends.index)),
@@ -794,9 +774,9 @@ def add_facts(
     facts.add(
         f"{prefix}_dep_n_petits",
         s["n_small"],
-        unit="départements",
+        unit="departements",
         **base,
-        note="départements dont le nombre de victimes est inférieur au seuil m_seuil_petits",
+        note="small_counts",
         details={"threshold": constants().small_count},
     )
 
@@ -833,24 +813,20 @@ def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, 
     source_id, edition = published.compilation(ns)
     common = dict(year=year, edition=edition, source_id=source_id)
     total = published.pick(ns, CONJUGAL, year, "total")
-    published.add_fact(facts, "vc_total", total, display=True, unit="victimes", **common)
+    published.add_fact(facts, "vc_total", total, display=True, unit="victims", **common)
     female = published.pick(ns, CONJUGAL, year, "female")
-    published.add_fact(facts, "vc_femmes", female, unit="femmes", **common)
+    published.add_fact(facts, "vc_femmes", female, unit="women", **common)
 
     share = value_for(table, year, "share")
     origin = value_for(table, year, "share_origin")
     share_pub = published.pick(ns, CONJUGAL_SHARE_WOMEN, year, "female")
-    how = (
-        "part publiée"
-        if origin == "publié"
-        else "part calculée à partir des nombres publiés de victimes femmes et de l'ensemble des victimes"
-    )
+    how = "share_published" if origin == "publié" else "share_computed"
     facts.add(
         "vc_part_femmes",
         share,
         kind="percent",
         decimals=0,
-        unit="%",
+        unit="percent",
         source_id=source_id,
         edition=edition,
         ref_year=year,
@@ -868,11 +844,11 @@ def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, 
         None if test is None else test.change,
         kind="change",
         decimals=1,
-        unit="évolution sur un an",
+        unit="change_on_year",
         source_id=source_id,
         edition=edition,
         ref_year=year,
-        note="calculé sur les totaux publiés" + (" (dont un arrondi)" if rounded else ""),
+        note="change_on_published_totals_rounded" if rounded else "change_on_published_totals",
         details={
             **change_details(test, None if previous is None else previous.value, year - 1),
             "gap": "" if test is not None else ("annee" if current is None or previous is None else "etudes"),
@@ -884,7 +860,7 @@ def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, 
         "vc_evol_publiee",
         published.pick(ns, CONJUGAL_CHANGE, year, None),
         kind="signed",
-        unit="%",
+        unit="percent",
         **common,
     )
     for kind, indicator in CONJUGAL_BY_TYPE.items():
@@ -893,7 +869,7 @@ def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, 
             f"vc_type_{kind}",
             published.pick(ns, indicator, year, None),
             kind="percent",
-            unit="%",
+            unit="percent",
             **common,
         )
 
@@ -904,14 +880,11 @@ def add_conjugal_facts(facts, ns: pd.DataFrame, table: pd.DataFrame, year: int, 
         rate,
         kind="rate",
         decimals=1,
-        unit="pour 1 000 femmes de 15 à 64 ans",
+        unit="per_1000_women_15_64",
         source_id=source_id,
         edition=edition,
         ref_year=year,
-        note="taux publié par le SSMSI"
-        if rate_origin == "publié"
-        else f"taux calculé : victimes femmes rapportées aux femmes de 15 à 64 ans estimées par l'Insee au 1er "
-        f"janvier (édition {pop_edition})",
+        note="rate_published_ssmsi" if rate_origin == "publié" else "rate_computed_women_15_64",
         details={
             "origin": "" if rate_origin is None else str(rate_origin),
             "pop_edition": str(pop_edition),
@@ -957,7 +930,7 @@ def add_method_facts(
         kind="text",
         unit="",
         **base,
-        note="millésime de population (insee_pop_millesime) le plus fréquent dans la base pour l'année",
+        note="population_vintage",
         details={"same_year": vintage == year},
     )
     for key, sid in population_sources.items():
@@ -985,7 +958,7 @@ def add_method_facts(
         source_id=nomenclature_record if entry is not None else source_id,
         edition=str(entry.edition) if entry is not None else edition,
         ref_year=year,
-        note="date de la réédition de la base dans la nouvelle nomenclature des indicateurs du SSMSI",
+        note="nomenclature_date",
         details={"iso": None if entry is None or not entry.produced else str(entry.produced)},
     )
 
