@@ -109,7 +109,8 @@ _AGES = re.compile(r"(\d{2})[-_](\d{2})")
 
 
 def classify(indicator: str) -> SurveyIndicator | None:
-    """How a series id is read; rows added later are classified from their id (``cvs_``, ``vrs_``)."""
+    """How a series id is read; rows added later are classified from their id (``cvs_``, ``vrs_``) and need an
+    entry in the registry for their label (:func:`label` stops, naming it, until they have one)."""
     if indicator in INDICATORS:
         return INDICATORS[indicator]
     for prefix, survey in (("cvs_", "CVS"), ("vrs_", "VRS")):
