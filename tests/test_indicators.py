@@ -562,7 +562,7 @@ def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):
     surveys.add_facts(facts, surveys.survey_table(ns, 2024), ns, 2024)
     latest = facts.records["enq_plainte_vc_dernier"]
     assert (latest["estimate_year"], latest["value"], latest["one_in_n"]) == (2023, 6, True)
-    assert latest["kind"] == "number" and latest["unit"] == "une victime sur N porte plainte"
+    assert latest["kind"] == "number" and latest["unit"] == "one_in_n"
 
 
 # protection ------------------------------------------------------------------------------------------------------
@@ -570,7 +570,7 @@ def test_the_latest_complaint_figure_is_not_skipped_for_its_unit(ns):
 
 def test_protection_chart_segments_leave_gaps(ns):
     data = protection.chart_data(protection.measures_table(ns, 2024))
-    calls = data.loc[data["mesure"] == "pris en charge"].set_index("year")["segment"]
+    calls = data.loc[data["mesure"] == "pris_en_charge"].set_index("year")["segment"]
     # 2021 (vff-0003) states no period in r3: not drawn, so 2020 and 2022 are not joined across it
     assert 2021 not in calls.index
     assert calls[2019] == calls[2020] and calls[2022] != calls[2020]
@@ -580,9 +580,9 @@ def test_protection_chart_segments_leave_gaps(ns):
 
 def test_protection_availability_says_missing(ns):
     table = protection.availability(protection.measures_table(ns, 2024), 2024).set_index("mesure")
-    op = table.loc["délivrées"]
+    op = table.loc["delivrees"]
     assert pd.isna(op["valeur_annee"]) and op["derniere_annee"] == 2021
-    assert table.loc["pris en charge", "valeur_annee"] == 100000
+    assert table.loc["pris_en_charge", "valeur_annee"] == 100000
 
 
 def test_protection_facts(ns):
@@ -656,3 +656,55 @@ def test_cited_rows_once_each_and_the_official_share_in_the_manifest():
         renderer_version="1", letter={}, outputs={}, cited_rows=rows,
     )  # fmt: skip
     assert [r["row_id"] for r in built["cited_rows"]] == ["vff-0001", "vff-0002", "vff-0003"]
+
+
+# provenance words in each language ------------------------------------------------------------------------------
+
+
+def _untranslated(french, english, columns):
+    """The cells of ``columns`` the English table prints as the French one does (rows in the same order)."""
+    assert len(french) == len(english) and list(french["row_id"]) == list(english["row_id"])
+    return {
+        c: [f for f, e in zip(french[c], english[c], strict=True) if isinstance(f, str) and f and f == e]
+        for c in columns
+    }
+
+
+def test_the_provenance_words_exist_in_every_language():
+    french, english = published.words("fr"), published.words("en")
+    assert set(french) == set(english) and set(french["read_at_kind"]) == set(english["read_at_kind"])
+    assert english["read_at_kind"]["relay"].format(site="x.fr") == "relay: x.fr"
+
+
+def test_the_english_tables_of_published_figures_have_no_french_cells(ns):
+    """What the code words (a series' label, where a figure was read, a period the source does not state) is in
+    English, row by row; the source's own words (what is counted, whom, a period it states) and the producers'
+    names stay as published; the values are the same."""
+    from observatoire.analysis.indicators import registry
+
+    def unstated(frame):
+        return frame.assign(
+            periode=frame["periode"].where(frame["periode"].str.startswith("non précisée"), "")
+        )
+
+    french, english = surveys.survey_table(ns, 2024), surveys.survey_table(ns, 2024, "en")
+    assert _untranslated(unstated(french), english, ["libelle", "lu_sur", "periode"]) == {
+        "libelle": [],
+        "lu_sur": [],
+        "periode": [],
+    }
+    assert list(french["value"]) == list(english["value"])
+    assert "non précisée (chiffre publié en novembre 2025)" in set(french["periode"])
+    assert "not stated (figure published in November 2025)" in set(english["periode"])
+    assert "Victimes de violences conjugales" in set(french["libelle"])
+    assert "Victims of intimate-partner violence" in set(english["libelle"])
+    french = registry.relabel(sexual.shares_table(ns, 2024), "fr", "mesure")
+    english = registry.relabel(sexual.shares_table(ns, 2024, "en"), "en", "mesure")
+    assert _untranslated(french, english, ["mesure", "lu_sur"]) == {"mesure": [], "lu_sur": []}
+    assert "Share of women among victims" in set(english["mesure"])
+    french, english = protection.measures_table(ns, 2024), protection.measures_table(ns, 2024, "en")
+    assert _untranslated(unstated(french), english, ["lu_sur", "periode"]) == {"lu_sur": [], "periode": []}
+    assert list(french["value"]) == list(english["value"]) and "official page" in set(english["lu_sur"])
+    assert set(english["famille"]) <= set(protection.FAMILIES)
+    # an older edition's pooled period, worded in each language
+    assert surveys._period("x", "persons per year", "", 2018, "CVS", "en").startswith("yearly average over")

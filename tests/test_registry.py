@@ -49,3 +49,49 @@ def test_a_bad_registry_stops_naming_the_indicator(tmp_path, text, rule):
 def test_an_unknown_id_is_an_error():
     with pytest.raises(InputError, match="not in the registry"):
         registry.get("inconnu")
+
+
+def test_every_series_the_sections_name_has_its_label_in_both_languages():
+    from observatoire.analysis.indicators import protection, sexual, surveys
+
+    ids = [*surveys.INDICATORS, *(i for i, _ in sexual.SHARES + sexual.PUBLISHED_COUNTS), sexual.BASE_TOTAL]
+    ids += [m.indicator for m in protection.MEASURES]
+    for indicator in ids:
+        entry = registry.get(indicator)
+        assert entry.label and entry.label_en and entry.label != entry.label_en, indicator
+    # the labels the letters printed before they moved to the registry, unchanged in French
+    assert registry.get(sexual.SHARE_MINORS).label == "Part des mineurs parmi les victimes"
+    assert registry.get("vrs_victimes_viol_tentative_agression_sexuelle").label_en == (
+        "Victims of rape, attempted rape or sexual assault"
+    )
+    assert protection.measure("telephones_grave_danger_actifs").producer == "Ministère de la Justice"
+
+
+def test_the_surveys_are_named_once_in_both_languages():
+    assert registry.survey("CVS").label == "enquête Cadre de vie et sécurité"
+    assert registry.survey("VRS").in_("en") == {
+        "code": "VRS",
+        "label": "Vécu et ressenti en matière de sécurité (experience and perception of security) survey",
+    }
+    with pytest.raises(InputError, match="survey 'XYZ': not in the registry's surveys"):
+        registry.survey("XYZ")
+
+
+def test_a_survey_without_its_english_name_stops(tmp_path):
+    path = tmp_path / "indicators.yml"
+    path.write_text("indicators: {}\nsurveys:\n  CVS: {label: enquête CVS}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="survey 'CVS': an entry has exactly a label and a label_en"):
+        registry.load_surveys.__wrapped__(path)
+
+
+def test_relabel_prints_the_labels_of_ids_in_a_language():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"mesure": ["victimes_violences_sexuelles_enregistrees_part_femmes", ""], "v": [1, 2]}
+    )
+    english = registry.relabel(frame, "en", "mesure")
+    assert list(english["mesure"]) == ["Share of women among victims", ""]
+    assert list(frame["mesure"])[0].startswith("victimes_")  # a copy
+    with pytest.raises(InputError, match="not in the registry"):
+        registry.relabel(frame.assign(mesure=["inconnu", ""]), "fr", "mesure")

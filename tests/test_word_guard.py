@@ -74,6 +74,12 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("data/loaders/national_series.py", "chiffre officiel relayé par"): (
         "the words the national series' second edition writes in its note column, matched"
     ),
+    ("analysis/indicators/published.py", "plus de|lower bound|more than"): (
+        "the words the compilation writes in a row's note for a lower bound, matched"
+    ),
+    ("analysis/indicators/published.py", "lettre de l'observatoire"): (
+        "the words of the compilation's document titles naming the Observatoire's own letter, matched"
+    ),
 }
 
 #: Modules whose words are still being moved to the publications' words files (issue 19, stage B: the letters
@@ -81,10 +87,6 @@ ALLOWED: dict[tuple[str, str], str] = {
 #: of strings the guard finds in each today: a count may only go down; a module reaching 0 leaves the list.
 PENDING: dict[str, int] = {
     "analysis/indicators/homicides.py": 20,
-    "analysis/indicators/protection.py": 9,
-    "analysis/indicators/published.py": 8,
-    "analysis/indicators/sexual.py": 13,
-    "analysis/indicators/surveys.py": 35,
     "analysis/indicators/territories.py": 2,
     "analysis/indicators/trafficking.py": 15,
     "analysis/indicators/wording.py": 1,

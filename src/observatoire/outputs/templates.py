@@ -38,6 +38,7 @@ Values and plurals are printed in ``meta.lang`` (French by default; English: "1,
 in words), ``interval(high, decimals, kind)`` (``[[ low|interval(high, 1) ]]``). Globals: ``place(code)`` (a
 territory's name and its grammar in the letter's language, :mod:`observatoire.outputs.places`),
 ``indicator(id)`` (the registry's label and words, :mod:`observatoire.analysis.indicators.registry`),
+``survey(code)`` (a survey's name, ``.label``, from the registry's ``surveys``),
 ``figure(name)`` and ``table(name)`` (a figure or a table of the edition, with its caption and alt text in the
 letter's language). An unknown fact or field stops the build, naming the template, its line and the key: a
 letter is never published with a hole in a sentence.
@@ -413,7 +414,8 @@ def _outputs_globals(outputs: Mapping[str, Mapping[str, Mapping]] | None, lang: 
 
 
 def _language_globals(lang: str) -> dict[str, Any]:
-    """``place(code)`` and ``indicator(id)``: names with their grammar, labels, in the letter's language."""
+    """``place(code)``, ``indicator(id)`` and ``survey(code)``: names with their grammar, labels, in the letter's
+    language."""
 
     def place(code: Any) -> Any:
         return places.place(_value(code)).in_(lang)
@@ -421,7 +423,10 @@ def _language_globals(lang: str) -> dict[str, Any]:
     def indicator(indicator_id: Any) -> Any:
         return registry.get(str(_value(indicator_id))).in_(lang)
 
-    return {"place": place, "indicator": indicator}
+    def survey(code: Any) -> Any:
+        return registry.survey(str(_value(code))).in_(lang)
+
+    return {"place": place, "indicator": indicator, "survey": survey}
 
 
 def environment(

@@ -11,6 +11,10 @@ Four families of published figures, each from its own producer and each with gap
 
 Nothing is interpolated: a chart draws a line only between two consecutive years, so that a gap stays a gap,
 and a figure flagged as covering part of a year only is kept out of the yearly series.
+
+The tables carry codes: a family's and a measure's code (their words are the notebook's labels,
+``notebooks/annual/05_protection_accompagnement.meta.yml``) and the series id (its label and producer are the
+indicator registry's, ``publications/indicators.yml``).
 """
 
 from __future__ import annotations
@@ -19,37 +23,36 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from observatoire.analysis.indicators import published
+from observatoire.analysis.indicators import published, registry
 
 
 @dataclass(frozen=True)
 class Measure:
-    """One published series of the section."""
+    """One published series of the section: its id, its family's and its own code, and its kind."""
 
     indicator: str
     family: str
-    label: str
-    producer: str
+    code: str
     kind: str  # "flux" (yearly count) or "stock" (count at a date)
 
+    @property
+    def producer(self) -> str:
+        """The series' producer (the registry's), for a row whose record names none."""
+        return registry.get(self.indicator).producer
 
-#: Families, in the order of the chart's panels.
-FAMILIES = (
-    "Ordonnances de protection",
-    "Téléphones grave danger",
-    "Bracelets anti-rapprochement",
-    "Appels au 3919",
-)
+
+#: Families' codes, in the order of the chart's panels.
+FAMILIES = ("ordonnances", "telephones", "bracelets", "appels_3919")
 
 MEASURES: tuple[Measure, ...] = (
-    Measure("ordonnances_protection_demandees", FAMILIES[0], "demandées", "Ministère de la Justice", "flux"),
-    Measure("ordonnances_protection_delivrees", FAMILIES[0], "délivrées", "Ministère de la Justice", "flux"),
-    Measure("telephones_grave_danger_actifs", FAMILIES[1], "actifs", "Ministère de la Justice", "stock"),
-    Measure("bracelets_anti_rapprochement_actifs", FAMILIES[2], "actifs", "Ministère de la Justice", "stock"),
-    Measure("appels_3919_pris_en_charge", FAMILIES[3], "pris en charge", "FNSF (3919)", "flux"),
-    Measure("appels_3919_recus", FAMILIES[3], "reçus", "FNSF (3919)", "flux"),
-    Measure("appels_3919_traites", FAMILIES[3], "traités", "FNSF (3919)", "flux"),
-    Measure("appels_3919", FAMILIES[3], "nature non précisée", "FNSF (3919)", "flux"),
+    Measure("ordonnances_protection_demandees", FAMILIES[0], "demandees", "flux"),
+    Measure("ordonnances_protection_delivrees", FAMILIES[0], "delivrees", "flux"),
+    Measure("telephones_grave_danger_actifs", FAMILIES[1], "actifs", "stock"),
+    Measure("bracelets_anti_rapprochement_actifs", FAMILIES[2], "actifs", "stock"),
+    Measure("appels_3919_pris_en_charge", FAMILIES[3], "pris_en_charge", "flux"),
+    Measure("appels_3919_recus", FAMILIES[3], "recus", "flux"),
+    Measure("appels_3919_traites", FAMILIES[3], "traites", "flux"),
+    Measure("appels_3919", FAMILIES[3], "non_precise", "flux"),
 )
 
 #: Figures the letter cites for its year (fact key -> series id).
@@ -70,14 +73,23 @@ def measure(indicator: str) -> Measure:
     raise KeyError(f"{indicator!r} is not a protection measure")
 
 
-def measures_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+def measures_table(ns: pd.DataFrame, last_year: int, lang: str = "fr") -> pd.DataFrame:
     """Every figure of the section up to ``last_year``, with its provenance (alternatives and part-year rows too).
+
+    Parameters
+    ----------
+    ns : DataFrame
+        The national series (the rows the letter may cite).
+    last_year : int
+    lang : {"fr", "en"}, default "fr"
+        The language of the provenance cells (period, source line, where read).
 
     Returns
     -------
     DataFrame
         Columns ``famille, mesure, indicator, year, periode, value, cite, partiel, qualificatif, producteur,
-        source, date_source, lu_sur, row_id, adresse_lue, note``; ``cite`` is True for the figure
+        source, date_source, lu_sur, row_id, adresse_lue, note``; ``famille`` and ``mesure`` are codes
+        (:data:`FAMILIES`, :attr:`Measure.code`); ``cite`` is True for the figure
         :func:`~observatoire.analysis.indicators.published.pick` cites for that year, ``partiel`` for a part-year figure
         (never cited, never drawn); ``periode`` is the period (or count date) as the source states it.
     """
@@ -94,19 +106,19 @@ def measures_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 out.append(
                     {
                         "famille": m.family,
-                        "mesure": m.label,
+                        "mesure": m.code,
                         "indicator": m.indicator,
                         "year": int(year),
-                        "periode": published.period_cell(pub),
+                        "periode": published.period_cell(pub, lang),
                         "periode_precisee": pub.period_explicit is not False,
                         "value": float(r["value"]),
                         "cite": bool(is_chosen),
                         "partiel": pub.partial_year,
                         "qualificatif": pub.qualifier,
                         "producteur": pub.publisher or m.producer,
-                        "source": pub.source_line(),
+                        "source": pub.source_line(lang),
                         "date_source": pub.source_date,
-                        "lu_sur": published.read_at_cell(pub),
+                        "lu_sur": published.read_at_cell(pub, lang),
                         "row_id": pub.row_id,
                         "adresse_lue": pub.read_at,
                         "note": pub.note,
@@ -174,7 +186,7 @@ def availability(table: pd.DataFrame, year: int) -> pd.DataFrame:
         out.append(
             {
                 "famille": m.family,
-                "mesure": m.label,
+                "mesure": m.code,
                 "valeur_annee": float(this["value"].iloc[0]) if not this.empty else None,
                 "qualificatif": this["qualificatif"].iloc[0] if not this.empty else "",
                 "derniere_annee": int(last["year"].iloc[0]) if not last.empty else None,
@@ -210,15 +222,6 @@ def latest(ns: pd.DataFrame, key: str, year: int):
     return None
 
 
-_UNITS = {
-    "op_demandees": "demandes",
-    "op_delivrees": "ordonnances",
-    "tgd_actifs": "téléphones",
-    "bar_actifs": "bracelets",
-    "appels_3919": "appels",
-}
-
-
 def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
     """Declare the facts of section 5 (same keys every year).
 
@@ -233,18 +236,14 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         pub = headline(ns, key, year)
         available += pub is not None
         common = dict(
-            edition=edition, source_id=source_id, unit=_UNITS[key], details={"stock": m.kind == "stock"}
+            edition=edition,
+            source_id=source_id,
+            unit=registry.get(m.indicator).unit,  # the counting unit, as the registry declares it
+            details={"stock": m.kind == "stock"},
         )
-        published.add_fact(facts, key, pub, year=year, extra_note=f"producteur : {m.producer}", **common)
+        published.add_fact(facts, key, pub, year=year, **common)
         last = latest(ns, key, year)
-        published.add_fact(
-            facts,
-            f"{key}_dernier",
-            last,
-            year=year if last is None else last.year,
-            extra_note="dernier chiffre que la lettre peut citer (publié au plus tard à sa date)",
-            **common,
-        )
+        published.add_fact(facts, f"{key}_dernier", last, year=year if last is None else last.year, **common)
     facts.add(
         "prot_n_disponibles",
         available,
@@ -252,6 +251,5 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         source_id=source_id,
         edition=edition,
         ref_year=year,
-        note="ordonnances demandées et délivrées, téléphones grave danger, bracelets anti-rapprochement, 3919",
         details={"n_suivis": len(HEADLINE)},
     )

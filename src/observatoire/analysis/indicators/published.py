@@ -35,13 +35,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
-import yaml
 
 from observatoire.analysis.indicators import registry
 from observatoire.core import paths
-from observatoire.core.formatting import NNBSP, NOT_AVAILABLE, format_date
+from observatoire.core.errors import InputError
+from observatoire.core.formatting import LANGUAGES, NNBSP, NOT_AVAILABLE, format_date
+from observatoire.core.yamlfile import read_yaml
 from observatoire.data.loaders.national_series import relayed_by
 
+# The patterns below match the words the compilation's producer writes in its rows (notes, document titles): they
+# read the data, they are never printed.
 _PARTIAL = re.compile(r"not a full year|partial[- ]year|\b\d+ months\b", re.IGNORECASE)
 _LOWER_BOUND = re.compile(r"plus de|lower bound|more than", re.IGNORECASE)
 _NEAR = re.compile(r"près de", re.IGNORECASE)
@@ -53,7 +56,8 @@ _HOLD = re.compile(
     r"à vérifier|à confirmer|avant (?:vérification|impression|usage)|sans vérification", re.IGNORECASE
 )
 HOLDS_FILE = paths.CURATED / "national_series_holds.csv"
-#: Words of the table cells that say where a figure was read (publications/_shared/provenance.yml).
+#: Words of the table cells that say where a figure was read, every language side by side
+#: (publications/_shared/provenance.yml).
 WORDS_FILE = paths.ROOT / "publications" / "_shared" / "provenance.yml"
 _LETTER_DATE = re.compile(r"^\+(\d)-(\d{2})-(\d{2})$")
 
@@ -226,6 +230,7 @@ class Published:
         return " | ".join(p for p in parts if p)
 
 
+#: What the compilation writes in a document's title when the document is the Observatoire's own letter (matched).
 _OWN_LETTER = "lettre de l'observatoire"
 
 
@@ -551,11 +556,36 @@ def series(
     return pd.Series(values, dtype=float, name=indicator).rename_axis("year")
 
 
+def _in_language(value: object, key: str, lang: str) -> object:
+    """An entry of the words file in ``lang``: a mapping of languages, or a mapping of such entries."""
+    if isinstance(value, dict) and set(value) == set(LANGUAGES):
+        text = value[lang]
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(WORDS_FILE, key, f"the text in language '{lang}' must be a non-empty string")
+        return text
+    if isinstance(value, dict) and value and not set(value) & set(LANGUAGES):
+        return {name: _in_language(entry, f"{key}.{name}", lang) for name, entry in value.items()}
+    raise InputError(WORDS_FILE, key, f"must give the text in each language ({', '.join(LANGUAGES)})")
+
+
 @functools.cache
 def words(lang: str = "fr") -> dict:
-    """The words of the provenance cells of tables (``publications/_shared/provenance.yml``) in ``lang``."""
-    data = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
-    return data[lang]
+    """The words of the provenance cells of tables (``publications/_shared/provenance.yml``) in ``lang``.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the entry without one of the languages (or with a language the project does not
+        know).
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGUAGES)}")
+    data = read_yaml(WORDS_FILE)
+    if not isinstance(data, dict):
+        raise InputError(
+            WORDS_FILE, "whole file", "a mapping of entries, each with its text in every language"
+        )
+    return {str(key): _in_language(value, str(key), lang) for key, value in data.items()}
 
 
 def period_cell(pub: Published, lang: str = "fr") -> str:
@@ -563,7 +593,7 @@ def period_cell(pub: Published, lang: str = "fr") -> str:
     w = words(lang)
     if pub.period_explicit is False:
         if pub.source_date:
-            return w["period_unstated"].format(published=format_date(pub.source_date, day=False))
+            return w["period_unstated"].format(published=format_date(pub.source_date, day=False, lang=lang))
         return w["period_unstated_undated"]
     return typeset(pub.reference_period or str(pub.year))
 
@@ -591,7 +621,7 @@ SOURCES_COLUMNS = [
 ]
 
 
-def sources_table(pubs: Iterable[Published | None], labels: Iterable[str]) -> pd.DataFrame:
+def sources_table(pubs: Iterable[Published | None], labels: Iterable[str], lang: str = "fr") -> pd.DataFrame:
     """A table of published figures with their provenance (one row per figure, alternatives included).
 
     Parameters
@@ -599,7 +629,9 @@ def sources_table(pubs: Iterable[Published | None], labels: Iterable[str]) -> pd
     pubs : iterable of Published or None
         The figures (None entries give a row with a missing value).
     labels : iterable of str
-        French label of each figure, same order.
+        Label of each figure (or its registry id, for the notebook to word in each language), same order.
+    lang : {"fr", "en"}, default "fr"
+        The language of the provenance cells (period, source line, where read).
 
     Returns
     -------
@@ -619,12 +651,12 @@ def sources_table(pubs: Iterable[Published | None], labels: Iterable[str]) -> pd
                 {
                     "indicateur": label,
                     "annee": p.year if p.period_explicit is not False else None,
-                    "periode": period_cell(p),
+                    "periode": period_cell(p, lang),
                     "valeur": p.value,
                     "retenu": "oui" if i == 0 else "non",
-                    "source": p.source_line(),
+                    "source": p.source_line(lang),
                     "date_source": p.source_date,
-                    "lu_sur": read_at_cell(p),
+                    "lu_sur": read_at_cell(p, lang),
                     "row_id": p.row_id,
                     "adresse_lue": p.read_at,
                     "note": p.note,
@@ -683,9 +715,9 @@ def add_fact(
     str
         The formatted text.
     """
-    note = pub.fact_note() if pub is not None else "aucune ligne de la série nationale pour cette année"
+    note = pub.fact_note() if pub is not None else None  # missing: the record says so (available: false)
     if extra_note:
-        note = f"{note} | {extra_note}"
+        note = f"{note} | {extra_note}" if note else extra_note
     provenance = pub.provenance() if pub is not None else {}
     text = facts.add(
         key,
@@ -716,7 +748,6 @@ def add_fact(
             source_id=source_id,
             edition=edition,
             ref_year=year,
-            note=f"affichage de {key} avec sa précision (borne, arrondi)",
             details={"row_id": "" if pub is None else pub.row_id},
         )
     return text
@@ -749,7 +780,6 @@ def add_compilation_facts(facts, ns: pd.DataFrame, as_of: dt.date, produced: str
         "ns_edition",
         edition,
         **common,
-        note="édition de la compilation des chiffres publiés (chacun avec sa source) citée par la lettre",
         details={
             "produced": format_date(produced, day=False),
             "produced_iso": str(produced),
@@ -765,7 +795,6 @@ def add_compilation_facts(facts, ns: pd.DataFrame, as_of: dt.date, produced: str
         "lettre_date",
         format_date(as_of.isoformat(), day=False),
         **common,
-        note="date de la lettre (paramètre letter_date du thème) : aucun chiffre publié après elle n'est cité",
         details={"iso": as_of.isoformat()},
     )
 
@@ -883,7 +912,6 @@ def add_later_inputs_fact(facts, catalogue, source_ids: Iterable[str], as_of: dt
         unit="",
         source_id=first,
         edition=str(catalogue[first].edition),
-        note="éditions des sources nommées par la lettre produites après sa date (lettre recalculée depuis)",
         details={"n_later": len(later), "as_of": format_date(as_of.isoformat())},
     )
 

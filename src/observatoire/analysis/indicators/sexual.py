@@ -5,6 +5,9 @@ The départemental base counts victims of "Violences sexuelles" without sex or a
 SSMSI's national publications and the MIPROF letters, for some years, and the national totals those
 publications print can differ from the sum of the base (date of extraction, scope such as "hors cadre
 familial", rounding). This module lists them for a year, never borrowing another year's share.
+
+Its tables carry the series' ids: their labels are the indicator registry's (``publications/indicators.yml``, in
+French and English), which a notebook prints in each language (``registry.relabel``).
 """
 
 from __future__ import annotations
@@ -26,38 +29,50 @@ OUTSIDE_FAMILY = "victimes_violences_sexuelles_hors_cadre_familial_enregistrees"
 WITHIN_COUPLE = "violences_sexuelles_conjugales_enregistrees"
 MINORS = "victimes_violences_sexuelles_enregistrees_mineurs"
 
-#: Shares shown in the table: (series id, sex, French label).
+#: The registry id of the base's own total in the comparison with the published counts.
+BASE_TOTAL = "violences_sexuelles_somme_base"
+
+#: Shares shown in the table: (series id, sex).
 SHARES = (
-    (SHARE_WOMEN, "female", "Part des femmes parmi les victimes"),
-    (SHARE_WOMEN_ADULTS, "female", "Part des femmes parmi les victimes majeures"),
-    (SHARE_MINORS, None, "Part des mineurs parmi les victimes"),
-    (SHARE_WOMEN_OUTSIDE_FAMILY, "female", "Part des femmes parmi les victimes hors cadre familial"),
-    (SHARE_MINORS_OUTSIDE_FAMILY, None, "Part des mineurs parmi les victimes hors cadre familial"),
+    (SHARE_WOMEN, "female"),
+    (SHARE_WOMEN_ADULTS, "female"),
+    (SHARE_MINORS, None),
+    (SHARE_WOMEN_OUTSIDE_FAMILY, "female"),
+    (SHARE_MINORS_OUTSIDE_FAMILY, None),
 )
 
-#: Published counts compared with the base total: (series id, sex, French label).
+#: Published counts compared with the base total: (series id, sex).
 PUBLISHED_COUNTS = (
-    (TOTAL, None, "Victimes de violences sexuelles, total national publié (SSMSI)"),
-    (TOTAL_MIPROF, None, "Victimes de violences sexuelles, décompte de l'Observatoire (MIPROF)"),
-    (RAPES, None, "dont victimes de viols ou tentatives de viol"),
-    (OUTSIDE_FAMILY, None, "Victimes de violences sexuelles hors cadre familial"),
-    (WITHIN_COUPLE, None, "Victimes de violences sexuelles au sein du couple"),
-    (MINORS, None, "Victimes mineures de violences sexuelles"),
+    (TOTAL, None),
+    (TOTAL_MIPROF, None),
+    (RAPES, None),
+    (OUTSIDE_FAMILY, None),
+    (WITHIN_COUPLE, None),
+    (MINORS, None),
 )
 
 
-def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+def shares_table(ns: pd.DataFrame, last_year: int, lang: str = "fr") -> pd.DataFrame:
     """Published shares of women and minors among victims, every year up to ``last_year``, with their base.
+
+    Parameters
+    ----------
+    ns : DataFrame
+        The national series.
+    last_year : int
+    lang : {"fr", "en"}, default "fr"
+        The language of the provenance cells (period, source line, where read).
 
     Returns
     -------
     DataFrame
         Columns ``annee, periode, mesure, base, valeur, qualificatif, source, lu_sur, row_id, note`` (percent),
-        sorted by measure and year; ``base`` is what the source says the share is taken of (its ``concept`` and
-        ``population``, as worded), ``periode`` the period as the source states it.
+        sorted by measure and year; ``mesure`` is the series id (its label: the registry's), ``base`` what the
+        source says the share is taken of (its ``concept`` and ``population``, as worded), ``periode`` the period
+        as the source states it.
     """
     out = []
-    for indicator, sex, label in SHARES:
+    for indicator, sex in SHARES:
         for _, r in published.rows(ns, indicator, sex).iterrows():
             if r["year"] > last_year:
                 continue
@@ -67,13 +82,13 @@ def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
             out.append(
                 {
                     "annee": pub.year if pub.period_explicit is not False else None,
-                    "periode": published.period_cell(pub),
-                    "mesure": label,
+                    "periode": published.period_cell(pub, lang),
+                    "mesure": indicator,
                     "base": published.typeset(" ; ".join(p for p in (pub.concept, pub.population) if p)),
                     "valeur": pub.value,
                     "qualificatif": pub.qualifier,
-                    "source": pub.source_line(),
-                    "lu_sur": published.read_at_cell(pub),
+                    "source": pub.source_line(lang),
+                    "lu_sur": published.read_at_cell(pub, lang),
                     "row_id": pub.row_id,
                     "note": pub.note,
                 }
@@ -96,6 +111,9 @@ def shares_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
 def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) -> pd.DataFrame:
     """The base total for ``year`` beside every national count published for the same year.
 
+    The ``indicateur`` column holds registry ids (:data:`BASE_TOTAL`, then the series' ids): a notebook prints
+    their labels in each language.
+
     Parameters
     ----------
     ns : DataFrame
@@ -107,20 +125,13 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
         Edition of the SSMSI base.
     """
 
-    pubs, labels = [], []
-    for indicator, sex, label in PUBLISHED_COUNTS:
+    pubs, ids = [], []
+    for indicator, sex in PUBLISHED_COUNTS:
         pub = published.pick(ns, indicator, year, sex)
         if pub is not None:
             pubs.append(pub)
-            labels.append(label)
-    return published_vs_base(
-        analysis.value("count"),
-        pubs,
-        labels,
-        "Victimes de violences sexuelles, somme de la base départementale",
-        year,
-        edition,
-    )
+            ids.append(indicator)
+    return published_vs_base(analysis.value("count"), pubs, ids, BASE_TOTAL, year, edition)
 
 
 def latest(ns: pd.DataFrame, indicator: str, year: int, sex: str | None):
@@ -178,7 +189,7 @@ _NO_REFERENCE_YEAR = ("year = publication year", "reference year not explicit")
 _SEX_WORDS = {"Femmes": "femmes", "Hommes": "hommes", "Ensemble": "personnes"}
 
 
-def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
+def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame, lang: str = "fr") -> pd.DataFrame:
     """Survey estimates on sexual violence with what their record says: edition, reference year, population, unit.
 
     Parameters
@@ -188,13 +199,16 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
         enquete, mesure, libelle, sexe, year, value, ages, periode, source, date_source, note``).
     ns : DataFrame
         The national series (for ``publisher`` and the relaying site).
+    lang : {"fr", "en"}, default "fr"
+        The language of ``edition`` (``publications/_shared/provenance.yml``).
 
     Returns
     -------
     DataFrame
         The input with ``annee_reference`` (int, or None when the record says the year column is a publication
         year or does not give the reference year), ``population`` (e.g. "femmes de 18 ans ou plus"),
-        ``edition`` (survey and publication date, e.g. "VRS, publication 2023-12-14"), ``producteur`` (publisher
+        ``edition`` (survey and publication date, e.g. "VRS, publication 2023-12-14", in ``lang``; a survey the
+        source does not name is said so), ``producteur`` (publisher
         of the record) and ``relais`` (where the figure was read: an official page or the relay's site).
     """
     out = survey_rows.copy().reset_index(drop=True)
@@ -206,6 +220,7 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
         for _, row in out.iterrows()
         if any(phrase in str(row.get("note") or "") for phrase in _NO_REFERENCE_YEAR)
     }
+    words = published.words(lang)
     producers, relays, references, populations, editions = [], [], [], [], []
     for _, row in out.iterrows():
         key = (row["indicator"], int(row["year"]), float(row["value"]))
@@ -224,8 +239,8 @@ def survey_records(survey_rows: pd.DataFrame, ns: pd.DataFrame) -> pd.DataFrame:
             who = _SEX_WORDS.get(sex, sex.lower())
             populations.append(f"{who}, âges non précisés" if ages == "non précisé" else f"{who} de {ages}")
         date = str(row.get("date_source") or "")
-        survey = str(row["enquete"]) or "enquête non nommée par la source"
-        editions.append(f"{survey}, publication {date}" if date else survey)
+        survey = str(row["enquete"]) or words["survey_unnamed"]
+        editions.append(words["survey_edition"].format(survey=survey, date=date) if date else survey)
     out["annee_reference"] = pd.array(references, dtype="Int64")
     out["population"] = populations
     out["edition"] = editions

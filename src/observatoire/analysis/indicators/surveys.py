@@ -14,7 +14,10 @@ Differences between the two reflect the change of survey as much as any change i
 come from the same surveys (and, once, from the Genese survey).
 
 Each row of the national series is classified here (survey, theme, measure, age range, period) by an explicit
-table, with a fallback on the series id for rows added later (``cvs_*``, ``vrs_*``).
+table, with a fallback on the series id for rows added later (``cvs_*``, ``vrs_*``). The words are not here: a
+series' label is the indicator registry's (``publications/indicators.yml``, in French and English), a survey's
+name too (its ``surveys``: a row carries the survey's code), and the labels of the codes of themes, measures and
+units are the notebooks' (``notebooks/annual/04_enquetes_victimation.meta.yml``).
 """
 
 from __future__ import annotations
@@ -24,15 +27,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from observatoire.analysis.indicators import published
-
-SURVEY_NAMES = {
-    "CVS": "enquête Cadre de vie et sécurité",
-    "VRS": "enquête Vécu et ressenti en matière de sécurité",
-    "Genese": "enquête Genre et sécurité",
-    "ENVEFF": "enquête nationale sur les violences envers les femmes en France",
-    "CVS ou Virage": "enquête CVS ou Virage, attribution incertaine dans la source",
-}
+from observatoire.analysis.indicators import published, registry
 
 #: Age ranges of the two surveys (their documented fields), cited by the letter's methods section.
 CVS_AGES = "18 à 75 ans"
@@ -55,130 +50,58 @@ class SurveyIndicator:
     survey: str
     theme: str
     measure: str
-    label: str
 
 
 #: The survey series of the national series, explicitly classified.
 INDICATORS: dict[str, SurveyIndicator] = {
     "cvs_victimes_violences_conjoint_18_75_moyenne_2011_2018": SurveyIndicator(
-        "CVS",
-        THEME_CONJUGAL,
-        MEASURE_VICTIMS,
-        "Victimes de violences physiques ou sexuelles de la part d'un conjoint ou ex-conjoint (moyenne annuelle)",
+        "CVS", THEME_CONJUGAL, MEASURE_VICTIMS
     ),
     "cvs_victimes_violences_conjoint_18_75_moyenne_2011_2017": SurveyIndicator(
-        "CVS",
-        THEME_CONJUGAL,
-        MEASURE_VICTIMS,
-        "Victimes de violences physiques ou sexuelles de la part d'un conjoint ou ex-conjoint (moyenne annuelle)",
+        "CVS", THEME_CONJUGAL, MEASURE_VICTIMS
     ),
     "cvs_femmes_victimes_violences_conjoint_18_75_annuel": SurveyIndicator(
-        "CVS",
-        THEME_CONJUGAL,
-        MEASURE_VICTIMS,
-        "Femmes victimes de violences physiques ou sexuelles de la part d'un conjoint ou ex-conjoint "
-        "(moyenne annuelle)",
+        "CVS", THEME_CONJUGAL, MEASURE_VICTIMS
     ),
-    "vrs_victimes_violences_conjugales": SurveyIndicator(
-        "VRS", THEME_CONJUGAL, MEASURE_VICTIMS, "Victimes de violences conjugales"
-    ),
-    "vrs_femmes_victimes_violences_conjugales": SurveyIndicator(
-        "VRS", THEME_CONJUGAL, MEASURE_VICTIMS, "Femmes victimes de violences conjugales"
-    ),
-    "vrs_victimes_violences_conjugales_part_femmes": SurveyIndicator(
-        "VRS", THEME_CONJUGAL, MEASURE_SHARE, "Part des femmes parmi les victimes de violences conjugales"
-    ),
+    "vrs_victimes_violences_conjugales": SurveyIndicator("VRS", THEME_CONJUGAL, MEASURE_VICTIMS),
+    "vrs_femmes_victimes_violences_conjugales": SurveyIndicator("VRS", THEME_CONJUGAL, MEASURE_VICTIMS),
+    "vrs_victimes_violences_conjugales_part_femmes": SurveyIndicator("VRS", THEME_CONJUGAL, MEASURE_SHARE),
     "vrs_victimes_violences_conjugales_pour_1000_majeurs": SurveyIndicator(
-        "VRS", THEME_CONJUGAL, MEASURE_SHARE, "Victimes de violences conjugales pour 1 000 personnes majeures"
+        "VRS", THEME_CONJUGAL, MEASURE_SHARE
     ),
     "cvs_victimes_viol_tentative_attouchements_18_75_annuel": SurveyIndicator(
-        "CVS",
-        THEME_SEXUAL,
-        MEASURE_VICTIMS,
-        "Victimes de viols, tentatives de viol et attouchements sexuels (moyenne annuelle)",
+        "CVS", THEME_SEXUAL, MEASURE_VICTIMS
     ),
-    "cvs_victimes_viol_tentative_18_76": SurveyIndicator(
-        "CVS", THEME_SEXUAL, MEASURE_VICTIMS, "Victimes de viols ou tentatives de viol"
-    ),
-    "cvs_victimes_violences_sexuelles_seules_18_76": SurveyIndicator(
-        "CVS",
-        THEME_SEXUAL,
-        MEASURE_VICTIMS,
-        "Victimes de violences sexuelles seules (sans violences physiques)",
-    ),
+    "cvs_victimes_viol_tentative_18_76": SurveyIndicator("CVS", THEME_SEXUAL, MEASURE_VICTIMS),
+    "cvs_victimes_violences_sexuelles_seules_18_76": SurveyIndicator("CVS", THEME_SEXUAL, MEASURE_VICTIMS),
     "femmes_victimes_viol_tentative_18_75_annuel": SurveyIndicator(
-        "CVS ou Virage", THEME_SEXUAL, MEASURE_VICTIMS, "Femmes victimes de viols ou tentatives de viol"
+        "CVS ou Virage", THEME_SEXUAL, MEASURE_VICTIMS
     ),
-    "vrs_victimes_viol_tentative_agression_sexuelle": SurveyIndicator(
-        "VRS", THEME_SEXUAL, MEASURE_VICTIMS, "Victimes de viols, tentatives de viol ou agressions sexuelles"
-    ),
+    "vrs_victimes_viol_tentative_agression_sexuelle": SurveyIndicator("VRS", THEME_SEXUAL, MEASURE_VICTIMS),
     "vrs_femmes_victimes_viol_tentative_agression_sexuelle": SurveyIndicator(
-        "VRS",
-        THEME_SEXUAL,
-        MEASURE_VICTIMS,
-        "Femmes victimes de viols, tentatives de viol ou agressions sexuelles",
+        "VRS", THEME_SEXUAL, MEASURE_VICTIMS
     ),
     "vrs_victimes_viol_tentative_agression_sexuelle_part_femmes": SurveyIndicator(
-        "VRS", THEME_SEXUAL, MEASURE_SHARE, "Part des femmes parmi les victimes de violences sexuelles"
+        "VRS", THEME_SEXUAL, MEASURE_SHARE
     ),
-    "vrs_femmes_victimes_harcelement_exhibition_images": SurveyIndicator(
-        "VRS",
-        THEME_OTHER,
-        MEASURE_VICTIMS,
-        "Femmes victimes de harcèlement sexuel, d'exhibition ou d'envoi d'images à caractère sexuel",
-    ),
-    "cvs_victimes_violences_physiques_sexuelles_18_76": SurveyIndicator(
-        "CVS", THEME_OTHER, MEASURE_VICTIMS, "Victimes de violences physiques ou sexuelles (toutes relations)"
-    ),
-    "vrs_victimes_violences_physiques": SurveyIndicator(
-        "VRS", THEME_OTHER, MEASURE_VICTIMS, "Victimes de violences physiques (toutes relations)"
-    ),
+    "vrs_femmes_victimes_harcelement_exhibition_images": SurveyIndicator("VRS", THEME_OTHER, MEASURE_VICTIMS),
+    "cvs_victimes_violences_physiques_sexuelles_18_76": SurveyIndicator("CVS", THEME_OTHER, MEASURE_VICTIMS),
+    "vrs_victimes_violences_physiques": SurveyIndicator("VRS", THEME_OTHER, MEASURE_VICTIMS),
     "enveff_part_femmes_victimes_violences_conjugales_12_mois": SurveyIndicator(
-        "ENVEFF",
-        THEME_CONJUGAL,
-        MEASURE_SHARE,
-        "Part des femmes victimes de violences conjugales (toutes formes) dans les douze derniers mois",
+        "ENVEFF", THEME_CONJUGAL, MEASURE_SHARE
     ),
     # Complaint rates.
-    "taux_plainte_violences_conjugales_vrs": SurveyIndicator(
-        "VRS",
-        THEME_CONJUGAL,
-        MEASURE_COMPLAINT,
-        "Part des victimes de violences conjugales ayant porté plainte",
-    ),
+    "taux_plainte_violences_conjugales_vrs": SurveyIndicator("VRS", THEME_CONJUGAL, MEASURE_COMPLAINT),
     "plainte_violences_conjugales_vrs_1_victime_sur_n": SurveyIndicator(
-        "VRS",
-        THEME_CONJUGAL,
-        MEASURE_COMPLAINT,
-        "Victimes de violences conjugales ayant porté plainte : une sur N",
+        "VRS", THEME_CONJUGAL, MEASURE_COMPLAINT
     ),
-    "taux_plainte_violences_couple_femmes": SurveyIndicator(
-        "CVS",
-        THEME_CONJUGAL,
-        MEASURE_COMPLAINT,
-        "Part des femmes victimes de violences dans le couple ayant porté plainte",
-    ),
-    "vrs_taux_plainte_violences_sexuelles_physiques": SurveyIndicator(
-        "VRS",
-        THEME_SEXUAL,
-        MEASURE_COMPLAINT,
-        "Part des victimes de violences sexuelles physiques ayant porté plainte",
-    ),
+    "taux_plainte_violences_couple_femmes": SurveyIndicator("CVS", THEME_CONJUGAL, MEASURE_COMPLAINT),
+    "vrs_taux_plainte_violences_sexuelles_physiques": SurveyIndicator("VRS", THEME_SEXUAL, MEASURE_COMPLAINT),
     "cvs_taux_plainte_violences_sexuelles_ou_menage_max": SurveyIndicator(
-        "CVS",
-        THEME_SEXUAL,
-        MEASURE_COMPLAINT,
-        "Part des victimes de violences sexuelles ou au sein du ménage ayant porté plainte (borne haute)",
+        "CVS", THEME_SEXUAL, MEASURE_COMPLAINT
     ),
-    "taux_plainte_viol": SurveyIndicator(
-        "CVS", THEME_SEXUAL, MEASURE_COMPLAINT, "Part des victimes de viol ayant porté plainte"
-    ),
-    "taux_plainte_violences_sexuelles_genese": SurveyIndicator(
-        "Genese",
-        THEME_SEXUAL,
-        MEASURE_COMPLAINT,
-        "Part des victimes de violences sexuelles ayant porté plainte",
-    ),
+    "taux_plainte_viol": SurveyIndicator("CVS", THEME_SEXUAL, MEASURE_COMPLAINT),
+    "taux_plainte_violences_sexuelles_genese": SurveyIndicator("Genese", THEME_SEXUAL, MEASURE_COMPLAINT),
 }
 
 _PERIOD = re.compile(r"(?:avg|moyenne)[ _](\d{4})[-_](\d{4})", re.IGNORECASE)
@@ -186,7 +109,8 @@ _AGES = re.compile(r"(\d{2})[-_](\d{2})")
 
 
 def classify(indicator: str) -> SurveyIndicator | None:
-    """How a series id is read; rows added later are classified from their id (``cvs_``, ``vrs_``)."""
+    """How a series id is read; rows added later are classified from their id (``cvs_``, ``vrs_``) and need an
+    entry in the registry for their label (:func:`label` stops, naming it, until they have one)."""
     if indicator in INDICATORS:
         return INDICATORS[indicator]
     for prefix, survey in (("cvs_", "CVS"), ("vrs_", "VRS")):
@@ -205,18 +129,31 @@ def classify(indicator: str) -> SurveyIndicator | None:
                 if ("part_" in indicator or "pour_1000" in indicator)
                 else MEASURE_VICTIMS
             )
-            return SurveyIndicator(survey, theme, measure, indicator.replace("_", " "))
+            return SurveyIndicator(survey, theme, measure)
     return None
 
 
-#: Units of the survey rows as the series records them -> the unit readers see, and how a template words them.
-UNITS_FR = {"percent": "%", "one victim in N files a complaint": "une victime sur N porte plainte"}
+def label(indicator: str, lang: str = "fr") -> str:
+    """The label of a survey series in ``lang``: the registry's (a series without an entry there stops, naming
+    the registry: a label is never made up)."""
+    return registry.get(indicator).label_in(lang)
 
 
-def unit_fr(unit: str) -> str:
-    """The French unit of a survey row: ``%``, "une victime sur N porte plainte", or "personnes"/"femmes" for counts."""
-    if unit in UNITS_FR:
-        return UNITS_FR[unit]
+def with_labels(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy of a table of survey rows (``indicator`` column) whose ``libelle`` is each series' label in ``lang``."""
+    return frame.assign(libelle=[label(str(i), lang) for i in frame["indicator"]])
+
+
+#: The unit of a "one victim in N files a complaint" figure, as the series records it.
+ONE_IN_N = "one victim in N files a complaint"
+#: Units of the survey rows as the series records them -> the unit's code (its words are the notebooks' labels).
+UNIT_CODES = {"percent": "%", ONE_IN_N: "one_in_n"}
+
+
+def unit_code(unit: str) -> str:
+    """The code of a survey row's unit: ``%``, ``one_in_n``, or ``femmes``/``personnes`` for counts (else as recorded)."""
+    if unit in UNIT_CODES:
+        return UNIT_CODES[unit]
     text = str(unit or "")
     if text.startswith("women"):
         return "femmes"
@@ -235,11 +172,13 @@ def _ages(indicator: str, unit: str, survey: str) -> str:
     return "18 à 75 ans" if survey == "CVS" else "non précisé"
 
 
-def _period(indicator: str, unit: str, note: str, year: int, survey: str) -> str:
+def _period(indicator: str, unit: str, note: str, year: int, survey: str, lang: str = "fr") -> str:
+    """The period of a row of an edition without stated periods (before the third), in the words of ``lang``."""
+    w = published.words(lang)
     for text in (unit, indicator, note):
         found = _PERIOD.search(text or "")
         if found:
-            return f"moyenne annuelle {found.group(1)}-{found.group(2)}"
+            return w["period_average"].format(first=found.group(1), last=found.group(2))
     averaged = (
         "per year" in (unit or "")
         or "annuel" in indicator
@@ -247,19 +186,30 @@ def _period(indicator: str, unit: str, note: str, year: int, survey: str) -> str
         or "annual average" in (note or "")
     )
     if survey == "CVS" and averaged:
-        return "moyenne annuelle sur plusieurs années d'enquête (période non précisée dans la source)"
+        return w["period_pooled"]
     return str(year)
 
 
-def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
+def survey_table(ns: pd.DataFrame, last_year: int, lang: str = "fr") -> pd.DataFrame:
     """Every survey estimate of the national series up to ``last_year``, classified, with its provenance.
+
+    Parameters
+    ----------
+    ns : DataFrame
+        The national series (the rows the letter may cite).
+    last_year : int
+    lang : {"fr", "en"}, default "fr"
+        The language of the label and of the provenance cells (period, source line, where read); the values,
+        codes and the source's own words (concept, population) are the same in every language.
 
     Returns
     -------
     DataFrame
         Columns ``indicator, enquete, theme, mesure, libelle, concept, sexe, year, value, unit, unite, ages,
         population, periode, period_explicit, source, date_source, lu_sur, row_id, adresse_lue, note`` sorted by
-        theme, measure, year. ``sexe`` is "Femmes" or "Ensemble"; ``concept`` and ``population`` are as the
+        theme, measure, year. ``libelle`` is the series' label in ``lang``, ``unite`` the unit's code
+        (:func:`unit_code`). ``sexe`` is "Femmes" or "Ensemble"; ``concept``
+        and ``population`` are as the
         source words them (the series' label and age range when the edition does not say); ``periode`` is the
         period as the source states it, never the series' year when the source states none; ``enquete`` is
         empty when the source does not name the survey.
@@ -270,6 +220,7 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
     out = []
     for _, r in found.iterrows():
         info = classify(r["indicator"])
+        name = label(r["indicator"], lang)
         pub = published._to_published(r)
         ages = _ages(r["indicator"], r["unit"], info.survey)
         sex = "Femmes" if r["sex"] == "female" else "Ensemble"
@@ -279,24 +230,24 @@ def survey_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 "enquete": "" if _UNNAMED in pub.publisher else info.survey,
                 "theme": info.theme,
                 "mesure": info.measure,
-                "libelle": info.label,
+                "libelle": name,
                 "concept": published.typeset(pub.concept)
-                or (published.words()["unstated"] if pub.row_id else info.label),
+                or (published.words(lang)["unstated"] if pub.row_id else name),
                 "sexe": sex,
                 "year": int(r["year"]),
                 "value": float(r["value"]),
                 "unit": r["unit"],
-                "unite": unit_fr(r["unit"]),
+                "unite": unit_code(r["unit"]),
                 "ages": ages,
                 "population": published.typeset(pub.population)
-                or (published.words()["unstated"] if pub.row_id else f"{sex.lower()}, {ages}"),
-                "periode": published.period_cell(pub)
+                or (published.words(lang)["unstated"] if pub.row_id else f"{sex.lower()}, {ages}"),
+                "periode": published.period_cell(pub, lang)
                 if pub.row_id
-                else _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey),
+                else _period(r["indicator"], r["unit"], r["note"], int(r["year"]), info.survey, lang),
                 "period_explicit": pub.period_explicit is not False,
-                "source": pub.source_line(),
+                "source": pub.source_line(lang),
                 "date_source": r["source_date"],
-                "lu_sur": published.read_at_cell(pub),
+                "lu_sur": published.read_at_cell(pub, lang),
                 "row_id": pub.row_id,
                 "adresse_lue": pub.read_at,
                 "note": r["note"],
@@ -407,9 +358,9 @@ def chart_data(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``theme, enquete, sexe, year, milliers, libelle, ages, periode, row_id``; rows with uncertain
-        attribution, other measures and estimates whose source states no period (a point placed on a year would
-        say a year the source does not: they stay in the tables) left out.
+        Columns ``theme, enquete, sexe, year, milliers, libelle, ages, periode, row_id, indicator``; rows with
+        uncertain attribution, other measures and estimates whose source states no period (a point placed on a
+        year would say a year the source does not: they stay in the tables) left out.
     """
     sel = table.loc[
         (table["mesure"] == MEASURE_VICTIMS)
@@ -418,7 +369,18 @@ def chart_data(table: pd.DataFrame) -> pd.DataFrame:
         & table["period_explicit"].astype(bool)
     ].copy()
     sel["milliers"] = sel["value"] / 1000
-    columns = ["theme", "enquete", "sexe", "year", "milliers", "libelle", "ages", "periode", "row_id"]
+    columns = [
+        "theme",
+        "enquete",
+        "sexe",
+        "year",
+        "milliers",
+        "libelle",
+        "ages",
+        "periode",
+        "row_id",
+        "indicator",
+    ]
     return sel[columns].reset_index(drop=True)
 
 
@@ -450,15 +412,15 @@ HARASSMENT = "vrs_femmes_victimes_harcelement_exhibition_images"
 
 
 def _survey_details(row: dict | None) -> dict:
-    """What a template needs beside the figure's provenance: the survey's id and name, the source's concept and
-    population, whether the unit is "one victim in N", the series' year of the estimate."""
+    """What a template needs beside the figure's provenance: the survey's code (its name is the registry's:
+    ``survey(code)`` in a template), the source's concept and population, whether the unit is "one victim in N",
+    the series' year of the estimate."""
     if row is None:
-        return {"survey": "", "survey_name": "", "definition": "", "one_in_n": False, "estimate_year": None}
+        return {"survey": "", "definition": "", "one_in_n": False, "estimate_year": None}
     return {
         "survey": str(row["enquete"]),
-        "survey_name": SURVEY_NAMES.get(row["enquete"], row["enquete"]),
         "definition": str(row["concept"]),
-        "one_in_n": row["unit"] == "one victim in N files a complaint",
+        "one_in_n": row["unit"] == ONE_IN_N,
         "estimate_year": int(row["year"]),
     }
 
@@ -482,9 +444,10 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
     For each figure two facts: ``<key>`` is the estimate for exactly ``year`` (missing when no survey gives
     one for that year), and ``<key>_dernier`` the most recent estimate up to ``year``; both carry the figure's
     provenance (:meth:`published.Published.provenance`: the period as the source states it, population and
-    concept as worded ...) and the survey (``survey``, ``survey_name``, ``definition``, ``estimate_year``).
+    concept as worded ...) and the survey (``survey``, ``definition``, ``estimate_year``).
     Plus ``enq_harcelement_dernier`` (the latest survey figure on sexual harassment), ``enq_cvs_dernier`` /
-    ``enq_vrs_premier`` (the years of the last CVS and first VRS estimates) and the surveys' age ranges.
+    ``enq_vrs_premier`` (the years of the last CVS and first VRS estimates) and ``enq_ages_cvs`` /
+    ``enq_ages_vrs``, the surveys' age ranges (details ``min``, ``max``).
     """
     source_id, edition = published.compilation(ns)
     base = dict(source_id=source_id, edition=edition)
@@ -522,7 +485,6 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
         unit="",
         ref_year=year,
         **base,
-        note="année de la dernière estimation de l'enquête CVS",
     )
     facts.add(
         "enq_vrs_premier",
@@ -531,10 +493,9 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
         unit="",
         ref_year=year,
         **base,
-        note="année de la première estimation de l'enquête VRS",
     )
-    ages = (("enq_ages_cvs", CVS_AGES, "CVS", *AGES["CVS"]), ("enq_ages_vrs", VRS_AGES, "VRS", *AGES["VRS"]))
-    for key, value, survey, youngest, oldest in ages:
+    ages = (("enq_ages_cvs", CVS_AGES, *AGES["CVS"]), ("enq_ages_vrs", VRS_AGES, *AGES["VRS"]))
+    for key, value, youngest, oldest in ages:
         facts.add(
             key,
             value,
@@ -542,7 +503,6 @@ def add_facts(facts, table: pd.DataFrame, ns: pd.DataFrame, year: int) -> None:
             unit="",
             ref_year=year,
             **base,
-            note=f"champ d'âge de l'enquête {survey}",
             details={"min": youngest, "max": oldest},  # the ages, for the letter to word them in its language
         )
 
