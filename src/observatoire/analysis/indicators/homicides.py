@@ -197,7 +197,7 @@ FIGURES_FOR_YEAR = (
     ("miprof_all_killed", MIPROF_ALL_KILLED, "total"),
     ("all_deaths", ALL_DEATHS, "total"),
 )
-#: The figure cited (the headline female count) and the series of the national study (the other DAV rows).
+#: The code of the figure cited (the headline female count of the national study).
 REFERENCE_FIGURE = "dav_female"
 
 
