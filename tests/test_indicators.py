@@ -251,15 +251,63 @@ def test_share_of_women_and_headline_table(ns):
     assert ref["valeur"].tolist() == [107]
     # the MIPROF letter's 107 is the DAV figure taken up (duplicate_of vff-0082): printed once, never beside it
     assert "vff-0023" not in set(table["row_id"]) and table["row_id"].tolist().count("vff-0082") == 1
+    # figures named by their code (the notebook's metadata words them in each language)
+    assert table["indicateur"].tolist()[:3] == ["dav_female", "dav_male", "dav_total"]
+    assert set(table["indicateur"]) <= {code for code, _, _ in homicides.FIGURES_FOR_YEAR}
+
+
+def test_other_figures_of_the_year_are_codes_and_values(ns):
+    table = homicides.figures_for_year(ns, 2016)
+    others = table.loc[table["retenu"] == "other"]
+    assert others["indicateur"].tolist() == ["official_only_female", "official_only_total", "all_deaths"]
+    facts = Facts("a", "annual", 2016)
+    homicides.add_facts(facts, ns, 2016)
+    record = facts.records["mvc_autres_sources"]
+    assert record["value"] == 3
+    assert [record[f"figure_{i}"] for i in (1, 2, 3)] == others["indicateur"].tolist()
+    assert [record[f"value_{i}"] for i in (1, 2, 3)] == others["valeur"].tolist()
+    assert facts.records["mvc_champ"]["value"] == homicides.SCOPE_FROM
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_letter_names_each_other_figure_as_the_notebooks_table_does(lang):
+    """The letter's words for a figure of another scope or count are those of the sources table, in each language."""
+    from observatoire.core import paths
+    from observatoire.outputs import templates, words
+
+    meta = words.load_meta(paths.ROOT / "notebooks" / "annual" / "01_morts_violentes_couple.meta.yml")
+    table_labels = meta.outputs["tables"]["morts-violentes-couple-sources"]["labels"]
+    for code, indicator, _ in homicides.FIGURES_FOR_YEAR:
+        if indicator == homicides.DEATHS:  # never "other": the national study's own rows
+            continue
+        record = {"available": True, "value": 1, "kind": "number", "figure_1": code, "value_1": 12}
+        text = templates.render_text(
+            "[[ words.mvc_other_figures ]]",
+            {"mvc_autres_sources": record},
+            {"lang": lang},
+            search_path=paths.ROOT / "publications" / "annual",
+        )
+        expected = f"{table_labels[code][lang]}{' :' if lang == 'fr' else ':'} 12"
+        assert templates.french_typography(expected) == text if lang == "fr" else expected == text
 
 
 def test_deaths_table_shows_the_overlap_figures(ns):
     table = homicides.deaths_table(ns, 2024)
-    overlap = table.loc[table["serie"] != "série principale"]
+    overlap = table.loc[table["serie"] != homicides.MAIN_SERIES]
     assert set(overlap["annee"]) == {2014, 2015, 2016}
+    assert set(overlap["serie"]) == {homicides.OTHER_SCOPE}
     assert (
-        table.loc[(table["serie"] == "série principale") & (table["sexe"] == "Femmes"), "annee"].max() == 2024
+        table.loc[(table["serie"] == homicides.MAIN_SERIES) & (table["sexe"] == "female"), "annee"].max()
+        == 2024
     )
+    # codes only (the notebook's metadata words them): the 2016 overlap covers official couples only
+    assert set(table["sexe"]) == {"female", "male", "total"}
+    assert set(overlap.loc[overlap["annee"] == 2016, "champ"]) == {homicides.SCOPE_BEFORE}
+    assert set(overlap.loc[overlap["annee"] == 2015, "champ"]) == {homicides.SCOPE_FROM}
+    # the rows in the order of the published tables: overlap figures first, then all people, women, men
+    assert table["serie"].iloc[0] == homicides.OTHER_SCOPE
+    main = table.loc[table["serie"] == homicides.MAIN_SERIES, "sexe"]
+    assert list(dict.fromkeys(main)) == ["total", "female", "male"]
     assert table["annee"].max() <= 2024
     assert homicides.deaths_table(ns, 2017)["annee"].max() == 2017  # never a later year
 

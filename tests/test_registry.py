@@ -23,6 +23,22 @@ def test_two_nomenclatures_are_two_indicators():
     assert old.id != new.id and old.label != new.label and old.era != new.era
 
 
+def test_every_trafficking_series_is_named_by_the_registry():
+    """The trafficking letter's series (survey counts and shares, forms, the administrative count) carry no label
+    in the code: the registry names each, in French and in English."""
+    from observatoire.analysis.indicators import trafficking
+
+    ids = [s.indicator for s in (*trafficking.SERIES.values(), *trafficking.FORMS.values())]
+    ids += list(trafficking.ADMINISTRATIVE.values())
+    assert len(ids) == 20
+    for indicator in ids:
+        entry = registry.get(indicator)
+        assert entry.label != entry.label_en and entry.producer and entry.unit
+    assert registry.get("traite_part_exploitation_travail").label_in("en") == "Labour exploitation"
+    assert registry.get("traite_part_exploitation_travail").label_in("fr") == "Exploitation par le travail"
+    assert not hasattr(trafficking.SERIES["reperees"], "label")
+
+
 def test_the_survey_figure_says_what_it_counts():
     entry = registry.get("enquete_victimes_viol_tentative_agression_sexuelle")
     assert "viols, tentatives de viol ou agressions sexuelles" in entry.definition

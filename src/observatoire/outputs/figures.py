@@ -38,7 +38,7 @@ def deaths_chart(table: pd.DataFrame, break_year: int, label: Callable[[str], st
         break marker) and ``overlap`` (the legend of the open markers).
     """
     main = table.loc[table["serie"] == homicides.MAIN_SERIES]
-    order = [s for s in homicides.SEX_FR.values() if s in set(main["sexe"])]
+    order = [s for s in homicides.SEXES if s in set(main["sexe"])]
     fig = charts.line_chart(
         main.assign(sexe=main["sexe"].map(label)),
         x="annee",

@@ -15,6 +15,10 @@ official couples only. Hence:
 
 When other sources give a figure for the same year (the MIPROF letters' own counts, a total of all deaths
 linked to violence within the couple), :func:`figures_for_year` lists them all and says which one is cited.
+
+Every value this module gives a table or a fact is a code (a scope, a series, a sex, a figure of
+:data:`FIGURES_FOR_YEAR`): its words, in each language, are those of the notebook's metadata
+(``notebooks/annual/01_morts_violentes_couple.meta.yml``) and of the letter (``publications/annual/words.yml``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from observatoire.analysis.indicators import published, registry
 from observatoire.analysis.indicators.published import Published, add_fact
 from observatoire.analysis.indicators.wording import add_significance_fact, change_details, trend_details
 from observatoire.analysis.statistics import change_test, trend
-from observatoire.core.formatting import format_number
 
 #: Series id of the headline series (DAV national study).
 DEATHS = "morts_violentes_couple"
@@ -46,16 +49,20 @@ MIPROF_FORCED_SUICIDES = "miprof_suicides_forces_harcelement_conjoint"
 
 #: First year whose scope includes non-official couples.
 SCOPE_BREAK_YEAR = 2016
-SCOPE_BEFORE = "couples officiels"
-SCOPE_FROM = "couples officiels et non officiels"
+#: Codes of the scope of the headline series: official couples only (to 2015), official and unofficial couples.
+SCOPE_BEFORE = "official"
+SCOPE_FROM = "official_and_unofficial"
 
-#: The ``serie`` of the headline series in :func:`deaths_table` (a code: its words are the notebook's labels).
-MAIN_SERIES = "série principale"
-SEX_FR = {"female": "Femmes", "male": "Hommes", "total": "Ensemble"}
+#: Codes of the ``serie`` of :func:`deaths_table`: the headline series, and a figure of the same year on the other
+#: scope (shown beside it to measure the break).
+MAIN_SERIES = "main"
+OTHER_SCOPE = "other_scope"
+#: The sexes of the headline series, in the order a chart or a table shows them (codes of the ``sexe`` column).
+SEXES = ("female", "male", "total")
 
 
 def scope_of(year: int) -> str:
-    """Scope of the headline series for a year (French label)."""
+    """Scope of the headline series for a year (a code: :data:`SCOPE_BEFORE` or :data:`SCOPE_FROM`)."""
     return SCOPE_FROM if int(year) >= SCOPE_BREAK_YEAR else SCOPE_BEFORE
 
 
@@ -77,17 +84,18 @@ def deaths_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns ``annee, sexe, victimes, champ, serie`` where ``serie`` is ``"série principale"`` for the
-        headline series and ``"même année, autre champ"`` for the overlap figures (official couples only in
-        2016, all couples in 2015). Missing years are absent (never filled).
+        Columns ``annee, sexe, victimes, champ, serie``, all codes: ``sexe`` one of :data:`SEXES`, ``champ``
+        the scope (:data:`SCOPE_BEFORE`, :data:`SCOPE_FROM`), ``serie`` :data:`MAIN_SERIES` for the headline
+        series and :data:`OTHER_SCOPE` for the overlap figures (official couples only in 2016, all couples in
+        2015). Missing years are absent (never filled).
     """
     parts = []
     for indicator, label in (
         (DEATHS, MAIN_SERIES),
-        (OFFICIAL_ONLY, "même année, autre champ"),
-        (WITH_NON_OFFICIAL, "même année, autre champ"),
+        (OFFICIAL_ONLY, OTHER_SCOPE),
+        (WITH_NON_OFFICIAL, OTHER_SCOPE),
     ):
-        for sex in ("female", "male", "total"):
+        for sex in SEXES:
             s = published.series(ns, indicator, sex, last=last_year)
             if s.empty:
                 continue
@@ -101,7 +109,7 @@ def deaths_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
                 pd.DataFrame(
                     {
                         "annee": s.index.astype(int),
-                        "sexe": SEX_FR[sex],
+                        "sexe": sex,
                         "victimes": s.to_numpy(),
                         "champ": scope,
                         "serie": label,
@@ -111,7 +119,12 @@ def deaths_table(ns: pd.DataFrame, last_year: int) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=["annee", "sexe", "victimes", "champ", "serie"])
     out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["serie", "sexe", "annee"], kind="stable").reset_index(drop=True)
+    # The rows in the order of the published tables: the overlap figures first, then all people, women, men.
+    rank = {OTHER_SCOPE: 0, MAIN_SERIES: 1, "total": 0, "female": 1, "male": 2}
+    out = out.sort_values(
+        ["serie", "sexe", "annee"], key=lambda c: c.map(rank) if c.name != "annee" else c, kind="stable"
+    )
+    return out.reset_index(drop=True)
 
 
 def share_of_women(ns: pd.DataFrame, year: int) -> float | None:
@@ -170,28 +183,22 @@ def trend_since_break(ns: pd.DataFrame, year: int, sex: str = "female", family: 
     return trend(s.index.to_numpy(), s.to_numpy(), family=family)
 
 
-#: Figures that may be cited for the number of people killed in a year, in the order a table shows them.
+#: Figures that may be cited for the number of people killed in a year, in the order a table shows them:
+#: ``(code, series id, sex)``. The code names the figure in the table and the facts; its words are the labels of
+#: the notebook's metadata (table ``morts-violentes-couple-sources``) and the letter's ``mvc_other_figure``.
 FIGURES_FOR_YEAR = (
-    (DEATHS, "female", "Femmes tuées par leur partenaire ou ex-partenaire (étude nationale DAV)"),
-    (DEATHS, "male", "Hommes tués par leur partenaire ou ex-partenaire (étude nationale DAV)"),
-    (DEATHS, "total", "Ensemble des personnes tuées au sein du couple (étude nationale DAV)"),
-    (OFFICIAL_ONLY, "female", "Femmes tuées, couples officiels seulement"),
-    (OFFICIAL_ONLY, "total", "Ensemble, couples officiels seulement"),
-    (WITH_NON_OFFICIAL, "female", "Femmes tuées, couples officiels et non officiels"),
-    (MIPROF_FEMICIDES, "female", "Féminicides conjugaux (décompte de l'Observatoire, MIPROF)"),
-    (
-        MIPROF_ALL_KILLED,
-        "total",
-        "Personnes tuées dans le cadre des violences au sein du couple, enfants compris "
-        "(décompte de l'Observatoire, MIPROF)",
-    ),
-    (
-        ALL_DEATHS,
-        "total",
-        "Ensemble des décès liés aux violences au sein du couple (suicides des auteurs et "
-        "victimes collatérales compris)",
-    ),
+    ("dav_female", DEATHS, "female"),
+    ("dav_male", DEATHS, "male"),
+    ("dav_total", DEATHS, "total"),
+    ("official_only_female", OFFICIAL_ONLY, "female"),
+    ("official_only_total", OFFICIAL_ONLY, "total"),
+    ("with_unofficial_female", WITH_NON_OFFICIAL, "female"),
+    ("miprof_femicides", MIPROF_FEMICIDES, "female"),
+    ("miprof_all_killed", MIPROF_ALL_KILLED, "total"),
+    ("all_deaths", ALL_DEATHS, "total"),
 )
+#: The code of the figure cited (the headline female count of the national study).
+REFERENCE_FIGURE = "dav_female"
 
 
 def figures_for_year(ns: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -205,19 +212,21 @@ def figures_for_year(ns: pd.DataFrame, year: int) -> pd.DataFrame:
     -------
     DataFrame
         Columns ``indicateur, annee, valeur, retenu, source, date_source, note``: one row per figure found
-        (alternatives included), rows without a figure for that year left out. ``retenu`` is the code "reference" for
-        the headline female count, "same_study" for the other DAV rows, "other"
-        otherwise.
+        (alternatives included), rows without a figure for that year left out. ``indicateur`` is the figure's
+        code in :data:`FIGURES_FOR_YEAR`; ``retenu`` is the code "reference" for the headline female count,
+        "same_study" for the other rows of the national study (DAV), "other" otherwise.
     """
-    pubs, labels = [], []
-    for indicator, sex, label in FIGURES_FOR_YEAR:
+    pubs, codes, study = [], [], set()
+    for code, indicator, sex in FIGURES_FOR_YEAR:
         pub = published.pick(ns, indicator, year, sex)
         if pub is not None:
             pubs.append(pub)
-            labels.append(label)
-    table = published.sources_table(pubs, labels)
-    dav = table["indicateur"].str.contains("étude nationale DAV", regex=False)
-    reference = (table["indicateur"] == FIGURES_FOR_YEAR[0][2]) & (table["retenu"] == "oui")
+            codes.append(code)
+        if indicator == DEATHS:
+            study.add(code)
+    table = published.sources_table(pubs, codes)
+    dav = table["indicateur"].isin(study)
+    reference = (table["indicateur"] == REFERENCE_FIGURE) & (table["retenu"] == "oui")
     table["retenu"] = "other"
     table.loc[dav, "retenu"] = "same_study"
     table.loc[reference, "retenu"] = "reference"
@@ -297,7 +306,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         display=True,
         unit="femmes",
         **common,
-        extra_note=f"champ : {scope}",
+        details={"scope": scope},
     )
     men = headline(ns, year, "male")
     add_fact(
@@ -306,7 +315,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         men,
         unit="hommes",
         **common,
-        extra_note=f"champ : {scope}",
+        details={"scope": scope},
     )
     total = headline(ns, year, "total")
     add_fact(
@@ -315,7 +324,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         total,
         unit="personnes",
         **common,
-        extra_note=f"champ : {scope}",
+        details={"scope": scope},
     )
     share = share_of_women(ns, year)
     facts.add(
@@ -324,7 +333,8 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         kind="percent",
         unit="%",
         **provenance,
-        note="calculé : femmes / (femmes + hommes), série principale (étude nationale DAV)",
+        # computed from the headline series: women / (women + men)
+        details={"series": DEATHS, "numerator": "female", "denominator": "female+male", "scope": scope},
     )
 
     current, previous, test = change_on_year(ns, year, "female")
@@ -339,10 +349,10 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         None if test is None else test.change,
         kind="change",
         decimals=1,
-        unit="évolution sur un an",
+        unit="change_on_year",
         **provenance,
-        note="test de quasi-Poisson (dispersion de la série depuis 2016) ou test exact de Poisson sans "
-        "surdispersion",
+        # the test's method (quasi-Poisson with the dispersion of the series since the break, or exact Poisson
+        # without over-dispersion) is in the details; the letter words it
         details={
             **change_details(test, None if previous is None else previous.value, year - 1),
             "gap": gap,
@@ -362,10 +372,10 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         result.annual_change if result is not None and result.estimable else None,
         kind="change",
         decimals=1,
-        unit="évolution annuelle moyenne",
+        unit="mean_annual_change",
         **provenance,
-        note=f"modèle log-linéaire sur {SCOPE_BREAK_YEAR}-{year}, quasi-Poisson si la dispersion de Pearson "
-        "dépasse 1",
+        # a log-linear model from the break to the year (quasi-Poisson when the Pearson dispersion exceeds 1):
+        # its years, family and dispersion are in the details
         details=trend_details(result),
     )
     add_significance_fact(
@@ -381,7 +391,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         children(ns, year),
         unit="enfants",
         **common,
-        extra_note="la définition de ce décompte varie selon les éditions de l'étude",
+        details={"definition_varies": True},  # the definition changed between editions of the study
     )
     add_fact(
         facts,
@@ -415,32 +425,32 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         )
     facts.add(
         "mvc_champ",
-        scope,
+        scope,  # a code: the letter words the scope in its language
         kind="text",
         unit="",
         **provenance,
-        note=f"champ de l'étude nationale ; non officiels inclus depuis {SCOPE_BREAK_YEAR}",
-        details={"unofficial_included": scope != SCOPE_BEFORE},  # the letter words the scope in its language
+        details={"unofficial_included": scope != SCOPE_BEFORE, "scope_break_year": SCOPE_BREAK_YEAR},
     )
 
+    # The other figures published for the year (another scope or another count): their number, and each one's
+    # code (FIGURES_FOR_YEAR) and value as details ``figure_<i>``, ``value_<i>`` (i from 1), worded by the letter.
     table = figures_for_year(ns, year)
     others = table.loc[table["retenu"] == "other"]
-    text = None
-    if not others.empty:
-        text = " ; ".join(f"{r.indicateur} : {format_number(r.valeur)}" for r in others.itertuples())
+    listed = {}
+    for i, row in enumerate(others.itertuples(), start=1):
+        listed[f"figure_{i}"] = row.indicateur
+        listed[f"value_{i}"] = row.valeur
     facts.add(
         "mvc_autres_sources",
-        text,
-        kind="text",
-        unit="",
+        len(others) if len(others) else None,
+        unit="figures",
         **provenance,
-        note="autres chiffres publiés pour l'année, sur un autre champ ou selon une autre source",
+        details=listed,
     )
     facts.add(
         "mvc_annee_rupture",
-        str(SCOPE_BREAK_YEAR),
+        str(SCOPE_BREAK_YEAR),  # first year of the national study that includes unofficial couples
         kind="text",
         unit="",
         **provenance,
-        note="première année de l'étude nationale incluant les couples non officiels",
     )

@@ -82,7 +82,6 @@ __all__ = [
     "ssmsi_population_by_departement",
     "ratio_long",
     "result_curve",
-    "source_text",
     "source_values",
     "trend_table",
     "trends",
@@ -766,32 +765,6 @@ def source_values(
         "insee_edition": edition[:4],
         "insee_closed": closed.group(1) if closed else edition[:4],
     }
-
-
-def source_text(*source_ids: str, catalogue: dict | None = None) -> str:
-    """The "Source" line of a figure or table: publisher, title and edition of each source, joined by " ; ".
-
-    Examples
-    --------
-    ``source_text("ssmsi_dep_2024", "insee_pop_gca")`` gives
-    ``"SSMSI, base départementale de la délinquance enregistrée par la police et la gendarmerie, édition 2024
-    (produite le 2025-01-26) ; Insee, estimations de population au 1er janvier, édition 2024 (provisional ...)"``.
-    """
-    if catalogue is None:
-        catalogue = load_catalogue()
-    parts = []
-    for source_id in source_ids:
-        src = catalogue[source_id]
-        if source_id.startswith("ssmsi_dep"):
-            what = "base départementale de la délinquance enregistrée par la police et la gendarmerie"
-            parts.append(f"SSMSI, {what}, édition {src.edition} (produite le {src.produced})")
-        elif source_id.startswith("insee_pop"):
-            edition = str(src.edition).replace("provisional, arrêtés", "résultats provisoires arrêtés")
-            parts.append(f"Insee, estimations de population au 1er janvier, édition {edition}")
-        else:
-            publisher = str(src.publisher).split(" (")[0]
-            parts.append(f"{publisher}, {src.title}, édition {src.edition}")
-    return " ; ".join(parts)
 
 
 def label_with_code(df: pd.DataFrame) -> pd.Series:

@@ -83,12 +83,8 @@ PREFIX = "traite_"
 
 #: Administrative series (police and gendarmerie records) published beside the survey. They are another source
 #: with another scope: never mixed with the association survey.
-ADMINISTRATIVE = {
-    "victimes_enregistrees": (
-        "traite_exploitation_victimes_enregistrees_services_securite",
-        "Victimes de traite ou d'exploitation enregistrées par les services de sécurité",
-    ),
-}
+#: Short name -> series id; its label is the indicator registry's (``publications/indicators.yml``).
+ADMINISTRATIVE = {"victimes_enregistrees": "traite_exploitation_victimes_enregistrees_services_securite"}
 _ADMINISTRATIVE_IDS = {
     "traite_exploitation_victimes_enregistrees_services_securite",
     "traite_exploitation_part_victimes_nationalite_francaise_donnees_administratives",
@@ -97,72 +93,45 @@ _ADMINISTRATIVE_IDS = {
 
 @dataclass(frozen=True)
 class Series:
-    """One survey indicator: its id in the national series, a French label and how it is printed."""
+    """One survey indicator: its id in the national series and how it is printed.
+
+    Its label, in every language, is the indicator registry's (``publications/indicators.yml``, read by
+    :mod:`observatoire.analysis.indicators.registry`): ``registry.get(series.indicator).label_in(lang)``.
+    """
 
     indicator: str
-    label: str
     kind: str  # number | percent
 
 
 #: Survey counts and shares used by the letter (short name -> series).
 SERIES: dict[str, Series] = {
-    "reperees": Series("traite_victimes_reperees_associations", "Victimes repérées", "number"),
-    "accompagnees": Series("traite_victimes_accompagnees_associations", "Victimes accompagnées", "number"),
-    "associations": Series("traite_associations_repondantes", "Associations répondantes", "number"),
-    "part_femmes": Series("traite_part_femmes", "Part des femmes parmi les victimes accompagnées", "percent"),
-    "part_mineurs": Series(
-        "traite_part_mineurs", "Part des mineurs parmi les victimes accompagnées", "percent"
-    ),
-    "part_majeurs": Series(
-        "traite_part_majeurs", "Part des majeurs parmi les victimes accompagnées", "percent"
-    ),
-    "mineurs_accompagnes": Series(
-        "traite_victimes_mineures_accompagnees", "Victimes mineures accompagnées", "number"
-    ),
+    "reperees": Series("traite_victimes_reperees_associations", "number"),
+    "accompagnees": Series("traite_victimes_accompagnees_associations", "number"),
+    "associations": Series("traite_associations_repondantes", "number"),
+    "part_femmes": Series("traite_part_femmes", "percent"),
+    "part_mineurs": Series("traite_part_mineurs", "percent"),
+    "part_majeurs": Series("traite_part_majeurs", "percent"),
+    "mineurs_accompagnes": Series("traite_victimes_mineures_accompagnees", "number"),
     "exploitees_en_france": Series(
-        "traite_victimes_accompagnees_associations_exploitees_en_france",
-        "Victimes accompagnées exploitées au moins en partie en France",
-        "number",
+        "traite_victimes_accompagnees_associations_exploitees_en_france", "number"
     ),
     "exploitees_etranger": Series(
-        "traite_victimes_accompagnees_associations_exploitees_uniquement_etranger",
-        "Victimes accompagnées exploitées uniquement à l'étranger",
-        "number",
+        "traite_victimes_accompagnees_associations_exploitees_uniquement_etranger", "number"
     ),
-    "part_plainte": Series(
-        "traite_part_victimes_ayant_porte_plainte",
-        "Part des victimes accompagnées ayant porté plainte",
-        "percent",
-    ),
-    "part_reseau": Series(
-        "traite_part_exploitees_reseau_transfert_france",
-        "Part des réseaux d'exploitation qui ont organisé le transfert des victimes vers la France",
-        "percent",
-    ),
-    "part_famille": Series(
-        "traite_part_exploitees_par_famille",
-        "Part des victimes exploitées par un membre de leur famille",
-        "percent",
-    ),
-    "part_mineurs_debut": Series(
-        "traite_part_majeurs_mineurs_debut_exploitation",
-        "Part des victimes majeures qui étaient mineures au début de l'exploitation",
-        "percent",
-    ),
-    "part_addiction": Series(
-        "traite_part_victimes_exploitation_sexuelle_addiction",
-        "Part des victimes d'exploitation sexuelle rendues dépendantes à des drogues ou médicaments",
-        "percent",
-    ),
+    "part_plainte": Series("traite_part_victimes_ayant_porte_plainte", "percent"),
+    "part_reseau": Series("traite_part_exploitees_reseau_transfert_france", "percent"),
+    "part_famille": Series("traite_part_exploitees_par_famille", "percent"),
+    "part_mineurs_debut": Series("traite_part_majeurs_mineurs_debut_exploitation", "percent"),
+    "part_addiction": Series("traite_part_victimes_exploitation_sexuelle_addiction", "percent"),
 }
 
 #: Forms of exploitation (share of supported victims, in percent), in the order the letter lists them.
 FORMS: dict[str, Series] = {
-    "sexuelle": Series("traite_part_exploitation_sexuelle", "Exploitation sexuelle", "percent"),
-    "travail": Series("traite_part_exploitation_travail", "Exploitation par le travail", "percent"),
-    "mendicite": Series("traite_part_mendicite_forcee", "Mendicité forcée", "percent"),
-    "delits": Series("traite_part_contrainte_delits", "Contrainte à commettre des délits", "percent"),
-    "servitude": Series("traite_part_servitude_domestique", "Servitude domestique", "percent"),
+    "sexuelle": Series("traite_part_exploitation_sexuelle", "percent"),
+    "travail": Series("traite_part_exploitation_travail", "percent"),
+    "mendicite": Series("traite_part_mendicite_forcee", "percent"),
+    "delits": Series("traite_part_contrainte_delits", "percent"),
+    "servitude": Series("traite_part_servitude_domestique", "percent"),
 }
 
 #: Words in a source title that mark the survey's own statistical publishers (Interstats/SSMSI, ONDRP and IHEMI
@@ -315,14 +284,13 @@ def disagreements(rows: pd.DataFrame, last_year: int | None = None) -> pd.DataFr
     Returns
     -------
     DataFrame
-        Columns ``indicator, label, year, value, source_title, used`` (bool), sorted; empty when the sources
-        agree everywhere.
+        Columns ``indicator, year, value, source_title, used`` (bool), sorted; empty when the sources agree
+        everywhere. ``indicator`` is the series id (the registry names it in each language).
     """
     selected = select_values(rows)
     conflicts = selected[selected["conflict"]]
     if last_year is not None:
         conflicts = conflicts[conflicts["year"] <= last_year]
-    labels = {s.indicator: s.label for s in (*SERIES.values(), *FORMS.values())}
     out = []
     for _, sel in conflicts.iterrows():
         group = rows[(rows["indicator"] == sel["indicator"]) & (rows["year"] == sel["year"])]
@@ -330,7 +298,6 @@ def disagreements(rows: pd.DataFrame, last_year: int | None = None) -> pd.DataFr
             out.append(
                 {
                     "indicator": sel["indicator"],
-                    "label": labels.get(sel["indicator"], sel["indicator"]),
                     "year": int(sel["year"]),
                     "value": float(row["value"]),
                     "source_title": row.get("source_title"),
@@ -339,7 +306,7 @@ def disagreements(rows: pd.DataFrame, last_year: int | None = None) -> pd.DataFr
                     ),
                 }
             )
-    cols = ["indicator", "label", "year", "value", "source_title", "used"]
+    cols = ["indicator", "year", "value", "source_title", "used"]
     return pd.DataFrame(out, columns=cols).sort_values(
         ["year", "indicator", "used"], ascending=[True, True, False]
     )
@@ -686,7 +653,7 @@ def administrative_latest(national: pd.DataFrame, key: str, year: int) -> dict |
     dict or None
         ``value, year, source_title, note``; None when there is none up to ``year``.
     """
-    indicator = ADMINISTRATIVE[key][0]
+    indicator = ADMINISTRATIVE[key]
     rows = national[(national["indicator"] == indicator) & (national["year"].astype(int) <= int(year))]
     if rows.empty:
         return None

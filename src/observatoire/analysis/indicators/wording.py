@@ -114,7 +114,8 @@ def add_significance_fact(facts, key: str, test, **provenance) -> None:
     missing when there is no test; beside it, with ``stem = key`` without its ``_signif`` suffix:
     ``<stem>_methode`` (the test or model's id, e.g. ``"quasi_poisson_test"``), ``<stem>_dispersion`` (Pearson
     dispersion of the series), ``<stem>_p`` (its p-value), ``<stem>_signif_poisson`` and ``<stem>_p_poisson``
-    (what plain Poisson would say, for the methods section). All missing when there is no test.
+    (what plain Poisson would say, for the methods section). All missing when there is no test. Their units are
+    codes too: ``flag`` (1 yes, 0 no), ``method_id``, ``pearson_dispersion``, ``p``, ``p_poisson``.
 
     Parameters
     ----------
@@ -127,19 +128,15 @@ def add_significance_fact(facts, key: str, test, **provenance) -> None:
         ``source_id``, ``edition``, ``ref_year``, ``note`` as for :meth:`Facts.add`.
     """
     estimable = test is not None and not test.reason and math.isfinite(test.p_value)
-    facts.add(
-        key, None if not estimable else int(bool(test.significant)), unit="indicateur (1 = oui)", **provenance
-    )
+    facts.add(key, None if not estimable else int(bool(test.significant)), unit="flag", **provenance)
     stem = key.removesuffix("_signif")
     extra = {k: v for k, v in provenance.items() if k != "note"}
     poisson = None if test is None else int(bool(test.significant_poisson))
     dispersion = None if test is None or not math.isfinite(test.dispersion) else test.dispersion
     method = None if not estimable else str(getattr(test, "method", None) or getattr(test, "family", ""))
-    facts.add(f"{stem}_methode", method, kind="text", unit="identifiant", **extra)
-    facts.add(
-        f"{stem}_dispersion", dispersion, kind="number", decimals=1, unit="dispersion de Pearson", **extra
-    )
+    facts.add(f"{stem}_methode", method, kind="text", unit="method_id", **extra)
+    facts.add(f"{stem}_dispersion", dispersion, kind="number", decimals=1, unit="pearson_dispersion", **extra)
     facts.add(f"{stem}_p", test.p_value if estimable else None, kind="number", decimals=3, unit="p", **extra)
-    facts.add(f"{stem}_signif_poisson", poisson, unit="indicateur (1 = oui)", **extra)
+    facts.add(f"{stem}_signif_poisson", poisson, unit="flag", **extra)
     p_poisson = None if test is None or not math.isfinite(test.p_value_poisson) else test.p_value_poisson
-    facts.add(f"{stem}_p_poisson", p_poisson, kind="number", decimals=3, unit="p (Poisson seul)", **extra)
+    facts.add(f"{stem}_p_poisson", p_poisson, kind="number", decimals=3, unit="p_poisson", **extra)
