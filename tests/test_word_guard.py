@@ -14,8 +14,8 @@ another language is then a matter of adding an entry, never of editing code. Thi
 * a sentence template handed to a fact (``facts.add(..., sentence="...")``, ``missing="..."``, also through
   ``published.add_fact``): a fact carries values, the template words them.
 
-:data:`ALLOWED` lists the few strings that may stay, each with its reason; :data:`PENDING` the modules whose
-words are still being moved out (issue 19, stage B): their count may only go down.
+:data:`ALLOWED` lists the few strings that may stay, each with its reason (the producers' own words, matched
+in their files). No module is exempt: every module of the package passes the guard.
 """
 
 from __future__ import annotations
@@ -83,12 +83,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("analysis/indicators/trafficking.py", "pilot[ée]+e par la miprof"): (
         "the words the national series' records write when MIPROF alone ran the trafficking survey, matched"
     ),
-}
-
-#: Modules whose words are still being moved to the publications' words files (issue 19, stage B: the letters
-#: annual, outre_mer, violences_sexuelles and traite, and the site's own pages), with the number
-#: of strings the guard finds in each today: a count may only go down; a module reaching 0 leaves the list.
-PENDING: dict[str, int] = {
 }
 
 
@@ -180,23 +174,9 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 def test_no_words_a_reader_sees_in_the_code(path):
     relative = path.relative_to(PACKAGE).as_posix()
     found = _refused(path)
-    if relative in PENDING:
-        assert len(found) <= PENDING[relative], (
-            f"{relative}: {len(found)} strings of words, more than the {PENDING[relative]} still pending:\n"
-            + "\n".join(f"  line {line}: {rule}: {text[:80]!r}" for line, rule, text in found)
-        )
-        return
     assert not found, f"{relative}: words belong to the publications' words files (issue 19):\n" + "\n".join(
         f"  line {line}: {rule}: {text[:80]!r}" for line, rule, text in found
     )
-
-
-def test_pending_counts_go_down():
-    """A pending module lists its count as it is today: lower it (or remove the module) as words leave."""
-    for relative, count in PENDING.items():
-        assert len(_refused(PACKAGE / relative)) == count, (
-            f"{relative}: the guard finds {len(_refused(PACKAGE / relative))}; set PENDING to it"
-        )
 
 
 def test_every_allowance_is_still_needed():

@@ -372,7 +372,7 @@ def add_facts(facts, ns: pd.DataFrame, year: int) -> None:
         result.annual_change if result is not None and result.estimable else None,
         kind="change",
         decimals=1,
-        unit="mean_annual_change",
+        unit="average_annual_change",
         **provenance,
         # a log-linear model from the break to the year (quasi-Poisson when the Pearson dispersion exceeds 1):
         # its years, family and dispersion are in the details
