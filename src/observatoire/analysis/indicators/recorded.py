@@ -408,9 +408,17 @@ def departement_summary(dep: pd.DataFrame, national_rate: float | None) -> dict:
 
 
 def published_vs_base(
-    base_count: float | None, pubs: list, labels: list[str], base_label: str, year: int, edition: str
+    base_count: float | None,
+    pubs: list,
+    labels: list[str],
+    base_label: str,
+    year: int,
+    edition: str,
+    lang: str = "fr",
 ) -> pd.DataFrame:
     """Compare the départemental base total with published national figures for the same year.
+
+    The provenance cells (source line, period, where read) are worded in ``lang``.
 
     A reconciliation compares different producers or editions, never a source with itself: a figure the
     compilation computed from a raw data file (``read_at_kind`` ``data_file``, the SSMSI base itself) is left
@@ -433,7 +441,7 @@ def published_vs_base(
                 "periode": str(year),
                 "valeur": base_count,
                 "retenu": "cited" if base_count is not None else "",
-                "source": f"SSMSI, base départementale, édition {edition}",
+                "source": published.words(lang)["ssmsi_base"].format(edition=edition),
                 "date_source": "",
                 "lu_sur": "",
                 "row_id": "",
@@ -447,7 +455,7 @@ def published_vs_base(
         for p, lab in zip(pubs, labels, strict=True)
         if p is not None and p.read_at_kind != "data_file"
     ]
-    others = sources_table([p for p, _ in kept], [lab for _, lab in kept])
+    others = sources_table([p for p, _ in kept], [lab for _, lab in kept], lang)
     others["retenu"] = "comparison"
     return pd.concat([first, others], ignore_index=True)
 

@@ -108,7 +108,9 @@ def shares_table(ns: pd.DataFrame, last_year: int, lang: str = "fr") -> pd.DataF
     return pd.DataFrame(out, columns=columns)
 
 
-def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) -> pd.DataFrame:
+def published_comparison(
+    ns: pd.DataFrame, analysis, year: int, edition: str, lang: str = "fr"
+) -> pd.DataFrame:
     """The base total for ``year`` beside every national count published for the same year.
 
     The ``indicateur`` column holds registry ids (:data:`BASE_TOTAL`, then the series' ids): a notebook prints
@@ -123,6 +125,8 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
     year : int
     edition : str
         Edition of the SSMSI base.
+    lang : {"fr", "en"}, default "fr"
+        The language of the provenance cells.
     """
 
     pubs, ids = [], []
@@ -131,7 +135,7 @@ def published_comparison(ns: pd.DataFrame, analysis, year: int, edition: str) ->
         if pub is not None:
             pubs.append(pub)
             ids.append(indicator)
-    return published_vs_base(analysis.value("count"), pubs, ids, BASE_TOTAL, year, edition)
+    return published_vs_base(analysis.value("count"), pubs, ids, BASE_TOTAL, year, edition, lang)
 
 
 def latest(ns: pd.DataFrame, indicator: str, year: int, sex: str | None):
