@@ -78,6 +78,7 @@ def _write(theme_id: str, notebook_dir: Path, publication: Path, reference: bool
     publication.mkdir(parents=True)
     targets = {
         "notebook.ipynb": notebook_dir / NOTEBOOK,
+        "notebook.meta.yml": notebook_dir / NOTEBOOK.replace(".ipynb", ".meta.yml"),
         "_quarto.yml": publication / "_quarto.yml",
         "index.qmd": publication / "index.qmd",
         "_methodes.qmd": publication / "_methodes.qmd",
