@@ -144,3 +144,36 @@ def test_the_checks_fail_on_a_deliberately_added_cycle(tmp_path):
     run = _lint_imports(tmp_path, pythonpath=src)
     assert run.returncode == 1, run.stdout[-3000:]
     assert "observatoire.core.errors -> observatoire.publishing.release" in run.stdout, run.stdout[-3000:]
+
+
+def test_the_build_never_compiles_the_iri_grammar_and_still_validates_notebooks():
+    # publishing/__init__.py keeps jsonschema's optional rfc3987_syntax out (1.5-2 s of CPU per process);
+    # nbformat still validates: a notebook missing a required field is refused.
+    code = (
+        "import sys, observatoire.publishing.execution, papermill, nbformat\n"
+        "nb = nbformat.v4.new_notebook(); nbformat.validate(nb)\n"
+        "del nb['metadata']\n"
+        "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n    print('refused')\n"
+        "print(sys.modules.get('rfc3987_syntax', 'never imported'))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.split() == ["refused", "None"]
+
+
+def test_a_warm_kernel_imports_no_build_module():
+    # The warm kernels import what notebooks use (kernel_state.prepare), not papermill or Dask.
+    code = (
+        "import sys\nfrom observatoire.publishing import kernel_state\nkernel_state.prepare()\n"
+        "print(sorted(m for m in ('papermill', 'nbformat', 'jsonschema', 'distributed', 'observatoire.cli') "
+        "if m in sys.modules))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('observatoire.publishing')))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert run.stdout.splitlines() == [
+        "[]",
+        "['observatoire.publishing', 'observatoire.publishing.kernel_state']",
+    ]

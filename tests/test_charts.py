@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from observatoire.core import paths
 from observatoire.outputs import charts
 from observatoire.outputs.charts import PALETTE, apply_style, french_formatter, save_figure
 
@@ -220,6 +221,27 @@ def test_save_figure_writes_four_files_with_checksums(tmp_path):
     assert "2015,,Violences sexuelles" in csv  # missing stays empty, not 0
 
 
+def test_a_facts_only_run_writes_the_data_and_metadata_of_a_figure_without_drawing_it(tmp_path, monkeypatch):
+    drawn = _build_and_save(tmp_path / "drawn")
+    plt.close("all")
+    monkeypatch.setenv(paths.DRAW_FIGURES_VARIABLE, "no")
+    meta = _build_and_save(tmp_path / "facts")
+    assert sorted(p.name for p in (tmp_path / "facts" / "figures").iterdir()) == [
+        "evolution.csv",
+        "evolution.fr.csv",
+        "evolution.json",
+        "evolution.vl.json",
+    ]
+    # the words, data and data files are the release's, byte for byte; only the drawings are missing
+    for kind in ("csv", "csv_fr", "vega_lite"):
+        assert meta["sha256"][kind] == drawn["sha256"][kind]
+    unchanged = ("files", "sha256")
+    assert {k: v for k, v in meta.items() if k not in unchanged} == {
+        k: v for k, v in drawn.items() if k not in unchanged
+    }
+    assert not plt.get_fignums()  # closed all the same
+
+
 def test_save_figure_draws_title_source_and_note_as_paths(tmp_path):
     df = _series()
     fig = charts.line_chart(df, "year", "value", hue="indicator")
@@ -236,10 +258,12 @@ def test_save_figure_draws_title_source_and_note_as_paths(tmp_path):
 
 def test_save_figure_closes_the_figure(tmp_path):
     df = _series()
+    plt.close("all")  # (figures of other tests)
     fig = charts.line_chart(df, "year", "value", hue="indicator")
     number = fig.number
     save_figure(fig, "fig", tmp_path, df, title="Titre", source="SSMSI", alt="Courbes")
     assert not plt.fignum_exists(number)
+    assert not plt.get_fignums()  # nor the copies drawn for the phone: a warm kernel would keep them all
 
 
 def test_two_builds_are_byte_identical(tmp_path):

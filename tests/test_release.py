@@ -469,6 +469,30 @@ def test_one_failing_letter_of_a_group_fails_alone(project, fakes, monkeypatch):
     assert release.build_group(_plans(project, years=(2023,)))[0].__class__ is RuntimeError
 
 
+def test_side_by_side_each_letter_renders_alone_at_once_and_one_failure_stays_its_own(
+    project, fakes, monkeypatch
+):
+    real_render = release._render
+    running, overlap = [], []
+
+    def render(project_dir, out_dir, edition):
+        running.append(edition)
+        time.sleep(0.3)  # both calls are running now if they run side by side
+        overlap.append(len(running))
+        running.remove(edition)
+        if edition.endswith("2023"):
+            raise RuntimeError("bad letter")
+        return real_render(project_dir, out_dir, edition)
+
+    monkeypatch.setattr(release, "_render_group", lambda requests: pytest.fail("no group call side by side"))
+    monkeypatch.setattr(release, "_render", render)
+    first, second = release.build_group(_plans(project), workers=2, render_side_by_side=True)
+    assert max(overlap) == 2  # two Quarto calls at once, one per core
+    assert isinstance(first, RuntimeError) and "bad letter" in str(first)
+    assert second.status == "built" and second.timings["render"] >= 0.3
+    assert release.build_group(_plans(project, years=(2023,)))[0].__class__ is RuntimeError  # lock released
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # What the build writes into the staged Quarto project: never a Quarto option
 

@@ -388,29 +388,24 @@ def test_administrative_series_is_kept_apart(national):
 THEME_YEARS = {"traite": (2018, 2023, 2024), "violences_sexuelles": (2018, 2024), "outre_mer": (2018, 2024)}
 
 
-def _facts_of(theme: str, year: int, out) -> dict[str, dict]:
-    from observatoire.publishing.execution import NotebookJob, run_notebooks
+def _facts_of(theme: str, year: int) -> dict[str, dict]:
+    """The facts the edition's notebooks write, as written (no derived fact): the run of the prose checks
+    (``prose.edition_facts``, cached under ``build/_facts`` and shared with the other modules that read them)."""
+    from observatoire.publishing import prose
 
-    notebooks = sorted((paths.NOTEBOOKS / theme).glob("*.ipynb"))
-    jobs = [
-        NotebookJob(
-            nb,
-            out / "notebooks" / nb.name,
-            {"year": year, "theme": theme, "output_dir": str(out / "outputs")},
-        )
-        for nb in notebooks
-    ]
-    run_notebooks(jobs, workers=2, progress=False)
+    prose.edition_facts(theme, year)
+    root = paths.BUILD / "_facts" / theme / str(year)
+    folder = next(p for p in root.iterdir() if (p / "facts").is_dir())
     facts = {}
-    for path in sorted((out / "outputs" / "facts").glob("*.json")):
+    for path in sorted((folder / "facts").glob("*.json")):
         facts.update(json.loads(path.read_text(encoding="utf-8"))["facts"])
     return facts
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("theme", sorted(THEME_YEARS))
-def test_fact_keys_are_the_same_every_year(theme, tmp_path, raw_data):
-    by_year = {year: _facts_of(theme, year, tmp_path / str(year)) for year in THEME_YEARS[theme]}
+def test_fact_keys_are_the_same_every_year(theme, raw_data):
+    by_year = {year: _facts_of(theme, year) for year in THEME_YEARS[theme]}
     keys = [set(f) for f in by_year.values()]
     assert all(k == keys[0] for k in keys), {y: sorted(set(f) ^ keys[0]) for y, f in by_year.items()}
     # each key is the theme's own, or one every letter shares: the method's constants (m_*, cited by the

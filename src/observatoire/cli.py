@@ -96,7 +96,6 @@ def release_and_report(
     """
     from observatoire.publishing.release import (  # lazy: CLI start (--help) without pandas or papermill
         build_edition,
-        format_timings,
     )
 
     theme_obj = themes.get_theme(theme)
@@ -115,6 +114,25 @@ def release_and_report(
         correction=correction,
         lang=lang,
     )
+    report_release(
+        result, theme_obj, year, overrides, variant=variant, lang=lang, warn_languages=warn_languages
+    )
+    return result
+
+
+def report_release(
+    result: Any,
+    theme_obj: themes.Theme,
+    year: int,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    variant: str | None = None,
+    lang: str = "fr",
+    warn_languages: bool = True,
+) -> None:
+    """Print what a release did (published, replaced, unchanged, built) and its stage times."""
+    from observatoire.publishing.release import format_timings  # lazy: CLI start without pandas
+
     where = shown_path(result.site_path) if result.site_path else shown_path(result.build_dir / "site")
     if theme_obj.territory_parameter is not None:
         territory = theme_obj.parameters_for(year, overrides)[theme_obj.territory_parameter]
@@ -138,7 +156,6 @@ def release_and_report(
                     f"note: the letter links to its version in '{other}', not published yet: "
                     f"make release THEME={theme_obj.id} YEAR={result.year} LANGUE={other}"
                 )
-    return result
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -298,17 +315,16 @@ def _cmd_release(args) -> int:
 
 def _cmd_letter(args) -> int:
     _check_public(args)
+    from observatoire.publishing.release import build_languages  # lazy: CLI start without pandas
+
     theme = themes.get_theme("annual")
-    for lang in theme.languages:  # French, then each translation: the letters link to one another
-        release_and_report(
-            "annual",
-            latest_year(theme),
-            args.force,
-            workers=args.workers,
-            progress=not args.no_progress,
-            lang=lang,
-            warn_languages=False,
-        )
+    year = latest_year(theme)
+    # Every language at once: the notebooks run once, the letters render side by side, the site's pages once
+    results = build_languages(
+        theme, year, force=args.force, workers=args.workers, progress=not args.no_progress
+    )
+    for lang, result in zip(theme.languages, results, strict=True):
+        report_release(result, theme, year, lang=lang, warn_languages=False)
     return 0
 
 

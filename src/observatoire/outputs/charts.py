@@ -29,6 +29,7 @@ import html
 import io
 import json
 import math
+import os
 import re
 import textwrap
 from collections.abc import Iterable
@@ -47,6 +48,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, Formatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
+from observatoire.core import paths
 from observatoire.core.formatting import (
     LANGUAGES,
     NBSP,
@@ -825,6 +827,7 @@ def _figure_bytes(fig: Figure, fmt: str, name: str) -> bytes:
 PHONE_WIDTH = 4.4
 PHONE_DISPLAY_PX = 330
 PHONE_MIN_TEXT_PX = 9.5
+PHONE_RETRY_MARGIN = 1.05
 _SVG_WIDTH = re.compile(rb'<svg[^>]*\swidth="([\d.]+)pt"')
 _SVG_TEXT_SCALE = re.compile(rb"scale\(([\d.]+) -\1\)")
 
@@ -929,7 +932,9 @@ def _phone_svg(original: Figure, name: str, texts: tuple[str, str, str | None], 
         smallest = smallest_text_px(svg, PHONE_DISPLAY_PX)
         if smallest >= PHONE_MIN_TEXT_PX:
             break
-        scale = min(scale * PHONE_MIN_TEXT_PX / smallest * 1.02, first * 2)
+        # the figure widens as its type grows, so a try scaled to just reach the minimum falls short again:
+        # 5 % more settles it in one retry (measured on the annual letters: 2-3 tries with 2 %)
+        scale = min(scale * PHONE_MIN_TEXT_PX / smallest * PHONE_RETRY_MARGIN, first * 2)
     return svg
 
 
@@ -1013,6 +1018,39 @@ def _write(path: Path, content: bytes) -> None:
     tmp.replace(path)
 
 
+def _drawn_files(
+    fig: Figure, name: str, texts: tuple, edition: str | None, reader: downloads.ReaderData
+) -> dict[str, bytes]:
+    """The drawn files of a figure: the letter's SVG and PNG (its title, source and note drawn around it, its
+    layout frozen), the workbook, and the phone variant drawn from a copy taken before the layout was frozen.
+    ``texts`` are the checked title, source, note, caption and alt text. The figure is closed."""
+    title_s, source_s, note_s, caption_s, alt_s = texts
+    _remove_annotations(fig)  # (a figure saved before carries them)
+    unfrozen = copy.deepcopy(fig)  # the figure before its layout is frozen, for its phone variant
+    _annotate(fig, title_s, source_s, note_s)
+    _freeze_layout(fig)
+    contents = {
+        "svg": _figure_bytes(fig, "svg", name),
+        "png": _figure_bytes(fig, "png", name),
+        "xlsx": downloads.xlsx_workbook(
+            reader,
+            [
+                ("title", title_s),
+                ("caption", caption_s),
+                ("source", source_s),
+                ("edition", edition),
+                ("note", note_s),
+                ("description", alt_s),
+            ],
+        ),
+    }
+    plt.close(fig)
+    smallest = min(svg_text_sizes(contents["svg"])[1] or [_FOOT_SIZE])
+    contents["phone_svg"] = _phone_svg(unfrozen, name, (title_s, source_s, note_s), smallest)
+    plt.close(unfrozen)  # a copy of a pyplot figure is registered with pyplot too: a kernel would keep it
+    return contents
+
+
 def save_figure(
     fig: Figure,
     name: str,
@@ -1072,7 +1110,9 @@ def save_figure(
         ``xlsx`` workbook, ``vega_lite`` interactive spec when the chart is one of this module's), ``sha256`` (of
         each file), ``columns``, ``headers`` (the author's), ``formats``, ``reader`` (the reader's columns and
         headers, see :func:`observatoire.outputs.downloads.reader_frame`), ``n_rows`` and ``chart`` (what the chart
-        shows, or None). Shown as the figure in a notebook.
+        shows, or None). Shown as the figure in a notebook. With ``OBSERVATOIRE_DRAW_FIGURES=no`` in the
+        environment (:data:`observatoire.core.paths.DRAW_FIGURES_VARIABLE`: a facts-only run) only the data
+        files, the interactive spec and the metadata are written; nothing is drawn.
 
     Raises
     ------
@@ -1106,30 +1146,13 @@ def save_figure(
 
     folder = Path(out_dir) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_annotations(fig)  # (a figure saved before carries them)
-    unfrozen = copy.deepcopy(fig)  # the figure before its layout is frozen, for its phone variant
-    _annotate(fig, title_s, source_s, note_s)
-    _freeze_layout(fig)
-    contents = {
-        "svg": _figure_bytes(fig, "svg", name),
-        "png": _figure_bytes(fig, "png", name),
-        "csv": csv_bytes,
-        f"csv_{lang}": downloads.reader_csv(reader),
-        "xlsx": downloads.xlsx_workbook(
-            reader,
-            [
-                ("title", title_s),
-                ("caption", caption_s),
-                ("source", source_s),
-                ("edition", edition),
-                ("note", note_s),
-                ("description", alt_s),
-            ],
-        ),
-    }
-    plt.close(fig)
-    smallest = min(svg_text_sizes(contents["svg"])[1] or [_FOOT_SIZE])
-    contents["phone_svg"] = _phone_svg(unfrozen, name, (title_s, source_s, note_s), smallest)
+    contents = {"csv": csv_bytes, f"csv_{lang}": downloads.reader_csv(reader)}
+    if os.environ.get(paths.DRAW_FIGURES_VARIABLE) == "no":  # a facts-only run: data and metadata, no drawing
+        plt.close(fig)
+    else:
+        contents.update(
+            _drawn_files(fig, name, (title_s, source_s, note_s, caption_s, alt_s), edition, reader)
+        )
     if spec is not None:
         contents["vega_lite"] = (
             json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
@@ -1158,4 +1181,4 @@ def save_figure(
     }
     text = json.dumps(meta, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     _write(folder / f"{name}.json", text.encode("utf-8"))
-    return SavedFigure(meta, contents["svg"])
+    return SavedFigure(meta, contents.get("svg", b""))

@@ -4,15 +4,16 @@ Not a test: the numbers depend on the machine and on what else runs on it (the l
 them). What it measures, each in a fresh child process so that Python's start and every import are counted as a
 user typing the command would pay them:
 
-1. a clean build of the 2024 annual letter (empty build and site folders; the parse cache kept, as on a working
-   machine), with the time of each stage, then the same build again with nothing changed;
+1. a clean build of the 2024 annual letter in French and English, as ``make letter`` builds it (empty build and
+   site folders; the parse cache kept, as on a working machine); then a clean build of the French letter alone,
+   with the time of each stage, and the same build again with nothing changed;
 2. the same letter's notebooks run by one ``papermill`` command per notebook, one after the other (execution
    only, no rendering): the ratio of wall time and of CPU time against the clean build;
 3. ``make all`` for every annual and thematic edition (:mod:`observatoire.publishing.batch` on a local Dask cluster of two
    workers) from empty, then again with nothing changed;
 4. the 119 territorial letters of one year (``make territoires YEAR=...``), from empty and with nothing changed;
 5. the peak memory of each run: the resident memory of the whole process tree (build, Dask workers, kernels)
-   sampled every 0.1 s.
+   sampled every 0.1 s; the target is the batches' (``make all``, ``make territoires``).
 
 CPU time is that of the child and every descendant it waited for (``RUSAGE_CHILDREN``): kernels and Dask
 workers included. The builds go into a temporary folder; ``build/`` and ``_site/`` are not touched.
@@ -41,16 +42,18 @@ import psutil
 from observatoire.data import themes
 from observatoire.publishing import batch, kernel_env, plan, profile, release
 
+#: The targets of issue 22 (a quiet 2-core machine).
 TARGETS = {
+    "letter": 20.0,
     "clean": 15.0,
     "no-change": 0.5,
-    "cli_wall_ratio": 3.0,
-    "cli_cpu_ratio": 2.0,
+    "cli_wall_ratio": 2.0,
+    "cli_cpu_ratio": 1.5,
     "all": 240.0,
     "all-no-change": 5.0,
-    "territoires": 480.0,
+    "territoires": 300.0,
     "territoires-no-change": 5.0,
-    "peak_mb": 1536.0,
+    "peak_mb": 2048.0,
 }
 
 
@@ -117,6 +120,19 @@ def _child_build(theme: str, year: int, build_dir: Path, site_dir: Path, workers
     }
 
 
+def _child_letter(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int) -> dict:
+    """The edition in every language, as ``make letter`` builds it, in this (child) process."""
+    declared = themes.get_theme(theme)
+    results = release.build_languages(
+        declared, year, build_dir=build_dir, site_dir=site_dir, workers=workers, progress=False
+    )
+    built = list(zip(declared.languages, results, strict=True))
+    return {
+        "status": ", ".join(f"{lang} {result.status}" for lang, result in built),
+        "timings": {f"{lang} {stage}": s for lang, result in built for stage, s in result.timings.items()},
+    }
+
+
 def _scope_requests(scope: str):
     """The editions of a scope: ``editions`` (every annual and thematic edition) or ``territoire:<year>``."""
     if scope == "editions":
@@ -149,12 +165,14 @@ def _environment(build_dir: Path, site_dir: Path) -> dict[str, str]:
     )
 
 
-def _build(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int) -> dict:
+def _build(
+    theme: str, year: int, build_dir: Path, site_dir: Path, workers: int, child: str = "--child-build"
+) -> dict:
     command = [
         sys.executable,
         "-m",
         "observatoire.publishing.bench",
-        "--child-build",
+        child,
         theme,
         str(year),
         str(build_dir),
@@ -268,9 +286,24 @@ def format_report(results: dict) -> str:
     """The benchmark's table: each figure with its target and whether it is met."""
     clean, again, cli = results["clean"], results["no-change"], results["cli"]
     rows = [_row("what", "measured", "target", None), _row("", "", "", None)]
+    letter = results.get("letter")
+    if letter:
+        rows.append(
+            _row(
+                f"annual {results['year']} clean build, French and English (make letter), wall",
+                f"{letter['wall']:.1f} s",
+                f"<= {TARGETS['letter']:.0f} s",
+                letter["wall"] <= TARGETS["letter"],
+            )
+        )
+        for stage, seconds in letter["timings"].items():
+            if seconds >= 0.05:
+                rows.append(_row(f"  {stage}", f"{seconds:.2f} s"))
+        rows.append(_row("  CPU (build, kernels, renderer)", f"{letter['cpu']:.1f} s"))
+        rows.append(_row("  peak memory, whole process tree", f"{letter['peak_mb']:.0f} MB"))
     rows.append(
         _row(
-            f"annual {results['year']} clean build, wall ({clean['renderer']})",
+            f"annual {results['year']} clean build, French only, wall ({clean['renderer']})",
             f"{clean['wall']:.1f} s",
             f"<= {TARGETS['clean']:.0f} s",
             clean["wall"] <= TARGETS["clean"],
@@ -280,6 +313,7 @@ def format_report(results: dict) -> str:
     for stage, seconds in clean["timings"].items():
         rows.append(_row(f"  stage {stage}", f"{seconds:.2f} s"))
     rows.append(_row("  CPU (build, kernels, renderer)", f"{clean['cpu']:.1f} s"))
+    rows.append(_row("  peak memory, whole process tree", f"{clean['peak_mb']:.0f} MB"))
     rows.append(
         _row(
             "no-change rebuild, wall (Python start included)",
@@ -296,7 +330,7 @@ def format_report(results: dict) -> str:
         _row(
             "  CLI / clean build, wall",
             f"{wall_ratio:.2f}x",
-            f">= {TARGETS['cli_wall_ratio']:.0f}x",
+            f">= {TARGETS['cli_wall_ratio']:g}x",
             wall_ratio >= TARGETS["cli_wall_ratio"],
         )
     )
@@ -304,14 +338,14 @@ def format_report(results: dict) -> str:
         _row(
             "  CLI / clean build, CPU",
             f"{cpu_ratio:.2f}x",
-            f">= {TARGETS['cli_cpu_ratio']:.0f}x",
+            f">= {TARGETS['cli_cpu_ratio']:g}x",
             cpu_ratio >= TARGETS["cli_cpu_ratio"],
         )
     )
     execute = clean["timings"].get("execute")
     if execute:  # the same work on both sides: the CLI only executes, the build also renders and publishes
         rows.append(_row("  CLI / the build's execute stage alone, wall", f"{cli['wall'] / execute:.2f}x"))
-    peaks = [clean["peak_mb"], again["peak_mb"]]
+    peaks = []
     batches = (
         ("all", "make all from empty", "make all with nothing changed, wall"),
         (
@@ -325,14 +359,15 @@ def format_report(results: dict) -> str:
         if key in results:
             rows += _batch_rows(key, built_label, again_label, results[key], results[f"{key}-no-change"])
             peaks += [results[key]["peak_mb"], results[f"{key}-no-change"]["peak_mb"]]
-    rows.append(
-        _row(
-            "peak memory, whole process tree",
-            f"{max(peaks):.0f} MB",
-            f"<= {TARGETS['peak_mb']:.0f} MB",
-            max(peaks) <= TARGETS["peak_mb"],
+    if peaks:
+        rows.append(
+            _row(
+                "peak memory of the batches, whole process tree",
+                f"{max(peaks):.0f} MB",
+                f"<= {TARGETS['peak_mb']:.0f} MB",
+                max(peaks) <= TARGETS["peak_mb"],
+            )
         )
-    )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [f"{a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
     lines[1] = "-" * len(lines[0])
@@ -380,6 +415,8 @@ def main(
     )
     results: dict = {"year": year}
     try:
+        results["letter"] = _build(theme, year, tmp / "l-build", tmp / "l-site", workers, "--child-letter")
+        print(f"  clean build in every language: {results['letter']['wall']:.1f} s", flush=True)
         build, site = tmp / "build", tmp / "site"
         results["clean"] = _build(theme, year, build, site, workers)
         print(f"  clean build: {results['clean']['status']} in {results['clean']['wall']:.1f} s", flush=True)
@@ -419,6 +456,7 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m observatoire.publishing.bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--child-build", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child-letter", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--child-all", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--child-profile", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -443,6 +481,10 @@ if __name__ == "__main__":
     if args.child_build:
         theme, year, build, site, workers = args.child_build
         print(json.dumps(_child_build(theme, int(year), Path(build), Path(site), int(workers))))
+        raise SystemExit(0)
+    if args.child_letter:
+        theme, year, build, site, workers = args.child_letter
+        print(json.dumps(_child_letter(theme, int(year), Path(build), Path(site), int(workers))))
         raise SystemExit(0)
     if args.child_profile:
         theme, year, build, site, workers = args.child_profile

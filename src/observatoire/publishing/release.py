@@ -686,15 +686,26 @@ def build_planned(
 
 
 def build_group(
-    plans: list[EditionPlan], *, force: bool = False, workers: int = 1, warm: bool = True
+    plans: list[EditionPlan],
+    *,
+    force: bool = False,
+    workers: int = 1,
+    warm: bool = True,
+    render_side_by_side: bool = False,
+    progress: bool = False,
 ) -> list[EditionResult | Exception]:
-    """Build several editions, rendered together by one Quarto call; none is published (the batch publishes).
+    """Build several editions and render them together; none is published (the caller publishes).
 
     Each edition runs its steps up to its render, one after the other (:func:`build_steps`); the staged
     letters are then rendered by :func:`observatoire.publishing.rendering.render_group` (the same bytes as one render
     each, one Quarto start instead of many) and each build runs to its end. When the group cannot be rendered
     together (letters of other places or dates, Quarto failing on one of them), each letter is rendered alone,
     so one bad letter fails alone.
+
+    ``render_side_by_side=True`` renders each letter alone, the Quarto calls in parallel (one per core, at most
+    ``workers``): what a one-off build of a letter's languages wants, since one Quarto call keeps one core busy
+    and the other idle (:func:`build_languages`); the idle warm kernels are then stopped before Quarto starts,
+    as :func:`build_planned` does. A batch, whose workers keep every core busy, renders one call per group.
 
     Returns
     -------
@@ -706,7 +717,7 @@ def build_group(
     paused: dict[int, tuple[Iterator, RenderRequest]] = {}
     for index, plan in enumerate(plans):
         steps = build_steps(
-            plan, {"plan": 0.0}, force=force, workers=workers, progress=False, publish_now=False, warm=warm
+            plan, {"plan": 0.0}, force=force, workers=workers, progress=progress, publish_now=False, warm=warm
         )
         try:
             paused[index] = (steps, next(steps))
@@ -715,7 +726,12 @@ def build_group(
         except Exception as exc:
             outcomes[index] = exc
     answers: dict[int, tuple[Any, float]] = {}
-    if len(paused) > 1:
+    if render_side_by_side and paused:
+        stop_idle_kernels()
+        answers = _render_side_by_side(
+            {index: request for index, (_, request) in paused.items()}, max(1, min(workers, len(paused)))
+        )
+    elif len(paused) > 1:
         try:
             rendered = _render_group([request for _, request in paused.values()])
         except Exception as exc:
@@ -727,6 +743,8 @@ def build_group(
     for index, (steps, request) in paused.items():
         try:
             answer = answers.get(index)
+            if isinstance(answer, BaseException):  # its render failed, side by side with the others
+                raise answer
             if answer is None:
                 started = time.perf_counter()
                 alone = _render(request.project_dir, request.out_dir, request.edition)
@@ -740,6 +758,86 @@ def build_group(
         except Exception as exc:
             outcomes[index] = exc
     return [outcomes[index] for index in range(len(plans))]
+
+
+def _render_side_by_side(requests: dict[int, RenderRequest], workers: int) -> dict[int, Any]:
+    """Render each request alone, ``workers`` Quarto calls at a time; per index, (result, seconds) or the
+    exception that stopped its render (raised again, for that letter only, by :func:`build_group`)."""
+
+    def one(request: RenderRequest) -> tuple[Any, float]:
+        started = time.perf_counter()
+        return _render(request.project_dir, request.out_dir, request.edition), time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="render") as pool:
+        futures = {index: pool.submit(one, request) for index, request in requests.items()}
+    answers: dict[int, Any] = {}
+    for index, future in futures.items():
+        error = future.exception()
+        answers[index] = error if error is not None else future.result()
+    return answers
+
+
+def build_languages(
+    theme: Theme,
+    year: int,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    workers: int = 2,
+    progress: bool = True,
+    site_dir: Path = paths.SITE,
+    build_dir: Path = paths.BUILD,
+) -> list[EditionResult]:
+    """Build and publish an edition in every language its theme declares (what ``make letter`` runs).
+
+    The notebooks run once (the first language runs them, the others reuse the run); the letters are rendered
+    side by side, one Quarto call per language in parallel (:func:`build_group`); each is published, then the
+    site's pages are written once for all of them. The outputs are those of one :func:`build_edition` per
+    language, byte for byte (tests/test_e2e_languages.py).
+
+    Parameters
+    ----------
+    theme : Theme
+    year : int
+    overrides : Mapping, optional
+        The parameters of a letter of a place (``{"territoire": "2A"}``), as :func:`build_edition`.
+    force, workers, progress, site_dir, build_dir
+        As :func:`build_edition`.
+
+    Returns
+    -------
+    list of EditionResult
+        One per language, in the theme's order.
+
+    Raises
+    ------
+    InputError, ReleaseError, NotebookError
+        As :func:`build_edition`: the first language's error; nothing of a failed language is published.
+    """
+    plans = [
+        resolve_plan(theme, year, overrides=overrides, site_dir=site_dir, build_dir=build_dir, lang=lang)
+        for lang in theme.languages
+    ]
+    _check_writable(site_dir, theme.id)
+    built = build_group(plans, force=force, workers=workers, render_side_by_side=True, progress=progress)
+    results: list[EditionResult] = []
+    for plan, result in zip(plans, built, strict=True):
+        if isinstance(result, BaseException):
+            raise result
+        if result.status == "built":
+            publish_built(plan, result, force=force, write_index=False)
+        results.append(result)
+    if any(r.status in ("published", "replaced") for r in results) or not site_is_current(site_dir):
+        started = time.perf_counter()
+        try:
+            refresh_site_index(site_dir)
+        except Exception as exc:
+            raise ReleaseError(
+                f"{theme.id} {year} is published but the site index could not be written ({_one_line(exc)}); "
+                "fix it and run the release again"
+            ) from exc
+        results[-1].timings["site pages"] = time.perf_counter() - started
+    return results
 
 
 @dataclass(frozen=True)
