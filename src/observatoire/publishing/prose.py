@@ -120,7 +120,9 @@ def edition_facts(theme_id: str, year: int, cache_dir: Path | None = None) -> di
                 jobs = plan_jobs(theme, year, parameters, work)
                 # facts, tables and the figures' metadata, not their drawings: two thirds of the notebooks' time
                 env = {**kernel_environment(), paths.DRAW_FIGURES_VARIABLE: "no"}
-                execution.run_notebooks(jobs, workers=2, progress=False, kernel_name=paths.KERNEL_NAME, env=env)
+                execution.run_notebooks(
+                    jobs, workers=2, progress=False, kernel_name=paths.KERNEL_NAME, env=env
+                )
                 check_reads(work / "outputs", jobs, theme.source_ids(parameters), theme.themes_file)
                 (work / "outputs").rename(folder)
                 shutil.rmtree(work, ignore_errors=True)
