@@ -1112,7 +1112,8 @@ def save_figure(
         headers, see :func:`observatoire.outputs.downloads.reader_frame`), ``n_rows`` and ``chart`` (what the chart
         shows, or None). Shown as the figure in a notebook. With ``OBSERVATOIRE_DRAW_FIGURES=no`` in the
         environment (:data:`observatoire.core.paths.DRAW_FIGURES_VARIABLE`: a facts-only run) only the data
-        files, the interactive spec and the metadata are written; nothing is drawn.
+        files, the interactive spec and the metadata are written (``files`` still names the drawn files, which
+        ``sha256`` does not list); nothing is drawn.
 
     Raises
     ------
@@ -1158,7 +1159,9 @@ def save_figure(
             json.dumps(spec, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
         ).encode()
     suffixes = {f"csv_{lang}": f"{lang}.csv", "vega_lite": "vl.json", "phone_svg": "phone.svg"}
-    files = {kind: f"{name}.{suffixes.get(kind, kind)}" for kind in contents}
+    # the names of every file, drawn or not (the templates cite the figure's SVG); the checksums of those written
+    drawn_kinds = ("svg", "png", "xlsx", "phone_svg")
+    files = {kind: f"{name}.{suffixes.get(kind, kind)}" for kind in (*contents, *drawn_kinds)}
     for kind, content in contents.items():
         _write(folder / files[kind], content)
     meta = {
