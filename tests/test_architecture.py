@@ -146,6 +146,13 @@ def test_the_checks_fail_on_a_deliberately_added_cycle(tmp_path):
     assert "observatoire.core.errors -> observatoire.publishing.release" in run.stdout, run.stdout[-3000:]
 
 
+def _python(code: str) -> str:
+    """What a fresh interpreter prints running ``code``."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+
+
 def test_the_build_never_compiles_the_iri_grammar_and_still_validates_notebooks():
     # publishing/__init__.py keeps jsonschema's optional rfc3987_syntax out (1.5-2 s of CPU per process);
     # nbformat still validates: a notebook missing a required field is refused.
@@ -156,10 +163,7 @@ def test_the_build_never_compiles_the_iri_grammar_and_still_validates_notebooks(
         "try:\n    nbformat.validate(nb)\nexcept nbformat.ValidationError:\n    print('refused')\n"
         "print(sys.modules.get('rfc3987_syntax', 'never imported'))\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert run.stdout.split() == ["refused", "None"]
+    assert _python(code).split() == ["refused", "None"]
 
 
 def test_a_warm_kernel_imports_no_build_module():
@@ -170,10 +174,7 @@ def test_a_warm_kernel_imports_no_build_module():
         "if m in sys.modules))\n"
         "print(sorted(m for m in sys.modules if m.startswith('observatoire.publishing')))"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert run.stdout.splitlines() == [
+    assert _python(code).splitlines() == [
         "[]",
         "['observatoire.publishing', 'observatoire.publishing.kernel_state']",
     ]

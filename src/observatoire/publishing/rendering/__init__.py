@@ -20,11 +20,22 @@ Two renders of the same inputs give the same bytes (README, "Reproducible builds
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .common import FORMATS, HTML_NAME, PDF_NAME, RENDERER, RenderError, RenderResult
-from .edition import render
-from .group import render_group
 from .quarto import find_quarto, versions
-from .site import write_site
+
+#: Imported when first asked for (PEP 562): they load the templates and pandas (0.7 s), which the no-change
+#: release path must not pay when it only asks Quarto's version (``plan.renderer_available``).
+_HEAVY = {"render": ".edition", "render_group": ".group", "write_site": ".site"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HEAVY:
+        return getattr(importlib.import_module(_HEAVY[name], __name__), name)  # lazy: see _HEAVY
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMATS",
