@@ -243,6 +243,35 @@ def test_a_facts_only_run_writes_the_data_and_metadata_of_a_figure_without_drawi
     assert not plt.get_fignums()  # closed all the same
 
 
+@pytest.mark.parametrize(
+    ("wanted", "french", "english"),
+    [("", True, True), ("fr,en", True, True), ("fr", True, False), (" en ", False, True), ("no", False, False)],
+)
+def test_a_run_draws_the_figures_of_the_languages_it_is_told(monkeypatch, wanted, french, english):
+    monkeypatch.setenv(paths.DRAW_FIGURES_VARIABLE, wanted)
+    assert (charts.draws_figures("fr"), charts.draws_figures("en")) == (french, english)
+    monkeypatch.delenv(paths.DRAW_FIGURES_VARIABLE)
+    assert charts.draws_figures("en")  # unset: every language
+
+
+def test_a_figure_in_a_language_not_drawn_gets_its_data_and_metadata(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.DRAW_FIGURES_VARIABLE, "fr")
+    french = _build_and_save(tmp_path / "fr")
+    assert {"svg", "png", "xlsx", "phone_svg"} <= set(french["sha256"])
+    df = _series()
+    with charts.language("en"):
+        fig = charts.line_chart(df, "year", "value", hue="indicator")
+    meta = save_figure(fig, "fig", tmp_path / "en", df, title="Title", source="SSMSI", alt="Lines", lang="en")
+    assert sorted(meta["sha256"]) == ["csv", "csv_en", "vega_lite"]
+    assert sorted(p.name for p in (tmp_path / "en" / "figures").iterdir()) == [
+        "fig.csv",
+        "fig.en.csv",
+        "fig.json",
+        "fig.vl.json",
+    ]
+    assert meta["files"]["svg"] == "fig.svg"  # named all the same: the templates cite it
+
+
 def test_save_figure_draws_title_source_and_note_as_paths(tmp_path):
     df = _series()
     fig = charts.line_chart(df, "year", "value", hue="indicator")

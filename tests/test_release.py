@@ -17,6 +17,7 @@ import pytest
 import yaml
 from fixture_theme import FIXTURES, write_declaration, write_theme
 
+from observatoire.core import paths
 from observatoire.core.errors import InputError
 from observatoire.data import themes
 from observatoire.publishing import manifest as mf
@@ -45,7 +46,7 @@ def project(tmp_path):
 @pytest.fixture
 def fakes(monkeypatch):
     """Replace every stage that calls another module; count the calls."""
-    calls = {"fetch": 0, "validate": 0, "execute": 0, "render": 0, "index": 0}
+    calls = {"fetch": 0, "validate": 0, "execute": 0, "render": 0, "index": 0, "drawn": []}
 
     def fetch(ids):
         calls["fetch"] += 1
@@ -56,6 +57,7 @@ def fakes(monkeypatch):
 
     def execute(jobs, **kwargs):
         calls["execute"] += 1
+        calls["drawn"].append(kwargs["env"][paths.DRAW_FIGURES_VARIABLE])  # the languages it draws
         for job in jobs:
             out = Path(job.parameters["output_dir"])
             (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -179,8 +181,12 @@ def bilingual(tmp_path):
 
 def test_every_language_comes_from_one_run_of_the_notebooks(bilingual, fakes):
     french = build(bilingual)
+    marker = bilingual.build / "fixture" / "2024" / release.EXECUTION_MARKER
+    assert json.loads(marker.read_text(encoding="utf-8"))["drawn"] == ["fr"]  # a French letter alone
     english = build(bilingual, lang="en")
-    assert fakes["execute"] == 1  # the English letter reused the French letter's run
+    # its figures were not drawn: the English letter runs the notebooks again, drawing both languages
+    assert fakes["execute"] == 2 and fakes["drawn"][-1] == "fr,en"
+    assert json.loads(marker.read_text(encoding="utf-8"))["drawn"] == ["fr", "en"]
     assert french.build_dir == bilingual.build / "fixture" / "2024"
     assert english.site_path == bilingual.site / "fixture" / "2024-en"
     assert english.build_dir == bilingual.build / "fixture" / "2024-en"
@@ -193,11 +199,25 @@ def test_every_language_comes_from_one_run_of_the_notebooks(bilingual, fakes):
     assert staged["lang"] == "en" and staged["crossref"]["tbl-title"] == "Table"
     assert staged["language"]["callout-warning-title"] == "Warning"
     assert mf.read_manifest(english.site_path)["lang"] == "en" and french.build_key != english.build_key
-    # Nothing changed: nothing runs. The French letter forced runs the notebooks again; the English one reuses it.
+    # Nothing changed: nothing runs. The French letter forced runs the notebooks again, drawing the English
+    # figures the last run drew; the English one reuses that run.
     assert build(bilingual, lang="en").status == "unchanged"
     build(bilingual, force=True)
+    assert fakes["drawn"][-1] == "fr,en"
     build(bilingual, lang="en", force=True)
-    assert fakes["execute"] == 2
+    assert fakes["execute"] == 3
+
+
+def test_letters_built_together_run_the_notebooks_once_drawing_every_language(bilingual, fakes):
+    plans = [
+        plan.resolve_plan(bilingual.theme, 2024, site_dir=bilingual.site, build_dir=bilingual.build, lang=lang)
+        for lang in ("fr", "en")
+    ]
+    results = release.build_group(plans)
+    assert [r.status for r in results] == ["built", "built"]
+    assert fakes["execute"] == 1 and fakes["drawn"] == ["fr,en"]
+    # a letter alone afterwards, in either language, would reuse that run
+    assert release._executed(plans[0], ("fr",)) and release._executed(plans[1], ("fr", "en"))
 
 
 def test_a_changed_notebook_runs_again_for_the_next_language(bilingual, fakes):

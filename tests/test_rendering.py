@@ -98,10 +98,13 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> tuple[RenderResult, RenderResult]:
-    """The fixture (with its notebook page) rendered twice, into two folders."""
+    """The fixture (with its notebook page) rendered twice, into two folders: by one Quarto call, then by two at
+    once (its notebook pages apart)."""
     project = project_with_notebook(tmp_path_factory.mktemp("project"))
     first = render(project, tmp_path_factory.mktemp("render1"), edition=EDITION, letters=LETTERS)
-    second = render(project, tmp_path_factory.mktemp("render2"), edition=EDITION, letters=LETTERS)
+    second = render(
+        project, tmp_path_factory.mktemp("render2"), edition=EDITION, letters=LETTERS, pages_apart=True
+    )
     return first, second
 
 
@@ -119,12 +122,14 @@ def test_result_names_versions_and_timings(rendered):
     # both formats in one Quarto call
     assert set(result.timings) == {"html+pdf"} and all(s > 0 for s in result.timings.values())
     assert result.log.count("quarto render") == 1
+    assert rendered[1].log.count("quarto render") == 2  # the notebook pages apart: two calls
     # the notebook pages are HTML only: no "other formats" links (they pointed to a letter.pdf beside them)
     page = (result.html.parent / "notebooks" / "01_exemple.html").read_text(encoding="utf-8")
     assert "quarto-alternate-formats" not in page and "letter.pdf" not in page
 
 
 def test_two_renders_are_byte_identical(rendered):
+    """Two renders, one in one Quarto call and one with its notebook pages apart, give the same files."""
     first, second = (files_of(r.html.parent) for r in rendered)
     assert set(first) == set(second)
     assert [name for name in first if first[name] != second[name]] == []

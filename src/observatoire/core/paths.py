@@ -31,9 +31,12 @@ SITE = Path(os.environ.get("OBSERVATOIRE_SITE", ROOT / "_site"))
 #: Parsed, validated source tables keyed by raw-file checksum and loader code (safe to delete at any time).
 CACHE = Path(os.environ.get("OBSERVATOIRE_CACHE", ROOT / ".cache" / "tables"))
 
-#: Set to ``no`` in the environment of a run that wants an edition's facts, tables and figure metadata only (the
-#: prose check of every year, :func:`observatoire.publishing.prose.edition_facts`): the figures' image and workbook
-#: files are then not drawn (observatoire.outputs.charts.save_figure), about two thirds of a notebook's time.
+#: The languages whose figures a notebook run draws (observatoire.outputs.charts.save_figure), in its
+#: environment: unset, every language; ``no``, none (a run that wants an edition's facts, tables and figure
+#: metadata only: the prose check of every year, :func:`observatoire.publishing.prose.edition_facts`); else a
+#: comma-separated list of languages (``fr,en``: a release draws those of the letters it builds). A figure not
+#: drawn still gets its data files and metadata; its image and workbook files, about two thirds of a notebook's
+#: time, are not written.
 DRAW_FIGURES_VARIABLE = "OBSERVATOIRE_DRAW_FIGURES"
 
 #: Kernel name registered by ``make lab`` and used by papermill and nbval.

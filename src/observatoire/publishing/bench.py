@@ -39,6 +39,7 @@ from pathlib import Path
 
 import psutil
 
+from observatoire.core import paths
 from observatoire.data import themes
 from observatoire.publishing import kernel_env, plan, release
 
@@ -243,9 +244,11 @@ def _make_all(build_dir: Path, site_dir: Path, workers: int, scope: str = "editi
 
 
 def _papermill_cli(theme: str, year: int, folder: Path) -> dict:
-    """The edition's notebooks, one ``papermill`` command each, one after the other (execution only)."""
+    """The edition's notebooks, one ``papermill`` command each, one after the other (execution only), drawing
+    the figures the release's French build draws (the same work)."""
     edition = plan.resolve_plan(theme, year, publish=False, build_dir=folder / "build")
-    env = kernel_env.kernel_environment()
+    drawn = release.drawn_languages(edition, every_language=False)
+    env = {**kernel_env.kernel_environment(), paths.DRAW_FIGURES_VARIABLE: ",".join(drawn)}
     total = {"wall": 0.0, "cpu": 0.0, "peak_mb": 0.0}
     for job in edition.jobs:
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)

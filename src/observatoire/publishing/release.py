@@ -33,6 +33,7 @@ Why it is written this way:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import hashlib
 import json
@@ -246,10 +247,16 @@ def _check_writable(site_dir: Path, theme_id: str) -> None:
         raise ReleaseError(f"{_shown(index)} is not writable: nothing was built")
 
 
+#: Whether a render may use two Quarto calls at once (its notebook pages apart: ``rendering.render``'s
+#: ``pages_apart``): yes for a letter rendered alone, no for the letters :func:`_render_side_by_side` renders
+#: together, which already keep both cores busy.
+_PAGES_APART = contextvars.ContextVar("pages_apart", default=True)
+
+
 def _render(project_dir: Path, out_dir: Path, edition: str) -> Any:
     from observatoire.publishing import rendering  # lazy: pandas, Jinja; not on the no-change path
 
-    return rendering.render(project_dir, out_dir, edition=edition)
+    return rendering.render(project_dir, out_dir, edition=edition, pages_apart=_PAGES_APART.get())
 
 
 def stop_idle_kernels() -> None:
@@ -428,17 +435,46 @@ def refresh_site_index(site_dir: Path) -> None:
 EXECUTION_MARKER = "execution.json"
 
 
-def _executed(plan: EditionPlan) -> bool:
-    """True when the edition's notebooks already ran with the plan's execution key (every language of a letter
-    with one source shares one run) and its outputs are all there."""
-    marker = plan.runs_in / EXECUTION_MARKER
+def _run_marker(plan: EditionPlan) -> dict[str, Any]:
+    """The marker of the last run of the edition's notebooks (:data:`EXECUTION_MARKER`), or {} when none is."""
     try:
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        recorded = json.loads((plan.runs_in / EXECUTION_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _executed(plan: EditionPlan, drawn: tuple[str, ...]) -> bool:
+    """True when the edition's notebooks already ran with the plan's execution key (every language of a letter
+    with one source shares one run), drew the figures of the languages ``drawn`` (:func:`drawn_languages`), and
+    its outputs are all there."""
+    recorded = _run_marker(plan)
     if recorded.get("key") != plan.execution_key or not (plan.outputs_dir / "facts").is_dir():
         return False
+    if not set(drawn) <= set(recorded.get("drawn", plan.theme.languages)):
+        return False
     return all(Path(job.output).is_file() for job in plan.jobs)
+
+
+def drawn_languages(plan: EditionPlan, *, every_language: bool) -> tuple[str, ...]:
+    """The languages whose figures the run of ``plan``'s notebooks draws: every language of the theme when its
+    letters are built together (:func:`build_group`), else the letter's own and French (the notebooks show the
+    French figures). Drawing is most of a notebook's time; the other languages' facts, tables and figure data
+    are written all the same (:data:`observatoire.core.paths.DRAW_FIGURES_VARIABLE`)."""
+    languages = plan.theme.languages
+    if every_language:
+        return tuple(languages)
+    return tuple(lang for lang in languages if lang in (languages[0], plan.lang))
+
+
+def _languages_to_draw(plan: EditionPlan, every_language: bool) -> tuple[str, ...]:
+    """What a run of ``plan``'s notebooks draws: :func:`drawn_languages`, and the languages the edition's last
+    run drew (a French letter forced again keeps the English figures an English letter will reuse)."""
+    wanted = set(drawn_languages(plan, every_language=every_language))
+    recorded = _run_marker(plan)
+    if recorded:
+        wanted.update(recorded.get("drawn", plan.theme.languages))
+    return tuple(lang for lang in plan.theme.languages if lang in wanted)
 
 
 @contextlib.contextmanager
@@ -669,6 +705,7 @@ def build_planned(
         publish_now=publish_now,
         warm=warm,
         correction=correction,
+        every_language=False,
     )
     try:
         request = next(steps)
@@ -765,6 +802,7 @@ def _render_side_by_side(requests: dict[int, RenderRequest], workers: int) -> di
     exception that stopped its render (raised again, for that letter only, by :func:`build_group`)."""
 
     def one(request: RenderRequest) -> tuple[Any, float]:
+        _PAGES_APART.set(False)  # this thread's context: one Quarto call per letter
         started = time.perf_counter()
         return _render(request.project_dir, request.out_dir, request.edition), time.perf_counter() - started
 
@@ -863,7 +901,8 @@ def build_steps(plan: EditionPlan, timings: dict[str, float], **options: Any):
     """The build of one edition, paused once at its render: a generator.
 
     ``options`` are those of :func:`build_planned` (``force``, ``workers``, ``progress``, ``publish_now``,
-    ``warm``, ``correction``).
+    ``warm``, ``correction``) and ``every_language`` (default True: the run draws the figures of every language
+    of the theme, for a group of its letters; :func:`build_planned` draws its letter's: :func:`drawn_languages`).
 
     It yields one :class:`RenderRequest` when the project is staged and expects, sent back, the render's
     result and its seconds; it returns the :class:`EditionResult` (``StopIteration.value``), at once when the
@@ -890,6 +929,7 @@ class _Build:
     previous: dict[str, Any] | None = None
     replaced: dict[str, Any] | None = None
     kernel_env: dict[str, str] = field(default_factory=dict)
+    drawn: tuple[str, ...] = ()
     reuse: bool = False
     pages: Path | None = None
     project: Path | None = None
@@ -919,9 +959,11 @@ def _build_locked(
     publish_now: bool,
     warm: bool,
     correction: str | None = None,
+    every_language: bool = True,
 ):
     """The steps of :func:`build_steps`, run while holding the edition's lock: one call per stage."""
     build = _Build(plan, _new_result(plan, timings), force=force, correction=correction)
+    build.drawn = _languages_to_draw(plan, every_language)
     with _stage(timings, "plan"):
         cached = _check_cache(build)
     if cached is not None:
@@ -929,7 +971,7 @@ def _build_locked(
     build.replaced = _replacing(build)
     # The notebooks run once per edition: a letter in another language (or a forced rebuild of it) reuses the
     # run of its edition when it has the same execution key; the French letter forced runs them again.
-    build.reuse = not (force and plan.lang == plan.theme.languages[0]) and _executed(plan)
+    build.reuse = not (force and plan.lang == plan.theme.languages[0]) and _executed(plan, build.drawn)
     _start_kernels(build, workers, warm)
     with _stage(timings, "fetch"):
         _fetch(list(plan.source_ids))
@@ -1025,7 +1067,7 @@ def _replacing(build: _Build) -> dict[str, Any] | None:
 def _start_kernels(build: _Build, workers: int, warm: bool) -> None:
     """Take the kernels' environment (before the data stages: the libraries they import add variables to
     ours) and start the warm kernels, whose imports then overlap the fetch and validate stages."""
-    build.kernel_env = _kernel_environment()
+    build.kernel_env = {**_kernel_environment(), paths.DRAW_FIGURES_VARIABLE: ",".join(build.drawn)}
     if warm and build.plan.jobs and not build.reuse:
         _prestart(build.plan, workers, build.kernel_env)
 
@@ -1054,7 +1096,7 @@ def _execute_notebooks(build: _Build, *, workers: int, progress: bool, warm: boo
 
     try:
         with _stage(timings, "execute"), _run_lock(plan.runs_in):
-            if build.reuse and _executed(plan):
+            if build.reuse and _executed(plan, build.drawn):
                 log.info("notebooks already run for this edition (key %s): reused", plan.execution_key[:12])
             else:
                 (plan.runs_in / EXECUTION_MARKER).unlink(missing_ok=True)
@@ -1071,7 +1113,11 @@ def _execute_notebooks(build: _Build, *, workers: int, progress: bool, warm: boo
                 )
                 check_reads(plan.outputs_dir, plan.jobs, list(plan.source_ids), plan.theme.themes_file)
                 build.result.notebooks = {Path(path).name: seconds for path, seconds in (ran or {}).items()}
-                marker = {"key": plan.execution_key, "notebooks": [Path(j.input).name for j in plan.jobs]}
+                marker = {
+                    "key": plan.execution_key,
+                    "notebooks": [Path(j.input).name for j in plan.jobs],
+                    "drawn": list(build.drawn),
+                }
                 (plan.runs_in / EXECUTION_MARKER).write_text(json.dumps(marker, indent=2) + "\n", "utf-8")
         with _stage(timings, "notebooks"):
             for job in plan.jobs:

@@ -6,6 +6,7 @@ Kept apart from ``__init__`` so that the modules of the package can import it wi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ FIXED_EPOCH = 1_704_067_200
 
 RENDERER = "quarto"
 FORMATS = ("html", "pdf")
+#: The index of a website's pages Quarto writes (its search box reads it).
+SEARCH = "search.json"
 
 
 class RenderError(InputError):
@@ -98,3 +101,29 @@ def timestamp_for(date: object) -> int:
         except ValueError as exc:
             raise RenderError("SOURCE_DATE_EPOCH", "environment", f"not an integer: {env!r}") from exc
     return FIXED_EPOCH
+
+
+def _page_rank(entry: dict) -> tuple[int, str]:
+    page = str(entry.get("href", "")).split("#")[0]
+    return (0 if page == HTML_NAME else 1, page)
+
+
+def order_search(entries: list[dict]) -> list[dict]:
+    """The entries of a ``search.json`` in one order whatever the Quarto calls that wrote them: the letter's
+    page first, then the other pages by path, each page's entries in Quarto's order (its sections in order).
+
+    Quarto writes a project's pages in an order of its own (neither the render list's nor the names'), so a
+    letter rendered by one call, by two (its notebook pages apart) or with other letters (:mod:`.group`) would
+    otherwise get three files.
+    """
+    return sorted(entries, key=_page_rank)  # a stable sort: each page's entries keep their order
+
+
+def write_search(path: Path, entries: list[dict]) -> None:
+    """Write ``search.json`` entries in :func:`order_search`'s order, laid out as Quarto lays the file out."""
+    path.write_text(json.dumps(order_search(entries), indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def read_search(path: Path) -> list[dict]:
+    """The entries of a ``search.json`` ([] when there is none)."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []

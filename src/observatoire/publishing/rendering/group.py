@@ -18,7 +18,6 @@ output file equals, byte for byte, the render of the same letter alone; when a g
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,17 @@ from observatoire.core.yamlfile import read_yaml
 from observatoire.outputs.accessibility import make_accessible
 
 from . import quarto as q
-from .common import HTML_NAME, PDF_NAME, RENDERER, RenderError, RenderResult, timestamp_for
+from .common import (
+    HTML_NAME,
+    PDF_NAME,
+    RENDERER,
+    SEARCH,
+    RenderError,
+    RenderResult,
+    read_search,
+    timestamp_for,
+    write_search,
+)
 from .edition import (
     ASSETS_DIR,
     INDEX,
@@ -53,7 +62,6 @@ from .edition import (
 from .notebooks import write_headers
 from .website import FAVICON_PATH, NAVBAR_LABEL, ThemeLink, base_url, site_themes
 
-SEARCH = "search.json"
 _VAR = re.compile(r"\{\{<\s*var\s+([\w.-]+)\s*>\}\}")
 
 
@@ -134,7 +142,7 @@ def _take_out(site: Path, name: str, out_dir: Path) -> None:
     if (site / FAVICON_PATH).is_file():  # the site's icon: a letter alone carries its own copy
         (out_dir / FAVICON_PATH).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(site / FAVICON_PATH, out_dir / FAVICON_PATH)
-    entries = json.loads((site / SEARCH).read_text(encoding="utf-8")) if (site / SEARCH).is_file() else []
+    entries = read_search(site / SEARCH)
     prefix = f"{name}/"
     own = [
         {
@@ -148,9 +156,8 @@ def _take_out(site: Path, name: str, out_dir: Path) -> None:
         for entry in entries
         if str(entry.get("href", "")).startswith(prefix)
     ]
-    if own:
-        # Quarto's own layout of search.json (an indented array), so the file equals a render alone's
-        (out_dir / SEARCH).write_text(json.dumps(own, indent=2, ensure_ascii=False), encoding="utf-8")
+    if own:  # in the order and layout of a render alone's
+        write_search(out_dir / SEARCH, own)
 
 
 def render_group(

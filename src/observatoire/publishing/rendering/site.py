@@ -37,12 +37,11 @@ from observatoire.publishing import territorial_site
 from observatoire.publishing.corrections import collect_changelog, french_date
 
 from . import quarto as q
-from .common import FAVICON, SCSS_THEME, RenderError
+from .common import FAVICON, SCSS_THEME, SEARCH, RenderError, read_search
 from .edition import ASSETS_DIR
 from .pages import breadcrumbs
 from .website import NAVBAR_LABEL, SITE_PAGES, THEMES_DIR, ThemeLink, base_url, site_themes, website_settings
 
-SEARCH = "search.json"
 #: The language of the site's own pages (the letters in other languages are listed and linked from them).
 LANG = "fr"
 
@@ -277,17 +276,12 @@ def site_config(letters: list[ThemeLink]) -> dict:
 
 def _merged_search(rendered: Path, site_dir: Path, editions: list[dict[str, Any]]) -> list[dict]:
     """The site pages' search entries, then every edition's, their links made relative to the site root."""
-    entries = (
-        json.loads((rendered / SEARCH).read_text(encoding="utf-8")) if (rendered / SEARCH).is_file() else []
-    )
+    entries = read_search(rendered / SEARCH)
     for ed in editions:
         if not ed.get("html"):
             continue
         folder = Path(ed["html"]).parent.as_posix()
-        own = site_dir / folder / SEARCH
-        if not own.is_file():
-            continue
-        for entry in json.loads(own.read_text(encoding="utf-8")):
+        for entry in read_search(site_dir / folder / SEARCH):
             entry = dict(entry)
             for key in ("objectID", "href"):
                 if isinstance(entry.get(key), str) and not re.match(r"^[a-z]+:", entry[key]):
