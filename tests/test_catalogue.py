@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from observatoire.core import paths
+from observatoire.core.checksums import sha256_file
 from observatoire.core.errors import InputError
 from observatoire.data import catalogue, register
 
@@ -57,7 +58,7 @@ def test_catalogue_lists_every_mirror_file(mirror):
 def test_fetch_copies_and_verifies(raw_dir, mirror):
     [path] = catalogue.fetch(["geo_reference"], mirror=mirror, quiet=True)
     assert path == raw_dir / "departements_regions_ref.csv"
-    assert catalogue.sha256_of(path) == catalogue.get_source("geo_reference").sha256
+    assert sha256_file(path) == catalogue.get_source("geo_reference").sha256
     assert sorted(p.name for p in raw_dir.iterdir()) == ["departements_regions_ref.csv"]
 
 
@@ -71,7 +72,7 @@ def test_fetch_refuses_a_mirror_file_with_a_wrong_checksum(raw_dir, tmp_path, mi
     message = str(excinfo.value)
     assert "departements_regions_ref.csv" in message
     assert catalogue.get_source("geo_reference").sha256 in message  # expected checksum
-    assert catalogue.sha256_of(bad_mirror / "departements_regions_ref.csv") in message  # actual checksum
+    assert sha256_file(bad_mirror / "departements_regions_ref.csv") in message  # actual checksum
     assert not raw_dir.exists() or list(raw_dir.iterdir()) == []  # nothing half-written
 
 
@@ -123,7 +124,7 @@ def test_register_records_a_new_edition(tmp_path, mirror):
     )
     assert entry["id"] == "ssmsi_dep_2025"
     reread = catalogue.load_catalogue(copy)
-    assert reread["ssmsi_dep_2025"].sha256 == catalogue.sha256_of(new_file)
+    assert reread["ssmsi_dep_2025"].sha256 == sha256_file(new_file)
     assert reread["ssmsi_dep_2025"].loader == "ssmsi_departement"
     assert len(reread) == 15
 

@@ -245,7 +245,13 @@ def test_a_facts_only_run_writes_the_data_and_metadata_of_a_figure_without_drawi
 
 @pytest.mark.parametrize(
     ("wanted", "french", "english"),
-    [("", True, True), ("fr,en", True, True), ("fr", True, False), (" en ", False, True), ("no", False, False)],
+    [
+        ("", True, True),
+        ("fr,en", True, True),
+        ("fr", True, False),
+        (" en ", False, True),
+        ("no", False, False),
+    ],
 )
 def test_a_run_draws_the_figures_of_the_languages_it_is_told(monkeypatch, wanted, french, english):
     monkeypatch.setenv(paths.DRAW_FIGURES_VARIABLE, wanted)

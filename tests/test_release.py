@@ -210,7 +210,9 @@ def test_every_language_comes_from_one_run_of_the_notebooks(bilingual, fakes):
 
 def test_letters_built_together_run_the_notebooks_once_drawing_every_language(bilingual, fakes):
     plans = [
-        plan.resolve_plan(bilingual.theme, 2024, site_dir=bilingual.site, build_dir=bilingual.build, lang=lang)
+        plan.resolve_plan(
+            bilingual.theme, 2024, site_dir=bilingual.site, build_dir=bilingual.build, lang=lang
+        )
         for lang in ("fr", "en")
     ]
     results = release.build_group(plans)

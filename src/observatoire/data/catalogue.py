@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import atomic, paths
+from observatoire.core.checksums import sha256_file
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 from observatoire.core.yamlfile import read_yaml
@@ -113,15 +114,6 @@ class Source:
     loader: str
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def sha256_of(path: Path) -> str:
-    """Return the hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_catalogue(path: Path | None = None) -> dict[str, Source]:
@@ -319,17 +311,13 @@ def verify(source: Source, path: Path) -> None:
         raise InputError(
             path, "whole file", f"missing: source '{source.id}' expects {source.file} (run `make data`)"
         )
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != source.sha256:
         raise InputError(
             path,
             "whole file",
             f"checksum mismatch for source '{source.id}': catalogue sha256 {source.sha256}, file sha256 {actual}",
         )
-
-
-#: The raw files this process hashed and found right: path -> (size, mtime, ctime, inode, catalogue sha256).
-_VERIFIED: dict[str, tuple] = {}
 
 
 def verify_present(source_ids: list[str]) -> None:
@@ -339,8 +327,8 @@ def verify_present(source_ids: list[str]) -> None:
     in ``data/raw/`` would go unnoticed until the next real build. Size and modification time prove nothing (a
     flip can keep both), so every file is hashed in full once per process (about 45 ms for the 6.6 MB the annual
     letter reads); a file this process already hashed is hashed again only when its size, times (the change time
-    included, which no tool can set back) or inode changed, or its catalogue checksum did. Missing files are left
-    to :func:`fetch`.
+    included, which no tool can set back) or inode changed (:func:`observatoire.core.checksums.sha256_file`).
+    Missing files are left to :func:`fetch`.
 
     Raises
     ------
@@ -351,16 +339,8 @@ def verify_present(source_ids: list[str]) -> None:
     for source_id in source_ids:
         source = catalogue[source_id]
         target = _raw_file(source)
-        try:
-            stat = target.stat()
-        except FileNotFoundError:
-            continue
-        state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, source.sha256)
-        key = str(target)
-        if _VERIFIED.get(key) == state:
-            continue
-        verify(source, target)
-        _VERIFIED[key] = state
+        if target.exists():  # a missing file is fetch's
+            verify(source, target)
 
 
 def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> None:
@@ -375,7 +355,7 @@ def _atomic_copy(origin: Path, target: Path, expected: str, source: Source) -> N
             if atomic.is_disk_full(exc):  # one line naming the file that could not be written
                 raise atomic.DiskFullError(target) from None
             raise
-        actual = sha256_of(Path(temporary))
+        actual = sha256_file(Path(temporary))
         if actual != expected:
             raise InputError(
                 origin,

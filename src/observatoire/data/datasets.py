@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from observatoire.core import paths
+from observatoire.core.checksums import sha256_file
 from observatoire.data import catalogue, completeness
 from observatoire.data.loaders import get_loader
 from observatoire.data.loaders import national_series as _national_series
@@ -75,7 +76,7 @@ def _cache_file(source: catalogue.Source, raw: Path) -> Path:
     # Keyed by the checksum of the file actually read (not the catalogue's): a table is only ever served for
     # the very bytes it was parsed and validated from. The id was checked against paths.SAFE_ID by the
     # catalogue; the path is confined to the cache folder all the same.
-    name = f"{source.id}-{catalogue.sha256_of(raw)[:16]}-{_loader_code_digest()}.parquet"
+    name = f"{source.id}-{sha256_file(raw)[:16]}-{_loader_code_digest()}.parquet"
     return paths.confined(paths.CACHE, name)
 
 

@@ -19,10 +19,11 @@ from typing import Any
 import yaml
 
 from observatoire.core import atomic, paths
+from observatoire.core.checksums import sha256_file
 from observatoire.core.errors import InputError
 from observatoire.core.escaping import safe_url
 from observatoire.data import completeness, datasets
-from observatoire.data.catalogue import _raw_file, check_label, is_date, read_catalogue, sha256_of, verify
+from observatoire.data.catalogue import _raw_file, check_label, is_date, read_catalogue, verify
 
 
 def register(
@@ -135,7 +136,7 @@ def register(
         "edition": edition,
         "produced": produced,
         "file": file.name,
-        "sha256": sha256_of(file),
+        "sha256": sha256_file(file),
         "format": base.format,
         "coverage": base.coverage,
         "loader": base.loader,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import paths
+from observatoire.core.checksums import sha256_file
 from observatoire.publishing.execution import read_notebook
 
 MANIFEST_NAME = "manifest.json"
@@ -33,15 +34,6 @@ SCHEMA_VERSION = 1
 LOCKFILE = paths.ROOT / "requirements.lock.txt"
 _IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".quarto", ".pytest_cache"}
 _IGNORED_SUFFIXES = {".pyc", ".pyo"}
-
-
-def sha256_file(path: Path | str) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sha256_json(value: Any) -> str:
@@ -73,17 +65,24 @@ def notebook_digest(path: Path | str) -> str:
 
 def iter_files(root: Path | str, exclude: Iterable[str] = ()) -> list[Path]:
     """Files under ``root``, recursively, sorted by relative path; caches and bytecode skipped."""
-    root = Path(root)
-    excluded = set(exclude)
-    files = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if not path.is_file() or rel.as_posix() in excluded:
-            continue
-        if _IGNORED_PARTS.intersection(rel.parts) or path.suffix in _IGNORED_SUFFIXES:
-            continue
-        files.append(path)
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    root_path = Path(root)
+    return [root_path / rel for rel in _relative_files(Path(root), set(exclude))]
+
+
+def _relative_files(root: Path, excluded: set[str]) -> list[str]:
+    """The relative paths (``a/b.txt``) of :func:`iter_files`, sorted; ``os.walk`` rather than ``rglob``: a
+    no-change run lists 238 letters of 50 files each."""
+    found = []
+    for folder, folders, names in os.walk(root, followlinks=True):
+        folders[:] = [f for f in folders if f not in _IGNORED_PARTS]
+        base = os.path.relpath(folder, root).replace(os.sep, "/")
+        for name in names:
+            rel = name if base == "." else f"{base}/{name}"
+            if rel in excluded or os.path.splitext(name)[1] in _IGNORED_SUFFIXES:
+                continue
+            if os.path.isfile(os.path.join(folder, name)):
+                found.append(rel)
+    return sorted(found)
 
 
 def tree_digests(root: Path | str, prefix: str, exclude: Iterable[str] = ()) -> dict[str, str]:
@@ -91,7 +90,8 @@ def tree_digests(root: Path | str, prefix: str, exclude: Iterable[str] = ()) -> 
     root = Path(root)
     if not root.is_dir():
         return {}
-    return {f"{prefix}{p.relative_to(root).as_posix()}": sha256_file(p) for p in iter_files(root, exclude)}
+    names = _relative_files(root, set(exclude))
+    return {f"{prefix}{rel}": sha256_file(root / rel) for rel in names}
 
 
 def build_key(inputs: Mapping[str, str]) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from observatoire.core import paths
+from observatoire.core.checksums import sha256_file
 from observatoire.core.errors import InputError
 from observatoire.data import themes
 from observatoire.data.themes import BASE_LANGUAGE, CORE_PARAMETERS, Theme
@@ -250,9 +251,9 @@ def key_inputs(
     inputs: dict[str, str] = {
         "theme": mf.sha256_json(theme.as_record()),
         "parameters": mf.sha256_json({"year": int(year), "theme": theme.id, **parameters}),
-        "sources.yml": mf.sha256_file(paths.SOURCES_YML),
-        "methods.yml": mf.sha256_file(paths.METHODS_YML),  # the constants the notebooks apply
-        "lockfile": mf.sha256_file(mf.LOCKFILE),
+        "sources.yml": sha256_file(paths.SOURCES_YML),
+        "methods.yml": sha256_file(paths.METHODS_YML),  # the constants the notebooks apply
+        "lockfile": sha256_file(mf.LOCKFILE),
         "renderer": mf.sha256_json(renderer_available()),
         "python": mf.sha256_json(list(sys.version_info[:2])),
         "kernel": mf.sha256_json(kernel_name),
@@ -267,12 +268,12 @@ def key_inputs(
     inputs.update(mf.tree_digests(theme.publication_dir_for(lang), "publication:"))
     # The words every letter and every notebook shares (sentences, output words, territory names).
     for path in sorted(p for p in paths.SHARED_TEMPLATES.iterdir() if p.suffix in (".jinja", ".yml")):
-        inputs[f"shared:{path.name}"] = mf.sha256_file(path)
+        inputs[f"shared:{path.name}"] = sha256_file(path)
     if paths.INDICATORS_YML.is_file():  # the labels of the indicators (the facts carry them)
-        inputs["indicators.yml"] = mf.sha256_file(paths.INDICATORS_YML)
+        inputs["indicators.yml"] = sha256_file(paths.INDICATORS_YML)
     # The words of the notebooks' outputs: their metadata files.
     for path in sorted(theme.notebook_dir.glob("*.meta.yml")):
-        inputs[f"notebook:{path.name}"] = mf.sha256_file(path)
+        inputs[f"notebook:{path.name}"] = sha256_file(path)
     inputs.update(mf.tree_digests(paths.CURATED, "curated:"))
     inputs.update(mf.tree_digests(paths.PACKAGE, "package:"))
     return inputs

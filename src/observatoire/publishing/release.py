@@ -405,6 +405,18 @@ def site_is_current(site_dir: Path) -> bool:
     return recorded == published_state(site_dir)
 
 
+def _refresh_after_publishing(site_dir: Path, published: str) -> None:
+    """:func:`refresh_site_index` once an edition is published; its failure says the edition is published
+    (``published``: which, where) and the site's pages are not."""
+    try:
+        refresh_site_index(site_dir)
+    except Exception as exc:
+        raise ReleaseError(
+            f"{published} but the site index could not be written ({_one_line(exc)}); "
+            "fix it and run the release again"
+        ) from exc
+
+
 def refresh_site_index(site_dir: Path) -> None:
     """Rewrite the site's pages and the changelog from the editions published under ``site_dir``.
 
@@ -867,13 +879,7 @@ def build_languages(
         results.append(result)
     if any(r.status in ("published", "replaced") for r in results) or not site_is_current(site_dir):
         started = time.perf_counter()
-        try:
-            refresh_site_index(site_dir)
-        except Exception as exc:
-            raise ReleaseError(
-                f"{theme.id} {year} is published but the site index could not be written ({_one_line(exc)}); "
-                "fix it and run the release again"
-            ) from exc
+        _refresh_after_publishing(site_dir, f"{theme.id} {year} is published")
         results[-1].timings["site pages"] = time.perf_counter() - started
     return results
 
@@ -1250,13 +1256,7 @@ def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, writ
         _cleanup_leftovers(plan.site_dir, theme.id, plan.edition_path)
         _publish(plan.edition_dir / "site", plan.site_dir, theme.id, plan.edition_path, replace=force)
         if write_index:
-            try:
-                refresh_site_index(plan.site_dir)
-            except Exception as exc:
-                raise ReleaseError(
-                    f"{theme.id} {year} is published in {_shown(plan.target)} but the site index could not be "
-                    f"written ({_one_line(exc)}); fix it and run the release again"
-                ) from exc
+            _refresh_after_publishing(plan.site_dir, f"{theme.id} {year} is published in {_shown(plan.target)}")
     result.status = "replaced" if result.replaced else "published"
 
 
