@@ -1,7 +1,7 @@
-"""The batch (make all): every edition planned here, built on Dask worker processes, published here.
+"""The batch (make all): every edition planned here, built on Dask workers, published here.
 
 Two cheap editions of a one-notebook fixture theme keep this test short: built one by one in this process, then
-on a LocalCluster of two worker processes, the published sites must be byte-identical; a failing edition is
+on a LocalCluster of two worker threads, the published sites must be byte-identical; a failing edition is
 reported with its reason and never stops the others nor touches what is published.
 """
 
@@ -126,7 +126,7 @@ def test_a_failed_edition_is_reported_and_the_others_are_published(fixture_theme
     assert [o.status for o in again] == ["unchanged"]
 
 
-def test_two_dask_worker_processes_publish_what_the_serial_run_publishes(fixture_themes, tmp_path):
+def test_two_dask_workers_publish_what_the_serial_run_publishes(fixture_themes, tmp_path):
     good = fixture_themes["fixture"]
     asked = [batch.EditionRequest(good, 2023), batch.EditionRequest(good, 2024)]
     runs = {}
@@ -189,6 +189,22 @@ def test_the_languages_of_a_letter_go_in_one_group():
     }
     assert batch.groups(plans, size=8) == [[0, 1], [2, 3], [4, 5, 6, 7]]
     assert batch.groups(plans, size=2) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+
+
+def test_the_longest_tasks_go_first_by_their_notebooks_and_letters():
+    """A task's cost counts one run of the notebooks per execution key (the languages of a letter share one)
+    and one render per letter; the batch gives the workers the costliest tasks first."""
+    from types import SimpleNamespace
+
+    def plan(run, notebooks):
+        return SimpleNamespace(execution_key=run, key=f"key-{run}", jobs=tuple(range(notebooks)))
+
+    annual = [plan("annual-2024", 6), plan("annual-2024", 6)]  # French and English: one run
+    thematic = [plan("traite-2024", 1)]
+    places = [plan(f"place-{i}", 2) for i in range(3)]  # three letters of places: three runs
+    assert batch.task_cost(annual) == 6 + 2
+    assert batch.task_cost(thematic) == 1 + 1
+    assert batch.task_cost(places) == 3 * 2 + 3
 
 
 def test_a_group_of_letters_from_different_places_is_refused_before_quarto(tmp_path):

@@ -491,6 +491,25 @@ def test_one_failing_letter_of_a_group_fails_alone(project, fakes, monkeypatch):
     assert release.build_group(_plans(project, years=(2023,)))[0].__class__ is RuntimeError
 
 
+def test_a_group_stops_its_idle_kernels_before_quarto_and_a_batch_letter_is_one_quarto_call(
+    project, fakes, monkeypatch
+):
+    """An idle warm kernel holds about 480 MB: none is kept through a render (batches within 2 GB)."""
+    events = []
+    real_render = release._render
+    monkeypatch.setattr(release, "stop_idle_kernels", lambda: events.append("stop kernels"))
+
+    def render(project_dir, out_dir, edition):
+        events.append(f"render pages_apart={release._PAGES_APART.get()}")
+        return real_render(project_dir, out_dir, edition)
+
+    monkeypatch.setattr(release, "_render", render)
+    (built,) = release.build_group(_plans(project, years=(2024,)), pages_apart=False)
+    assert built.status == "built"
+    assert events == ["stop kernels", "render pages_apart=False"]
+    assert release._PAGES_APART.get() is True  # the default is back for the next build in this thread
+
+
 def test_side_by_side_each_letter_renders_alone_at_once_and_one_failure_stays_its_own(
     project, fakes, monkeypatch
 ):

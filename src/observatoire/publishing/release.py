@@ -705,7 +705,7 @@ def build_planned(
     ``edition_dir/site``): :func:`publish_built` finishes it. ``warm=False`` runs each notebook on a new kernel
     instead of a warm one (:mod:`observatoire.publishing.warm_engine`). The idle warm kernels are stopped once the
     notebooks have run, before Quarto starts: a one-off build needs them no more, and two idle kernels add
-    about 0.9 GB to Quarto's peak (a batch keeps its kernels: :func:`build_group`).
+    about 0.9 GB to Quarto's peak (a batch does the same: :func:`build_group`).
     """
     timings = {"plan": 0.0} if timings is None else timings
     steps = build_steps(
@@ -741,6 +741,7 @@ def build_group(
     workers: int = 1,
     warm: bool = True,
     render_side_by_side: bool = False,
+    pages_apart: bool = True,
     progress: bool = False,
 ) -> list[EditionResult | Exception]:
     """Build several editions and render them together; none is published (the caller publishes).
@@ -753,8 +754,11 @@ def build_group(
 
     ``render_side_by_side=True`` renders each letter alone, the Quarto calls in parallel (one per core, at most
     ``workers``): what a one-off build of a letter's languages wants, since one Quarto call keeps one core busy
-    and the other idle (:func:`build_languages`); the idle warm kernels are then stopped before Quarto starts,
-    as :func:`build_planned` does. A batch, whose workers keep every core busy, renders one call per group.
+    and the other idle (:func:`build_languages`). A batch, whose workers keep every core busy, renders one call
+    per group, and ``pages_apart=False`` keeps a letter rendered alone to one Quarto call (not two at once).
+    Either way the idle warm kernels are stopped before Quarto starts, as :func:`build_planned` does: an idle
+    kernel holds about 480 MB, and a batch keeping one per worker through its Quarto calls peaked at 3 GB; the
+    next task's kernel starts while its data is fetched and validated (:func:`_start_kernels`).
 
     Returns
     -------
@@ -774,9 +778,26 @@ def build_group(
             outcomes[index] = done.value
         except Exception as exc:
             outcomes[index] = exc
-    answers: dict[int, tuple[Any, float]] = {}
-    if render_side_by_side and paused:
+    if paused:
         stop_idle_kernels()
+    token = _PAGES_APART.set(pages_apart)
+    try:
+        _render_paused(paused, outcomes, workers, render_side_by_side)
+    finally:
+        _PAGES_APART.reset(token)
+    return [outcomes[index] for index in range(len(plans))]
+
+
+def _render_paused(
+    paused: dict[int, tuple[Iterator, RenderRequest]],
+    outcomes: dict[int, EditionResult | Exception],
+    workers: int,
+    render_side_by_side: bool,
+) -> None:
+    """Render the letters :func:`build_group` paused before their render, and finish their builds (each
+    one's result, or the exception that stopped it, into ``outcomes``)."""
+    answers: dict[int, Any] = {}
+    if render_side_by_side and paused:
         answers = _render_side_by_side(
             {index: request for index, (_, request) in paused.items()}, max(1, min(workers, len(paused)))
         )
@@ -806,7 +827,6 @@ def build_group(
             outcomes[index] = finish_steps(steps, answer)
         except Exception as exc:
             outcomes[index] = exc
-    return [outcomes[index] for index in range(len(plans))]
 
 
 def _render_side_by_side(requests: dict[int, RenderRequest], workers: int) -> dict[int, Any]:
@@ -1256,7 +1276,9 @@ def publish_built(plan: EditionPlan, result: EditionResult, *, force: bool, writ
         _cleanup_leftovers(plan.site_dir, theme.id, plan.edition_path)
         _publish(plan.edition_dir / "site", plan.site_dir, theme.id, plan.edition_path, replace=force)
         if write_index:
-            _refresh_after_publishing(plan.site_dir, f"{theme.id} {year} is published in {_shown(plan.target)}")
+            _refresh_after_publishing(
+                plan.site_dir, f"{theme.id} {year} is published in {_shown(plan.target)}"
+            )
     result.status = "replaced" if result.replaced else "published"
 
 
