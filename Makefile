@@ -71,7 +71,7 @@ new-theme: $(STAMP) ## Scaffold a new letter from publications/_new_theme/: make
 diff: $(STAMP) ## Compare two builds: make diff [OLD=path NEW=path] (default: 2023 letter on SSMSI editions 2023 and 2024)
 	$(PY) -m observatoire diff $${OLD:+--old "$$OLD"} $${NEW:+--new "$$NEW"}
 
-bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, memory); PROFILE=1: only where the clean build's seconds go
+bench: $(STAMP) quarto ## Print every speed figure against its target (2024 letter clean / no-change, vs papermill CLI, make all, territorial, memory), then the profile; PROFILE=1: the profile only
 	$(PY) -m observatoire bench $${PROFILE:+--profile}
 
 system-deps: ## Install Debian's chromium and poppler-utils (browser and PDF checks; needs root)

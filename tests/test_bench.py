@@ -102,3 +102,33 @@ def test_report_gives_the_render_time_per_format_of_each_letter_and_the_territor
     assert _ends(line).endswith("<= 300 s MISSED")
     again = next(x for x in report if x.startswith("  the same, nothing changed"))
     assert _ends(again) == "2.0 s <= 5 s ok"
+
+
+def test_one_bench_run_prints_the_figures_then_the_profile(monkeypatch, capsys):
+    """`make bench` prints the table of figures and targets, then where a clean build's seconds go."""
+    from types import SimpleNamespace
+
+    measured = _results(12.0, with_all=False)
+    runs = iter([measured["letter"], measured["clean"], measured["no-change"]])
+    monkeypatch.setattr(bench, "_build", lambda *args, **kwargs: next(runs))
+    monkeypatch.setattr(bench, "_papermill_cli", lambda *args: measured["cli"])
+    profiled = {"wall": 30.0, "cpu": 50.0, "status": "published", "stages": {}}
+    monkeypatch.setattr(bench, "_profile", lambda *args: profiled)
+    asked = {}
+
+    def format_profile(run, *, wall, cpu, load):
+        asked.update(run=run, wall=wall, cpu=cpu)
+        return "| stage execute | 20.0 | 35.0 |"
+
+    monkeypatch.setattr(bench, "_profile_module", lambda: SimpleNamespace(format_profile=format_profile))
+    assert bench.main(with_all=False, territorial_year=None) == 0
+    out = capsys.readouterr().out
+    report = bench.format_report(measured)
+    assert report in out and out.index(report) < out.index("Where the seconds of a clean build go")
+    assert out.rstrip().endswith("| stage execute | 20.0 | 35.0 |")
+    assert asked == {"run": profiled, "wall": 30.0, "cpu": 50.0}
+
+    runs = iter([measured["letter"], measured["clean"], measured["no-change"]])
+    asked.clear()
+    assert bench.main(with_all=False, territorial_year=None, with_profile=False) == 0
+    assert "Where the seconds" not in capsys.readouterr().out and asked == {}

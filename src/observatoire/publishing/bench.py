@@ -18,9 +18,11 @@ user typing the command would pay them:
 CPU time is that of the child and every descendant it waited for (``RUSAGE_CHILDREN``): kernels and Dask
 workers included. The builds go into a temporary folder; ``build/`` and ``_site/`` are not touched.
 
-``--profile`` (``make bench PROFILE=1``) runs only the clean build, with the clocks of
-:mod:`observatoire.publishing.profile`, and prints where its seconds go (stages, notebooks, Quarto calls, publish
-steps).
+6. the profile: one more clean build of the French letter, with the clocks of
+   :mod:`observatoire.publishing.profile`, and where its seconds go (stages, notebooks, Quarto calls, publish
+   steps), printed after the table of figures (``--no-profile`` skips it).
+
+``--profile`` (``make bench PROFILE=1``) runs only that profiled build (about a minute).
 """
 
 from __future__ import annotations
@@ -417,8 +419,9 @@ def main(
     keep: bool = False,
     with_all: bool = True,
     territorial_year: int | None = 2024,
+    with_profile: bool = True,
 ) -> int:
-    """Run every measurement and print the table (see the module docstring).
+    """Run every measurement and print the table, then the profile (see the module docstring).
 
     Returns
     -------
@@ -462,11 +465,23 @@ def main(
                 f"  territorial, nothing changed: {results['territoires-no-change']['wall']:.1f} s",
                 flush=True,
             )
+        if with_profile:
+            profile_load = os.getloadavg()
+            profiled = _profile(theme, year, tmp / "p-build", tmp / "p-site", workers)
+            print(f"  profiled clean build: {profiled['wall']:.1f} s", flush=True)
     finally:
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(format_report(results))
+    if with_profile:
+        print()
+        print(f"Where the seconds of a clean build go ({theme} {year}, French; {profiled['status']}):")
+        print(
+            _profile_module().format_profile(
+                profiled, wall=profiled["wall"], cpu=profiled["cpu"], load=profile_load
+            )
+        )
     return 0
 
 
@@ -486,6 +501,7 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary build and site folders")
     parser.add_argument("--no-all", action="store_true", help="skip the two `make all` runs (minutes)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the profiled build printed last")
     parser.add_argument(
         "--territorial-year",
         type=int,
@@ -520,5 +536,13 @@ if __name__ == "__main__":
         print(json.dumps(_child_all(Path(build), Path(site), int(workers), scope)))
         raise SystemExit(0)
     raise SystemExit(
-        main(args.theme, args.year, args.workers, args.keep, not args.no_all, args.territorial_year or None)
+        main(
+            args.theme,
+            args.year,
+            args.workers,
+            args.keep,
+            not args.no_all,
+            args.territorial_year or None,
+            not args.no_profile,
+        )
     )
