@@ -174,6 +174,18 @@ def test_the_english_letter_has_no_french_sentence_left(english_2024):
         assert not found, f"{name}: French words {found}"
 
 
+def test_a_count_date_is_printed_in_the_letters_language(english_2024, facts_2024):
+    """A stock counted at a date ("au 1er février 2025" in the source) reads "as of 1 February 2025" in English;
+    the French letter prints the source's words as they are."""
+    dated = sorted(key for key, record in facts_2024.items() if record.get("period_date"))
+    assert dated, "the 2024 letter cites devices counted at a date"
+    english = prose.visible(english_2024.letter)
+    assert "as of 1 February 2025" in english
+    assert "au 1er" not in english  # (French titles of documents may name a month: they are titles)
+    french = prose.visible(prose.render_edition("annual", YEAR, records=facts_2024, lang="fr").letter)
+    assert "au 1er février 2025" in french and "as of" not in french
+
+
 def test_the_english_letter_writes_numbers_the_english_way(english_2024, facts_2024):
     letter = "".join(english_2024.parts.values())  # the templates (the tables are checked in the build below)
     total = facts_2024["vs_total"]["value"]

@@ -29,7 +29,7 @@ import pytest
 
 from observatoire.analysis.indicators import published
 from observatoire.core import paths
-from observatoire.core.formatting import format_value
+from observatoire.core.formatting import format_date, format_value
 from observatoire.data import catalogue, themes
 from observatoire.publishing import prose
 
@@ -133,11 +133,32 @@ def test_no_year_for_a_figure_whose_source_states_none(edition):
                     )
 
 
+def test_a_count_date_is_read_only_when_the_period_is_that_date_and_nothing_else():
+    assert published.count_date("au 1er février 2025") == "2025-02-01"
+    assert published.count_date(" au 12 août 2023 ") == "2023-08-12"
+    for period in (
+        "au 1er septembre 2022 selon r2 (non revu)",
+        "2024",
+        "au 31 février 2025",
+        "au 01 août 2023",
+    ):
+        assert published.count_date(period) == "", period
+    pub = published.Published(
+        indicator="tgd", year=2025, sex="", value=5000.0, reference_period="au 1er février 2025"
+    )
+    assert published.period_cell(pub, "en") == "as of 1 February 2025"
+    assert published.period_cell(pub, "fr") == "au 1er février 2025"
+
+
 def test_stock_counts_carry_their_count_date(edition):
     theme, year, lang, records, letter, tables = edition
     for key, record in records.items():
         if record.get("stock") and record.get("available") and key.endswith("_dernier"):
-            period = record["period_year"] or published.typeset(record["reference_period"])
+            if record.get("period_date"):  # one count date: printed as a date in the letter's language
+                dated = format_date(record["period_date"], lang=lang)
+                period = published.words(lang)["period_as_of"].format(date=dated)
+            else:
+                period = record["period_year"] or published.typeset(record["reference_period"])
             text = _printed(record, lang)
             sentences = [i for i in _items(letter) if text in i and not i.lstrip().startswith("|")]
             assert sentences, f"{key}: the latest count {text} is not printed"

@@ -39,7 +39,7 @@ import pandas as pd
 from observatoire.analysis.indicators import registry
 from observatoire.core import paths
 from observatoire.core.errors import InputError
-from observatoire.core.formatting import LANGUAGES, NNBSP, NOT_AVAILABLE, format_date
+from observatoire.core.formatting import LANGUAGES, MONTHS_FR, NNBSP, NOT_AVAILABLE, format_date
 from observatoire.core.yamlfile import read_yaml
 from observatoire.data.loaders.national_series import relayed_by
 
@@ -194,8 +194,9 @@ class Published:
         -------
         dict
             ``row_id, producer, document, source_date, source_url, published_on`` (the date in words),
-            ``reference_period, period_explicit, population, concept, read_at, read_at_kind, relay_site,
-            compilation_source, own_compilation``.
+            ``reference_period, period_year`` (the year it is, if one), ``period_date`` (the ISO date it is, if one
+            count date: :func:`count_date`), ``period_explicit, population, concept, read_at, read_at_kind,
+            relay_site, compilation_source, own_compilation``.
         """
         return {
             "row_id": self.row_id,
@@ -206,6 +207,7 @@ class Published:
             "published_on": format_date(self.source_date, day=False) if self.source_date else "",
             "reference_period": self.reference_period or str(self.year),
             "period_year": _period_year(self.reference_period or str(self.year)),
+            "period_date": count_date(self.reference_period),
             "period_explicit": self.period_explicit is not False,
             "population": typeset(self.population),
             "concept": typeset(self.concept),
@@ -259,6 +261,36 @@ def _period_year(period: str) -> str:
     """The year a stated period is, when it is one year ("2024", "2024 (selon la citation r2)"), else ""."""
     found = re.match(r"^(\d{4})(?:$|\s\()", period.strip())
     return found.group(1) if found else ""
+
+
+#: A stated period that is one count date, as the French sources word it: "au 1er février 2025".
+_COUNT_DATE = re.compile(r"^au (\d{1,2})(?:er)? (" + "|".join(MONTHS_FR) + r") (\d{4})$")
+
+
+def count_date(period: str) -> str:
+    """The ISO date a stated period is, when it is exactly one count date ("au 1er février 2025"), else "".
+
+    A stock counted at a date (devices in service ...) states that date in the source's French words; a letter
+    prints it in its own language ("as of 1 February 2025"). Only a period that is the date and nothing else is
+    read, and only when printing the date back in French gives the source's words exactly: anything more
+    ("au 1er septembre 2022 selon r2 ...") stays as the source states it.
+
+    Examples
+    --------
+    >>> count_date("au 1er février 2025")
+    '2025-02-01'
+    >>> count_date("au 1er septembre 2022 selon r2"), count_date("2024"), count_date("au 31 février 2025")
+    ('', '', '')
+    """
+    found = _COUNT_DATE.match(period.strip())
+    if not found:
+        return ""
+    day, month, year = found.groups()
+    try:
+        iso = dt.date(int(year), MONTHS_FR.index(month) + 1, int(day)).isoformat()
+    except ValueError:  # no such day
+        return ""
+    return iso if f"au {format_date(iso)}" == period.strip() else ""
 
 
 def relay_site(url: str) -> str:
@@ -595,6 +627,9 @@ def period_cell(pub: Published, lang: str = "fr") -> str:
         if pub.source_date:
             return w["period_unstated"].format(published=format_date(pub.source_date, day=False, lang=lang))
         return w["period_unstated_undated"]
+    dated = count_date(pub.reference_period)
+    if dated:
+        return w["period_as_of"].format(date=format_date(dated, lang=lang))
     return typeset(pub.reference_period or str(pub.year))
 
 
