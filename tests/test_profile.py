@@ -190,6 +190,46 @@ def test_a_quarto_call_is_split_into_the_tools_it_ran_and_quarto_itself():
     assert split["quarto (Deno)"] == {"runs": 1, "wall": 6.25, "cpu": 3.0}
 
 
+def test_two_quarto_calls_at_once_each_get_the_tools_they_ran():
+    """A letter built alone renders its notebook pages by a second call at the same time: its tools are the
+    descendants of its own Quarto process, not whatever ran meanwhile."""
+    processes = [
+        {"tool": "pandoc", "start": 101.0, "end": 103.0, "cpu": 2.0, "ancestors": [7, 5, 1]},
+        {"tool": "pandoc", "start": 101.5, "end": 102.5, "cpu": 1.0, "ancestors": [8, 5, 1]},
+        {"tool": "typst", "start": 104.0, "end": 105.0, "cpu": 1.0, "ancestors": [7, 5, 1]},
+    ]
+    letter = profile.split_call({"started": 100.0, "wall": 8.0, "cpu": 6.0, "pid": 7}, processes)
+    pages = profile.split_call({"started": 100.0, "wall": 6.0, "cpu": 3.0, "pid": 8}, processes)
+    assert letter["pandoc"] == {"runs": 1, "wall": 2.0, "cpu": 2.0} and letter["typst"]["runs"] == 1
+    assert pages["pandoc"] == {"runs": 1, "wall": 1.0, "cpu": 1.0} and "typst" not in pages
+    assert pages["quarto (Deno)"] == {"runs": 1, "wall": 5.0, "cpu": 2.0}
+
+
+def test_each_quarto_call_of_a_clean_build_is_named_by_its_step_and_arguments():
+    steps = [
+        {"step": "render: Quarto", "started": 100.0, "wall": 12.0},
+        {"step": "_write_index", "started": 120.0, "wall": 9.0},
+    ]
+    assert (
+        profile._step_of(101.0, steps) == "render: Quarto"
+        and profile._step_of(121.0, steps) == "_write_index"
+    )
+    apart = [
+        ("render", "--no-execute"),
+        ("render", "--no-execute", "--to", "html"),
+        ("render", ".", "--to", "html"),
+    ]
+    named = [
+        profile.call_label(args, step, 3)
+        for args, step in zip(apart, ["render: Quarto"] * 2 + ["_write_index"], strict=True)
+    ]
+    assert named == ["render: letter (HTML, PDF)", "render: notebook pages", "site pages"]
+    assert (
+        profile.call_label(("render", "--no-execute"), "render: Quarto", 2)
+        == "render (letter, notebooks, PDF)"
+    )
+
+
 def test_the_sampler_sees_a_tool_s_process_with_its_wall_and_cpu(tmp_path):
     typst = tmp_path / "typst"  # a program named as a tool (Python under that name), burning 0.3 s of CPU
     typst.symlink_to(os.path.realpath(sys.executable))

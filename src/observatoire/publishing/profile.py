@@ -181,6 +181,7 @@ class Recorder:
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             wall, cpu = time.perf_counter(), tree_cpu()
+            started = time.time()
             try:
                 return function(*args, **kwargs)
             finally:
@@ -188,6 +189,7 @@ class Recorder:
                     {
                         "step": name,
                         "stage": self.stage,
+                        "started": started,
                         "wall": time.perf_counter() - wall,
                         "cpu": tree_cpu() - cpu,
                     }
@@ -214,7 +216,8 @@ class ProcessSampler:
     """Samples this process's descendants that run a tool of :data:`TOOLS`, until :meth:`stop`.
 
     :attr:`processes` holds one entry per process seen (``tool``, ``start`` the time of its first sample in
-    seconds since the epoch, ``end`` that of its last, ``cpu`` its user + system seconds at that sample).
+    seconds since the epoch, ``end`` that of its last, ``cpu`` its user + system seconds at that sample,
+    ``ancestors`` the ids of its parent processes: the Quarto call that ran it is one of them).
     """
 
     def __init__(self, every: float = SAMPLE_EVERY) -> None:
@@ -243,7 +246,14 @@ class ProcessSampler:
                 return
             # psutil's create_time counts from the boot time in whole seconds: first seen is closer.
             now = time.time()
-            entry = self.processes[key] = {"tool": tool, "start": now, "end": now, "cpu": 0.0}
+            ancestors = [parent.pid for parent in process.parents()]
+            entry = self.processes[key] = {
+                "tool": tool,
+                "start": now,
+                "end": now,
+                "cpu": 0.0,
+                "ancestors": ancestors,
+            }
         times = process.cpu_times()
         entry["cpu"], entry["end"] = times.user + times.system, time.time()
 
@@ -260,9 +270,10 @@ def split_call(call: Mapping[str, float], processes: list[Mapping[str, Any]]) ->
     Parameters
     ----------
     call : Mapping
-        ``started`` (seconds since the epoch), ``wall`` and ``cpu`` of the call.
+        ``started`` (seconds since the epoch), ``wall`` and ``cpu`` of the call, and its ``pid`` when known.
     processes : list of Mapping
-        :meth:`ProcessSampler.stop`: the tools' processes; those started within the call are its own.
+        :meth:`ProcessSampler.stop`: the tools' processes; the call's own are its descendants (when its ``pid``
+        is known: two calls may run at once), else those started within the call.
 
     Returns
     -------
@@ -273,7 +284,10 @@ def split_call(call: Mapping[str, float], processes: list[Mapping[str, Any]]) ->
     end = call["started"] + call["wall"]
     split: dict[str, dict[str, float]] = {}
     for process in processes:
-        if not call["started"] <= process["start"] <= end:
+        if call.get("pid"):
+            if call["pid"] not in process.get("ancestors", ()):
+                continue
+        elif not call["started"] <= process["start"] <= end:
             continue
         entry = split.setdefault(process["tool"], {"runs": 0, "wall": 0.0, "cpu": 0.0})
         entry["runs"] += 1
@@ -331,6 +345,36 @@ def instrumented(recorder: Recorder) -> Iterator[None]:
         yield
 
 
+def _step_of(started: float, steps: list[dict[str, Any]]) -> str:
+    """The timed step a Quarto call started in (the render's or the site pages'), or ""."""
+    for step in steps:
+        if step.get("started", 0.0) <= started <= step.get("started", 0.0) + step["wall"]:
+            return step["step"]
+    return ""
+
+
+def call_label(args: tuple[str, ...] | list[str], step: str, calls: int) -> str:
+    """What a Quarto call of a clean build rendered, from the step it ran in and its arguments.
+
+    The render step makes one call (the letter in HTML and PDF and its notebook pages) or, for a letter built
+    alone, two at once: the letter, and the notebook pages (``--to html``); the site pages' step makes one.
+
+    Examples
+    --------
+    >>> call_label(("render", "--no-execute", "--to", "html"), "render: Quarto", 3)
+    'render: notebook pages'
+    >>> call_label(("render", "--no-execute"), "render: Quarto", 2)
+    'render (letter, notebooks, PDF)'
+    """
+    if step == "_write_index":
+        return "site pages"
+    if step != "render: Quarto":
+        return "other"
+    if calls <= 2:
+        return "render (letter, notebooks, PDF)"
+    return "render: notebook pages" if "--to" in args else "render: letter (HTML, PDF)"
+
+
 def profiled_build(theme: str, year: int, build_dir: Path, site_dir: Path, workers: int) -> dict[str, Any]:
     """One clean build of an edition with the profile's clocks (run in the benchmark's child process).
 
@@ -353,24 +397,17 @@ def profiled_build(theme: str, year: int, build_dir: Path, site_dir: Path, worke
     notebooks = notebooks_profile(result.build_dir / "notebooks")
     for name, seconds in result.notebooks.items():
         notebooks.setdefault(name, {})["wall"] = seconds
-    steps = iter(call for call in calls)
     quarto_calls = []
-    for step in recorder.steps:  # each Quarto call happened inside the render step or the site pages' step
-        if step["step"] in ("render: Quarto", "_write_index"):
-            call = next(steps, None)
-            if call is not None:
-                label = (
-                    "render (letter, notebooks, PDF)" if step["step"] == "render: Quarto" else "site pages"
-                )
-                measured = {"started": call.started, "wall": call.wall, "cpu": call.cpu}
-                quarto_calls.append(
-                    {
-                        "step": label,
-                        "args": list(call.args),
-                        **measured,
-                        "tools": split_call(measured, processes),
-                    }
-                )
+    for call in calls:
+        measured = {"started": call.started, "wall": call.wall, "cpu": call.cpu, "pid": call.pid}
+        quarto_calls.append(
+            {
+                "step": call_label(call.args, _step_of(call.started, recorder.steps), len(calls)),
+                "args": list(call.args),
+                **measured,
+                "tools": split_call(measured, processes),
+            }
+        )
     return {
         "status": result.status,
         "stages": {

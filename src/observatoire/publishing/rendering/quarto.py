@@ -145,6 +145,8 @@ class QuartoCall:
         Seconds from start to exit.
     cpu : float
         User + system seconds of Quarto and of every process it waited for (Deno, pandoc, dart-sass, typst).
+    pid : int
+        The ``quarto`` process's id: the programs it ran are its descendants (two calls may run at once).
     """
 
     args: tuple[str, ...]
@@ -152,6 +154,7 @@ class QuartoCall:
     started: float
     wall: float
     cpu: float
+    pid: int = 0
 
 
 #: The lists :func:`recording` is filling (one per active ``with``).
@@ -171,8 +174,8 @@ def recording() -> Iterator[list[QuartoCall]]:
 
 def _run_measured(
     cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float
-) -> tuple[int, str, str, float, float]:
-    """Run ``cmd``; return its exit code, stdout, stderr, wall seconds and CPU seconds.
+) -> tuple[int, str, str, float, float, int]:
+    """Run ``cmd``; return its exit code, stdout, stderr, wall seconds, CPU seconds and process id.
 
     The CPU time is the child's own resource usage from ``os.wait4`` (its descendants it waited for included),
     not a difference of ``RUSAGE_CHILDREN``, which would also count kernels or other calls this process reaped
@@ -206,7 +209,7 @@ def _run_measured(
         err.seek(0)
         stdout = out.read().decode("utf-8", errors="replace")
         stderr = err.read().decode("utf-8", errors="replace")
-    return proc.returncode, stdout, stderr, wall, usage.ru_utime + usage.ru_stime
+    return proc.returncode, stdout, stderr, wall, usage.ru_utime + usage.ru_stime, proc.pid
 
 
 def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | str) -> tuple[str, float]:
@@ -224,11 +227,11 @@ def run_quarto(args: list[str], *, cwd: Path, env: dict[str, str], what: Path | 
     cmd = [quarto, *args]
     started = time.time()
     try:
-        code, stdout, stderr, seconds, cpu = _run_measured(cmd, cwd=cwd, env=env, timeout=TIMEOUT)
+        code, stdout, stderr, seconds, cpu, pid = _run_measured(cmd, cwd=cwd, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise RenderError(what, "quarto", f"`{shlex.join(args)}` took more than {TIMEOUT} s") from exc
     for calls in _RECORDERS:
-        calls.append(QuartoCall(tuple(args), str(what), started, seconds, cpu))
+        calls.append(QuartoCall(tuple(args), str(what), started, seconds, cpu, pid))
     log = "\n".join(x for x in (f"$ {shlex.join(cmd)}", stdout.strip(), stderr.strip()) if x)
     if code != 0:
         raise RenderError(what, "quarto", f"`quarto {shlex.join(args)}` failed:\n{quarto_error(stderr)}")
