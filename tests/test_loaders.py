@@ -322,6 +322,26 @@ def test_datasets_cache_returns_copies(raw_data):
     assert datasets.population("insee_pop_gca").attrs["provisional_years"] == [2022, 2023, 2024]
 
 
+def test_a_validated_source_is_checked_once_and_its_table_not_kept(raw_data, monkeypatch):
+    """The build validates each edition's sources and reads no table afterwards (the kernels do): the table is
+    checked (declaration, the edition before it) and dropped; the same file is not checked again."""
+    datasets.clear_cache()
+    checks = []
+    real = datasets._check_completeness
+    monkeypatch.setattr(
+        datasets, "_check_completeness", lambda source, *args: (checks.append(source.id), real(source, *args))
+    )
+    datasets.validate("ssmsi_dep_2024")
+    assert checks[:1] == ["ssmsi_dep_2024"]  # checked (the edition it follows too, when declared)
+    assert datasets._cached.cache_info().currsize == 0  # nothing kept in this process
+    count = len(checks)
+    datasets.validate("ssmsi_dep_2024")
+    assert len(checks) == count  # not checked again: same raw file, loader and declaration
+    datasets.clear_cache()
+    datasets.validate("ssmsi_dep_2024")
+    assert len(checks) > count
+
+
 def test_every_source_loads_through_datasets(raw_data):
     for source_id in catalogue.load_catalogue():
         table = datasets.load(source_id)
