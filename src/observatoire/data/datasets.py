@@ -210,7 +210,7 @@ def validate(source_id: str) -> None:
         return
     _checked_table(source, raw, cache, _table_not_kept)
     _VALIDATED.add(key)
-    import pyarrow  # lazy as pandas' parquet reader: its pool keeps freed pages (about 50 MB) until asked
+    import pyarrow  # lazy: as pandas' parquet reader; its pool keeps freed pages (about 50 MB) until asked
 
     pyarrow.default_memory_pool().release_unused()
 

@@ -263,8 +263,9 @@ def _period_year(period: str) -> str:
     return found.group(1) if found else ""
 
 
-#: A stated period that is one count date, as the French sources word it: "au 1er février 2025".
-_COUNT_DATE = re.compile(r"^au (\d{1,2})(?:er)? (" + "|".join(MONTHS_FR) + r") (\d{4})$")
+#: A day, a month's name and a year, as a count date is worded ("1er février 2025"); the words around it are
+#: those of ``period_as_of`` in provenance.yml, and the date must print back as the source states it.
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\w* (\w+) (\d{4})")
 
 
 def count_date(period: str) -> str:
@@ -272,8 +273,8 @@ def count_date(period: str) -> str:
 
     A stock counted at a date (devices in service ...) states that date in the source's French words; a letter
     prints it in its own language ("as of 1 February 2025"). Only a period that is the date and nothing else is
-    read, and only when printing the date back in French gives the source's words exactly: anything more
-    ("au 1er septembre 2022 selon r2 ...") stays as the source states it.
+    read: printing the date back with the French words of ``period_as_of`` must give the source's words exactly,
+    so anything more ("au 1er septembre 2022 selon r2 ...") stays as the source states it.
 
     Examples
     --------
@@ -282,15 +283,16 @@ def count_date(period: str) -> str:
     >>> count_date("au 1er septembre 2022 selon r2"), count_date("2024"), count_date("au 31 février 2025")
     ('', '', '')
     """
-    found = _COUNT_DATE.match(period.strip())
-    if not found:
+    stated = period.strip()
+    found = _DAY_MONTH_YEAR.search(stated)
+    if not found or found.group(2) not in MONTHS_FR:
         return ""
     day, month, year = found.groups()
     try:
         iso = dt.date(int(year), MONTHS_FR.index(month) + 1, int(day)).isoformat()
     except ValueError:  # no such day
         return ""
-    return iso if f"au {format_date(iso)}" == period.strip() else ""
+    return iso if words("fr")["period_as_of"].format(date=format_date(iso)) == stated else ""
 
 
 def relay_site(url: str) -> str:
