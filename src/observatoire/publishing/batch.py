@@ -16,7 +16,7 @@ Why it is written this way:
   this process by default, or an existing cluster (``--scheduler ADDRESS`` or ``OBSERVATOIRE_SCHEDULER``).
   Threads, not processes: a task's work is in its child processes (the notebooks' kernels, Quarto); in the
   task itself runs about a tenth of its CPU time (staging, checks, pages), and a worker process costs
-  about 300 MB of imports (with the next point, the peak of the territorial batch went from 3.1 to 2.1 GB;
+  about 300 MB of imports (with the next point, the batches' peak went from 3.1 to 2.1 GB in `make bench`;
   README, "Measured"). A worker builds into ``build/`` only and never touches ``_site/``.
 - Memory: a worker keeps its warm kernels (:mod:`observatoire.publishing.warm_engine`) while its task runs the
   notebooks, and stops them before Quarto renders (:func:`observatoire.publishing.release.build_group`); the
